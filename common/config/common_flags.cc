@@ -1,0 +1,54 @@
+#include "common/config/common_flags.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+
+ABSL_FLAG(std::string, listen_address, "127.0.0.1:0",
+          "host:port the gRPC server listens on; port 0 picks a free port.");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:0",
+          "host:port serving Prometheus /metrics; empty disables it.");
+ABSL_FLAG(std::string, pg_dsn, "", "libpq connection string of the service's database.");
+ABSL_FLAG(int, pg_pool_size, 16, "Database connections kept open.");
+ABSL_FLAG(std::string, redis_addr, "127.0.0.1:6379", "host:port of Redis.");
+ABSL_FLAG(int, worker_threads, 32, "Threads running request handlers.");
+ABSL_FLAG(int, max_queued_calls, 4096,
+          "Requests waiting for a worker before new ones get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "How long shutdown lets in-flight calls finish before cancelling them.");
+ABSL_FLAG(std::string, log_level, "info", "Minimum level logged: debug, info, warning, error.");
+ABSL_FLAG(bool, access_log, false, "Log every RPC, not only failed ones.");
+
+namespace touchline::config {
+namespace {
+
+absl::Status AtLeastOne(const char* name, int value) {
+  if (value >= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", name, ": must be at least 1, not ", value));
+}
+
+}  // namespace
+
+absl::Status ValidateCommonFlags() {
+  if (absl::GetFlag(FLAGS_listen_address).empty()) {
+    return absl::InvalidArgumentError("--listen_address: must not be empty");
+  }
+  for (const absl::Status& status :
+       {AtLeastOne("pg_pool_size", absl::GetFlag(FLAGS_pg_pool_size)),
+        AtLeastOne("worker_threads", absl::GetFlag(FLAGS_worker_threads)),
+        AtLeastOne("max_queued_calls", absl::GetFlag(FLAGS_max_queued_calls))}) {
+    if (!status.ok()) return status;
+  }
+  if (absl::GetFlag(FLAGS_drain_timeout) < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--drain_timeout: must not be negative");
+  }
+  log::Level level;
+  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log_level: must be debug, info, warning or error, not '",
+                     absl::GetFlag(FLAGS_log_level), "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace touchline::config

@@ -1,0 +1,44 @@
+// The flags every Touchline service takes. Defined once here so each service main reads them
+// by the same name (and environment variable, see flags.h) without redefining them.
+#ifndef TOUCHLINE_COMMON_CONFIG_COMMON_FLAGS_H_
+#define TOUCHLINE_COMMON_CONFIG_COMMON_FLAGS_H_
+
+#include <string>
+
+#include "absl/flags/declare.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+// host:port the gRPC server listens on; port 0 picks a free port.
+ABSL_DECLARE_FLAG(std::string, listen_address);
+// host:port serving Prometheus /metrics; empty disables it.
+ABSL_DECLARE_FLAG(std::string, metrics_address);
+// libpq connection string of the service's database.
+ABSL_DECLARE_FLAG(std::string, pg_dsn);
+// Database connections kept open.
+ABSL_DECLARE_FLAG(int, pg_pool_size);
+// host:port of Redis.
+ABSL_DECLARE_FLAG(std::string, redis_addr);
+// Threads running request handlers (blocking database work).
+ABSL_DECLARE_FLAG(int, worker_threads);
+// Requests waiting for a worker thread before new ones are rejected with RESOURCE_EXHAUSTED.
+ABSL_DECLARE_FLAG(int, max_queued_calls);
+// How long shutdown lets in-flight calls finish before cancelling them.
+ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
+// Minimum level logged: debug, info, warning or error.
+ABSL_DECLARE_FLAG(std::string, log_level);
+// Log every RPC, not only failed ones.
+ABSL_DECLARE_FLAG(bool, access_log);
+
+namespace touchline::config {
+
+// Checks the values of the flags above that every service relies on: listen_address not
+// empty, pg_pool_size, worker_threads and max_queued_calls at least 1, drain_timeout not
+// negative, log_level one of debug/info/warning/error. INVALID_ARGUMENT naming the first bad
+// flag, e.g. "--worker_threads: must be at least 1". Whether pg_dsn or redis_addr is required
+// depends on the service, so they are not checked here.
+absl::Status ValidateCommonFlags();
+
+}  // namespace touchline::config
+
+#endif  // TOUCHLINE_COMMON_CONFIG_COMMON_FLAGS_H_
