@@ -1,6 +1,7 @@
 #include "common/config/flags.h"
 
 #include <cstdlib>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
+extern char** environ;
+
 namespace touchline::config {
 namespace {
 
@@ -18,11 +21,24 @@ using ::testing::ExitedWithCode;
 using ::touchline::testing::IsOk;
 using ::touchline::testing::StatusIs;
 
-// Restores every flag and clears the environment variables a test set.
+// Restores every flag and the environment. TOUCHLINE_* variables the test command exports
+// (TOUCHLINE_PG_DSN, ...) are set aside while a test runs, so it sees only its own.
 class FlagsTest : public ::testing::Test {
  protected:
+  FlagsTest() {
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      const std::string text = *entry;
+      const size_t equals = text.find('=');
+      if (text.rfind("TOUCHLINE_", 0) == 0 && equals != std::string::npos) {
+        saved_env_.emplace_back(text.substr(0, equals), text.substr(equals + 1));
+      }
+    }
+    for (const auto& [name, value] : saved_env_) ::unsetenv(name.c_str());
+  }
+
   ~FlagsTest() override {
     for (const std::string& name : env_names_) ::unsetenv(name.c_str());
+    for (const auto& [name, value] : saved_env_) ::setenv(name.c_str(), value.c_str(), 1);
   }
 
   void SetEnv(const std::string& name, const std::string& value) {
@@ -42,6 +58,7 @@ class FlagsTest : public ::testing::Test {
  private:
   absl::FlagSaver flag_saver_;
   std::vector<std::string> env_names_;
+  std::vector<std::pair<std::string, std::string>> saved_env_;
 };
 
 TEST_F(FlagsTest, DefaultsAreAsDocumented) {

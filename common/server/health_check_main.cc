@@ -26,7 +26,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: touchline-health HOST:PORT [--service=NAME] [--wait=30s]\n");
     return 2;
   }
-  const auto channel = grpc::CreateChannel(args[1], grpc::InsecureChannelCredentials());
+  // A server that is still starting refuses the first connects; without short reconnect
+  // backoff the channel would wait 1 s and more between attempts.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+  const auto channel =
+      grpc::CreateCustomChannel(args[1], grpc::InsecureChannelCredentials(), channel_args);
   const auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(absl::GetFlag(FLAGS_service));

@@ -1,0 +1,662 @@
+// The contacts service through a real gRPC stack, on real PostgreSQL (a fresh schema per
+// test) and Redis (a fresh key prefix per test).
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "common/auth/request_context.h"
+#include "common/events/outbox.h"
+#include "common/events/outbox_relay.h"
+#include "common/pg/migrator.h"
+#include "common/pg/pool.h"
+#include "common/redis/pool.h"
+#include "common/server/executor.h"
+#include "common/server/server.h"
+#include "common/server/unary_call.h"
+#include "common/status/grpc_status.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "services/contacts/contacts_service.h"
+#include "services/contacts/migrations.h"
+#include "services/contacts/pg_customer_store.h"
+#include "tests/testing/pg_test_env.h"
+#include "touchline/events/v1/customer_events.pb.h"
+#include "touchline/events/v1/event.pb.h"
+
+namespace touchline::contacts {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
+namespace v1 = ::touchline::contacts::v1;
+
+class ContactsServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string dsn = testing::TestPgDsn();
+    ASSERT_TRUE(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()).ok());
+    ASSERT_TRUE(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()).ok());
+    auto pool = pg::Pool::Create({.dsn = dsn,
+                                  .search_path = schema_.name(),
+                                  .size = 20,
+                                  .prepared = PgCustomerStore::PreparedStatements()});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    auto redis_options = redis::ParseRedisAddress(testing::TestRedisAddr());
+    ASSERT_TRUE(redis_options.ok()) << redis_options.status();
+    auto redis = redis::Pool::Create(*redis_options);
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    events::RelayOptions relay_options;
+    relay_options.dsn = dsn;
+    relay_options.schema = schema_.name();
+    relay_options.stream_prefix = prefix_;
+    relay_ = std::make_unique<events::OutboxRelay>(relay_options, redis_.get());
+    store_ = std::make_unique<PgCustomerStore>(pool_.get(), [] {});
+    manager_ = std::make_unique<CustomerManager>(store_.get(), CustomerValidator({}),
+                                                 [] { return absl::Now(); });
+    runner_ = std::make_unique<server::UnaryRunner>("touchline.contacts.v1.ContactsService",
+                                                    &executor_, &authenticator_, false);
+    service_ = std::make_unique<ContactsService>(manager_.get(), runner_.get());
+    auto server = server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
+                                        {{"touchline.contacts.v1.ContactsService", service_.get()}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = v1::ContactsService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  static void SetTenant(grpc::ClientContext& context, const std::string& tenant) {
+    context.AddMetadata(auth::kTenantHeader, tenant);
+    context.AddMetadata(auth::kCallerHeader, "user-1");
+  }
+
+  static v1::Customer Acme() {
+    v1::Customer c;
+    c.set_kind(v1::CUSTOMER_KIND_ORGANIZATION);
+    c.set_display_name("深圳市腾飞科技有限公司");
+    c.set_industry("制造业");
+    c.set_region("华南");
+    c.set_level(v1::CUSTOMER_LEVEL_KEY);
+    c.set_owner_id("rep-7");
+    c.add_tags("展会线索");
+    c.add_tags("投诉");
+    (*c.mutable_custom_fields())["employees"].set_int_value(1200);
+    (*c.mutable_custom_fields())["source"].set_string_value("广交会");
+    v1::ContactPerson* p = c.add_contact_persons();
+    p->mutable_name()->set_family_name("张");
+    p->mutable_name()->set_given_name("伟");
+    p->add_titles("采购经理");
+    auto* phone = p->add_phones();
+    phone->set_number("138 0013 8000");
+    phone->set_kind(touchline::type::v1::CONTACT_POINT_KIND_MOBILE);
+    p->add_emails()->set_address("Zhang.Wei@Tengfei.CN");
+    auto* wecom = p->add_messaging_accounts();
+    wecom->set_service(touchline::type::v1::MESSAGING_SERVICE_WECOM);
+    wecom->set_account_id("wm_zhangwei");
+    return c;
+  }
+
+  grpc::Status Create(const v1::Customer& customer, v1::Customer* out,
+                      const std::string& tenant = "tenant-a", const std::string& request_id = "") {
+    grpc::ClientContext context;
+    SetTenant(context, tenant);
+    v1::CreateCustomerRequest request;
+    *request.mutable_customer() = customer;
+    request.set_request_id(request_id);
+    v1::CreateCustomerResponse response;
+    grpc::Status status = stub_->CreateCustomer(&context, request, &response);
+    if (out != nullptr) *out = response.customer();
+    return status;
+  }
+
+  grpc::Status Get(const std::string& id, v1::Customer* out, const std::string& tenant = "tenant-a") {
+    grpc::ClientContext context;
+    SetTenant(context, tenant);
+    v1::GetCustomerRequest request;
+    request.set_customer_id(id);
+    v1::GetCustomerResponse response;
+    grpc::Status status = stub_->GetCustomer(&context, request, &response);
+    if (out != nullptr) *out = response.customer();
+    return status;
+  }
+
+  grpc::Status List(const v1::ListCustomersRequest& request, v1::ListCustomersResponse* out,
+                    const std::string& tenant = "tenant-a") {
+    grpc::ClientContext context;
+    SetTenant(context, tenant);
+    return stub_->ListCustomers(&context, request, out);
+  }
+
+  grpc::Status Update(const v1::Customer& customer, const std::vector<std::string>& paths,
+                      v1::Customer* out) {
+    grpc::ClientContext context;
+    SetTenant(context, "tenant-a");
+    v1::UpdateCustomerRequest request;
+    *request.mutable_customer() = customer;
+    for (const auto& p : paths) request.mutable_update_mask()->add_paths(p);
+    v1::UpdateCustomerResponse response;
+    grpc::Status status = stub_->UpdateCustomer(&context, request, &response);
+    if (out != nullptr) *out = response.customer();
+    return status;
+  }
+
+  v1::Customer MustCreate(const v1::Customer& customer) {
+    v1::Customer created;
+    const grpc::Status status = Create(customer, &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return created;
+  }
+
+  int CountRows(const std::string& table) {
+    int count = -1;
+    EXPECT_TRUE(pool_->Query([&](pqxx::nontransaction& txn) {
+                       count = txn.exec("SELECT count(*) FROM " + table)[0][0].as<int>();
+                       return absl::OkStatus();
+                     }).ok());
+    return count;
+  }
+
+  testing::ScopedSchema schema_{"contacts_test"};
+  std::string prefix_ = testing::UniqueRedisPrefix();
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<redis::Pool> redis_;
+  std::unique_ptr<events::OutboxRelay> relay_;
+  std::unique_ptr<PgCustomerStore> store_;
+  std::unique_ptr<CustomerManager> manager_;
+  server::Executor executor_{32, 1024};
+  auth::MetadataAuthenticator authenticator_;
+  std::unique_ptr<server::UnaryRunner> runner_;
+  std::unique_ptr<ContactsService> service_;
+  std::unique_ptr<server::Server> server_;
+  std::unique_ptr<v1::ContactsService::Stub> stub_;
+};
+
+TEST_F(ContactsServiceTest, CreateNormalisesAndGetReturnsTheSameCustomer) {
+  const v1::Customer created = MustCreate(Acme());
+  EXPECT_EQ(created.customer_id().size(), 36u);
+  EXPECT_EQ(created.state(), v1::CUSTOMER_STATE_ACTIVE);
+  EXPECT_EQ(created.lifecycle_status(), v1::LIFECYCLE_STATUS_LEAD);
+  EXPECT_EQ(created.etag(), "1");
+  ASSERT_THAT(created.contact_persons(), SizeIs(1));
+  const v1::ContactPerson& person = created.contact_persons(0);
+  EXPECT_EQ(person.phones(0).number(), "+8613800138000");
+  EXPECT_EQ(person.emails(0).address(), "zhang.wei@tengfei.cn");
+  EXPECT_EQ(person.name().formatted_name(), "张伟");
+  EXPECT_EQ(person.person_id().size(), 36u);
+
+  v1::Customer fetched;
+  ASSERT_TRUE(Get(created.customer_id(), &fetched).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(created, fetched))
+      << created.DebugString() << "\nvs\n" << fetched.DebugString();
+  EXPECT_EQ(fetched.display_name(), "深圳市腾飞科技有限公司");
+  EXPECT_EQ(fetched.custom_fields().at("source").string_value(), "广交会");
+}
+
+TEST_F(ContactsServiceTest, MissingTenantIsUnauthenticated) {
+  grpc::ClientContext context;
+  v1::GetCustomerRequest request;
+  request.set_customer_id("018bcfe5-6800-7000-8000-000000000000");
+  v1::GetCustomerResponse response;
+  EXPECT_EQ(stub_->GetCustomer(&context, request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(ContactsServiceTest, BadPhoneIsInvalidArgumentNamingTheFieldAndWritesNothing) {
+  v1::Customer customer = Acme();
+  customer.mutable_contact_persons(0)->mutable_phones(0)->set_number("12345");
+  const grpc::Status status = Create(customer, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const auto violations = status::FieldViolationsOf(status);
+  ASSERT_THAT(violations, SizeIs(1));
+  EXPECT_EQ(violations[0].first, "customer.contact_persons[0].phones[0].number");
+  EXPECT_EQ(CountRows("customers"), 0);
+  EXPECT_EQ(CountRows("outbox"), 0);
+}
+
+TEST_F(ContactsServiceTest, OversizedInputIsRejectedNotTruncated) {
+  v1::Customer long_name = Acme();
+  std::string name;
+  for (int i = 0; i < 257; ++i) name += "客";
+  long_name.set_display_name(name);
+  grpc::Status status = Create(long_name, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status::FieldViolationsOf(status),
+              ElementsAre(Pair("customer.display_name", ::testing::_)));
+
+  v1::Customer many_tags = Acme();
+  for (int i = 0; i < 5000; ++i) many_tags.add_tags("标签" + std::to_string(i));
+  EXPECT_EQ(Create(many_tags, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::Customer huge_field = Acme();
+  (*huge_field.mutable_custom_fields())["notes"].set_string_value(std::string(100000, 'x'));
+  EXPECT_EQ(Create(huge_field, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(CountRows("customers"), 0);
+
+  name.pop_back();
+  name.pop_back();
+  name.pop_back();  // 256 characters: accepted whole.
+  long_name.set_display_name(name);
+  v1::Customer created;
+  ASSERT_TRUE(Create(long_name, &created).ok());
+  EXPECT_EQ(created.display_name(), name);
+}
+
+TEST_F(ContactsServiceTest, InvalidUtf8IsRejectedAndWritesNothing) {
+  v1::Customer customer = Acme();
+  customer.set_display_name(std::string("Acme \xff\xfe Ltd"));
+  const grpc::Status status = Create(customer, nullptr);
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(CountRows("customers"), 0);
+}
+
+TEST_F(ContactsServiceTest, StaleEtagIsAborted) {
+  const v1::Customer created = MustCreate(Acme());
+  v1::Customer patch;
+  patch.set_customer_id(created.customer_id());
+  patch.set_etag(created.etag());
+  patch.set_industry("零售");
+  v1::Customer updated;
+  ASSERT_TRUE(Update(patch, {"industry"}, &updated).ok());
+  EXPECT_EQ(updated.industry(), "零售");
+  EXPECT_NE(updated.etag(), created.etag());
+
+  patch.set_industry("物流");  // Still carries the first etag.
+  EXPECT_EQ(Update(patch, {"industry"}, nullptr).error_code(), grpc::StatusCode::ABORTED);
+  v1::Customer fetched;
+  ASSERT_TRUE(Get(created.customer_id(), &fetched).ok());
+  EXPECT_EQ(fetched.industry(), "零售");
+}
+
+TEST_F(ContactsServiceTest, UpdateChangesOnlyMaskedFieldsAndRejectsUnknownPaths) {
+  const v1::Customer created = MustCreate(Acme());
+  v1::Customer patch;
+  patch.set_customer_id(created.customer_id());
+  patch.set_region("华北");
+  patch.set_industry("ignored because not in the mask");
+  v1::Customer updated;
+  ASSERT_TRUE(Update(patch, {"region"}, &updated).ok());
+  EXPECT_EQ(updated.region(), "华北");
+  EXPECT_EQ(updated.industry(), "制造业");
+  EXPECT_EQ(updated.contact_persons(0).person_id(), created.contact_persons(0).person_id());
+
+  const grpc::Status status = Update(patch, {"kind"}, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status::FieldViolationsOf(status), ElementsAre(Pair("update_mask", ::testing::_)));
+}
+
+TEST_F(ContactsServiceTest, SameRequestIdReturnsTheFirstCustomer) {
+  v1::Customer first, second;
+  ASSERT_TRUE(Create(Acme(), &first, "tenant-a", "req-1").ok());
+  ASSERT_TRUE(Create(Acme(), &second, "tenant-a", "req-1").ok());
+  EXPECT_EQ(first.customer_id(), second.customer_id());
+  EXPECT_EQ(CountRows("customers"), 1);
+
+  v1::Customer other = Acme();
+  other.set_display_name("另一家公司");
+  const grpc::Status reused = Create(other, nullptr, "tenant-a", "req-1");
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(CountRows("customers"), 1);
+}
+
+TEST_F(ContactsServiceTest, SameRequestIdFromSixteenThreadsCreatesOneCustomer) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(16);
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      v1::Customer created;
+      if (Create(Acme(), &created, "tenant-a", "req-concurrent").ok()) {
+        ids[i] = created.customer_id();
+      } else {
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
+  EXPECT_EQ(CountRows("customers"), 1);
+  EXPECT_EQ(CountRows("outbox"), 1);
+}
+
+TEST_F(ContactsServiceTest, TenantsNeverSeeEachOther) {
+  const v1::Customer created = MustCreate(Acme());
+  EXPECT_EQ(Get(created.customer_id(), nullptr, "tenant-b").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ListCustomersResponse listed;
+  ASSERT_TRUE(List({}, &listed, "tenant-b").ok());
+  EXPECT_THAT(listed.customers(), SizeIs(0));
+  // The same request id in another tenant is another request.
+  v1::Customer in_b;
+  ASSERT_TRUE(Create(Acme(), &in_b, "tenant-b", "req-1").ok());
+  ASSERT_TRUE(Create(Acme(), nullptr, "tenant-a", "req-1").ok());
+  EXPECT_EQ(Get(in_b.customer_id(), nullptr, "tenant-a").error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ContactsServiceTest, BatchGetKeepsRequestOrderAndIsAllOrNothing) {
+  v1::Customer a = Acme();
+  a.set_display_name("甲");
+  v1::Customer b = Acme();
+  b.set_display_name("乙");
+  const std::string id_a = MustCreate(a).customer_id();
+  const std::string id_b = MustCreate(b).customer_id();
+  {
+    grpc::ClientContext context;
+    SetTenant(context, "tenant-a");
+    v1::BatchGetCustomersRequest request;
+    request.add_customer_ids(id_b);
+    request.add_customer_ids(id_a);
+    v1::BatchGetCustomersResponse response;
+    ASSERT_TRUE(stub_->BatchGetCustomers(&context, request, &response).ok());
+    ASSERT_THAT(response.customers(), SizeIs(2));
+    EXPECT_EQ(response.customers(0).display_name(), "乙");
+    EXPECT_EQ(response.customers(1).display_name(), "甲");
+  }
+  grpc::ClientContext context;
+  SetTenant(context, "tenant-a");
+  v1::BatchGetCustomersRequest request;
+  request.add_customer_ids(id_a);
+  request.add_customer_ids("018bcfe5-6800-7000-8000-000000000000");
+  v1::BatchGetCustomersResponse response;
+  EXPECT_EQ(stub_->BatchGetCustomers(&context, request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ContactsServiceTest, ListFiltersPagesAndSortsByPinyin) {
+  const std::vector<std::string> names = {"张三贸易", "李四物流", "王五科技", "阿里巴巴", "赵六餐饮"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    v1::Customer c = Acme();
+    c.set_display_name(names[i]);
+    c.clear_contact_persons();
+    c.set_region(i % 2 == 0 ? "华北" : "华南");
+    c.set_level(i == 0 ? v1::CUSTOMER_LEVEL_VIP : v1::CUSTOMER_LEVEL_STANDARD);
+    c.clear_tags();
+    if (i < 3) c.add_tags("投诉");
+    MustCreate(c);
+  }
+  v1::ListCustomersRequest request;
+  request.set_order(v1::CUSTOMER_ORDER_DISPLAY_NAME);
+  request.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListCustomersResponse response;
+    ASSERT_TRUE(List(request, &response).ok());
+    for (const auto& c : response.customers()) seen.push_back(c.display_name());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  // a(阿) l(李) w(王) zhang(张) zhao(赵): pinyin order, not code point order.
+  EXPECT_THAT(seen, ElementsAre("阿里巴巴", "李四物流", "王五科技", "张三贸易", "赵六餐饮"));
+
+  v1::ListCustomersRequest filtered;
+  filtered.set_region("华北");
+  filtered.set_tag("投诉");
+  v1::ListCustomersResponse response;
+  ASSERT_TRUE(List(filtered, &response).ok());
+  std::vector<std::string> names_found;
+  for (const auto& c : response.customers()) names_found.push_back(c.display_name());
+  EXPECT_THAT(names_found, UnorderedElementsAre("张三贸易", "王五科技"));
+
+  v1::ListCustomersRequest vip;
+  vip.add_levels(v1::CUSTOMER_LEVEL_VIP);
+  ASSERT_TRUE(List(vip, &response).ok());
+  ASSERT_THAT(response.customers(), SizeIs(1));
+  EXPECT_EQ(response.customers(0).display_name(), "张三贸易");
+
+  v1::ListCustomersRequest prefix;
+  prefix.set_display_name_prefix("李四");
+  ASSERT_TRUE(List(prefix, &response).ok());
+  ASSERT_THAT(response.customers(), SizeIs(1));
+  EXPECT_EQ(response.customers(0).display_name(), "李四物流");
+
+  v1::ListCustomersRequest percent;
+  percent.set_display_name_prefix("%");
+  ASSERT_TRUE(List(percent, &response).ok());
+  EXPECT_THAT(response.customers(), SizeIs(0));
+}
+
+TEST_F(ContactsServiceTest, PageTokenOfAnotherQueryIsInvalidArgument) {
+  for (int i = 0; i < 3; ++i) MustCreate(Acme());
+  v1::ListCustomersRequest request;
+  request.set_page_size(1);
+  v1::ListCustomersResponse response;
+  ASSERT_TRUE(List(request, &response).ok());
+  ASSERT_FALSE(response.next_page_token().empty());
+  v1::ListCustomersRequest other;
+  other.set_region("华北");
+  other.set_page_token(response.next_page_token());
+  EXPECT_EQ(List(other, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  other.set_page_token("not-a-token");
+  EXPECT_EQ(List(other, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ContactsServiceTest, DeleteHidesAndUndeleteRestores) {
+  const v1::Customer created = MustCreate(Acme());
+  {
+    grpc::ClientContext context;
+    SetTenant(context, "tenant-a");
+    v1::DeleteCustomerRequest request;
+    request.set_customer_id(created.customer_id());
+    v1::DeleteCustomerResponse response;
+    ASSERT_TRUE(stub_->DeleteCustomer(&context, request, &response).ok());
+    EXPECT_EQ(response.customer().state(), v1::CUSTOMER_STATE_DELETED);
+    EXPECT_TRUE(response.customer().has_delete_time());
+  }
+  v1::ListCustomersResponse listed;
+  ASSERT_TRUE(List({}, &listed).ok());
+  EXPECT_THAT(listed.customers(), SizeIs(0));
+  v1::ListCustomersRequest with_deleted;
+  with_deleted.set_show_deleted(true);
+  ASSERT_TRUE(List(with_deleted, &listed).ok());
+  EXPECT_THAT(listed.customers(), SizeIs(1));
+  {
+    grpc::ClientContext context;
+    SetTenant(context, "tenant-a");
+    v1::DeleteCustomerRequest request;
+    request.set_customer_id(created.customer_id());
+    v1::DeleteCustomerResponse response;
+    EXPECT_EQ(stub_->DeleteCustomer(&context, request, &response).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  grpc::ClientContext context;
+  SetTenant(context, "tenant-a");
+  v1::UndeleteCustomerRequest request;
+  request.set_customer_id(created.customer_id());
+  v1::UndeleteCustomerResponse response;
+  ASSERT_TRUE(stub_->UndeleteCustomer(&context, request, &response).ok());
+  EXPECT_EQ(response.customer().state(), v1::CUSTOMER_STATE_ACTIVE);
+  EXPECT_FALSE(response.customer().has_delete_time());
+}
+
+TEST_F(ContactsServiceTest, FindsDuplicatesByPhoneEmailAndName) {
+  v1::Customer a = Acme();  // 深圳市腾飞科技有限公司, +8613800138000, zhang.wei@tengfei.cn
+  v1::Customer b;
+  b.set_kind(v1::CUSTOMER_KIND_ORGANIZATION);
+  b.set_display_name("深圳市腾飞科技");
+  auto* person = b.add_contact_persons();
+  person->mutable_name()->set_formatted_name("Wei Zhang");
+  person->add_phones()->set_number("+86 138-0013-8000");
+  person->add_emails()->set_address("ZHANG.WEI@tengfei.cn");
+  v1::Customer unrelated = Acme();
+  unrelated.set_display_name("Acme Co., Ltd.");
+  unrelated.clear_contact_persons();
+  v1::Customer acme_again = unrelated;
+  acme_again.set_display_name("ACME Limited");
+  const std::string id_a = MustCreate(a).customer_id();
+  const std::string id_b = MustCreate(b).customer_id();
+  const std::string id_c = MustCreate(unrelated).customer_id();
+  const std::string id_d = MustCreate(acme_again).customer_id();
+
+  grpc::ClientContext context;
+  SetTenant(context, "tenant-a");
+  v1::FindDuplicateCustomersRequest request;
+  v1::FindDuplicateCustomersResponse response;
+  ASSERT_TRUE(stub_->FindDuplicateCustomers(&context, request, &response).ok());
+  ASSERT_THAT(response.candidates(), SizeIs(2));
+  // Strongest evidence first: phone + email + name.
+  EXPECT_EQ(response.candidates(0).customer_id(), id_a);
+  EXPECT_EQ(response.candidates(0).duplicate_customer_id(), id_b);
+  std::set<int> reasons;
+  for (const auto& m : response.candidates(0).matches()) reasons.insert(m.reason());
+  EXPECT_EQ(reasons, (std::set<int>{v1::DUPLICATE_REASON_SAME_PHONE, v1::DUPLICATE_REASON_SAME_EMAIL,
+                                   v1::DUPLICATE_REASON_SAME_NAME}));
+  EXPECT_EQ(response.candidates(1).customer_id(), id_c);
+  EXPECT_EQ(response.candidates(1).duplicate_customer_id(), id_d);
+  ASSERT_THAT(response.candidates(1).matches(), SizeIs(1));
+  EXPECT_EQ(response.candidates(1).matches(0).reason(), v1::DUPLICATE_REASON_SAME_NAME);
+
+  // Paging one pair at a time yields the same pairs.
+  v1::FindDuplicateCustomersRequest paged;
+  paged.set_page_size(1);
+  std::vector<std::string> firsts;
+  for (int i = 0; i < 5; ++i) {
+    grpc::ClientContext page_context;
+    SetTenant(page_context, "tenant-a");
+    v1::FindDuplicateCustomersResponse page;
+    ASSERT_TRUE(stub_->FindDuplicateCustomers(&page_context, paged, &page).ok());
+    for (const auto& c : page.candidates()) firsts.push_back(c.customer_id());
+    if (page.next_page_token().empty()) break;
+    paged.set_page_token(page.next_page_token());
+  }
+  EXPECT_THAT(firsts, ElementsAre(id_a, id_c));
+}
+
+TEST_F(ContactsServiceTest, MergeThenUnmergeRestoresBothCustomersExactly) {
+  v1::Customer survivor_in = Acme();
+  v1::Customer merged_in = Acme();
+  merged_in.set_display_name("腾飞科技（深圳）");
+  merged_in.set_industry("");
+  merged_in.clear_tags();
+  merged_in.add_tags("老客户");
+  merged_in.mutable_contact_persons(0)->mutable_phones(0)->set_number("13900139000");
+  const v1::Customer survivor = MustCreate(survivor_in);
+  const v1::Customer merged = MustCreate(merged_in);
+
+  grpc::ClientContext context;
+  SetTenant(context, "tenant-a");
+  v1::MergeCustomersRequest request;
+  request.set_survivor_customer_id(survivor.customer_id());
+  request.set_merged_customer_id(merged.customer_id());
+  request.set_survivor_etag(survivor.etag());
+  request.set_request_id("merge-1");
+  v1::MergeCustomersResponse response;
+  ASSERT_TRUE(stub_->MergeCustomers(&context, request, &response).ok());
+  EXPECT_THAT(response.survivor().tags(), ElementsAre("展会线索", "投诉", "老客户"));
+  v1::Customer merged_after;
+  ASSERT_TRUE(Get(merged.customer_id(), &merged_after).ok());
+  EXPECT_EQ(merged_after.state(), v1::CUSTOMER_STATE_MERGED);
+  EXPECT_EQ(merged_after.merged_into_customer_id(), survivor.customer_id());
+
+  {  // A retry of the merge returns the same merge.
+    grpc::ClientContext retry_context;
+    SetTenant(retry_context, "tenant-a");
+    v1::MergeCustomersResponse retry;
+    ASSERT_TRUE(stub_->MergeCustomers(&retry_context, request, &retry).ok());
+    EXPECT_EQ(retry.merge().merge_id(), response.merge().merge_id());
+  }
+
+  grpc::ClientContext unmerge_context;
+  SetTenant(unmerge_context, "tenant-a");
+  v1::UnmergeCustomersRequest unmerge;
+  unmerge.set_merge_id(response.merge().merge_id());
+  v1::UnmergeCustomersResponse restored;
+  ASSERT_TRUE(stub_->UnmergeCustomers(&unmerge_context, unmerge, &restored).ok());
+  EXPECT_TRUE(restored.merge().has_unmerge_time());
+
+  // Exactly as before, but for the version (etag) and update_time, which every write moves.
+  const auto same_but_version = [](v1::Customer before, v1::Customer after) {
+    before.clear_etag();
+    before.clear_update_time();
+    after.clear_etag();
+    after.clear_update_time();
+    return google::protobuf::util::MessageDifferencer::Equals(before, after);
+  };
+  v1::Customer survivor_now, merged_now;
+  ASSERT_TRUE(Get(survivor.customer_id(), &survivor_now).ok());
+  ASSERT_TRUE(Get(merged.customer_id(), &merged_now).ok());
+  EXPECT_TRUE(same_but_version(survivor, survivor_now)) << survivor_now.DebugString();
+  EXPECT_TRUE(same_but_version(merged, merged_now)) << merged_now.DebugString();
+
+  grpc::ClientContext again_context;
+  SetTenant(again_context, "tenant-a");
+  EXPECT_EQ(stub_->UnmergeCustomers(&again_context, unmerge, &restored).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ContactsServiceTest, UnmergeRefusesWhenTheSurvivorChangedSince) {
+  const v1::Customer survivor = MustCreate(Acme());
+  v1::Customer other = Acme();
+  other.set_display_name("另一家");
+  const v1::Customer merged = MustCreate(other);
+  grpc::ClientContext context;
+  SetTenant(context, "tenant-a");
+  v1::MergeCustomersRequest request;
+  request.set_survivor_customer_id(survivor.customer_id());
+  request.set_merged_customer_id(merged.customer_id());
+  v1::MergeCustomersResponse response;
+  ASSERT_TRUE(stub_->MergeCustomers(&context, request, &response).ok());
+  v1::Customer patch;
+  patch.set_customer_id(survivor.customer_id());
+  patch.set_industry("零售");
+  ASSERT_TRUE(Update(patch, {"industry"}, nullptr).ok());
+
+  grpc::ClientContext unmerge_context;
+  SetTenant(unmerge_context, "tenant-a");
+  v1::UnmergeCustomersRequest unmerge;
+  unmerge.set_merge_id(response.merge().merge_id());
+  v1::UnmergeCustomersResponse restored;
+  EXPECT_EQ(stub_->UnmergeCustomers(&unmerge_context, unmerge, &restored).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ContactsServiceTest, EveryChangeReachesTheCustomersStream) {
+  const v1::Customer created = MustCreate(Acme());
+  v1::Customer patch;
+  patch.set_customer_id(created.customer_id());
+  patch.set_region("华北");
+  ASSERT_TRUE(Update(patch, {"region"}, nullptr).ok());
+  auto published = relay_->PublishPending();
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(*published, 2);
+
+  auto entries = redis_->Command({"XRANGE", events::StreamKey(prefix_, kCustomersTopic), "-", "+"});
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 2u);
+  std::vector<std::string> types;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const auto fields = (*entries)[i][1];
+    for (size_t f = 0; f + 1 < fields.size(); f += 2) {
+      if (fields[f].str() != "event") continue;
+      events::v1::EventEnvelope envelope;
+      ASSERT_TRUE(envelope.ParseFromString(std::string(fields[f + 1].str())));
+      EXPECT_EQ(envelope.tenant_id(), "tenant-a");
+      EXPECT_EQ(envelope.aggregate_id(), created.customer_id());
+      types.push_back(envelope.event_type());
+      if (envelope.payload().Is<events::v1::CustomerUpdated>()) {
+        events::v1::CustomerUpdated updated;
+        ASSERT_TRUE(envelope.payload().UnpackTo(&updated));
+        EXPECT_EQ(updated.customer().region(), "华北");
+        EXPECT_THAT(updated.changed_fields().paths(), ElementsAre("region"));
+      }
+    }
+  }
+  EXPECT_THAT(types, ElementsAre("touchline.events.v1.CustomerCreated",
+                                 "touchline.events.v1.CustomerUpdated"));
+  EXPECT_EQ(CountRows("outbox"), 0);
+}
+
+}  // namespace
+}  // namespace touchline::contacts

@@ -1,0 +1,335 @@
+#include "services/contacts/customer_manager.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids/ids.h"
+#include "common/status/errors.h"
+#include "common/status/macros.h"
+#include "nlohmann/json.hpp"
+#include "services/contacts/customer_json.h"
+#include "services/contacts/customer_merge.h"
+#include "services/contacts/customer_update.h"
+#include "services/contacts/text.h"
+
+namespace touchline::contacts {
+namespace {
+
+using nlohmann::json;
+
+absl::Status ToStatus(const std::vector<FieldViolation>& violations) {
+  status::FieldViolations out;
+  for (const FieldViolation& v : violations) out.Add(v.field, v.description);
+  return out.ToStatus();
+}
+
+// Customer ids are UUIDs, stored and returned in lower case.
+absl::StatusOr<std::string> CheckCustomerId(std::string_view id, std::string_view field) {
+  if (id.empty()) return status::InvalidArgument(std::string(field), "is required");
+  if (!ids::IsUuid(id)) return status::InvalidArgument(std::string(field), "must be a UUID");
+  return absl::AsciiStrToLower(absl::string_view(id.data(), id.size()));
+}
+
+absl::Status CheckEtag(const Customer& c, std::string_view etag) {
+  if (etag.empty() || etag == std::to_string(c.version)) return absl::OkStatus();
+  return status::WithErrorInfo(
+      absl::AbortedError(absl::StrCat("customer ", c.customer_id,
+                                      " was changed by someone else (etag ", std::string(etag),
+                                      " is stale); read it again and retry")),
+      "ETAG_MISMATCH", {{"customer_id", c.customer_id}});
+}
+
+absl::Status RequireState(const Customer& c, CustomerState state, std::string_view action) {
+  if (c.state == state) return absl::OkStatus();
+  const char* now = c.state == CustomerState::kDeleted  ? "deleted"
+                    : c.state == CustomerState::kMerged ? "merged into another customer"
+                                                        : "active";
+  return absl::FailedPreconditionError(
+      absl::StrCat("cannot ", std::string(action), " customer ", c.customer_id, ": it is ", now));
+}
+
+absl::Status CheckPageSize(int page_size, std::string_view field) {
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    return status::InvalidArgument(std::string(field),
+                                   absl::StrCat("must be between 0 and ", kMaxPageSize));
+  }
+  return absl::OkStatus();
+}
+
+// Page tokens are opaque to callers: base64url of a small JSON object holding the cursor
+// and a hash of the query, so a token is refused with another query.
+std::string QueryHash(const json& query) {
+  const std::string text = query.dump();
+  unsigned char hash[8];
+  crypto_generichash(hash, sizeof(hash), reinterpret_cast<const unsigned char*>(text.data()),
+                     text.size(), nullptr, 0);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(hash), sizeof(hash)));
+}
+
+std::string EncodeToken(json cursor, const std::string& query_hash) {
+  cursor["q"] = query_hash;
+  return absl::WebSafeBase64Escape(cursor.dump());
+}
+
+absl::StatusOr<json> DecodeToken(std::string_view token, const std::string& query_hash) {
+  std::string text;
+  const absl::Status invalid =
+      status::InvalidArgument("page_token", "is not a token this query returned");
+  if (!absl::WebSafeBase64Unescape(absl::string_view(token.data(), token.size()), &text)) {
+    return invalid;
+  }
+  json cursor = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!cursor.is_object() || cursor.value("q", "") != query_hash) return invalid;
+  return cursor;
+}
+
+json QueryJson(const CustomerQuery& q) {
+  json statuses = json::array();
+  for (const auto s : q.lifecycle_statuses) statuses.push_back(static_cast<int>(s));
+  json levels = json::array();
+  for (const auto l : q.levels) levels.push_back(static_cast<int>(l));
+  return json{{"s", statuses},
+              {"l", levels},
+              {"r", q.region},
+              {"o", q.owner_id},
+              {"t", q.tag},
+              {"u", q.updated_since ? absl::ToUnixMicros(*q.updated_since) : -1},
+              {"p", q.display_name_prefix},
+              {"d", q.show_deleted},
+              {"ord", static_cast<int>(q.order)}};
+}
+
+absl::Status CheckQuery(const CustomerQuery& q) {
+  status::FieldViolations violations;
+  const auto check_text = [&](std::string_view field, const std::string& value, size_t max) {
+    if (!IsValidUtf8(value)) {
+      violations.Add(std::string(field), "must be valid UTF-8");
+    } else if (CodePointCount(value) > max) {
+      violations.Add(std::string(field), absl::StrCat("must be at most ", max, " characters"));
+    }
+  };
+  check_text("region", q.region, 128);
+  check_text("owner_id", q.owner_id, 128);
+  check_text("tag", q.tag, 64);
+  check_text("display_name_prefix", q.display_name_prefix, 256);
+  return violations.ToStatus();
+}
+
+}  // namespace
+
+CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock)
+    : store_(store), validator_(std::move(validator)), clock_(std::move(clock)) {}
+
+WriteContext CustomerManager::NewWriteContext(const auth::RequestContext& caller) const {
+  // PostgreSQL keeps microseconds: truncate so what we return equals what we stored.
+  return WriteContext{.tenant_id = caller.tenant_id,
+                      .actor_id = caller.caller_id,
+                      .request_id = caller.request_id,
+                      .now = TruncateToMicros(clock_())};
+}
+
+absl::StatusOr<Customer> CustomerManager::Create(const auth::RequestContext& caller,
+                                                 Customer customer,
+                                                 const std::optional<IdempotencyKey>& key) {
+  const WriteContext context = NewWriteContext(caller);
+  // Person ids are output only on create.
+  for (ContactPerson& person : customer.contact_persons) person.person_id.clear();
+  TL_RETURN_IF_ERROR(ToStatus(validator_.Normalize(customer, /*for_create=*/true)));
+  AssignPersonIds(customer);
+  customer.tenant_id = context.tenant_id;
+  customer.customer_id = ids::NewUuid(context.now);
+  customer.state = CustomerState::kActive;
+  customer.merged_into_customer_id.clear();
+  customer.create_time = context.now;
+  customer.update_time = context.now;
+  customer.delete_time.reset();
+  customer.version = 1;
+  return store_->Create(context, customer, key);
+}
+
+absl::StatusOr<Customer> CustomerManager::Get(const auth::RequestContext& caller,
+                                              std::string_view customer_id) {
+  TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
+  return store_->Get(caller.tenant_id, id);
+}
+
+absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
+    const auth::RequestContext& caller, const std::vector<std::string>& customer_ids) {
+  if (customer_ids.empty()) return status::InvalidArgument("customer_ids", "is required");
+  if (customer_ids.size() > static_cast<size_t>(kMaxBatchGet)) {
+    return status::InvalidArgument("customer_ids",
+                                   absl::StrCat("must have at most ", kMaxBatchGet, " ids"));
+  }
+  std::vector<std::string> ids;
+  ids.reserve(customer_ids.size());
+  for (size_t i = 0; i < customer_ids.size(); ++i) {
+    TL_ASSIGN_OR_RETURN(std::string id,
+                        CheckCustomerId(customer_ids[i], absl::StrCat("customer_ids[", i, "]")));
+    ids.push_back(std::move(id));
+  }
+  TL_ASSIGN_OR_RETURN(std::vector<Customer> found, store_->BatchGet(caller.tenant_id, ids));
+  std::vector<Customer> ordered;
+  ordered.reserve(ids.size());
+  for (const std::string& id : ids) {
+    const auto it = std::find_if(found.begin(), found.end(),
+                                 [&id](const Customer& c) { return c.customer_id == id; });
+    if (it == found.end()) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
+    ordered.push_back(*it);
+  }
+  return ordered;
+}
+
+absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& caller,
+                                                 CustomerQuery query, std::string_view page_token) {
+  TL_RETURN_IF_ERROR(CheckPageSize(query.page_size, "page_size"));
+  TL_RETURN_IF_ERROR(CheckQuery(query));
+  if (query.page_size == 0) query.page_size = kDefaultCustomerPageSize;
+  const std::string query_hash = QueryHash(QueryJson(query));
+  std::optional<CustomerCursor> after;
+  if (!page_token.empty()) {
+    TL_ASSIGN_OR_RETURN(const json cursor, DecodeToken(page_token, query_hash));
+    after = CustomerCursor{.time = absl::FromUnixMicros(cursor.value("t", std::int64_t{0})),
+                           .display_name = cursor.value("n", ""),
+                           .customer_id = cursor.value("i", "")};
+    if (!ids::IsUuid(after->customer_id)) {
+      return status::InvalidArgument("page_token", "is not a token this query returned");
+    }
+  }
+  TL_ASSIGN_OR_RETURN(CustomerPage page, store_->List(caller.tenant_id, query, after));
+  ListResult result{.customers = std::move(page.customers), .next_page_token = {}};
+  if (page.next) {
+    result.next_page_token = EncodeToken({{"t", absl::ToUnixMicros(page.next->time)},
+                                          {"n", page.next->display_name},
+                                          {"i", page.next->customer_id}},
+                                         query_hash);
+  }
+  return result;
+}
+
+absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& caller,
+                                                 const Customer& patch, std::string_view etag,
+                                                 const std::vector<std::string>& paths) {
+  TL_ASSIGN_OR_RETURN(const std::string id,
+                      CheckCustomerId(patch.customer_id, "customer.customer_id"));
+  if (paths.empty()) {
+    return status::InvalidArgument("update_mask", "must name at least one field");
+  }
+  return store_->Mutate(
+      NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
+        TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
+        TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kActive, "update"));
+        TL_RETURN_IF_ERROR(ToStatus(ApplyUpdateMask(patch, paths, customer)));
+        TL_RETURN_IF_ERROR(ToStatus(validator_.Normalize(customer, /*for_create=*/false)));
+        AssignPersonIds(customer);
+        return Change{.kind = ChangeKind::kUpdated, .fields = paths};
+      });
+}
+
+absl::StatusOr<Customer> CustomerManager::Delete(const auth::RequestContext& caller,
+                                                 std::string_view customer_id,
+                                                 std::string_view etag) {
+  TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
+  const WriteContext context = NewWriteContext(caller);
+  return store_->Mutate(context, id, [&](Customer& customer) -> absl::StatusOr<Change> {
+    TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
+    TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kActive, "delete"));
+    customer.state = CustomerState::kDeleted;
+    customer.delete_time = context.now;
+    return Change{.kind = ChangeKind::kDeleted, .fields = {}};
+  });
+}
+
+absl::StatusOr<Customer> CustomerManager::Undelete(const auth::RequestContext& caller,
+                                                   std::string_view customer_id,
+                                                   std::string_view etag) {
+  TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
+  return store_->Mutate(
+      NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
+        TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
+        TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kDeleted, "undelete"));
+        customer.state = CustomerState::kActive;
+        customer.delete_time.reset();
+        return Change{.kind = ChangeKind::kUndeleted, .fields = {}};
+      });
+}
+
+absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::RequestContext& caller,
+                                                                 std::string_view customer_id,
+                                                                 int page_size,
+                                                                 std::string_view page_token) {
+  std::string id;
+  if (!customer_id.empty()) {
+    TL_ASSIGN_OR_RETURN(id, CheckCustomerId(customer_id, "customer_id"));
+  }
+  TL_RETURN_IF_ERROR(CheckPageSize(page_size, "page_size"));
+  if (page_size == 0) page_size = kDefaultDuplicatePageSize;
+  const std::string query_hash = QueryHash(json{{"dup", id}});
+  std::optional<DuplicateCursor> after;
+  if (!page_token.empty()) {
+    TL_ASSIGN_OR_RETURN(const json cursor, DecodeToken(page_token, query_hash));
+    after = DuplicateCursor{.strength = cursor.value("s", 0),
+                            .customer_id = cursor.value("a", ""),
+                            .duplicate_customer_id = cursor.value("b", "")};
+    if (!ids::IsUuid(after->customer_id) || !ids::IsUuid(after->duplicate_customer_id)) {
+      return status::InvalidArgument("page_token", "is not a token this query returned");
+    }
+  }
+  TL_ASSIGN_OR_RETURN(DuplicatePage page,
+                      store_->FindDuplicates(caller.tenant_id, id, page_size, after));
+  DuplicatesResult result{.pairs = std::move(page.pairs), .next_page_token = {}};
+  if (page.next) {
+    result.next_page_token = EncodeToken({{"s", page.next->strength},
+                                          {"a", page.next->customer_id},
+                                          {"b", page.next->duplicate_customer_id}},
+                                         query_hash);
+  }
+  return result;
+}
+
+absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& caller,
+                                                    std::string_view survivor_id,
+                                                    std::string_view merged_id,
+                                                    std::string_view survivor_etag,
+                                                    std::string_view merged_etag,
+                                                    const std::optional<IdempotencyKey>& key) {
+  TL_ASSIGN_OR_RETURN(const std::string survivor,
+                      CheckCustomerId(survivor_id, "survivor_customer_id"));
+  TL_ASSIGN_OR_RETURN(const std::string merged, CheckCustomerId(merged_id, "merged_customer_id"));
+  if (survivor == merged) {
+    return status::InvalidArgument("merged_customer_id", "must differ from the survivor");
+  }
+  const auto fold = [&](const Customer& s, const Customer& m) -> absl::StatusOr<Customer> {
+    TL_RETURN_IF_ERROR(CheckEtag(s, survivor_etag));
+    TL_RETURN_IF_ERROR(CheckEtag(m, merged_etag));
+    TL_RETURN_IF_ERROR(RequireState(s, CustomerState::kActive, "merge into"));
+    TL_RETURN_IF_ERROR(RequireState(m, CustomerState::kActive, "merge"));
+    Customer folded = FoldInto(s, m);
+    // The fold only unites valid values within their caps; a violation here is our bug.
+    if (const auto violations = validator_.Normalize(folded, /*for_create=*/false);
+        !violations.empty()) {
+      return absl::InternalError(
+          absl::StrCat("merge produced an invalid customer: ", violations.front().field, " ",
+                       violations.front().description));
+    }
+    AssignPersonIds(folded);
+    return folded;
+  };
+  return store_->Merge(NewWriteContext(caller), survivor, merged, fold, key);
+}
+
+absl::StatusOr<MergeOutcome> CustomerManager::Unmerge(const auth::RequestContext& caller,
+                                                      std::string_view merge_id) {
+  if (merge_id.empty()) return status::InvalidArgument("merge_id", "is required");
+  if (!ids::IsUuid(merge_id)) return status::InvalidArgument("merge_id", "must be a UUID");
+  return store_->Unmerge(NewWriteContext(caller), absl::AsciiStrToLower(absl::string_view(
+                                                      merge_id.data(), merge_id.size())));
+}
+
+}  // namespace touchline::contacts

@@ -1,0 +1,84 @@
+// The business rules of customer master data: validation and normalisation, ids and
+// versions, idempotency, optimistic concurrency, soft delete, merge and unmerge. Storage is
+// behind CustomerStore; nothing here knows about gRPC or SQL.
+#ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MANAGER_H_
+#define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MANAGER_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/auth/request_context.h"
+#include "services/contacts/customer_store.h"
+#include "services/contacts/customer_validation.h"
+#include "services/contacts/model.h"
+
+namespace touchline::contacts {
+
+// Limits on request shapes (the customer's own limits are in CustomerValidator).
+inline constexpr int kMaxPageSize = 1000;
+inline constexpr int kDefaultCustomerPageSize = 50;
+inline constexpr int kDefaultDuplicatePageSize = 100;
+inline constexpr int kMaxBatchGet = 1000;
+inline constexpr size_t kMaxRequestIdBytes = 128;
+
+struct ListResult {
+  std::vector<Customer> customers;
+  std::string next_page_token;
+};
+
+struct DuplicatesResult {
+  std::vector<DuplicatePair> pairs;
+  std::string next_page_token;
+};
+
+class CustomerManager {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock);
+
+  // INVALID_ARGUMENT (with field violations) for a bad customer; ALREADY_EXISTS for a
+  // request id reused with another request.
+  absl::StatusOr<Customer> Create(const auth::RequestContext& caller, Customer customer,
+                                  const std::optional<IdempotencyKey>& key);
+  absl::StatusOr<Customer> Get(const auth::RequestContext& caller, std::string_view customer_id);
+  // In the order of `customer_ids`; NOT_FOUND naming the first missing id.
+  absl::StatusOr<std::vector<Customer>> BatchGet(const auth::RequestContext& caller,
+                                                 const std::vector<std::string>& customer_ids);
+  // query.page_size 0 means the default. The page token must come from the same query.
+  absl::StatusOr<ListResult> List(const auth::RequestContext& caller, CustomerQuery query,
+                                  std::string_view page_token);
+  // Applies the fields of `patch` named by `paths`. ABORTED on a stale etag,
+  // FAILED_PRECONDITION if the customer is not active.
+  absl::StatusOr<Customer> Update(const auth::RequestContext& caller, const Customer& patch,
+                                  std::string_view etag, const std::vector<std::string>& paths);
+  absl::StatusOr<Customer> Delete(const auth::RequestContext& caller, std::string_view customer_id,
+                                  std::string_view etag);
+  absl::StatusOr<Customer> Undelete(const auth::RequestContext& caller,
+                                    std::string_view customer_id, std::string_view etag);
+  absl::StatusOr<DuplicatesResult> FindDuplicates(const auth::RequestContext& caller,
+                                                  std::string_view customer_id, int page_size,
+                                                  std::string_view page_token);
+  absl::StatusOr<MergeOutcome> Merge(const auth::RequestContext& caller,
+                                     std::string_view survivor_id, std::string_view merged_id,
+                                     std::string_view survivor_etag, std::string_view merged_etag,
+                                     const std::optional<IdempotencyKey>& key);
+  absl::StatusOr<MergeOutcome> Unmerge(const auth::RequestContext& caller,
+                                       std::string_view merge_id);
+
+ private:
+  WriteContext NewWriteContext(const auth::RequestContext& caller) const;
+
+  CustomerStore* store_;
+  CustomerValidator validator_;
+  Clock clock_;
+};
+
+}  // namespace touchline::contacts
+
+#endif  // TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MANAGER_H_

@@ -1,0 +1,153 @@
+// Storage of customers. Every method is scoped to one tenant and is one transaction: what
+// it writes (the customer, its dedupe keys, its idempotency record and its event) commits
+// together or not at all.
+#ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_STORE_H_
+#define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/contacts/model.h"
+#include "services/contacts/name_key.h"
+
+namespace touchline::contacts {
+
+// Who asked for a write, carried into its event.
+struct WriteContext {
+  std::string tenant_id;
+  std::string actor_id;
+  std::string request_id;  // The call's trace id (x-request-id), not the idempotency key.
+  absl::Time now;          // Truncated to microseconds, as PostgreSQL stores it.
+};
+
+// Identifies a retried write (AIP-155): the same id with the same fingerprint replays the
+// first outcome; with another fingerprint it is refused.
+struct IdempotencyKey {
+  std::string request_id;
+  std::string method;
+  std::string fingerprint;  // Hex SHA-256 of the deterministic serialisation of the request.
+};
+
+enum class CustomerOrder { kUpdateTimeDesc, kCreateTimeDesc, kDisplayName };
+
+// Filters of ListCustomers; empty members do not filter.
+struct CustomerQuery {
+  std::vector<LifecycleStatus> lifecycle_statuses;
+  std::vector<CustomerLevel> levels;
+  std::string region;
+  std::string owner_id;
+  std::string tag;
+  std::optional<absl::Time> updated_since;
+  std::string display_name_prefix;
+  bool show_deleted = false;
+  CustomerOrder order = CustomerOrder::kUpdateTimeDesc;
+  int page_size = 50;
+};
+
+// Where the previous page ended: the sort value and id of its last customer.
+struct CustomerCursor {
+  absl::Time time;           // For the time orders.
+  std::string display_name;  // For kDisplayName.
+  std::string customer_id;
+};
+
+struct CustomerPage {
+  std::vector<Customer> customers;
+  std::optional<CustomerCursor> next;  // Set when more customers may follow.
+};
+
+// What a mutation did, for the event it publishes.
+enum class ChangeKind { kUpdated, kDeleted, kUndeleted };
+struct Change {
+  ChangeKind kind = ChangeKind::kUpdated;
+  std::vector<std::string> fields;  // For kUpdated: the update mask paths.
+};
+
+struct DuplicateMatch {
+  DedupeReason reason;
+  std::string value;
+};
+struct DuplicatePair {
+  std::string customer_id;            // The older of the two (UUIDv7 ids sort by time).
+  std::string duplicate_customer_id;  // The younger.
+  std::vector<DuplicateMatch> matches;
+};
+struct DuplicateCursor {
+  int strength = 0;  // Number of matches of the last pair.
+  std::string customer_id;
+  std::string duplicate_customer_id;
+};
+struct DuplicatePage {
+  std::vector<DuplicatePair> pairs;
+  std::optional<DuplicateCursor> next;
+};
+
+struct MergeOutcome {
+  Customer survivor;
+  Customer merged;
+  CustomerMerge merge;
+};
+
+class CustomerStore {
+ public:
+  virtual ~CustomerStore() = default;
+
+  // Inserts a validated customer (ids and times set) and publishes CustomerCreated. With an
+  // idempotency key already used: returns the customer that first call created (as it is
+  // now), or ALREADY_EXISTS if the key came with another request.
+  virtual absl::StatusOr<Customer> Create(const WriteContext& context, const Customer& customer,
+                                          const std::optional<IdempotencyKey>& key) = 0;
+
+  // NOT_FOUND if the tenant has no such customer.
+  virtual absl::StatusOr<Customer> Get(std::string_view tenant_id,
+                                       std::string_view customer_id) = 0;
+
+  // The customers found among `ids`, in no particular order (missing ones are left out).
+  virtual absl::StatusOr<std::vector<Customer>> BatchGet(
+      std::string_view tenant_id, const std::vector<std::string>& customer_ids) = 0;
+
+  // One page in the query's order, starting after `after`.
+  virtual absl::StatusOr<CustomerPage> List(std::string_view tenant_id, const CustomerQuery& query,
+                                            const std::optional<CustomerCursor>& after) = 0;
+
+  // Locks the customer, lets `mutate` change it, and stores the result with the next
+  // version and update_time = context.now, with its event. A non-OK status from `mutate`
+  // aborts without writing. NOT_FOUND if there is no such customer.
+  using Mutation = std::function<absl::StatusOr<Change>(Customer&)>;
+  virtual absl::StatusOr<Customer> Mutate(const WriteContext& context, std::string_view customer_id,
+                                          const Mutation& mutate) = 0;
+
+  // Locks both customers (in id order), lets `fold` produce the survivor's new state from
+  // the two (it may refuse), stores the survivor, marks the merged customer MERGED into it,
+  // keeps the merge record with both as they were, and publishes CustomersMerged.
+  using Fold =
+      std::function<absl::StatusOr<Customer>(const Customer& survivor, const Customer& merged)>;
+  virtual absl::StatusOr<MergeOutcome> Merge(const WriteContext& context,
+                                             std::string_view survivor_id,
+                                             std::string_view merged_id, const Fold& fold,
+                                             const std::optional<IdempotencyKey>& key) = 0;
+
+  // Restores both customers of a merge exactly as they were before it and publishes
+  // CustomersUnmerged. FAILED_PRECONDITION if the merge was undone already or either
+  // customer changed since; NOT_FOUND if there is no such merge.
+  virtual absl::StatusOr<MergeOutcome> Unmerge(const WriteContext& context,
+                                               std::string_view merge_id) = 0;
+
+  // Pairs of active customers sharing a dedupe key, most matches first. Keys shared by
+  // more than kMaxCustomersPerKey customers (a switchboard number, info@ addresses) are
+  // too common to be evidence and are ignored.
+  static constexpr int kMaxCustomersPerKey = 50;
+  virtual absl::StatusOr<DuplicatePage> FindDuplicates(
+      std::string_view tenant_id, std::string_view customer_id, int page_size,
+      const std::optional<DuplicateCursor>& after) = 0;
+};
+
+}  // namespace touchline::contacts
+
+#endif  // TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_STORE_H_

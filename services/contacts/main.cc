@@ -1,0 +1,109 @@
+// The contacts service: flags -> validated config -> dependencies -> serve until SIGTERM.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/time/clock.h"
+#include "common/auth/request_context.h"
+#include "common/config/common_flags.h"
+#include "common/config/flags.h"
+#include "common/events/outbox.h"
+#include "common/events/outbox_relay.h"
+#include "common/log/log.h"
+#include "common/pg/migrator.h"
+#include "common/pg/pool.h"
+#include "common/redis/pool.h"
+#include "common/server/executor.h"
+#include "common/server/server.h"
+#include "common/server/unary_call.h"
+#include "services/contacts/contacts_service.h"
+#include "services/contacts/customer_manager.h"
+#include "services/contacts/migrations.h"
+#include "services/contacts/pg_customer_store.h"
+
+ABSL_FLAG(std::string, pg_schema, "contacts", "PostgreSQL schema that holds the service's tables");
+ABSL_FLAG(std::string, default_phone_region, "CN",
+          "ISO 3166-1 region assumed for phone numbers written without a country code");
+ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations and exit");
+ABSL_FLAG(std::string, events_stream_prefix, "touchline",
+          "Prefix of the Redis stream keys events are published to");
+
+namespace touchline::contacts {
+namespace {
+
+template <typename T>
+T OrDie(absl::StatusOr<T> value, const char* what) {
+  if (!value.ok()) config::Fatal(std::string(what) + ": " + value.status().ToString());
+  return *std::move(value);
+}
+
+void OkOrDie(const absl::Status& status, const char* what) {
+  if (!status.ok()) config::Fatal(std::string(what) + ": " + status.ToString());
+}
+
+int Run() {
+  const std::string dsn = absl::GetFlag(FLAGS_pg_dsn);
+  const std::string schema = absl::GetFlag(FLAGS_pg_schema);
+  if (dsn.empty()) config::Fatal("--pg_dsn (or TOUCHLINE_PG_DSN) is required");
+  if (schema.empty()) config::Fatal("--pg_schema must not be empty");
+  const ValidationOptions validation{.default_region = absl::GetFlag(FLAGS_default_phone_region)};
+  OkOrDie(CheckValidationOptions(validation), "--default_phone_region");
+
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "contacts", pg::contacts_migrations()),
+          "migrating the contacts schema");
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "outbox", events::OutboxMigrations()),
+          "migrating the outbox");
+  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
+
+  const auto pool = OrDie(pg::Pool::Create({.dsn = dsn,
+                                            .search_path = schema,
+                                            .size = absl::GetFlag(FLAGS_pg_pool_size),
+                                            .prepared = PgCustomerStore::PreparedStatements()}),
+                          "connecting to PostgreSQL");
+  auto redis_options =
+      OrDie(redis::ParseRedisAddress(absl::GetFlag(FLAGS_redis_addr)), "--redis_addr");
+  const auto redis = OrDie(redis::Pool::Create(redis_options), "setting up Redis");
+  events::RelayOptions relay_options;
+  relay_options.dsn = dsn;
+  relay_options.schema = schema;
+  relay_options.stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix);
+  events::OutboxRelay relay(relay_options, redis.get());
+  relay.Start();
+
+  PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });
+  CustomerManager manager(&store, CustomerValidator(validation), [] { return absl::Now(); });
+  server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
+                            absl::GetFlag(FLAGS_max_queued_calls));
+  const auth::MetadataAuthenticator authenticator;
+  server::UnaryRunner runner("touchline.contacts.v1.ContactsService", &executor,
+                             &authenticator, absl::GetFlag(FLAGS_access_log));
+  ContactsService service(&manager, &runner);
+
+  const auto grpc_server =
+      OrDie(server::Server::Start({.listen_address = absl::GetFlag(FLAGS_listen_address),
+                                   .metrics_address = absl::GetFlag(FLAGS_metrics_address),
+                                   .drain_timeout = absl::GetFlag(FLAGS_drain_timeout)},
+                                  {{"touchline.contacts.v1.ContactsService", &service}}),
+            "starting the gRPC server");
+  log::Info("contacts service serving",
+            {{"grpc_port", std::to_string(grpc_server->port())},
+             {"metrics_port", std::to_string(grpc_server->metrics_port())}});
+
+  const int signal = server::WaitForTerminationSignal();
+  log::Info("shutting down", {{"signal", std::to_string(signal)}});
+  grpc_server->Shutdown();
+  executor.Shutdown();
+  relay.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace touchline::contacts
+
+int main(int argc, char** argv) {
+  touchline::server::BlockTerminationSignals();
+  touchline::config::ParseFlags(argc, argv,
+                                "Touchline contacts service: customer master data over gRPC");
+  return touchline::contacts::Run();
+}

@@ -1,0 +1,14 @@
+// The contacts schema's migrations, compiled in from migrations/*.sql by
+// touchline_embed_migrations() (cmake/TouchlineEmbed.cmake).
+#ifndef TOUCHLINE_SERVICES_CONTACTS_MIGRATIONS_H_
+#define TOUCHLINE_SERVICES_CONTACTS_MIGRATIONS_H_
+
+#include <vector>
+
+#include "common/pg/migrator.h"
+
+namespace touchline::pg {
+const std::vector<Migration>& contacts_migrations();
+}  // namespace touchline::pg
+
+#endif  // TOUCHLINE_SERVICES_CONTACTS_MIGRATIONS_H_

@@ -1,0 +1,572 @@
+#include "services/contacts/pg_customer_store.h"
+
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/events/outbox.h"
+#include "common/ids/ids.h"
+#include "common/status/errors.h"
+#include "common/status/macros.h"
+#include "nlohmann/json.hpp"
+#include "services/contacts/customer_json.h"
+#include "services/contacts/customer_proto.h"
+#include "services/contacts/sql.h"
+#include "touchline/events/v1/customer_events.pb.h"
+
+namespace touchline::contacts {
+namespace {
+
+namespace ev = ::touchline::events::v1;
+using nlohmann::json;
+
+constexpr char kSelectCustomer[] = "select_customer";
+constexpr char kSelectCustomerForUpdate[] = "select_customer_for_update";
+constexpr char kSelectPairForUpdate[] = "select_pair_for_update";
+constexpr char kSelectCustomers[] = "select_customers";
+constexpr char kInsertCustomer[] = "insert_customer";
+constexpr char kUpdateCustomer[] = "update_customer";
+constexpr char kDeleteKeys[] = "delete_keys";
+constexpr char kInsertKeys[] = "insert_keys";
+constexpr char kClaimRequest[] = "claim_request";
+constexpr char kSelectRequest[] = "select_request";
+constexpr char kInsertMerge[] = "insert_merge";
+constexpr char kSelectMerge[] = "select_merge";
+constexpr char kSelectMergeForUpdate[] = "select_merge_for_update";
+constexpr char kMarkUnmerged[] = "mark_unmerged";
+constexpr char kFindDuplicates[] = "find_duplicates";
+
+// ICU's Chinese collation: pinyin order for Han characters, Latin text alongside.
+constexpr char kZhCollation[] = "\"zh-Hans-x-icu\"";
+
+std::int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+// Reads a row of TL_CUSTOMER_COLUMNS.
+absl::StatusOr<Customer> ParseCustomer(const pqxx::row& row, std::string_view tenant_id) {
+  Customer c;
+  c.tenant_id = std::string(tenant_id);
+  c.customer_id = row[0].as<std::string>();
+  c.kind = static_cast<CustomerKind>(row[1].as<int>());
+  c.display_name = row[2].as<std::string>();
+  c.industry = row[3].as<std::string>();
+  c.region = row[4].as<std::string>();
+  c.level = static_cast<CustomerLevel>(row[5].as<int>());
+  c.lifecycle_status = static_cast<LifecycleStatus>(row[6].as<int>());
+  c.owner_id = row[7].as<std::string>();
+  TL_ASSIGN_OR_RETURN(json tags, ParseJson(row[8].c_str()));
+  for (const json& tag : tags) c.tags.push_back(tag.get<std::string>());
+  TL_ASSIGN_OR_RETURN(json custom_fields, ParseJson(row[9].c_str()));
+  TL_ASSIGN_OR_RETURN(c.custom_fields, CustomFieldsFromJson(custom_fields));
+  TL_ASSIGN_OR_RETURN(json persons, ParseJson(row[10].c_str()));
+  TL_ASSIGN_OR_RETURN(c.contact_persons, ContactPersonsFromJson(persons));
+  TL_ASSIGN_OR_RETURN(json addresses, ParseJson(row[11].c_str()));
+  TL_ASSIGN_OR_RETURN(c.addresses, AddressesFromJson(addresses));
+  c.state = static_cast<CustomerState>(row[12].as<int>());
+  c.merged_into_customer_id = row[13].as<std::string>();
+  c.create_time = absl::FromUnixMicros(row[14].as<std::int64_t>());
+  c.update_time = absl::FromUnixMicros(row[15].as<std::int64_t>());
+  const auto delete_micros = row[16].as<std::int64_t>();
+  if (delete_micros >= 0) c.delete_time = absl::FromUnixMicros(delete_micros);
+  c.version = row[17].as<std::int64_t>();
+  return c;
+}
+
+absl::StatusOr<std::vector<Customer>> ParseCustomers(const pqxx::result& rows,
+                                                     std::string_view tenant_id) {
+  std::vector<Customer> customers;
+  customers.reserve(rows.size());
+  for (const pqxx::row& row : rows) {
+    TL_ASSIGN_OR_RETURN(Customer c, ParseCustomer(row, tenant_id));
+    customers.push_back(std::move(c));
+  }
+  return customers;
+}
+
+// Reads a row of TL_MERGE_COLUMNS.
+absl::StatusOr<CustomerMerge> ParseMerge(const pqxx::row& row, std::string_view tenant_id) {
+  CustomerMerge m;
+  m.tenant_id = std::string(tenant_id);
+  m.merge_id = row[0].as<std::string>();
+  m.survivor_customer_id = row[1].as<std::string>();
+  m.merged_customer_id = row[2].as<std::string>();
+  TL_ASSIGN_OR_RETURN(json survivor, ParseJson(row[3].c_str()));
+  TL_ASSIGN_OR_RETURN(m.survivor_before, CustomerFromJson(survivor));
+  TL_ASSIGN_OR_RETURN(json merged, ParseJson(row[4].c_str()));
+  TL_ASSIGN_OR_RETURN(m.merged_before, CustomerFromJson(merged));
+  m.survivor_version_after = row[5].as<std::int64_t>();
+  m.merged_version_after = row[6].as<std::int64_t>();
+  m.create_time = absl::FromUnixMicros(row[7].as<std::int64_t>());
+  const auto unmerge_micros = row[8].as<std::int64_t>();
+  if (unmerge_micros >= 0) m.unmerge_time = absl::FromUnixMicros(unmerge_micros);
+  return m;
+}
+
+// Runs kInsertCustomer or kUpdateCustomer: both take the whole row in one parameter order.
+void WriteCustomer(pqxx::work& txn, const char* statement, const Customer& c) {
+  txn.exec_prepared(statement, c.tenant_id, c.customer_id, static_cast<int>(c.kind),
+                    c.display_name, c.industry, c.region, static_cast<int>(c.level),
+                    static_cast<int>(c.lifecycle_status), c.owner_id, json(c.tags).dump(),
+                    CustomFieldsToJson(c.custom_fields).dump(),
+                    ContactPersonsToJson(c.contact_persons).dump(),
+                    AddressesToJson(c.addresses).dump(), static_cast<int>(c.state),
+                    c.merged_into_customer_id, Micros(c.create_time), Micros(c.update_time),
+                    c.delete_time ? Micros(*c.delete_time) : std::int64_t{-1}, c.version);
+}
+
+// Only active customers have dedupe keys: deleted and merged ones are nobody's duplicate.
+std::vector<std::pair<DedupeReason, std::string>> ActiveKeys(const Customer& c) {
+  if (c.state != CustomerState::kActive) return {};
+  return DedupeKeys(c);
+}
+
+void InsertKeys(pqxx::work& txn, const Customer& c) {
+  const auto keys = ActiveKeys(c);
+  if (keys.empty()) return;
+  json pairs = json::array();
+  for (const auto& [reason, key] : keys) pairs.push_back({static_cast<int>(reason), key});
+  txn.exec_prepared(kInsertKeys, c.tenant_id, c.customer_id, pairs.dump());
+}
+
+// Rewrites the keys when they changed between `before` and `after`.
+void ReplaceKeys(pqxx::work& txn, const Customer& before, const Customer& after) {
+  if (ActiveKeys(before) == ActiveKeys(after)) return;
+  txn.exec_prepared(kDeleteKeys, after.tenant_id, after.customer_id);
+  InsertKeys(txn, after);
+}
+
+absl::StatusOr<Customer> SelectCustomer(pqxx::transaction_base& txn, const char* statement,
+                                        std::string_view tenant_id,
+                                        std::string_view customer_id) {
+  const pqxx::result rows =
+      txn.exec_prepared(statement, std::string(tenant_id), std::string(customer_id));
+  if (rows.empty()) {
+    return absl::NotFoundError(absl::StrCat("customer ", std::string(customer_id), " not found"));
+  }
+  return ParseCustomer(rows[0], tenant_id);
+}
+
+absl::StatusOr<CustomerMerge> SelectMerge(pqxx::transaction_base& txn, const char* statement,
+                                          std::string_view tenant_id,
+                                          std::string_view merge_id) {
+  const pqxx::result rows =
+      txn.exec_prepared(statement, std::string(tenant_id), std::string(merge_id));
+  if (rows.empty()) return absl::NotFoundError(absl::StrCat("merge ", std::string(merge_id), " not found"));
+  return ParseMerge(rows[0], tenant_id);
+}
+
+// Claims the idempotency key for `resource_id`. Returns "" when this call claimed it, the
+// resource id of the earlier call when the key was used before with the same request, and
+// ALREADY_EXISTS when it was used with another request.
+absl::StatusOr<std::string> ClaimRequest(pqxx::work& txn, std::string_view tenant_id,
+                                         const IdempotencyKey& key,
+                                         std::string_view resource_id) {
+  const std::string tenant(tenant_id);
+  if (!txn.exec_prepared(kClaimRequest, tenant, key.request_id, key.method, key.fingerprint,
+                         std::string(resource_id))
+           .empty()) {
+    return std::string();
+  }
+  const pqxx::result prior = txn.exec_prepared(kSelectRequest, tenant, key.request_id);
+  if (prior.empty()) {
+    // The claim conflicted with a row that is gone again: let the transaction be retried.
+    return absl::AbortedError("request id claim raced; retry");
+  }
+  if (prior[0][0].as<std::string>() != key.method ||
+      prior[0][1].as<std::string>() != key.fingerprint) {
+    return status::WithErrorInfo(
+        absl::AlreadyExistsError(absl::StrCat("request_id ", key.request_id,
+                                              " was already used for a different request")),
+        "REQUEST_ID_REUSED", {{"request_id", key.request_id}});
+  }
+  return prior[0][2].as<std::string>();
+}
+
+void Publish(pqxx::work& txn, const WriteContext& context, std::string_view customer_id,
+             const google::protobuf::Message& payload) {
+  events::AppendToOutbox(txn, kCustomersTopic,
+                         events::MakeEnvelope(payload, context.tenant_id, "customer",
+                                              customer_id, context.request_id,
+                                              context.actor_id));
+}
+
+std::string EscapeLike(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string SmallintArray(const auto& values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1) out.push_back(',');
+    out += std::to_string(static_cast<int>(v));
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> PgCustomerStore::PreparedStatements() {
+  return {
+      {kSelectCustomer, sql::kSelectCustomer},
+      {kSelectCustomerForUpdate, sql::kSelectCustomerForUpdate},
+      {kSelectPairForUpdate, sql::kSelectPairForUpdate},
+      {kSelectCustomers, sql::kSelectCustomers},
+      {kInsertCustomer, sql::kInsertCustomer},
+      {kUpdateCustomer, sql::kUpdateCustomer},
+      {kDeleteKeys, sql::kDeleteKeys},
+      {kInsertKeys, sql::kInsertKeys},
+      {kClaimRequest, sql::kClaimRequest},
+      {kSelectRequest, sql::kSelectRequest},
+      {kInsertMerge, sql::kInsertMerge},
+      {kSelectMerge, sql::kSelectMerge},
+      {kSelectMergeForUpdate, sql::kSelectMergeForUpdate},
+      {kMarkUnmerged, sql::kMarkUnmerged},
+      {kFindDuplicates, sql::kFindDuplicates},
+  };
+}
+
+PgCustomerStore::PgCustomerStore(pg::Pool* pool, std::function<void()> events_written)
+    : pool_(pool), events_written_(std::move(events_written)) {}
+
+absl::StatusOr<Customer> PgCustomerStore::Create(const WriteContext& context,
+                                                 const Customer& customer,
+                                                 const std::optional<IdempotencyKey>& key) {
+  Customer result;
+  bool replayed = false;
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    replayed = false;
+    if (key) {
+      TL_ASSIGN_OR_RETURN(const std::string prior,
+                          ClaimRequest(txn, context.tenant_id, *key, customer.customer_id));
+      if (!prior.empty()) {
+        replayed = true;
+        TL_ASSIGN_OR_RETURN(result,
+                            SelectCustomer(txn, kSelectCustomer, context.tenant_id, prior));
+        return absl::OkStatus();
+      }
+    }
+    WriteCustomer(txn, kInsertCustomer, customer);
+    InsertKeys(txn, customer);
+    ev::CustomerCreated created;
+    ToProto(customer, created.mutable_customer());
+    Publish(txn, context, customer.customer_id, created);
+    result = customer;
+    return absl::OkStatus();
+  }));
+  if (!replayed) events_written_();
+  return result;
+}
+
+absl::StatusOr<Customer> PgCustomerStore::Get(std::string_view tenant_id,
+                                              std::string_view customer_id) {
+  Customer result;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(result, SelectCustomer(txn, kSelectCustomer, tenant_id, customer_id));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<std::vector<Customer>> PgCustomerStore::BatchGet(
+    std::string_view tenant_id, const std::vector<std::string>& customer_ids) {
+  std::vector<Customer> result;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    const pqxx::result rows =
+        txn.exec_prepared(kSelectCustomers, std::string(tenant_id), json(customer_ids).dump());
+    TL_ASSIGN_OR_RETURN(result, ParseCustomers(rows, tenant_id));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<CustomerPage> PgCustomerStore::List(std::string_view tenant_id,
+                                                   const CustomerQuery& query,
+                                                   const std::optional<CustomerCursor>& after) {
+  std::vector<std::string> params{std::string(tenant_id)};
+  const auto param = [&params](std::string value) {
+    params.push_back(std::move(value));
+    return absl::StrCat("$", params.size());
+  };
+  const auto micros = [&param](absl::Time t) {
+    return absl::StrCat("(timestamptz 'epoch' + ", param(std::to_string(Micros(t))),
+                        "::bigint * interval '1 microsecond')");
+  };
+  std::string sql = sql::kListCustomersPrefix;
+  if (!query.show_deleted) {
+    absl::StrAppend(&sql, " AND state = ", static_cast<int>(CustomerState::kActive));
+  }
+  if (!query.lifecycle_statuses.empty()) {
+    absl::StrAppend(&sql, " AND lifecycle_status = ANY(",
+                    param(SmallintArray(query.lifecycle_statuses)), "::smallint[])");
+  }
+  if (!query.levels.empty()) {
+    absl::StrAppend(&sql, " AND level = ANY(", param(SmallintArray(query.levels)),
+                    "::smallint[])");
+  }
+  if (!query.region.empty()) absl::StrAppend(&sql, " AND region = ", param(query.region));
+  if (!query.owner_id.empty()) absl::StrAppend(&sql, " AND owner_id = ", param(query.owner_id));
+  if (!query.tag.empty()) {
+    absl::StrAppend(&sql, " AND tags @> ARRAY[", param(query.tag), "::text]");
+  }
+  if (query.updated_since) {
+    absl::StrAppend(&sql, " AND update_time >= ", micros(*query.updated_since));
+  }
+  if (!query.display_name_prefix.empty()) {
+    absl::StrAppend(&sql, " AND display_name LIKE ",
+                    param(EscapeLike(query.display_name_prefix) + "%"));
+  }
+  switch (query.order) {
+    case CustomerOrder::kUpdateTimeDesc:
+    case CustomerOrder::kCreateTimeDesc: {
+      const char* column =
+          query.order == CustomerOrder::kUpdateTimeDesc ? "update_time" : "create_time";
+      if (after) {
+        absl::StrAppend(&sql, " AND (", column, ", customer_id) < (", micros(after->time), ", ",
+                        param(after->customer_id), "::uuid)");
+      }
+      absl::StrAppend(&sql, " ORDER BY ", column, " DESC, customer_id DESC");
+      break;
+    }
+    case CustomerOrder::kDisplayName:
+      if (after) {
+        absl::StrAppend(&sql, " AND (display_name COLLATE ", kZhCollation, ", customer_id) > (",
+                        param(after->display_name), "::text COLLATE ", kZhCollation, ", ",
+                        param(after->customer_id), "::uuid)");
+      }
+      absl::StrAppend(&sql, " ORDER BY display_name COLLATE ", kZhCollation, ", customer_id");
+      break;
+  }
+  absl::StrAppend(&sql, " LIMIT ", query.page_size + 1);
+
+  CustomerPage page;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    const pqxx::result rows = txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    TL_ASSIGN_OR_RETURN(page.customers, ParseCustomers(rows, tenant_id));
+    return absl::OkStatus();
+  }));
+  if (page.customers.size() > static_cast<size_t>(query.page_size)) {
+    page.customers.pop_back();
+    const Customer& last = page.customers.back();
+    page.next = CustomerCursor{
+        .time = query.order == CustomerOrder::kCreateTimeDesc ? last.create_time
+                                                              : last.update_time,
+        .display_name = last.display_name,
+        .customer_id = last.customer_id};
+  }
+  return page;
+}
+
+absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
+                                                 std::string_view customer_id,
+                                                 const Mutation& mutate) {
+  Customer result;
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(const Customer current,
+                        SelectCustomer(txn, kSelectCustomerForUpdate, context.tenant_id,
+                                       customer_id));
+    Customer next = current;
+    TL_ASSIGN_OR_RETURN(const Change change, mutate(next));
+    next.version = current.version + 1;
+    next.update_time = context.now;
+    WriteCustomer(txn, kUpdateCustomer, next);
+    ReplaceKeys(txn, current, next);
+    switch (change.kind) {
+      case ChangeKind::kUpdated: {
+        ev::CustomerUpdated updated;
+        ToProto(next, updated.mutable_customer());
+        for (const std::string& field : change.fields) {
+          updated.mutable_changed_fields()->add_paths(field);
+        }
+        Publish(txn, context, next.customer_id, updated);
+        break;
+      }
+      case ChangeKind::kDeleted: {
+        ev::CustomerDeleted deleted;
+        ToProto(next, deleted.mutable_customer());
+        Publish(txn, context, next.customer_id, deleted);
+        break;
+      }
+      case ChangeKind::kUndeleted: {
+        ev::CustomerUndeleted undeleted;
+        ToProto(next, undeleted.mutable_customer());
+        Publish(txn, context, next.customer_id, undeleted);
+        break;
+      }
+    }
+    result = std::move(next);
+    return absl::OkStatus();
+  }));
+  events_written_();
+  return result;
+}
+
+absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
+                                                    std::string_view survivor_id,
+                                                    std::string_view merged_id,
+                                                    const Fold& fold,
+                                                    const std::optional<IdempotencyKey>& key) {
+  MergeOutcome outcome;
+  bool replayed = false;
+  const std::string merge_id = ids::NewUuid(context.now);
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    replayed = false;
+    if (key) {
+      TL_ASSIGN_OR_RETURN(const std::string prior,
+                          ClaimRequest(txn, context.tenant_id, *key, merge_id));
+      if (!prior.empty()) {
+        replayed = true;
+        TL_ASSIGN_OR_RETURN(outcome.merge,
+                            SelectMerge(txn, kSelectMerge, context.tenant_id, prior));
+        TL_ASSIGN_OR_RETURN(outcome.survivor,
+                            SelectCustomer(txn, kSelectCustomer, context.tenant_id,
+                                           outcome.merge.survivor_customer_id));
+        TL_ASSIGN_OR_RETURN(outcome.merged,
+                            SelectCustomer(txn, kSelectCustomer, context.tenant_id,
+                                           outcome.merge.merged_customer_id));
+        return absl::OkStatus();
+      }
+    }
+    const pqxx::result rows =
+        txn.exec_prepared(kSelectPairForUpdate, context.tenant_id, std::string(survivor_id),
+                          std::string(merged_id));
+    TL_ASSIGN_OR_RETURN(std::vector<Customer> pair, ParseCustomers(rows, context.tenant_id));
+    const Customer* survivor = nullptr;
+    const Customer* merged = nullptr;
+    for (const Customer& c : pair) (c.customer_id == survivor_id ? survivor : merged) = &c;
+    if (survivor == nullptr) {
+      return absl::NotFoundError(absl::StrCat("customer ", std::string(survivor_id), " not found"));
+    }
+    if (merged == nullptr) {
+      return absl::NotFoundError(absl::StrCat("customer ", std::string(merged_id), " not found"));
+    }
+    TL_ASSIGN_OR_RETURN(outcome.survivor, fold(*survivor, *merged));
+    outcome.survivor.version = survivor->version + 1;
+    outcome.survivor.update_time = context.now;
+    outcome.merged = *merged;
+    outcome.merged.state = CustomerState::kMerged;
+    outcome.merged.merged_into_customer_id = survivor->customer_id;
+    outcome.merged.delete_time = context.now;
+    outcome.merged.version = merged->version + 1;
+    outcome.merged.update_time = context.now;
+    outcome.merge = CustomerMerge{.tenant_id = context.tenant_id,
+                                  .merge_id = merge_id,
+                                  .survivor_customer_id = survivor->customer_id,
+                                  .merged_customer_id = merged->customer_id,
+                                  .create_time = context.now,
+                                  .unmerge_time = std::nullopt,
+                                  .survivor_before = *survivor,
+                                  .merged_before = *merged,
+                                  .survivor_version_after = outcome.survivor.version,
+                                  .merged_version_after = outcome.merged.version};
+    WriteCustomer(txn, kUpdateCustomer, outcome.survivor);
+    WriteCustomer(txn, kUpdateCustomer, outcome.merged);
+    ReplaceKeys(txn, *survivor, outcome.survivor);
+    ReplaceKeys(txn, *merged, outcome.merged);
+    txn.exec_prepared(kInsertMerge, context.tenant_id, merge_id, survivor->customer_id,
+                      merged->customer_id, CustomerToJson(*survivor).dump(),
+                      CustomerToJson(*merged).dump(), outcome.survivor.version,
+                      outcome.merged.version, Micros(context.now));
+    ev::CustomersMerged event;
+    ToProto(outcome.merge, event.mutable_merge());
+    ToProto(outcome.survivor, event.mutable_survivor());
+    ToProto(outcome.merged, event.mutable_merged());
+    Publish(txn, context, survivor->customer_id, event);
+    return absl::OkStatus();
+  }));
+  if (!replayed) events_written_();
+  return outcome;
+}
+
+absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& context,
+                                                      std::string_view merge_id) {
+  MergeOutcome outcome;
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(outcome.merge, SelectMerge(txn, kSelectMergeForUpdate,
+                                                   context.tenant_id, merge_id));
+    CustomerMerge& merge = outcome.merge;
+    if (merge.unmerge_time) {
+      return status::WithErrorInfo(
+          absl::FailedPreconditionError(absl::StrCat("merge ", std::string(merge_id), " was already undone")),
+          "ALREADY_UNMERGED");
+    }
+    const pqxx::result rows =
+        txn.exec_prepared(kSelectPairForUpdate, context.tenant_id, merge.survivor_customer_id,
+                          merge.merged_customer_id);
+    TL_ASSIGN_OR_RETURN(std::vector<Customer> pair, ParseCustomers(rows, context.tenant_id));
+    if (pair.size() != 2) return absl::DataLossError("a merged customer is missing");
+    const bool survivor_first = pair[0].customer_id == merge.survivor_customer_id;
+    const Customer& survivor_now = survivor_first ? pair[0] : pair[1];
+    const Customer& merged_now = survivor_first ? pair[1] : pair[0];
+    if (survivor_now.version != merge.survivor_version_after ||
+        merged_now.version != merge.merged_version_after) {
+      return status::WithErrorInfo(
+          absl::FailedPreconditionError(
+              "a customer of this merge changed after it; undoing it would lose those changes"),
+          "CHANGED_SINCE_MERGE");
+    }
+    // Exactly as before the merge, but with a new version: an etag must never come back.
+    outcome.survivor = merge.survivor_before;
+    outcome.survivor.version = survivor_now.version + 1;
+    outcome.survivor.update_time = context.now;
+    outcome.merged = merge.merged_before;
+    outcome.merged.version = merged_now.version + 1;
+    outcome.merged.update_time = context.now;
+    merge.unmerge_time = context.now;
+    WriteCustomer(txn, kUpdateCustomer, outcome.survivor);
+    WriteCustomer(txn, kUpdateCustomer, outcome.merged);
+    ReplaceKeys(txn, survivor_now, outcome.survivor);
+    ReplaceKeys(txn, merged_now, outcome.merged);
+    txn.exec_prepared(kMarkUnmerged, context.tenant_id, merge.merge_id, Micros(context.now));
+    ev::CustomersUnmerged event;
+    ToProto(merge, event.mutable_merge());
+    ToProto(outcome.survivor, event.mutable_survivor());
+    ToProto(outcome.merged, event.mutable_restored());
+    Publish(txn, context, outcome.survivor.customer_id, event);
+    return absl::OkStatus();
+  }));
+  events_written_();
+  return outcome;
+}
+
+absl::StatusOr<DuplicatePage> PgCustomerStore::FindDuplicates(
+    std::string_view tenant_id, std::string_view customer_id, int page_size,
+    const std::optional<DuplicateCursor>& after) {
+  DuplicatePage page;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    const pqxx::result rows = txn.exec_prepared(
+        kFindDuplicates, std::string(tenant_id), std::string(customer_id),
+        after ? after->strength : -1, after ? after->customer_id : std::string(),
+        after ? after->duplicate_customer_id : std::string(), page_size + 1,
+        kMaxCustomersPerKey);
+    for (const pqxx::row& row : rows) {
+      DuplicatePair pair{.customer_id = row[0].as<std::string>(),
+                         .duplicate_customer_id = row[1].as<std::string>(),
+                         .matches = {}};
+      TL_ASSIGN_OR_RETURN(json matches, ParseJson(row[3].c_str()));
+      for (const json& m : matches) {
+        pair.matches.push_back(DuplicateMatch{.reason = static_cast<DedupeReason>(m[0].get<int>()),
+                                              .value = m[1].get<std::string>()});
+      }
+      page.pairs.push_back(std::move(pair));
+    }
+    return absl::OkStatus();
+  }));
+  if (page.pairs.size() > static_cast<size_t>(page_size)) {
+    page.pairs.pop_back();
+    const DuplicatePair& last = page.pairs.back();
+    page.next = DuplicateCursor{.strength = static_cast<int>(last.matches.size()),
+                                .customer_id = last.customer_id,
+                                .duplicate_customer_id = last.duplicate_customer_id};
+  }
+  return page;
+}
+
+}  // namespace touchline::contacts

@@ -1,0 +1,52 @@
+// CustomerStore on PostgreSQL (libpqxx), with events through the transactional outbox.
+#ifndef TOUCHLINE_SERVICES_CONTACTS_PG_CUSTOMER_STORE_H_
+#define TOUCHLINE_SERVICES_CONTACTS_PG_CUSTOMER_STORE_H_
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/pg/pool.h"
+#include "services/contacts/customer_store.h"
+
+namespace touchline::contacts {
+
+// The outbox topic of customer events (stream "touchline:{customers}:events").
+inline constexpr char kCustomersTopic[] = "customers";
+
+class PgCustomerStore final : public CustomerStore {
+ public:
+  // The statements to prepare on every pooled connection (pg::PoolOptions::prepared).
+  static std::vector<std::pair<std::string, std::string>> PreparedStatements();
+
+  // `events_written` runs after each commit that wrote an event (it wakes the relay).
+  PgCustomerStore(pg::Pool* pool, std::function<void()> events_written);
+
+  absl::StatusOr<Customer> Create(const WriteContext& context, const Customer& customer,
+                                  const std::optional<IdempotencyKey>& key) override;
+  absl::StatusOr<Customer> Get(std::string_view tenant_id,
+                               std::string_view customer_id) override;
+  absl::StatusOr<std::vector<Customer>> BatchGet(
+      std::string_view tenant_id, const std::vector<std::string>& customer_ids) override;
+  absl::StatusOr<CustomerPage> List(std::string_view tenant_id, const CustomerQuery& query,
+                                    const std::optional<CustomerCursor>& after) override;
+  absl::StatusOr<Customer> Mutate(const WriteContext& context, std::string_view customer_id,
+                                  const Mutation& mutate) override;
+  absl::StatusOr<MergeOutcome> Merge(const WriteContext& context, std::string_view survivor_id,
+                                     std::string_view merged_id, const Fold& fold,
+                                     const std::optional<IdempotencyKey>& key) override;
+  absl::StatusOr<MergeOutcome> Unmerge(const WriteContext& context,
+                                       std::string_view merge_id) override;
+  absl::StatusOr<DuplicatePage> FindDuplicates(
+      std::string_view tenant_id, std::string_view customer_id, int page_size,
+      const std::optional<DuplicateCursor>& after) override;
+
+ private:
+  pg::Pool* pool_;
+  std::function<void()> events_written_;
+};
+
+}  // namespace touchline::contacts
+
+#endif  // TOUCHLINE_SERVICES_CONTACTS_PG_CUSTOMER_STORE_H_

@@ -1,0 +1,132 @@
+// SQL of the contacts store: named constants, explicit columns, $n parameters. Statements
+// run with search_path set to the service's schema, so table names are unqualified.
+// Times cross the wire as microseconds since the Unix epoch (exact, unlike float seconds).
+#ifndef TOUCHLINE_SERVICES_CONTACTS_SQL_H_
+#define TOUCHLINE_SERVICES_CONTACTS_SQL_H_
+
+namespace touchline::contacts::sql {
+
+// The columns every read returns, in the order PgCustomerStore::ParseRow reads them.
+#define TL_CUSTOMER_COLUMNS                                                                  \
+  "customer_id::text, kind, display_name, industry, region, level, lifecycle_status, "      \
+  "owner_id, to_json(tags)::text, custom_fields::text, contact_persons::text, "             \
+  "addresses::text, state, coalesce(merged_into::text, ''), "                               \
+  "(extract(epoch FROM create_time) * 1000000)::bigint, "                                   \
+  "(extract(epoch FROM update_time) * 1000000)::bigint, "                                   \
+  "coalesce((extract(epoch FROM delete_time) * 1000000)::bigint, -1), version"
+
+#define TL_MICROS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
+
+// $1 tenant, $2 id, then the row values in CustomerParams order ($3..$19).
+inline constexpr char kInsertCustomer[] =
+    "INSERT INTO customers (tenant_id, customer_id, kind, display_name, industry, region, "
+    "level, lifecycle_status, owner_id, tags, custom_fields, contact_persons, addresses, "
+    "state, merged_into, create_time, update_time, delete_time, version) VALUES ($1, "
+    "$2::uuid, $3, $4, $5, $6, $7, $8, $9, ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), "
+    "$11::jsonb, $12::jsonb, $13::jsonb, $14, NULLIF($15, '')::uuid, " TL_MICROS(16) ", "
+    TL_MICROS(17) ", CASE WHEN $18::bigint < 0 THEN NULL ELSE " TL_MICROS(18) " END, $19)";
+
+inline constexpr char kUpdateCustomer[] =
+    "UPDATE customers SET kind = $3, display_name = $4, industry = $5, region = $6, "
+    "level = $7, lifecycle_status = $8, owner_id = $9, "
+    "tags = ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), custom_fields = $11::jsonb, "
+    "contact_persons = $12::jsonb, addresses = $13::jsonb, state = $14, "
+    "merged_into = NULLIF($15, '')::uuid, create_time = " TL_MICROS(16) ", "
+    "update_time = " TL_MICROS(17) ", "
+    "delete_time = CASE WHEN $18::bigint < 0 THEN NULL ELSE " TL_MICROS(18) " END, "
+    "version = $19 WHERE tenant_id = $1 AND customer_id = $2::uuid";
+
+inline constexpr char kSelectCustomer[] =
+    "SELECT " TL_CUSTOMER_COLUMNS " FROM customers WHERE tenant_id = $1 AND customer_id = $2::uuid";
+
+inline constexpr char kSelectCustomerForUpdate[] =
+    "SELECT " TL_CUSTOMER_COLUMNS
+    " FROM customers WHERE tenant_id = $1 AND customer_id = $2::uuid FOR UPDATE";
+
+// Both customers of a merge, locked in id order so two merges cannot deadlock.
+inline constexpr char kSelectPairForUpdate[] =
+    "SELECT " TL_CUSTOMER_COLUMNS
+    " FROM customers WHERE tenant_id = $1 AND customer_id IN ($2::uuid, $3::uuid) "
+    "ORDER BY customer_id FOR UPDATE";
+
+// $2: a JSON array of ids.
+inline constexpr char kSelectCustomers[] =
+    "SELECT " TL_CUSTOMER_COLUMNS " FROM customers WHERE tenant_id = $1 AND customer_id = "
+    "ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb))::uuid[])";
+
+// The start of ListCustomers; the store appends filters, the keyset and the order.
+inline constexpr char kListCustomersPrefix[] =
+    "SELECT " TL_CUSTOMER_COLUMNS " FROM customers WHERE tenant_id = $1";
+
+inline constexpr char kDeleteKeys[] =
+    "DELETE FROM customer_keys WHERE tenant_id = $1 AND customer_id = $2::uuid";
+
+// $3: a JSON array of [reason, key] pairs.
+inline constexpr char kInsertKeys[] =
+    "INSERT INTO customer_keys (tenant_id, reason, key, customer_id) "
+    "SELECT $1, (e->>0)::smallint, e->>1, $2::uuid FROM jsonb_array_elements($3::jsonb) e "
+    "ON CONFLICT DO NOTHING";
+
+// Claims a request id; no row when it was claimed before (by a committed transaction: a
+// concurrent one holding it makes this wait until it ends).
+inline constexpr char kClaimRequest[] =
+    "INSERT INTO requests (tenant_id, request_id, method, fingerprint, resource_id) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1";
+
+inline constexpr char kSelectRequest[] =
+    "SELECT method, fingerprint, resource_id FROM requests "
+    "WHERE tenant_id = $1 AND request_id = $2";
+
+inline constexpr char kInsertMerge[] =
+    "INSERT INTO merges (tenant_id, merge_id, survivor_id, merged_id, survivor_before, "
+    "merged_before, survivor_version_after, merged_version_after, create_time) VALUES ($1, "
+    "$2::uuid, $3::uuid, $4::uuid, $5::jsonb, $6::jsonb, $7, $8, " TL_MICROS(9) ")";
+
+#define TL_MERGE_COLUMNS                                                           \
+  "merge_id::text, survivor_id::text, merged_id::text, survivor_before::text, "    \
+  "merged_before::text, survivor_version_after, merged_version_after, "            \
+  "(extract(epoch FROM create_time) * 1000000)::bigint, "                          \
+  "coalesce((extract(epoch FROM unmerge_time) * 1000000)::bigint, -1)"
+
+inline constexpr char kSelectMerge[] =
+    "SELECT " TL_MERGE_COLUMNS " FROM merges WHERE tenant_id = $1 AND merge_id = $2::uuid";
+
+inline constexpr char kSelectMergeForUpdate[] =
+    "SELECT " TL_MERGE_COLUMNS
+    " FROM merges WHERE tenant_id = $1 AND merge_id = $2::uuid FOR UPDATE";
+
+inline constexpr char kMarkUnmerged[] =
+    "UPDATE merges SET unmerge_time = " TL_MICROS(3)
+    " WHERE tenant_id = $1 AND merge_id = $2::uuid";
+
+// Pairs sharing a key, most matches first, keyset-paged on (strength, id, id).
+// $2: '' or a customer id to restrict to; $3: the cursor's strength (-1: first page);
+// $4, $5: the cursor's ids; $6: the limit; $7: the most customers a key may have.
+inline constexpr char kFindDuplicates[] =
+    "WITH shared AS ("
+    "  SELECT k.reason, k.key FROM customer_keys k WHERE k.tenant_id = $1 AND ($2 = '' OR "
+    "    (k.reason, k.key) IN (SELECT reason, key FROM customer_keys "
+    "      WHERE tenant_id = $1 AND customer_id = NULLIF($2, '')::uuid)) "
+    "  GROUP BY k.reason, k.key HAVING count(*) BETWEEN 2 AND $7), "
+    "pairs AS ("
+    "  SELECT a.customer_id AS a_id, b.customer_id AS b_id, count(*) AS strength, "
+    "    json_agg(json_build_array(a.reason, a.key) ORDER BY a.reason, a.key)::text AS matches "
+    "  FROM shared s "
+    "  JOIN customer_keys a ON a.tenant_id = $1 AND a.reason = s.reason AND a.key = s.key "
+    "  JOIN customer_keys b ON b.tenant_id = $1 AND b.reason = s.reason AND b.key = s.key "
+    "    AND a.customer_id < b.customer_id "
+    "  WHERE $2 = '' OR a.customer_id = NULLIF($2, '')::uuid "
+    "    OR b.customer_id = NULLIF($2, '')::uuid "
+    "  GROUP BY a.customer_id, b.customer_id) "
+    "SELECT a_id::text, b_id::text, strength, matches FROM pairs "
+    "WHERE $3::int < 0 OR strength < $3::int OR (strength = $3::int AND "
+    "  (a_id, b_id) > (NULLIF($4, '')::uuid, NULLIF($5, '')::uuid)) "
+    "ORDER BY strength DESC, a_id, b_id LIMIT $6";
+
+}  // namespace touchline::contacts::sql
+
+#undef TL_CUSTOMER_COLUMNS
+#undef TL_MERGE_COLUMNS
+#undef TL_MICROS
+
+#endif  // TOUCHLINE_SERVICES_CONTACTS_SQL_H_
