@@ -21,6 +21,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -34,6 +35,8 @@ ABSL_FLAG(std::string, concurrency, "1,16,64", "Calls in flight, comma-separated
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "Measured time per row");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "Unmeasured time before each row");
 ABSL_FLAG(int, customers, 2000, "Customers to create before the GetCustomer rows");
+ABSL_FLAG(std::string, rpcs, "GetCustomer,CreateCustomer",
+          "RPCs to measure after the HealthCheck baseline, comma-separated");
 
 namespace touchline::bench {
 namespace {
@@ -197,6 +200,7 @@ int Main() {
                 base.p50_ms, base.p99_ms, base.errors, 100.0);
     for (const auto& [name, fn] : {std::pair<const char*, const CallFn*>{"GetCustomer", &get},
                                    {"CreateCustomer", &create}}) {
+      if (!absl::StrContains(absl::GetFlag(FLAGS_rpcs), name)) continue;
       const Row row = RunClosedLoop(*fn, level, warmup, duration);
       std::printf("%-16s %8d %10.0f %9.3f %9.3f %8ld %9.0f%%\n", name, level, row.qps,
                   row.p50_ms, row.p99_ms, row.errors, 100.0 * row.qps / base.qps);

@@ -1,5 +1,8 @@
 #include "common/events/outbox.h"
 
+#include "absl/strings/escaping.h"
+#include "nlohmann/json.hpp"
+
 #include <pqxx/binarystring>
 
 #include "absl/time/clock.h"
@@ -43,6 +46,27 @@ void AppendToOutbox(pqxx::work& txn, std::string_view topic, const EventEnvelope
       " VALUES ($1, $2, $3, $4, $5, $6)",
       std::string(topic), event.event_id(), event.event_type(), event.tenant_id(),
       event.aggregate_id(), pqxx::binarystring(event.SerializeAsString()));
+}
+
+void AppendToOutbox(pqxx::work& txn, std::string_view topic,
+                    const std::vector<EventEnvelope>& events) {
+  if (events.size() == 1) return AppendToOutbox(txn, topic, events[0]);
+  if (events.empty()) return;
+  // One row per event from a JSON array; the envelope travels base64-encoded.
+  nlohmann::json rows = nlohmann::json::array();
+  for (const EventEnvelope& event : events) {
+    rows.push_back({{"event_id", event.event_id()},
+                    {"event_type", event.event_type()},
+                    {"tenant_id", event.tenant_id()},
+                    {"aggregate_id", event.aggregate_id()},
+                    {"envelope", absl::Base64Escape(event.SerializeAsString())}});
+  }
+  txn.exec_params(
+      "INSERT INTO outbox (topic, event_id, event_type, tenant_id, aggregate_id, envelope)"
+      " SELECT $1, r.event_id, r.event_type, r.tenant_id, r.aggregate_id,"
+      " decode(r.envelope, 'base64') FROM jsonb_to_recordset($2::jsonb) AS r(event_id uuid,"
+      " event_type text, tenant_id text, aggregate_id text, envelope text)",
+      std::string(topic), rows.dump());
 }
 
 namespace {

@@ -38,6 +38,10 @@ touchline::events::v1::EventEnvelope MakeEnvelope(const google::protobuf::Messag
 void AppendToOutbox(pqxx::work& txn, std::string_view topic,
                     const touchline::events::v1::EventEnvelope& event);
 
+// As above for several events in one statement (a group commit's worth), in their order.
+void AppendToOutbox(pqxx::work& txn, std::string_view topic,
+                    const std::vector<touchline::events::v1::EventEnvelope>& events);
+
 // The Redis stream of `topic`: "<prefix>:{<topic>}:events". The braces make the topic a hash
 // tag, so in Redis Cluster the stream and the relay's state key share a slot (one Lua script
 // touches both).

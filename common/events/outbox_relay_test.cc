@@ -161,6 +161,30 @@ TEST_F(OutboxRelayTest, CommittedEventReachesItsStreamWithAllFields) {
   EXPECT_EQ(OutboxRows(), 0);
 }
 
+TEST_F(OutboxRelayTest, EventsAppendedTogetherArePublishedWholeAndInOrder) {
+  std::vector<EventEnvelope> written;
+  for (const char* customer : {"客户-1", "客户-2", "客户-3"}) {
+    google::protobuf::StringValue payload;
+    payload.set_value(std::string("新建 ") + customer);
+    written.push_back(MakeEnvelope(payload, "tenant-1", "customer", customer, "req-1", "user-1"));
+  }
+  TL_ASSERT_OK(writer_->Transact([&](pqxx::work& txn) {
+    AppendToOutbox(txn, "contacts", written);
+    return absl::OkStatus();
+  }));
+  OutboxRelay relay(Options(), redis_.get());
+  TL_ASSERT_OK_AND_ASSIGN(const int published, relay.PublishPending());
+  EXPECT_EQ(published, 3);
+  const std::vector<StreamEntry> entries = Stream("contacts");
+  ASSERT_EQ(entries.size(), 3u);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].aggregate, written[i].aggregate_id());
+    EventEnvelope read;
+    ASSERT_TRUE(read.ParseFromString(entries[i].event));
+    EXPECT_EQ(read.SerializeAsString(), written[i].SerializeAsString());
+  }
+}
+
 TEST_F(OutboxRelayTest, RolledBackEventIsNeverPublished) {
   Write("contacts", "cust-1", /*commit=*/false);
   OutboxRelay relay(Options(), redis_.get());

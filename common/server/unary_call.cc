@@ -34,31 +34,64 @@ bool UnaryRunner::DeadlinePassed(const grpc::CallbackServerContext* context) con
   return absl::FromChrono(context->deadline()) <= clock_();
 }
 
-grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
-                                           std::string_view method, Handler handler) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  CallLabels labels;
-  labels.start = Clock::now();
-  labels.method = std::string(method);
+std::optional<auth::RequestContext> UnaryRunner::Admit(grpc::CallbackServerContext* context,
+                                                      grpc::ServerUnaryReactor* reactor,
+                                                      CallLabels& labels) {
   absl::StatusOr<auth::RequestContext> caller =
       authenticator_->Authenticate(context->client_metadata());
   if (!caller.ok()) {
     labels.request_id = auth::RequestIdOf(context->client_metadata());
     Finish(context, reactor, labels, caller.status());
-    return reactor;
+    return std::nullopt;
   }
   labels.request_id = caller->request_id;
   labels.tenant_id = caller->tenant_id;
   if (DeadlinePassed(context)) {
     Finish(context, reactor, labels,
            absl::DeadlineExceededError("deadline passed before the call started"));
-    return reactor;
+    return std::nullopt;
   }
+  return *std::move(caller);
+}
+
+grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
+                                           std::string_view method, Handler handler) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallLabels labels{
+      .method = std::string(method), .request_id = {}, .tenant_id = {}, .start = Clock::now()};
+  std::optional<auth::RequestContext> caller = Admit(context, reactor, labels);
+  if (!caller) return reactor;
   absl::Status queued = executor_->Submit(
       [this, context, reactor, labels, caller = *std::move(caller), handler = std::move(handler)] {
         Finish(context, reactor, labels, RunHandler(context, labels, caller, handler));
       });
   if (!queued.ok()) Finish(context, reactor, labels, queued);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
+                                                std::string_view method,
+                                                AsyncHandler handler) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallLabels labels{
+      .method = std::string(method), .request_id = {}, .tenant_id = {}, .start = Clock::now()};
+  std::optional<auth::RequestContext> caller = Admit(context, reactor, labels);
+  if (!caller) return reactor;
+  Done done = [this, context, reactor, labels](absl::Status status) {
+    Finish(context, reactor, labels, status);
+  };
+  log::ScopedRequestFields fields(labels.request_id, labels.tenant_id, labels.method);
+  // As in RunHandler: an exception must fail this call, not the process. `done` has not
+  // been called when the handler throws before handing its work on.
+  try {
+    handler(*caller, std::move(done));
+    return reactor;
+  } catch (const std::exception& e) {
+    log::Error("handler threw an exception", {{"exception", e.what()}});
+  } catch (...) {
+    log::Error("handler threw a non-standard exception");
+  }
+  Finish(context, reactor, labels, absl::InternalError("internal error"));
   return reactor;
 }
 

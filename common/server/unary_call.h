@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +61,18 @@ class UnaryRunner {
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, std::string_view method,
                                 Handler handler);
 
+  // Completes an asynchronous call: fill the response first, then call it exactly once, from
+  // any thread.
+  using Done = std::function<void(absl::Status)>;
+  using AsyncHandler = std::function<void(const auth::RequestContext&, Done)>;
+
+  // As Run, for handlers that never block: after authentication and the deadline check,
+  // `handler` runs at once on the gRPC thread and hands its work on (to a Batcher, say),
+  // which calls `done` when the response is ready. This saves the hop to an executor thread
+  // and back. A handler that blocks here stalls the server's I/O.
+  grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context,
+                                     std::string_view method, AsyncHandler handler);
+
  private:
   using Clock = std::chrono::steady_clock;
 
@@ -72,6 +85,11 @@ class UnaryRunner {
   };
 
   bool DeadlinePassed(const grpc::CallbackServerContext* context) const;
+  // Authenticates the call and checks its deadline. On failure finishes the call and returns
+  // nullopt.
+  std::optional<auth::RequestContext> Admit(grpc::CallbackServerContext* context,
+                                            grpc::ServerUnaryReactor* reactor,
+                                            CallLabels& labels);
 
   // Runs on an executor thread.
   absl::Status RunHandler(grpc::CallbackServerContext* context, const CallLabels& labels,

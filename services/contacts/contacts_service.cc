@@ -15,6 +15,7 @@ namespace touchline::contacts {
 namespace {
 
 using auth::RequestContext;
+using Done = server::UnaryRunner::Done;
 
 // The idempotency key of a mutation: its request id and a hash of the whole request, so a
 // retry is recognised and a reused id with another request is refused.
@@ -96,25 +97,33 @@ ContactsService::ContactsService(CustomerManager* manager, server::UnaryRunner* 
 grpc::ServerUnaryReactor* ContactsService::CreateCustomer(
     grpc::CallbackServerContext* context, const v1::CreateCustomerRequest* request,
     v1::CreateCustomerResponse* response) {
-  return runner_->Run(context, "CreateCustomer", [=, this](const RequestContext& caller) {
-    if (!request->has_customer()) return status::InvalidArgument("customer", "is required");
-    TL_ASSIGN_OR_RETURN(const auto key, KeyOf("CreateCustomer", *request, request->request_id()));
-    TL_ASSIGN_OR_RETURN(const Customer created,
-                        manager_->Create(caller, FromProto(request->customer()), key));
-    ToProto(created, response->mutable_customer());
-    return absl::OkStatus();
-  });
+  return runner_->RunAsync(
+      context, "CreateCustomer", [=, this](const RequestContext& caller, Done done) {
+        if (!request->has_customer()) {
+          return done(status::InvalidArgument("customer", "is required"));
+        }
+        absl::StatusOr<std::optional<IdempotencyKey>> key =
+            KeyOf("CreateCustomer", *request, request->request_id());
+        if (!key.ok()) return done(key.status());
+        manager_->Create(caller, FromProto(request->customer()), *key,
+                         [response, done](absl::StatusOr<Customer> created) {
+                           if (created.ok()) ToProto(*created, response->mutable_customer());
+                           done(created.status());
+                         });
+      });
 }
 
 grpc::ServerUnaryReactor* ContactsService::GetCustomer(grpc::CallbackServerContext* context,
                                                        const v1::GetCustomerRequest* request,
                                                        v1::GetCustomerResponse* response) {
-  return runner_->Run(context, "GetCustomer", [=, this](const RequestContext& caller) {
-    TL_ASSIGN_OR_RETURN(const Customer customer,
-                        manager_->Get(caller, request->customer_id()));
-    ToProto(customer, response->mutable_customer());
-    return absl::OkStatus();
-  });
+  return runner_->RunAsync(
+      context, "GetCustomer", [=, this](const RequestContext& caller, Done done) {
+        manager_->Get(caller, request->customer_id(),
+                      [response, done](absl::StatusOr<Customer> customer) {
+                        if (customer.ok()) ToProto(*customer, response->mutable_customer());
+                        done(customer.status());
+                      });
+      });
 }
 
 grpc::ServerUnaryReactor* ContactsService::BatchGetCustomers(

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -124,8 +125,15 @@ absl::Status CheckQuery(const CustomerQuery& q) {
 
 }  // namespace
 
-CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock)
-    : store_(store), validator_(std::move(validator)), clock_(std::move(clock)) {}
+CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock,
+                                 BatchOptions batching)
+    : store_(store),
+      validator_(std::move(validator)),
+      clock_(std::move(clock)),
+      loader_(batching.read_threads, batching.max_batch, batching.max_queue,
+              [this](std::vector<PendingGet>& batch) { LoadBatch(batch); }),
+      writer_(batching.write_threads, batching.max_batch, batching.max_queue,
+              [this](std::vector<PendingCreate>& batch) { CreateBatch(batch); }) {}
 
 WriteContext CustomerManager::NewWriteContext(const auth::RequestContext& caller) const {
   // PostgreSQL keeps microseconds: truncate so what we return equals what we stored.
@@ -135,13 +143,15 @@ WriteContext CustomerManager::NewWriteContext(const auth::RequestContext& caller
                       .now = TruncateToMicros(clock_())};
 }
 
-absl::StatusOr<Customer> CustomerManager::Create(const auth::RequestContext& caller,
-                                                 Customer customer,
-                                                 const std::optional<IdempotencyKey>& key) {
+void CustomerManager::Create(const auth::RequestContext& caller, Customer customer,
+                             const std::optional<IdempotencyKey>& key, CustomerCallback done) {
   const WriteContext context = NewWriteContext(caller);
   // Person ids are output only on create.
   for (ContactPerson& person : customer.contact_persons) person.person_id.clear();
-  TL_RETURN_IF_ERROR(ToStatus(validator_.Normalize(customer, /*for_create=*/true)));
+  if (absl::Status valid = ToStatus(validator_.Normalize(customer, /*for_create=*/true));
+      !valid.ok()) {
+    return done(valid);
+  }
   AssignPersonIds(customer);
   customer.tenant_id = context.tenant_id;
   customer.customer_id = ids::NewUuid(context.now);
@@ -151,13 +161,54 @@ absl::StatusOr<Customer> CustomerManager::Create(const auth::RequestContext& cal
   customer.update_time = context.now;
   customer.delete_time.reset();
   customer.version = 1;
-  return store_->Create(context, customer, key);
+  PendingCreate pending{
+      .customer = {.context = context, .customer = std::move(customer), .key = key},
+      .done = std::move(done)};
+  if (!writer_.Add(pending)) pending.done(absl::ResourceExhaustedError("server overloaded"));
 }
 
-absl::StatusOr<Customer> CustomerManager::Get(const auth::RequestContext& caller,
-                                              std::string_view customer_id) {
-  TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
-  return store_->Get(caller.tenant_id, id);
+void CustomerManager::CreateBatch(std::vector<PendingCreate>& batch) {
+  std::vector<NewCustomer> customers;
+  customers.reserve(batch.size());
+  for (PendingCreate& pending : batch) customers.push_back(std::move(pending.customer));
+  std::vector<absl::StatusOr<Customer>> results = store_->CreateMany(customers);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+}
+
+void CustomerManager::Get(const auth::RequestContext& caller, std::string_view customer_id,
+                          CustomerCallback done) {
+  absl::StatusOr<std::string> id = CheckCustomerId(customer_id, "customer_id");
+  if (!id.ok()) return done(id.status());
+  PendingGet pending{
+      .tenant_id = caller.tenant_id, .customer_id = *std::move(id), .done = std::move(done)};
+  if (!loader_.Add(pending)) pending.done(absl::ResourceExhaustedError("server overloaded"));
+}
+
+void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
+  // One query per tenant in the batch (there is usually one).
+  std::map<std::string, std::vector<PendingGet*>> by_tenant;
+  for (PendingGet& pending : batch) by_tenant[pending.tenant_id].push_back(&pending);
+  for (auto& [tenant, pendings] : by_tenant) {
+    std::vector<std::string> ids;
+    ids.reserve(pendings.size());
+    for (const PendingGet* pending : pendings) ids.push_back(pending->customer_id);
+    absl::StatusOr<std::vector<Customer>> found = store_->BatchGet(tenant, ids);
+    for (PendingGet* pending : pendings) {
+      if (!found.ok()) {
+        pending->done(found.status());
+        continue;
+      }
+      const auto it = std::find_if(found->begin(), found->end(), [&](const Customer& c) {
+        return c.customer_id == pending->customer_id;
+      });
+      if (it == found->end()) {
+        pending->done(absl::NotFoundError(
+            absl::StrCat("customer ", pending->customer_id, " not found")));
+      } else {
+        pending->done(*it);
+      }
+    }
+  }
 }
 
 absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(

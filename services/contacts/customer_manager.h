@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
+#include "common/server/batcher.h"
 #include "services/contacts/customer_store.h"
 #include "services/contacts/customer_validation.h"
 #include "services/contacts/model.h"
@@ -25,6 +26,15 @@ inline constexpr int kDefaultCustomerPageSize = 50;
 inline constexpr int kDefaultDuplicatePageSize = 100;
 inline constexpr int kMaxBatchGet = 1000;
 inline constexpr size_t kMaxRequestIdBytes = 128;
+
+// How Get and Create batch concurrent calls (see server::Batcher): `*_threads` workers each
+// take up to max_batch waiting calls; beyond max_queue waiting calls, RESOURCE_EXHAUSTED.
+struct BatchOptions {
+  int read_threads = 2;
+  int write_threads = 2;
+  size_t max_batch = 128;
+  size_t max_queue = 4096;
+};
 
 struct ListResult {
   std::vector<Customer> customers;
@@ -39,14 +49,22 @@ struct DuplicatesResult {
 class CustomerManager {
  public:
   using Clock = std::function<absl::Time()>;
+  using CustomerCallback = std::function<void(absl::StatusOr<Customer>)>;
 
-  CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock);
+  CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock,
+                  BatchOptions batching = {});
 
-  // INVALID_ARGUMENT (with field violations) for a bad customer; ALREADY_EXISTS for a
-  // request id reused with another request.
-  absl::StatusOr<Customer> Create(const auth::RequestContext& caller, Customer customer,
-                                  const std::optional<IdempotencyKey>& key);
-  absl::StatusOr<Customer> Get(const auth::RequestContext& caller, std::string_view customer_id);
+  // Create and Get never block: they check the request on the calling thread and queue the
+  // work, and `done` runs later on a batch worker (or at once, on a bad request or overload).
+  // Concurrent creates commit together in one transaction; concurrent gets share one query.
+  //
+  // Create: INVALID_ARGUMENT (with field violations) for a bad customer; ALREADY_EXISTS for
+  // a request id reused with another request.
+  void Create(const auth::RequestContext& caller, Customer customer,
+              const std::optional<IdempotencyKey>& key, CustomerCallback done);
+  // NOT_FOUND if the caller's tenant has no such customer.
+  void Get(const auth::RequestContext& caller, std::string_view customer_id,
+           CustomerCallback done);
   // In the order of `customer_ids`; NOT_FOUND naming the first missing id.
   absl::StatusOr<std::vector<Customer>> BatchGet(const auth::RequestContext& caller,
                                                  const std::vector<std::string>& customer_ids);
@@ -72,11 +90,26 @@ class CustomerManager {
                                        std::string_view merge_id);
 
  private:
+  struct PendingGet {
+    std::string tenant_id;
+    std::string customer_id;
+    CustomerCallback done;
+  };
+  struct PendingCreate {
+    NewCustomer customer;
+    CustomerCallback done;
+  };
+
   WriteContext NewWriteContext(const auth::RequestContext& caller) const;
+  void LoadBatch(std::vector<PendingGet>& batch);
+  void CreateBatch(std::vector<PendingCreate>& batch);
 
   CustomerStore* store_;
   CustomerValidator validator_;
   Clock clock_;
+  // Last: their workers call the members above and are joined first on destruction.
+  server::Batcher<PendingGet> loader_;
+  server::Batcher<PendingCreate> writer_;
 };
 
 }  // namespace touchline::contacts

@@ -34,6 +34,13 @@ struct IdempotencyKey {
   std::string fingerprint;  // Hex SHA-256 of the deterministic serialisation of the request.
 };
 
+// A customer to insert, with who asked and the request's idempotency key.
+struct NewCustomer {
+  WriteContext context;
+  Customer customer;
+  std::optional<IdempotencyKey> key;
+};
+
 enum class CustomerOrder { kUpdateTimeDesc, kCreateTimeDesc, kDisplayName };
 
 // Filters of ListCustomers; empty members do not filter.
@@ -98,15 +105,14 @@ class CustomerStore {
  public:
   virtual ~CustomerStore() = default;
 
-  // Inserts a validated customer (ids and times set) and publishes CustomerCreated. With an
-  // idempotency key already used: returns the customer that first call created (as it is
-  // now), or ALREADY_EXISTS if the key came with another request.
-  virtual absl::StatusOr<Customer> Create(const WriteContext& context, const Customer& customer,
-                                          const std::optional<IdempotencyKey>& key) = 0;
-
-  // NOT_FOUND if the tenant has no such customer.
-  virtual absl::StatusOr<Customer> Get(std::string_view tenant_id,
-                                       std::string_view customer_id) = 0;
+  // Inserts validated customers (ids and times set), each with its CustomerCreated event, in
+  // ONE transaction: a group commit, so concurrent creates share a commit and its fsync.
+  // Returns one result per customer, in order: the customer; or, for an idempotency key
+  // used before, the customer that first call created (as it is now), or ALREADY_EXISTS if
+  // the key came with another request. When the transaction itself fails, that failure is
+  // every customer's result and nothing is written.
+  virtual std::vector<absl::StatusOr<Customer>> CreateMany(
+      const std::vector<NewCustomer>& customers) = 0;
 
   // The customers found among `ids`, in no particular order (missing ones are left out).
   virtual absl::StatusOr<std::vector<Customer>> BatchGet(

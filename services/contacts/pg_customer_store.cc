@@ -2,7 +2,10 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <cstdint>
+#include <set>
+#include <tuple>
 #include <string>
 #include <utility>
 
@@ -28,11 +31,11 @@ constexpr char kSelectCustomer[] = "select_customer";
 constexpr char kSelectCustomerForUpdate[] = "select_customer_for_update";
 constexpr char kSelectPairForUpdate[] = "select_pair_for_update";
 constexpr char kSelectCustomers[] = "select_customers";
-constexpr char kInsertCustomer[] = "insert_customer";
+constexpr char kInsertCustomers[] = "insert_customers";
 constexpr char kUpdateCustomer[] = "update_customer";
 constexpr char kDeleteKeys[] = "delete_keys";
 constexpr char kInsertKeys[] = "insert_keys";
-constexpr char kClaimRequest[] = "claim_request";
+constexpr char kClaimRequests[] = "claim_requests";
 constexpr char kSelectRequest[] = "select_request";
 constexpr char kInsertMerge[] = "insert_merge";
 constexpr char kSelectMerge[] = "select_merge";
@@ -105,9 +108,8 @@ absl::StatusOr<CustomerMerge> ParseMerge(const pqxx::row& row, std::string_view 
   return m;
 }
 
-// Runs kInsertCustomer or kUpdateCustomer: both take the whole row in one parameter order.
-void WriteCustomer(pqxx::work& txn, const char* statement, const Customer& c) {
-  txn.exec_prepared(statement, c.tenant_id, c.customer_id, static_cast<int>(c.kind),
+void UpdateCustomer(pqxx::work& txn, const Customer& c) {
+  txn.exec_prepared(kUpdateCustomer, c.tenant_id, c.customer_id, static_cast<int>(c.kind),
                     c.display_name, c.industry, c.region, static_cast<int>(c.level),
                     static_cast<int>(c.lifecycle_status), c.owner_id, json(c.tags).dump(),
                     CustomFieldsToJson(c.custom_fields).dump(),
@@ -123,19 +125,24 @@ std::vector<std::pair<DedupeReason, std::string>> ActiveKeys(const Customer& c) 
   return DedupeKeys(c);
 }
 
-void InsertKeys(pqxx::work& txn, const Customer& c) {
-  const auto keys = ActiveKeys(c);
-  if (keys.empty()) return;
-  json pairs = json::array();
-  for (const auto& [reason, key] : keys) pairs.push_back({static_cast<int>(reason), key});
-  txn.exec_prepared(kInsertKeys, c.tenant_id, c.customer_id, pairs.dump());
+// Adds the active keys of `c` to `rows`, as kInsertKeys takes them.
+void AppendKeyRows(const Customer& c, json& rows) {
+  for (const auto& [reason, key] : ActiveKeys(c)) {
+    rows.push_back({c.tenant_id, static_cast<int>(reason), key, c.customer_id});
+  }
+}
+
+void InsertKeys(pqxx::work& txn, const json& rows) {
+  if (!rows.empty()) txn.exec_prepared(kInsertKeys, rows.dump());
 }
 
 // Rewrites the keys when they changed between `before` and `after`.
 void ReplaceKeys(pqxx::work& txn, const Customer& before, const Customer& after) {
   if (ActiveKeys(before) == ActiveKeys(after)) return;
   txn.exec_prepared(kDeleteKeys, after.tenant_id, after.customer_id);
-  InsertKeys(txn, after);
+  json rows = json::array();
+  AppendKeyRows(after, rows);
+  InsertKeys(txn, rows);
 }
 
 absl::StatusOr<Customer> SelectCustomer(pqxx::transaction_base& txn, const char* statement,
@@ -158,22 +165,47 @@ absl::StatusOr<CustomerMerge> SelectMerge(pqxx::transaction_base& txn, const cha
   return ParseMerge(rows[0], tenant_id);
 }
 
-// Claims the idempotency key for `resource_id`. Returns "" when this call claimed it, the
-// resource id of the earlier call when the key was used before with the same request, and
-// ALREADY_EXISTS when it was used with another request.
-absl::StatusOr<std::string> ClaimRequest(pqxx::work& txn, std::string_view tenant_id,
-                                         const IdempotencyKey& key,
-                                         std::string_view resource_id) {
-  const std::string tenant(tenant_id);
-  if (!txn.exec_prepared(kClaimRequest, tenant, key.request_id, key.method, key.fingerprint,
-                         std::string(resource_id))
-           .empty()) {
-    return std::string();
+// Claims idempotency keys, in (tenant, request id) order so that concurrent transactions
+// cannot deadlock on them. Returns, per key, whether this transaction claimed it.
+std::vector<bool> ClaimRequests(
+    pqxx::work& txn,
+    std::vector<std::tuple<std::string, const IdempotencyKey*, std::string>> claims) {
+  std::vector<bool> claimed(claims.size(), false);
+  if (claims.empty()) return claimed;
+  std::vector<size_t> order(claims.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&claims](size_t a, size_t b) {
+    return std::tie(std::get<0>(claims[a]), std::get<1>(claims[a])->request_id) <
+           std::tie(std::get<0>(claims[b]), std::get<1>(claims[b])->request_id);
+  });
+  json rows = json::array();
+  for (const size_t i : order) {
+    const auto& [tenant, key, resource_id] = claims[i];
+    rows.push_back({{"tenant_id", tenant},
+                    {"request_id", key->request_id},
+                    {"method", key->method},
+                    {"fingerprint", key->fingerprint},
+                    {"resource_id", resource_id}});
   }
-  const pqxx::result prior = txn.exec_prepared(kSelectRequest, tenant, key.request_id);
+  std::set<std::string> claimed_resources;
+  for (const pqxx::row& row : txn.exec_prepared(kClaimRequests, rows.dump())) {
+    claimed_resources.insert(row[0].as<std::string>());
+  }
+  for (size_t i = 0; i < claims.size(); ++i) {
+    claimed[i] = claimed_resources.contains(std::get<2>(claims[i]));
+  }
+  return claimed;
+}
+
+// For a key claimed before: the resource id of that earlier request when it was the same
+// request, ALREADY_EXISTS when it was another.
+absl::StatusOr<std::string> PriorResource(pqxx::work& txn, std::string_view tenant_id,
+                                          const IdempotencyKey& key) {
+  const pqxx::result prior =
+      txn.exec_prepared(kSelectRequest, std::string(tenant_id), key.request_id);
   if (prior.empty()) {
-    // The claim conflicted with a row that is gone again: let the transaction be retried.
-    return absl::AbortedError("request id claim raced; retry");
+    // The claim conflicted with a row that is gone again (its transaction rolled back).
+    return absl::AbortedError("request id claim raced with another; retry");
   }
   if (prior[0][0].as<std::string>() != key.method ||
       prior[0][1].as<std::string>() != key.fingerprint) {
@@ -219,11 +251,11 @@ std::vector<std::pair<std::string, std::string>> PgCustomerStore::PreparedStatem
       {kSelectCustomerForUpdate, sql::kSelectCustomerForUpdate},
       {kSelectPairForUpdate, sql::kSelectPairForUpdate},
       {kSelectCustomers, sql::kSelectCustomers},
-      {kInsertCustomer, sql::kInsertCustomer},
+      {kInsertCustomers, sql::kInsertCustomers},
       {kUpdateCustomer, sql::kUpdateCustomer},
       {kDeleteKeys, sql::kDeleteKeys},
       {kInsertKeys, sql::kInsertKeys},
-      {kClaimRequest, sql::kClaimRequest},
+      {kClaimRequests, sql::kClaimRequests},
       {kSelectRequest, sql::kSelectRequest},
       {kInsertMerge, sql::kInsertMerge},
       {kSelectMerge, sql::kSelectMerge},
@@ -236,43 +268,80 @@ std::vector<std::pair<std::string, std::string>> PgCustomerStore::PreparedStatem
 PgCustomerStore::PgCustomerStore(pg::Pool* pool, std::function<void()> events_written)
     : pool_(pool), events_written_(std::move(events_written)) {}
 
-absl::StatusOr<Customer> PgCustomerStore::Create(const WriteContext& context,
-                                                 const Customer& customer,
-                                                 const std::optional<IdempotencyKey>& key) {
-  Customer result;
-  bool replayed = false;
-  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
-    replayed = false;
-    if (key) {
-      TL_ASSIGN_OR_RETURN(const std::string prior,
-                          ClaimRequest(txn, context.tenant_id, *key, customer.customer_id));
-      if (!prior.empty()) {
-        replayed = true;
-        TL_ASSIGN_OR_RETURN(result,
-                            SelectCustomer(txn, kSelectCustomer, context.tenant_id, prior));
-        return absl::OkStatus();
-      }
+std::vector<absl::StatusOr<Customer>> PgCustomerStore::CreateMany(
+    const std::vector<NewCustomer>& customers) {
+  std::vector<absl::StatusOr<Customer>> results;
+  bool inserted_any = false;
+  const absl::Status committed = pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    results.assign(customers.size(), absl::UnknownError("not written"));
+    inserted_any = false;
+    // Claim the idempotency keys first: a customer whose key was used before is not inserted.
+    std::vector<std::tuple<std::string, const IdempotencyKey*, std::string>> claims;
+    std::vector<size_t> keyed;
+    for (size_t i = 0; i < customers.size(); ++i) {
+      if (!customers[i].key) continue;
+      claims.emplace_back(customers[i].context.tenant_id, &*customers[i].key,
+                          customers[i].customer.customer_id);
+      keyed.push_back(i);
     }
-    WriteCustomer(txn, kInsertCustomer, customer);
-    InsertKeys(txn, customer);
-    ev::CustomerCreated created;
-    ToProto(customer, created.mutable_customer());
-    Publish(txn, context, customer.customer_id, created);
-    result = customer;
-    return absl::OkStatus();
-  }));
-  if (!replayed) events_written_();
-  return result;
-}
+    const std::vector<bool> claimed = ClaimRequests(txn, std::move(claims));
+    std::vector<bool> insert(customers.size(), true);
+    for (size_t k = 0; k < keyed.size(); ++k) insert[keyed[k]] = claimed[k];
 
-absl::StatusOr<Customer> PgCustomerStore::Get(std::string_view tenant_id,
-                                              std::string_view customer_id) {
-  Customer result;
-  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
-    TL_ASSIGN_OR_RETURN(result, SelectCustomer(txn, kSelectCustomer, tenant_id, customer_id));
+    json rows = json::array();
+    json key_rows = json::array();
+    std::vector<events::v1::EventEnvelope> created_events;
+    for (size_t i = 0; i < customers.size(); ++i) {
+      if (!insert[i]) continue;
+      const Customer& c = customers[i].customer;
+      rows.push_back({{"tenant_id", c.tenant_id},
+                      {"customer_id", c.customer_id},
+                      {"kind", static_cast<int>(c.kind)},
+                      {"display_name", c.display_name},
+                      {"industry", c.industry},
+                      {"region", c.region},
+                      {"level", static_cast<int>(c.level)},
+                      {"lifecycle_status", static_cast<int>(c.lifecycle_status)},
+                      {"owner_id", c.owner_id},
+                      {"tags", c.tags},
+                      {"custom_fields", CustomFieldsToJson(c.custom_fields)},
+                      {"contact_persons", ContactPersonsToJson(c.contact_persons)},
+                      {"addresses", AddressesToJson(c.addresses)},
+                      {"state", static_cast<int>(c.state)},
+                      {"create_micros", Micros(c.create_time)},
+                      {"update_micros", Micros(c.update_time)},
+                      {"version", c.version}});
+      AppendKeyRows(c, key_rows);
+      ev::CustomerCreated created;
+      ToProto(c, created.mutable_customer());
+      const WriteContext& context = customers[i].context;
+      created_events.push_back(events::MakeEnvelope(created, context.tenant_id, "customer",
+                                                    c.customer_id, context.request_id,
+                                                    context.actor_id));
+      results[i] = c;
+    }
+    if (!rows.empty()) {
+      txn.exec_prepared(kInsertCustomers, rows.dump());
+      InsertKeys(txn, key_rows);
+      events::AppendToOutbox(txn, kCustomersTopic, created_events);
+      inserted_any = true;
+    }
+    // Retries: the customer the first request created (possibly earlier in this batch).
+    for (size_t i = 0; i < customers.size(); ++i) {
+      if (insert[i]) continue;
+      const std::string& tenant = customers[i].context.tenant_id;
+      absl::StatusOr<std::string> prior = PriorResource(txn, tenant, *customers[i].key);
+      results[i] = prior.ok() ? SelectCustomer(txn, kSelectCustomer, tenant, *prior)
+                              : absl::StatusOr<Customer>(prior.status());
+    }
     return absl::OkStatus();
-  }));
-  return result;
+  });
+  if (!committed.ok()) {
+    results.assign(customers.size(), committed);
+  } else if (inserted_any) {
+    events_written_();
+  }
+  return results;
 }
 
 absl::StatusOr<std::vector<Customer>> PgCustomerStore::BatchGet(
@@ -376,7 +445,7 @@ absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
     TL_ASSIGN_OR_RETURN(const Change change, mutate(next));
     next.version = current.version + 1;
     next.update_time = context.now;
-    WriteCustomer(txn, kUpdateCustomer, next);
+    UpdateCustomer(txn, next);
     ReplaceKeys(txn, current, next);
     switch (change.kind) {
       case ChangeKind::kUpdated: {
@@ -419,10 +488,9 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
     replayed = false;
     if (key) {
-      TL_ASSIGN_OR_RETURN(const std::string prior,
-                          ClaimRequest(txn, context.tenant_id, *key, merge_id));
-      if (!prior.empty()) {
+      if (!ClaimRequests(txn, {{context.tenant_id, &*key, merge_id}})[0]) {
         replayed = true;
+        TL_ASSIGN_OR_RETURN(const std::string prior, PriorResource(txn, context.tenant_id, *key));
         TL_ASSIGN_OR_RETURN(outcome.merge,
                             SelectMerge(txn, kSelectMerge, context.tenant_id, prior));
         TL_ASSIGN_OR_RETURN(outcome.survivor,
@@ -466,8 +534,8 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
                                   .merged_before = *merged,
                                   .survivor_version_after = outcome.survivor.version,
                                   .merged_version_after = outcome.merged.version};
-    WriteCustomer(txn, kUpdateCustomer, outcome.survivor);
-    WriteCustomer(txn, kUpdateCustomer, outcome.merged);
+    UpdateCustomer(txn, outcome.survivor);
+    UpdateCustomer(txn, outcome.merged);
     ReplaceKeys(txn, *survivor, outcome.survivor);
     ReplaceKeys(txn, *merged, outcome.merged);
     txn.exec_prepared(kInsertMerge, context.tenant_id, merge_id, survivor->customer_id,
@@ -520,8 +588,8 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
     outcome.merged.version = merged_now.version + 1;
     outcome.merged.update_time = context.now;
     merge.unmerge_time = context.now;
-    WriteCustomer(txn, kUpdateCustomer, outcome.survivor);
-    WriteCustomer(txn, kUpdateCustomer, outcome.merged);
+    UpdateCustomer(txn, outcome.survivor);
+    UpdateCustomer(txn, outcome.merged);
     ReplaceKeys(txn, survivor_now, outcome.survivor);
     ReplaceKeys(txn, merged_now, outcome.merged);
     txn.exec_prepared(kMarkUnmerged, context.tenant_id, merge.merge_id, Micros(context.now));

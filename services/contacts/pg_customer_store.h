@@ -23,10 +23,8 @@ class PgCustomerStore final : public CustomerStore {
   // `events_written` runs after each commit that wrote an event (it wakes the relay).
   PgCustomerStore(pg::Pool* pool, std::function<void()> events_written);
 
-  absl::StatusOr<Customer> Create(const WriteContext& context, const Customer& customer,
-                                  const std::optional<IdempotencyKey>& key) override;
-  absl::StatusOr<Customer> Get(std::string_view tenant_id,
-                               std::string_view customer_id) override;
+  std::vector<absl::StatusOr<Customer>> CreateMany(
+      const std::vector<NewCustomer>& customers) override;
   absl::StatusOr<std::vector<Customer>> BatchGet(
       std::string_view tenant_id, const std::vector<std::string>& customer_ids) override;
   absl::StatusOr<CustomerPage> List(std::string_view tenant_id, const CustomerQuery& query,

@@ -17,15 +17,22 @@ namespace touchline::contacts::sql {
 
 #define TL_MICROS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
 
-// $1 tenant, $2 id, then the row values in CustomerParams order ($3..$19).
-inline constexpr char kInsertCustomer[] =
+// New customers, from a JSON array of objects with the record's fields (times as micros).
+inline constexpr char kInsertCustomers[] =
     "INSERT INTO customers (tenant_id, customer_id, kind, display_name, industry, region, "
     "level, lifecycle_status, owner_id, tags, custom_fields, contact_persons, addresses, "
-    "state, merged_into, create_time, update_time, delete_time, version) VALUES ($1, "
-    "$2::uuid, $3, $4, $5, $6, $7, $8, $9, ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), "
-    "$11::jsonb, $12::jsonb, $13::jsonb, $14, NULLIF($15, '')::uuid, " TL_MICROS(16) ", "
-    TL_MICROS(17) ", CASE WHEN $18::bigint < 0 THEN NULL ELSE " TL_MICROS(18) " END, $19)";
+    "state, create_time, update_time, version) SELECT r.tenant_id, r.customer_id, r.kind, "
+    "r.display_name, r.industry, r.region, r.level, r.lifecycle_status, r.owner_id, "
+    "ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.custom_fields, r.contact_persons, "
+    "r.addresses, r.state, timestamptz 'epoch' + r.create_micros * interval '1 microsecond', "
+    "timestamptz 'epoch' + r.update_micros * interval '1 microsecond', r.version "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id text, customer_id uuid, kind smallint, "
+    "display_name text, industry text, region text, level smallint, lifecycle_status "
+    "smallint, owner_id text, tags jsonb, custom_fields jsonb, contact_persons jsonb, "
+    "addresses jsonb, state smallint, create_micros bigint, update_micros bigint, "
+    "version bigint)";
 
+// $1 tenant, $2 id, then the row's values ($3..$19) in the order of WriteCustomer.
 inline constexpr char kUpdateCustomer[] =
     "UPDATE customers SET kind = $3, display_name = $4, industry = $5, region = $6, "
     "level = $7, lifecycle_status = $8, owner_id = $9, "
@@ -61,17 +68,21 @@ inline constexpr char kListCustomersPrefix[] =
 inline constexpr char kDeleteKeys[] =
     "DELETE FROM customer_keys WHERE tenant_id = $1 AND customer_id = $2::uuid";
 
-// $3: a JSON array of [reason, key] pairs.
+// $1: a JSON array of [tenant, reason, key, customer id] arrays.
 inline constexpr char kInsertKeys[] =
     "INSERT INTO customer_keys (tenant_id, reason, key, customer_id) "
-    "SELECT $1, (e->>0)::smallint, e->>1, $2::uuid FROM jsonb_array_elements($3::jsonb) e "
+    "SELECT e->>0, (e->>1)::smallint, e->>2, (e->>3)::uuid FROM jsonb_array_elements($1::jsonb) e "
     "ON CONFLICT DO NOTHING";
 
-// Claims a request id; no row when it was claimed before (by a committed transaction: a
-// concurrent one holding it makes this wait until it ends).
-inline constexpr char kClaimRequest[] =
+// Claims request ids, from a JSON array of objects. Returns the resource ids of the claims
+// made; a request id claimed before (by a committed transaction: a concurrent one holding it
+// makes this wait until it ends) returns nothing. Callers sort the claims so that two
+// transactions take the same ids in the same order and cannot deadlock.
+inline constexpr char kClaimRequests[] =
     "INSERT INTO requests (tenant_id, request_id, method, fingerprint, resource_id) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1";
+    "SELECT r.tenant_id, r.request_id, r.method, r.fingerprint, r.resource_id "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id text, request_id text, method text, "
+    "fingerprint text, resource_id text) ON CONFLICT DO NOTHING RETURNING resource_id";
 
 inline constexpr char kSelectRequest[] =
     "SELECT method, fingerprint, resource_id FROM requests "
