@@ -25,6 +25,7 @@
 #include "services/contacts/contacts_service.h"
 #include "services/contacts/migrations.h"
 #include "services/contacts/pg_customer_store.h"
+#include "tests/testing/event_stream.h"
 #include "tests/testing/pg_test_env.h"
 #include "touchline/events/v1/customer_events.pb.h"
 #include "touchline/events/v1/event.pb.h"
@@ -632,25 +633,18 @@ TEST_F(ContactsServiceTest, EveryChangeReachesTheCustomersStream) {
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_EQ(*published, 2);
 
-  auto entries = redis_->Command({"XRANGE", events::StreamKey(prefix_, kCustomersTopic), "-", "+"});
-  ASSERT_TRUE(entries.ok()) << entries.status();
-  ASSERT_EQ(entries->size(), 2u);
+  auto envelopes = testing::ReadEnvelopes(*redis_, events::StreamKey(prefix_, kCustomersTopic));
+  ASSERT_TRUE(envelopes.ok()) << envelopes.status();
   std::vector<std::string> types;
-  for (size_t i = 0; i < entries->size(); ++i) {
-    const auto fields = (*entries)[i][1];
-    for (size_t f = 0; f + 1 < fields.size(); f += 2) {
-      if (fields[f].str() != "event") continue;
-      events::v1::EventEnvelope envelope;
-      ASSERT_TRUE(envelope.ParseFromString(std::string(fields[f + 1].str())));
-      EXPECT_EQ(envelope.tenant_id(), "tenant-a");
-      EXPECT_EQ(envelope.aggregate_id(), created.customer_id());
-      types.push_back(envelope.event_type());
-      if (envelope.payload().Is<events::v1::CustomerUpdated>()) {
-        events::v1::CustomerUpdated updated;
-        ASSERT_TRUE(envelope.payload().UnpackTo(&updated));
-        EXPECT_EQ(updated.customer().region(), "华北");
-        EXPECT_THAT(updated.changed_fields().paths(), ElementsAre("region"));
-      }
+  for (const events::v1::EventEnvelope& envelope : *envelopes) {
+    EXPECT_EQ(envelope.tenant_id(), "tenant-a");
+    EXPECT_EQ(envelope.aggregate_id(), created.customer_id());
+    types.push_back(envelope.event_type());
+    if (envelope.payload().Is<events::v1::CustomerUpdated>()) {
+      events::v1::CustomerUpdated updated;
+      ASSERT_TRUE(envelope.payload().UnpackTo(&updated));
+      EXPECT_EQ(updated.customer().region(), "华北");
+      EXPECT_THAT(updated.changed_fields().paths(), ElementsAre("region"));
     }
   }
   EXPECT_THAT(types, ElementsAre("touchline.events.v1.CustomerCreated",

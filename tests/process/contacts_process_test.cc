@@ -22,6 +22,7 @@
 #include "common/redis/pool.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/testing/event_stream.h"
 #include "tests/testing/pg_test_env.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/events/v1/event.pb.h"
@@ -174,20 +175,14 @@ TEST_F(ContactsProcessTest, AcknowledgedCreateSurvivesKillNineAndItsEventIsPubli
   ASSERT_TRUE(options.ok());
   auto redis = redis::Pool::Create(*options);
   ASSERT_TRUE(redis.ok());
+  // The relay publishes shortly after start-up; poll for up to 10 s.
   int created_events = 0;
   for (int attempt = 0; attempt < 200 && created_events == 0; ++attempt) {
-    auto entries = (*redis)->Command({"XRANGE", events::StreamKey(prefix_, "customers"), "-", "+"});
-    ASSERT_TRUE(entries.ok()) << entries.status();
-    created_events = 0;
-    for (size_t i = 0; i < entries->size(); ++i) {
-      const auto fields = (*entries)[i][1];
-      for (size_t f = 0; f + 1 < fields.size(); f += 2) {
-        if (fields[f].str() != "event") continue;
-        events::v1::EventEnvelope envelope;
-        ASSERT_TRUE(envelope.ParseFromString(std::string(fields[f + 1].str())));
-        if (envelope.aggregate_id() == id) ++created_events;
-      }
-    }
+    auto envelopes = testing::ReadEnvelopes(**redis, events::StreamKey(prefix_, "customers"));
+    ASSERT_TRUE(envelopes.ok()) << envelopes.status();
+    created_events = static_cast<int>(
+        std::count_if(envelopes->begin(), envelopes->end(),
+                      [&id](const events::v1::EventEnvelope& e) { return e.aggregate_id() == id; }));
     if (created_events == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(created_events, 1);

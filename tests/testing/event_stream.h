@@ -1,0 +1,21 @@
+// Reads what the outbox relay published, for tests that check events end to end.
+#ifndef TOUCHLINE_TESTS_TESTING_EVENT_STREAM_H_
+#define TOUCHLINE_TESTS_TESTING_EVENT_STREAM_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/redis/pool.h"
+#include "touchline/events/v1/event.pb.h"
+
+namespace touchline::testing {
+
+// Every envelope in the stream `stream_key` (field "event" of each entry), oldest first.
+// DATA_LOSS if an entry's envelope does not parse.
+absl::StatusOr<std::vector<events::v1::EventEnvelope>> ReadEnvelopes(
+    redis::Pool& redis, const std::string& stream_key);
+
+}  // namespace touchline::testing
+
+#endif  // TOUCHLINE_TESTS_TESTING_EVENT_STREAM_H_
