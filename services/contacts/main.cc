@@ -26,6 +26,10 @@ ABSL_FLAG(std::string, pg_schema, "contacts", "PostgreSQL schema that holds the 
 ABSL_FLAG(std::string, default_phone_region, "CN",
           "ISO 3166-1 region assumed for phone numbers written without a country code");
 ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations and exit");
+ABSL_FLAG(int, read_batch_threads, 2,
+          "Threads that serve GetCustomer in batches (one query per batch)");
+ABSL_FLAG(int, write_batch_threads, 2,
+          "Threads that commit CreateCustomer in batches (one transaction per batch)");
 ABSL_FLAG(std::string, events_stream_prefix, "touchline",
           "Prefix of the Redis stream keys events are published to");
 
@@ -72,7 +76,11 @@ int Run() {
   relay.Start();
 
   PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });
-  CustomerManager manager(&store, CustomerValidator(validation), [] { return absl::Now(); });
+  CustomerManager manager(&store, CustomerValidator(validation), [] { return absl::Now(); },
+                          {.read_threads = absl::GetFlag(FLAGS_read_batch_threads),
+                           .write_threads = absl::GetFlag(FLAGS_write_batch_threads),
+                           .max_batch = 128,
+                           .max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls))});
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
   const auth::MetadataAuthenticator authenticator;

@@ -56,10 +56,14 @@ inline constexpr char kSelectPairForUpdate[] =
     " FROM customers WHERE tenant_id = $1 AND customer_id IN ($2::uuid, $3::uuid) "
     "ORDER BY customer_id FOR UPDATE";
 
-// $2: a JSON array of ids.
+// $2: a JSON array of ids. One primary-key lookup per id, whatever the table statistics say:
+// with `customer_id = ANY(...)`, or a LATERAL join the planner may flatten, the generic plan
+// of a table that grew before autoanalyze saw it scanned the whole tenant (1.4 ms instead of
+// 0.1 ms at 2,000 rows). OFFSET 0 keeps the subquery a separate, per-id index lookup.
 inline constexpr char kSelectCustomers[] =
-    "SELECT " TL_CUSTOMER_COLUMNS " FROM customers WHERE tenant_id = $1 AND customer_id = "
-    "ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb))::uuid[])";
+    "SELECT c.* FROM jsonb_array_elements_text($2::jsonb) AS ids(id), LATERAL (SELECT "
+    TL_CUSTOMER_COLUMNS " FROM customers WHERE tenant_id = $1 AND customer_id = ids.id::uuid "
+    "OFFSET 0) c";
 
 // The start of ListCustomers; the store appends filters, the keyset and the order.
 inline constexpr char kListCustomersPrefix[] =
