@@ -1,0 +1,122 @@
+// PgCustomerStore on a real PostgreSQL (a fresh schema per test): what one group commit does
+// when its customers' idempotency keys meet each other and earlier requests.
+#include "services/contacts/pg_customer_store.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "common/events/outbox.h"
+#include "common/ids/ids.h"
+#include "common/pg/migrator.h"
+#include "gtest/gtest.h"
+#include "services/contacts/customer_json.h"
+#include "services/contacts/migrations.h"
+#include "tests/testing/pg_test_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace touchline::contacts {
+namespace {
+
+using ::touchline::testing::StatusIs;
+
+class PgCustomerStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string dsn = testing::TestPgDsn();
+    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()));
+    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()));
+    TL_ASSERT_OK_AND_ASSIGN(pool_, pg::Pool::Create({.dsn = dsn,
+                                                     .search_path = schema_.name(),
+                                                     .size = 2,
+                                                     .prepared = PgCustomerStore::PreparedStatements()}));
+    store_ = std::make_unique<PgCustomerStore>(pool_.get(), [this] { ++wakes_; });
+  }
+
+  NewCustomer Make(const std::string& name, const std::string& request_id,
+                   const std::string& fingerprint) {
+    const absl::Time now = TruncateToMicros(absl::Now());
+    NewCustomer n;
+    n.context = {.tenant_id = "acme", .actor_id = "u1", .request_id = "trace", .now = now};
+    n.customer.tenant_id = "acme";
+    n.customer.customer_id = ids::NewUuid(now);
+    n.customer.kind = CustomerKind::kOrganization;
+    n.customer.display_name = name;
+    n.customer.level = CustomerLevel::kStandard;
+    n.customer.lifecycle_status = LifecycleStatus::kLead;
+    n.customer.state = CustomerState::kActive;
+    n.customer.create_time = now;
+    n.customer.update_time = now;
+    n.customer.version = 1;
+    if (!request_id.empty()) {
+      n.key = IdempotencyKey{
+          .request_id = request_id, .method = "CreateCustomer", .fingerprint = fingerprint};
+    }
+    return n;
+  }
+
+  int Count(const std::string& table) {
+    int count = -1;
+    TL_EXPECT_OK(pool_->Query([&](pqxx::nontransaction& txn) {
+      count = txn.exec("SELECT count(*) FROM " + table)[0][0].as<int>();
+      return absl::OkStatus();
+    }));
+    return count;
+  }
+
+  testing::ScopedSchema schema_{"contacts_store"};
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgCustomerStore> store_;
+  int wakes_ = 0;
+};
+
+TEST_F(PgCustomerStoreTest, OneBatchSortsOutRetriesAndReusedKeysAmongItself) {
+  const std::vector<NewCustomer> batch = {
+      Make("甲公司", "r1", "f1"),
+      Make("甲公司", "r1", "f1"),        // A retry of the first, in the same batch.
+      Make("乙公司", "r1", "different"),  // The same key with another request.
+      Make("丙公司", "", ""),             // No key.
+  };
+  const std::vector<absl::StatusOr<Customer>> results = store_->CreateMany(batch);
+  ASSERT_EQ(results.size(), 4u);
+  TL_ASSERT_OK(results[0]);
+  TL_ASSERT_OK(results[1]);
+  EXPECT_EQ(results[1]->customer_id, results[0]->customer_id);
+  EXPECT_THAT(results[2], StatusIs(absl::StatusCode::kAlreadyExists));
+  TL_ASSERT_OK(results[3]);
+  EXPECT_EQ(results[3]->display_name, "丙公司");
+  EXPECT_EQ(Count("customers"), 2);
+  EXPECT_EQ(Count("outbox"), 2);
+  EXPECT_EQ(wakes_, 1);
+}
+
+TEST_F(PgCustomerStoreTest, ALaterBatchReplaysAnEarlierRequest) {
+  const auto first = store_->CreateMany({Make("甲公司", "r1", "f1")});
+  TL_ASSERT_OK(first[0]);
+  const auto again = store_->CreateMany({Make("甲公司", "r1", "f1"), Make("乙公司", "r1", "f2")});
+  TL_ASSERT_OK(again[0]);
+  EXPECT_EQ(again[0]->customer_id, first[0]->customer_id);
+  EXPECT_THAT(again[1], StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(Count("customers"), 1);
+  EXPECT_EQ(wakes_, 1);  // Nothing new was written the second time.
+}
+
+TEST_F(PgCustomerStoreTest, BatchGetFindsEachCustomerOnceAndSkipsUnknownIds) {
+  const auto created = store_->CreateMany({Make("甲", "", ""), Make("乙", "", "")});
+  TL_ASSERT_OK(created[0]);
+  TL_ASSERT_OK(created[1]);
+  TL_ASSERT_OK_AND_ASSIGN(
+      const std::vector<Customer> found,
+      store_->BatchGet("acme", {created[1]->customer_id, ids::NewUuid(), created[0]->customer_id}));
+  ASSERT_EQ(found.size(), 2u);  // In no promised order.
+  const bool first_is_second = found[0] == *created[1];
+  EXPECT_EQ(found[first_is_second ? 0 : 1], *created[1]);
+  EXPECT_EQ(found[first_is_second ? 1 : 0], *created[0]);
+  TL_ASSERT_OK_AND_ASSIGN(const std::vector<Customer> other_tenant,
+                          store_->BatchGet("other", {created[0]->customer_id}));
+  EXPECT_TRUE(other_tenant.empty());
+}
+
+}  // namespace
+}  // namespace touchline::contacts
