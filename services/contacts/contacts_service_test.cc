@@ -259,7 +259,10 @@ TEST_F(ContactsServiceTest, InvalidUtf8IsRejectedAndWritesNothing) {
   v1::Customer customer = Acme();
   customer.set_display_name(std::string("Acme \xff\xfe Ltd"));
   const grpc::Status status = Create(customer, nullptr);
-  EXPECT_FALSE(status.ok());
+  // protobuf refuses to parse a proto3 string that is not UTF-8, before any code of ours runs;
+  // gRPC 1.51's callback server then answers UNIMPLEMENTED with no message, its reply to any
+  // request that does not parse. If gRPC ever answers better, this test says so.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
   EXPECT_EQ(CountRows("customers"), 0);
 }
 
