@@ -258,6 +258,11 @@ absl::StatusOr<int> OutboxRelay::Publish(Batch batch) {
 void OutboxRelay::Ack(int64_t batch_id) {
   pqxx::work txn(*conn_);
   CheckLeadership();
+  // The ack need not wait for its WAL flush: if a crash loses it, the batch is still planned,
+  // the next relay publishes it again and the Lua check makes that a no-op. (Planning must
+  // stay durable: a lost plan could hand its batch id to other rows.) This saves one fsync
+  // per pass, which at one write in flight was one fsync in three.
+  txn.exec("SET LOCAL synchronous_commit = off");
   txn.exec_params(kDeleteBatchSql, batch_id);
   txn.commit();
 }
