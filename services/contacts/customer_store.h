@@ -109,9 +109,9 @@ class CustomerStore {
   // ONE transaction: a group commit, so concurrent creates share a commit and its fsync.
   // Returns one result per customer, in order: the customer; or, for an idempotency key
   // used before, the customer that first call created (as it is now), or ALREADY_EXISTS if
-  // the key came with another request. When the transaction itself fails, that failure is
-  // every customer's result and nothing is written.
-  virtual std::vector<absl::StatusOr<Customer>> CreateMany(
+  // the key came with another request. When the transaction itself fails, returns that
+  // failure instead, and nothing is written.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<Customer>>> CreateMany(
       const std::vector<NewCustomer>& customers) = 0;
 
   // The customers found among `ids`, in no particular order (missing ones are left out).

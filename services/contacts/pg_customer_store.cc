@@ -268,11 +268,11 @@ std::vector<std::pair<std::string, std::string>> PgCustomerStore::PreparedStatem
 PgCustomerStore::PgCustomerStore(pg::Pool* pool, std::function<void()> events_written)
     : pool_(pool), events_written_(std::move(events_written)) {}
 
-std::vector<absl::StatusOr<Customer>> PgCustomerStore::CreateMany(
+absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMany(
     const std::vector<NewCustomer>& customers) {
   std::vector<absl::StatusOr<Customer>> results;
   bool inserted_any = false;
-  const absl::Status committed = pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
     results.assign(customers.size(), absl::UnknownError("not written"));
     inserted_any = false;
     // Claim the idempotency keys first: a customer whose key was used before is not inserted.
@@ -335,12 +335,8 @@ std::vector<absl::StatusOr<Customer>> PgCustomerStore::CreateMany(
                               : absl::StatusOr<Customer>(prior.status());
     }
     return absl::OkStatus();
-  });
-  if (!committed.ok()) {
-    results.assign(customers.size(), committed);
-  } else if (inserted_any) {
-    events_written_();
-  }
+  }));
+  if (inserted_any) events_written_();
   return results;
 }
 

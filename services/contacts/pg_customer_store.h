@@ -23,7 +23,7 @@ class PgCustomerStore final : public CustomerStore {
   // `events_written` runs after each commit that wrote an event (it wakes the relay).
   PgCustomerStore(pg::Pool* pool, std::function<void()> events_written);
 
-  std::vector<absl::StatusOr<Customer>> CreateMany(
+  absl::StatusOr<std::vector<absl::StatusOr<Customer>>> CreateMany(
       const std::vector<NewCustomer>& customers) override;
   absl::StatusOr<std::vector<Customer>> BatchGet(
       std::string_view tenant_id, const std::vector<std::string>& customer_ids) override;

@@ -78,7 +78,8 @@ TEST_F(PgCustomerStoreTest, OneBatchSortsOutRetriesAndReusedKeysAmongItself) {
       Make("乙公司", "r1", "different"),  // The same key with another request.
       Make("丙公司", "", ""),             // No key.
   };
-  const std::vector<absl::StatusOr<Customer>> results = store_->CreateMany(batch);
+  TL_ASSERT_OK_AND_ASSIGN(const std::vector<absl::StatusOr<Customer>> results,
+                          store_->CreateMany(batch));
   ASSERT_EQ(results.size(), 4u);
   TL_ASSERT_OK(results[0]);
   TL_ASSERT_OK(results[1]);
@@ -92,9 +93,10 @@ TEST_F(PgCustomerStoreTest, OneBatchSortsOutRetriesAndReusedKeysAmongItself) {
 }
 
 TEST_F(PgCustomerStoreTest, ALaterBatchReplaysAnEarlierRequest) {
-  const auto first = store_->CreateMany({Make("甲公司", "r1", "f1")});
+  TL_ASSERT_OK_AND_ASSIGN(const auto first, store_->CreateMany({Make("甲公司", "r1", "f1")}));
   TL_ASSERT_OK(first[0]);
-  const auto again = store_->CreateMany({Make("甲公司", "r1", "f1"), Make("乙公司", "r1", "f2")});
+  TL_ASSERT_OK_AND_ASSIGN(const auto again, store_->CreateMany({Make("甲公司", "r1", "f1"),
+                                                               Make("乙公司", "r1", "f2")}));
   TL_ASSERT_OK(again[0]);
   EXPECT_EQ(again[0]->customer_id, first[0]->customer_id);
   EXPECT_THAT(again[1], StatusIs(absl::StatusCode::kAlreadyExists));
@@ -103,7 +105,8 @@ TEST_F(PgCustomerStoreTest, ALaterBatchReplaysAnEarlierRequest) {
 }
 
 TEST_F(PgCustomerStoreTest, BatchGetFindsEachCustomerOnceAndSkipsUnknownIds) {
-  const auto created = store_->CreateMany({Make("甲", "", ""), Make("乙", "", "")});
+  TL_ASSERT_OK_AND_ASSIGN(const auto created,
+                          store_->CreateMany({Make("甲", "", ""), Make("乙", "", "")}));
   TL_ASSERT_OK(created[0]);
   TL_ASSERT_OK(created[1]);
   TL_ASSERT_OK_AND_ASSIGN(
