@@ -1,5 +1,7 @@
 #include "common/config/common_flags.h"
 
+#include "common/config/flags.h"
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -49,6 +51,15 @@ absl::Status ValidateCommonFlags() {
                      absl::GetFlag(FLAGS_log_level), "'"));
   }
   return absl::OkStatus();
+}
+
+void ApplyCommonFlags() {
+  if (const absl::Status valid = ValidateCommonFlags(); !valid.ok()) {
+    Fatal(std::string_view(valid.message().data(), valid.message().size()));
+  }
+  log::Level level = log::Level::kInfo;
+  log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level);  // Validated above.
+  log::SetMinLevel(level);
 }
 
 }  // namespace touchline::config

@@ -39,6 +39,10 @@ namespace touchline::config {
 // depends on the service, so they are not checked here.
 absl::Status ValidateCommonFlags();
 
+// What every service main does after ParseFlags: ValidateCommonFlags (Fatal, exit 2, on a bad
+// value) and --log_level applied to the logger.
+void ApplyCommonFlags();
+
 }  // namespace touchline::config
 
 #endif  // TOUCHLINE_COMMON_CONFIG_COMMON_FLAGS_H_

@@ -9,6 +9,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/time/time.h"
 #include "common/config/common_flags.h"
+#include "common/log/log.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -116,6 +117,20 @@ TEST_F(FlagsTest, BadEnvironmentValueFailsEvenWhenCommandLineSetsTheFlag) {
   SetEnv("TOUCHLINE_DRAIN_TIMEOUT", "ten seconds");
   EXPECT_EXIT(Parse({"--drain_timeout=10s"}), ExitedWithCode(2),
               "^touchline: configuration error: TOUCHLINE_DRAIN_TIMEOUT: [^\n]+\n$");
+}
+
+TEST_F(FlagsTest, ApplyCommonFlagsRejectsAnUnknownLogLevelWithOneLine) {
+  Parse({"--log_level=chatty"});
+  EXPECT_EXIT(ApplyCommonFlags(), ExitedWithCode(2),
+              "^touchline: configuration error: --log_level: [^\n]*'chatty'[^\n]*\n$");
+}
+
+TEST_F(FlagsTest, ApplyCommonFlagsSetsTheLogLevel) {
+  Parse({"--log_level=error"});
+  ApplyCommonFlags();
+  EXPECT_FALSE(log::Enabled(log::Level::kWarning));
+  EXPECT_TRUE(log::Enabled(log::Level::kError));
+  log::SetMinLevel(log::Level::kInfo);
 }
 
 TEST_F(FlagsTest, BadCommandLineValueExitsWithOneLine) {

@@ -113,5 +113,6 @@ int main(int argc, char** argv) {
   touchline::server::BlockTerminationSignals();
   touchline::config::ParseFlags(argc, argv,
                                 "Touchline contacts service: customer master data over gRPC");
+  touchline::config::ApplyCommonFlags();
   return touchline::contacts::Run();
 }
