@@ -161,8 +161,8 @@ int Main() {
   }
 
   const CallFn check = [&](std::function<void(bool)> done) {
-    auto* call = new Call<grpc::health::v1::HealthCheckRequest,
-                          grpc::health::v1::HealthCheckResponse>();
+    auto* call =
+        new Call<grpc::health::v1::HealthCheckRequest, grpc::health::v1::HealthCheckResponse>();
     health->async()->Check(&call->context, &call->request, &call->response,
                            [call, done](grpc::Status s) {
                              delete call;
@@ -202,8 +202,8 @@ int Main() {
                                    {"CreateCustomer", &create}}) {
       if (!absl::StrContains(absl::GetFlag(FLAGS_rpcs), name)) continue;
       const Row row = RunClosedLoop(*fn, level, warmup, duration);
-      std::printf("%-16s %8d %10.0f %9.3f %9.3f %8ld %9.0f%%\n", name, level, row.qps,
-                  row.p50_ms, row.p99_ms, row.errors, 100.0 * row.qps / base.qps);
+      std::printf("%-16s %8d %10.0f %9.3f %9.3f %8ld %9.0f%%\n", name, level, row.qps, row.p50_ms,
+                  row.p99_ms, row.errors, 100.0 * row.qps / base.qps);
     }
     std::fflush(stdout);
   }

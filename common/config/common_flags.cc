@@ -1,9 +1,8 @@
 #include "common/config/common_flags.h"
 
-#include "common/config/flags.h"
-
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/flags.h"
 #include "common/log/log.h"
 
 ABSL_FLAG(std::string, listen_address, "127.0.0.1:0",

@@ -1,8 +1,8 @@
 #include "common/config/flags.h"
 
 #include <cstdlib>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"

@@ -1,13 +1,12 @@
 #include "common/server/server.h"
 
-#include "absl/synchronization/mutex.h"
-
 #include <pthread.h>
 #include <signal.h>
 
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/metrics/metrics.h"
 #include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"

@@ -35,8 +35,8 @@ bool UnaryRunner::DeadlinePassed(const grpc::CallbackServerContext* context) con
 }
 
 std::optional<auth::RequestContext> UnaryRunner::Admit(grpc::CallbackServerContext* context,
-                                                      grpc::ServerUnaryReactor* reactor,
-                                                      CallLabels& labels) {
+                                                       grpc::ServerUnaryReactor* reactor,
+                                                       CallLabels& labels) {
   absl::StatusOr<auth::RequestContext> caller =
       authenticator_->Authenticate(context->client_metadata());
   if (!caller.ok()) {
@@ -70,8 +70,7 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
 }
 
 grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
-                                                std::string_view method,
-                                                AsyncHandler handler) {
+                                                std::string_view method, AsyncHandler handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   CallLabels labels{
       .method = std::string(method), .request_id = {}, .tenant_id = {}, .start = Clock::now()};

@@ -70,8 +70,8 @@ class UnaryRunner {
   // `handler` runs at once on the gRPC thread and hands its work on (to a Batcher, say),
   // which calls `done` when the response is ready. This saves the hop to an executor thread
   // and back. A handler that blocks here stalls the server's I/O.
-  grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context,
-                                     std::string_view method, AsyncHandler handler);
+  grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, std::string_view method,
+                                     AsyncHandler handler);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -88,8 +88,7 @@ class UnaryRunner {
   // Authenticates the call and checks its deadline. On failure finishes the call and returns
   // nullopt.
   std::optional<auth::RequestContext> Admit(grpc::CallbackServerContext* context,
-                                            grpc::ServerUnaryReactor* reactor,
-                                            CallLabels& labels);
+                                            grpc::ServerUnaryReactor* reactor, CallLabels& labels);
 
   // Runs on an executor thread.
   absl::Status RunHandler(grpc::CallbackServerContext* context, const CallLabels& labels,

@@ -9,11 +9,11 @@
 #include "absl/status/statusor.h"
 
 // Returns the status from the enclosing function if `expr` (an absl::Status) is not OK.
-#define TL_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
+#define TL_RETURN_IF_ERROR(expr)                                \
+  do {                                                          \
     if (::absl::Status tl_status_ = (expr); !tl_status_.ok()) { \
-      return tl_status_;                               \
-    }                                                  \
+      return tl_status_;                                        \
+    }                                                           \
   } while (false)
 
 #define TL_STATUS_CONCAT_INNER_(a, b) a##b
@@ -24,8 +24,8 @@
 #define TL_ASSIGN_OR_RETURN(lhs, expr) \
   TL_ASSIGN_OR_RETURN_IMPL_(TL_STATUS_CONCAT_(tl_statusor_, __LINE__), lhs, expr)
 
-#define TL_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                              \
+#define TL_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -36,11 +36,10 @@ absl::StatusOr<std::optional<IdempotencyKey>> KeyOf(std::string_view method,
   }
   unsigned char hash[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(hash, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  return IdempotencyKey{
-      .request_id = request_id,
-      .method = std::string(method),
-      .fingerprint = absl::BytesToHexString(
-          absl::string_view(reinterpret_cast<const char*>(hash), sizeof(hash)))};
+  return IdempotencyKey{.request_id = request_id,
+                        .method = std::string(method),
+                        .fingerprint = absl::BytesToHexString(
+                            absl::string_view(reinterpret_cast<const char*>(hash), sizeof(hash)))};
 }
 
 absl::StatusOr<CustomerOrder> OrderOf(v1::CustomerOrder order) {
@@ -94,36 +93,38 @@ absl::StatusOr<CustomerQuery> QueryOf(const v1::ListCustomersRequest& request) {
 ContactsService::ContactsService(CustomerManager* manager, server::UnaryRunner* runner)
     : manager_(manager), runner_(runner) {}
 
-grpc::ServerUnaryReactor* ContactsService::CreateCustomer(
-    grpc::CallbackServerContext* context, const v1::CreateCustomerRequest* request,
-    v1::CreateCustomerResponse* response) {
-  return runner_->RunAsync(
-      context, "CreateCustomer", [=, this](const RequestContext& caller, Done done) {
-        if (!request->has_customer()) {
-          return done(status::InvalidArgument("customer", "is required"));
-        }
-        absl::StatusOr<std::optional<IdempotencyKey>> key =
-            KeyOf("CreateCustomer", *request, request->request_id());
-        if (!key.ok()) return done(key.status());
-        manager_->Create(caller, FromProto(request->customer()), *key,
-                         [response, done](absl::StatusOr<Customer> created) {
-                           if (created.ok()) ToProto(*created, response->mutable_customer());
-                           done(created.status());
-                         });
-      });
+grpc::ServerUnaryReactor* ContactsService::CreateCustomer(grpc::CallbackServerContext* context,
+                                                          const v1::CreateCustomerRequest* request,
+                                                          v1::CreateCustomerResponse* response) {
+  return runner_->RunAsync(context, "CreateCustomer",
+                           [=, this](const RequestContext& caller, Done done) {
+                             if (!request->has_customer()) {
+                               return done(status::InvalidArgument("customer", "is required"));
+                             }
+                             absl::StatusOr<std::optional<IdempotencyKey>> key =
+                                 KeyOf("CreateCustomer", *request, request->request_id());
+                             if (!key.ok()) return done(key.status());
+                             manager_->Create(caller, FromProto(request->customer()), *key,
+                                              [response, done](absl::StatusOr<Customer> created) {
+                                                if (created.ok())
+                                                  ToProto(*created, response->mutable_customer());
+                                                done(created.status());
+                                              });
+                           });
 }
 
 grpc::ServerUnaryReactor* ContactsService::GetCustomer(grpc::CallbackServerContext* context,
                                                        const v1::GetCustomerRequest* request,
                                                        v1::GetCustomerResponse* response) {
-  return runner_->RunAsync(
-      context, "GetCustomer", [=, this](const RequestContext& caller, Done done) {
-        manager_->Get(caller, request->customer_id(),
-                      [response, done](absl::StatusOr<Customer> customer) {
-                        if (customer.ok()) ToProto(*customer, response->mutable_customer());
-                        done(customer.status());
-                      });
-      });
+  return runner_->RunAsync(context, "GetCustomer",
+                           [=, this](const RequestContext& caller, Done done) {
+                             manager_->Get(caller, request->customer_id(),
+                                           [response, done](absl::StatusOr<Customer> customer) {
+                                             if (customer.ok())
+                                               ToProto(*customer, response->mutable_customer());
+                                             done(customer.status());
+                                           });
+                           });
 }
 
 grpc::ServerUnaryReactor* ContactsService::BatchGetCustomers(
@@ -151,9 +152,9 @@ grpc::ServerUnaryReactor* ContactsService::ListCustomers(grpc::CallbackServerCon
   });
 }
 
-grpc::ServerUnaryReactor* ContactsService::UpdateCustomer(
-    grpc::CallbackServerContext* context, const v1::UpdateCustomerRequest* request,
-    v1::UpdateCustomerResponse* response) {
+grpc::ServerUnaryReactor* ContactsService::UpdateCustomer(grpc::CallbackServerContext* context,
+                                                          const v1::UpdateCustomerRequest* request,
+                                                          v1::UpdateCustomerResponse* response) {
   return runner_->Run(context, "UpdateCustomer", [=, this](const RequestContext& caller) {
     if (!request->has_customer()) return status::InvalidArgument("customer", "is required");
     Customer patch = FromProto(request->customer());
@@ -167,9 +168,9 @@ grpc::ServerUnaryReactor* ContactsService::UpdateCustomer(
   });
 }
 
-grpc::ServerUnaryReactor* ContactsService::DeleteCustomer(
-    grpc::CallbackServerContext* context, const v1::DeleteCustomerRequest* request,
-    v1::DeleteCustomerResponse* response) {
+grpc::ServerUnaryReactor* ContactsService::DeleteCustomer(grpc::CallbackServerContext* context,
+                                                          const v1::DeleteCustomerRequest* request,
+                                                          v1::DeleteCustomerResponse* response) {
   return runner_->Run(context, "DeleteCustomer", [=, this](const RequestContext& caller) {
     TL_ASSIGN_OR_RETURN(const Customer deleted,
                         manager_->Delete(caller, request->customer_id(), request->etag()));
@@ -211,9 +212,9 @@ grpc::ServerUnaryReactor* ContactsService::FindDuplicateCustomers(
   });
 }
 
-grpc::ServerUnaryReactor* ContactsService::MergeCustomers(
-    grpc::CallbackServerContext* context, const v1::MergeCustomersRequest* request,
-    v1::MergeCustomersResponse* response) {
+grpc::ServerUnaryReactor* ContactsService::MergeCustomers(grpc::CallbackServerContext* context,
+                                                          const v1::MergeCustomersRequest* request,
+                                                          v1::MergeCustomersResponse* response) {
   return runner_->Run(context, "MergeCustomers", [=, this](const RequestContext& caller) {
     TL_ASSIGN_OR_RETURN(const auto key, KeyOf("MergeCustomers", *request, request->request_id()));
     TL_ASSIGN_OR_RETURN(

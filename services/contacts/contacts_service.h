@@ -13,9 +13,9 @@ class ContactsService final : public touchline::contacts::v1::ContactsService::C
   // Neither pointer is owned; both must outlive the service.
   ContactsService(CustomerManager* manager, server::UnaryRunner* runner);
 
-  grpc::ServerUnaryReactor* CreateCustomer(
-      grpc::CallbackServerContext* context, const v1::CreateCustomerRequest* request,
-      v1::CreateCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* context,
+                                           const v1::CreateCustomerRequest* request,
+                                           v1::CreateCustomerResponse* response) override;
   grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
                                         const v1::GetCustomerRequest* request,
                                         v1::GetCustomerResponse* response) override;

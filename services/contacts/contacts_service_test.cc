@@ -1,5 +1,7 @@
 // The contacts service through a real gRPC stack, on real PostgreSQL (a fresh schema per
 // test) and Redis (a fresh key prefix per test).
+#include "services/contacts/contacts_service.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -22,7 +24,6 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "services/contacts/contacts_service.h"
 #include "services/contacts/migrations.h"
 #include "services/contacts/pg_customer_store.h"
 #include "tests/testing/event_stream.h"
@@ -43,8 +44,10 @@ class ContactsServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string dsn = testing::TestPgDsn();
-    ASSERT_TRUE(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()).ok());
-    ASSERT_TRUE(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()).ok());
+    ASSERT_TRUE(
+        pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()).ok());
+    ASSERT_TRUE(
+        pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()).ok());
     auto pool = pg::Pool::Create({.dsn = dsn,
                                   .search_path = schema_.name(),
                                   .size = 20,
@@ -67,8 +70,9 @@ class ContactsServiceTest : public ::testing::Test {
     runner_ = std::make_unique<server::UnaryRunner>("touchline.contacts.v1.ContactsService",
                                                     &executor_, &authenticator_, false);
     service_ = std::make_unique<ContactsService>(manager_.get(), runner_.get());
-    auto server = server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
-                                        {{"touchline.contacts.v1.ContactsService", service_.get()}});
+    auto server =
+        server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
+                              {{"touchline.contacts.v1.ContactsService", service_.get()}});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     stub_ = v1::ContactsService::NewStub(grpc::CreateChannel(
@@ -123,7 +127,8 @@ class ContactsServiceTest : public ::testing::Test {
     return status;
   }
 
-  grpc::Status Get(const std::string& id, v1::Customer* out, const std::string& tenant = "tenant-a") {
+  grpc::Status Get(const std::string& id, v1::Customer* out,
+                   const std::string& tenant = "tenant-a") {
     grpc::ClientContext context;
     SetTenant(context, tenant);
     v1::GetCustomerRequest request;
@@ -163,10 +168,12 @@ class ContactsServiceTest : public ::testing::Test {
 
   int CountRows(const std::string& table) {
     int count = -1;
-    EXPECT_TRUE(pool_->Query([&](pqxx::nontransaction& txn) {
-                       count = txn.exec("SELECT count(*) FROM " + table)[0][0].as<int>();
-                       return absl::OkStatus();
-                     }).ok());
+    EXPECT_TRUE(pool_
+                    ->Query([&](pqxx::nontransaction& txn) {
+                      count = txn.exec("SELECT count(*) FROM " + table)[0][0].as<int>();
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return count;
   }
 
@@ -201,7 +208,8 @@ TEST_F(ContactsServiceTest, CreateNormalisesAndGetReturnsTheSameCustomer) {
   v1::Customer fetched;
   ASSERT_TRUE(Get(created.customer_id(), &fetched).ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(created, fetched))
-      << created.DebugString() << "\nvs\n" << fetched.DebugString();
+      << created.DebugString() << "\nvs\n"
+      << fetched.DebugString();
   EXPECT_EQ(fetched.display_name(), "深圳市腾飞科技有限公司");
   EXPECT_EQ(fetched.custom_fields().at("source").string_value(), "广交会");
 }
@@ -380,7 +388,8 @@ TEST_F(ContactsServiceTest, BatchGetKeepsRequestOrderAndIsAllOrNothing) {
 }
 
 TEST_F(ContactsServiceTest, ListFiltersPagesAndSortsByPinyin) {
-  const std::vector<std::string> names = {"张三贸易", "李四物流", "王五科技", "阿里巴巴", "赵六餐饮"};
+  const std::vector<std::string> names = {"张三贸易", "李四物流", "王五科技", "阿里巴巴",
+                                          "赵六餐饮"};
   for (size_t i = 0; i < names.size(); ++i) {
     v1::Customer c = Acme();
     c.set_display_name(names[i]);
@@ -515,8 +524,9 @@ TEST_F(ContactsServiceTest, FindsDuplicatesByPhoneEmailAndName) {
   EXPECT_EQ(response.candidates(0).duplicate_customer_id(), id_b);
   std::set<int> reasons;
   for (const auto& m : response.candidates(0).matches()) reasons.insert(m.reason());
-  EXPECT_EQ(reasons, (std::set<int>{v1::DUPLICATE_REASON_SAME_PHONE, v1::DUPLICATE_REASON_SAME_EMAIL,
-                                   v1::DUPLICATE_REASON_SAME_NAME}));
+  EXPECT_EQ(reasons,
+            (std::set<int>{v1::DUPLICATE_REASON_SAME_PHONE, v1::DUPLICATE_REASON_SAME_EMAIL,
+                           v1::DUPLICATE_REASON_SAME_NAME}));
   EXPECT_EQ(response.candidates(1).customer_id(), id_c);
   EXPECT_EQ(response.candidates(1).duplicate_customer_id(), id_d);
   ASSERT_THAT(response.candidates(1).matches(), SizeIs(1));

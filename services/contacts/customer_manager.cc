@@ -219,8 +219,8 @@ void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
         return c.customer_id == pending->customer_id;
       });
       if (it == found->end()) {
-        pending->done(absl::NotFoundError(
-            absl::StrCat("customer ", pending->customer_id, " not found")));
+        pending->done(
+            absl::NotFoundError(absl::StrCat("customer ", pending->customer_id, " not found")));
       } else {
         pending->done(*it);
       }

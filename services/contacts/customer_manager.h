@@ -63,8 +63,7 @@ class CustomerManager {
   void Create(const auth::RequestContext& caller, Customer customer,
               const std::optional<IdempotencyKey>& key, CustomerCallback done);
   // NOT_FOUND if the caller's tenant has no such customer.
-  void Get(const auth::RequestContext& caller, std::string_view customer_id,
-           CustomerCallback done);
+  void Get(const auth::RequestContext& caller, std::string_view customer_id, CustomerCallback done);
   // In the order of `customer_ids`; NOT_FOUND naming the first missing id.
   absl::StatusOr<std::vector<Customer>> BatchGet(const auth::RequestContext& caller,
                                                  const std::vector<std::string>& customer_ids);

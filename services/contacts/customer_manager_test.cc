@@ -65,9 +65,9 @@ class RefusingStore final : public CustomerStore {
                                        std::string_view merge_id) override {
     return store_->Unmerge(context, merge_id);
   }
-  absl::StatusOr<DuplicatePage> FindDuplicates(std::string_view tenant_id,
-                                               std::string_view customer_id, int page_size,
-                                               const std::optional<DuplicateCursor>& after) override {
+  absl::StatusOr<DuplicatePage> FindDuplicates(
+      std::string_view tenant_id, std::string_view customer_id, int page_size,
+      const std::optional<DuplicateCursor>& after) override {
     return store_->FindDuplicates(tenant_id, customer_id, page_size, after);
   }
 
@@ -92,17 +92,18 @@ TEST(CustomerManagerTest, ACreateTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
   const std::string dsn = testing::TestPgDsn();
   TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "contacts", pg::contacts_migrations()));
   TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "outbox", events::OutboxMigrations()));
-  TL_ASSERT_OK_AND_ASSIGN(auto pool, pg::Pool::Create({.dsn = dsn,
-                                                       .search_path = schema.name(),
-                                                       .size = 2,
-                                                       .prepared = PgCustomerStore::PreparedStatements()}));
+  TL_ASSERT_OK_AND_ASSIGN(auto pool,
+                          pg::Pool::Create({.dsn = dsn,
+                                            .search_path = schema.name(),
+                                            .size = 2,
+                                            .prepared = PgCustomerStore::PreparedStatements()}));
   PgCustomerStore pg_store(pool.get(), [] {});
   RefusingStore store(&pg_store);
   Outcome first, poison, innocent;
   {
-    CustomerManager manager(&store, CustomerValidator({}), [] { return absl::Now(); },
-                            {.read_threads = 1, .write_threads = 1, .max_batch = 128,
-                             .max_queue = 16});
+    CustomerManager manager(
+        &store, CustomerValidator({}), [] { return absl::Now(); },
+        {.read_threads = 1, .write_threads = 1, .max_batch = 128, .max_queue = 16});
     const auth::RequestContext caller{.tenant_id = "acme", .caller_id = "u1", .request_id = "r"};
     const auto customer = [](const std::string& name) {
       Customer c;

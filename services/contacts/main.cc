@@ -76,16 +76,17 @@ int Run() {
   relay.Start();
 
   PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });
-  CustomerManager manager(&store, CustomerValidator(validation), [] { return absl::Now(); },
-                          {.read_threads = absl::GetFlag(FLAGS_read_batch_threads),
-                           .write_threads = absl::GetFlag(FLAGS_write_batch_threads),
-                           .max_batch = 128,
-                           .max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls))});
+  CustomerManager manager(
+      &store, CustomerValidator(validation), [] { return absl::Now(); },
+      {.read_threads = absl::GetFlag(FLAGS_read_batch_threads),
+       .write_threads = absl::GetFlag(FLAGS_write_batch_threads),
+       .max_batch = 128,
+       .max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls))});
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
   const auth::MetadataAuthenticator authenticator;
-  server::UnaryRunner runner("touchline.contacts.v1.ContactsService", &executor,
-                             &authenticator, absl::GetFlag(FLAGS_access_log));
+  server::UnaryRunner runner("touchline.contacts.v1.ContactsService", &executor, &authenticator,
+                             absl::GetFlag(FLAGS_access_log));
   ContactsService service(&manager, &runner);
 
   const auto grpc_server =

@@ -1,12 +1,11 @@
 #include "services/contacts/pg_customer_store.h"
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
 #include <cstdint>
+#include <pqxx/pqxx>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -109,14 +108,13 @@ absl::StatusOr<CustomerMerge> ParseMerge(const pqxx::row& row, std::string_view 
 }
 
 void UpdateCustomer(pqxx::work& txn, const Customer& c) {
-  txn.exec_prepared(kUpdateCustomer, c.tenant_id, c.customer_id, static_cast<int>(c.kind),
-                    c.display_name, c.industry, c.region, static_cast<int>(c.level),
-                    static_cast<int>(c.lifecycle_status), c.owner_id, json(c.tags).dump(),
-                    CustomFieldsToJson(c.custom_fields).dump(),
-                    ContactPersonsToJson(c.contact_persons).dump(),
-                    AddressesToJson(c.addresses).dump(), static_cast<int>(c.state),
-                    c.merged_into_customer_id, Micros(c.create_time), Micros(c.update_time),
-                    c.delete_time ? Micros(*c.delete_time) : std::int64_t{-1}, c.version);
+  txn.exec_prepared(
+      kUpdateCustomer, c.tenant_id, c.customer_id, static_cast<int>(c.kind), c.display_name,
+      c.industry, c.region, static_cast<int>(c.level), static_cast<int>(c.lifecycle_status),
+      c.owner_id, json(c.tags).dump(), CustomFieldsToJson(c.custom_fields).dump(),
+      ContactPersonsToJson(c.contact_persons).dump(), AddressesToJson(c.addresses).dump(),
+      static_cast<int>(c.state), c.merged_into_customer_id, Micros(c.create_time),
+      Micros(c.update_time), c.delete_time ? Micros(*c.delete_time) : std::int64_t{-1}, c.version);
 }
 
 // Only active customers have dedupe keys: deleted and merged ones are nobody's duplicate.
@@ -146,8 +144,7 @@ void ReplaceKeys(pqxx::work& txn, const Customer& before, const Customer& after)
 }
 
 absl::StatusOr<Customer> SelectCustomer(pqxx::transaction_base& txn, const char* statement,
-                                        std::string_view tenant_id,
-                                        std::string_view customer_id) {
+                                        std::string_view tenant_id, std::string_view customer_id) {
   const pqxx::result rows =
       txn.exec_prepared(statement, std::string(tenant_id), std::string(customer_id));
   if (rows.empty()) {
@@ -157,11 +154,11 @@ absl::StatusOr<Customer> SelectCustomer(pqxx::transaction_base& txn, const char*
 }
 
 absl::StatusOr<CustomerMerge> SelectMerge(pqxx::transaction_base& txn, const char* statement,
-                                          std::string_view tenant_id,
-                                          std::string_view merge_id) {
+                                          std::string_view tenant_id, std::string_view merge_id) {
   const pqxx::result rows =
       txn.exec_prepared(statement, std::string(tenant_id), std::string(merge_id));
-  if (rows.empty()) return absl::NotFoundError(absl::StrCat("merge ", std::string(merge_id), " not found"));
+  if (rows.empty())
+    return absl::NotFoundError(absl::StrCat("merge ", std::string(merge_id), " not found"));
   return ParseMerge(rows[0], tenant_id);
 }
 
@@ -220,9 +217,8 @@ absl::StatusOr<std::string> PriorResource(pqxx::work& txn, std::string_view tena
 void Publish(pqxx::work& txn, const WriteContext& context, std::string_view customer_id,
              const google::protobuf::Message& payload) {
   events::AppendToOutbox(txn, kCustomersTopic,
-                         events::MakeEnvelope(payload, context.tenant_id, "customer",
-                                              customer_id, context.request_id,
-                                              context.actor_id));
+                         events::MakeEnvelope(payload, context.tenant_id, "customer", customer_id,
+                                              context.request_id, context.actor_id));
 }
 
 std::string EscapeLike(std::string_view text) {
@@ -373,8 +369,7 @@ absl::StatusOr<CustomerPage> PgCustomerStore::List(std::string_view tenant_id,
                     param(SmallintArray(query.lifecycle_statuses)), "::smallint[])");
   }
   if (!query.levels.empty()) {
-    absl::StrAppend(&sql, " AND level = ANY(", param(SmallintArray(query.levels)),
-                    "::smallint[])");
+    absl::StrAppend(&sql, " AND level = ANY(", param(SmallintArray(query.levels)), "::smallint[])");
   }
   if (!query.region.empty()) absl::StrAppend(&sql, " AND region = ", param(query.region));
   if (!query.owner_id.empty()) absl::StrAppend(&sql, " AND owner_id = ", param(query.owner_id));
@@ -421,8 +416,7 @@ absl::StatusOr<CustomerPage> PgCustomerStore::List(std::string_view tenant_id,
     page.customers.pop_back();
     const Customer& last = page.customers.back();
     page.next = CustomerCursor{
-        .time = query.order == CustomerOrder::kCreateTimeDesc ? last.create_time
-                                                              : last.update_time,
+        .time = query.order == CustomerOrder::kCreateTimeDesc ? last.create_time : last.update_time,
         .display_name = last.display_name,
         .customer_id = last.customer_id};
   }
@@ -434,9 +428,8 @@ absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
                                                  const Mutation& mutate) {
   Customer result;
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
-    TL_ASSIGN_OR_RETURN(const Customer current,
-                        SelectCustomer(txn, kSelectCustomerForUpdate, context.tenant_id,
-                                       customer_id));
+    TL_ASSIGN_OR_RETURN(const Customer current, SelectCustomer(txn, kSelectCustomerForUpdate,
+                                                               context.tenant_id, customer_id));
     Customer next = current;
     TL_ASSIGN_OR_RETURN(const Change change, mutate(next));
     next.version = current.version + 1;
@@ -475,8 +468,7 @@ absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
 
 absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
                                                     std::string_view survivor_id,
-                                                    std::string_view merged_id,
-                                                    const Fold& fold,
+                                                    std::string_view merged_id, const Fold& fold,
                                                     const std::optional<IdempotencyKey>& key) {
   MergeOutcome outcome;
   bool replayed = false;
@@ -492,15 +484,13 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
         TL_ASSIGN_OR_RETURN(outcome.survivor,
                             SelectCustomer(txn, kSelectCustomer, context.tenant_id,
                                            outcome.merge.survivor_customer_id));
-        TL_ASSIGN_OR_RETURN(outcome.merged,
-                            SelectCustomer(txn, kSelectCustomer, context.tenant_id,
-                                           outcome.merge.merged_customer_id));
+        TL_ASSIGN_OR_RETURN(outcome.merged, SelectCustomer(txn, kSelectCustomer, context.tenant_id,
+                                                           outcome.merge.merged_customer_id));
         return absl::OkStatus();
       }
     }
-    const pqxx::result rows =
-        txn.exec_prepared(kSelectPairForUpdate, context.tenant_id, std::string(survivor_id),
-                          std::string(merged_id));
+    const pqxx::result rows = txn.exec_prepared(kSelectPairForUpdate, context.tenant_id,
+                                                std::string(survivor_id), std::string(merged_id));
     TL_ASSIGN_OR_RETURN(std::vector<Customer> pair, ParseCustomers(rows, context.tenant_id));
     const Customer* survivor = nullptr;
     const Customer* merged = nullptr;
@@ -553,13 +543,13 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
                                                       std::string_view merge_id) {
   MergeOutcome outcome;
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
-    TL_ASSIGN_OR_RETURN(outcome.merge, SelectMerge(txn, kSelectMergeForUpdate,
-                                                   context.tenant_id, merge_id));
+    TL_ASSIGN_OR_RETURN(outcome.merge,
+                        SelectMerge(txn, kSelectMergeForUpdate, context.tenant_id, merge_id));
     CustomerMerge& merge = outcome.merge;
     if (merge.unmerge_time) {
-      return status::WithErrorInfo(
-          absl::FailedPreconditionError(absl::StrCat("merge ", std::string(merge_id), " was already undone")),
-          "ALREADY_UNMERGED");
+      return status::WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
+                                       "merge ", std::string(merge_id), " was already undone")),
+                                   "ALREADY_UNMERGED");
     }
     const pqxx::result rows =
         txn.exec_prepared(kSelectPairForUpdate, context.tenant_id, merge.survivor_customer_id,
@@ -608,8 +598,7 @@ absl::StatusOr<DuplicatePage> PgCustomerStore::FindDuplicates(
     const pqxx::result rows = txn.exec_prepared(
         kFindDuplicates, std::string(tenant_id), std::string(customer_id),
         after ? after->strength : -1, after ? after->customer_id : std::string(),
-        after ? after->duplicate_customer_id : std::string(), page_size + 1,
-        kMaxCustomersPerKey);
+        after ? after->duplicate_customer_id : std::string(), page_size + 1, kMaxCustomersPerKey);
     for (const pqxx::row& row : rows) {
       DuplicatePair pair{.customer_id = row[0].as<std::string>(),
                          .duplicate_customer_id = row[1].as<std::string>(),

@@ -27,10 +27,11 @@ class PgCustomerStoreTest : public ::testing::Test {
     const std::string dsn = testing::TestPgDsn();
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()));
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()));
-    TL_ASSERT_OK_AND_ASSIGN(pool_, pg::Pool::Create({.dsn = dsn,
-                                                     .search_path = schema_.name(),
-                                                     .size = 2,
-                                                     .prepared = PgCustomerStore::PreparedStatements()}));
+    TL_ASSERT_OK_AND_ASSIGN(pool_,
+                            pg::Pool::Create({.dsn = dsn,
+                                              .search_path = schema_.name(),
+                                              .size = 2,
+                                              .prepared = PgCustomerStore::PreparedStatements()}));
     store_ = std::make_unique<PgCustomerStore>(pool_.get(), [this] { ++wakes_; });
   }
 
@@ -74,7 +75,7 @@ class PgCustomerStoreTest : public ::testing::Test {
 TEST_F(PgCustomerStoreTest, OneBatchSortsOutRetriesAndReusedKeysAmongItself) {
   const std::vector<NewCustomer> batch = {
       Make("甲公司", "r1", "f1"),
-      Make("甲公司", "r1", "f1"),        // A retry of the first, in the same batch.
+      Make("甲公司", "r1", "f1"),         // A retry of the first, in the same batch.
       Make("乙公司", "r1", "different"),  // The same key with another request.
       Make("丙公司", "", ""),             // No key.
   };
@@ -96,7 +97,7 @@ TEST_F(PgCustomerStoreTest, ALaterBatchReplaysAnEarlierRequest) {
   TL_ASSERT_OK_AND_ASSIGN(const auto first, store_->CreateMany({Make("甲公司", "r1", "f1")}));
   TL_ASSERT_OK(first[0]);
   TL_ASSERT_OK_AND_ASSIGN(const auto again, store_->CreateMany({Make("甲公司", "r1", "f1"),
-                                                               Make("乙公司", "r1", "f2")}));
+                                                                Make("乙公司", "r1", "f2")}));
   TL_ASSERT_OK(again[0]);
   EXPECT_EQ(again[0]->customer_id, first[0]->customer_id);
   EXPECT_THAT(again[1], StatusIs(absl::StatusCode::kAlreadyExists));

@@ -7,12 +7,12 @@
 namespace touchline::contacts::sql {
 
 // The columns every read returns, in the order PgCustomerStore::ParseRow reads them.
-#define TL_CUSTOMER_COLUMNS                                                                  \
-  "customer_id::text, kind, display_name, industry, region, level, lifecycle_status, "      \
-  "owner_id, to_json(tags)::text, custom_fields::text, contact_persons::text, "             \
-  "addresses::text, state, coalesce(merged_into::text, ''), "                               \
-  "(extract(epoch FROM create_time) * 1000000)::bigint, "                                   \
-  "(extract(epoch FROM update_time) * 1000000)::bigint, "                                   \
+#define TL_CUSTOMER_COLUMNS                                                            \
+  "customer_id::text, kind, display_name, industry, region, level, lifecycle_status, " \
+  "owner_id, to_json(tags)::text, custom_fields::text, contact_persons::text, "        \
+  "addresses::text, state, coalesce(merged_into::text, ''), "                          \
+  "(extract(epoch FROM create_time) * 1000000)::bigint, "                              \
+  "(extract(epoch FROM update_time) * 1000000)::bigint, "                              \
   "coalesce((extract(epoch FROM delete_time) * 1000000)::bigint, -1), version"
 
 #define TL_MICROS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
@@ -61,8 +61,9 @@ inline constexpr char kSelectPairForUpdate[] =
 // of a table that grew before autoanalyze saw it scanned the whole tenant (1.4 ms instead of
 // 0.1 ms at 2,000 rows). OFFSET 0 keeps the subquery a separate, per-id index lookup.
 inline constexpr char kSelectCustomers[] =
-    "SELECT c.* FROM jsonb_array_elements_text($2::jsonb) AS ids(id), LATERAL (SELECT "
-    TL_CUSTOMER_COLUMNS " FROM customers WHERE tenant_id = $1 AND customer_id = ids.id::uuid "
+    "SELECT c.* FROM jsonb_array_elements_text($2::jsonb) AS ids(id), LATERAL "
+    "(SELECT " TL_CUSTOMER_COLUMNS
+    " FROM customers WHERE tenant_id = $1 AND customer_id = ids.id::uuid "
     "OFFSET 0) c";
 
 // The start of ListCustomers; the store appends filters, the keyset and the order.
@@ -97,10 +98,10 @@ inline constexpr char kInsertMerge[] =
     "merged_before, survivor_version_after, merged_version_after, create_time) VALUES ($1, "
     "$2::uuid, $3::uuid, $4::uuid, $5::jsonb, $6::jsonb, $7, $8, " TL_MICROS(9) ")";
 
-#define TL_MERGE_COLUMNS                                                           \
-  "merge_id::text, survivor_id::text, merged_id::text, survivor_before::text, "    \
-  "merged_before::text, survivor_version_after, merged_version_after, "            \
-  "(extract(epoch FROM create_time) * 1000000)::bigint, "                          \
+#define TL_MERGE_COLUMNS                                                        \
+  "merge_id::text, survivor_id::text, merged_id::text, survivor_before::text, " \
+  "merged_before::text, survivor_version_after, merged_version_after, "         \
+  "(extract(epoch FROM create_time) * 1000000)::bigint, "                       \
   "coalesce((extract(epoch FROM unmerge_time) * 1000000)::bigint, -1)"
 
 inline constexpr char kSelectMerge[] =
@@ -110,9 +111,8 @@ inline constexpr char kSelectMergeForUpdate[] =
     "SELECT " TL_MERGE_COLUMNS
     " FROM merges WHERE tenant_id = $1 AND merge_id = $2::uuid FOR UPDATE";
 
-inline constexpr char kMarkUnmerged[] =
-    "UPDATE merges SET unmerge_time = " TL_MICROS(3)
-    " WHERE tenant_id = $1 AND merge_id = $2::uuid";
+inline constexpr char kMarkUnmerged[] = "UPDATE merges SET unmerge_time = " TL_MICROS(
+    3) " WHERE tenant_id = $1 AND merge_id = $2::uuid";
 
 // Pairs sharing a key, most matches first, keyset-paged on (strength, id, id).
 // $2: '' or a customer id to restrict to; $3: the cursor's strength (-1: first page);

@@ -1,11 +1,11 @@
 // The real touchline-contacts binary as an operator runs it: start, health, SIGTERM, kill -9,
 // bad configuration. Needs the PostgreSQL and Redis the test command starts.
-#include <grpcpp/grpcpp.h>
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,8 +60,8 @@ class ContactsProcess {
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
     if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
   }
@@ -94,9 +94,12 @@ class ContactsProcess {
 class ContactsProcessTest : public ::testing::Test {
  protected:
   std::vector<std::string> Args() {
-    return {"--pg_dsn=" + testing::TestPgDsn(), "--redis_addr=" + testing::TestRedisAddr(),
-            "--pg_schema=" + schema_.name(), "--events_stream_prefix=" + prefix_,
-            "--listen_address=127.0.0.1:" + std::to_string(port_), "--metrics_address="};
+    return {"--pg_dsn=" + testing::TestPgDsn(),
+            "--redis_addr=" + testing::TestRedisAddr(),
+            "--pg_schema=" + schema_.name(),
+            "--events_stream_prefix=" + prefix_,
+            "--listen_address=127.0.0.1:" + std::to_string(port_),
+            "--metrics_address="};
   }
   std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
 
@@ -134,7 +137,8 @@ class ContactsProcessTest : public ::testing::Test {
   testing::ScopedSchema schema_{"contacts_proc"};
   std::string prefix_ = testing::UniqueRedisPrefix();
   int port_ = FreePort();
-  std::string log_ = ::testing::TempDir() + "contacts_process_" + std::to_string(::getpid()) + ".log";
+  std::string log_ =
+      ::testing::TempDir() + "contacts_process_" + std::to_string(::getpid()) + ".log";
 };
 
 TEST_F(ContactsProcessTest, ServesHealthThenDrainsAndExitsZeroOnSigterm) {
@@ -180,9 +184,9 @@ TEST_F(ContactsProcessTest, AcknowledgedCreateSurvivesKillNineAndItsEventIsPubli
   for (int attempt = 0; attempt < 200 && created_events == 0; ++attempt) {
     auto envelopes = testing::ReadEnvelopes(**redis, events::StreamKey(prefix_, "customers"));
     ASSERT_TRUE(envelopes.ok()) << envelopes.status();
-    created_events = static_cast<int>(
-        std::count_if(envelopes->begin(), envelopes->end(),
-                      [&id](const events::v1::EventEnvelope& e) { return e.aggregate_id() == id; }));
+    created_events = static_cast<int>(std::count_if(
+        envelopes->begin(), envelopes->end(),
+        [&id](const events::v1::EventEnvelope& e) { return e.aggregate_id() == id; }));
     if (created_events == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(created_events, 1);

@@ -13,8 +13,8 @@ namespace touchline::testing {
 
 // Every envelope in the stream `stream_key` (field "event" of each entry), oldest first.
 // DATA_LOSS if an entry's envelope does not parse.
-absl::StatusOr<std::vector<events::v1::EventEnvelope>> ReadEnvelopes(
-    redis::Pool& redis, const std::string& stream_key);
+absl::StatusOr<std::vector<events::v1::EventEnvelope>> ReadEnvelopes(redis::Pool& redis,
+                                                                     const std::string& stream_key);
 
 }  // namespace touchline::testing
 

@@ -44,7 +44,7 @@ MATCHER_P2(StatusIs, code, message, "") {
 #define TL_ASSERT_OK(expr) ASSERT_THAT((expr), ::touchline::testing::IsOk())
 #define TL_EXPECT_OK(expr) EXPECT_THAT((expr), ::touchline::testing::IsOk())
 // Declares `lhs` from the value of the StatusOr `expr`, failing the test if it is not OK.
-#define TL_ASSERT_OK_AND_ASSIGN(lhs, expr)                             \
+#define TL_ASSERT_OK_AND_ASSIGN(lhs, expr) \
   TL_ASSERT_OK_AND_ASSIGN_IMPL_(TL_STATUS_CONCAT_(tl_test_so_, __LINE__), lhs, expr)
 #define TL_ASSERT_OK_AND_ASSIGN_IMPL_(so, lhs, expr) \
   auto so = (expr);                                  \
