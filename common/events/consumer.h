@@ -1,0 +1,155 @@
+// Consumes the Redis stream of one topic in a consumer group and applies each event at most
+// once per group, although Redis delivers at least once: every event is applied in the
+// PostgreSQL transaction that records its id in an inbox table.
+#ifndef TOUCHLINE_COMMON_EVENTS_CONSUMER_H_
+#define TOUCHLINE_COMMON_EVENTS_CONSUMER_H_
+
+#include <atomic>
+#include <functional>
+#include <pqxx/transaction>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/pg/migrator.h"
+#include "common/pg/pool.h"
+#include "common/redis/pool.h"
+#include "touchline/events/v1/event.pb.h"
+
+namespace touchline::events {
+
+// The inbox table <schema>.applied_events(consumer_group, event_id, applied_at), one row per
+// event a group applied. Apply it to the schema of each consuming service:
+//   pg::ApplyMigrations(dsn, schema, "inbox", InboxMigrations());
+const std::vector<pg::Migration>& InboxMigrations();
+
+struct ConsumerOptions {
+  // Prefix of the Redis keys: see StreamKey (outbox.h) and DeadLetterKey.
+  std::string stream_prefix = "touchline";
+  // The topic whose stream is consumed. Required.
+  std::string topic;
+  // The consumer group, one per consuming service (e.g. "touchpoints"): each group sees every
+  // event, and the replicas of a group share them. Required.
+  std::string group;
+  // This replica's name in the group. Required, unique per process: two replicas with one
+  // name would take each other's pending entries for their own.
+  std::string consumer;
+  // Most entries per XREADGROUP and per XAUTOCLAIM. Must be >= 1.
+  int batch_size = 64;
+  // How long the background loop's XREADGROUP waits for new entries. Must be shorter than the
+  // Redis pool's timeout, which would otherwise cut the wait short as a failure.
+  absl::Duration block = absl::Milliseconds(500);
+  // Entries pending longer than this on any consumer of the group (one that died, or this one
+  // after a failed apply) are taken over (XAUTOCLAIM) and retried.
+  absl::Duration claim_idle = absl::Seconds(30);
+  // Most deliveries of an entry: once it has been delivered this many times without being
+  // applied, its next delivery moves it to the dead-letter stream. Must be >= 1.
+  int max_deliveries = 5;
+  // Longest wait between passes of the background loop while Redis or PostgreSQL fails;
+  // waits double from 10 ms up to this.
+  absl::Duration max_backoff = absl::Seconds(5);
+};
+
+// The dead-letter stream of `group` on `topic`: "<prefix>:{<topic>}:dead:<group>", in the
+// same Redis Cluster hash slot as the topic's stream. Its entries hold the fields of the
+// original entry plus "error" (why it was given up, when known) and "group".
+std::string DeadLetterKey(std::string_view prefix, std::string_view topic, std::string_view group);
+
+// Applies one event inside the PostgreSQL transaction that records its id as applied, so an
+// event is applied at most once per group even though delivery is at least once. Returning an
+// error (or throwing) rolls the transaction back; the entry stays pending and is retried once
+// it has been idle for claim_idle. Must not have effects outside `txn`: they would repeat.
+using ApplyFn =
+    std::function<absl::Status(pqxx::work& txn, const touchline::events::v1::EventEnvelope& event)>;
+
+// One consumer of a group. For each entry, in one transaction: insert the event id into
+// applied_events (ON CONFLICT DO NOTHING); if it was there, the event was applied before and
+// is skipped, otherwise `apply` runs. The entry is acknowledged (XACK) only after the commit,
+// so a crash in between leads to a redelivery that the inbox skips. Entries that cannot be
+// parsed, and entries delivered more than max_deliveries times, are moved to the dead-letter
+// stream and acknowledged in one MULTI/EXEC. Thread-safe.
+class StreamConsumer {
+ public:
+  // `redis` and `pg` must outlive the consumer; the schema on pg's search_path holds
+  // applied_events (InboxMigrations).
+  StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg, ApplyFn apply);
+  StreamConsumer(const StreamConsumer&) = delete;
+  StreamConsumer& operator=(const StreamConsumer&) = delete;
+  // Stops.
+  ~StreamConsumer();
+
+  // Starts a background thread that loops: take over idle pending entries, wait up to `block`
+  // for new ones, apply and acknowledge them. While Redis or PostgreSQL fails it logs to
+  // stderr and backs off exponentially up to max_backoff. No-op if already running.
+  void Start();
+  // Stops the background thread after its current pass (at most `block` plus the entries in
+  // hand). Safe to call twice or without Start.
+  void Stop();
+
+  // One synchronous pass without blocking (tests, shutdown): creates the group if missing,
+  // takes over entries pending longer than claim_idle, then reads new entries until none are
+  // left, and processes them all. Returns how many events were applied (not counting
+  // duplicates skipped or entries dead-lettered). An error from `apply` is not an error of the
+  // pass: that entry stays pending and the others go on. Errors: INVALID_ARGUMENT for bad
+  // options; UNAVAILABLE if Redis cannot be reached; the mapped PostgreSQL error if the inbox
+  // transaction fails for reasons other than `apply` (the entry stays pending); INTERNAL if
+  // Redis rejects a command.
+  absl::StatusOr<int> PollOnce();
+
+ private:
+  struct Entry;
+
+  // One pass as PollOnce; with `block` the read of new entries waits up to that long and
+  // happens once.
+  absl::StatusOr<int> Pass(absl::Duration block);
+  // The entries of an XREADGROUP or XAUTOCLAIM reply.
+  static std::vector<Entry> ParseEntries(redis::ReplyView entries);
+  absl::Status EnsureGroup();
+  // Takes over idle pending entries and processes them; adds to `*applied`.
+  absl::Status Reclaim(int* applied);
+  // Reads up to batch_size new entries (waiting up to `block` if non-zero) and processes them;
+  // adds to `*applied` and returns how many entries were read.
+  absl::StatusOr<size_t> ReadNew(absl::Duration block, int* applied);
+  // Applies `entry` unless already applied, and acknowledges it; adds 1 to `*applied` when
+  // `apply` ran and committed.
+  absl::Status Process(const Entry& entry, bool reclaimed, int* applied);
+  // Moves `entry` to the dead-letter stream and acknowledges it, atomically.
+  absl::Status DeadLetter(const Entry& entry, std::string_view error);
+  // Acknowledges `entry` and forgets its last error.
+  absl::Status Ack(std::string_view id, bool reclaimed);
+  // Runs one command; an error reply becomes INTERNAL.
+  absl::StatusOr<redis::Reply> Command(const std::vector<std::string>& argv);
+  void Run();
+
+  const ConsumerOptions options_;
+  redis::Pool* const redis_;
+  pg::Pool* const pg_;
+  const ApplyFn apply_;
+  const std::string stream_key_;
+  const std::string dead_letter_key_;
+  // Hash of entry id -> text of its last apply error, shared by the group's consumers so that
+  // whoever dead-letters an entry can say why.
+  const std::string errors_key_;
+
+  // Set once the group is known to exist; cleared when Redis says it does not (the stream
+  // was deleted), so the next pass creates it again.
+  std::atomic<bool> group_ready_{false};
+
+  // Start and Stop, one at a time.
+  absl::Mutex lifecycle_mu_;
+  std::thread thread_ ABSL_GUARDED_BY(lifecycle_mu_);
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace touchline::events
+
+#endif  // TOUCHLINE_COMMON_EVENTS_CONSUMER_H_
