@@ -17,9 +17,13 @@
 #include "services/contacts/customer_json.h"
 #include "services/contacts/customer_merge.h"
 #include "services/contacts/customer_update.h"
-#include "services/contacts/text.h"
+#include "common/text/text.h"
 
 namespace touchline::contacts {
+
+using text::CodePointCount;
+using text::IsValidUtf8;
+using text::TrimSpace;
 namespace {
 
 using nlohmann::json;

@@ -17,12 +17,16 @@
 #include "phonenumbers/phonenumber.pb.h"
 #include "phonenumbers/phonenumberutil.h"
 #include "services/contacts/customer_json.h"
-#include "services/contacts/text.h"
+#include "common/text/text.h"
 #include "unicode/uchar.h"
 #include "unicode/uscript.h"
 #include "unicode/utf8.h"
 
 namespace touchline::contacts {
+
+using text::CodePointCount;
+using text::IsValidUtf8;
+using text::TrimSpace;
 namespace {
 
 using ::i18n::phonenumbers::PhoneNumberUtil;

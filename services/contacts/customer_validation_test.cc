@@ -12,9 +12,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/contacts/customer_testing.h"
-#include "services/contacts/text.h"
+#include "common/text/text.h"
 
 namespace touchline::contacts {
+
+using text::CodePointCount;
+using text::IsValidUtf8;
+using text::TrimSpace;
 namespace {
 
 using ::testing::ElementsAre;

@@ -1,10 +1,10 @@
-#include "services/contacts/text.h"
+#include "common/text/text.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace touchline::contacts {
+namespace touchline::text {
 namespace {
 
 TEST(IsValidUtf8Test, AcceptsAsciiChineseAndAstralText) {
@@ -75,4 +75,4 @@ TEST(TrimSpaceTest, StopsAtInvalidBytes) {
 }
 
 }  // namespace
-}  // namespace touchline::contacts
+}  // namespace touchline::text

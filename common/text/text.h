@@ -1,13 +1,13 @@
 // UTF-8 text primitives for user-entered data. Customer data is mostly Chinese, so limits
 // count Unicode code points (characters), never bytes, and trimming knows CJK white space.
-#ifndef TOUCHLINE_SERVICES_CONTACTS_TEXT_H_
-#define TOUCHLINE_SERVICES_CONTACTS_TEXT_H_
+#ifndef TOUCHLINE_COMMON_TEXT_TEXT_H_
+#define TOUCHLINE_COMMON_TEXT_TEXT_H_
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace touchline::contacts {
+namespace touchline::text {
 
 // Whether `text` is well-formed UTF-8 (Unicode 15, table 3-7): rejects overlong forms,
 // UTF-16 surrogates (U+D800..U+DFFF), code points above U+10FFFF, stray continuation bytes
@@ -23,6 +23,6 @@ size_t CodePointCount(std::string_view text);
 // left in place.
 std::string TrimSpace(std::string_view text);
 
-}  // namespace touchline::contacts
+}  // namespace touchline::text
 
-#endif  // TOUCHLINE_SERVICES_CONTACTS_TEXT_H_
+#endif  // TOUCHLINE_COMMON_TEXT_TEXT_H_

@@ -1,11 +1,11 @@
-#include "services/contacts/text.h"
+#include "common/text/text.h"
 
 #include <cstdint>
 
 #include "unicode/uchar.h"
 #include "unicode/utf8.h"
 
-namespace touchline::contacts {
+namespace touchline::text {
 namespace {
 
 // Decodes the code point at text[*pos] and advances *pos past it; returns a negative value
@@ -65,4 +65,4 @@ std::string TrimSpace(std::string_view text) {
   return std::string(text.substr(begin, end - begin));
 }
 
-}  // namespace touchline::contacts
+}  // namespace touchline::text
