@@ -1,6 +1,5 @@
 #include "services/contacts/customer_manager.h"
 
-#include <sodium.h>
 
 #include <algorithm>
 #include <map>
@@ -11,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids/ids.h"
+#include "common/paging/page_token.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "nlohmann/json.hpp"
@@ -65,34 +65,6 @@ absl::Status CheckPageSize(int page_size, std::string_view field) {
                                    absl::StrCat("must be between 0 and ", kMaxPageSize));
   }
   return absl::OkStatus();
-}
-
-// Page tokens are opaque to callers: base64url of a small JSON object holding the cursor
-// and a hash of the query, so a token is refused with another query.
-std::string QueryHash(const json& query) {
-  const std::string text = query.dump();
-  unsigned char hash[8];
-  crypto_generichash(hash, sizeof(hash), reinterpret_cast<const unsigned char*>(text.data()),
-                     text.size(), nullptr, 0);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(hash), sizeof(hash)));
-}
-
-std::string EncodeToken(json cursor, const std::string& query_hash) {
-  cursor["q"] = query_hash;
-  return absl::WebSafeBase64Escape(cursor.dump());
-}
-
-absl::StatusOr<json> DecodeToken(std::string_view token, const std::string& query_hash) {
-  std::string text;
-  const absl::Status invalid =
-      status::InvalidArgument("page_token", "is not a token this query returned");
-  if (!absl::WebSafeBase64Unescape(absl::string_view(token.data(), token.size()), &text)) {
-    return invalid;
-  }
-  json cursor = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!cursor.is_object() || cursor.value("q", "") != query_hash) return invalid;
-  return cursor;
 }
 
 json QueryJson(const CustomerQuery& q) {
@@ -263,10 +235,10 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
   TL_RETURN_IF_ERROR(CheckPageSize(query.page_size, "page_size"));
   TL_RETURN_IF_ERROR(CheckQuery(query));
   if (query.page_size == 0) query.page_size = kDefaultCustomerPageSize;
-  const std::string query_hash = QueryHash(QueryJson(query));
+  const std::string query_hash = paging::QueryHash(QueryJson(query).dump());
   std::optional<CustomerCursor> after;
   if (!page_token.empty()) {
-    TL_ASSIGN_OR_RETURN(const json cursor, DecodeToken(page_token, query_hash));
+    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(page_token, query_hash));
     after = CustomerCursor{.time = absl::FromUnixMicros(cursor.value("t", std::int64_t{0})),
                            .display_name = cursor.value("n", ""),
                            .customer_id = cursor.value("i", "")};
@@ -277,7 +249,7 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
   TL_ASSIGN_OR_RETURN(CustomerPage page, store_->List(caller.tenant_id, query, after));
   ListResult result{.customers = std::move(page.customers), .next_page_token = {}};
   if (page.next) {
-    result.next_page_token = EncodeToken({{"t", absl::ToUnixMicros(page.next->time)},
+    result.next_page_token = paging::EncodeToken({{"t", absl::ToUnixMicros(page.next->time)},
                                           {"n", page.next->display_name},
                                           {"i", page.next->customer_id}},
                                          query_hash);
@@ -342,10 +314,10 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
   }
   TL_RETURN_IF_ERROR(CheckPageSize(page_size, "page_size"));
   if (page_size == 0) page_size = kDefaultDuplicatePageSize;
-  const std::string query_hash = QueryHash(json{{"dup", id}});
+  const std::string query_hash = paging::QueryHash(json{{"dup", id}}.dump());
   std::optional<DuplicateCursor> after;
   if (!page_token.empty()) {
-    TL_ASSIGN_OR_RETURN(const json cursor, DecodeToken(page_token, query_hash));
+    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(page_token, query_hash));
     after = DuplicateCursor{.strength = cursor.value("s", 0),
                             .customer_id = cursor.value("a", ""),
                             .duplicate_customer_id = cursor.value("b", "")};
@@ -357,7 +329,7 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
                       store_->FindDuplicates(caller.tenant_id, id, page_size, after));
   DuplicatesResult result{.pairs = std::move(page.pairs), .next_page_token = {}};
   if (page.next) {
-    result.next_page_token = EncodeToken({{"s", page.next->strength},
+    result.next_page_token = paging::EncodeToken({{"s", page.next->strength},
                                           {"a", page.next->customer_id},
                                           {"b", page.next->duplicate_customer_id}},
                                          query_hash);
