@@ -7,26 +7,29 @@
 
 namespace touchline::status {
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
+google::rpc::Status ToRpcStatus(const absl::Status& status) {
+  google::rpc::Status rpc;
   // absl::StatusCode mirrors the canonical gRPC codes one for one; anything outside that
   // range can only come from a cast integer and is reported as UNKNOWN.
   const int code = static_cast<int>(status.code());
-  const grpc::StatusCode grpc_code = code > 0 && code <= grpc::StatusCode::UNAUTHENTICATED
-                                         ? static_cast<grpc::StatusCode>(code)
-                                         : grpc::StatusCode::UNKNOWN;
-  google::rpc::Status details;
-  status.ForEachPayload([&details](absl::string_view type_url, const absl::Cord& payload) {
+  rpc.set_code(code >= 0 && code <= grpc::StatusCode::UNAUTHENTICATED ? code
+                                                                      : grpc::StatusCode::UNKNOWN);
+  rpc.set_message(std::string(status.message()));
+  status.ForEachPayload([&rpc](absl::string_view type_url, const absl::Cord& payload) {
     if (!absl::StartsWith(type_url, kGoogleRpcTypeUrlPrefix)) return;
-    google::protobuf::Any* any = details.add_details();
+    google::protobuf::Any* any = rpc.add_details();
     any->set_type_url(std::string(type_url));
     any->set_value(std::string(payload));
   });
-  std::string message(status.message());
-  if (details.details().empty()) return grpc::Status(grpc_code, message);
-  details.set_code(grpc_code);
-  details.set_message(message);
-  return grpc::Status(grpc_code, message, details.SerializeAsString());
+  return rpc;
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  const google::rpc::Status rpc = ToRpcStatus(status);
+  const auto code = static_cast<grpc::StatusCode>(rpc.code());
+  if (rpc.details().empty()) return grpc::Status(code, rpc.message());
+  return grpc::Status(code, rpc.message(), rpc.SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

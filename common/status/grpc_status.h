@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "google/rpc/status.pb.h"
 #include "grpcpp/support/status.h"
 
 namespace touchline::status {
@@ -18,6 +19,10 @@ namespace touchline::status {
 // dropped. Messages are passed through unchanged for every code, INTERNAL and UNKNOWN
 // included: the storage wrappers guarantee those never carry SQL or other internals.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// `status` as a google.rpc.Status message (code, message and the google.rpc payloads as
+// details), for errors carried inside a response, e.g. per item of a batch.
+google::rpc::Status ToRpcStatus(const absl::Status& status);
 
 // The reverse of ToGrpcStatus, for clients and tests: code, message, and each detail of the
 // google.rpc.Status in the error details as a payload keyed by its type URL. Details that do

@@ -1,12 +1,10 @@
 #include "services/contacts/contacts_service.h"
 
-#include <sodium.h>
-
 #include <string>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "services/contacts/customer_proto.h"
@@ -27,19 +25,9 @@ absl::StatusOr<std::optional<IdempotencyKey>> KeyOf(std::string_view method,
     return status::InvalidArgument("request_id",
                                    absl::StrCat("must be at most ", kMaxRequestIdBytes, " bytes"));
   }
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    request.SerializeToCodedStream(&coded);
-  }
-  unsigned char hash[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(hash, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   return IdempotencyKey{.request_id = request_id,
                         .method = std::string(method),
-                        .fingerprint = absl::BytesToHexString(
-                            absl::string_view(reinterpret_cast<const char*>(hash), sizeof(hash)))};
+                        .fingerprint = ids::Fingerprint(request)};
 }
 
 absl::StatusOr<CustomerOrder> OrderOf(v1::CustomerOrder order) {
