@@ -1,18 +1,11 @@
 // The real touchline-contacts binary as an operator runs it: start, health, SIGTERM, kill -9,
 // bad configuration. Needs the PostgreSQL and Redis the test command starts.
-#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,71 +17,21 @@
 #include "gtest/gtest.h"
 #include "tests/testing/event_stream.h"
 #include "tests/testing/pg_test_env.h"
+#include "tests/testing/process.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/events/v1/event.pb.h"
-
-extern char** environ;
 
 namespace touchline {
 namespace {
 
 namespace v1 = ::touchline::contacts::v1;
-using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-int FreePort() {
-  // Bind to port 0 and release it: the binary binds it right after (a narrow race we accept
-  // in a test; the service itself never uses fixed ports in tests otherwise).
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-class ContactsProcess {
+// The contacts binary with `args`, its stderr to `log`.
+class ContactsProcess : public testing::ServiceProcess {
  public:
-  ContactsProcess(std::vector<std::string> args, std::string stderr_path) {
-    std::vector<char*> argv;
-    std::string binary = TOUCHLINE_CONTACTS_BINARY;
-    argv.push_back(binary.data());
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~ContactsProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  // Waits for exit; returns the exit code, or -1 on a signal or after `timeout`.
-  int Wait(std::chrono::seconds timeout) {
-    const auto give_up = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < give_up) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-  void Kill(int signal) { ::kill(pid_, signal); }
-
- private:
-  pid_t pid_ = -1;
+  ContactsProcess(std::vector<std::string> args, const std::string& log)
+      : ServiceProcess(TOUCHLINE_CONTACTS_BINARY, std::move(args), log) {}
 };
 
 class ContactsProcessTest : public ::testing::Test {
@@ -103,25 +46,8 @@ class ContactsProcessTest : public ::testing::Test {
   }
   std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
 
-  // Polls grpc.health.v1 until `want` or 20 s.
   bool WaitForHealth(HealthCheckResponse::ServingStatus want) {
-    // Short reconnect backoff: the server refuses connects until it has started.
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-    auto stub = grpc::health::v1::Health::NewStub(
-        grpc::CreateCustomChannel(Address(), grpc::InsecureChannelCredentials(), args));
-    for (int i = 0; i < 400; ++i) {
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-      HealthCheckRequest request;
-      request.set_service("touchline.contacts.v1.ContactsService");
-      HealthCheckResponse response;
-      if (stub->Check(&context, request, &response).ok() && response.status() == want) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return testing::WaitForHealth(Address(), "touchline.contacts.v1.ContactsService", want);
   }
 
   std::unique_ptr<v1::ContactsService::Stub> Stub() {
@@ -136,7 +62,7 @@ class ContactsProcessTest : public ::testing::Test {
 
   testing::ScopedSchema schema_{"contacts_proc"};
   std::string prefix_ = testing::UniqueRedisPrefix();
-  int port_ = FreePort();
+  int port_ = testing::FreePort();
   std::string log_ =
       ::testing::TempDir() + "contacts_process_" + std::to_string(::getpid()) + ".log";
 };
@@ -197,10 +123,7 @@ TEST_F(ContactsProcessTest, BadConfigurationExitsTwoWithOneClearLine) {
   args[0] = "--pg_dsn=";
   ContactsProcess process(args, log_);
   EXPECT_EQ(process.Wait(std::chrono::seconds(20)), 2);
-  std::ifstream in(log_);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = testing::ReadFile(log_);
   EXPECT_NE(text.find("pg_dsn"), std::string::npos) << text;
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
 }
