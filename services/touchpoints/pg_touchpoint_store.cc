@@ -1,0 +1,829 @@
+#include "services/touchpoints/pg_touchpoint_store.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <pqxx/pqxx>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "common/events/outbox.h"
+#include "common/status/errors.h"
+#include "common/status/macros.h"
+#include "services/touchpoints/touchpoint_row.h"
+#include "touchline/contacts/v1/customer.pb.h"
+#include "touchline/events/v1/customer_events.pb.h"
+#include "touchline/events/v1/touchpoint_events.pb.h"
+
+namespace touchline::touchpoints {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+namespace ev = ::touchline::events::v1;
+namespace cv1 = ::touchline::contacts::v1;
+
+// Kinds of touchpoint_keys rows.
+constexpr int kRequestKey = 1;
+constexpr int kExternalKey = 2;
+// How many merges deep a customer id is followed to its survivor.
+constexpr int kMaxMergeHops = 8;
+
+// Params of a statement built on the fly: param("x") appends x and returns "$n".
+class Params {
+ public:
+  std::string Add(std::string value) {
+    values_.push_back(std::move(value));
+    return absl::StrCat("$", values_.size());
+  }
+  const std::vector<std::string>& values() const { return values_; }
+
+ private:
+  std::vector<std::string> values_;
+};
+
+template <typename Txn>
+pqxx::result Exec(Txn& txn, const std::string& sql, const Params& params) {
+  return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params.values()));
+}
+
+std::string PgArray(const std::vector<std::string>& values) { return PgTextArray(values); }
+
+template <typename Enums>
+std::string IntArray(const Enums& values) {
+  std::vector<std::string> text;
+  for (const int v : values) text.push_back(std::to_string(v));
+  return absl::StrCat("{", absl::StrJoin(text, ","), "}");
+}
+
+absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
+}
+
+std::string SelectColumns() { return kSelectColumns; }
+
+// The filter's conditions, as " AND ..." clauses.
+std::string FilterSql(const v1::TouchpointFilter& f, bool with_time, Params& p) {
+  std::string sql;
+  if (f.channels_size() > 0) {
+    absl::StrAppend(&sql, " AND channel = ANY(", p.Add(IntArray(f.channels())), "::smallint[])");
+  }
+  if (f.categories_size() > 0) {
+    absl::StrAppend(&sql, " AND category = ANY(", p.Add(IntArray(f.categories())),
+                    "::smallint[])");
+  }
+  if (f.outcomes_size() > 0) {
+    absl::StrAppend(&sql, " AND outcome = ANY(", p.Add(IntArray(f.outcomes())), "::smallint[])");
+  }
+  if (f.sentiments_size() > 0) {
+    absl::StrAppend(&sql, " AND sentiment = ANY(", p.Add(IntArray(f.sentiments())),
+                    "::smallint[])");
+  }
+  if (!f.tag().empty()) absl::StrAppend(&sql, " AND tags @> ARRAY[", p.Add(f.tag()), "]");
+  if (!f.participant_id().empty()) {
+    absl::StrAppend(&sql, " AND participant_ids @> ARRAY[", p.Add(f.participant_id()), "]");
+  }
+  if (with_time && f.has_occur_time_start()) {
+    absl::StrAppend(&sql, " AND occurred_at >= ",
+                    p.Add(PgTime(FromProtoTime(f.occur_time_start()))), "::timestamptz");
+  }
+  if (with_time && f.has_occur_time_end()) {
+    absl::StrAppend(&sql, " AND occurred_at < ", p.Add(PgTime(FromProtoTime(f.occur_time_end()))),
+                    "::timestamptz");
+  }
+  return sql;
+}
+
+std::string AfterSql(const std::optional<TimeCursor>& after, Params& p) {
+  if (!after) return "";
+  return absl::StrCat(" AND (occurred_at, touchpoint_id) < (",
+                      p.Add(PgTime(after->occurred_at)), "::timestamptz, ",
+                      p.Add(after->touchpoint_id), "::uuid)");
+}
+
+// A customer of the read model.
+struct CustomerState {
+  int state = 0;
+  std::string merged_into;
+  std::vector<std::string> person_ids;
+};
+
+std::vector<std::string> ParseTextArray(const pqxx::field& field) {
+  std::vector<std::string> out;
+  auto parser = field.as_array();
+  for (auto [juncture, value] = parser.get_next(); juncture != pqxx::array_parser::done;
+       std::tie(juncture, value) = parser.get_next()) {
+    if (juncture == pqxx::array_parser::string_value) out.push_back(value);
+  }
+  return out;
+}
+
+// Loads the customers `ids` of `tenant` and, transitively, the survivors they were merged
+// into, locking each row against a concurrent merge until the transaction ends.
+absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
+                                                              const std::string& tenant,
+                                                              std::vector<std::string> ids) {
+  absl::flat_hash_map<std::string, CustomerState> found;
+  for (int hop = 0; hop <= kMaxMergeHops && !ids.empty(); ++hop) {
+    const pqxx::result rows = txn.exec_params(
+        "SELECT customer_id::text, state, coalesce(merged_into::text, ''), person_ids::text[] "
+        "FROM customers WHERE tenant_id = $1 AND customer_id = ANY($2::uuid[]) "
+        "ORDER BY customer_id FOR SHARE",
+        tenant, PgArray(ids));
+    ids.clear();
+    for (const auto& row : rows) {
+      CustomerState c{row[1].as<int>(), row[2].c_str(), ParseTextArray(row[3])};
+      if (!c.merged_into.empty() && !found.contains(c.merged_into)) ids.push_back(c.merged_into);
+      found.emplace(row[0].c_str(), std::move(c));
+    }
+  }
+  return found;
+}
+
+// Resolves the touchpoint's customer to the live one it stands for and checks its contact
+// persons. Rewrites customer_id to the survivor of a merge.
+absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerState>& customers,
+                             v1::Touchpoint& t, std::string_view prefix) {
+  const std::string field = absl::StrCat(std::string(prefix), prefix.empty() ? "" : ".");
+  absl::flat_hash_set<std::string> persons;
+  std::string id = t.customer_id();
+  for (int hop = 0;; ++hop) {
+    const auto it = customers.find(id);
+    if (it == customers.end() || hop > kMaxMergeHops) {
+      return status::InvalidArgument(
+          field + "customer_id",
+          "names no customer of this tenant (new customers take a moment to arrive)");
+    }
+    persons.insert(it->second.person_ids.begin(), it->second.person_ids.end());
+    if (it->second.state == cv1::CUSTOMER_STATE_DELETED) {
+      return status::InvalidArgument(field + "customer_id", "names a deleted customer");
+    }
+    if (it->second.state != cv1::CUSTOMER_STATE_MERGED) break;
+    id = it->second.merged_into;
+  }
+  status::FieldViolations violations;
+  for (int i = 0; i < t.contact_person_ids_size(); ++i) {
+    if (!persons.contains(t.contact_person_ids(i))) {
+      violations.Add(absl::StrCat(field, "contact_person_ids[", i, "]"),
+                     "is not a contact person of the customer");
+    }
+  }
+  TL_RETURN_IF_ERROR(violations.ToStatus());
+  t.set_customer_id(id);
+  return absl::OkStatus();
+}
+
+std::string ExternalKey(const v1::Touchpoint& t) {
+  return absl::StrCat(t.source_system().size(), ":", t.source_system(), t.external_id());
+}
+
+ev::EventEnvelope Envelope(const google::protobuf::Message& payload, const WriteContext& c,
+                           const std::string& touchpoint_id) {
+  return events::MakeEnvelope(payload, c.tenant_id, "touchpoint", touchpoint_id, c.request_id,
+                              c.actor_id);
+}
+
+absl::StatusOr<v1::Touchpoint> SelectOne(pqxx::transaction_base& txn, std::string_view tenant,
+                                         std::string_view id, bool lock) {
+  const pqxx::result rows = txn.exec_params(
+      absl::StrCat("SELECT ", SelectColumns(),
+                   " FROM touchpoints WHERE tenant_id = $1 AND touchpoint_id = $2::uuid",
+                   lock ? " FOR UPDATE" : ""),
+      std::string(tenant), std::string(id));
+  if (rows.empty()) {
+    return absl::NotFoundError(absl::StrCat("touchpoint ", std::string(id), " not found"));
+  }
+  return FromRow(rows[0]);
+}
+
+absl::StatusOr<TouchpointPage> ReadPage(const pqxx::result& rows, int page_size,
+                                        bool with_score) {
+  TouchpointPage page;
+  for (const auto& row : rows) {
+    if (static_cast<int>(page.touchpoints.size()) == page_size) {
+      page.more = true;
+      const v1::Touchpoint& last = page.touchpoints.back();
+      page.next = TimeCursor{FromProtoTime(last.occur_time()), last.touchpoint_id()};
+      break;
+    }
+    TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
+    page.touchpoints.push_back(std::move(t));
+    if (with_score) page.scores.push_back(row[kSelectColumnCount].as<float>());
+  }
+  return page;
+}
+
+int64_t MonthIndex(absl::Time t) {
+  const absl::CivilSecond c = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  return c.year() * 12 + c.month() - 1;
+}
+
+}  // namespace
+
+PgTouchpointStore::PgTouchpointStore(pg::Pool* pool, std::function<void()> events_written)
+    : pool_(pool), events_written_(std::move(events_written)) {}
+
+absl::Status PgTouchpointStore::EnsurePartitions(absl::Time first, absl::Time last) {
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    txn.exec_params("SELECT ensure_partitions($1::timestamptz, $2::timestamptz)", PgTime(first),
+                    PgTime(last));
+    return absl::OkStatus();
+  }));
+  absl::MutexLock lock(&months_mu_);
+  for (int64_t m = MonthIndex(first); m <= MonthIndex(last); ++m) months_.insert(m);
+  return absl::OkStatus();
+}
+
+absl::Status PgTouchpointStore::EnsureMonths(const std::vector<absl::Time>& times) {
+  std::vector<absl::Time> missing;
+  {
+    absl::MutexLock lock(&months_mu_);
+    for (const absl::Time t : times) {
+      if (!months_.contains(MonthIndex(t))) missing.push_back(t);
+    }
+  }
+  for (const absl::Time t : missing) TL_RETURN_IF_ERROR(EnsurePartitions(t, t));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordMany(
+    const std::vector<NewTouchpoint>& input) {
+  std::vector<absl::Time> times;
+  for (const NewTouchpoint& n : input) times.push_back(FromProtoTime(n.touchpoint.occur_time()));
+  TL_RETURN_IF_ERROR(EnsureMonths(times));
+
+  std::vector<absl::StatusOr<Recorded>> results;
+  bool inserted_any = false;
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    results.assign(input.size(), absl::UnknownError("not written"));
+    inserted_any = false;
+    std::vector<v1::Touchpoint> touchpoints;
+    touchpoints.reserve(input.size());
+    for (const NewTouchpoint& n : input) touchpoints.push_back(n.touchpoint);
+
+    // 1. The customers, per tenant, locked against a concurrent merge.
+    std::map<std::string, std::vector<std::string>> ids_by_tenant;
+    for (const NewTouchpoint& n : input) {
+      ids_by_tenant[n.context.tenant_id].push_back(n.touchpoint.customer_id());
+    }
+    std::map<std::string, absl::flat_hash_map<std::string, CustomerState>> customers;
+    for (auto& [tenant, ids] : ids_by_tenant) {
+      customers[tenant] = LoadCustomers(txn, tenant, std::move(ids));
+    }
+    std::vector<bool> live(input.size(), true);
+    for (size_t i = 0; i < input.size(); ++i) {
+      const absl::Status s = ResolveCustomer(customers[input[i].context.tenant_id],
+                                             touchpoints[i], input[i].field_prefix);
+      if (!s.ok()) {
+        results[i] = s;
+        live[i] = false;
+      }
+    }
+
+    // 2. Claim the idempotency keys. A touchpoint is new when it claims all of its keys.
+    std::vector<std::string> k_tenant, k_kind, k_key, k_id, k_time, k_fp;
+    std::vector<size_t> k_owner;
+    for (size_t i = 0; i < input.size(); ++i) {
+      if (!live[i]) continue;
+      const v1::Touchpoint& t = touchpoints[i];
+      const auto add = [&](int kind, std::string key) {
+        k_tenant.push_back(input[i].context.tenant_id);
+        k_kind.push_back(std::to_string(kind));
+        k_key.push_back(std::move(key));
+        k_id.push_back(t.touchpoint_id());
+        k_time.push_back(PgTime(FromProtoTime(t.occur_time())));
+        k_fp.push_back(input[i].fingerprint);
+        k_owner.push_back(i);
+      };
+      if (!input[i].request_id.empty()) add(kRequestKey, input[i].request_id);
+      if (!t.source_system().empty()) add(kExternalKey, ExternalKey(t));
+    }
+    std::vector<bool> claimed_all(input.size(), true);
+    if (!k_owner.empty()) {
+      const pqxx::result claimed = txn.exec_params(
+          "INSERT INTO touchpoint_keys (tenant_id, kind, key, touchpoint_id, occurred_at, "
+          "fingerprint) "
+          "SELECT t, kind, key, id, occurred_at, decode(fp, 'hex') "
+          "FROM unnest($1::text[], $2::smallint[], $3::text[], $4::uuid[], $5::timestamptz[], "
+          "$6::text[]) AS k(t, kind, key, id, occurred_at, fp) "
+          "ON CONFLICT DO NOTHING RETURNING tenant_id, kind, key, touchpoint_id::text",
+          PgArray(k_tenant), PgArray(k_kind), PgArray(k_key), PgArray(k_id), PgArray(k_time),
+          PgArray(k_fp));
+      absl::flat_hash_set<std::string> won;
+      for (const auto& row : claimed) {
+        won.insert(absl::StrCat(row[0].c_str(), "\x1f", row[1].c_str(), "\x1f", row[2].c_str(),
+                                "\x1f", row[3].c_str()));
+      }
+      for (size_t k = 0; k < k_owner.size(); ++k) {
+        if (!won.contains(
+                absl::StrCat(k_tenant[k], "\x1f", k_kind[k], "\x1f", k_key[k], "\x1f", k_id[k]))) {
+          claimed_all[k_owner[k]] = false;
+        }
+      }
+      // A touchpoint that claimed some keys but not all is a replay: give back what it took.
+      std::vector<std::string> give_back;
+      for (size_t k = 0; k < k_owner.size(); ++k) {
+        if (!claimed_all[k_owner[k]]) give_back.push_back(k_id[k]);
+      }
+      if (!give_back.empty()) {
+        txn.exec_params("DELETE FROM touchpoint_keys WHERE touchpoint_id = ANY($1::uuid[])",
+                        PgArray(give_back));
+      }
+    }
+
+    // 3. Insert the new touchpoints and their events.
+    std::vector<TouchpointRow> rows;
+    std::vector<ev::EventEnvelope> recorded_events;
+    for (size_t i = 0; i < input.size(); ++i) {
+      if (!live[i] || !claimed_all[i]) continue;
+      rows.push_back(ToRow(input[i].context.tenant_id, touchpoints[i]));
+      // Recorded for a merged customer: unmerge moves it back by the customer it named.
+      rows.back().origin_customer_id = input[i].touchpoint.customer_id();
+      ev::TouchpointRecorded recorded;
+      *recorded.mutable_touchpoint() = touchpoints[i];
+      recorded_events.push_back(
+          Envelope(recorded, input[i].context, touchpoints[i].touchpoint_id()));
+      results[i] = Recorded{touchpoints[i], false};
+    }
+    if (!rows.empty()) {
+      CopyRows(txn, rows);
+      events::AppendToOutbox(txn, kTouchpointsTopic, recorded_events);
+      inserted_any = true;
+    }
+
+    // 4. Replays: the touchpoint an earlier request recorded, if it was the same request.
+    for (size_t i = 0; i < input.size(); ++i) {
+      if (!live[i] || claimed_all[i]) continue;
+      const v1::Touchpoint& t = touchpoints[i];
+      const pqxx::result keys = txn.exec_params(
+          "SELECT kind, touchpoint_id::text, encode(fingerprint, 'hex') FROM touchpoint_keys "
+          "WHERE tenant_id = $1 AND ((kind = 1 AND key = $2) OR (kind = 2 AND key = $3)) "
+          "ORDER BY kind",
+          input[i].context.tenant_id, input[i].request_id,
+          t.source_system().empty() ? std::string() : ExternalKey(t));
+      absl::Status refused;
+      std::string prior;
+      for (const auto& key : keys) {
+        const bool by_request = key[0].as<int>() == kRequestKey;
+        const std::string what =
+            by_request ? absl::StrCat("request_id ", input[i].request_id)
+                       : absl::StrCat("source_system/external_id ", t.source_system(), "/",
+                                      t.external_id());
+        if (key[2].c_str() != input[i].fingerprint || (!prior.empty() && prior != key[1].c_str())) {
+          refused = status::WithErrorInfo(
+              absl::AlreadyExistsError(
+                  absl::StrCat(what, " already recorded touchpoint ", key[1].c_str(),
+                               " with other content")),
+              by_request ? "REQUEST_ID_REUSED" : "EXTERNAL_ID_EXISTS",
+              {{"touchpoint_id", key[1].c_str()}});
+          break;
+        }
+        prior = key[1].c_str();
+      }
+      if (!refused.ok()) {
+        results[i] = refused;
+      } else if (prior.empty()) {
+        // The key's owner gave it back in this same call (its other key was taken):
+        // nothing to replay, and this one can't claim it now without a retry.
+        results[i] = absl::AbortedError("idempotency key contended; retry");
+      } else {
+        absl::StatusOr<v1::Touchpoint> original =
+            SelectOne(txn, input[i].context.tenant_id, prior, false);
+        if (!original.ok()) return original.status();
+        results[i] = Recorded{*std::move(original), true};
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (inserted_any && events_written_) events_written_();
+  return results;
+}
+
+absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Get(std::string_view tenant_id,
+                                                      std::string_view touchpoint_id) {
+  absl::StatusOr<v1::Touchpoint> result;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    result = SelectOne(txn, tenant_id, touchpoint_id, false);
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& context,
+                                                         std::string_view touchpoint_id,
+                                                         std::string_view field_prefix,
+                                                         const Mutation& mutate) {
+  v1::Touchpoint result;
+  std::optional<int64_t> new_month;
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    new_month.reset();
+    TL_ASSIGN_OR_RETURN(v1::Touchpoint t, SelectOne(txn, context.tenant_id, touchpoint_id, true));
+    const v1::Touchpoint before = t;
+    std::string named_customer;  // Set when the mutation names another customer.
+    TL_ASSIGN_OR_RETURN(const Change change, mutate(t));
+    if (t.customer_id() != before.customer_id() ||
+        t.contact_person_ids().size() != before.contact_person_ids().size() ||
+        !std::equal(t.contact_person_ids().begin(), t.contact_person_ids().end(),
+                    before.contact_person_ids().begin())) {
+      if (t.customer_id() != before.customer_id()) named_customer = t.customer_id();
+      const auto customers = LoadCustomers(txn, context.tenant_id, {t.customer_id()});
+      TL_RETURN_IF_ERROR(ResolveCustomer(customers, t, field_prefix));
+    }
+    const absl::Time occurred_at = FromProtoTime(t.occur_time());
+    if (absl::MutexLock lock(&months_mu_); !months_.contains(MonthIndex(occurred_at))) {
+      // A correction into a month without a partition: create it in this transaction.
+      txn.exec_params("SELECT ensure_partitions($1::timestamptz, $1::timestamptz)",
+                      PgTime(occurred_at));
+      new_month = MonthIndex(occurred_at);
+    }
+    t.set_etag(std::to_string(std::stoll(before.etag()) + 1));
+    *t.mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(context.now));
+    if (change.kind == ChangeKind::kDeleted) {
+      *t.mutable_delete_time() = t.update_time();
+      t.set_state(v1::TOUCHPOINT_STATE_DELETED);
+    }
+    const TouchpointRow row = ToRow(context.tenant_id, t);
+    const bool customer_set = !named_customer.empty();
+    txn.exec_params(
+        "UPDATE touchpoints SET occurred_at = $4::timestamptz, customer_id = $5::uuid, "
+        "origin_customer_id = CASE WHEN $6 THEN $20::uuid ELSE origin_customer_id END, "
+        "recorded_at = $7::timestamptz, channel = $8, category = $9, outcome = $10, "
+        "sentiment = $11, tags = $12::text[], participant_ids = $13::text[], filled = $14, "
+        "body = decode($15, 'hex'), search = $16::tsvector, version = $17, "
+        "update_time = $18::timestamptz, delete_time = $19::timestamptz, "
+        "change_xid = pg_current_xact_id() "
+        "WHERE tenant_id = $1 AND touchpoint_id = $2::uuid AND occurred_at = $3::timestamptz",
+        context.tenant_id, std::string(touchpoint_id), PgTime(FromProtoTime(before.occur_time())),
+        PgTime(row.occurred_at), row.customer_id, customer_set, PgTime(row.recorded_at), row.channel, row.category,
+        row.outcome, row.sentiment, PgTextArray(row.tags), PgTextArray(row.participant_ids),
+        row.filled, absl::BytesToHexString(row.body), row.search, row.version,
+        PgTime(row.update_time),
+        t.has_delete_time() ? std::optional<std::string>(PgTime(FromProtoTime(t.delete_time())))
+                            : std::nullopt,
+        customer_set ? named_customer : row.customer_id);
+    if (change.kind == ChangeKind::kDeleted) {
+      ev::TouchpointDeleted deleted;
+      *deleted.mutable_touchpoint() = t;
+      events::AppendToOutbox(txn, kTouchpointsTopic, Envelope(deleted, context, t.touchpoint_id()));
+    } else {
+      ev::TouchpointUpdated updated;
+      *updated.mutable_touchpoint() = t;
+      for (const std::string& path : change.fields) updated.mutable_changed_fields()->add_paths(path);
+      events::AppendToOutbox(txn, kTouchpointsTopic, Envelope(updated, context, t.touchpoint_id()));
+    }
+    result = std::move(t);
+    return absl::OkStatus();
+  }));
+  if (new_month) {
+    absl::MutexLock lock(&months_mu_);
+    months_.insert(*new_month);
+  }
+  if (events_written_) events_written_();
+  return result;
+}
+
+absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_id,
+                                                       std::string_view customer_id,
+                                                       const v1::TouchpointFilter& filter,
+                                                       int page_size,
+                                                       const std::optional<TimeCursor>& after) {
+  Params p;
+  const std::string sql = absl::StrCat(
+      "SELECT ", SelectColumns(), " FROM touchpoints WHERE tenant_id = ",
+      p.Add(std::string(tenant_id)), " AND customer_id = ", p.Add(std::string(customer_id)),
+      "::uuid AND delete_time IS NULL", FilterSql(filter, true, p), AfterSql(after, p),
+      " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ", page_size + 1);
+  absl::StatusOr<TouchpointPage> page;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    page = ReadPage(Exec(txn, sql, p), page_size, false);
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+// Matches are found through the GIN index, which knows nothing of time: a query over the
+// whole table would fetch and sort every match of a common word. So searches run month by
+// month, newest partition first (each query pruned to one partition), and stop as soon as
+// they have what the page needs.
+absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(std::string_view tenant_id,
+                                                         const SearchSpec& spec) {
+  Params p;
+  const std::string query = p.Add(spec.tsquery);
+  std::string where = absl::StrCat(" FROM touchpoints WHERE tenant_id = ",
+                                   p.Add(std::string(tenant_id)), " AND search @@ ", query,
+                                   "::tsquery AND delete_time IS NULL");
+  if (!spec.customer_id.empty()) {
+    absl::StrAppend(&where, " AND customer_id = ", p.Add(spec.customer_id), "::uuid");
+  }
+  absl::StrAppend(&where, FilterSql(spec.filter, true, p), AfterSql(spec.after, p));
+  const std::string month_start = p.Add("");
+  const std::string month_end = p.Add("");
+  absl::StrAppend(&where, " AND occurred_at >= ", month_start, "::timestamptz AND occurred_at < ",
+                  month_end, "::timestamptz");
+  std::vector<std::string> params = p.values();
+  const size_t start_param = params.size() - 2;
+
+  TouchpointPage page;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    page = TouchpointPage();
+    // The partitions' months that can hold matches, newest first.
+    absl::Time upper = absl::InfiniteFuture();
+    absl::Time lower = absl::InfinitePast();
+    if (spec.filter.has_occur_time_end()) upper = FromProtoTime(spec.filter.occur_time_end());
+    if (spec.after) upper = std::min(upper, spec.after->occurred_at + absl::Microseconds(1));
+    if (spec.filter.has_occur_time_start()) lower = FromProtoTime(spec.filter.occur_time_start());
+    std::vector<absl::CivilMonth> months;
+    for (const auto& row : txn.exec("SELECT extract(year FROM month)::int, "
+                                    "extract(month FROM month)::int FROM partition_months "
+                                    "ORDER BY 1 DESC, 2 DESC")) {
+      const absl::CivilMonth month(row[0].as<int>(), row[1].as<int>());
+      if (absl::FromCivil(month, absl::UTCTimeZone()) < upper &&
+          absl::FromCivil(month + 1, absl::UTCTimeZone()) > lower) {
+        months.push_back(month);
+      }
+    }
+    const auto run = [&](const std::string& sql, absl::CivilMonth month) {
+      params[start_param] = PgTime(absl::FromCivil(month, absl::UTCTimeZone()));
+      params[start_param + 1] = PgTime(absl::FromCivil(month + 1, absl::UTCTimeZone()));
+      return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    };
+    if (!spec.by_relevance) {
+      const int want = spec.page_size + 1;
+      std::vector<pqxx::result> parts;
+      int have = 0;
+      for (const absl::CivilMonth month : months) {
+        parts.push_back(run(absl::StrCat("SELECT ", SelectColumns(), ", 0::real", where,
+                                         " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ",
+                                         want - have),
+                            month));
+        have += static_cast<int>(parts.back().size());
+        if (have >= want) break;
+      }
+      for (const pqxx::result& part : parts) {
+        for (const auto& row : part) {
+          if (static_cast<int>(page.touchpoints.size()) == spec.page_size) {
+            page.more = true;
+            const v1::Touchpoint& last = page.touchpoints.back();
+            page.next = TimeCursor{FromProtoTime(last.occur_time()), last.touchpoint_id()};
+            return absl::OkStatus();
+          }
+          TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
+          page.touchpoints.push_back(std::move(t));
+          page.scores.push_back(0);
+        }
+      }
+      return absl::OkStatus();
+    }
+    // Relevance: rank the most recent kRelevanceWindow matches.
+    struct Candidate {
+      float score;
+      std::string occurred_at;  // Sortable text (UTC, fixed width).
+      std::string id;
+    };
+    std::vector<Candidate> candidates;
+    for (const absl::CivilMonth month : months) {
+      const int left = kRelevanceWindow - static_cast<int>(candidates.size());
+      const std::string sql = absl::StrCat(
+          "SELECT touchpoint_id::text, to_char(occurred_at AT TIME ZONE 'UTC', "
+          "'YYYY-MM-DD HH24:MI:SS.US'), ts_rank(search, ", query, "::tsquery)", where,
+          " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ", left);
+      for (const auto& row : run(sql, month)) {
+        candidates.push_back({row[2].as<float>(), row[1].c_str(), row[0].c_str()});
+      }
+      if (static_cast<int>(candidates.size()) >= kRelevanceWindow) break;
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      return std::tie(b.score, b.occurred_at, b.id) < std::tie(a.score, a.occurred_at, a.id);
+    });
+    const size_t first = std::min<size_t>(spec.offset, candidates.size());
+    const size_t last = std::min<size_t>(first + spec.page_size, candidates.size());
+    page.more = last < candidates.size();
+    std::vector<std::string> ids, times;
+    for (size_t i = first; i < last; ++i) {
+      ids.push_back(candidates[i].id);
+      times.push_back(candidates[i].occurred_at + "+00");
+    }
+    if (ids.empty()) return absl::OkStatus();
+    absl::flat_hash_map<std::string, v1::Touchpoint> found;
+    for (const auto& row : txn.exec_params(
+             absl::StrCat("SELECT ", SelectColumns(),
+                          " FROM touchpoints t JOIN unnest($2::uuid[], $3::timestamptz[]) "
+                          "AS k(id, at) ON t.touchpoint_id = k.id AND t.occurred_at = k.at "
+                          "WHERE t.tenant_id = $1"),
+             std::string(tenant_id), PgTextArray(ids), PgTextArray(times))) {
+      TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
+      found.emplace(t.touchpoint_id(), std::move(t));
+    }
+    for (size_t i = first; i < last; ++i) {
+      const auto it = found.find(candidates[i].id);
+      if (it == found.end()) continue;  // Deleted in between.
+      page.touchpoints.push_back(std::move(it->second));
+      page.scores.push_back(candidates[i].score);
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+absl::StatusOr<v1::GetTouchpointStatsResponse> PgTouchpointStore::Stats(
+    std::string_view tenant_id, std::string_view customer_id, const v1::TouchpointFilter& filter,
+    absl::Time start, absl::Time end, std::string_view time_zone) {
+  Params p;
+  std::string where = absl::StrCat(
+      " FROM touchpoints WHERE tenant_id = ", p.Add(std::string(tenant_id)),
+      " AND occurred_at >= ", p.Add(PgTime(start)), "::timestamptz AND occurred_at < ",
+      p.Add(PgTime(end)), "::timestamptz AND delete_time IS NULL");
+  if (!customer_id.empty()) {
+    absl::StrAppend(&where, " AND customer_id = ", p.Add(std::string(customer_id)), "::uuid");
+  }
+  absl::StrAppend(&where, FilterSql(filter, false, p));
+  std::string completeness;
+  for (size_t i = 0; i < kCompletenessFields.size(); ++i) {
+    absl::StrAppend(&completeness, ", count(*) FILTER (WHERE filled & ", 1 << i, " <> 0)");
+  }
+  const std::string counts_sql = absl::StrCat(
+      "SELECT GROUPING(channel, outcome, category), coalesce(channel, 0), coalesce(outcome, 0), "
+      "coalesce(category, 0), count(*)",
+      where, " GROUP BY GROUPING SETS ((channel), (outcome), (category)) ORDER BY 5 DESC, 1, 2, 3, 4");
+  const std::string totals_sql = absl::StrCat(
+      "SELECT count(*), count(DISTINCT customer_id), "
+      "coalesce(floor(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP "
+      "(ORDER BY recorded_at - occurred_at)) * 1000000), 0)::bigint",
+      completeness, where);
+  // The heat map has one parameter more: the others must not be sent it (a parameter a
+  // statement does not use has no type, and the server refuses it).
+  Params heat_params = p;
+  const std::string zone = heat_params.Add(std::string(time_zone));
+  const std::string heat_sql = absl::StrCat(
+      "SELECT extract(isodow FROM occurred_at AT TIME ZONE ", zone,
+      ")::int, extract(hour FROM occurred_at AT TIME ZONE ", zone, ")::int, count(*)", where,
+      " AND outcome = ANY('{1,4,7,8,9,10,12}'::smallint[]) GROUP BY 1, 2 ORDER BY 1, 2");
+  v1::GetTouchpointStatsResponse stats;
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    txn.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    stats.Clear();
+    const pqxx::result totals = Exec(txn, totals_sql, p);
+    stats.set_total_count(totals[0][0].as<int64_t>());
+    stats.set_customer_count(totals[0][1].as<int64_t>());
+    *stats.mutable_median_entry_delay() =
+        TimeUtil::MicrosecondsToDuration(totals[0][2].as<int64_t>());
+    for (size_t i = 0; i < kCompletenessFields.size(); ++i) {
+      v1::FieldCompleteness* c = stats.add_completeness();
+      c->set_field(kCompletenessFields[i]);
+      c->set_filled(totals[0][static_cast<int>(3 + i)].as<int64_t>());
+      c->set_ratio(stats.total_count() == 0
+                       ? 0
+                       : static_cast<double>(c->filled()) / static_cast<double>(stats.total_count()));
+    }
+    for (const auto& row : Exec(txn, counts_sql, p)) {
+      // GROUPING() bits: 4 = channel not grouped, 2 = outcome, 1 = category.
+      const int grouping = row[0].as<int>();
+      const int64_t count = row[4].as<int64_t>();
+      if (grouping == 0b011) {
+        v1::ChannelCount* c = stats.add_by_channel();
+        c->set_channel(static_cast<v1::Channel>(row[1].as<int>()));
+        c->set_count(count);
+      } else if (grouping == 0b101) {
+        v1::OutcomeCount* c = stats.add_by_outcome();
+        c->set_outcome(static_cast<v1::Outcome>(row[2].as<int>()));
+        c->set_count(count);
+      } else if (grouping == 0b110) {
+        v1::CategoryCount* c = stats.add_by_category();
+        c->set_category(static_cast<v1::Category>(row[3].as<int>()));
+        c->set_count(count);
+      }
+    }
+    for (const auto& row : Exec(txn, heat_sql, heat_params)) {
+      v1::HeatMapCell* cell = stats.add_heat_map();
+      cell->set_day_of_week(row[0].as<int>());
+      cell->set_hour(row[1].as<int>());
+      cell->set_count(row[2].as<int64_t>());
+    }
+    return absl::OkStatus();
+  }));
+  return stats;
+}
+
+absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(std::string_view tenant_id,
+                                                       std::string_view customer_id,
+                                                       const ChangeCursor& after, int page_size) {
+  Params p;
+  std::string sql = absl::StrCat(
+      "SELECT ", SelectColumns(), ", change_xid::text FROM touchpoints WHERE tenant_id = ",
+      p.Add(std::string(tenant_id)), " AND (change_xid, touchpoint_id) > (",
+      p.Add(std::to_string(after.xid)), "::xid8, ", p.Add(after.touchpoint_id),
+      "::uuid) AND change_xid < pg_snapshot_xmin(pg_current_snapshot())");
+  if (!customer_id.empty()) {
+    absl::StrAppend(&sql, " AND customer_id = ", p.Add(std::string(customer_id)), "::uuid");
+  }
+  absl::StrAppend(&sql, " ORDER BY change_xid, touchpoint_id LIMIT ", page_size + 1);
+  ChangesPage page;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    const pqxx::result rows = Exec(txn, sql, p);
+    page = ChangesPage{{}, after, static_cast<int>(rows.size()) <= page_size};
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.touchpoints.size()) == page_size) break;
+      TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
+      page.next = ChangeCursor{row[kSelectColumnCount].as<uint64_t>(), t.touchpoint_id()};
+      page.touchpoints.push_back(std::move(t));
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+namespace {
+
+// Upserts a customer of the read model unless it holds a newer version; true if applied.
+bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Customer& c) {
+  std::vector<std::string> persons;
+  for (const cv1::ContactPerson& p : c.contact_persons()) persons.push_back(p.person_id());
+  const pqxx::result applied = txn.exec_params(
+      "INSERT INTO customers (tenant_id, customer_id, state, merged_into, person_ids, owner_id, "
+      "region, level, version) VALUES ($1, $2::uuid, $3, nullif($4, '')::uuid, $5::uuid[], $6, "
+      "$7, $8, $9) "
+      "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET state = EXCLUDED.state, "
+      "merged_into = EXCLUDED.merged_into, person_ids = EXCLUDED.person_ids, "
+      "owner_id = EXCLUDED.owner_id, region = EXCLUDED.region, level = EXCLUDED.level, "
+      "version = EXCLUDED.version WHERE customers.version < EXCLUDED.version RETURNING 1",
+      tenant, c.customer_id(), static_cast<int>(c.state()), c.merged_into_customer_id(),
+      PgTextArray(persons), c.owner_id(), c.region(), static_cast<int>(c.level()),
+      c.etag().empty() ? int64_t{0} : std::stoll(c.etag()));
+  return !applied.empty();
+}
+
+void PublishReassigned(pqxx::work& txn, const ev::EventEnvelope& cause, const std::string& from,
+                       const std::string& to, const std::string& merge_id, int64_t count) {
+  if (count == 0) return;
+  ev::TouchpointsReassigned moved;
+  moved.set_from_customer_id(from);
+  moved.set_to_customer_id(to);
+  moved.set_merge_id(merge_id);
+  moved.set_count(count);
+  events::AppendToOutbox(txn, kTouchpointsTopic,
+                         events::MakeEnvelope(moved, cause.tenant_id(), "customer", to,
+                                              cause.request_id(), cause.actor_id()));
+}
+
+}  // namespace
+
+absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
+                                                   const ev::EventEnvelope& event) {
+  const std::string& tenant = event.tenant_id();
+  const auto& payload = event.payload();
+  ev::CustomerCreated created;
+  ev::CustomerUpdated updated;
+  ev::CustomerDeleted deleted;
+  ev::CustomerUndeleted undeleted;
+  ev::CustomersMerged merged;
+  ev::CustomersUnmerged unmerged;
+  if (payload.Is<ev::CustomerCreated>() && payload.UnpackTo(&created)) {
+    UpsertCustomer(txn, tenant, created.customer());
+  } else if (payload.Is<ev::CustomerUpdated>() && payload.UnpackTo(&updated)) {
+    UpsertCustomer(txn, tenant, updated.customer());
+  } else if (payload.Is<ev::CustomerDeleted>() && payload.UnpackTo(&deleted)) {
+    UpsertCustomer(txn, tenant, deleted.customer());
+  } else if (payload.Is<ev::CustomerUndeleted>() && payload.UnpackTo(&undeleted)) {
+    UpsertCustomer(txn, tenant, undeleted.customer());
+  } else if (payload.Is<ev::CustomersMerged>() && payload.UnpackTo(&merged)) {
+    UpsertCustomer(txn, tenant, merged.survivor());
+    if (UpsertCustomer(txn, tenant, merged.merged())) {
+      const pqxx::result moved = txn.exec_params(
+          "UPDATE touchpoints SET customer_id = $3::uuid, version = version + 1, "
+          "update_time = now(), change_xid = pg_current_xact_id() "
+          "WHERE tenant_id = $1 AND customer_id = $2::uuid",
+          tenant, merged.merged().customer_id(), merged.survivor().customer_id());
+      PublishReassigned(txn, event, merged.merged().customer_id(),
+                        merged.survivor().customer_id(), merged.merge().merge_id(),
+                        moved.affected_rows());
+    }
+  } else if (payload.Is<ev::CustomersUnmerged>() && payload.UnpackTo(&unmerged)) {
+    UpsertCustomer(txn, tenant, unmerged.survivor());
+    if (UpsertCustomer(txn, tenant, unmerged.restored())) {
+      // Back to the restored customer: what was recorded for it, or for a customer merged
+      // into it earlier.
+      const pqxx::result moved = txn.exec_params(
+          "WITH RECURSIVE folded(id) AS ("
+          "  SELECT $2::uuid"
+          "  UNION SELECT c.customer_id FROM customers c JOIN folded f"
+          "    ON c.tenant_id = $1 AND c.merged_into = f.id) "
+          "UPDATE touchpoints SET customer_id = $2::uuid, version = version + 1, "
+          "update_time = now(), change_xid = pg_current_xact_id() "
+          "WHERE tenant_id = $1 AND customer_id = $3::uuid "
+          "AND origin_customer_id IN (SELECT id FROM folded)",
+          tenant, unmerged.restored().customer_id(), unmerged.survivor().customer_id());
+      PublishReassigned(txn, event, unmerged.survivor().customer_id(),
+                        unmerged.restored().customer_id(), unmerged.merge().merge_id(),
+                        moved.affected_rows());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace touchline::touchpoints

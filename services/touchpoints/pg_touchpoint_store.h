@@ -1,0 +1,68 @@
+// TouchpointStore on PostgreSQL (migrations/0001_touchpoints.sql), plus the customer read
+// model that contacts' events feed.
+#ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
+#define TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
+
+#include <functional>
+#include <set>
+
+#include "absl/synchronization/mutex.h"
+#include "common/pg/pool.h"
+#include "services/touchpoints/touchpoint_store.h"
+#include "touchline/events/v1/event.pb.h"
+
+namespace touchline::touchpoints {
+
+// The topic of touchpoint events.
+inline constexpr char kTouchpointsTopic[] = "touchpoints";
+
+class PgTouchpointStore final : public TouchpointStore {
+ public:
+  // `pool` (search_path = the service's schema) must outlive the store. `events_written`
+  // runs after a commit that wrote events (e.g. OutboxRelay::Wake).
+  PgTouchpointStore(pg::Pool* pool, std::function<void()> events_written);
+
+  absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
+      const std::vector<NewTouchpoint>& touchpoints) override;
+  absl::StatusOr<v1::Touchpoint> Get(std::string_view tenant_id,
+                                     std::string_view touchpoint_id) override;
+  absl::StatusOr<v1::Touchpoint> Mutate(const WriteContext& context,
+                                        std::string_view touchpoint_id,
+                                        std::string_view field_prefix,
+                                        const Mutation& mutate) override;
+  absl::StatusOr<TouchpointPage> List(std::string_view tenant_id, std::string_view customer_id,
+                                      const v1::TouchpointFilter& filter, int page_size,
+                                      const std::optional<TimeCursor>& after) override;
+  absl::StatusOr<TouchpointPage> Search(std::string_view tenant_id,
+                                        const SearchSpec& spec) override;
+  absl::StatusOr<v1::GetTouchpointStatsResponse> Stats(std::string_view tenant_id,
+                                                       std::string_view customer_id,
+                                                       const v1::TouchpointFilter& filter,
+                                                       absl::Time start, absl::Time end,
+                                                       std::string_view time_zone) override;
+  absl::StatusOr<ChangesPage> Changes(std::string_view tenant_id, std::string_view customer_id,
+                                      const ChangeCursor& after, int page_size) override;
+
+  // Creates the monthly partitions of [first, last] that are missing. Writes call it for
+  // the months they touch; the service also calls it on a timer for the months ahead.
+  absl::Status EnsurePartitions(absl::Time first, absl::Time last);
+
+  // Applies one event of contacts' "customers" topic to the read model, in the consumer's
+  // transaction: upserts the customer unless the model already holds a newer version; on a
+  // merge moves the merged customer's touchpoints to the survivor, on an unmerge moves back
+  // those recorded for the restored customer (or for customers merged into it), each move
+  // with a TouchpointsReassigned event. Other event types are ignored.
+  absl::Status ApplyCustomerEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
+
+ private:
+  absl::Status EnsureMonths(const std::vector<absl::Time>& times);
+
+  pg::Pool* pool_;
+  std::function<void()> events_written_;
+  absl::Mutex months_mu_;
+  std::set<int64_t> months_ ABSL_GUARDED_BY(months_mu_);  // Known partitions: year*12+month-1.
+};
+
+}  // namespace touchline::touchpoints
+
+#endif  // TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_

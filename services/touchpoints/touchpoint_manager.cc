@@ -1,0 +1,501 @@
+#include "services/touchpoints/touchpoint_manager.h"
+
+#include <google/protobuf/util/field_mask_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/ids/ids.h"
+#include "common/paging/page_token.h"
+#include "common/status/errors.h"
+#include "common/status/grpc_status.h"
+#include "common/status/macros.h"
+#include "common/text/text.h"
+#include "services/touchpoints/search_text.h"
+
+namespace touchline::touchpoints {
+namespace {
+
+using ::google::protobuf::util::FieldMaskUtil;
+using ::google::protobuf::util::TimeUtil;
+using nlohmann::json;
+
+absl::Time TruncateToMicros(absl::Time t) {
+  return absl::FromUnixMicros(absl::ToUnixMicros(t));
+}
+
+absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
+}
+
+google::protobuf::Timestamp ToProtoTime(absl::Time t) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+// PostgreSQL keeps microseconds: what we return must equal what we stored.
+void TruncateTimes(v1::Touchpoint& t) {
+  if (t.has_occur_time()) *t.mutable_occur_time() = ToProtoTime(FromProtoTime(t.occur_time()));
+  if (t.has_record_time()) *t.mutable_record_time() = ToProtoTime(FromProtoTime(t.record_time()));
+}
+
+// Within the range google.protobuf.Timestamp allows (0001-01-01 to 9999-12-31).
+bool ValidTimestamp(const google::protobuf::Timestamp& t) {
+  return t.seconds() >= -62135596800 && t.seconds() <= 253402300799 && t.nanos() >= 0 &&
+         t.nanos() <= 999999999;
+}
+
+void ClearOutputOnly(v1::Touchpoint& t) {
+  t.clear_touchpoint_id();
+  t.clear_state();
+  t.clear_recorded_by();
+  t.clear_update_time();
+  t.clear_delete_time();
+  t.clear_etag();
+}
+
+absl::StatusOr<std::string> CheckId(std::string_view id, std::string field) {
+  if (id.empty()) return status::InvalidArgument(std::move(field), "is required");
+  if (!ids::IsUuid(id)) return status::InvalidArgument(std::move(field), "must be a UUID");
+  return absl::AsciiStrToLower(absl::string_view(id.data(), id.size()));
+}
+
+absl::Status CheckEtag(const v1::Touchpoint& t, std::string_view etag) {
+  if (etag.empty() || etag == t.etag()) return absl::OkStatus();
+  return status::WithErrorInfo(
+      absl::AbortedError(absl::StrCat("touchpoint ", t.touchpoint_id(),
+                                      " was changed by someone else (etag ", std::string(etag),
+                                      " is stale); read it again and retry")),
+      "ETAG_MISMATCH", {{"touchpoint_id", t.touchpoint_id()}});
+}
+
+absl::Status RequireActive(const v1::Touchpoint& t, std::string_view action) {
+  if (t.state() != v1::TOUCHPOINT_STATE_DELETED) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("cannot ", std::string(action), " touchpoint ", t.touchpoint_id(),
+                   ": it is deleted"));
+}
+
+absl::Status CheckPageSize(int page_size, int max, std::string field) {
+  if (page_size < 0 || page_size > max) {
+    return status::InvalidArgument(std::move(field), absl::StrCat("must be between 0 and ", max));
+  }
+  return absl::OkStatus();
+}
+
+// Checks the filter's ids and times; `field` is its path.
+absl::Status CheckFilter(const v1::TouchpointFilter& f, const std::string& field) {
+  status::FieldViolations violations;
+  const auto check_enums = [&](const auto& values, const char* name, auto is_valid) {
+    for (int i = 0; i < values.size(); ++i) {
+      if (!is_valid(values.Get(i)) || values.Get(i) == 0) {
+        violations.Add(absl::StrCat(field, ".", name, "[", i, "]"), "must be a known value");
+      }
+    }
+  };
+  check_enums(f.channels(), "channels", v1::Channel_IsValid);
+  check_enums(f.categories(), "categories", v1::Category_IsValid);
+  check_enums(f.outcomes(), "outcomes", v1::Outcome_IsValid);
+  check_enums(f.sentiments(), "sentiments", v1::Sentiment_IsValid);
+  for (const auto& [value, name] : {std::pair{&f.tag(), "tag"},
+                                    std::pair{&f.participant_id(), "participant_id"}}) {
+    if (!text::IsValidUtf8(*value)) {
+      violations.Add(absl::StrCat(field, ".", name), "must be valid UTF-8");
+    } else if (text::CodePointCount(*value) > static_cast<size_t>(kMaxIdChars)) {
+      violations.Add(absl::StrCat(field, ".", name),
+                     absl::StrCat("must be at most ", kMaxIdChars, " characters"));
+    }
+  }
+  for (const auto& [time, name] :
+       {std::pair{&f.occur_time_start(), "occur_time_start"},
+        std::pair{&f.occur_time_end(), "occur_time_end"}}) {
+    if (!ValidTimestamp(*time)) {
+      violations.Add(absl::StrCat(field, ".", name), "must be a valid timestamp");
+    }
+  }
+  if (f.has_occur_time_start() && f.has_occur_time_end() &&
+      FromProtoTime(f.occur_time_end()) <= FromProtoTime(f.occur_time_start())) {
+    violations.Add(absl::StrCat(field, ".occur_time_end"), "must be after occur_time_start");
+  }
+  return violations.ToStatus();
+}
+
+std::string Canonical(const google::protobuf::Message& m) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream out(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&out);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return bytes;
+}
+
+std::string EncodeTimeCursor(const TimeCursor& c, const std::string& hash) {
+  return paging::EncodeToken({{"t", absl::ToUnixMicros(c.occurred_at)}, {"i", c.touchpoint_id}},
+                             hash);
+}
+
+absl::StatusOr<TimeCursor> DecodeTimeCursor(std::string_view token, const std::string& hash,
+                                            std::string field) {
+  TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(token, hash, field));
+  if (!cursor.contains("t") || !cursor["t"].is_number_integer() || !cursor.contains("i") ||
+      !cursor["i"].is_string() || !ids::IsUuid(cursor["i"].get<std::string>())) {
+    return status::InvalidArgument(std::move(field), "is not a token this query returned");
+  }
+  return TimeCursor{absl::FromUnixMicros(cursor["t"].get<int64_t>()),
+                    cursor["i"].get<std::string>()};
+}
+
+// Update masks may name these fields (and sub-fields of next_action).
+constexpr const char* kUpdatable[] = {
+    "customer_id", "contact_person_ids", "participants", "occur_time", "record_time",
+    "channel",     "direction",          "category",     "subject",    "summary",
+    "content",     "needs",              "concerns",     "interests",  "outcome",
+    "sentiment",   "emotion_labels",     "duration",     "behavior_metrics",
+    "next_action", "customer_status_after", "tags",      "custom_attributes", "attachments"};
+
+absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
+  if (mask.paths().empty()) return status::InvalidArgument("update_mask", "is required");
+  status::FieldViolations violations;
+  for (int i = 0; i < mask.paths_size(); ++i) {
+    const std::string& path = mask.paths(i);
+    const std::string top = path.substr(0, path.find('.'));
+    bool known = false;
+    for (const char* name : kUpdatable) known = known || top == name;
+    if (!known || (path != top && top != "next_action") ||
+        !FieldMaskUtil::GetFieldDescriptors(v1::Touchpoint::descriptor(), path, nullptr)) {
+      violations.Add(absl::StrCat("update_mask.paths[", i, "]"),
+                     absl::StrCat("names no updatable field (\"", path, "\")"));
+    }
+  }
+  return violations.ToStatus();
+}
+
+}  // namespace
+
+TouchpointManager::TouchpointManager(TouchpointStore* store, ValidationOptions validation,
+                                     Clock clock, BatchOptions batching)
+    : store_(store),
+      validation_(validation),
+      clock_(std::move(clock)),
+      writer_(batching.threads, batching.max_batch, batching.max_queue,
+              [this](std::vector<PendingRecord>& batch) { RecordBatch(batch); }) {}
+
+WriteContext TouchpointManager::NewWriteContext(const auth::RequestContext& caller) const {
+  WriteContext context;
+  context.tenant_id = caller.tenant_id;
+  context.actor_id = caller.caller_id;
+  context.request_id = caller.request_id;
+  context.now = TruncateToMicros(clock_());
+  return context;
+}
+
+absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& context,
+                                                         const v1::RecordTouchpointRequest& request,
+                                                         const std::string& prefix) const {
+  const std::string touchpoint_field = absl::StrCat(prefix, prefix.empty() ? "" : ".", "touchpoint");
+  const std::string request_id_field = absl::StrCat(prefix, prefix.empty() ? "" : ".", "request_id");
+  if (!request.has_touchpoint()) return status::InvalidArgument(touchpoint_field, "is required");
+  NewTouchpoint n;
+  n.context = context;
+  n.touchpoint = request.touchpoint();
+  n.field_prefix = touchpoint_field;
+  v1::Touchpoint& t = n.touchpoint;
+  ClearOutputOnly(t);
+  status::FieldViolations violations;
+  if (!text::IsValidUtf8(request.request_id())) {
+    violations.Add(request_id_field, "must be valid UTF-8");
+  } else if (text::CodePointCount(request.request_id()) > kMaxRequestIdChars) {
+    violations.Add(request_id_field,
+                   absl::StrCat("must be at most ", kMaxRequestIdChars, " characters"));
+  }
+  NormalizeAndValidate(t, context.now, validation_, touchpoint_field, violations);
+  TL_RETURN_IF_ERROR(violations.ToStatus());
+  t.set_customer_id(absl::AsciiStrToLower(t.customer_id()));
+  for (std::string& id : *t.mutable_contact_person_ids()) id = absl::AsciiStrToLower(id);
+  TruncateTimes(t);
+  // The fingerprint is of what the client asked for, before the server fills anything in.
+  n.fingerprint = ids::Fingerprint(t);
+  n.request_id = request.request_id();
+  t.set_touchpoint_id(ids::NewUuid(context.now));
+  if (!t.has_record_time()) *t.mutable_record_time() = ToProtoTime(context.now);
+  t.set_state(v1::TOUCHPOINT_STATE_ACTIVE);
+  t.set_recorded_by(context.actor_id);
+  *t.mutable_update_time() = ToProtoTime(context.now);
+  t.set_etag("1");
+  return n;
+}
+
+void TouchpointManager::Record(const auth::RequestContext& caller,
+                               const v1::RecordTouchpointRequest& request, RecordCallback done) {
+  absl::StatusOr<NewTouchpoint> prepared = Prepare(NewWriteContext(caller), request, "");
+  if (!prepared.ok()) return done(prepared.status());
+  PendingRecord pending{*std::move(prepared), std::move(done)};
+  if (!writer_.Add(pending)) pending.done(absl::ResourceExhaustedError("server overloaded"));
+}
+
+void TouchpointManager::RecordBatch(std::vector<PendingRecord>& batch) {
+  std::vector<NewTouchpoint> touchpoints;
+  touchpoints.reserve(batch.size());
+  for (PendingRecord& pending : batch) touchpoints.push_back(std::move(pending.touchpoint));
+  absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> results = store_->RecordMany(touchpoints);
+  if (results.ok()) {
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move((*results)[i]));
+    return;
+  }
+  // The shared transaction failed. When the database is out of reach every record would
+  // fail alone too; otherwise one may have made the database refuse the whole transaction,
+  // so each is tried on its own and only that one fails.
+  const absl::StatusCode code = results.status().code();
+  if (batch.size() == 1 || code == absl::StatusCode::kUnavailable ||
+      code == absl::StatusCode::kDeadlineExceeded) {
+    for (PendingRecord& pending : batch) pending.done(results.status());
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> alone =
+        store_->RecordMany({touchpoints[i]});
+    batch[i].done(alone.ok() ? std::move((*alone)[0]) : alone.status());
+  }
+}
+
+absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecord(
+    const auth::RequestContext& caller, const v1::BatchRecordTouchpointsRequest& request) {
+  if (request.requests().empty()) return status::InvalidArgument("requests", "is required");
+  if (request.requests_size() > kMaxBatchRecord) {
+    return status::InvalidArgument(
+        "requests", absl::StrCat("must have at most ", kMaxBatchRecord, " items (has ",
+                                 request.requests_size(), ")"));
+  }
+  const WriteContext context = NewWriteContext(caller);
+  v1::BatchRecordTouchpointsResponse response;
+  std::vector<NewTouchpoint> valid;
+  std::vector<int> positions;
+  for (int i = 0; i < request.requests_size(); ++i) {
+    v1::BatchRecordResult* result = response.add_results();
+    absl::StatusOr<NewTouchpoint> prepared =
+        Prepare(context, request.requests(i), absl::StrCat("requests[", i, "]"));
+    if (prepared.ok()) {
+      valid.push_back(*std::move(prepared));
+      positions.push_back(i);
+    } else {
+      *result->mutable_error() = status::ToRpcStatus(prepared.status());
+    }
+  }
+  if (!valid.empty()) {
+    TL_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<Recorded>> recorded,
+                        store_->RecordMany(valid));
+    for (size_t k = 0; k < recorded.size(); ++k) {
+      v1::BatchRecordResult* result = response.mutable_results(positions[k]);
+      if (recorded[k].ok()) {
+        *result->mutable_touchpoint() = std::move(recorded[k]->touchpoint);
+        result->set_replayed(recorded[k]->replayed);
+      } else {
+        *result->mutable_error() = status::ToRpcStatus(recorded[k].status());
+      }
+    }
+  }
+  for (const v1::BatchRecordResult& result : response.results()) {
+    if (result.has_error()) {
+      response.set_failed_count(response.failed_count() + 1);
+    } else if (!result.replayed()) {
+      response.set_recorded_count(response.recorded_count() + 1);
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Touchpoint> TouchpointManager::Get(const auth::RequestContext& caller,
+                                                      std::string_view touchpoint_id) {
+  TL_ASSIGN_OR_RETURN(const std::string id, CheckId(touchpoint_id, "touchpoint_id"));
+  return store_->Get(caller.tenant_id, id);
+}
+
+absl::StatusOr<v1::Touchpoint> TouchpointManager::Update(
+    const auth::RequestContext& caller, const v1::UpdateTouchpointRequest& request) {
+  if (!request.has_touchpoint()) return status::InvalidArgument("touchpoint", "is required");
+  TL_ASSIGN_OR_RETURN(const std::string id,
+                      CheckId(request.touchpoint().touchpoint_id(), "touchpoint.touchpoint_id"));
+  TL_RETURN_IF_ERROR(CheckMask(request.update_mask()));
+  const WriteContext context = NewWriteContext(caller);
+  FieldMaskUtil::MergeOptions options;
+  options.set_replace_message_fields(true);
+  options.set_replace_repeated_fields(true);
+  std::vector<std::string> paths(request.update_mask().paths().begin(),
+                                 request.update_mask().paths().end());
+  return store_->Mutate(
+      context, id, "touchpoint", [&](v1::Touchpoint& t) -> absl::StatusOr<Change> {
+        TL_RETURN_IF_ERROR(CheckEtag(t, request.touchpoint().etag()));
+        TL_RETURN_IF_ERROR(RequireActive(t, "update"));
+        v1::Touchpoint patched = t;
+        FieldMaskUtil::MergeMessageTo(request.touchpoint(), request.update_mask(), options,
+                                      &patched);
+        // Output-only fields keep their stored values; validate as a record would be.
+        v1::Touchpoint candidate = patched;
+        ClearOutputOnly(candidate);
+        status::FieldViolations violations;
+        NormalizeAndValidate(candidate, context.now, validation_, "touchpoint", violations);
+        TL_RETURN_IF_ERROR(violations.ToStatus());
+        candidate.set_customer_id(absl::AsciiStrToLower(candidate.customer_id()));
+        TruncateTimes(candidate);
+        const v1::Touchpoint stored = t;
+        t = std::move(candidate);
+        t.set_touchpoint_id(stored.touchpoint_id());
+        t.set_state(stored.state());
+        t.set_recorded_by(stored.recorded_by());
+        t.set_etag(stored.etag());
+        if (!t.has_record_time()) *t.mutable_record_time() = stored.record_time();
+        return Change{ChangeKind::kUpdated, paths};
+      });
+}
+
+absl::StatusOr<v1::Touchpoint> TouchpointManager::Delete(
+    const auth::RequestContext& caller, const v1::DeleteTouchpointRequest& request) {
+  TL_ASSIGN_OR_RETURN(const std::string id, CheckId(request.touchpoint_id(), "touchpoint_id"));
+  return store_->Mutate(NewWriteContext(caller), id, "",
+                        [&](v1::Touchpoint& t) -> absl::StatusOr<Change> {
+                          TL_RETURN_IF_ERROR(CheckEtag(t, request.etag()));
+                          TL_RETURN_IF_ERROR(RequireActive(t, "delete"));
+                          return Change{ChangeKind::kDeleted, {}};
+                        });
+}
+
+absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
+    const auth::RequestContext& caller, const v1::ListTouchpointsRequest& request) {
+  TL_ASSIGN_OR_RETURN(const std::string customer_id,
+                      CheckId(request.customer_id(), "customer_id"));
+  TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxPageSize, "page_size"));
+  TL_RETURN_IF_ERROR(CheckFilter(request.filter(), "filter"));
+  const int page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  const std::string hash =
+      paging::QueryHash(absl::StrCat(customer_id, "\n", Canonical(request.filter())));
+  std::optional<TimeCursor> after;
+  if (!request.page_token().empty()) {
+    TL_ASSIGN_OR_RETURN(after, DecodeTimeCursor(request.page_token(), hash, "page_token"));
+  }
+  TL_ASSIGN_OR_RETURN(TouchpointPage page, store_->List(caller.tenant_id, customer_id,
+                                                        request.filter(), page_size, after));
+  v1::ListTouchpointsResponse response;
+  for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
+  if (page.next) response.set_next_page_token(EncodeTimeCursor(*page.next, hash));
+  return response;
+}
+
+absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
+    const auth::RequestContext& caller, const v1::SearchTouchpointsRequest& request) {
+  TL_ASSIGN_OR_RETURN(const SearchQuery query, ParseSearchQuery(request.query(), "query"));
+  SearchSpec spec;
+  spec.tsquery = query.tsquery;
+  if (!request.customer_id().empty()) {
+    TL_ASSIGN_OR_RETURN(spec.customer_id, CheckId(request.customer_id(), "customer_id"));
+  }
+  TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxSearchPageSize, "page_size"));
+  TL_RETURN_IF_ERROR(CheckFilter(request.filter(), "filter"));
+  if (!v1::SearchOrder_IsValid(request.order())) {
+    return status::InvalidArgument("order", "must be a known value");
+  }
+  spec.filter = request.filter();
+  spec.by_relevance = request.order() != v1::SEARCH_ORDER_OCCUR_TIME_DESC;
+  spec.page_size = request.page_size() == 0 ? kDefaultSearchPageSize : request.page_size();
+  const std::string hash = paging::QueryHash(absl::StrCat(
+      query.tsquery, "\n", spec.customer_id, "\n", spec.by_relevance, "\n",
+      Canonical(request.filter())));
+  if (!request.page_token().empty()) {
+    if (spec.by_relevance) {
+      TL_ASSIGN_OR_RETURN(const json cursor,
+                          paging::DecodeToken(request.page_token(), hash, "page_token"));
+      if (!cursor.contains("o") || !cursor["o"].is_number_integer() || cursor["o"] < 0 ||
+          cursor["o"] >= kRelevanceWindow) {
+        return status::InvalidArgument("page_token", "is not a token this query returned");
+      }
+      spec.offset = cursor["o"].get<int>();
+    } else {
+      TL_ASSIGN_OR_RETURN(spec.after, DecodeTimeCursor(request.page_token(), hash, "page_token"));
+    }
+  }
+  TL_ASSIGN_OR_RETURN(TouchpointPage page, store_->Search(caller.tenant_id, spec));
+  v1::SearchTouchpointsResponse response;
+  for (size_t i = 0; i < page.touchpoints.size(); ++i) {
+    v1::SearchHit* hit = response.add_hits();
+    const v1::Touchpoint& t = page.touchpoints[i];
+    for (v1::Snippet& s : MakeSnippets(query, t.subject(), t.summary(), t.content())) {
+      *hit->add_snippets() = std::move(s);
+    }
+    hit->set_score(page.scores[i]);
+    *hit->mutable_touchpoint() = std::move(page.touchpoints[i]);
+  }
+  if (spec.by_relevance) {
+    const int next = spec.offset + static_cast<int>(page.touchpoints.size());
+    if (page.more && next < kRelevanceWindow) {
+      response.set_next_page_token(paging::EncodeToken({{"o", next}}, hash));
+    }
+  } else if (page.next) {
+    response.set_next_page_token(EncodeTimeCursor(*page.next, hash));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetTouchpointStatsResponse> TouchpointManager::Stats(
+    const auth::RequestContext& caller, const v1::GetTouchpointStatsRequest& request) {
+  status::FieldViolations violations;
+  if (!request.has_start_time()) violations.Add("start_time", "is required");
+  if (!request.has_end_time()) violations.Add("end_time", "is required");
+  TL_RETURN_IF_ERROR(violations.ToStatus());
+  if (!ValidTimestamp(request.start_time())) {
+    violations.Add("start_time", "must be a valid timestamp");
+  }
+  if (!ValidTimestamp(request.end_time())) {
+    violations.Add("end_time", "must be a valid timestamp");
+  }
+  TL_RETURN_IF_ERROR(violations.ToStatus());
+  const absl::Time start = FromProtoTime(request.start_time());
+  const absl::Time end = FromProtoTime(request.end_time());
+  if (end <= start) violations.Add("end_time", "must be after start_time");
+  if (end - start > kMaxStatsRange) violations.Add("end_time", "must be at most 366 days after start_time");
+  std::string customer_id;
+  if (!request.customer_id().empty()) {
+    if (ids::IsUuid(request.customer_id())) {
+      customer_id = absl::AsciiStrToLower(request.customer_id());
+    } else {
+      violations.Add("customer_id", "must be a UUID");
+    }
+  }
+  const std::string zone = request.time_zone().empty() ? "Asia/Shanghai" : request.time_zone();
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(zone, &tz)) violations.Add("time_zone", "is not a known IANA time zone");
+  TL_RETURN_IF_ERROR(violations.ToStatus());
+  TL_RETURN_IF_ERROR(CheckFilter(request.filter(), "filter"));
+  return store_->Stats(caller.tenant_id, customer_id, request.filter(), start, end, zone);
+}
+
+absl::StatusOr<v1::ListTouchpointChangesResponse> TouchpointManager::Changes(
+    const auth::RequestContext& caller, const v1::ListTouchpointChangesRequest& request) {
+  TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxPageSize, "page_size"));
+  std::string customer_id;
+  if (!request.customer_id().empty()) {
+    TL_ASSIGN_OR_RETURN(customer_id, CheckId(request.customer_id(), "customer_id"));
+  }
+  const std::string hash = paging::QueryHash(absl::StrCat("changes\n", customer_id));
+  ChangeCursor after;
+  if (!request.cursor().empty()) {
+    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(request.cursor(), hash, "cursor"));
+    if (!cursor.contains("x") || !cursor["x"].is_number_unsigned() || !cursor.contains("i") ||
+        !cursor["i"].is_string() || !ids::IsUuid(cursor["i"].get<std::string>())) {
+      return status::InvalidArgument("cursor", "is not a token this query returned");
+    }
+    after = ChangeCursor{cursor["x"].get<uint64_t>(), cursor["i"].get<std::string>()};
+  }
+  const int page_size = request.page_size() == 0 ? kDefaultChangesPageSize : request.page_size();
+  TL_ASSIGN_OR_RETURN(ChangesPage page,
+                      store_->Changes(caller.tenant_id, customer_id, after, page_size));
+  v1::ListTouchpointChangesResponse response;
+  for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
+  response.set_next_cursor(
+      paging::EncodeToken({{"x", page.next.xid}, {"i", page.next.touchpoint_id}}, hash));
+  response.set_caught_up(page.caught_up);
+  return response;
+}
+
+}  // namespace touchline::touchpoints

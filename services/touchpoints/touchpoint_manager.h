@@ -1,0 +1,93 @@
+// The business rules of the interaction log: validation and normalisation, ids and times,
+// idempotency fingerprints, optimistic concurrency, soft delete, paging and search queries.
+// Storage is behind TouchpointStore; nothing here knows about gRPC transport or SQL.
+#ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_MANAGER_H_
+#define TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_MANAGER_H_
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/auth/request_context.h"
+#include "common/server/batcher.h"
+#include "services/touchpoints/touchpoint_store.h"
+#include "services/touchpoints/touchpoint_validation.h"
+#include "touchline/touchpoints/v1/touchpoints_service.pb.h"
+
+namespace touchline::touchpoints {
+
+inline constexpr int kMaxBatchRecord = 1000;
+inline constexpr int kMaxPageSize = 1000;
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxSearchPageSize = 100;
+inline constexpr int kDefaultSearchPageSize = 20;
+inline constexpr int kDefaultChangesPageSize = 100;
+inline constexpr size_t kMaxRequestIdChars = 128;
+inline constexpr absl::Duration kMaxStatsRange = absl::Hours(24 * 366);
+
+// How RecordTouchpoint batches concurrent calls (see server::Batcher): `threads` workers each
+// take up to max_batch waiting calls into one transaction; beyond max_queue waiting calls,
+// RESOURCE_EXHAUSTED.
+struct BatchOptions {
+  int threads = 2;
+  size_t max_batch = 128;
+  size_t max_queue = 4096;
+};
+
+class TouchpointManager {
+ public:
+  using Clock = std::function<absl::Time()>;
+  using RecordCallback = std::function<void(absl::StatusOr<Recorded>)>;
+
+  TouchpointManager(TouchpointStore* store, ValidationOptions validation, Clock clock,
+                    BatchOptions batching = {});
+
+  // Never blocks: checks the request on the calling thread and queues it; `done` runs on a
+  // batch worker (or at once for a bad request or overload). Concurrent calls share one
+  // transaction.
+  void Record(const auth::RequestContext& caller, const v1::RecordTouchpointRequest& request,
+              RecordCallback done);
+  // Each request on its own: bad ones get their reasons, the rest are recorded together.
+  absl::StatusOr<v1::BatchRecordTouchpointsResponse> BatchRecord(
+      const auth::RequestContext& caller, const v1::BatchRecordTouchpointsRequest& request);
+  absl::StatusOr<v1::Touchpoint> Get(const auth::RequestContext& caller,
+                                     std::string_view touchpoint_id);
+  absl::StatusOr<v1::Touchpoint> Update(const auth::RequestContext& caller,
+                                        const v1::UpdateTouchpointRequest& request);
+  absl::StatusOr<v1::Touchpoint> Delete(const auth::RequestContext& caller,
+                                        const v1::DeleteTouchpointRequest& request);
+  absl::StatusOr<v1::ListTouchpointsResponse> List(const auth::RequestContext& caller,
+                                                   const v1::ListTouchpointsRequest& request);
+  absl::StatusOr<v1::SearchTouchpointsResponse> Search(
+      const auth::RequestContext& caller, const v1::SearchTouchpointsRequest& request);
+  absl::StatusOr<v1::GetTouchpointStatsResponse> Stats(
+      const auth::RequestContext& caller, const v1::GetTouchpointStatsRequest& request);
+  absl::StatusOr<v1::ListTouchpointChangesResponse> Changes(
+      const auth::RequestContext& caller, const v1::ListTouchpointChangesRequest& request);
+
+ private:
+  struct PendingRecord {
+    NewTouchpoint touchpoint;
+    RecordCallback done;
+  };
+
+  WriteContext NewWriteContext(const auth::RequestContext& caller) const;
+  // Validates one request and makes it ready to insert; `prefix` is its path in the call.
+  absl::StatusOr<NewTouchpoint> Prepare(const WriteContext& context,
+                                        const v1::RecordTouchpointRequest& request,
+                                        const std::string& prefix) const;
+  void RecordBatch(std::vector<PendingRecord>& batch);
+
+  TouchpointStore* store_;
+  ValidationOptions validation_;
+  Clock clock_;
+  // Last: its workers call the members above and are joined first on destruction.
+  server::Batcher<PendingRecord> writer_;
+};
+
+}  // namespace touchline::touchpoints
+
+#endif  // TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_MANAGER_H_

@@ -1,0 +1,136 @@
+// Storage of touchpoints and of the customer read model. Every method is one transaction:
+// what it writes (touchpoints, idempotency keys, events) commits together or not at all.
+#ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_STORE_H_
+#define TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "touchline/touchpoints/v1/touchpoints_service.pb.h"
+
+namespace touchline::touchpoints {
+
+// Who asked for a write, carried into its event.
+struct WriteContext {
+  std::string tenant_id;
+  std::string actor_id;
+  std::string request_id;  // The call's trace id (x-request-id), not the idempotency key.
+  absl::Time now;          // Truncated to microseconds, as PostgreSQL stores it.
+};
+
+// A validated touchpoint to insert: id, record_time, update_time and etag "1" set.
+struct NewTouchpoint {
+  WriteContext context;
+  v1::Touchpoint touchpoint;
+  std::string request_id;   // The idempotency key; empty for none.
+  std::string fingerprint;  // Hex SHA-256 of the touchpoint as the client sent it.
+  std::string field_prefix;  // Path of the touchpoint in the request, for errors.
+};
+
+struct Recorded {
+  v1::Touchpoint touchpoint;
+  bool replayed = false;  // An earlier request recorded it; nothing was written now.
+};
+
+// Where a time-ordered page ended.
+struct TimeCursor {
+  absl::Time occurred_at;
+  std::string touchpoint_id;
+};
+
+struct TouchpointPage {
+  std::vector<v1::Touchpoint> touchpoints;
+  std::vector<float> scores;           // Search: one per touchpoint.
+  std::optional<TimeCursor> next;      // Time order: set when more may follow.
+  bool more = false;                   // Relevance order: more may follow.
+};
+
+struct SearchSpec {
+  std::string tsquery;      // From ParseSearchQuery.
+  std::string customer_id;  // Empty: the whole tenant.
+  v1::TouchpointFilter filter;
+  bool by_relevance = false;
+  int page_size = 20;
+  std::optional<TimeCursor> after;  // Time order.
+  int offset = 0;                   // Relevance order, within kRelevanceWindow.
+};
+// Relevance ranks the most recent matches only, so a common word costs a bounded amount.
+inline constexpr int kRelevanceWindow = 1000;
+
+// Where the change feed stands: the last (transaction, touchpoint) returned.
+struct ChangeCursor {
+  uint64_t xid = 0;
+  std::string touchpoint_id = "00000000-0000-0000-0000-000000000000";
+};
+struct ChangesPage {
+  std::vector<v1::Touchpoint> touchpoints;
+  ChangeCursor next;
+  bool caught_up = false;
+};
+
+// What a mutation did, for its event.
+enum class ChangeKind { kUpdated, kDeleted };
+struct Change {
+  ChangeKind kind = ChangeKind::kUpdated;
+  std::vector<std::string> fields;  // kUpdated: the update mask paths.
+};
+
+class TouchpointStore {
+ public:
+  virtual ~TouchpointStore() = default;
+
+  // Inserts the touchpoints, each with its TouchpointRecorded event, in ONE transaction (a
+  // group commit). Per touchpoint, in order: the recorded touchpoint; for a request id or
+  // (source_system, external_id) seen before with the same fingerprint, the touchpoint
+  // recorded then (replayed); ALREADY_EXISTS for one seen with another fingerprint;
+  // INVALID_ARGUMENT when the customer is unknown or deleted or a contact person is not the
+  // customer's. A touchpoint of a merged customer is recorded for the survivor. When the
+  // transaction itself fails, returns that failure and nothing is written.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
+      const std::vector<NewTouchpoint>& touchpoints) = 0;
+
+  // NOT_FOUND if the tenant has no such touchpoint (soft-deleted ones are found).
+  virtual absl::StatusOr<v1::Touchpoint> Get(std::string_view tenant_id,
+                                             std::string_view touchpoint_id) = 0;
+
+  // Locks the touchpoint, lets `mutate` change it (a non-OK status aborts without writing),
+  // re-checks its customer if that changed, and stores it with the next version,
+  // update_time = context.now, and its event. NOT_FOUND if there is no such touchpoint.
+  using Mutation = std::function<absl::StatusOr<Change>(v1::Touchpoint&)>;
+  virtual absl::StatusOr<v1::Touchpoint> Mutate(const WriteContext& context,
+                                                std::string_view touchpoint_id,
+                                                std::string_view field_prefix,
+                                                const Mutation& mutate) = 0;
+
+  // One page of a customer's timeline (not deleted), newest first, after `after`.
+  virtual absl::StatusOr<TouchpointPage> List(std::string_view tenant_id,
+                                              std::string_view customer_id,
+                                              const v1::TouchpointFilter& filter, int page_size,
+                                              const std::optional<TimeCursor>& after) = 0;
+
+  // One page of matches (not deleted).
+  virtual absl::StatusOr<TouchpointPage> Search(std::string_view tenant_id,
+                                                const SearchSpec& spec) = 0;
+
+  // Statistics over [start, end) of occur_time; the filter's time range is ignored.
+  virtual absl::StatusOr<v1::GetTouchpointStatsResponse> Stats(
+      std::string_view tenant_id, std::string_view customer_id,
+      const v1::TouchpointFilter& filter, absl::Time start, absl::Time end,
+      std::string_view time_zone) = 0;
+
+  // Touchpoints written by transactions after `after`, oldest first; only transactions older
+  // than every running one, so a later call never finds an earlier change.
+  virtual absl::StatusOr<ChangesPage> Changes(std::string_view tenant_id,
+                                              std::string_view customer_id,
+                                              const ChangeCursor& after, int page_size) = 0;
+};
+
+}  // namespace touchline::touchpoints
+
+#endif  // TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_STORE_H_
