@@ -115,4 +115,8 @@ void Fatal(std::string_view message) {
   std::_Exit(2);
 }
 
+void OkOrDie(const absl::Status& status, std::string_view what) {
+  if (!status.ok()) Fatal(absl::StrCat(std::string(what), ": ", status.ToString()));
+}
+
 }  // namespace touchline::config

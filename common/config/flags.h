@@ -4,6 +4,9 @@
 #define TOUCHLINE_COMMON_CONFIG_FLAGS_H_
 
 #include <string_view>
+#include <utility>
+
+#include "absl/status/statusor.h"
 
 namespace touchline::config {
 
@@ -21,6 +24,17 @@ void ParseFlags(int argc, char** argv, std::string_view usage);
 // process with code 2, without running destructors. For configuration the process cannot run
 // with, found at start-up.
 [[noreturn]] void Fatal(std::string_view message);
+
+// Fatal("<what>: <status>") unless `status` is OK: for start-up steps a service cannot run
+// without (migrations, connecting, binding its port).
+void OkOrDie(const absl::Status& status, std::string_view what);
+
+// The value, or Fatal as OkOrDie.
+template <typename T>
+T OrDie(absl::StatusOr<T> value, std::string_view what) {
+  OkOrDie(value.status(), what);
+  return *std::move(value);
+}
 
 }  // namespace touchline::config
 

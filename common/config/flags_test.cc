@@ -158,6 +158,17 @@ TEST(FatalTest, PrintsOneLineAndExitsWithCodeTwo) {
               "^touchline: configuration error: --pg_dsn: must not be empty\n$");
 }
 
+TEST(OrDieTest, PassesValuesAndStopsOnErrorsNamingTheStep) {
+  EXPECT_EQ(OrDie(absl::StatusOr<int>(7), "counting"), 7);
+  OkOrDie(absl::OkStatus(), "nothing to do");
+  EXPECT_EXIT(OkOrDie(absl::UnavailableError("connection refused"), "connecting to PostgreSQL"),
+              ExitedWithCode(2),
+              "^touchline: configuration error: connecting to PostgreSQL: UNAVAILABLE: "
+              "connection refused\n$");
+  EXPECT_EXIT(OrDie(absl::StatusOr<int>(absl::NotFoundError("gone")), "loading"),
+              ExitedWithCode(2), "loading: NOT_FOUND: gone");
+}
+
 TEST_F(FlagsTest, ValidateCommonFlagsAcceptsDefaults) {
   EXPECT_THAT(ValidateCommonFlags(), IsOk());
 }

@@ -42,15 +42,8 @@ ABSL_FLAG(std::string, events_stream_prefix, "touchline",
 namespace touchline::touchpoints {
 namespace {
 
-template <typename T>
-T OrDie(absl::StatusOr<T> value, const char* what) {
-  if (!value.ok()) config::Fatal(std::string(what) + ": " + value.status().ToString());
-  return *std::move(value);
-}
-
-void OkOrDie(const absl::Status& status, const char* what) {
-  if (!status.ok()) config::Fatal(std::string(what) + ": " + status.ToString());
-}
+using config::OkOrDie;
+using config::OrDie;
 
 // This replica's name in the consumer group: unique per process.
 std::string ConsumerName() {
