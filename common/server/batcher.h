@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
 namespace touchline::server {
@@ -82,6 +83,32 @@ class Batcher {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };
+
+// The group-commit pattern of a Batcher's process function: writes `items` through
+// `commit_all` (one transaction for all of them, one result each). When that transaction
+// fails as a whole, one item may have made the database refuse it, so each item is committed
+// on its own and only the guilty one fails; when the database is unreachable (UNAVAILABLE,
+// DEADLINE_EXCEEDED) every item gets that error at once instead.
+template <typename In, typename Out>
+std::vector<absl::StatusOr<Out>> CommitTogetherOrAlone(
+    const std::vector<In>& items,
+    const std::function<absl::StatusOr<std::vector<absl::StatusOr<Out>>>(const std::vector<In>&)>&
+        commit_all) {
+  absl::StatusOr<std::vector<absl::StatusOr<Out>>> together = commit_all(items);
+  if (together.ok()) return *std::move(together);
+  const absl::StatusCode code = together.status().code();
+  if (items.size() == 1 || code == absl::StatusCode::kUnavailable ||
+      code == absl::StatusCode::kDeadlineExceeded) {
+    return std::vector<absl::StatusOr<Out>>(items.size(), together.status());
+  }
+  std::vector<absl::StatusOr<Out>> results;
+  results.reserve(items.size());
+  for (const In& item : items) {
+    absl::StatusOr<std::vector<absl::StatusOr<Out>>> alone = commit_all({item});
+    results.push_back(alone.ok() ? std::move((*alone)[0]) : alone.status());
+  }
+  return results;
+}
 
 }  // namespace touchline::server
 

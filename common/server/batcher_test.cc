@@ -72,5 +72,53 @@ TEST(BatcherTest, SeveralWorkersShareTheLoad) {
   EXPECT_EQ(total.load(), 500500);
 }
 
+// A fake store: commits all-or-nothing, refusing a whole group that holds a negative number,
+// and answers each item with its double.
+struct FakeCommit {
+  absl::StatusCode failure = absl::StatusCode::kInvalidArgument;
+  int calls = 0;
+  absl::StatusOr<std::vector<absl::StatusOr<int>>> operator()(const std::vector<int>& items) {
+    ++calls;
+    std::vector<absl::StatusOr<int>> out;
+    for (const int i : items) {
+      if (i < 0) return absl::Status(failure, "refused");
+      out.push_back(2 * i);
+    }
+    return out;
+  }
+};
+
+std::vector<absl::StatusOr<int>> Commit(const std::vector<int>& items, FakeCommit& fake) {
+  return CommitTogetherOrAlone<int, int>(
+      items, [&fake](const std::vector<int>& group) { return fake(group); });
+}
+
+TEST(CommitTogetherOrAloneTest, OneCommitWhenItSucceeds) {
+  FakeCommit fake;
+  const std::vector<absl::StatusOr<int>> results = Commit({1, 2, 3}, fake);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(*results[2], 6);
+  EXPECT_EQ(fake.calls, 1);
+}
+
+TEST(CommitTogetherOrAloneTest, RefusedGroupIsRetriedItemByItemSoOnlyTheBadOneFails) {
+  FakeCommit fake;
+  const std::vector<absl::StatusOr<int>> results = Commit({1, -1, 3}, fake);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(*results[0], 2);
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*results[2], 6);
+  EXPECT_EQ(fake.calls, 4);
+}
+
+TEST(CommitTogetherOrAloneTest, UnreachableDatabaseFailsEveryItemWithoutRetries) {
+  FakeCommit fake;
+  fake.failure = absl::StatusCode::kUnavailable;
+  const std::vector<absl::StatusOr<int>> results = Commit({1, -1, 3}, fake);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(fake.calls, 1);
+}
+
 }  // namespace
 }  // namespace touchline::server

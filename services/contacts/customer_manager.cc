@@ -147,25 +147,12 @@ void CustomerManager::CreateBatch(std::vector<PendingCreate>& batch) {
   std::vector<NewCustomer> customers;
   customers.reserve(batch.size());
   for (PendingCreate& pending : batch) customers.push_back(std::move(pending.customer));
-  absl::StatusOr<std::vector<absl::StatusOr<Customer>>> results = store_->CreateMany(customers);
-  if (results.ok()) {
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move((*results)[i]));
-    return;
-  }
-  // The shared transaction failed. When the database is out of reach every create would fail
-  // alone too; otherwise one create may have made the database refuse the whole transaction,
-  // so each is tried on its own and only that one fails.
-  const absl::StatusCode code = results.status().code();
-  if (batch.size() == 1 || code == absl::StatusCode::kUnavailable ||
-      code == absl::StatusCode::kDeadlineExceeded) {
-    for (PendingCreate& pending : batch) pending.done(results.status());
-    return;
-  }
-  for (size_t i = 0; i < batch.size(); ++i) {
-    absl::StatusOr<std::vector<absl::StatusOr<Customer>>> alone =
-        store_->CreateMany({customers[i]});
-    batch[i].done(alone.ok() ? std::move((*alone)[0]) : alone.status());
-  }
+  std::vector<absl::StatusOr<Customer>> results =
+      server::CommitTogetherOrAlone<NewCustomer, Customer>(
+          customers, [this](const std::vector<NewCustomer>& group) {
+            return store_->CreateMany(group);
+          });
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 void CustomerManager::Get(const auth::RequestContext& caller, std::string_view customer_id,

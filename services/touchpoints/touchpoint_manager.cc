@@ -240,25 +240,12 @@ void TouchpointManager::RecordBatch(std::vector<PendingRecord>& batch) {
   std::vector<NewTouchpoint> touchpoints;
   touchpoints.reserve(batch.size());
   for (PendingRecord& pending : batch) touchpoints.push_back(std::move(pending.touchpoint));
-  absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> results = store_->RecordMany(touchpoints);
-  if (results.ok()) {
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move((*results)[i]));
-    return;
-  }
-  // The shared transaction failed. When the database is out of reach every record would
-  // fail alone too; otherwise one may have made the database refuse the whole transaction,
-  // so each is tried on its own and only that one fails.
-  const absl::StatusCode code = results.status().code();
-  if (batch.size() == 1 || code == absl::StatusCode::kUnavailable ||
-      code == absl::StatusCode::kDeadlineExceeded) {
-    for (PendingRecord& pending : batch) pending.done(results.status());
-    return;
-  }
-  for (size_t i = 0; i < batch.size(); ++i) {
-    absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> alone =
-        store_->RecordMany({touchpoints[i]});
-    batch[i].done(alone.ok() ? std::move((*alone)[0]) : alone.status());
-  }
+  std::vector<absl::StatusOr<Recorded>> results =
+      server::CommitTogetherOrAlone<NewTouchpoint, Recorded>(
+          touchpoints, [this](const std::vector<NewTouchpoint>& group) {
+            return store_->RecordMany(group);
+          });
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecord(
