@@ -79,6 +79,7 @@ class CustomerReadModelTest : public ::testing::Test {
     pg::PoolOptions options;
     options.dsn = dsn_;
     options.search_path = schema;
+    options.prepared = PgTouchpointStore::PreparedStatements();
     options.size = 4;
     return pg::Pool::Create(options);
   }

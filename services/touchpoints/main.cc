@@ -75,6 +75,7 @@ int Run() {
   pg::PoolOptions pool_options;
   pool_options.dsn = dsn;
   pool_options.search_path = schema;
+  pool_options.prepared = PgTouchpointStore::PreparedStatements();
   pool_options.size = absl::GetFlag(FLAGS_pg_pool_size);
   const auto pool = OrDie(pg::Pool::Create(pool_options), "connecting to PostgreSQL");
   auto redis_options =

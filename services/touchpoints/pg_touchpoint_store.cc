@@ -29,6 +29,11 @@ using ::google::protobuf::util::TimeUtil;
 namespace ev = ::touchline::events::v1;
 namespace cv1 = ::touchline::contacts::v1;
 
+// Prepared statements (PreparedStatements()).
+constexpr char kGetTouchpoint[] = "touchpoint_get";
+constexpr char kTimelineFirst[] = "touchpoint_timeline_first";
+constexpr char kTimelineAfter[] = "touchpoint_timeline_after";
+
 // Kinds of touchpoint_keys rows.
 constexpr int kRequestKey = 1;
 constexpr int kExternalKey = 2;
@@ -191,11 +196,12 @@ ev::EventEnvelope Envelope(const google::protobuf::Message& payload, const Write
 
 absl::StatusOr<v1::Touchpoint> SelectOne(pqxx::transaction_base& txn, std::string_view tenant,
                                          std::string_view id, bool lock) {
-  const pqxx::result rows = txn.exec_params(
-      absl::StrCat("SELECT ", SelectColumns(),
-                   " FROM touchpoints WHERE tenant_id = $1 AND touchpoint_id = $2::uuid",
-                   lock ? " FOR UPDATE" : ""),
-      std::string(tenant), std::string(id));
+  const pqxx::result rows =
+      lock ? txn.exec_params(absl::StrCat("SELECT ", SelectColumns(),
+                                          " FROM touchpoints WHERE tenant_id = $1 AND "
+                                          "touchpoint_id = $2::uuid FOR UPDATE"),
+                             std::string(tenant), std::string(id))
+           : txn.exec_prepared(kGetTouchpoint, std::string(tenant), std::string(id));
   if (rows.empty()) {
     return absl::NotFoundError(absl::StrCat("touchpoint ", std::string(id), " not found"));
   }
@@ -228,6 +234,19 @@ int64_t MonthIndex(absl::Time t) {
 
 PgTouchpointStore::PgTouchpointStore(pg::Pool* pool, std::function<void()> events_written)
     : pool_(pool), events_written_(std::move(events_written)) {}
+
+std::vector<std::pair<std::string, std::string>> PgTouchpointStore::PreparedStatements() {
+  const std::string select = absl::StrCat("SELECT ", kSelectColumns, " FROM touchpoints ");
+  const std::string timeline = absl::StrCat(
+      select, "WHERE tenant_id = $1 AND customer_id = $2::uuid AND delete_time IS NULL ");
+  return {
+      {kGetTouchpoint, select + "WHERE tenant_id = $1 AND touchpoint_id = $2::uuid"},
+      {kTimelineFirst,
+       timeline + "ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT $3"},
+      {kTimelineAfter,
+       timeline + "AND (occurred_at, touchpoint_id) < ($3::timestamptz, $4::uuid) "
+                  "ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT $5"}};
+}
 
 absl::Status PgTouchpointStore::EnsurePartitions(absl::Time first, absl::Time last) {
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
@@ -493,6 +512,7 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_i
                                                        const v1::TouchpointFilter& filter,
                                                        int page_size,
                                                        const std::optional<TimeCursor>& after) {
+  const bool unfiltered = filter.ByteSizeLong() == 0;
   Params p;
   const std::string sql = absl::StrCat(
       "SELECT ", SelectColumns(), " FROM touchpoints WHERE tenant_id = ",
@@ -501,7 +521,16 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_i
       " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ", page_size + 1);
   absl::StatusOr<TouchpointPage> page;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
-    page = ReadPage(Exec(txn, sql, p), page_size, false);
+    // The plain timeline (the hot path) runs prepared; filtered ones are planned per call,
+    // which prunes partitions by their time range.
+    const pqxx::result rows =
+        !unfiltered ? Exec(txn, sql, p)
+        : after     ? txn.exec_prepared(kTimelineAfter, std::string(tenant_id),
+                                        std::string(customer_id), PgTime(after->occurred_at),
+                                        after->touchpoint_id, page_size + 1)
+                    : txn.exec_prepared(kTimelineFirst, std::string(tenant_id),
+                                        std::string(customer_id), page_size + 1);
+    page = ReadPage(rows, page_size, false);
     return absl::OkStatus();
   }));
   return page;

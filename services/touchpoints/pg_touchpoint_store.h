@@ -5,6 +5,9 @@
 
 #include <functional>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "common/pg/pool.h"
@@ -21,6 +24,10 @@ class PgTouchpointStore final : public TouchpointStore {
   // `pool` (search_path = the service's schema) must outlive the store. `events_written`
   // runs after a commit that wrote events (e.g. OutboxRelay::Wake).
   PgTouchpointStore(pg::Pool* pool, std::function<void()> events_written);
+
+  // The statements to prepare on every connection of `pool` (pg::PoolOptions::prepared): the
+  // hot reads, planned once per connection instead of once per call over every partition.
+  static std::vector<std::pair<std::string, std::string>> PreparedStatements();
 
   absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
       const std::vector<NewTouchpoint>& touchpoints) override;
