@@ -76,6 +76,11 @@ ABSL_FLAG(int, batch_rows, 10000, "Rows per COPY transaction");
 ABSL_FLAG(bool, defer_indexes, false,
           "Drop the touchpoints table's secondary indexes before the COPY and build them after "
           "(much faster for 10M rows; the COPY figure is then one without indexes)");
+ABSL_FLAG(int, copies, 1,
+          "Make the data set this many times larger on the server after the load: each extra "
+          "copy repeats every generated touchpoint with a new id, a new occur_time in the range "
+          "and another (not hot) customer. For 10M rows without 10M rows of client-side "
+          "generation.");
 ABSL_FLAG(bool, vacuum, true, "VACUUM the touchpoints' partitions before the final ANALYZE");
 ABSL_FLAG(bool, append, false, "Add to a tenant that already has touchpoints");
 ABSL_FLAG(absl::Duration, progress_every, absl::Seconds(10), "How often to print progress");
@@ -535,6 +540,31 @@ int Main() {
               static_cast<long long>(sum.validated));
   std::fflush(stdout);
 
+  if (const int copies = absl::GetFlag(FLAGS_copies); copies > 1) {
+    // Server-side copies of the generated rows (UUIDv7 ids: the copies get random v4 ids, so
+    // a copy is never copied again), one statement per source partition and copy.
+    const Clock::time_point t0 = Clock::now();
+    const std::string qschema = Quoted(conn, schema);
+    const int64_t customers = absl::GetFlag(FLAGS_customers);
+    std::vector<std::string> inserts;
+    for (int k = 1; k < copies; ++k) {
+      for (const std::string& partition : Partitions(conn, schema)) {
+        inserts.push_back(absl::StrCat(
+            "INSERT INTO ", qschema, ".touchpoints (tenant_id, touchpoint_id, occurred_at, "
+            "customer_id, origin_customer_id, recorded_at, channel, category, outcome, sentiment, "
+            "tags, participant_ids, filled, body, search, version, update_time) "
+            "SELECT tenant_id, gen_random_uuid(), o, c, c, o + (recorded_at - occurred_at), "
+            "channel, category, outcome, sentiment, tags, participant_ids, filled, body, search, "
+            "version, o + (recorded_at - occurred_at) FROM (SELECT t.*, now() - random() * "
+            "interval '", absl::GetFlag(FLAGS_months), " months' AS o, ('00000000-0000-7000-8000-' "
+            "|| lpad(to_hex((1 + floor(random() * ", customers - 1, "))::int), 12, '0'))::uuid AS c "
+            "FROM ", qschema, ".", Quoted(conn, partition), " t WHERE substr(touchpoint_id::text, "
+            "15, 1) = '7') s"));
+      }
+    }
+    RunParallel(dsn, schema, jobs, inserts);
+    std::printf("copies: %d x the generated rows in %.1f s\n", copies, SecondsSince(t0));
+  }
   rebuild_indexes();
   {
     // VACUUM sets every page all-visible now rather than autovacuum doing it in the middle
