@@ -58,8 +58,6 @@ pqxx::result Exec(Txn& txn, const std::string& sql, const Params& params) {
   return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params.values()));
 }
 
-std::string PgArray(const std::vector<std::string>& values) { return PgTextArray(values); }
-
 template <typename Enums>
 std::string IntArray(const Enums& values) {
   std::vector<std::string> text;
@@ -70,8 +68,6 @@ std::string IntArray(const Enums& values) {
 absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
 }
-
-std::string SelectColumns() { return kSelectColumns; }
 
 // The filter's conditions, as " AND ..." clauses.
 std::string FilterSql(const v1::TouchpointFilter& f, bool with_time, Params& p) {
@@ -140,7 +136,7 @@ absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
         "SELECT customer_id::text, state, coalesce(merged_into::text, ''), person_ids::text[] "
         "FROM customers WHERE tenant_id = $1 AND customer_id = ANY($2::uuid[]) "
         "ORDER BY customer_id FOR SHARE",
-        tenant, PgArray(ids));
+        tenant, PgTextArray(ids));
     ids.clear();
     for (const auto& row : rows) {
       CustomerState c{row[1].as<int>(), row[2].c_str(), ParseTextArray(row[3])};
@@ -197,7 +193,7 @@ ev::EventEnvelope Envelope(const google::protobuf::Message& payload, const Write
 absl::StatusOr<v1::Touchpoint> SelectOne(pqxx::transaction_base& txn, std::string_view tenant,
                                          std::string_view id, bool lock) {
   const pqxx::result rows =
-      lock ? txn.exec_params(absl::StrCat("SELECT ", SelectColumns(),
+      lock ? txn.exec_params(absl::StrCat("SELECT ", kSelectColumns,
                                           " FROM touchpoints WHERE tenant_id = $1 AND "
                                           "touchpoint_id = $2::uuid FOR UPDATE"),
                              std::string(tenant), std::string(id))
@@ -208,19 +204,21 @@ absl::StatusOr<v1::Touchpoint> SelectOne(pqxx::transaction_base& txn, std::strin
   return FromRow(rows[0]);
 }
 
-absl::StatusOr<TouchpointPage> ReadPage(const pqxx::result& rows, int page_size,
-                                        bool with_score) {
+// The page of touchpoints in `parts` (rows selected with kSelectColumns, in order): the
+// first page_size, and a cursor when there are more.
+absl::StatusOr<TouchpointPage> ReadPage(const std::vector<pqxx::result>& parts, int page_size) {
   TouchpointPage page;
-  for (const auto& row : rows) {
-    if (static_cast<int>(page.touchpoints.size()) == page_size) {
-      page.more = true;
-      const v1::Touchpoint& last = page.touchpoints.back();
-      page.next = TimeCursor{FromProtoTime(last.occur_time()), last.touchpoint_id()};
-      break;
+  for (const pqxx::result& rows : parts) {
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.touchpoints.size()) == page_size) {
+        page.more = true;
+        const v1::Touchpoint& last = page.touchpoints.back();
+        page.next = TimeCursor{FromProtoTime(last.occur_time()), last.touchpoint_id()};
+        return page;
+      }
+      TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
+      page.touchpoints.push_back(std::move(t));
     }
-    TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
-    page.touchpoints.push_back(std::move(t));
-    if (with_score) page.scores.push_back(row[kSelectColumnCount].as<float>());
   }
   return page;
 }
@@ -332,8 +330,8 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
           "FROM unnest($1::text[], $2::smallint[], $3::text[], $4::uuid[], $5::timestamptz[], "
           "$6::text[]) AS k(t, kind, key, id, occurred_at, fp) "
           "ON CONFLICT DO NOTHING RETURNING tenant_id, kind, key, touchpoint_id::text",
-          PgArray(k_tenant), PgArray(k_kind), PgArray(k_key), PgArray(k_id), PgArray(k_time),
-          PgArray(k_fp));
+          PgTextArray(k_tenant), PgTextArray(k_kind), PgTextArray(k_key), PgTextArray(k_id), PgTextArray(k_time),
+          PgTextArray(k_fp));
       absl::flat_hash_set<std::string> won;
       for (const auto& row : claimed) {
         won.insert(absl::StrCat(row[0].c_str(), "\x1f", row[1].c_str(), "\x1f", row[2].c_str(),
@@ -352,7 +350,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
       }
       if (!give_back.empty()) {
         txn.exec_params("DELETE FROM touchpoint_keys WHERE touchpoint_id = ANY($1::uuid[])",
-                        PgArray(give_back));
+                        PgTextArray(give_back));
       }
     }
 
@@ -515,7 +513,7 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_i
   const bool unfiltered = filter.ByteSizeLong() == 0;
   Params p;
   const std::string sql = absl::StrCat(
-      "SELECT ", SelectColumns(), " FROM touchpoints WHERE tenant_id = ",
+      "SELECT ", kSelectColumns, " FROM touchpoints WHERE tenant_id = ",
       p.Add(std::string(tenant_id)), " AND customer_id = ", p.Add(std::string(customer_id)),
       "::uuid AND delete_time IS NULL", FilterSql(filter, true, p), AfterSql(after, p),
       " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ", page_size + 1);
@@ -530,7 +528,7 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_i
                                         after->touchpoint_id, page_size + 1)
                     : txn.exec_prepared(kTimelineFirst, std::string(tenant_id),
                                         std::string(customer_id), page_size + 1);
-    page = ReadPage(rows, page_size, false);
+    page = ReadPage({rows}, page_size);
     return absl::OkStatus();
   }));
   return page;
@@ -587,26 +585,15 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(std::string_view tenant
       std::vector<pqxx::result> parts;
       int have = 0;
       for (const absl::CivilMonth month : months) {
-        parts.push_back(run(absl::StrCat("SELECT ", SelectColumns(), ", 0::real", where,
+        parts.push_back(run(absl::StrCat("SELECT ", kSelectColumns, where,
                                          " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ",
                                          want - have),
                             month));
         have += static_cast<int>(parts.back().size());
         if (have >= want) break;
       }
-      for (const pqxx::result& part : parts) {
-        for (const auto& row : part) {
-          if (static_cast<int>(page.touchpoints.size()) == spec.page_size) {
-            page.more = true;
-            const v1::Touchpoint& last = page.touchpoints.back();
-            page.next = TimeCursor{FromProtoTime(last.occur_time()), last.touchpoint_id()};
-            return absl::OkStatus();
-          }
-          TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
-          page.touchpoints.push_back(std::move(t));
-          page.scores.push_back(0);
-        }
-      }
+      TL_ASSIGN_OR_RETURN(page, ReadPage(parts, spec.page_size));
+      page.scores.assign(page.touchpoints.size(), 0);
       return absl::OkStatus();
     }
     // Relevance: rank the most recent kRelevanceWindow matches.
@@ -641,7 +628,7 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(std::string_view tenant
     if (ids.empty()) return absl::OkStatus();
     absl::flat_hash_map<std::string, v1::Touchpoint> found;
     for (const auto& row : txn.exec_params(
-             absl::StrCat("SELECT ", SelectColumns(),
+             absl::StrCat("SELECT ", kSelectColumns,
                           " FROM touchpoints t JOIN unnest($2::uuid[], $3::timestamptz[]) "
                           "AS k(id, at) ON t.touchpoint_id = k.id AND t.occurred_at = k.at "
                           "WHERE t.tenant_id = $1"),
@@ -744,7 +731,7 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(std::string_view tenant_i
                                                        const ChangeCursor& after, int page_size) {
   Params p;
   std::string sql = absl::StrCat(
-      "SELECT ", SelectColumns(), ", change_xid::text FROM touchpoints WHERE tenant_id = ",
+      "SELECT ", kSelectColumns, ", change_xid::text FROM touchpoints WHERE tenant_id = ",
       p.Add(std::string(tenant_id)), " AND (change_xid, touchpoint_id) > (",
       p.Add(std::to_string(after.xid)), "::xid8, ", p.Add(after.touchpoint_id),
       "::uuid) AND change_xid < pg_snapshot_xmin(pg_current_snapshot())");
