@@ -76,6 +76,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Pool::Connect() const {
     }
     conn->set_variable("statement_timeout",
                        std::to_string(absl::ToInt64Milliseconds(options_.statement_timeout)));
+    for (const auto& [name, value] : options_.settings) {
+      conn->set_variable(name, conn->quote(value));
+    }
     for (const auto& [name, sql] : options_.prepared) conn->prepare(name, sql);
     return conn;
   } catch (const std::exception& e) {

@@ -35,6 +35,9 @@ struct PoolOptions {
   // (name, sql) statements prepared on every connection, for exec_prepared(name, ...). They are
   // sent to the server on first use on each connection (and again after a reconnect).
   std::vector<std::pair<std::string, std::string>> prepared;
+  // Other settings (name, value) of every connection, e.g. {"plan_cache_mode",
+  // "force_generic_plan"}.
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 
 class Pool {

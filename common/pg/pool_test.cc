@@ -43,6 +43,8 @@ class PoolTest : public ::testing::Test {
     options.acquire_timeout = absl::Milliseconds(300);
     options.statement_timeout = absl::Milliseconds(500);
     options.prepared = {{"item_count", "SELECT count(*) FROM item"}};
+    options.settings = {{"plan_cache_mode", "force_generic_plan"},
+                        {"application_name", "pool test's"}};
     return Pool::Create(std::move(options));
   }
 
@@ -76,6 +78,14 @@ TEST(PoolCreateTest, RejectsBadOptions) {
   options.size = 1;
   options.dsn = "";
   EXPECT_THAT(Pool::Create(options), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(PoolTest, EveryConnectionCarriesTheSettings) {
+  TL_ASSERT_OK(pool_->Query([](pqxx::nontransaction& txn) {
+    EXPECT_EQ(txn.exec("SHOW plan_cache_mode")[0][0].as<std::string>(), "force_generic_plan");
+    EXPECT_EQ(txn.exec("SHOW application_name")[0][0].as<std::string>(), "pool test's");
+    return absl::OkStatus();
+  }));
 }
 
 TEST_F(PoolTest, TransactCommitsWhenFnReturnsOk) {

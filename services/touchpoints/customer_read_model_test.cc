@@ -80,6 +80,7 @@ class CustomerReadModelTest : public ::testing::Test {
     options.dsn = dsn_;
     options.search_path = schema;
     options.prepared = PgTouchpointStore::PreparedStatements();
+    options.settings = PgTouchpointStore::ConnectionSettings();
     options.size = 4;
     return pg::Pool::Create(options);
   }

@@ -76,6 +76,7 @@ int Run() {
   pool_options.dsn = dsn;
   pool_options.search_path = schema;
   pool_options.prepared = PgTouchpointStore::PreparedStatements();
+  pool_options.settings = PgTouchpointStore::ConnectionSettings();
   pool_options.size = absl::GetFlag(FLAGS_pg_pool_size);
   const auto pool = OrDie(pg::Pool::Create(pool_options), "connecting to PostgreSQL");
   auto redis_options =

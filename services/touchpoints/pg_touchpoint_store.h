@@ -26,8 +26,13 @@ class PgTouchpointStore final : public TouchpointStore {
   PgTouchpointStore(pg::Pool* pool, std::function<void()> events_written);
 
   // The statements to prepare on every connection of `pool` (pg::PoolOptions::prepared): the
-  // hot reads, planned once per connection instead of once per call over every partition.
+  // hot reads. With ConnectionSettings() they are planned once per connection: a custom
+  // plan over every partition costs ~3 ms per call at 28 partitions, the generic one 0.03 ms
+  // (these statements have no partition key to prune by, so nothing is lost).
   static std::vector<std::pair<std::string, std::string>> PreparedStatements();
+  static std::vector<std::pair<std::string, std::string>> ConnectionSettings() {
+    return {{"plan_cache_mode", "force_generic_plan"}};
+  }
 
   absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
       const std::vector<NewTouchpoint>& touchpoints) override;

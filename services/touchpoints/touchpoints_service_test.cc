@@ -125,6 +125,7 @@ class TouchpointsServiceTest : public ::testing::Test {
     pool_options.dsn = dsn;
     pool_options.search_path = schema_.name();
     pool_options.prepared = PgTouchpointStore::PreparedStatements();
+    pool_options.settings = PgTouchpointStore::ConnectionSettings();
     pool_options.size = 20;
     auto pool = pg::Pool::Create(pool_options);
     ASSERT_TRUE(pool.ok()) << pool.status();
