@@ -605,10 +605,13 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(std::string_view tenant
     std::vector<Candidate> candidates;
     for (const absl::CivilMonth month : months) {
       const int left = kRelevanceWindow - static_cast<int>(candidates.size());
+      // ts_rank outside the LIMIT: it reads (detoasts) the whole vector, so only for the
+      // rows kept, not for every match of the month.
       const std::string sql = absl::StrCat(
           "SELECT touchpoint_id::text, to_char(occurred_at AT TIME ZONE 'UTC', "
-          "'YYYY-MM-DD HH24:MI:SS.US'), ts_rank(search, ", query, "::tsquery)", where,
-          " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ", left);
+          "'YYYY-MM-DD HH24:MI:SS.US'), ts_rank(search, ", query, "::tsquery) FROM (SELECT "
+          "touchpoint_id, occurred_at, search", where,
+          " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ", left, ") recent");
       for (const auto& row : run(sql, month)) {
         candidates.push_back({row[2].as<float>(), row[1].c_str(), row[0].c_str()});
       }
