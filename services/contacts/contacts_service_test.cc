@@ -51,7 +51,8 @@ class ContactsServiceTest : public ::testing::Test {
     auto pool = pg::Pool::Create({.dsn = dsn,
                                   .search_path = schema_.name(),
                                   .size = 20,
-                                  .prepared = PgCustomerStore::PreparedStatements()});
+                                  .prepared = PgCustomerStore::PreparedStatements(),
+                                  .settings = {}});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
     auto redis_options = redis::ParseRedisAddress(testing::TestRedisAddr());

@@ -96,7 +96,8 @@ TEST(CustomerManagerTest, ACreateTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
                           pg::Pool::Create({.dsn = dsn,
                                             .search_path = schema.name(),
                                             .size = 2,
-                                            .prepared = PgCustomerStore::PreparedStatements()}));
+                                            .prepared = PgCustomerStore::PreparedStatements(),
+                                            .settings = {}}));
   PgCustomerStore pg_store(pool.get(), [] {});
   RefusingStore store(&pg_store);
   Outcome first, poison, innocent;

@@ -56,7 +56,8 @@ int Run() {
   const auto pool = OrDie(pg::Pool::Create({.dsn = dsn,
                                             .search_path = schema,
                                             .size = absl::GetFlag(FLAGS_pg_pool_size),
-                                            .prepared = PgCustomerStore::PreparedStatements()}),
+                                            .prepared = PgCustomerStore::PreparedStatements(),
+                                            .settings = {}}),
                           "connecting to PostgreSQL");
   auto redis_options =
       OrDie(redis::ParseRedisAddress(absl::GetFlag(FLAGS_redis_addr)), "--redis_addr");

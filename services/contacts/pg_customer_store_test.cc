@@ -31,7 +31,8 @@ class PgCustomerStoreTest : public ::testing::Test {
                             pg::Pool::Create({.dsn = dsn,
                                               .search_path = schema_.name(),
                                               .size = 2,
-                                              .prepared = PgCustomerStore::PreparedStatements()}));
+                                              .prepared = PgCustomerStore::PreparedStatements(),
+                                              .settings = {}}));
     store_ = std::make_unique<PgCustomerStore>(pool_.get(), [this] { ++wakes_; });
   }
 
