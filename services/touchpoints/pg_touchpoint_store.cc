@@ -343,14 +343,22 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
           claimed_all[k_owner[k]] = false;
         }
       }
-      // A touchpoint that claimed some keys but not all is a replay: give back what it took.
-      std::vector<std::string> give_back;
+      // A touchpoint that claimed some keys but not all is a replay: give back what it took
+      // (by primary key; the key's touchpoint_id guards the claims of others).
+      std::vector<std::string> g_tenant, g_kind, g_key, g_id;
       for (size_t k = 0; k < k_owner.size(); ++k) {
-        if (!claimed_all[k_owner[k]]) give_back.push_back(k_id[k]);
+        if (claimed_all[k_owner[k]]) continue;
+        g_tenant.push_back(k_tenant[k]);
+        g_kind.push_back(k_kind[k]);
+        g_key.push_back(k_key[k]);
+        g_id.push_back(k_id[k]);
       }
-      if (!give_back.empty()) {
-        txn.exec_params("DELETE FROM touchpoint_keys WHERE touchpoint_id = ANY($1::uuid[])",
-                        PgTextArray(give_back));
+      if (!g_id.empty()) {
+        txn.exec_params(
+            "DELETE FROM touchpoint_keys k USING unnest($1::text[], $2::smallint[], $3::text[], "
+            "$4::uuid[]) AS g(t, kind, key, id) WHERE k.tenant_id = g.t AND k.kind = g.kind "
+            "AND k.key = g.key AND k.touchpoint_id = g.id",
+            PgTextArray(g_tenant), PgTextArray(g_kind), PgTextArray(g_key), PgTextArray(g_id));
       }
     }
 

@@ -739,6 +739,26 @@ TEST_F(TouchpointsServiceTest, SameExternalIdReplaysOrIsAlreadyExists) {
                                    third.touchpoint().touchpoint_id()));
 }
 
+TEST_F(TouchpointsServiceTest, ResentWebhookWithANewRequestIdReplaysAndKeepsNoStrayKey) {
+  const SeededCustomer customer = SeedCustomer();
+  v1::Touchpoint t = Basic(customer.id, NowMicros() - absl::Hours(1));
+  t.set_source_system("wecom");
+  t.set_external_id("msg-77");
+  v1::RecordTouchpointResponse first, resent, again;
+  ASSERT_TRUE(Record(t, &first, "delivery-1").ok());
+  EXPECT_EQ(CountRows("touchpoint_keys"), 2);
+  // The source re-sends with a new delivery id: the external id recognises it, and the new
+  // request id it claimed on the way is given back.
+  ASSERT_TRUE(Record(t, &resent, "delivery-2").ok());
+  EXPECT_TRUE(resent.replayed());
+  EXPECT_EQ(resent.touchpoint().touchpoint_id(), first.touchpoint().touchpoint_id());
+  EXPECT_EQ(CountRows("touchpoint_keys"), 2);
+  ASSERT_TRUE(Record(t, &again, "delivery-2").ok());
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(again.touchpoint().touchpoint_id(), first.touchpoint().touchpoint_id());
+  EXPECT_EQ(ListIds(customer.id).size(), 1u);
+}
+
 // --- 4. Merges ----------------------------------------------------------------------------------
 
 TEST_F(TouchpointsServiceTest, TouchpointOfAMergedCustomerGoesToTheSurvivor) {
