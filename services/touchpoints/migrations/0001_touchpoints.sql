@@ -6,6 +6,9 @@
 
 -- btree_gin lets one GIN index hold tenant_id next to the search tokens. Trusted since
 -- PostgreSQL 13 (a database owner may create it); one copy per database, in public.
+-- IF NOT EXISTS is not safe against a concurrent CREATE EXTENSION (schemas migrating at once
+-- in one database): a database-wide lock makes the second wait and then find it.
+SELECT pg_advisory_xact_lock(hashtext('touchline: CREATE EXTENSION btree_gin'));
 CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public;
 
 -- Partitioned by month of occurred_at (UTC months); ensure_partitions() creates them, ahead
