@@ -65,10 +65,6 @@ std::string IntArray(const Enums& values) {
   return absl::StrCat("{", absl::StrJoin(text, ","), "}");
 }
 
-absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
-}
-
 // The filter's conditions, as " AND ..." clauses.
 std::string FilterSql(const v1::TouchpointFilter& f, bool with_time, Params& p) {
   std::string sql;
@@ -468,7 +464,7 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
       new_month = MonthIndex(occurred_at);
     }
     t.set_etag(std::to_string(std::stoll(before.etag()) + 1));
-    *t.mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(context.now));
+    *t.mutable_update_time() = ToProtoTime(context.now);
     if (change.kind == ChangeKind::kDeleted) {
       *t.mutable_delete_time() = t.update_time();
       t.set_state(v1::TOUCHPOINT_STATE_DELETED);

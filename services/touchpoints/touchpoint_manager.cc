@@ -1,7 +1,6 @@
 #include "services/touchpoints/touchpoint_manager.h"
 
 #include <google/protobuf/util/field_mask_util.h>
-#include <google/protobuf/util/time_util.h>
 
 #include <utility>
 
@@ -15,24 +14,16 @@
 #include "common/status/macros.h"
 #include "common/text/text.h"
 #include "services/touchpoints/search_text.h"
+#include "services/touchpoints/touchpoint_row.h"
 
 namespace touchline::touchpoints {
 namespace {
 
 using ::google::protobuf::util::FieldMaskUtil;
-using ::google::protobuf::util::TimeUtil;
 using nlohmann::json;
 
 absl::Time TruncateToMicros(absl::Time t) {
   return absl::FromUnixMicros(absl::ToUnixMicros(t));
-}
-
-absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
-}
-
-google::protobuf::Timestamp ToProtoTime(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
 // PostgreSQL keeps microseconds: what we return must equal what we stored.

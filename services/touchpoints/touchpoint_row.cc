@@ -35,10 +35,10 @@ TouchpointRow ToRow(std::string tenant_id, const v1::Touchpoint& t) {
   TouchpointRow row;
   row.tenant_id = std::move(tenant_id);
   row.touchpoint_id = t.touchpoint_id();
-  row.occurred_at = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t.occur_time()));
+  row.occurred_at = FromProtoTime(t.occur_time());
   row.customer_id = t.customer_id();
   row.origin_customer_id = t.customer_id();
-  row.recorded_at = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t.record_time()));
+  row.recorded_at = FromProtoTime(t.record_time());
   row.channel = t.channel();
   row.category = t.category();
   row.outcome = t.outcome();
@@ -49,8 +49,16 @@ TouchpointRow ToRow(std::string tenant_id, const v1::Touchpoint& t) {
   t.SerializeToString(&row.body);
   row.search = BuildSearchVector(t.subject(), t.summary(), t.content());
   row.version = std::stoll(t.etag());
-  row.update_time = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t.update_time()));
+  row.update_time = FromProtoTime(t.update_time());
   return row;
+}
+
+absl::Time FromProtoTime(const google::protobuf::Timestamp& time) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(time));
+}
+
+google::protobuf::Timestamp ToProtoTime(absl::Time time) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
 }
 
 std::string PgTime(absl::Time time) {

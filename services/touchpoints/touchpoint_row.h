@@ -66,6 +66,10 @@ inline constexpr int kSelectColumnCount = 8;
 // The touchpoint of a row selected with kSelectColumns (starting at column `first`).
 absl::StatusOr<v1::Touchpoint> FromRow(const pqxx::row& row, int first = 0);
 
+// Proto timestamps <-> absl::Time, at the microseconds PostgreSQL keeps.
+absl::Time FromProtoTime(const google::protobuf::Timestamp& time);
+google::protobuf::Timestamp ToProtoTime(absl::Time time);
+
 // PostgreSQL's text form of a time (UTC, microseconds), and of a text array.
 std::string PgTime(absl::Time time);
 std::string PgTextArray(const std::vector<std::string>& values);
