@@ -38,6 +38,12 @@ bool ValidTimestamp(const google::protobuf::Timestamp& t) {
          t.nanos() <= 999999999;
 }
 
+// UUIDs as the read model stores them (PostgreSQL prints uuid in lower case).
+void LowerCaseIds(v1::Touchpoint& t) {
+  t.set_customer_id(absl::AsciiStrToLower(t.customer_id()));
+  for (std::string& id : *t.mutable_contact_person_ids()) id = absl::AsciiStrToLower(id);
+}
+
 void ClearOutputOnly(v1::Touchpoint& t) {
   t.clear_touchpoint_id();
   t.clear_state();
@@ -204,8 +210,7 @@ absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& con
   }
   NormalizeAndValidate(t, context.now, validation_, touchpoint_field, violations);
   TL_RETURN_IF_ERROR(violations.ToStatus());
-  t.set_customer_id(absl::AsciiStrToLower(t.customer_id()));
-  for (std::string& id : *t.mutable_contact_person_ids()) id = absl::AsciiStrToLower(id);
+  LowerCaseIds(t);
   TruncateTimes(t);
   // The fingerprint is of what the client asked for, before the server fills anything in.
   n.fingerprint = ids::Fingerprint(t);
@@ -316,7 +321,7 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Update(
         status::FieldViolations violations;
         NormalizeAndValidate(candidate, context.now, validation_, "touchpoint", violations);
         TL_RETURN_IF_ERROR(violations.ToStatus());
-        candidate.set_customer_id(absl::AsciiStrToLower(candidate.customer_id()));
+        LowerCaseIds(candidate);
         TruncateTimes(candidate);
         const v1::Touchpoint stored = t;
         t = std::move(candidate);

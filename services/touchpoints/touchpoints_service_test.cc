@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
@@ -923,6 +924,23 @@ TEST_F(TouchpointsServiceTest, UpdateChangesTheMaskedFieldsOnly) {
   ASSERT_TRUE(Update(patch, {"summary"}, &updated).ok());
   EXPECT_EQ(updated.etag(), "3");
   EXPECT_EQ(updated.summary(), "第二次修改");
+}
+
+TEST_F(TouchpointsServiceTest, UpperCaseIdsAreStoredInLowerCaseOnRecordAndUpdate) {
+  const SeededCustomer customer = SeedCustomer();
+  ASSERT_FALSE(customer.person_ids.empty());
+  v1::Touchpoint t = Basic(absl::AsciiStrToUpper(customer.id), NowMicros() - absl::Hours(1));
+  const v1::Touchpoint recorded = MustRecord(t);
+  EXPECT_EQ(recorded.customer_id(), customer.id);
+
+  v1::Touchpoint patch;
+  patch.set_touchpoint_id(recorded.touchpoint_id());
+  patch.add_contact_person_ids(absl::AsciiStrToUpper(customer.person_ids[0]));
+  v1::Touchpoint updated;
+  const grpc::Status status = Update(patch, {"contact_person_ids"}, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(updated.contact_person_ids_size(), 1);
+  EXPECT_EQ(updated.contact_person_ids(0), customer.person_ids[0]);
 }
 
 TEST_F(TouchpointsServiceTest, UpdateRejectsUnknownAndImmutablePaths) {
