@@ -4,6 +4,7 @@
 #define TOUCHLINE_COMMON_AUTH_REQUEST_CONTEXT_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,8 @@
 #include "grpcpp/support/string_ref.h"
 
 namespace touchline::auth {
+
+class Scope;
 
 inline constexpr char kTenantHeader[] = "x-touchline-tenant";
 inline constexpr char kCallerHeader[] = "x-touchline-caller";
@@ -24,6 +27,12 @@ struct RequestContext {
   std::string caller_id;
   // Correlates log lines of one request across services; never empty.
   std::string request_id;
+  // What the caller may see and change (scope.h). Set by every production authenticator;
+  // handlers enforce it on every read and write.
+  std::shared_ptr<const Scope> scope;
+  // Where the call came from, for the audit log: the peer address and user agent, set by the
+  // server wrapper.
+  std::string client;
 };
 
 // Identifies the caller of an RPC from its client metadata. Implementations are thread-safe.

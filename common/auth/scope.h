@@ -1,0 +1,132 @@
+// The one enforcement engine: what a principal may see and change, compiled by the
+// permissions service (touchline.permissions.v1.EffectiveScope) and applied by every service
+// to rows (in SQL, or to one customer's attributes) and to fields (on every output).
+//
+//   TL_ASSIGN_OR_RETURN(auto scope, auth::Scope::Compile(response.scope()));
+//   if (!scope->CanRead(attributes)) return absl::NotFoundError(...);   // no existence leak
+//   scope->Redact(auth::kCustomerResource, customer);                    // hidden + masked
+#ifndef TOUCHLINE_COMMON_AUTH_SCOPE_H_
+#define TOUCHLINE_COMMON_AUTH_SCOPE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "touchline/permissions/v1/permissions.pb.h"
+
+namespace touchline::auth {
+
+// Resources whose fields policies name, and the proto message each is.
+inline constexpr char kCustomerResource[] = "customer";      // touchline.contacts.v1.Customer
+inline constexpr char kTouchpointResource[] = "touchpoint";  // touchline.touchpoints.v1.Touchpoint
+
+// VIP customers are visible only to roles of at least this rank (regional manager).
+inline constexpr int kVipMinRank = 30;
+// touchline.contacts.v1.CustomerLevel CUSTOMER_LEVEL_VIP.
+inline constexpr int kVipLevel = 3;
+
+// The descriptor of `resource`'s message, or nullptr for an unknown resource.
+const google::protobuf::Descriptor* ResourceDescriptor(std::string_view resource);
+
+// OK when `field_path` (dot-separated proto field names, through nested and repeated
+// messages) names a field of `resource` that policies may restrict; INVALID_ARGUMENT saying
+// why otherwise (unknown resource, unknown field at which segment, a map or scalar traversed,
+// or an identity/state field: ids, state, etag, *_time).
+absl::Status ValidateFieldPath(std::string_view resource, std::string_view field_path);
+
+// Applies a mask pattern to one string value (UTF-8, code points; see MaskPattern).
+std::string MaskValue(std::string_view value, permissions::v1::MaskPattern pattern);
+
+// What row decisions need of one customer.
+struct CustomerAttributes {
+  std::string customer_id;
+  std::string owner_id;
+  std::string region;
+  int level = 0;  // touchline.contacts.v1.CustomerLevel
+  struct Share {
+    std::string grantee;  // "team:<id>" or "partner:<id>"
+    bool edit = false;
+  };
+  std::vector<Share> shares;
+};
+
+enum class Access { kRead, kWrite };
+
+// A condition over one customers table, for a WHERE clause. Bind `params` in order as
+// $first_param, $first_param+1, ... (text; arrays as PostgreSQL array literals, booleans as
+// "true"/"false").
+struct SqlCondition {
+  std::string sql;
+  std::vector<std::string> params;
+};
+
+// Immutable and thread-safe; shared by every request of the same credential.
+class Scope {
+ public:
+  // Validates and indexes `proto` (tenant and user set, known rule resources and paths, mask
+  // resolved for MASKED). INVALID_ARGUMENT otherwise.
+  static absl::StatusOr<std::shared_ptr<const Scope>> Compile(
+      permissions::v1::EffectiveScope proto);
+
+  const permissions::v1::EffectiveScope& proto() const { return proto_; }
+  const std::string& tenant_id() const { return proto_.tenant_id(); }
+  const std::string& user_id() const { return proto_.user_id(); }
+  bool Has(permissions::v1::Permission permission) const;
+
+  // Row decisions, as EffectiveScope documents: kRead = visible; kWrite = visible through
+  // anything but a READ share, and PERMISSION_CUSTOMERS_WRITE held.
+  bool Allows(Access access, const CustomerAttributes& customer) const;
+  // The same decision with one reason per rule considered, in plain words.
+  std::vector<std::string> Explain(Access access, const CustomerAttributes& customer) const;
+
+  // The same decision as SQL over `alias` (a customers table with tenant_id, customer_id,
+  // owner_id, region and level smallint), the shares read model `shares_table` (tenant_id,
+  // customer_id, grantee text, edit boolean) correlated on tenant_id and customer_id. Omits
+  // branches the scope cannot use (no owners, no regions...), so "all customers" is "TRUE"
+  // with no params. Does not check the tenant: the caller's query already does.
+  SqlCondition SqlVisibility(Access access, std::string_view alias, std::string_view shares_table,
+                             int first_param) const;
+
+  // How a field is shown and written: the access of the rule for `field_path` or its nearest
+  // ancestor path, EDITABLE when none.
+  permissions::v1::FieldAccess FieldAccessOf(std::string_view resource,
+                                             std::string_view field_path) const;
+
+  // Applies the field rules of `resource` to `message` (of that resource's type) in place:
+  // HIDDEN fields are cleared, MASKED ones have every string inside them masked (kinds and
+  // flags kept). Returns the paths of sensitive fields (phones, emails, addresses, messaging
+  // accounts, plus any with a rule) that were left readable, for the audit log.
+  std::vector<std::string> Redact(std::string_view resource,
+                                  google::protobuf::Message& message) const;
+
+  // For a write that sets the fields `paths` (an update mask, or the fields set on a create):
+  // PERMISSION_DENIED naming the first rule path that is not EDITABLE and equals, contains or
+  // lies inside one of `paths` ("field contact_persons.phones is read-only for role rep").
+  absl::Status CheckWritable(std::string_view resource, const std::vector<std::string>& paths) const;
+
+  // Whether any rule of `resource` is not EDITABLE (so callers can skip Redact cheaply).
+  bool HasFieldRules(std::string_view resource) const;
+
+ private:
+  explicit Scope(permissions::v1::EffectiveScope proto);
+
+  permissions::v1::EffectiveScope proto_;
+  absl::flat_hash_set<int> permissions_;
+  absl::flat_hash_set<std::string> owner_ids_;
+  absl::flat_hash_set<std::string> regions_;
+  absl::flat_hash_set<std::string> grantees_;
+  // resource -> field path -> rule.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, permissions::v1::FieldRule>>
+      rules_;
+};
+
+}  // namespace touchline::auth
+
+#endif  // TOUCHLINE_COMMON_AUTH_SCOPE_H_

@@ -1,0 +1,91 @@
+// Authenticates every call of a service: verifies the bearer token (or hands an API key to
+// the permissions service), then attaches the caller's compiled scope, cached per session
+// and dropped when a policy-change event says so.
+#ifndef TOUCHLINE_COMMON_AUTH_SCOPE_AUTHENTICATOR_H_
+#define TOUCHLINE_COMMON_AUTH_SCOPE_AUTHENTICATOR_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/auth/request_context.h"
+#include "common/auth/scope.h"
+#include "common/auth/token.h"
+#include "grpcpp/channel.h"
+#include "touchline/permissions/v1/permissions.pb.h"
+
+namespace touchline::auth {
+
+inline constexpr char kAuthorizationHeader[] = "authorization";
+inline constexpr char kApiKeyHeader[] = "x-api-key";
+
+// The credential of one call, as presented.
+struct Credential {
+  enum class Kind { kBearer, kApiKey };
+  Kind kind;
+  std::string secret;  // the token or the API key, without the "Bearer " prefix
+};
+
+// Where compiled scopes come from. Implementations are thread-safe.
+class ScopeSource {
+ public:
+  virtual ~ScopeSource() = default;
+  // The scope of `credential`; UNAUTHENTICATED when the permissions service refuses it
+  // (revoked session, disabled user, unknown or revoked API key), UNAVAILABLE when it cannot
+  // be asked.
+  virtual absl::StatusOr<permissions::v1::EffectiveScope> Fetch(const Credential& credential) = 0;
+};
+
+// Asks PermissionsService.GetEffectiveScope over `channel`, forwarding the credential in
+// metadata, with `timeout` as deadline. Maps transport failures to UNAVAILABLE.
+std::unique_ptr<ScopeSource> MakeGrpcScopeSource(std::shared_ptr<grpc::Channel> channel,
+                                                 absl::Duration timeout = absl::Seconds(2));
+
+struct ScopeAuthenticatorOptions {
+  // Longest a scope is used without fetching it again, even with no invalidation event (a
+  // safety net for lost events). The scope's own expire_time can make it shorter.
+  absl::Duration max_scope_age = absl::Minutes(5);
+  // Most cached scopes and verified tokens (each); the oldest half is dropped when full.
+  size_t max_entries = 100000;
+  // What "now" is for token expiry and cache ages; tests replace it.
+  std::function<absl::Time()> clock = &absl::Now;
+};
+
+// Thread-safe. For every call: exactly one credential ("authorization: Bearer <jwt>" or
+// "x-api-key: <secret>"), else UNAUTHENTICATED ("missing credential", "more than one
+// credential"). A bearer token is verified locally (results cached by the exact token until
+// it expires); if x-touchline-tenant is also sent it must equal the token's tenant. The scope
+// comes from the cache or the source; a fetched scope whose tenant or user differs from the
+// token's is refused. The RequestContext carries tenant_id = scope tenant, caller_id = user
+// id, and the scope.
+class ScopeAuthenticator : public Authenticator {
+ public:
+  ScopeAuthenticator(TokenVerifier verifier, std::unique_ptr<ScopeSource> source,
+                     ScopeAuthenticatorOptions options = {});
+
+  absl::StatusOr<RequestContext> Authenticate(
+      const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata) const override;
+
+  // Drops cached scopes of `tenant_id`: those of `session_ids`, or all of the tenant when it
+  // is empty. A fetch that was in flight when this ran is not cached. Call it from the
+  // consumer of the "permissions" topic (ScopesInvalidated).
+  void Invalidate(const std::string& tenant_id, const std::vector<std::string>& session_ids);
+
+ private:
+  // ... implementation detail: scope cache keyed by session id (or API key hash) with a
+  // per-tenant generation, token cache keyed by token bytes.
+  TokenVerifier verifier_;
+  std::unique_ptr<ScopeSource> source_;
+  ScopeAuthenticatorOptions options_;
+};
+
+}  // namespace touchline::auth
+
+#endif  // TOUCHLINE_COMMON_AUTH_SCOPE_AUTHENTICATOR_H_
