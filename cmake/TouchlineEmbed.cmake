@@ -10,6 +10,7 @@ function(touchline_embed_migrations)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DSCHEMA=${ARG_SCHEMA} "-DFILES=${ARG_FILES}"
             -P ${PROJECT_SOURCE_DIR}/cmake/embed_migrations.cmake
     DEPENDS ${ARG_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed_migrations.cmake
-    COMMENT "Embedding ${ARG_SCHEMA} migrations")
+    COMMENT "Embedding ${ARG_SCHEMA} migrations"
+    VERBATIM)
   target_sources(${ARG_TARGET} PRIVATE ${out})
 endfunction()
