@@ -78,7 +78,9 @@ absl::StatusOr<RequestContext> MetadataAuthenticator::Authenticate(
   }
   return RequestContext{.tenant_id = std::string(**tenant),
                         .caller_id = std::string(caller->value_or("")),
-                        .request_id = RequestIdOf(client_metadata)};
+                        .request_id = RequestIdOf(client_metadata),
+                        .scope = nullptr,
+                        .client = ""};
 }
 
 }  // namespace touchline::auth

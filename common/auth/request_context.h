@@ -45,9 +45,11 @@ class Authenticator {
       const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata) const = 0;
 };
 
-// The one seam where callers are identified. Until the permissions service issues signed
-// tokens, it trusts tenant and caller from metadata (set by the gateway, which authenticates
-// end users); token verification replaces it here.
+// Identifies only the tenant, from metadata, and attaches no scope: for the calls that come
+// before any credential exists (PermissionsService.Login and RefreshToken) and for tests of
+// the server plumbing. Every other call goes through ScopeAuthenticator
+// (scope_authenticator.h), which verifies a token and attaches the caller's scope; handlers
+// refuse a call without a scope.
 //
 // Authenticate returns UNAUTHENTICATED when x-touchline-tenant is missing or empty ("missing
 // x-touchline-tenant metadata"), does not match [a-z0-9][a-z0-9_-]{0,62}, or is given more than

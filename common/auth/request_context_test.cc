@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/auth/testing/test_metadata.h"
 #include "common/ids/ids.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -14,18 +15,7 @@ namespace {
 
 using ::touchline::testing::StatusIs;
 
-// Holds the strings a metadata multimap of string_refs points into.
-class Metadata {
- public:
-  Metadata(std::initializer_list<std::pair<std::string, std::string>> entries) : storage_(entries) {
-    for (const auto& [key, value] : storage_) map_.emplace(key, value);
-  }
-  const std::multimap<grpc::string_ref, grpc::string_ref>& map() const { return map_; }
-
- private:
-  std::vector<std::pair<std::string, std::string>> storage_;
-  std::multimap<grpc::string_ref, grpc::string_ref> map_;
-};
+using Metadata = ::touchline::auth::testing::TestMetadata;
 
 absl::StatusOr<RequestContext> Authenticate(const Metadata& metadata) {
   return MetadataAuthenticator().Authenticate(metadata.map());

@@ -67,6 +67,34 @@ struct SqlCondition {
   std::vector<std::string> params;
 };
 
+namespace scope_internal {
+
+// The rules of one resource as a tree along their field paths: a node per path segment,
+// carrying the rule of the path ending there, if any.
+struct RuleNode {
+  const google::protobuf::FieldDescriptor* field = nullptr;
+  bool has_rule = false;
+  permissions::v1::FieldAccess access = permissions::v1::FIELD_ACCESS_EDITABLE;
+  permissions::v1::MaskPattern mask = permissions::v1::MASK_PATTERN_UNSPECIFIED;
+  std::vector<RuleNode> children;
+};
+
+// A sensitive field the rules leave readable, reported by Redact when it has a value.
+struct SensitivePath {
+  std::string path;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+};
+
+// What Scope::Redact needs of one resource, built once by Scope::Compile.
+struct ResourceRules {
+  const google::protobuf::Descriptor* descriptor = nullptr;
+  std::vector<RuleNode> roots;
+  std::vector<SensitivePath> sensitive;
+  bool restricted = false;  // some rule is not EDITABLE
+};
+
+}  // namespace scope_internal
+
 // Immutable and thread-safe; shared by every request of the same credential.
 class Scope {
  public:
@@ -74,6 +102,10 @@ class Scope {
   // resolved for MASKED). INVALID_ARGUMENT otherwise.
   static absl::StatusOr<std::shared_ptr<const Scope>> Compile(
       permissions::v1::EffectiveScope proto);
+
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+  ~Scope();
 
   const permissions::v1::EffectiveScope& proto() const { return proto_; }
   const std::string& tenant_id() const { return proto_.tenant_id(); }
@@ -109,22 +141,31 @@ class Scope {
   // For a write that sets the fields `paths` (an update mask, or the fields set on a create):
   // PERMISSION_DENIED naming the first rule path that is not EDITABLE and equals, contains or
   // lies inside one of `paths` ("field contact_persons.phones is read-only for role rep").
-  absl::Status CheckWritable(std::string_view resource, const std::vector<std::string>& paths) const;
+  absl::Status CheckWritable(std::string_view resource,
+                             const std::vector<std::string>& paths) const;
 
   // Whether any rule of `resource` is not EDITABLE (so callers can skip Redact cheaply).
   bool HasFieldRules(std::string_view resource) const;
 
  private:
   explicit Scope(permissions::v1::EffectiveScope proto);
+  // Builds rule trees and sensitive paths of every resource from rules_.
+  void IndexFieldRules();
 
   permissions::v1::EffectiveScope proto_;
   absl::flat_hash_set<int> permissions_;
   absl::flat_hash_set<std::string> owner_ids_;
   absl::flat_hash_set<std::string> regions_;
   absl::flat_hash_set<std::string> grantees_;
+  // The three sets as PostgreSQL text[] literals, for SqlVisibility.
+  std::string owner_ids_literal_;
+  std::string regions_literal_;
+  std::string grantees_literal_;
   // resource -> field path -> rule.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, permissions::v1::FieldRule>>
       rules_;
+  // resource -> its rules for Redact; every known resource has an entry.
+  absl::flat_hash_map<std::string, scope_internal::ResourceRules> resource_rules_;
 };
 
 }  // namespace touchline::auth

@@ -4,6 +4,7 @@
 #ifndef TOUCHLINE_COMMON_AUTH_SCOPE_AUTHENTICATOR_H_
 #define TOUCHLINE_COMMON_AUTH_SCOPE_AUTHENTICATOR_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -79,11 +81,58 @@ class ScopeAuthenticator : public Authenticator {
   void Invalidate(const std::string& tenant_id, const std::vector<std::string>& session_ids);
 
  private:
-  // ... implementation detail: scope cache keyed by session id (or API key hash) with a
-  // per-tenant generation, token cache keyed by token bytes.
+  struct CachedToken {
+    TokenClaims claims;
+    absl::Time valid_until;
+    uint64_t inserted = 0;
+  };
+  struct CachedScope {
+    std::shared_ptr<const Scope> scope;
+    absl::Time valid_until;
+    uint64_t inserted = 0;
+  };
+  // The cache keys of one tenant's scopes, so that Invalidate touches only them.
+  struct TenantEntries {
+    absl::flat_hash_set<std::string> session_ids;     // keys of session_scopes_
+    absl::flat_hash_set<std::string> api_key_hashes;  // keys of api_key_scopes_
+    // invalidations_ when the tenant was last invalidated: fetches that began before it are
+    // not cached.
+    uint64_t invalidated_at = 0;
+  };
+
+  // The claims of a bearer token, from the cache or verified (and then cached).
+  absl::StatusOr<TokenClaims> VerifyToken(const std::string& token, absl::Time now) const;
+  // Fetches, checks and compiles the scope of `credential`, and caches it unless the tenant
+  // was invalidated after `invalidations` (the count seen before fetching). `claims` is the
+  // verified token of a bearer credential, null for an API key.
+  absl::StatusOr<std::shared_ptr<const Scope>> FetchScope(const Credential& credential,
+                                                          const TokenClaims* claims,
+                                                          const std::string& api_key_hash,
+                                                          uint64_t invalidations,
+                                                          absl::Time now) const;
+  using ScopeMap = absl::flat_hash_map<std::string, CachedScope>;
+  using KeyIndex = absl::flat_hash_set<std::string> TenantEntries::*;
+  // Removes the scope cached under `key` in `scopes` and its key from its tenant's `index`.
+  void EraseScope(ScopeMap& scopes, KeyIndex index, const std::string& key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes room for one more scope when max_entries are cached: drops the older half.
+  void MakeRoomForScope() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   TokenVerifier verifier_;
   std::unique_ptr<ScopeSource> source_;
   ScopeAuthenticatorOptions options_;
+
+  mutable absl::Mutex mu_;
+  // Counts insertions, so the oldest entries are known when the caches are full.
+  mutable uint64_t insertions_ ABSL_GUARDED_BY(mu_) = 0;
+  // Counts Invalidate calls.
+  uint64_t invalidations_ ABSL_GUARDED_BY(mu_) = 0;
+  // Verified tokens by their exact text, until they expire.
+  mutable absl::flat_hash_map<std::string, CachedToken> tokens_ ABSL_GUARDED_BY(mu_);
+  // Scopes of bearer tokens by session id, and of API keys by the SHA-256 of the key.
+  mutable ScopeMap session_scopes_ ABSL_GUARDED_BY(mu_);
+  mutable ScopeMap api_key_scopes_ ABSL_GUARDED_BY(mu_);
+  mutable absl::flat_hash_map<std::string, TenantEntries> tenants_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace touchline::auth

@@ -34,6 +34,22 @@ bool UnaryRunner::DeadlinePassed(const grpc::CallbackServerContext* context) con
   return absl::FromChrono(context->deadline()) <= clock_();
 }
 
+namespace {
+
+// "<peer> <user agent>" for the audit log, e.g. "ipv4:10.0.3.7:51234 grpc-c++/1.51.1", cut to
+// 256 bytes: the user agent is the caller's to choose.
+std::string ClientOf(const grpc::CallbackServerContext* context) {
+  std::string client = context->peer();
+  const auto agent = context->client_metadata().find("user-agent");
+  if (agent != context->client_metadata().end()) {
+    client.append(" ").append(agent->second.data(), agent->second.size());
+  }
+  if (client.size() > 256) client.resize(256);
+  return client;
+}
+
+}  // namespace
+
 std::optional<auth::RequestContext> UnaryRunner::Admit(grpc::CallbackServerContext* context,
                                                        grpc::ServerUnaryReactor* reactor,
                                                        CallLabels& labels) {
@@ -46,6 +62,7 @@ std::optional<auth::RequestContext> UnaryRunner::Admit(grpc::CallbackServerConte
   }
   labels.request_id = caller->request_id;
   labels.tenant_id = caller->tenant_id;
+  caller->client = ClientOf(context);
   if (DeadlinePassed(context)) {
     Finish(context, reactor, labels,
            absl::DeadlineExceededError("deadline passed before the call started"));

@@ -1,0 +1,53 @@
+#include "common/auth/testing/trusted_authenticator.h"
+
+#include <utility>
+
+#include "common/auth/scope.h"
+
+namespace touchline::auth::testing {
+
+permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string user_id) {
+  permissions::v1::EffectiveScope scope;
+  scope.set_tenant_id(std::move(tenant_id));
+  scope.set_principal_kind(permissions::v1::PRINCIPAL_KIND_USER);
+  scope.set_user_id(std::move(user_id));
+  scope.set_session_id(kTestSessionId);
+  scope.set_role_id("admin");
+  scope.set_rank(40);
+  for (int permission = permissions::v1::Permission_MIN + 1;
+       permission <= permissions::v1::Permission_MAX; ++permission) {
+    if (permissions::v1::Permission_IsValid(permission)) {
+      scope.add_permissions(static_cast<permissions::v1::Permission>(permission));
+    }
+  }
+  scope.set_all_customers(true);
+  scope.set_vip_visible(true);
+  return scope;
+}
+
+absl::StatusOr<RequestContext> TrustedAuthenticator::Authenticate(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata) const {
+  absl::StatusOr<RequestContext> context = metadata_.Authenticate(client_metadata);
+  if (!context.ok()) return context;
+  permissions::v1::EffectiveScope scope;
+  {
+    absl::MutexLock lock(&mu_);
+    auto registered = scopes_.find(context->caller_id);
+    scope = registered != scopes_.end() ? registered->second
+                                        : AdminScope(context->tenant_id, context->caller_id);
+  }
+  scope.set_tenant_id(context->tenant_id);
+  // A caller-less call still needs a user to compile; it acts as an anonymous administrator.
+  scope.set_user_id(context->caller_id.empty() ? "test-user" : context->caller_id);
+  absl::StatusOr<std::shared_ptr<const Scope>> compiled = Scope::Compile(std::move(scope));
+  if (!compiled.ok()) return compiled.status();
+  context->scope = *std::move(compiled);
+  return context;
+}
+
+void TrustedAuthenticator::SetScope(std::string caller_id, permissions::v1::EffectiveScope scope) {
+  absl::MutexLock lock(&mu_);
+  scopes_[std::move(caller_id)] = std::move(scope);
+}
+
+}  // namespace touchline::auth::testing
