@@ -83,8 +83,9 @@ std::string StreamKey(std::string_view prefix, std::string_view topic) {
   return TopicKey(prefix, topic, "events");
 }
 
-std::string RelayStateKey(std::string_view prefix, std::string_view topic) {
-  return TopicKey(prefix, topic, "relay");
+std::string RelayStateKey(std::string_view prefix, std::string_view topic,
+                          std::string_view schema) {
+  return TopicKey(prefix, topic, "relay:").append(schema);
 }
 
 }  // namespace touchline::events

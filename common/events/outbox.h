@@ -43,13 +43,16 @@ void AppendToOutbox(pqxx::work& txn, std::string_view topic,
                     const std::vector<touchline::events::v1::EventEnvelope>& events);
 
 // The Redis stream of `topic`: "<prefix>:{<topic>}:events". The braces make the topic a hash
-// tag, so in Redis Cluster the stream and the relay's state key share a slot (one Lua script
+// tag, so in Redis Cluster the stream and the relays' state keys share a slot (one Lua script
 // touches both).
 std::string StreamKey(std::string_view prefix, std::string_view topic);
 
-// The relay's state for `topic`: "<prefix>:{<topic>}:relay", the id of the last outbox batch
-// added to the topic's stream. In the same hash slot as StreamKey.
-std::string RelayStateKey(std::string_view prefix, std::string_view topic);
+// The state of the relay of `schema`'s outbox for `topic`: "<prefix>:{<topic>}:relay:<schema>",
+// the id of the last batch of that outbox added to the topic's stream. Batch ids come from a
+// sequence of each schema, so several schemas publishing to one topic (e.g. "audit") each need
+// their own key: with one key per topic, one schema's batch ids would hide the other's. In the
+// same hash slot as StreamKey.
+std::string RelayStateKey(std::string_view prefix, std::string_view topic, std::string_view schema);
 
 }  // namespace touchline::events
 

@@ -47,9 +47,10 @@ constexpr char kBatchEventsSql[] =
 
 constexpr char kDeleteBatchSql[] = "DELETE FROM outbox WHERE batch_id = $1";
 
-// KEYS: the stream, the relay state key. ARGV: batch id, max stream length, then five values
-// per event. Batch ids grow and a topic's batches are published in batch order, so a batch id
-// at or below the recorded one was added before: adding it again would duplicate its events.
+// KEYS: the stream, the relay state key of this schema. ARGV: batch id, max stream length, then
+// five values per event. A schema's batch ids grow and its batches of a topic are published in
+// batch order, so a batch id at or below the recorded one was added before: adding it again
+// would duplicate its events.
 constexpr char kPublishScript[] = R"lua(
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 if last >= tonumber(ARGV[1]) then return 0 end
@@ -238,13 +239,14 @@ std::optional<OutboxRelay::Batch> OutboxRelay::NextBatch() {
 }
 
 absl::StatusOr<int> OutboxRelay::Publish(Batch batch) {
-  std::vector<std::string> argv = {"EVAL",
-                                   kPublishScript,
-                                   "2",
-                                   StreamKey(options_.stream_prefix, batch.topic),
-                                   RelayStateKey(options_.stream_prefix, batch.topic),
-                                   std::to_string(batch.id),
-                                   std::to_string(options_.stream_max_len)};
+  std::vector<std::string> argv = {
+      "EVAL",
+      kPublishScript,
+      "2",
+      StreamKey(options_.stream_prefix, batch.topic),
+      RelayStateKey(options_.stream_prefix, batch.topic, options_.schema),
+      std::to_string(batch.id),
+      std::to_string(options_.stream_max_len)};
   argv.insert(argv.end(), std::make_move_iterator(batch.values.begin()),
               std::make_move_iterator(batch.values.end()));
   TL_ASSIGN_OR_RETURN(const redis::Reply reply, redis_->Command(argv));

@@ -47,12 +47,17 @@ struct RelayOptions {
 //  1. Plan: in one transaction, the oldest pending rows of one topic (up to batch_size, in id
 //     order) get the next batch id from a sequence. Batches planned earlier and not yet
 //     deleted (left by a relay that stopped) are finished first, in batch order.
-//  2. Publish: one Lua script adds the batch to the stream and records its id in the topic's
-//     relay state key, unless that key already holds this batch id or a later one.
+//  2. Publish: one Lua script adds the batch to the stream and records its id in the relay
+//     state key of this schema and topic (RelayStateKey), unless that key already holds this
+//     batch id or a later one.
 //  3. Ack: the batch's rows are deleted.
 // A stop between any two steps leads to the same batch being run again, which step 2 turns
 // into a no-op in Redis: no event is lost and none is added twice. While Redis is down the
-// rows stay in PostgreSQL and go out when it is back.
+// rows stay in PostgreSQL and go out when it is back. Relays of several schemas may publish to
+// one topic (each service's audit events go to "audit"): each keeps its own state key, so
+// neither skips the other's batches; their events interleave in the stream in no set order.
+// (State keys were per topic only before; a batch published but not yet deleted when a relay
+// first runs with per-schema keys is added once more, which consumers skip by event id.)
 //
 // One relay per schema works at a time: it holds a session-level advisory lock on a
 // connection of its own that does all its PostgreSQL work; other relays (other replicas) stand

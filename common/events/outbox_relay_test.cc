@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/events/outbox.h"
@@ -71,14 +72,18 @@ class OutboxRelayTest : public ::testing::Test {
     return options;
   }
 
-  // Appends one event to `topic` in a transaction that commits, or rolls back when `commit`
-  // is false; returns its envelope.
+  // Appends one event to `topic` in a transaction of `writer` (the fixture's schema by
+  // default) that commits, or rolls back when `commit` is false; returns its envelope.
   EventEnvelope Write(std::string_view topic, std::string_view aggregate_id, bool commit = true) {
+    return Write(*writer_, topic, aggregate_id, commit);
+  }
+  static EventEnvelope Write(pg::Pool& writer, std::string_view topic,
+                             std::string_view aggregate_id, bool commit = true) {
     google::protobuf::StringValue payload;
     payload.set_value("changed " + std::string(aggregate_id));
     const EventEnvelope event =
         MakeEnvelope(payload, "tenant-1", "customer", aggregate_id, "req-1", "user-1");
-    const absl::Status status = writer_->Transact([&](pqxx::work& txn) {
+    const absl::Status status = writer.Transact([&](pqxx::work& txn) {
       AppendToOutbox(txn, topic, event);
       return commit ? absl::OkStatus() : absl::CancelledError("rolled back on purpose");
     });
@@ -207,6 +212,53 @@ TEST_F(OutboxRelayTest, EventsOfEachTopicKeepTheirOrderAcrossBatches) {
   EXPECT_EQ(EventIds("deals"), deals);
   TL_ASSERT_OK_AND_ASSIGN(const int again, relay.PublishPending());
   EXPECT_EQ(again, 0);
+}
+
+TEST_F(OutboxRelayTest, RelaysOfTwoSchemasPublishingToOneTopicLoseAndRepeatNothing) {
+  touchline::testing::ScopedSchema other_schema{"outbox"};
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn_, other_schema.name(), "outbox", OutboxMigrations()));
+  pg::PoolOptions other_writer_options;
+  other_writer_options.dsn = dsn_;
+  other_writer_options.search_path = other_schema.name();
+  other_writer_options.size = 1;
+  TL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<pg::Pool> other_writer,
+                          pg::Pool::Create(other_writer_options));
+  RelayOptions other_options = Options();
+  other_options.schema = other_schema.name();
+  OutboxRelay relay(Options(), redis_.get());  // Batches of 3.
+  OutboxRelay other_relay(other_options, redis_.get());
+
+  // Both schemas' batch sequences start at 1: with one state key per topic, the relay that
+  // went second found its batch ids recorded already and published nothing.
+  std::vector<std::string> ours, theirs;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      ours.push_back(Write("audit", absl::StrCat("ours-", round, "-", i)).event_id());
+      theirs.push_back(
+          Write(*other_writer, "audit", absl::StrCat("theirs-", round, "-", i)).event_id());
+    }
+    OutboxRelay& first = round % 2 == 0 ? relay : other_relay;
+    OutboxRelay& second = round % 2 == 0 ? other_relay : relay;
+    TL_ASSERT_OK_AND_ASSIGN(const int by_first, first.PublishPending());
+    TL_ASSERT_OK_AND_ASSIGN(const int by_second, second.PublishPending());
+    EXPECT_EQ(by_first, 4);
+    EXPECT_EQ(by_second, 4);
+  }
+
+  std::vector<std::string> ours_published, theirs_published;
+  for (const StreamEntry& entry : Stream("audit")) {
+    (entry.aggregate.rfind("ours-", 0) == 0 ? ours_published : theirs_published)
+        .push_back(entry.event_id);
+  }
+  EXPECT_EQ(ours_published, ours);
+  EXPECT_EQ(theirs_published, theirs);
+  EXPECT_EQ(OutboxRows(), 0);
+  TL_ASSERT_OK_AND_ASSIGN(const redis::Reply state,
+                          redis_->Command({"MGET", RelayStateKey(prefix_, "audit", schema_.name()),
+                                           RelayStateKey(prefix_, "audit", other_schema.name())}));
+  ASSERT_EQ(state.size(), 2u);
+  EXPECT_EQ(state[0].str(), "6");  // Two batches of each schema per round.
+  EXPECT_EQ(state[1].str(), "6");
 }
 
 TEST_F(OutboxRelayTest, RelayKilledBetweenPublishAndAckLeavesEachEventOnce) {

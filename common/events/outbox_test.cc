@@ -43,7 +43,10 @@ TEST(MakeEnvelopeTest, EachEventGetsItsOwnId) {
 
 TEST(StreamKeyTest, TopicIsAHashTagSharedWithTheRelayStateKey) {
   EXPECT_EQ(StreamKey("touchline", "contacts"), "touchline:{contacts}:events");
-  EXPECT_EQ(RelayStateKey("touchline", "contacts"), "touchline:{contacts}:relay");
+  EXPECT_EQ(RelayStateKey("touchline", "contacts", "contacts"),
+            "touchline:{contacts}:relay:contacts");
+  EXPECT_EQ(RelayStateKey("touchline", "audit", "touchpoints"),
+            "touchline:{audit}:relay:touchpoints");
 }
 
 TEST(OutboxMigrationsTest, StartAtVersionOne) {
