@@ -1,0 +1,85 @@
+#include "common/auth/sync/shares_read_model.h"
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids/ids.h"
+#include "touchline/events/v1/permission_events.pb.h"
+
+namespace touchline::pg {
+const std::vector<Migration>& shares_migrations();
+}  // namespace touchline::pg
+
+namespace touchline::auth {
+namespace {
+
+using permissions::v1::CustomerShare;
+using permissions::v1::SHARE_ACCESS_EDIT;
+
+std::string GranteeOf(const CustomerShare& share) {
+  switch (share.grantee_case()) {
+    case CustomerShare::kTeamId:
+      return absl::StrCat("team:", share.team_id());
+    case CustomerShare::kPartnerOrgId:
+      return absl::StrCat("partner:", share.partner_org_id());
+    case CustomerShare::GRANTEE_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+const std::vector<pg::Migration>& SharesMigrations() { return pg::shares_migrations(); }
+
+absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelope& event) {
+  if (!event.payload().Is<events::v1::CustomerSharesChanged>()) return absl::OkStatus();
+  events::v1::CustomerSharesChanged changed;
+  if (!event.payload().UnpackTo(&changed)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event ", event.event_id(), ": CustomerSharesChanged does not parse"));
+  }
+  if (!ids::IsUuid(changed.customer_id())) {
+    return absl::InvalidArgumentError(absl::StrCat("event ", event.event_id(), ": customer_id '",
+                                                   changed.customer_id(), "' is not a UUID"));
+  }
+  const std::string& tenant = event.tenant_id();
+  // The column is uuid: PostgreSQL compares upper- and lower-case spellings as equal.
+  const std::string& customer = changed.customer_id();
+  // Claims the version first: a redelivered or overtaken event finds a newer one and stops.
+  const pqxx::result claimed = txn.exec_params(
+      "INSERT INTO customer_share_versions (tenant_id, customer_id, version) VALUES ($1, $2, $3) "
+      "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET version = EXCLUDED.version "
+      "WHERE customer_share_versions.version < EXCLUDED.version RETURNING 1",
+      tenant, customer, changed.version());
+  if (claimed.empty()) return absl::OkStatus();
+  txn.exec_params("DELETE FROM customer_shares WHERE tenant_id = $1 AND customer_id = $2", tenant,
+                  customer);
+  for (const CustomerShare& share : changed.shares()) {
+    const std::string grantee = GranteeOf(share);
+    if (grantee.empty()) continue;
+    txn.exec_params(
+        "INSERT INTO customer_shares (tenant_id, customer_id, grantee, edit) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, customer_id, grantee) "
+        "DO UPDATE SET edit = EXCLUDED.edit",
+        tenant, customer, grantee, share.access() == SHARE_ACCESS_EDIT);
+  }
+  return absl::OkStatus();
+}
+
+std::vector<CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
+                                                  const std::string& tenant_id,
+                                                  const std::string& customer_id) {
+  std::vector<CustomerAttributes::Share> shares;
+  if (!ids::IsUuid(customer_id)) return shares;
+  const pqxx::result rows = txn.exec_params(
+      "SELECT grantee, edit FROM customer_shares WHERE tenant_id = $1 AND customer_id = $2",
+      tenant_id, customer_id);
+  shares.reserve(rows.size());
+  for (const auto& row : rows) {
+    shares.push_back({.grantee = row[0].as<std::string>(), .edit = row[1].as<bool>()});
+  }
+  return shares;
+}
+
+}  // namespace touchline::auth

@@ -1,0 +1,43 @@
+// A service's local copy of customer shares, kept from the permissions service's events, so
+// that visibility is decided in the service's own SQL (auth::Scope::SqlVisibility).
+#ifndef TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
+#define TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
+
+#include <string>
+#include <vector>
+
+#include <pqxx/transaction_base>
+#include <pqxx/transaction>
+
+#include "absl/status/status.h"
+#include "common/auth/scope.h"
+#include "common/pg/migrator.h"
+#include "touchline/events/v1/event.pb.h"
+
+namespace touchline::auth {
+
+// The tables customer_shares(tenant_id, customer_id uuid, grantee, edit) and
+// customer_share_versions. Apply them to each enforcing service's schema:
+//   pg::ApplyMigrations(dsn, schema, "shares", SharesMigrations());
+const std::vector<pg::Migration>& SharesMigrations();
+
+// The shares table, for Scope::SqlVisibility (unqualified: the service's search_path holds it).
+inline constexpr char kSharesTable[] = "customer_shares";
+
+// The "permissions" topic.
+inline constexpr char kPermissionsTopic[] = "permissions";
+
+// An events::ApplyFn for a StreamConsumer of the "permissions" topic: a CustomerSharesChanged
+// replaces the customer's rows with its complete set unless a version at least as new was
+// applied before (redeliveries and reordering change nothing); other events are ignored.
+// INVALID_ARGUMENT for a payload that does not parse or a customer id that is not a UUID.
+absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
+
+// The shares of one customer, for Scope::Allows on that customer.
+std::vector<CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
+                                                  const std::string& tenant_id,
+                                                  const std::string& customer_id);
+
+}  // namespace touchline::auth
+
+#endif  // TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
