@@ -1,0 +1,403 @@
+#include "services/permissions/audit_log.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <pqxx/nontransaction>
+#include <pqxx/pqxx>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/auth/request_context.h"
+#include "common/paging/page_token.h"
+#include "common/pg/array.h"
+#include "common/status/errors.h"
+#include "common/status/macros.h"
+#include "common/text/text.h"
+#include "nlohmann/json.hpp"
+#include "touchline/events/v1/permission_events.pb.h"
+
+namespace touchline::permissions {
+namespace {
+
+namespace v1 = ::touchline::permissions::v1;
+using ::google::protobuf::Timestamp;
+using ::google::protobuf::util::TimeUtil;
+using ::nlohmann::json;
+using ::touchline::events::v1::AuditRecorded;
+using ::touchline::events::v1::EventEnvelope;
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+constexpr char kLockHeadSql[] =
+    "SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1 FOR UPDATE";
+
+constexpr char kCreateHeadSql[] =
+    "INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ($1, 0, $2)"
+    " ON CONFLICT (tenant_id) DO NOTHING";
+
+constexpr char kReadHeadSql[] =
+    "SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1";
+
+// The entry and the chain head's move to it, in one round trip. occur_time from whole seconds
+// ($3) plus microseconds ($4): both are exact in to_timestamp's double arithmetic.
+constexpr char kAppendSql[] = R"sql(
+WITH appended AS (
+  INSERT INTO audit_events (tenant_id, sequence, occur_time, action, actor_id, client,
+                            resource_type, resource_id, fields, detail, request_id,
+                            previous_hash, hash)
+  VALUES ($1, $2, to_timestamp($3) + $4 * interval '1 microsecond', $5, $6, $7, $8, $9,
+          $10::text[], $11, $12, $13, $14)
+)
+UPDATE audit_chain_heads SET last_sequence = $2, last_hash = $14 WHERE tenant_id = $1)sql";
+
+// The columns EventFromRow reads, in its order.
+constexpr char kEventColumns[] =
+    "sequence, (extract(epoch FROM occur_time) * 1000000)::bigint, action, actor_id, client,"
+    " resource_type, resource_id, to_json(fields)::text, detail, request_id, previous_hash,"
+    " hash";
+
+// U+FFFD REPLACEMENT CHARACTER.
+constexpr char kReplacement[] = "\xEF\xBF\xBD";
+
+bool IsValidTimestamp(const Timestamp& time) {
+  return time.seconds() >= TimeUtil::kTimestampMinSeconds &&
+         time.seconds() <= TimeUtil::kTimestampMaxSeconds && time.nanos() >= 0 &&
+         time.nanos() <= 999'999'999;
+}
+
+// Microseconds since the Unix epoch of `time`, rounded up: an entry (stored to the
+// microsecond) is at or after `time` exactly when it is at or after this.
+int64_t CeilMicros(const Timestamp& time) {
+  return TimeUtil::TimestampToMicroseconds(time) + (time.nanos() % 1000 != 0 ? 1 : 0);
+}
+
+// `text` as PostgreSQL text can hold it: each byte that does not start a well-formed UTF-8
+// sequence, and each NUL, becomes U+FFFD.
+std::string StorableText(std::string text) {
+  if (text::IsValidUtf8(text) && text.find('\0') == std::string::npos) return text;
+  const std::string_view bytes(text);
+  std::string out;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    // The shortest well-formed prefix is one code point, at most 4 bytes long.
+    size_t length = 1;
+    while (length <= 4 && pos + length <= bytes.size() &&
+           !text::IsValidUtf8(bytes.substr(pos, length))) {
+      ++length;
+    }
+    if (length > 4 || pos + length > bytes.size() || bytes[pos] == '\0') {
+      out.append(kReplacement);
+      ++pos;
+    } else {
+      out.append(bytes.substr(pos, length));
+      pos += length;
+    }
+  }
+  return out;
+}
+
+void MakeStorable(v1::AuditEvent& event) {
+  for (std::string* value :
+       {event.mutable_action(), event.mutable_actor_id(), event.mutable_client(),
+        event.mutable_resource_type(), event.mutable_resource_id(), event.mutable_detail(),
+        event.mutable_request_id()}) {
+    *value = StorableText(std::move(*value));
+  }
+  for (std::string& field : *event.mutable_fields()) field = StorableText(std::move(field));
+}
+
+// SQL for the instant `micros` (since the Unix epoch), binding its parts as parameters.
+std::string TimeSql(int64_t micros, std::vector<std::string>& params) {
+  const Timestamp time = TimeUtil::MicrosecondsToTimestamp(micros);
+  params.push_back(std::to_string(time.seconds()));
+  params.push_back(std::to_string(time.nanos() / 1000));
+  return absl::StrCat("(to_timestamp($", params.size() - 1, ") + $", params.size(),
+                      " * interval '1 microsecond')");
+}
+
+// An entry as stored, from the columns kEventColumns.
+v1::AuditEvent EventFromRow(const pqxx::row& row) {
+  v1::AuditEvent event;
+  event.set_sequence(row[0].as<int64_t>());
+  *event.mutable_occur_time() = TimeUtil::MicrosecondsToTimestamp(row[1].as<int64_t>());
+  event.set_action(row[2].as<std::string>());
+  event.set_actor_id(row[3].as<std::string>());
+  event.set_client(row[4].as<std::string>());
+  event.set_resource_type(row[5].as<std::string>());
+  event.set_resource_id(row[6].as<std::string>());
+  for (const json& field : json::parse(row[7].c_str())) {
+    event.add_fields(field.get<std::string>());
+  }
+  event.set_detail(row[8].as<std::string>());
+  event.set_request_id(row[9].as<std::string>());
+  event.set_previous_hash(row[10].as<std::string>());
+  event.set_hash(row[11].as<std::string>());
+  return event;
+}
+
+// Walks a chain in sequence order and remembers its first break.
+class ChainCheck {
+ public:
+  // Checks the next entry read; false once the chain is broken.
+  bool Next(const v1::AuditEvent& entry) {
+    response_.set_entries_checked(response_.entries_checked() + 1);
+    if (entry.sequence() != expected_) {
+      return Break(expected_,
+                   expected_ == 1
+                       ? absl::StrCat("entry 1 is missing: the first entry is ", entry.sequence())
+                       : absl::StrCat("entry ", expected_, " is missing: the entry after ",
+                                      expected_ - 1, " is ", entry.sequence()));
+    }
+    if (entry.previous_hash() != previous_hash_) {
+      return Break(entry.sequence(),
+                   expected_ == 1
+                       ? std::string("previous_hash is not the chain's start (64 zeros)")
+                       : absl::StrCat("previous_hash is not the hash of entry ", expected_ - 1));
+    }
+    if (AuditLog::ChainHash(entry.previous_hash(), entry) != entry.hash()) {
+      return Break(entry.sequence(), "hash does not match the entry's content");
+    }
+    previous_hash_ = entry.hash();
+    ++expected_;
+    return true;
+  }
+
+  // The sequence after which to read on.
+  int64_t last_sequence() const { return expected_ - 1; }
+  bool broken() const { return response_.first_broken_sequence() != 0; }
+
+  // Compares the chain head (`head_sequence` 0 when there is none) with the last entry.
+  void End(int64_t head_sequence, std::string_view head_hash) {
+    const int64_t last = last_sequence();
+    if (last < head_sequence) {
+      Break(last + 1, absl::StrCat("entries ", last + 1, " to ", head_sequence,
+                                   " are missing: the chain head records ", head_sequence));
+    } else if (last > head_sequence) {
+      Break(head_sequence + 1, absl::StrCat("the chain head records ", head_sequence,
+                                            " entries but the chain goes on to ", last));
+    } else if (last > 0 && head_hash != previous_hash_) {
+      Break(last, absl::StrCat("the chain head's hash is not the hash of entry ", last));
+    }
+  }
+
+  v1::VerifyAuditChainResponse response() const {
+    v1::VerifyAuditChainResponse response = response_;
+    response.set_intact(!broken());
+    return response;
+  }
+
+ private:
+  bool Break(int64_t sequence, std::string detail) {
+    response_.set_first_broken_sequence(sequence);
+    response_.set_detail(std::move(detail));
+    return false;
+  }
+
+  v1::VerifyAuditChainResponse response_;
+  int64_t expected_ = 1;
+  std::string previous_hash_ = kAuditGenesisHash;
+};
+
+}  // namespace
+
+AuditLog::AuditLog(pg::Pool* pg, int verify_chunk_size)
+    : pg_(pg), verify_chunk_size_(std::max(verify_chunk_size, 1)) {}
+
+std::string AuditLog::ChainHash(std::string_view previous_hash, const v1::AuditEvent& event) {
+  v1::AuditEvent content = event;
+  content.clear_hash();
+  content.clear_previous_hash();
+  std::string input(previous_hash);
+  {
+    google::protobuf::io::StringOutputStream output(&input);  // Appends.
+    google::protobuf::io::CodedOutputStream coded(&output);
+    coded.SetSerializationDeterministic(true);
+    content.SerializeToCodedStream(&coded);
+  }  // ~CodedOutputStream trims `input` to what was written.
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest;
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size());
+  return absl::BytesToHexString(
+      std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+void AuditLog::Append(pqxx::work& txn, const std::string& tenant_id, v1::AuditEvent event) {
+  if (!event.has_occur_time()) {
+    *event.mutable_occur_time() =
+        TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
+  } else if (!IsValidTimestamp(event.occur_time())) {
+    throw std::invalid_argument("audit event: occur_time is not a valid timestamp");
+  }
+  const int32_t nanos = event.occur_time().nanos();
+  event.mutable_occur_time()->set_nanos(nanos - nanos % 1000);
+  MakeStorable(event);
+
+  pqxx::result head = txn.exec_params(kLockHeadSql, tenant_id);
+  if (head.empty()) {
+    txn.exec_params(kCreateHeadSql, tenant_id, std::string(kAuditGenesisHash));
+    head = txn.exec_params(kLockHeadSql, tenant_id);
+  }
+  event.set_sequence(head[0][0].as<int64_t>() + 1);
+  event.set_previous_hash(head[0][1].as<std::string>());
+  event.set_hash(ChainHash(event.previous_hash(), event));
+  txn.exec_params(
+      kAppendSql, tenant_id, event.sequence(), event.occur_time().seconds(),
+      event.occur_time().nanos() / 1000, event.action(), event.actor_id(), event.client(),
+      event.resource_type(), event.resource_id(),
+      pg::TextArrayLiteral(std::vector<std::string>(event.fields().begin(), event.fields().end())),
+      event.detail(), event.request_id(), event.previous_hash(), event.hash());
+}
+
+absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
+    const std::string& tenant_id, const v1::ListAuditEventsRequest& request) const {
+  status::FieldViolations violations;
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    violations.Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize));
+  }
+  const bool has_start = request.has_start_time();
+  const bool has_end = request.has_end_time();
+  if (has_start && !IsValidTimestamp(request.start_time())) {
+    violations.Add("start_time", "is not a valid timestamp");
+  }
+  if (has_end && !IsValidTimestamp(request.end_time())) {
+    violations.Add("end_time", "is not a valid timestamp");
+  }
+  if (violations.empty() && has_start && has_end &&
+      std::pair(request.start_time().seconds(), request.start_time().nanos()) >=
+          std::pair(request.end_time().seconds(), request.end_time().nanos())) {
+    violations.Add("end_time", "must be after start_time");
+  }
+  TL_RETURN_IF_ERROR(violations.ToStatus());
+
+  const std::optional<int64_t> start =
+      has_start ? std::optional(CeilMicros(request.start_time())) : std::nullopt;
+  const std::optional<int64_t> end =
+      has_end ? std::optional(CeilMicros(request.end_time())) : std::nullopt;
+  const json query = {
+      {"actor_id", request.actor_id()},         {"resource_type", request.resource_type()},
+      {"resource_id", request.resource_id()},   {"action_prefix", request.action_prefix()},
+      {"start", start ? json(*start) : json()}, {"end", end ? json(*end) : json()}};
+  const std::string query_hash = paging::QueryHash(query.dump());
+  std::optional<int64_t> before;
+  if (!request.page_token().empty()) {
+    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(request.page_token(), query_hash));
+    const auto sequence = cursor.find("s");
+    if (sequence == cursor.end() || !sequence->is_number_integer() ||
+        sequence->get<int64_t>() < 1) {
+      return status::InvalidArgument("page_token", "is not a token this query returned");
+    }
+    before = sequence->get<int64_t>();
+  }
+  const int page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+
+  std::vector<std::string> params = {tenant_id};
+  const auto param = [&params](std::string value) {
+    params.push_back(std::move(value));
+    return absl::StrCat("$", params.size());
+  };
+  std::string sql =
+      absl::StrCat("SELECT ", kEventColumns, " FROM audit_events WHERE tenant_id = $1");
+  if (!request.actor_id().empty()) {
+    absl::StrAppend(&sql, " AND actor_id = ", param(request.actor_id()));
+  }
+  if (!request.resource_type().empty()) {
+    absl::StrAppend(&sql, " AND resource_type = ", param(request.resource_type()));
+  }
+  if (!request.resource_id().empty()) {
+    absl::StrAppend(&sql, " AND resource_id = ", param(request.resource_id()));
+  }
+  if (!request.action_prefix().empty()) {
+    absl::StrAppend(&sql, " AND starts_with(action, ", param(request.action_prefix()), ")");
+  }
+  if (start) absl::StrAppend(&sql, " AND occur_time >= ", TimeSql(*start, params));
+  if (end) absl::StrAppend(&sql, " AND occur_time < ", TimeSql(*end, params));
+  if (before) absl::StrAppend(&sql, " AND sequence < ", param(std::to_string(*before)));
+  // One more than the page, to know whether another page follows.
+  absl::StrAppend(&sql, " ORDER BY sequence DESC LIMIT ", param(std::to_string(page_size + 1)));
+
+  v1::ListAuditEventsResponse response;
+  TL_RETURN_IF_ERROR(pg_->Query([&](pqxx::nontransaction& txn) {
+    const pqxx::result rows = txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    for (const pqxx::row& row : rows) {
+      if (response.events_size() == page_size) {
+        response.set_next_page_token(
+            paging::EncodeToken({{"s", response.events(page_size - 1).sequence()}}, query_hash));
+        break;
+      }
+      *response.add_events() = EventFromRow(row);
+    }
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::VerifyAuditChainResponse> AuditLog::Verify(const std::string& tenant_id) const {
+  std::optional<ChainCheck> check;
+  TL_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) {
+    check.emplace();  // Afresh if the transaction is retried.
+    // One snapshot for the entries and the head: what a concurrent append adds is either
+    // wholly seen or not at all.
+    txn.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const std::string chunk_sql =
+        absl::StrCat("SELECT ", kEventColumns,
+                     " FROM audit_events WHERE tenant_id = $1 AND sequence > $2"
+                     " ORDER BY sequence LIMIT $3");
+    while (true) {
+      const pqxx::result rows =
+          txn.exec_params(chunk_sql, tenant_id, check->last_sequence(), verify_chunk_size_);
+      for (const pqxx::row& row : rows) {
+        if (!check->Next(EventFromRow(row))) return absl::OkStatus();
+      }
+      if (static_cast<int>(rows.size()) < verify_chunk_size_) break;
+    }
+    const pqxx::result head = txn.exec_params(kReadHeadSql, tenant_id);
+    if (head.empty()) {
+      check->End(0, "");
+    } else {
+      check->End(head[0][0].as<int64_t>(), head[0][1].as<std::string>());
+    }
+    return absl::OkStatus();
+  }));
+  return check->response();
+}
+
+events::ApplyFn AuditLog::ApplyFromStream() {
+  return [](pqxx::work& txn, const EventEnvelope& envelope) -> absl::Status {
+    const std::string at = absl::StrCat("audit event ", envelope.event_id(), ": ");
+    // Only AuditRecorded is published on the audit topic; anything else is kept in the
+    // dead-letter stream rather than dropped.
+    if (!envelope.payload().Is<AuditRecorded>()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, "unexpected payload ", envelope.payload().type_url()));
+    }
+    AuditRecorded recorded;
+    if (!envelope.payload().UnpackTo(&recorded)) {
+      return absl::InvalidArgumentError(absl::StrCat(at, "AuditRecorded does not parse"));
+    }
+    if (!auth::IsValidTenantId(envelope.tenant_id())) {
+      return absl::InvalidArgumentError(absl::StrCat(at, "invalid tenant id"));
+    }
+    if (recorded.event().has_occur_time() && !IsValidTimestamp(recorded.event().occur_time())) {
+      return absl::InvalidArgumentError(absl::StrCat(at, "occur_time is not a valid timestamp"));
+    }
+    Append(txn, envelope.tenant_id(), std::move(*recorded.mutable_event()));
+    return absl::OkStatus();
+  };
+}
+
+}  // namespace touchline::permissions

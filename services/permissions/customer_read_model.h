@@ -1,0 +1,43 @@
+// The permissions service's read model of contacts' customers: the attributes visibility
+// depends on (owner, region, level, state), fed by the "customers" topic, plus the shares this
+// service owns. ShareCustomer and CheckAccess decide on it.
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_CUSTOMER_READ_MODEL_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_CUSTOMER_READ_MODEL_H_
+
+#include <optional>
+#include <pqxx/transaction>
+#include <pqxx/transaction_base>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/auth/scope.h"
+#include "touchline/contacts/v1/customer.pb.h"
+#include "touchline/events/v1/event.pb.h"
+
+namespace touchline::permissions {
+
+// The topic and consumer group the read model is fed from.
+inline constexpr char kCustomersTopic[] = "customers";
+inline constexpr char kCustomersGroup[] = "permissions";
+
+// An events::ApplyFn for the "customers" topic: CustomerCreated, CustomerUpdated,
+// CustomerDeleted, CustomerUndeleted, CustomersMerged and CustomersUnmerged upsert the
+// customers they carry unless the read model holds a version (etag) at least as new; other
+// events are ignored. INVALID_ARGUMENT for a customer whose id is not a UUID or whose etag is
+// not a number (the event cannot be applied; the consumer dead-letters it).
+absl::Status ApplyCustomerEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
+
+// One customer of the read model.
+struct KnownCustomer {
+  auth::CustomerAttributes attributes;  // with its shares
+  contacts::v1::CustomerState state = contacts::v1::CUSTOMER_STATE_UNSPECIFIED;
+};
+
+// The customer `customer_id` (a lower-case UUID) of `tenant` and its shares; nullopt when the
+// read model has no such customer.
+std::optional<KnownCustomer> FindCustomer(pqxx::transaction_base& txn, const std::string& tenant,
+                                          const std::string& customer_id);
+
+}  // namespace touchline::permissions
+
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_CUSTOMER_READ_MODEL_H_

@@ -1,0 +1,274 @@
+// The permissions service: flags -> validated config -> dependencies -> serve until SIGTERM.
+// With --bootstrap_tenant and --bootstrap_admin it sets up a tenant's conventional roles and
+// administrator instead, and exits.
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/auth/request_context.h"
+#include "common/auth/scope_authenticator.h"
+#include "common/auth/sync/scope_invalidation.h"
+#include "common/auth/token.h"
+#include "common/config/common_flags.h"
+#include "common/config/flags.h"
+#include "common/events/audit.h"
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
+#include "common/events/outbox_relay.h"
+#include "common/log/log.h"
+#include "common/pg/migrator.h"
+#include "common/pg/pool.h"
+#include "common/redis/pool.h"
+#include "common/server/executor.h"
+#include "common/server/server.h"
+#include "common/server/unary_call.h"
+#include "services/permissions/access_check.h"
+#include "services/permissions/audit_log.h"
+#include "services/permissions/bootstrap.h"
+#include "services/permissions/customer_read_model.h"
+#include "services/permissions/identity_manager.h"
+#include "services/permissions/migrations.h"
+#include "services/permissions/org_manager.h"
+#include "services/permissions/permissions_service.h"
+#include "services/permissions/scope_compiler.h"
+#include "services/permissions/scope_source.h"
+
+ABSL_FLAG(std::string, pg_schema, "permissions",
+          "PostgreSQL schema that holds the service's tables");
+ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations and exit");
+ABSL_FLAG(std::string, events_stream_prefix, "touchline",
+          "Prefix of the Redis stream keys events are published to and consumed from");
+ABSL_FLAG(std::string, jwt_private_key_file, "",
+          "PEM file of the RSA private key access tokens are signed with. Required");
+ABSL_FLAG(std::string, jwt_public_key_file, "",
+          "PEM file of the RSA public key matching --jwt_private_key_file. Required");
+ABSL_FLAG(absl::Duration, access_token_ttl, absl::Minutes(15), "Lifetime of an access token");
+ABSL_FLAG(absl::Duration, session_ttl, absl::Hours(12),
+          "Lifetime of a login session and its refresh tokens, from login");
+ABSL_FLAG(int, max_failed_logins, 5, "Consecutive failed logins that lock an account");
+ABSL_FLAG(absl::Duration, lockout_duration, absl::Minutes(15),
+          "How long an account stays locked after max_failed_logins failures");
+ABSL_FLAG(std::string, password_hash_strength, "interactive",
+          "argon2id cost of new password hashes: interactive, moderate, or min (tests only)");
+ABSL_FLAG(std::string, bootstrap_tenant, "",
+          "Set up this tenant's conventional roles and administrator, then exit (with "
+          "--bootstrap_admin; the password comes from TOUCHLINE_BOOTSTRAP_PASSWORD)");
+ABSL_FLAG(std::string, bootstrap_admin, "",
+          "Username of the administrator --bootstrap_tenant "
+          "creates");
+
+namespace touchline::permissions {
+namespace {
+
+using config::Fatal;
+using config::OkOrDie;
+using config::OrDie;
+
+constexpr char kServiceName[] = "touchline.permissions.v1.PermissionsService";
+constexpr char kBootstrapPasswordEnv[] = "TOUCHLINE_BOOTSTRAP_PASSWORD";
+
+// This replica's name in the consumer groups: unique per process.
+std::string ConsumerName() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid());
+}
+
+// The contents of the file named by flag `--<flag>`; Fatal when it is unset or unreadable.
+std::string ReadKeyFile(const std::string& flag, const std::string& path) {
+  if (path.empty()) Fatal(absl::StrCat("--", flag, " is required"));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  if (!in || contents.str().empty()) {
+    Fatal(absl::StrCat("--", flag, ": cannot read ", path));
+  }
+  return contents.str();
+}
+
+PasswordHashCost HashCost(const std::string& strength) {
+  if (strength == "interactive") return PasswordHashCost::Interactive();
+  if (strength == "min") return PasswordHashCost::Minimum();
+  if (strength == "moderate") {
+    return PasswordHashCost{.ops_limit = crypto_pwhash_OPSLIMIT_MODERATE,
+                            .mem_limit = crypto_pwhash_MEMLIMIT_MODERATE};
+  }
+  Fatal("--password_hash_strength must be interactive, moderate or min");
+}
+
+IdentityOptions IdentityConfig() {
+  IdentityOptions options;
+  options.access_token_ttl = absl::GetFlag(FLAGS_access_token_ttl);
+  options.session_ttl = absl::GetFlag(FLAGS_session_ttl);
+  options.max_failed_logins = absl::GetFlag(FLAGS_max_failed_logins);
+  options.lockout = absl::GetFlag(FLAGS_lockout_duration);
+  options.hash_cost = HashCost(absl::GetFlag(FLAGS_password_hash_strength));
+  if (options.access_token_ttl <= absl::ZeroDuration()) {
+    Fatal("--access_token_ttl must be positive");
+  }
+  if (options.session_ttl < options.access_token_ttl) {
+    Fatal("--session_ttl must be at least --access_token_ttl");
+  }
+  if (options.max_failed_logins < 1) Fatal("--max_failed_logins must be at least 1");
+  if (options.lockout <= absl::ZeroDuration()) Fatal("--lockout_duration must be positive");
+  return options;
+}
+
+// --bootstrap_tenant: roles and administrator, then exit.
+int RunBootstrap(pg::Pool* pool, OrgManager* org, IdentityManager* identity,
+                 const std::string& tenant) {
+  const std::string admin = absl::GetFlag(FLAGS_bootstrap_admin);
+  if (admin.empty()) Fatal("--bootstrap_admin is required with --bootstrap_tenant");
+  const char* password = std::getenv(kBootstrapPasswordEnv);
+  if (password == nullptr || *password == '\0') {
+    Fatal(absl::StrCat(kBootstrapPasswordEnv, " is required with --bootstrap_tenant"));
+  }
+  const BootstrapResult result =
+      OrDie(Bootstrap(pool, org, identity, tenant, admin, password), "bootstrapping the tenant");
+  log::Info("tenant bootstrapped", {{"tenant", tenant},
+                                    {"roles_created", absl::StrJoin(result.roles_created, ",")},
+                                    {"admin_user_id", result.admin_user_id},
+                                    {"admin_created", result.admin_created ? "true" : "false"}});
+  return 0;
+}
+
+int Run() {
+  const std::string dsn = absl::GetFlag(FLAGS_pg_dsn);
+  const std::string schema = absl::GetFlag(FLAGS_pg_schema);
+  if (dsn.empty()) Fatal("--pg_dsn (or TOUCHLINE_PG_DSN) is required");
+  if (schema.empty()) Fatal("--pg_schema must not be empty");
+  const std::string bootstrap_tenant = absl::GetFlag(FLAGS_bootstrap_tenant);
+  if (bootstrap_tenant.empty() && !absl::GetFlag(FLAGS_bootstrap_admin).empty()) {
+    Fatal("--bootstrap_admin needs --bootstrap_tenant");
+  }
+  const IdentityOptions identity_options = IdentityConfig();
+
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "permissions", pg::permissions_migrations()),
+          "migrating the permissions schema");
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "outbox", events::OutboxMigrations()),
+          "migrating the outbox");
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "inbox", events::InboxMigrations()),
+          "migrating the inbox");
+  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
+
+  // Not needed to migrate (an init container runs --migrate_only without the keys).
+  auth::TokenSigner signer =
+      OrDie(auth::TokenSigner::Create(
+                ReadKeyFile("jwt_private_key_file", absl::GetFlag(FLAGS_jwt_private_key_file))),
+            "--jwt_private_key_file");
+  const auth::TokenVerifier verifier =
+      OrDie(auth::TokenVerifier::Create(
+                ReadKeyFile("jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
+            "--jwt_public_key_file");
+
+  pg::PoolOptions pool_options;
+  pool_options.dsn = dsn;
+  pool_options.search_path = schema;
+  pool_options.size = absl::GetFlag(FLAGS_pg_pool_size);
+  const auto pool = OrDie(pg::Pool::Create(pool_options), "connecting to PostgreSQL");
+  IdentityManager identity(pool.get(), std::move(signer), identity_options);
+  if (!bootstrap_tenant.empty()) {
+    OrgManager org(pool.get());
+    return RunBootstrap(pool.get(), &org, &identity, bootstrap_tenant);
+  }
+
+  auto redis_options =
+      OrDie(redis::ParseRedisAddress(absl::GetFlag(FLAGS_redis_addr)), "--redis_addr");
+  const auto redis = OrDie(redis::Pool::Create(redis_options), "setting up Redis");
+  const std::string stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix);
+  events::RelayOptions relay_options;
+  relay_options.dsn = dsn;
+  relay_options.schema = schema;
+  relay_options.stream_prefix = stream_prefix;
+  events::OutboxRelay relay(relay_options, redis.get());
+  relay.Start();
+
+  // Credentials are resolved here, in process; every other service asks GetEffectiveScope.
+  const ScopeCompiler compiler(pool.get());
+  auth::ScopeAuthenticator authenticator(
+      verifier, std::make_unique<InProcessScopeSource>(verifier, &identity, &compiler));
+  const InvalidateScopesFn invalidate = [&authenticator](const std::string& tenant,
+                                                         const std::vector<std::string>& sessions) {
+    authenticator.Invalidate(tenant, sessions);
+  };
+  // Changes made by the other replicas.
+  auth::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
+  invalidation.Start();
+
+  OrgOptions org_options;
+  org_options.invalidate_scopes = invalidate;
+  org_options.on_events = [&relay] { relay.Wake(); };
+  OrgManager org(pool.get(), org_options);
+  AccessChecker access(pool.get(), &compiler);
+  AuditLog audit(pool.get());
+
+  // The customer read model, fed by contacts' events, and the audit entries other services
+  // report.
+  events::ConsumerOptions customers_options;
+  customers_options.stream_prefix = stream_prefix;
+  customers_options.topic = kCustomersTopic;
+  customers_options.group = kCustomersGroup;
+  customers_options.consumer = ConsumerName();
+  events::StreamConsumer customers(customers_options, redis.get(), pool.get(), &ApplyCustomerEvent);
+  customers.Start();
+  events::ConsumerOptions audit_options = customers_options;
+  audit_options.topic = events::kAuditTopic;
+  audit_options.group = "permissions-audit";
+  events::StreamConsumer audit_consumer(audit_options, redis.get(), pool.get(),
+                                        AuditLog::ApplyFromStream());
+  audit_consumer.Start();
+
+  server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
+                            absl::GetFlag(FLAGS_max_queued_calls));
+  const bool access_log = absl::GetFlag(FLAGS_access_log);
+  server::UnaryRunner runner(kServiceName, &executor, &authenticator, access_log);
+  const auth::MetadataAuthenticator tenant_only;
+  server::UnaryRunner login_runner(kServiceName, &executor, &tenant_only, access_log);
+  PermissionsService service({.org = &org,
+                              .identity = &identity,
+                              .access = &access,
+                              .audit = &audit,
+                              .runner = &runner,
+                              .login_runner = &login_runner,
+                              .invalidate_scopes = invalidate});
+
+  server::ServerOptions server_options;
+  server_options.listen_address = absl::GetFlag(FLAGS_listen_address);
+  server_options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  server_options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  const auto grpc_server = OrDie(server::Server::Start(server_options, {{kServiceName, &service}}),
+                                 "starting the gRPC server");
+  log::Info("permissions service serving",
+            {{"grpc_port", std::to_string(grpc_server->port())},
+             {"metrics_port", std::to_string(grpc_server->metrics_port())}});
+
+  const int signal = server::WaitForTerminationSignal();
+  log::Info("shutting down", {{"signal", std::to_string(signal)}});
+  grpc_server->Shutdown();
+  executor.Shutdown();
+  audit_consumer.Stop();
+  customers.Stop();
+  invalidation.Stop();
+  relay.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace touchline::permissions
+
+int main(int argc, char** argv) {
+  touchline::server::BlockTerminationSignals();
+  touchline::config::ParseFlags(
+      argc, argv, "Touchline permissions service: users, roles, scopes and the audit log");
+  touchline::config::ApplyCommonFlags();
+  return touchline::permissions::Run();
+}

@@ -1,0 +1,41 @@
+#include "services/permissions/testing/permissions_db.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
+#include "common/pg/migrator.h"
+#include "gtest/gtest.h"
+#include "services/permissions/migrations.h"
+
+namespace touchline::permissions::testing {
+
+std::unique_ptr<pg::Pool> MigratedPool(const touchline::testing::ScopedSchema& schema, int size) {
+  const std::string dsn = touchline::testing::TestPgDsn();
+  if (dsn.empty()) return nullptr;
+  const std::pair<const char*, const std::vector<pg::Migration>*> components[] = {
+      {"permissions", &pg::permissions_migrations()},
+      {"outbox", &events::OutboxMigrations()},
+      {"inbox", &events::InboxMigrations()}};
+  for (const auto& [component, migrations] : components) {
+    const absl::Status migrated = pg::ApplyMigrations(dsn, schema.name(), component, *migrations);
+    if (!migrated.ok()) {
+      ADD_FAILURE() << "migrating " << component << ": " << migrated;
+      return nullptr;
+    }
+  }
+  pg::PoolOptions options;
+  options.dsn = dsn;
+  options.search_path = schema.name();
+  options.size = size;
+  absl::StatusOr<std::unique_ptr<pg::Pool>> pool = pg::Pool::Create(options);
+  if (!pool.ok()) {
+    ADD_FAILURE() << "connecting: " << pool.status();
+    return nullptr;
+  }
+  return *std::move(pool);
+}
+
+}  // namespace touchline::permissions::testing
