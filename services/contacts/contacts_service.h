@@ -1,7 +1,10 @@
-// The gRPC adapter of the contacts service: proto <-> domain, nothing else.
+// The gRPC adapter of the contacts service: proto <-> domain, and every customer that leaves
+// through the caller's field policies (auth::Scope::Redact): read and write responses, lists,
+// duplicate matches. Reads that let sensitive fields through are reported to the audit log.
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_H_
 
+#include "common/events/audit.h"
 #include "common/server/unary_call.h"
 #include "services/contacts/customer_manager.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
@@ -10,8 +13,9 @@ namespace touchline::contacts {
 
 class ContactsService final : public touchline::contacts::v1::ContactsService::CallbackService {
  public:
-  // Neither pointer is owned; both must outlive the service.
-  ContactsService(CustomerManager* manager, server::UnaryRunner* runner);
+  // No pointer is owned; all must outlive the service.
+  ContactsService(CustomerManager* manager, server::UnaryRunner* runner,
+                  events::AuditPublisher* audit);
 
   grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* context,
                                            const v1::CreateCustomerRequest* request,
@@ -47,6 +51,7 @@ class ContactsService final : public touchline::contacts::v1::ContactsService::C
  private:
   CustomerManager* manager_;
   server::UnaryRunner* runner_;
+  events::AuditPublisher* audit_;
 };
 
 }  // namespace touchline::contacts

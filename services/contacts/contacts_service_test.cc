@@ -1,35 +1,17 @@
 // The contacts service through a real gRPC stack, on real PostgreSQL (a fresh schema per
 // test) and Redis (a fresh key prefix per test).
-#include "services/contacts/contacts_service.h"
-
-#include <grpcpp/grpcpp.h>
-
 #include <atomic>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/time/clock.h"
-#include "common/auth/request_context.h"
-#include "common/events/outbox.h"
-#include "common/events/outbox_relay.h"
-#include "common/pg/migrator.h"
-#include "common/pg/pool.h"
-#include "common/redis/pool.h"
-#include "common/server/executor.h"
-#include "common/server/server.h"
-#include "common/server/unary_call.h"
 #include "common/status/grpc_status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "services/contacts/migrations.h"
-#include "services/contacts/pg_customer_store.h"
-#include "tests/testing/event_stream.h"
-#include "tests/testing/pg_test_env.h"
+#include "services/contacts/contacts_service_fixture.h"
 #include "touchline/events/v1/customer_events.pb.h"
-#include "touchline/events/v1/event.pb.h"
 
 namespace touchline::contacts {
 namespace {
@@ -38,55 +20,11 @@ using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
-namespace v1 = ::touchline::contacts::v1;
 
-class ContactsServiceTest : public ::testing::Test {
+class ContactsServiceTest : public ContactsServiceFixture {
  protected:
-  void SetUp() override {
-    const std::string dsn = testing::TestPgDsn();
-    ASSERT_TRUE(
-        pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()).ok());
-    ASSERT_TRUE(
-        pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()).ok());
-    auto pool = pg::Pool::Create({.dsn = dsn,
-                                  .search_path = schema_.name(),
-                                  .size = 20,
-                                  .prepared = PgCustomerStore::PreparedStatements(),
-                                  .settings = {}});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    auto redis_options = redis::ParseRedisAddress(testing::TestRedisAddr());
-    ASSERT_TRUE(redis_options.ok()) << redis_options.status();
-    auto redis = redis::Pool::Create(*redis_options);
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    events::RelayOptions relay_options;
-    relay_options.dsn = dsn;
-    relay_options.schema = schema_.name();
-    relay_options.stream_prefix = prefix_;
-    relay_ = std::make_unique<events::OutboxRelay>(relay_options, redis_.get());
-    store_ = std::make_unique<PgCustomerStore>(pool_.get(), [] {});
-    manager_ = std::make_unique<CustomerManager>(store_.get(), CustomerValidator({}),
-                                                 [] { return absl::Now(); });
-    runner_ = std::make_unique<server::UnaryRunner>("touchline.contacts.v1.ContactsService",
-                                                    &executor_, &authenticator_, false);
-    service_ = std::make_unique<ContactsService>(manager_.get(), runner_.get());
-    auto server =
-        server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
-                              {{"touchline.contacts.v1.ContactsService", service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = v1::ContactsService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
-
   static void SetTenant(grpc::ClientContext& context, const std::string& tenant) {
-    context.AddMetadata(auth::kTenantHeader, tenant);
-    context.AddMetadata(auth::kCallerHeader, "user-1");
+    Authorize(context, AdminOf(tenant));
   }
 
   static v1::Customer Acme() {
@@ -114,83 +52,6 @@ class ContactsServiceTest : public ::testing::Test {
     wecom->set_account_id("wm_zhangwei");
     return c;
   }
-
-  grpc::Status Create(const v1::Customer& customer, v1::Customer* out,
-                      const std::string& tenant = "tenant-a", const std::string& request_id = "") {
-    grpc::ClientContext context;
-    SetTenant(context, tenant);
-    v1::CreateCustomerRequest request;
-    *request.mutable_customer() = customer;
-    request.set_request_id(request_id);
-    v1::CreateCustomerResponse response;
-    grpc::Status status = stub_->CreateCustomer(&context, request, &response);
-    if (out != nullptr) *out = response.customer();
-    return status;
-  }
-
-  grpc::Status Get(const std::string& id, v1::Customer* out,
-                   const std::string& tenant = "tenant-a") {
-    grpc::ClientContext context;
-    SetTenant(context, tenant);
-    v1::GetCustomerRequest request;
-    request.set_customer_id(id);
-    v1::GetCustomerResponse response;
-    grpc::Status status = stub_->GetCustomer(&context, request, &response);
-    if (out != nullptr) *out = response.customer();
-    return status;
-  }
-
-  grpc::Status List(const v1::ListCustomersRequest& request, v1::ListCustomersResponse* out,
-                    const std::string& tenant = "tenant-a") {
-    grpc::ClientContext context;
-    SetTenant(context, tenant);
-    return stub_->ListCustomers(&context, request, out);
-  }
-
-  grpc::Status Update(const v1::Customer& customer, const std::vector<std::string>& paths,
-                      v1::Customer* out) {
-    grpc::ClientContext context;
-    SetTenant(context, "tenant-a");
-    v1::UpdateCustomerRequest request;
-    *request.mutable_customer() = customer;
-    for (const auto& p : paths) request.mutable_update_mask()->add_paths(p);
-    v1::UpdateCustomerResponse response;
-    grpc::Status status = stub_->UpdateCustomer(&context, request, &response);
-    if (out != nullptr) *out = response.customer();
-    return status;
-  }
-
-  v1::Customer MustCreate(const v1::Customer& customer) {
-    v1::Customer created;
-    const grpc::Status status = Create(customer, &created);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return created;
-  }
-
-  int CountRows(const std::string& table) {
-    int count = -1;
-    EXPECT_TRUE(pool_
-                    ->Query([&](pqxx::nontransaction& txn) {
-                      count = txn.exec("SELECT count(*) FROM " + table)[0][0].as<int>();
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    return count;
-  }
-
-  testing::ScopedSchema schema_{"contacts_test"};
-  std::string prefix_ = testing::UniqueRedisPrefix();
-  std::unique_ptr<pg::Pool> pool_;
-  std::unique_ptr<redis::Pool> redis_;
-  std::unique_ptr<events::OutboxRelay> relay_;
-  std::unique_ptr<PgCustomerStore> store_;
-  std::unique_ptr<CustomerManager> manager_;
-  server::Executor executor_{32, 1024};
-  auth::MetadataAuthenticator authenticator_;
-  std::unique_ptr<server::UnaryRunner> runner_;
-  std::unique_ptr<ContactsService> service_;
-  std::unique_ptr<server::Server> server_;
-  std::unique_ptr<v1::ContactsService::Stub> stub_;
 };
 
 TEST_F(ContactsServiceTest, CreateNormalisesAndGetReturnsTheSameCustomer) {
@@ -312,14 +173,14 @@ TEST_F(ContactsServiceTest, UpdateChangesOnlyMaskedFieldsAndRejectsUnknownPaths)
 
 TEST_F(ContactsServiceTest, SameRequestIdReturnsTheFirstCustomer) {
   v1::Customer first, second;
-  ASSERT_TRUE(Create(Acme(), &first, "tenant-a", "req-1").ok());
-  ASSERT_TRUE(Create(Acme(), &second, "tenant-a", "req-1").ok());
+  ASSERT_TRUE(Create(Acme(), &first, AdminOf("tenant-a"), "req-1").ok());
+  ASSERT_TRUE(Create(Acme(), &second, AdminOf("tenant-a"), "req-1").ok());
   EXPECT_EQ(first.customer_id(), second.customer_id());
   EXPECT_EQ(CountRows("customers"), 1);
 
   v1::Customer other = Acme();
   other.set_display_name("另一家公司");
-  const grpc::Status reused = Create(other, nullptr, "tenant-a", "req-1");
+  const grpc::Status reused = Create(other, nullptr, AdminOf("tenant-a"), "req-1");
   EXPECT_EQ(reused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(CountRows("customers"), 1);
 }
@@ -331,7 +192,7 @@ TEST_F(ContactsServiceTest, SameRequestIdFromSixteenThreadsCreatesOneCustomer) {
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&, i] {
       v1::Customer created;
-      if (Create(Acme(), &created, "tenant-a", "req-concurrent").ok()) {
+      if (Create(Acme(), &created, AdminOf("tenant-a"), "req-concurrent").ok()) {
         ids[i] = created.customer_id();
       } else {
         ++failures;
@@ -342,21 +203,23 @@ TEST_F(ContactsServiceTest, SameRequestIdFromSixteenThreadsCreatesOneCustomer) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
   EXPECT_EQ(CountRows("customers"), 1);
-  EXPECT_EQ(CountRows("outbox"), 1);
+  EXPECT_EQ(CountRows("outbox WHERE topic = 'customers'"), 1);
+  EXPECT_EQ(CountRows("outbox WHERE topic = 'audit'"), 1);
 }
 
 TEST_F(ContactsServiceTest, TenantsNeverSeeEachOther) {
   const v1::Customer created = MustCreate(Acme());
-  EXPECT_EQ(Get(created.customer_id(), nullptr, "tenant-b").error_code(),
+  EXPECT_EQ(Get(created.customer_id(), nullptr, AdminOf("tenant-b")).error_code(),
             grpc::StatusCode::NOT_FOUND);
   v1::ListCustomersResponse listed;
-  ASSERT_TRUE(List({}, &listed, "tenant-b").ok());
+  ASSERT_TRUE(List({}, &listed, AdminOf("tenant-b")).ok());
   EXPECT_THAT(listed.customers(), SizeIs(0));
   // The same request id in another tenant is another request.
   v1::Customer in_b;
-  ASSERT_TRUE(Create(Acme(), &in_b, "tenant-b", "req-1").ok());
-  ASSERT_TRUE(Create(Acme(), nullptr, "tenant-a", "req-1").ok());
-  EXPECT_EQ(Get(in_b.customer_id(), nullptr, "tenant-a").error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Create(Acme(), &in_b, AdminOf("tenant-b"), "req-1").ok());
+  ASSERT_TRUE(Create(Acme(), nullptr, AdminOf("tenant-a"), "req-1").ok());
+  EXPECT_EQ(Get(in_b.customer_id(), nullptr, AdminOf("tenant-a")).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(ContactsServiceTest, BatchGetKeepsRequestOrderAndIsAllOrNothing) {
@@ -645,7 +508,7 @@ TEST_F(ContactsServiceTest, EveryChangeReachesTheCustomersStream) {
   ASSERT_TRUE(Update(patch, {"region"}, nullptr).ok());
   auto published = relay_->PublishPending();
   ASSERT_TRUE(published.ok()) << published.status();
-  EXPECT_EQ(*published, 2);
+  EXPECT_EQ(*published, 4);  // Two customer events, and the audit entry of each change.
 
   auto envelopes = testing::ReadEnvelopes(*redis_, events::StreamKey(prefix_, kCustomersTopic));
   ASSERT_TRUE(envelopes.ok()) << envelopes.status();

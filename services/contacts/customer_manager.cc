@@ -1,6 +1,5 @@
 #include "services/contacts/customer_manager.h"
 
-
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -13,11 +12,12 @@
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "common/text/text.h"
 #include "nlohmann/json.hpp"
+#include "services/contacts/customer_access.h"
 #include "services/contacts/customer_json.h"
 #include "services/contacts/customer_merge.h"
 #include "services/contacts/customer_update.h"
-#include "common/text/text.h"
 
 namespace touchline::contacts {
 
@@ -27,6 +27,8 @@ using text::TrimSpace;
 namespace {
 
 using nlohmann::json;
+using permissions::v1::PERMISSION_CUSTOMERS_MERGE;
+using permissions::v1::PERMISSION_CUSTOMERS_WRITE;
 
 absl::Status ToStatus(const std::vector<FieldViolation>& violations) {
   status::FieldViolations out;
@@ -99,6 +101,25 @@ absl::Status CheckQuery(const CustomerQuery& q) {
   return violations.ToStatus();
 }
 
+// PERMISSION_DENIED naming the first field of `paths` the caller's field policies keep them
+// from writing.
+absl::Status CheckFieldsWritable(const auth::Scope& scope, const std::vector<std::string>& paths) {
+  return scope.CheckWritable(auth::kCustomerResource, paths);
+}
+
+// What creating `customer` (as the request has it) takes: the role's write permission and
+// every field it sets writable.
+absl::Status CheckCreate(const auth::Scope& scope, const Customer& customer) {
+  TL_RETURN_IF_ERROR(RequirePermission(scope, PERMISSION_CUSTOMERS_WRITE));
+  return CheckFieldsWritable(scope, ChangedFieldPaths(Customer{}, customer));
+}
+
+// Merging and unmerging change customers: both permissions are needed.
+absl::Status CheckMergePermissions(const auth::Scope& scope) {
+  TL_RETURN_IF_ERROR(RequirePermission(scope, PERMISSION_CUSTOMERS_WRITE));
+  return RequirePermission(scope, PERMISSION_CUSTOMERS_MERGE);
+}
+
 }  // namespace
 
 CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock,
@@ -113,23 +134,32 @@ CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validat
 
 WriteContext CustomerManager::NewWriteContext(const auth::RequestContext& caller) const {
   // PostgreSQL keeps microseconds: truncate so what we return equals what we stored.
-  return WriteContext{.tenant_id = caller.tenant_id,
-                      .actor_id = caller.caller_id,
-                      .request_id = caller.request_id,
-                      .now = TruncateToMicros(clock_())};
+  return WriteContext{.caller = caller, .now = TruncateToMicros(clock_())};
 }
 
 void CustomerManager::Create(const auth::RequestContext& caller, Customer customer,
                              const std::optional<IdempotencyKey>& key, CustomerCallback done) {
+  const absl::StatusOr<const auth::Scope*> scope = ScopeOf(caller);
+  if (!scope.ok()) return done(scope.status());
+  if (absl::Status allowed = CheckCreate(**scope, customer); !allowed.ok()) return done(allowed);
   const WriteContext context = NewWriteContext(caller);
   // Person ids are output only on create.
   for (ContactPerson& person : customer.contact_persons) person.person_id.clear();
+  // An employee's new customer is their own unless they say whose.
+  if (customer.owner_id.empty() &&
+      (*scope)->proto().principal_kind() != permissions::v1::PRINCIPAL_KIND_PARTNER_USER) {
+    customer.owner_id = (*scope)->user_id();
+  }
   if (absl::Status valid = ToStatus(validator_.Normalize(customer, /*for_create=*/true));
       !valid.ok()) {
     return done(valid);
   }
+  if (absl::Status reachable = CheckStaysWritable(**scope, customer, /*shares=*/{});
+      !reachable.ok()) {
+    return done(reachable);
+  }
   AssignPersonIds(customer);
-  customer.tenant_id = context.tenant_id;
+  customer.tenant_id = context.caller.tenant_id;
   customer.customer_id = ids::NewUuid(context.now);
   customer.state = CustomerState::kActive;
   customer.merged_into_customer_id.clear();
@@ -157,22 +187,31 @@ void CustomerManager::CreateBatch(std::vector<PendingCreate>& batch) {
 
 void CustomerManager::Get(const auth::RequestContext& caller, std::string_view customer_id,
                           CustomerCallback done) {
+  if (absl::StatusOr<const auth::Scope*> scope = ScopeOf(caller); !scope.ok()) {
+    return done(scope.status());
+  }
   absl::StatusOr<std::string> id = CheckCustomerId(customer_id, "customer_id");
   if (!id.ok()) return done(id.status());
-  PendingGet pending{
-      .tenant_id = caller.tenant_id, .customer_id = *std::move(id), .done = std::move(done)};
+  PendingGet pending{.tenant_id = caller.tenant_id,
+                     .scope = caller.scope,
+                     .customer_id = *std::move(id),
+                     .done = std::move(done)};
   if (!loader_.Add(pending)) pending.done(absl::ResourceExhaustedError("server overloaded"));
 }
 
 void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
-  // One query per tenant in the batch (there is usually one).
-  std::map<std::string, std::vector<PendingGet*>> by_tenant;
-  for (PendingGet& pending : batch) by_tenant[pending.tenant_id].push_back(&pending);
-  for (auto& [tenant, pendings] : by_tenant) {
+  // One query per tenant and scope in the batch: scopes are shared by every call of one
+  // credential, so a busy caller's gets still go together.
+  std::map<std::pair<std::string, const auth::Scope*>, std::vector<PendingGet*>> by_viewer;
+  for (PendingGet& pending : batch) {
+    by_viewer[{pending.tenant_id, pending.scope.get()}].push_back(&pending);
+  }
+  for (auto& [viewer, pendings] : by_viewer) {
+    const auto& [tenant, scope] = viewer;
     std::vector<std::string> ids;
     ids.reserve(pendings.size());
     for (const PendingGet* pending : pendings) ids.push_back(pending->customer_id);
-    absl::StatusOr<std::vector<Customer>> found = store_->BatchGet(tenant, ids);
+    absl::StatusOr<std::vector<Customer>> found = store_->BatchGet(tenant, *scope, ids);
     for (PendingGet* pending : pendings) {
       if (!found.ok()) {
         pending->done(found.status());
@@ -182,8 +221,7 @@ void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
         return c.customer_id == pending->customer_id;
       });
       if (it == found->end()) {
-        pending->done(
-            absl::NotFoundError(absl::StrCat("customer ", pending->customer_id, " not found")));
+        pending->done(CustomerNotFound(pending->customer_id));
       } else {
         pending->done(*it);
       }
@@ -193,6 +231,7 @@ void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
 
 absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
     const auth::RequestContext& caller, const std::vector<std::string>& customer_ids) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   if (customer_ids.empty()) return status::InvalidArgument("customer_ids", "is required");
   if (customer_ids.size() > static_cast<size_t>(kMaxBatchGet)) {
     return status::InvalidArgument("customer_ids",
@@ -205,13 +244,13 @@ absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
                         CheckCustomerId(customer_ids[i], absl::StrCat("customer_ids[", i, "]")));
     ids.push_back(std::move(id));
   }
-  TL_ASSIGN_OR_RETURN(std::vector<Customer> found, store_->BatchGet(caller.tenant_id, ids));
+  TL_ASSIGN_OR_RETURN(std::vector<Customer> found, store_->BatchGet(caller.tenant_id, *scope, ids));
   std::vector<Customer> ordered;
   ordered.reserve(ids.size());
   for (const std::string& id : ids) {
     const auto it = std::find_if(found.begin(), found.end(),
                                  [&id](const Customer& c) { return c.customer_id == id; });
-    if (it == found.end()) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
+    if (it == found.end()) return CustomerNotFound(id);
     ordered.push_back(*it);
   }
   return ordered;
@@ -219,6 +258,7 @@ absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
 
 absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& caller,
                                                  CustomerQuery query, std::string_view page_token) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckPageSize(query.page_size, "page_size"));
   TL_RETURN_IF_ERROR(CheckQuery(query));
   if (query.page_size == 0) query.page_size = kDefaultCustomerPageSize;
@@ -233,7 +273,7 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
       return status::InvalidArgument("page_token", "is not a token this query returned");
     }
   }
-  TL_ASSIGN_OR_RETURN(CustomerPage page, store_->List(caller.tenant_id, query, after));
+  TL_ASSIGN_OR_RETURN(CustomerPage page, store_->List(caller.tenant_id, *scope, query, after));
   ListResult result{.customers = std::move(page.customers), .next_page_token = {}};
   if (page.next) {
     result.next_page_token = paging::EncodeToken({{"t", absl::ToUnixMicros(page.next->time)},
@@ -247,11 +287,14 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
 absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& caller,
                                                  const Customer& patch, std::string_view etag,
                                                  const std::vector<std::string>& paths) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id,
                       CheckCustomerId(patch.customer_id, "customer.customer_id"));
   if (paths.empty()) {
     return status::InvalidArgument("update_mask", "must name at least one field");
   }
+  TL_RETURN_IF_ERROR(RequirePermission(*scope, PERMISSION_CUSTOMERS_WRITE));
+  TL_RETURN_IF_ERROR(CheckFieldsWritable(*scope, WrittenFieldPaths(paths)));
   return store_->Mutate(
       NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
@@ -266,7 +309,9 @@ absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& cal
 absl::StatusOr<Customer> CustomerManager::Delete(const auth::RequestContext& caller,
                                                  std::string_view customer_id,
                                                  std::string_view etag) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
+  TL_RETURN_IF_ERROR(RequirePermission(*scope, PERMISSION_CUSTOMERS_WRITE));
   const WriteContext context = NewWriteContext(caller);
   return store_->Mutate(context, id, [&](Customer& customer) -> absl::StatusOr<Change> {
     TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
@@ -280,7 +325,9 @@ absl::StatusOr<Customer> CustomerManager::Delete(const auth::RequestContext& cal
 absl::StatusOr<Customer> CustomerManager::Undelete(const auth::RequestContext& caller,
                                                    std::string_view customer_id,
                                                    std::string_view etag) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
+  TL_RETURN_IF_ERROR(RequirePermission(*scope, PERMISSION_CUSTOMERS_WRITE));
   return store_->Mutate(
       NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
@@ -295,6 +342,7 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
                                                                  std::string_view customer_id,
                                                                  int page_size,
                                                                  std::string_view page_token) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   std::string id;
   if (!customer_id.empty()) {
     TL_ASSIGN_OR_RETURN(id, CheckCustomerId(customer_id, "customer_id"));
@@ -313,7 +361,7 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
     }
   }
   TL_ASSIGN_OR_RETURN(DuplicatePage page,
-                      store_->FindDuplicates(caller.tenant_id, id, page_size, after));
+                      store_->FindDuplicates(caller.tenant_id, *scope, id, page_size, after));
   DuplicatesResult result{.pairs = std::move(page.pairs), .next_page_token = {}};
   if (page.next) {
     result.next_page_token = paging::EncodeToken({{"s", page.next->strength},
@@ -330,6 +378,8 @@ absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& 
                                                     std::string_view survivor_etag,
                                                     std::string_view merged_etag,
                                                     const std::optional<IdempotencyKey>& key) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_RETURN_IF_ERROR(CheckMergePermissions(*scope));
   TL_ASSIGN_OR_RETURN(const std::string survivor,
                       CheckCustomerId(survivor_id, "survivor_customer_id"));
   TL_ASSIGN_OR_RETURN(const std::string merged, CheckCustomerId(merged_id, "merged_customer_id"));
@@ -350,6 +400,8 @@ absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& 
                        violations.front().description));
     }
     AssignPersonIds(folded);
+    // What the fold changes on the survivor, the caller writes.
+    TL_RETURN_IF_ERROR(CheckFieldsWritable(*scope, ChangedFieldPaths(s, folded)));
     return folded;
   };
   return store_->Merge(NewWriteContext(caller), survivor, merged, fold, key);
@@ -357,10 +409,17 @@ absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& 
 
 absl::StatusOr<MergeOutcome> CustomerManager::Unmerge(const auth::RequestContext& caller,
                                                       std::string_view merge_id) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_RETURN_IF_ERROR(CheckMergePermissions(*scope));
   if (merge_id.empty()) return status::InvalidArgument("merge_id", "is required");
   if (!ids::IsUuid(merge_id)) return status::InvalidArgument("merge_id", "must be a UUID");
-  return store_->Unmerge(NewWriteContext(caller), absl::AsciiStrToLower(absl::string_view(
-                                                      merge_id.data(), merge_id.size())));
+  // Restoring a customer writes every field it changes back.
+  const auto vet = [scope](const Customer& now, const Customer& restored) {
+    return CheckFieldsWritable(*scope, ChangedFieldPaths(now, restored));
+  };
+  return store_->Unmerge(NewWriteContext(caller),
+                         absl::AsciiStrToLower(absl::string_view(merge_id.data(), merge_id.size())),
+                         vet);
 }
 
 }  // namespace touchline::contacts

@@ -1,10 +1,17 @@
 // The business rules of customer master data: validation and normalisation, ids and
-// versions, idempotency, optimistic concurrency, soft delete, merge and unmerge. Storage is
-// behind CustomerStore; nothing here knows about gRPC or SQL.
+// versions, idempotency, optimistic concurrency, soft delete, merge and unmerge, and what
+// the caller's scope lets them do: role permissions and field policies here, row access in
+// the store (customer_store.h). Storage is behind CustomerStore; nothing here knows about
+// gRPC or SQL.
+//
+// Every method needs caller.scope (INTERNAL "no scope" without it: a wiring bug). The
+// customers it returns are complete: field policies apply to what leaves the service, in the
+// adapter.
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MANAGER_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MANAGER_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
+#include "common/auth/scope.h"
 #include "common/server/batcher.h"
 #include "services/contacts/customer_store.h"
 #include "services/contacts/customer_validation.h"
@@ -58,29 +66,41 @@ class CustomerManager {
   // work, and `done` runs later on a batch worker (or at once, on a bad request or overload).
   // Concurrent creates commit together in one transaction; concurrent gets share one query.
   //
-  // Create: INVALID_ARGUMENT (with field violations) for a bad customer; ALREADY_EXISTS for
-  // a request id reused with another request.
+  // Create: PERMISSION_DENIED without PERMISSION_CUSTOMERS_WRITE, for a field set that the
+  // caller's field policies do not let them write (naming it), and for a customer the caller
+  // could not change once created (naming owner_id and region, or level); an employee's
+  // customer without owner_id is theirs. INVALID_ARGUMENT (with field violations) for a bad
+  // customer; ALREADY_EXISTS for a request id reused with another request.
   void Create(const auth::RequestContext& caller, Customer customer,
               const std::optional<IdempotencyKey>& key, CustomerCallback done);
-  // NOT_FOUND if the caller's tenant has no such customer.
+  // NOT_FOUND if the caller's tenant has no such customer or the caller cannot see it, in
+  // the same words.
   void Get(const auth::RequestContext& caller, std::string_view customer_id, CustomerCallback done);
-  // In the order of `customer_ids`; NOT_FOUND naming the first missing id.
+  // In the order of `customer_ids`; NOT_FOUND naming the first missing or invisible id.
   absl::StatusOr<std::vector<Customer>> BatchGet(const auth::RequestContext& caller,
                                                  const std::vector<std::string>& customer_ids);
-  // query.page_size 0 means the default. The page token must come from the same query.
+  // The customers the caller sees. query.page_size 0 means the default. The page token must
+  // come from the same query.
   absl::StatusOr<ListResult> List(const auth::RequestContext& caller, CustomerQuery query,
                                   std::string_view page_token);
   // Applies the fields of `patch` named by `paths`. ABORTED on a stale etag,
-  // FAILED_PRECONDITION if the customer is not active.
+  // FAILED_PRECONDITION if the customer is not active. PERMISSION_DENIED without
+  // PERMISSION_CUSTOMERS_WRITE, for a path the caller's field policies do not let them write
+  // (naming it), and as the store says for the row. Delete and Undelete alike, but for the
+  // paths.
   absl::StatusOr<Customer> Update(const auth::RequestContext& caller, const Customer& patch,
                                   std::string_view etag, const std::vector<std::string>& paths);
   absl::StatusOr<Customer> Delete(const auth::RequestContext& caller, std::string_view customer_id,
                                   std::string_view etag);
   absl::StatusOr<Customer> Undelete(const auth::RequestContext& caller,
                                     std::string_view customer_id, std::string_view etag);
+  // Pairs of which the caller sees both customers.
   absl::StatusOr<DuplicatesResult> FindDuplicates(const auth::RequestContext& caller,
                                                   std::string_view customer_id, int page_size,
                                                   std::string_view page_token);
+  // Merge and Unmerge: PERMISSION_DENIED without PERMISSION_CUSTOMERS_WRITE and
+  // PERMISSION_CUSTOMERS_MERGE, when a field they would change on the survivor is not the
+  // caller's to write (naming it), and as the store says for the rows.
   absl::StatusOr<MergeOutcome> Merge(const auth::RequestContext& caller,
                                      std::string_view survivor_id, std::string_view merged_id,
                                      std::string_view survivor_etag, std::string_view merged_etag,
@@ -91,6 +111,7 @@ class CustomerManager {
  private:
   struct PendingGet {
     std::string tenant_id;
+    std::shared_ptr<const auth::Scope> scope;
     std::string customer_id;
     CustomerCallback done;
   };

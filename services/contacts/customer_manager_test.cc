@@ -7,6 +7,9 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/auth/scope.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/auth/testing/trusted_authenticator.h"
 #include "common/events/outbox.h"
 #include "common/pg/migrator.h"
 #include "gtest/gtest.h"
@@ -45,12 +48,14 @@ class RefusingStore final : public CustomerStore {
     return store_->CreateMany(customers);
   }
   absl::StatusOr<std::vector<Customer>> BatchGet(std::string_view tenant_id,
+                                                 const auth::Scope& scope,
                                                  const std::vector<std::string>& ids) override {
-    return store_->BatchGet(tenant_id, ids);
+    return store_->BatchGet(tenant_id, scope, ids);
   }
-  absl::StatusOr<CustomerPage> List(std::string_view tenant_id, const CustomerQuery& query,
+  absl::StatusOr<CustomerPage> List(std::string_view tenant_id, const auth::Scope& scope,
+                                    const CustomerQuery& query,
                                     const std::optional<CustomerCursor>& after) override {
-    return store_->List(tenant_id, query, after);
+    return store_->List(tenant_id, scope, query, after);
   }
   absl::StatusOr<Customer> Mutate(const WriteContext& context, std::string_view id,
                                   const Mutation& mutate) override {
@@ -61,14 +66,14 @@ class RefusingStore final : public CustomerStore {
                                      const std::optional<IdempotencyKey>& key) override {
     return store_->Merge(context, survivor_id, merged_id, fold, key);
   }
-  absl::StatusOr<MergeOutcome> Unmerge(const WriteContext& context,
-                                       std::string_view merge_id) override {
-    return store_->Unmerge(context, merge_id);
+  absl::StatusOr<MergeOutcome> Unmerge(const WriteContext& context, std::string_view merge_id,
+                                       const Vet& vet) override {
+    return store_->Unmerge(context, merge_id, vet);
   }
   absl::StatusOr<DuplicatePage> FindDuplicates(
-      std::string_view tenant_id, std::string_view customer_id, int page_size,
-      const std::optional<DuplicateCursor>& after) override {
-    return store_->FindDuplicates(tenant_id, customer_id, page_size, after);
+      std::string_view tenant_id, const auth::Scope& scope, std::string_view customer_id,
+      int page_size, const std::optional<DuplicateCursor>& after) override {
+    return store_->FindDuplicates(tenant_id, scope, customer_id, page_size, after);
   }
 
  private:
@@ -92,6 +97,9 @@ TEST(CustomerManagerTest, ACreateTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
   const std::string dsn = testing::TestPgDsn();
   TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "contacts", pg::contacts_migrations()));
   TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "outbox", events::OutboxMigrations()));
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "shares", auth::SharesMigrations()));
+  TL_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const auth::Scope> admin,
+                          auth::Scope::Compile(auth::testing::AdminScope("acme", "u1")));
   TL_ASSERT_OK_AND_ASSIGN(auto pool,
                           pg::Pool::Create({.dsn = dsn,
                                             .search_path = schema.name(),
@@ -105,7 +113,11 @@ TEST(CustomerManagerTest, ACreateTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
     CustomerManager manager(
         &store, CustomerValidator({}), [] { return absl::Now(); },
         {.read_threads = 1, .write_threads = 1, .max_batch = 128, .max_queue = 16});
-    const auth::RequestContext caller{.tenant_id = "acme", .caller_id = "u1", .request_id = "r"};
+    const auth::RequestContext caller{.tenant_id = "acme",
+                                      .caller_id = "u1",
+                                      .request_id = "r",
+                                      .scope = admin,
+                                      .client = "test"};
     const auto customer = [](const std::string& name) {
       Customer c;
       c.kind = CustomerKind::kOrganization;

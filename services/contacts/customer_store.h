@@ -1,6 +1,13 @@
 // Storage of customers. Every method is scoped to one tenant and is one transaction: what
-// it writes (the customer, its dedupe keys, its idempotency record and its event) commits
-// together or not at all.
+// it writes (the customer, its dedupe keys, its idempotency record, its event and its audit
+// entry) commits together or not at all.
+//
+// Every method touches only the rows the caller's scope allows: reads leave out, in SQL, the
+// customers it cannot see (so pages stay full and exact), and writes fail with NOT_FOUND for a
+// customer it cannot see (in the same words as for a missing one), with PERMISSION_DENIED for one
+// it sees but may not change, and with PERMISSION_DENIED when the write would leave a customer the
+// caller could no longer change (customer_access.h). Field policies are the caller's business
+// (CustomerManager).
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_STORE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_STORE_H_
 
@@ -13,17 +20,19 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/auth/request_context.h"
+#include "common/auth/scope.h"
 #include "services/contacts/model.h"
 #include "services/contacts/name_key.h"
 
 namespace touchline::contacts {
 
-// Who asked for a write, carried into its event.
+// Who asked for a write: its tenant, actor and request id (x-request-id, not the idempotency
+// key) go into its event and audit entry; its scope decides which rows it may change and must
+// be set.
 struct WriteContext {
-  std::string tenant_id;
-  std::string actor_id;
-  std::string request_id;  // The call's trace id (x-request-id), not the idempotency key.
-  absl::Time now;          // Truncated to microseconds, as PostgreSQL stores it.
+  auth::RequestContext caller;
+  absl::Time now;  // Truncated to microseconds, as PostgreSQL stores it.
 };
 
 // Identifies a retried write (AIP-155): the same id with the same fingerprint replays the
@@ -105,33 +114,40 @@ class CustomerStore {
  public:
   virtual ~CustomerStore() = default;
 
-  // Inserts validated customers (ids and times set), each with its CustomerCreated event, in
-  // ONE transaction: a group commit, so concurrent creates share a commit and its fsync.
+  // Inserts validated customers (ids and times set; the caller vetted that each creator may
+  // write its customer), each with its CustomerCreated event and audit entry, in ONE
+  // transaction: a group commit, so concurrent creates share a commit and its fsync.
   // Returns one result per customer, in order: the customer; or, for an idempotency key
-  // used before, the customer that first call created (as it is now), or ALREADY_EXISTS if
-  // the key came with another request. When the transaction itself fails, returns that
-  // failure instead, and nothing is written.
+  // used before, the customer that first call created (as it is now; NOT_FOUND if this
+  // caller cannot see it), or ALREADY_EXISTS if the key came with another request. When the
+  // transaction itself fails, returns that failure instead, and nothing is written.
   virtual absl::StatusOr<std::vector<absl::StatusOr<Customer>>> CreateMany(
       const std::vector<NewCustomer>& customers) = 0;
 
-  // The customers found among `ids`, in no particular order (missing ones are left out).
+  // The customers found among `ids` that `scope` sees, in no particular order (missing and
+  // invisible ones are left out alike).
   virtual absl::StatusOr<std::vector<Customer>> BatchGet(
-      std::string_view tenant_id, const std::vector<std::string>& customer_ids) = 0;
+      std::string_view tenant_id, const auth::Scope& scope,
+      const std::vector<std::string>& customer_ids) = 0;
 
-  // One page in the query's order, starting after `after`.
-  virtual absl::StatusOr<CustomerPage> List(std::string_view tenant_id, const CustomerQuery& query,
+  // One page of the customers `scope` sees, in the query's order, starting after `after`.
+  virtual absl::StatusOr<CustomerPage> List(std::string_view tenant_id, const auth::Scope& scope,
+                                            const CustomerQuery& query,
                                             const std::optional<CustomerCursor>& after) = 0;
 
   // Locks the customer, lets `mutate` change it, and stores the result with the next
-  // version and update_time = context.now, with its event. A non-OK status from `mutate`
-  // aborts without writing. NOT_FOUND if there is no such customer.
+  // version and update_time = context.now, with its event and audit entry. A non-OK status
+  // from `mutate` aborts without writing. NOT_FOUND if there is no such customer (or the
+  // caller cannot see it); PERMISSION_DENIED if the caller may not change it, before or after.
   using Mutation = std::function<absl::StatusOr<Change>(Customer&)>;
   virtual absl::StatusOr<Customer> Mutate(const WriteContext& context, std::string_view customer_id,
                                           const Mutation& mutate) = 0;
 
-  // Locks both customers (in id order), lets `fold` produce the survivor's new state from
-  // the two (it may refuse), stores the survivor, marks the merged customer MERGED into it,
-  // keeps the merge record with both as they were, and publishes CustomersMerged.
+  // Locks both customers (in id order), which the caller must be able to change, lets `fold`
+  // produce the survivor's new state from the two (it may refuse), stores the survivor, marks
+  // the merged customer MERGED into it, keeps the merge record with both as they were, and
+  // publishes CustomersMerged, with an audit entry for each customer. A replay (a key used
+  // before) returns the earlier outcome if the caller can still see both customers.
   using Fold =
       std::function<absl::StatusOr<Customer>(const Customer& survivor, const Customer& merged)>;
   virtual absl::StatusOr<MergeOutcome> Merge(const WriteContext& context,
@@ -140,18 +156,22 @@ class CustomerStore {
                                              const std::optional<IdempotencyKey>& key) = 0;
 
   // Restores both customers of a merge exactly as they were before it and publishes
-  // CustomersUnmerged. FAILED_PRECONDITION if the merge was undone already or either
-  // customer changed since; NOT_FOUND if there is no such merge.
+  // CustomersUnmerged, with an audit entry for each customer. The caller must be able to
+  // change both; `vet` sees each customer as it is and as it would be restored, and a non-OK
+  // status from it aborts without writing. FAILED_PRECONDITION if the merge was undone already
+  // or either customer changed since; NOT_FOUND if there is no such merge or the caller cannot
+  // see both of its customers.
+  using Vet = std::function<absl::Status(const Customer& now, const Customer& restored)>;
   virtual absl::StatusOr<MergeOutcome> Unmerge(const WriteContext& context,
-                                               std::string_view merge_id) = 0;
+                                               std::string_view merge_id, const Vet& vet) = 0;
 
-  // Pairs of active customers sharing a dedupe key, most matches first. Keys shared by
-  // more than kMaxCustomersPerKey customers (a switchboard number, info@ addresses) are
-  // too common to be evidence and are ignored.
+  // Pairs of active customers sharing a dedupe key, both of which `scope` sees, most matches
+  // first. Keys shared by more than kMaxCustomersPerKey customers (a switchboard number,
+  // info@ addresses) are too common to be evidence and are ignored.
   static constexpr int kMaxCustomersPerKey = 50;
   virtual absl::StatusOr<DuplicatePage> FindDuplicates(
-      std::string_view tenant_id, std::string_view customer_id, int page_size,
-      const std::optional<DuplicateCursor>& after) = 0;
+      std::string_view tenant_id, const auth::Scope& scope, std::string_view customer_id,
+      int page_size, const std::optional<DuplicateCursor>& after) = 0;
 };
 
 }  // namespace touchline::contacts

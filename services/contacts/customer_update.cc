@@ -92,6 +92,61 @@ void CheckPersonIds(const Customer& patch, const Customer& target,
   }
 }
 
+template <typename T, auto Member>
+bool Differs(const T& a, const T& b) {
+  return !(a.*Member == b.*Member);
+}
+
+// A field field policies may name, and how to tell whether two values of it differ.
+template <typename T>
+struct ComparedField {
+  std::string_view path;
+  bool (*differs)(const T& a, const T& b);
+};
+
+// In proto field order. Contact persons are compared person by person (see kPersonFields),
+// hence no function of their own.
+constexpr ComparedField<Customer> kCustomerFields[] = {
+    {"kind", &Differs<Customer, &Customer::kind>},
+    {"display_name", &Differs<Customer, &Customer::display_name>},
+    {"industry", &Differs<Customer, &Customer::industry>},
+    {"region", &Differs<Customer, &Customer::region>},
+    {"level", &Differs<Customer, &Customer::level>},
+    {"lifecycle_status", &Differs<Customer, &Customer::lifecycle_status>},
+    {"owner_id", &Differs<Customer, &Customer::owner_id>},
+    {"tags", &Differs<Customer, &Customer::tags>},
+    {"custom_fields", &Differs<Customer, &Customer::custom_fields>},
+    {"contact_persons", nullptr},
+    {"addresses", &Differs<Customer, &Customer::addresses>},
+};
+
+constexpr ComparedField<ContactPerson> kPersonFields[] = {
+    {"contact_persons.name", &Differs<ContactPerson, &ContactPerson::name>},
+    {"contact_persons.titles", &Differs<ContactPerson, &ContactPerson::titles>},
+    {"contact_persons.department", &Differs<ContactPerson, &ContactPerson::department>},
+    {"contact_persons.phones", &Differs<ContactPerson, &ContactPerson::phones>},
+    {"contact_persons.emails", &Differs<ContactPerson, &ContactPerson::emails>},
+    {"contact_persons.addresses", &Differs<ContactPerson, &ContactPerson::addresses>},
+    {"contact_persons.messaging_accounts",
+     &Differs<ContactPerson, &ContactPerson::messaging_accounts>},
+    {"contact_persons.note", &Differs<ContactPerson, &ContactPerson::note>},
+};
+
+void AppendChangedPersonFields(const std::vector<ContactPerson>& before,
+                               const std::vector<ContactPerson>& after,
+                               std::vector<std::string>& paths) {
+  const ContactPerson none;
+  const size_t count = std::max(before.size(), after.size());
+  for (const ComparedField<ContactPerson>& field : kPersonFields) {
+    for (size_t i = 0; i < count; ++i) {
+      if (field.differs(i < before.size() ? before[i] : none, i < after.size() ? after[i] : none)) {
+        paths.emplace_back(field.path);
+        break;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<FieldViolation> ApplyUpdateMask(const Customer& patch,
@@ -125,6 +180,30 @@ std::vector<FieldViolation> ApplyUpdateMask(const Customer& patch,
   if (persons_replaced) CheckPersonIds(patch, target, violations);
   if (violations.empty()) target = std::move(updated);
   return violations;
+}
+
+std::vector<std::string> WrittenFieldPaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> written;
+  for (const std::string& path : paths) {
+    if (path != "*") {
+      written.push_back(path);
+      continue;
+    }
+    for (const UpdatableField& field : kUpdatableFields) written.emplace_back(field.path);
+  }
+  return written;
+}
+
+std::vector<std::string> ChangedFieldPaths(const Customer& before, const Customer& after) {
+  std::vector<std::string> paths;
+  for (const ComparedField<Customer>& field : kCustomerFields) {
+    if (field.differs == nullptr) {
+      AppendChangedPersonFields(before.contact_persons, after.contact_persons, paths);
+    } else if (field.differs(before, after)) {
+      paths.emplace_back(field.path);
+    }
+  }
+  return paths;
 }
 
 }  // namespace touchline::contacts

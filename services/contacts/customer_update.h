@@ -27,6 +27,18 @@ std::vector<FieldViolation> ApplyUpdateMask(const Customer& patch,
                                             const std::vector<std::string>& paths,
                                             Customer& target);
 
+// The field paths an update mask writes, for field policies to vet before anything is
+// written: `paths` as given, with "*" replaced by every updatable field.
+std::vector<std::string> WrittenFieldPaths(const std::vector<std::string>& paths);
+
+// The field paths (proto field names, in field order) whose values differ between `before`
+// and `after`: the top-level fields, except that contact persons are compared person by
+// person at the same position, giving "contact_persons.<field>" for each person field that
+// differs (a person only one side has differs in every field it sets). Identity and state
+// (tenant, ids, state, merged_into_customer_id, times, version) are left out. Against a
+// default Customer, the fields `after` sets.
+std::vector<std::string> ChangedFieldPaths(const Customer& before, const Customer& after);
+
 }  // namespace touchline::contacts
 
 #endif  // TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_UPDATE_H_

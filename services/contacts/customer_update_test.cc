@@ -193,5 +193,54 @@ TEST(ApplyUpdateMaskTest, PersonIdsAreNotCheckedWhenPersonsAreNotUpdated) {
   EXPECT_THAT(ApplyUpdateMask(patch, {"region"}, target), IsEmpty());
 }
 
+TEST(WrittenFieldPathsTest, ExpandsTheStarAndKeepsOtherPaths) {
+  EXPECT_THAT(WrittenFieldPaths({"region", "custom_fields.source"}),
+              ElementsAre("region", "custom_fields.source"));
+  EXPECT_THAT(WrittenFieldPaths({"*"}),
+              ElementsAre("display_name", "industry", "region", "level", "lifecycle_status",
+                          "owner_id", "tags", "custom_fields", "contact_persons", "addresses"));
+}
+
+TEST(ChangedFieldPathsTest, AgainstADefaultCustomerNamesEverySetFieldButIdentityAndState) {
+  EXPECT_THAT(
+      ChangedFieldPaths(Customer{}, testing::SampleCustomer()),
+      ElementsAre("kind", "display_name", "industry", "region", "level", "lifecycle_status",
+                  "owner_id", "tags", "custom_fields", "contact_persons.name",
+                  "contact_persons.titles", "contact_persons.department", "contact_persons.phones",
+                  "contact_persons.emails", "contact_persons.addresses",
+                  "contact_persons.messaging_accounts", "contact_persons.note", "addresses"));
+  Customer minimal;
+  minimal.customer_id = "0190b3a4-0000-7000-8000-000000000001";
+  minimal.display_name = "王小明";
+  minimal.state = CustomerState::kActive;
+  minimal.version = 3;
+  EXPECT_THAT(ChangedFieldPaths(Customer{}, minimal), ElementsAre("display_name"));
+}
+
+TEST(ChangedFieldPathsTest, ComparesContactPersonsPersonByPerson) {
+  const Customer before = testing::SampleCustomer();
+  EXPECT_THAT(ChangedFieldPaths(before, before), IsEmpty());
+
+  Customer after = before;
+  after.contact_persons[0].phones[1].number = "+861065529999";
+  after.contact_persons[0].person_id = "0190b3a4-7c1d-7e2f-8a3b-00000000beef";
+  after.update_time = absl::FromUnixSeconds(5);
+  EXPECT_THAT(ChangedFieldPaths(before, after), ElementsAre("contact_persons.phones"));
+
+  // A second person with a name and an email only: just those fields are written.
+  ContactPerson added;
+  added.name.formatted_name = "李娜";
+  added.emails = {
+      {.address = "li.na@example.com", .kind = ContactPointKind::kWork, .primary = false}};
+  after = before;
+  after.contact_persons.push_back(added);
+  after.region = "华北";
+  EXPECT_THAT(ChangedFieldPaths(before, after),
+              ElementsAre("region", "contact_persons.name", "contact_persons.emails"));
+  // Removing a person writes every field it had.
+  EXPECT_THAT(ChangedFieldPaths(after, before),
+              ElementsAre("region", "contact_persons.name", "contact_persons.emails"));
+}
+
 }  // namespace
 }  // namespace touchline::contacts

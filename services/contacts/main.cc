@@ -1,13 +1,24 @@
 // The contacts service: flags -> validated config -> dependencies -> serve until SIGTERM.
-#include <cstdio>
+#include <unistd.h>
+
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/auth/request_context.h"
+#include "common/auth/scope_authenticator.h"
+#include "common/auth/sync/scope_invalidation.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/auth/token.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
+#include "common/events/audit.h"
+#include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
 #include "common/log/log.h"
@@ -17,6 +28,8 @@
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "services/contacts/contacts_service.h"
 #include "services/contacts/customer_manager.h"
 #include "services/contacts/migrations.h"
@@ -31,13 +44,35 @@ ABSL_FLAG(int, read_batch_threads, 2,
 ABSL_FLAG(int, write_batch_threads, 2,
           "Threads that commit CreateCustomer in batches (one transaction per batch)");
 ABSL_FLAG(std::string, events_stream_prefix, "touchline",
-          "Prefix of the Redis stream keys events are published to");
+          "Prefix of the Redis stream keys events are published to and consumed from");
+ABSL_FLAG(std::string, jwt_public_key_file, "",
+          "PEM file of the RSA public key that access tokens are signed with (required)");
+ABSL_FLAG(std::string, permissions_addr, "",
+          "host:port of the permissions service, which compiles callers' scopes (required)");
 
 namespace touchline::contacts {
 namespace {
 
 using config::OkOrDie;
 using config::OrDie;
+
+// This replica's name in the consumer group: unique per process.
+std::string ConsumerName() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid());
+}
+
+// The token verifier of --jwt_public_key_file, or Fatal.
+auth::TokenVerifier LoadTokenVerifier() {
+  const std::string path = absl::GetFlag(FLAGS_jwt_public_key_file);
+  if (path.empty()) config::Fatal("--jwt_public_key_file is required");
+  std::ifstream file(path);
+  if (!file) config::Fatal(absl::StrCat("--jwt_public_key_file: cannot read ", path));
+  std::ostringstream pem;
+  pem << file.rdbuf();
+  return OrDie(auth::TokenVerifier::Create(pem.str()), "--jwt_public_key_file");
+}
 
 int Run() {
   const std::string dsn = absl::GetFlag(FLAGS_pg_dsn);
@@ -46,12 +81,24 @@ int Run() {
   if (schema.empty()) config::Fatal("--pg_schema must not be empty");
   const ValidationOptions validation{.default_region = absl::GetFlag(FLAGS_default_phone_region)};
   OkOrDie(CheckValidationOptions(validation), "--default_phone_region");
+  const bool migrate_only = absl::GetFlag(FLAGS_migrate_only);
+  // Migrating alone needs neither the token key nor the permissions service.
+  const std::string permissions_addr = absl::GetFlag(FLAGS_permissions_addr);
+  std::optional<auth::TokenVerifier> verifier;
+  if (!migrate_only) {
+    if (permissions_addr.empty()) config::Fatal("--permissions_addr is required");
+    verifier = LoadTokenVerifier();
+  }
 
   OkOrDie(pg::ApplyMigrations(dsn, schema, "contacts", pg::contacts_migrations()),
           "migrating the contacts schema");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "outbox", events::OutboxMigrations()),
           "migrating the outbox");
-  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "inbox", events::InboxMigrations()),
+          "migrating the inbox");
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", auth::SharesMigrations()),
+          "migrating the shares read model");
+  if (migrate_only) return 0;
 
   const auto pool = OrDie(pg::Pool::Create({.dsn = dsn,
                                             .search_path = schema,
@@ -62,12 +109,34 @@ int Run() {
   auto redis_options =
       OrDie(redis::ParseRedisAddress(absl::GetFlag(FLAGS_redis_addr)), "--redis_addr");
   const auto redis = OrDie(redis::Pool::Create(redis_options), "setting up Redis");
+  const std::string stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix);
   events::RelayOptions relay_options;
   relay_options.dsn = dsn;
   relay_options.schema = schema;
-  relay_options.stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix);
+  relay_options.stream_prefix = stream_prefix;
   events::OutboxRelay relay(relay_options, redis.get());
   relay.Start();
+  events::AuditPublisherOptions audit_options;
+  audit_options.stream_prefix = stream_prefix;
+  const auto audit =
+      OrDie(events::AuditPublisher::Create(audit_options, redis.get()), "setting up the audit log");
+  audit->Start();
+
+  // The shares read model, fed by the permissions service's events.
+  events::ConsumerOptions consumer_options;
+  consumer_options.stream_prefix = stream_prefix;
+  consumer_options.topic = auth::kPermissionsTopic;
+  consumer_options.group = "contacts";
+  consumer_options.consumer = ConsumerName();
+  events::StreamConsumer shares(consumer_options, redis.get(), pool.get(),
+                                &auth::ApplyPermissionEvent);
+  shares.Start();
+
+  auth::ScopeAuthenticator authenticator(
+      *std::move(verifier), auth::MakeGrpcScopeSource(grpc::CreateChannel(
+                                permissions_addr, grpc::InsecureChannelCredentials())));
+  auth::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
+  invalidation.Start();
 
   PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });
   CustomerManager manager(
@@ -78,10 +147,9 @@ int Run() {
        .max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls))});
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
-  const auth::MetadataAuthenticator authenticator;
   server::UnaryRunner runner("touchline.contacts.v1.ContactsService", &executor, &authenticator,
                              absl::GetFlag(FLAGS_access_log));
-  ContactsService service(&manager, &runner);
+  ContactsService service(&manager, &runner, audit.get());
 
   const auto grpc_server =
       OrDie(server::Server::Start({.listen_address = absl::GetFlag(FLAGS_listen_address),
@@ -95,8 +163,13 @@ int Run() {
 
   const int signal = server::WaitForTerminationSignal();
   log::Info("shutting down", {{"signal", std::to_string(signal)}});
+  // Calls first, then what they feed (audit entries of the last reads are flushed), then
+  // what feeds them.
   grpc_server->Shutdown();
   executor.Shutdown();
+  invalidation.Stop();
+  shares.Stop();
+  audit->Stop();
   relay.Stop();
   return 0;
 }

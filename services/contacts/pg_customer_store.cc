@@ -10,13 +10,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/events/audit.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "nlohmann/json.hpp"
+#include "services/contacts/customer_access.h"
 #include "services/contacts/customer_json.h"
 #include "services/contacts/customer_proto.h"
+#include "services/contacts/customer_update.h"
 #include "services/contacts/sql.h"
 #include "touchline/events/v1/customer_events.pb.h"
 
@@ -40,7 +44,6 @@ constexpr char kInsertMerge[] = "insert_merge";
 constexpr char kSelectMerge[] = "select_merge";
 constexpr char kSelectMergeForUpdate[] = "select_merge_for_update";
 constexpr char kMarkUnmerged[] = "mark_unmerged";
-constexpr char kFindDuplicates[] = "find_duplicates";
 
 // ICU's Chinese collation: pinyin order for Han characters, Latin text alongside.
 constexpr char kZhCollation[] = "\"zh-Hans-x-icu\"";
@@ -147,19 +150,49 @@ absl::StatusOr<Customer> SelectCustomer(pqxx::transaction_base& txn, const char*
                                         std::string_view tenant_id, std::string_view customer_id) {
   const pqxx::result rows =
       txn.exec_prepared(statement, std::string(tenant_id), std::string(customer_id));
-  if (rows.empty()) {
-    return absl::NotFoundError(absl::StrCat("customer ", std::string(customer_id), " not found"));
-  }
+  if (rows.empty()) return CustomerNotFound(customer_id);
   return ParseCustomer(rows[0], tenant_id);
+}
+
+// A customer as a write found it, with its shares.
+struct Found {
+  Customer customer;
+  Shares shares;
+};
+
+// The customer read (or locked) by `statement`, if the caller has `access` to it; otherwise
+// as CheckRowAccess says.
+absl::StatusOr<Found> SelectWithAccess(pqxx::transaction_base& txn, const char* statement,
+                                       const WriteContext& context, std::string_view customer_id,
+                                       auth::Access access) {
+  const std::string& tenant_id = context.caller.tenant_id;
+  TL_ASSIGN_OR_RETURN(Customer customer, SelectCustomer(txn, statement, tenant_id, customer_id));
+  Shares shares = auth::LoadShares(txn, tenant_id, customer.customer_id);
+  TL_RETURN_IF_ERROR(CheckRowAccess(*context.caller.scope, access, customer, shares));
+  return Found{.customer = std::move(customer), .shares = std::move(shares)};
+}
+
+absl::Status MergeNotFound(std::string_view merge_id) {
+  return absl::NotFoundError(absl::StrCat("merge ", std::string(merge_id), " not found"));
 }
 
 absl::StatusOr<CustomerMerge> SelectMerge(pqxx::transaction_base& txn, const char* statement,
                                           std::string_view tenant_id, std::string_view merge_id) {
   const pqxx::result rows =
       txn.exec_prepared(statement, std::string(tenant_id), std::string(merge_id));
-  if (rows.empty())
-    return absl::NotFoundError(absl::StrCat("merge ", std::string(merge_id), " not found"));
+  if (rows.empty()) return MergeNotFound(merge_id);
   return ParseMerge(rows[0], tenant_id);
+}
+
+// The condition over sql::kCustomersAlias of the customers `scope` sees, its parameters
+// appended to `params` and numbered after those already there; nullopt when it sees them all.
+std::optional<std::string> Visibility(const auth::Scope& scope, std::vector<std::string>& params) {
+  auth::SqlCondition condition =
+      scope.SqlVisibility(auth::Access::kRead, sql::kCustomersAlias, auth::kSharesTable,
+                          static_cast<int>(params.size()) + 1);
+  if (condition.params.empty() && condition.sql == "TRUE") return std::nullopt;
+  for (std::string& param : condition.params) params.push_back(std::move(param));
+  return std::move(condition.sql);
 }
 
 // Claims idempotency keys, in (tenant, request id) order so that concurrent transactions
@@ -214,11 +247,43 @@ absl::StatusOr<std::string> PriorResource(pqxx::work& txn, std::string_view tena
   return prior[0][2].as<std::string>();
 }
 
+events::v1::EventEnvelope CustomerEvent(const WriteContext& context, std::string_view customer_id,
+                                        const google::protobuf::Message& payload) {
+  return events::MakeEnvelope(payload, context.caller.tenant_id, "customer", customer_id,
+                              context.caller.request_id, context.caller.caller_id);
+}
+
 void Publish(pqxx::work& txn, const WriteContext& context, std::string_view customer_id,
              const google::protobuf::Message& payload) {
-  events::AppendToOutbox(txn, kCustomersTopic,
-                         events::MakeEnvelope(payload, context.tenant_id, "customer", customer_id,
-                                              context.request_id, context.actor_id));
+  events::AppendToOutbox(txn, kCustomersTopic, CustomerEvent(context, customer_id, payload));
+}
+
+events::v1::EventEnvelope AuditEntry(const WriteContext& context, std::string action,
+                                     const std::string& customer_id,
+                                     std::vector<std::string> fields, std::string detail = "") {
+  return events::MakeAuditEnvelope(context.caller, std::move(action), "customer", customer_id,
+                                   std::move(fields), std::move(detail));
+}
+
+// Records a change in the audit log, durably with it.
+void Audit(pqxx::work& txn, const WriteContext& context, std::string action,
+           const std::string& customer_id, std::vector<std::string> fields,
+           std::string detail = "") {
+  events::AppendToOutbox(
+      txn, events::kAuditTopic,
+      AuditEntry(context, std::move(action), customer_id, std::move(fields), std::move(detail)));
+}
+
+const char* AuditAction(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kUpdated:
+      return "customer.updated";
+    case ChangeKind::kDeleted:
+      return "customer.deleted";
+    case ChangeKind::kUndeleted:
+      return "customer.undeleted";
+  }
+  return "customer.changed";
 }
 
 std::string EscapeLike(std::string_view text) {
@@ -257,7 +322,6 @@ std::vector<std::pair<std::string, std::string>> PgCustomerStore::PreparedStatem
       {kSelectMerge, sql::kSelectMerge},
       {kSelectMergeForUpdate, sql::kSelectMergeForUpdate},
       {kMarkUnmerged, sql::kMarkUnmerged},
-      {kFindDuplicates, sql::kFindDuplicates},
   };
 }
 
@@ -276,7 +340,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMan
     std::vector<size_t> keyed;
     for (size_t i = 0; i < customers.size(); ++i) {
       if (!customers[i].key) continue;
-      claims.emplace_back(customers[i].context.tenant_id, &*customers[i].key,
+      claims.emplace_back(customers[i].context.caller.tenant_id, &*customers[i].key,
                           customers[i].customer.customer_id);
       keyed.push_back(i);
     }
@@ -287,6 +351,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMan
     json rows = json::array();
     json key_rows = json::array();
     std::vector<events::v1::EventEnvelope> created_events;
+    std::vector<events::v1::EventEnvelope> audit_entries;
     for (size_t i = 0; i < customers.size(); ++i) {
       if (!insert[i]) continue;
       const Customer& c = customers[i].customer;
@@ -311,24 +376,32 @@ absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMan
       ev::CustomerCreated created;
       ToProto(c, created.mutable_customer());
       const WriteContext& context = customers[i].context;
-      created_events.push_back(events::MakeEnvelope(created, context.tenant_id, "customer",
-                                                    c.customer_id, context.request_id,
-                                                    context.actor_id));
+      created_events.push_back(CustomerEvent(context, c.customer_id, created));
+      audit_entries.push_back(
+          AuditEntry(context, "customer.created", c.customer_id, ChangedFieldPaths(Customer{}, c)));
       results[i] = c;
     }
     if (!rows.empty()) {
       txn.exec_prepared(kInsertCustomers, rows.dump());
       InsertKeys(txn, key_rows);
       events::AppendToOutbox(txn, kCustomersTopic, created_events);
+      events::AppendToOutbox(txn, events::kAuditTopic, audit_entries);
       inserted_any = true;
     }
     // Retries: the customer the first request created (possibly earlier in this batch).
     for (size_t i = 0; i < customers.size(); ++i) {
       if (insert[i]) continue;
-      const std::string& tenant = customers[i].context.tenant_id;
-      absl::StatusOr<std::string> prior = PriorResource(txn, tenant, *customers[i].key);
-      results[i] = prior.ok() ? SelectCustomer(txn, kSelectCustomer, tenant, *prior)
-                              : absl::StatusOr<Customer>(prior.status());
+      const WriteContext& context = customers[i].context;
+      absl::StatusOr<std::string> prior =
+          PriorResource(txn, context.caller.tenant_id, *customers[i].key);
+      if (!prior.ok()) {
+        results[i] = prior.status();
+        continue;
+      }
+      absl::StatusOr<Found> found =
+          SelectWithAccess(txn, kSelectCustomer, context, *prior, auth::Access::kRead);
+      results[i] = found.ok() ? absl::StatusOr<Customer>(std::move(found->customer))
+                              : absl::StatusOr<Customer>(found.status());
     }
     return absl::OkStatus();
   }));
@@ -337,11 +410,18 @@ absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMan
 }
 
 absl::StatusOr<std::vector<Customer>> PgCustomerStore::BatchGet(
-    std::string_view tenant_id, const std::vector<std::string>& customer_ids) {
+    std::string_view tenant_id, const auth::Scope& scope,
+    const std::vector<std::string>& customer_ids) {
+  std::vector<std::string> params{std::string(tenant_id), json(customer_ids).dump()};
+  const std::optional<std::string> visible = Visibility(scope, params);
   std::vector<Customer> result;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    // The prepared statement serves callers who see every customer.
     const pqxx::result rows =
-        txn.exec_prepared(kSelectCustomers, std::string(tenant_id), json(customer_ids).dump());
+        visible ? txn.exec_params(absl::StrCat(sql::kSelectVisibleCustomersStart, *visible,
+                                               sql::kSelectVisibleCustomersEnd),
+                                  pqxx::prepare::make_dynamic_params(params))
+                : txn.exec_prepared(kSelectCustomers, params[0], params[1]);
     TL_ASSIGN_OR_RETURN(result, ParseCustomers(rows, tenant_id));
     return absl::OkStatus();
   }));
@@ -349,6 +429,7 @@ absl::StatusOr<std::vector<Customer>> PgCustomerStore::BatchGet(
 }
 
 absl::StatusOr<CustomerPage> PgCustomerStore::List(std::string_view tenant_id,
+                                                   const auth::Scope& scope,
                                                    const CustomerQuery& query,
                                                    const std::optional<CustomerCursor>& after) {
   std::vector<std::string> params{std::string(tenant_id)};
@@ -382,6 +463,10 @@ absl::StatusOr<CustomerPage> PgCustomerStore::List(std::string_view tenant_id,
   if (!query.display_name_prefix.empty()) {
     absl::StrAppend(&sql, " AND display_name LIKE ",
                     param(EscapeLike(query.display_name_prefix) + "%"));
+  }
+  // Inside the keyset query, so every page is as full as the caller's view allows.
+  if (const std::optional<std::string> visible = Visibility(scope, params)) {
+    absl::StrAppend(&sql, " AND ", *visible);
   }
   switch (query.order) {
     case CustomerOrder::kUpdateTimeDesc:
@@ -428,14 +513,18 @@ absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
                                                  const Mutation& mutate) {
   Customer result;
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
-    TL_ASSIGN_OR_RETURN(const Customer current, SelectCustomer(txn, kSelectCustomerForUpdate,
-                                                               context.tenant_id, customer_id));
+    TL_ASSIGN_OR_RETURN(const Found found, SelectWithAccess(txn, kSelectCustomerForUpdate, context,
+                                                            customer_id, auth::Access::kWrite));
+    const Customer& current = found.customer;
     Customer next = current;
     TL_ASSIGN_OR_RETURN(const Change change, mutate(next));
+    TL_RETURN_IF_ERROR(CheckStaysWritable(*context.caller.scope, next, found.shares));
     next.version = current.version + 1;
     next.update_time = context.now;
     UpdateCustomer(txn, next);
     ReplaceKeys(txn, current, next);
+    Audit(txn, context, AuditAction(change.kind), next.customer_id,
+          ChangedFieldPaths(current, next));
     switch (change.kind) {
       case ChangeKind::kUpdated: {
         ev::CustomerUpdated updated;
@@ -475,33 +564,38 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
   const std::string merge_id = ids::NewUuid(context.now);
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
     replayed = false;
+    const std::string& tenant_id = context.caller.tenant_id;
+    const auth::Scope& scope = *context.caller.scope;
     if (key) {
-      if (!ClaimRequests(txn, {{context.tenant_id, &*key, merge_id}})[0]) {
+      if (!ClaimRequests(txn, {{tenant_id, &*key, merge_id}})[0]) {
         replayed = true;
-        TL_ASSIGN_OR_RETURN(const std::string prior, PriorResource(txn, context.tenant_id, *key));
-        TL_ASSIGN_OR_RETURN(outcome.merge,
-                            SelectMerge(txn, kSelectMerge, context.tenant_id, prior));
-        TL_ASSIGN_OR_RETURN(outcome.survivor,
-                            SelectCustomer(txn, kSelectCustomer, context.tenant_id,
-                                           outcome.merge.survivor_customer_id));
-        TL_ASSIGN_OR_RETURN(outcome.merged, SelectCustomer(txn, kSelectCustomer, context.tenant_id,
-                                                           outcome.merge.merged_customer_id));
+        TL_ASSIGN_OR_RETURN(const std::string prior, PriorResource(txn, tenant_id, *key));
+        TL_ASSIGN_OR_RETURN(outcome.merge, SelectMerge(txn, kSelectMerge, tenant_id, prior));
+        TL_ASSIGN_OR_RETURN(Found survivor, SelectWithAccess(txn, kSelectCustomer, context,
+                                                             outcome.merge.survivor_customer_id,
+                                                             auth::Access::kRead));
+        TL_ASSIGN_OR_RETURN(
+            Found merged, SelectWithAccess(txn, kSelectCustomer, context,
+                                           outcome.merge.merged_customer_id, auth::Access::kRead));
+        outcome.survivor = std::move(survivor.customer);
+        outcome.merged = std::move(merged.customer);
         return absl::OkStatus();
       }
     }
-    const pqxx::result rows = txn.exec_prepared(kSelectPairForUpdate, context.tenant_id,
+    const pqxx::result rows = txn.exec_prepared(kSelectPairForUpdate, tenant_id,
                                                 std::string(survivor_id), std::string(merged_id));
-    TL_ASSIGN_OR_RETURN(std::vector<Customer> pair, ParseCustomers(rows, context.tenant_id));
+    TL_ASSIGN_OR_RETURN(std::vector<Customer> pair, ParseCustomers(rows, tenant_id));
     const Customer* survivor = nullptr;
     const Customer* merged = nullptr;
     for (const Customer& c : pair) (c.customer_id == survivor_id ? survivor : merged) = &c;
-    if (survivor == nullptr) {
-      return absl::NotFoundError(absl::StrCat("customer ", std::string(survivor_id), " not found"));
-    }
-    if (merged == nullptr) {
-      return absl::NotFoundError(absl::StrCat("customer ", std::string(merged_id), " not found"));
-    }
+    if (survivor == nullptr) return CustomerNotFound(survivor_id);
+    if (merged == nullptr) return CustomerNotFound(merged_id);
+    const Shares survivor_shares = auth::LoadShares(txn, tenant_id, survivor->customer_id);
+    TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, *survivor, survivor_shares));
+    TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, *merged,
+                                      auth::LoadShares(txn, tenant_id, merged->customer_id)));
     TL_ASSIGN_OR_RETURN(outcome.survivor, fold(*survivor, *merged));
+    TL_RETURN_IF_ERROR(CheckStaysWritable(scope, outcome.survivor, survivor_shares));
     outcome.survivor.version = survivor->version + 1;
     outcome.survivor.update_time = context.now;
     outcome.merged = *merged;
@@ -510,7 +604,7 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
     outcome.merged.delete_time = context.now;
     outcome.merged.version = merged->version + 1;
     outcome.merged.update_time = context.now;
-    outcome.merge = CustomerMerge{.tenant_id = context.tenant_id,
+    outcome.merge = CustomerMerge{.tenant_id = tenant_id,
                                   .merge_id = merge_id,
                                   .survivor_customer_id = survivor->customer_id,
                                   .merged_customer_id = merged->customer_id,
@@ -524,15 +618,19 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
     UpdateCustomer(txn, outcome.merged);
     ReplaceKeys(txn, *survivor, outcome.survivor);
     ReplaceKeys(txn, *merged, outcome.merged);
-    txn.exec_prepared(kInsertMerge, context.tenant_id, merge_id, survivor->customer_id,
-                      merged->customer_id, CustomerToJson(*survivor).dump(),
-                      CustomerToJson(*merged).dump(), outcome.survivor.version,
-                      outcome.merged.version, Micros(context.now));
+    txn.exec_prepared(kInsertMerge, tenant_id, merge_id, survivor->customer_id, merged->customer_id,
+                      CustomerToJson(*survivor).dump(), CustomerToJson(*merged).dump(),
+                      outcome.survivor.version, outcome.merged.version, Micros(context.now));
     ev::CustomersMerged event;
     ToProto(outcome.merge, event.mutable_merge());
     ToProto(outcome.survivor, event.mutable_survivor());
     ToProto(outcome.merged, event.mutable_merged());
     Publish(txn, context, survivor->customer_id, event);
+    Audit(txn, context, "customer.merged", survivor->customer_id,
+          ChangedFieldPaths(*survivor, outcome.survivor),
+          absl::StrCat("took in customer ", merged->customer_id, " (merge ", merge_id, ")"));
+    Audit(txn, context, "customer.merged", merged->customer_id, {},
+          absl::StrCat("merged into customer ", survivor->customer_id, " (merge ", merge_id, ")"));
     return absl::OkStatus();
   }));
   if (!replayed) events_written_();
@@ -540,25 +638,37 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
 }
 
 absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& context,
-                                                      std::string_view merge_id) {
+                                                      std::string_view merge_id, const Vet& vet) {
   MergeOutcome outcome;
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    const std::string& tenant_id = context.caller.tenant_id;
+    const auth::Scope& scope = *context.caller.scope;
     TL_ASSIGN_OR_RETURN(outcome.merge,
-                        SelectMerge(txn, kSelectMergeForUpdate, context.tenant_id, merge_id));
+                        SelectMerge(txn, kSelectMergeForUpdate, tenant_id, merge_id));
     CustomerMerge& merge = outcome.merge;
+    const pqxx::result rows = txn.exec_prepared(
+        kSelectPairForUpdate, tenant_id, merge.survivor_customer_id, merge.merged_customer_id);
+    TL_ASSIGN_OR_RETURN(std::vector<Customer> pair, ParseCustomers(rows, tenant_id));
+    if (pair.size() != 2) return absl::DataLossError("a merged customer is missing");
+    const bool survivor_first = pair[0].customer_id == merge.survivor_customer_id;
+    const Customer& survivor_now = survivor_first ? pair[0] : pair[1];
+    const Customer& merged_now = survivor_first ? pair[1] : pair[0];
+    // A merge of customers the caller cannot both see does not exist for them: nothing else
+    // about it may be told first.
+    std::vector<Shares> shares;
+    for (const Customer* c : {&survivor_now, &merged_now}) {
+      shares.push_back(auth::LoadShares(txn, tenant_id, c->customer_id));
+      if (!scope.Allows(auth::Access::kRead, AttributesOf(*c, shares.back()))) {
+        return MergeNotFound(merge_id);
+      }
+    }
     if (merge.unmerge_time) {
       return status::WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
                                        "merge ", std::string(merge_id), " was already undone")),
                                    "ALREADY_UNMERGED");
     }
-    const pqxx::result rows =
-        txn.exec_prepared(kSelectPairForUpdate, context.tenant_id, merge.survivor_customer_id,
-                          merge.merged_customer_id);
-    TL_ASSIGN_OR_RETURN(std::vector<Customer> pair, ParseCustomers(rows, context.tenant_id));
-    if (pair.size() != 2) return absl::DataLossError("a merged customer is missing");
-    const bool survivor_first = pair[0].customer_id == merge.survivor_customer_id;
-    const Customer& survivor_now = survivor_first ? pair[0] : pair[1];
-    const Customer& merged_now = survivor_first ? pair[1] : pair[0];
+    TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, survivor_now, shares[0]));
+    TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, merged_now, shares[1]));
     if (survivor_now.version != merge.survivor_version_after ||
         merged_now.version != merge.merged_version_after) {
       return status::WithErrorInfo(
@@ -573,17 +683,24 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
     outcome.merged = merge.merged_before;
     outcome.merged.version = merged_now.version + 1;
     outcome.merged.update_time = context.now;
+    TL_RETURN_IF_ERROR(vet(survivor_now, outcome.survivor));
+    TL_RETURN_IF_ERROR(vet(merged_now, outcome.merged));
     merge.unmerge_time = context.now;
     UpdateCustomer(txn, outcome.survivor);
     UpdateCustomer(txn, outcome.merged);
     ReplaceKeys(txn, survivor_now, outcome.survivor);
     ReplaceKeys(txn, merged_now, outcome.merged);
-    txn.exec_prepared(kMarkUnmerged, context.tenant_id, merge.merge_id, Micros(context.now));
+    txn.exec_prepared(kMarkUnmerged, tenant_id, merge.merge_id, Micros(context.now));
     ev::CustomersUnmerged event;
     ToProto(merge, event.mutable_merge());
     ToProto(outcome.survivor, event.mutable_survivor());
     ToProto(outcome.merged, event.mutable_restored());
     Publish(txn, context, outcome.survivor.customer_id, event);
+    const std::string detail = absl::StrCat("merge ", merge.merge_id, " undone");
+    Audit(txn, context, "customer.unmerged", outcome.survivor.customer_id,
+          ChangedFieldPaths(survivor_now, outcome.survivor), detail);
+    Audit(txn, context, "customer.unmerged", outcome.merged.customer_id,
+          ChangedFieldPaths(merged_now, outcome.merged), detail);
     return absl::OkStatus();
   }));
   events_written_();
@@ -591,14 +708,26 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
 }
 
 absl::StatusOr<DuplicatePage> PgCustomerStore::FindDuplicates(
-    std::string_view tenant_id, std::string_view customer_id, int page_size,
-    const std::optional<DuplicateCursor>& after) {
+    std::string_view tenant_id, const auth::Scope& scope, std::string_view customer_id,
+    int page_size, const std::optional<DuplicateCursor>& after) {
+  std::vector<std::string> params{std::string(tenant_id),
+                                  std::string(customer_id),
+                                  std::to_string(after ? after->strength : -1),
+                                  after ? after->customer_id : std::string(),
+                                  after ? after->duplicate_customer_id : std::string(),
+                                  std::to_string(page_size + 1),
+                                  std::to_string(kMaxCustomersPerKey)};
+  std::string sql = sql::kFindDuplicatesStart;
+  // Both customers of a pair must be visible; each side binds its own copy of the parameters.
+  for (const char* side : {sql::kDuplicateAVisible, sql::kDuplicateBVisible}) {
+    if (const std::optional<std::string> visible = Visibility(scope, params)) {
+      absl::StrAppend(&sql, side, *visible, ")");
+    }
+  }
+  sql += sql::kFindDuplicatesEnd;
   DuplicatePage page;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
-    const pqxx::result rows = txn.exec_prepared(
-        kFindDuplicates, std::string(tenant_id), std::string(customer_id),
-        after ? after->strength : -1, after ? after->customer_id : std::string(),
-        after ? after->duplicate_customer_id : std::string(), page_size + 1, kMaxCustomersPerKey);
+    const pqxx::result rows = txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     for (const pqxx::row& row : rows) {
       DuplicatePair pair{.customer_id = row[0].as<std::string>(),
                          .duplicate_customer_id = row[1].as<std::string>(),

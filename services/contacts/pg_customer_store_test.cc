@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/auth/scope.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/auth/testing/trusted_authenticator.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
 #include "common/pg/migrator.h"
@@ -27,6 +30,8 @@ class PgCustomerStoreTest : public ::testing::Test {
     const std::string dsn = testing::TestPgDsn();
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()));
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()));
+    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "shares", auth::SharesMigrations()));
+    TL_ASSERT_OK_AND_ASSIGN(admin_, auth::Scope::Compile(auth::testing::AdminScope("acme", "u1")));
     TL_ASSERT_OK_AND_ASSIGN(pool_,
                             pg::Pool::Create({.dsn = dsn,
                                               .search_path = schema_.name(),
@@ -40,7 +45,12 @@ class PgCustomerStoreTest : public ::testing::Test {
                    const std::string& fingerprint) {
     const absl::Time now = TruncateToMicros(absl::Now());
     NewCustomer n;
-    n.context = {.tenant_id = "acme", .actor_id = "u1", .request_id = "trace", .now = now};
+    n.context = {.caller = {.tenant_id = "acme",
+                            .caller_id = "u1",
+                            .request_id = "trace",
+                            .scope = admin_,
+                            .client = "test"},
+                 .now = now};
     n.customer.tenant_id = "acme";
     n.customer.customer_id = ids::NewUuid(now);
     n.customer.kind = CustomerKind::kOrganization;
@@ -70,6 +80,7 @@ class PgCustomerStoreTest : public ::testing::Test {
   testing::ScopedSchema schema_{"contacts_store"};
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<PgCustomerStore> store_;
+  std::shared_ptr<const auth::Scope> admin_;
   int wakes_ = 0;
 };
 
@@ -90,7 +101,8 @@ TEST_F(PgCustomerStoreTest, OneBatchSortsOutRetriesAndReusedKeysAmongItself) {
   TL_ASSERT_OK(results[3]);
   EXPECT_EQ(results[3]->display_name, "丙公司");
   EXPECT_EQ(Count("customers"), 2);
-  EXPECT_EQ(Count("outbox"), 2);
+  EXPECT_EQ(Count("outbox WHERE topic = 'customers'"), 2);
+  EXPECT_EQ(Count("outbox WHERE topic = 'audit'"), 2);
   EXPECT_EQ(wakes_, 1);
 }
 
@@ -113,13 +125,14 @@ TEST_F(PgCustomerStoreTest, BatchGetFindsEachCustomerOnceAndSkipsUnknownIds) {
   TL_ASSERT_OK(created[1]);
   TL_ASSERT_OK_AND_ASSIGN(
       const std::vector<Customer> found,
-      store_->BatchGet("acme", {created[1]->customer_id, ids::NewUuid(), created[0]->customer_id}));
+      store_->BatchGet("acme", *admin_,
+                       {created[1]->customer_id, ids::NewUuid(), created[0]->customer_id}));
   ASSERT_EQ(found.size(), 2u);  // In no promised order.
   const bool first_is_second = found[0] == *created[1];
   EXPECT_EQ(found[first_is_second ? 0 : 1], *created[1]);
   EXPECT_EQ(found[first_is_second ? 1 : 0], *created[0]);
   TL_ASSERT_OK_AND_ASSIGN(const std::vector<Customer> other_tenant,
-                          store_->BatchGet("other", {created[0]->customer_id}));
+                          store_->BatchGet("other", *admin_, {created[0]->customer_id}));
   EXPECT_TRUE(other_tenant.empty());
 }
 

@@ -56,6 +56,10 @@ inline constexpr char kSelectPairForUpdate[] =
     " FROM customers WHERE tenant_id = $1 AND customer_id IN ($2::uuid, $3::uuid) "
     "ORDER BY customer_id FOR UPDATE";
 
+// The alias of the customers table in the statements a visibility condition
+// (auth::Scope::SqlVisibility) is appended to.
+inline constexpr char kCustomersAlias[] = "c";
+
 // $2: a JSON array of ids. One primary-key lookup per id, whatever the table statistics say:
 // with `customer_id = ANY(...)`, or a LATERAL join the planner may flatten, the generic plan
 // of a table that grew before autoanalyze saw it scanned the whole tenant (1.4 ms instead of
@@ -66,9 +70,18 @@ inline constexpr char kSelectCustomers[] =
     " FROM customers WHERE tenant_id = $1 AND customer_id = ids.id::uuid "
     "OFFSET 0) c";
 
-// The start of ListCustomers; the store appends filters, the keyset and the order.
+// kSelectCustomers for a caller who does not see every customer: the store puts a
+// visibility condition over "c" (parameters from $3) between the start and the end.
+inline constexpr char kSelectVisibleCustomersStart[] =
+    "SELECT v.* FROM jsonb_array_elements_text($2::jsonb) AS ids(id), LATERAL "
+    "(SELECT " TL_CUSTOMER_COLUMNS
+    " FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = ids.id::uuid AND ";
+inline constexpr char kSelectVisibleCustomersEnd[] = " OFFSET 0) v";
+
+// The start of ListCustomers; the store appends filters (visibility over "c" among them),
+// the keyset and the order.
 inline constexpr char kListCustomersPrefix[] =
-    "SELECT " TL_CUSTOMER_COLUMNS " FROM customers WHERE tenant_id = $1";
+    "SELECT " TL_CUSTOMER_COLUMNS " FROM customers c WHERE c.tenant_id = $1";
 
 inline constexpr char kDeleteKeys[] =
     "DELETE FROM customer_keys WHERE tenant_id = $1 AND customer_id = $2::uuid";
@@ -117,7 +130,10 @@ inline constexpr char kMarkUnmerged[] = "UPDATE merges SET unmerge_time = " TL_M
 // Pairs sharing a key, most matches first, keyset-paged on (strength, id, id).
 // $2: '' or a customer id to restrict to; $3: the cursor's strength (-1: first page);
 // $4, $5: the cursor's ids; $6: the limit; $7: the most customers a key may have.
-inline constexpr char kFindDuplicates[] =
+// Between the start and the end the store appends conditions on the pair (a.customer_id,
+// b.customer_id): kDuplicateAVisible and kDuplicateBVisible, for callers who do not see
+// every customer.
+inline constexpr char kFindDuplicatesStart[] =
     "WITH shared AS ("
     "  SELECT k.reason, k.key FROM customer_keys k WHERE k.tenant_id = $1 AND ($2 = '' OR "
     "    (k.reason, k.key) IN (SELECT reason, key FROM customer_keys "
@@ -130,18 +146,28 @@ inline constexpr char kFindDuplicates[] =
     "  JOIN customer_keys a ON a.tenant_id = $1 AND a.reason = s.reason AND a.key = s.key "
     "  JOIN customer_keys b ON b.tenant_id = $1 AND b.reason = s.reason AND b.key = s.key "
     "    AND a.customer_id < b.customer_id "
-    "  WHERE $2 = '' OR a.customer_id = NULLIF($2, '')::uuid "
-    "    OR b.customer_id = NULLIF($2, '')::uuid "
+    "  WHERE ($2 = '' OR a.customer_id = NULLIF($2, '')::uuid "
+    "    OR b.customer_id = NULLIF($2, '')::uuid)";
+inline constexpr char kFindDuplicatesEnd[] =
     "  GROUP BY a.customer_id, b.customer_id) "
     "SELECT a_id::text, b_id::text, strength, matches FROM pairs "
     "WHERE $3::int < 0 OR strength < $3::int OR (strength = $3::int AND "
     "  (a_id, b_id) > (NULLIF($4, '')::uuid, NULLIF($5, '')::uuid)) "
     "ORDER BY strength DESC, a_id, b_id LIMIT $6";
 
+// Customer <side>.customer_id of a pair is visible: the store appends the visibility
+// condition over "c" and a closing parenthesis.
+#define TL_DUPLICATE_VISIBLE(side)                                                          \
+  " AND EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = " side \
+  ".customer_id AND "
+inline constexpr char kDuplicateAVisible[] = TL_DUPLICATE_VISIBLE("a");
+inline constexpr char kDuplicateBVisible[] = TL_DUPLICATE_VISIBLE("b");
+
 }  // namespace touchline::contacts::sql
 
 #undef TL_CUSTOMER_COLUMNS
 #undef TL_MERGE_COLUMNS
 #undef TL_MICROS
+#undef TL_DUPLICATE_VISIBLE
 
 #endif  // TOUCHLINE_SERVICES_CONTACTS_SQL_H_
