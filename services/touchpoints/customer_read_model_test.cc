@@ -10,6 +10,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/auth/scope.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/auth/testing/trusted_authenticator.h"
+#include "common/events/audit.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -57,6 +61,7 @@ class CustomerReadModelTest : public ::testing::Test {
          {std::tuple{tp_schema_.name(), &pg::touchpoints_migrations(), "touchpoints"},
           std::tuple{tp_schema_.name(), &events::OutboxMigrations(), "outbox"},
           std::tuple{tp_schema_.name(), &events::InboxMigrations(), "inbox"},
+          std::tuple{tp_schema_.name(), &auth::SharesMigrations(), "shares"},
           std::tuple{contacts_schema_.name(), &events::OutboxMigrations(), "outbox"}}) {
       TL_ASSERT_OK(pg::ApplyMigrations(dsn_, schema, component, *migrations));
     }
@@ -67,7 +72,10 @@ class CustomerReadModelTest : public ::testing::Test {
     TL_ASSERT_OK_AND_ASSIGN(redis_, redis::Pool::Create(redis_options));
     store_ = std::make_unique<PgTouchpointStore>(tp_pool_.get(), [] {});
     TL_ASSERT_OK(store_->EnsurePartitions(absl::Now() - absl::Hours(24 * 40), absl::Now()));
-    manager_ = std::make_unique<TouchpointManager>(store_.get(), ValidationOptions{},
+    TL_ASSERT_OK_AND_ASSIGN(admin_,
+                            auth::Scope::Compile(auth::testing::AdminScope(kTenant, "rep-1")));
+    TL_ASSERT_OK_AND_ASSIGN(audit_, events::AuditPublisher::Create({}, redis_.get()));
+    manager_ = std::make_unique<TouchpointManager>(store_.get(), audit_.get(), ValidationOptions{},
                                                    [] { return absl::Now(); });
     TL_ASSERT_OK(tp_pool_->Transact([](pqxx::work& txn) {
       txn.exec("CREATE TABLE apply_log (event_id text NOT NULL)");
@@ -144,7 +152,12 @@ class CustomerReadModelTest : public ::testing::Test {
     t->set_subject("电话回访");
     absl::Notification done;
     absl::StatusOr<Recorded> result;
-    manager_->Record({kTenant, "rep-1", "req"}, request, [&](absl::StatusOr<Recorded> r) {
+    const auth::RequestContext caller{.tenant_id = kTenant,
+                                      .caller_id = "rep-1",
+                                      .request_id = "req",
+                                      .scope = admin_,
+                                      .client = ""};
+    manager_->Record(caller, request, [&](absl::StatusOr<Recorded> r) {
       result = std::move(r);
       done.Notify();
     });
@@ -159,7 +172,7 @@ class CustomerReadModelTest : public ::testing::Test {
 
   std::vector<std::string> Timeline(const std::string& customer_id) {
     absl::StatusOr<TouchpointPage> page =
-        store_->List(kTenant, customer_id, v1::TouchpointFilter(), 1000, std::nullopt);
+        store_->List(*admin_, kTenant, customer_id, v1::TouchpointFilter(), 1000, std::nullopt);
     EXPECT_TRUE(page.ok()) << page.status();
     std::vector<std::string> ids;
     if (page.ok()) {
@@ -203,6 +216,8 @@ class CustomerReadModelTest : public ::testing::Test {
   std::unique_ptr<pg::Pool> contacts_pool_;
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<PgTouchpointStore> store_;
+  std::shared_ptr<const auth::Scope> admin_;
+  std::unique_ptr<events::AuditPublisher> audit_;
   std::unique_ptr<TouchpointManager> manager_;
 };
 

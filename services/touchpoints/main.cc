@@ -1,7 +1,10 @@
 // The touchpoints service: flags -> validated config -> dependencies -> serve until SIGTERM.
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -9,9 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "common/auth/request_context.h"
+#include "common/auth/scope_authenticator.h"
+#include "common/auth/sync/scope_invalidation.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/auth/token.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
+#include "common/events/audit.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -22,6 +29,8 @@
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "services/touchpoints/migrations.h"
 #include "services/touchpoints/pg_touchpoint_store.h"
 #include "services/touchpoints/touchpoint_manager.h"
@@ -38,12 +47,27 @@ ABSL_FLAG(int, partition_months_ahead, 3,
           "Monthly partitions kept created ahead of the current month");
 ABSL_FLAG(std::string, events_stream_prefix, "touchline",
           "Prefix of the Redis stream keys events are published to and consumed from");
+ABSL_FLAG(std::string, jwt_public_key_file, "",
+          "PEM file of the RSA public key that verifies access tokens (required)");
+ABSL_FLAG(std::string, permissions_addr, "",
+          "host:port of the permissions service, which compiles callers' scopes (required)");
 
 namespace touchline::touchpoints {
 namespace {
 
 using config::OkOrDie;
 using config::OrDie;
+
+// The token verifier of --jwt_public_key_file, or Fatal.
+auth::TokenVerifier VerifierOrDie() {
+  const std::string path = absl::GetFlag(FLAGS_jwt_public_key_file);
+  if (path.empty()) config::Fatal("--jwt_public_key_file is required");
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream pem;
+  pem << file.rdbuf();
+  if (!file) config::Fatal(absl::StrCat("--jwt_public_key_file: cannot read ", path));
+  return OrDie(auth::TokenVerifier::Create(pem.str()), "--jwt_public_key_file");
+}
 
 // This replica's name in the consumer group: unique per process.
 std::string ConsumerName() {
@@ -63,6 +87,14 @@ int Run() {
   if (months_ahead < 0 || months_ahead > 24) {
     config::Fatal("--partition_months_ahead must be between 0 and 24");
   }
+  const bool migrate_only = absl::GetFlag(FLAGS_migrate_only);
+  // Migrating alone needs neither the token key nor the permissions service.
+  const std::string permissions_addr = absl::GetFlag(FLAGS_permissions_addr);
+  std::optional<auth::TokenVerifier> verifier;
+  if (!migrate_only) {
+    if (permissions_addr.empty()) config::Fatal("--permissions_addr is required");
+    verifier = VerifierOrDie();
+  }
 
   OkOrDie(pg::ApplyMigrations(dsn, schema, "touchpoints", pg::touchpoints_migrations()),
           "migrating the touchpoints schema");
@@ -70,7 +102,9 @@ int Run() {
           "migrating the outbox");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "inbox", events::InboxMigrations()),
           "migrating the inbox");
-  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", auth::SharesMigrations()),
+          "migrating the customer shares");
+  if (migrate_only) return 0;
 
   pg::PoolOptions pool_options;
   pool_options.dsn = dsn;
@@ -118,16 +152,35 @@ int Run() {
         return store.ApplyCustomerEvent(txn, event);
       });
   customers.Start();
+  // The customer shares read model, fed by the permissions service's events.
+  events::ConsumerOptions permissions_options = consumer_options;
+  permissions_options.topic = auth::kPermissionsTopic;
+  events::StreamConsumer shares(permissions_options, redis.get(), pool.get(),
+                                &auth::ApplyPermissionEvent);
+  shares.Start();
+
+  // Callers: tokens verified here, scopes from the permissions service, cached until a
+  // policy change says otherwise.
+  auto scopes = auth::MakeGrpcScopeSource(
+      grpc::CreateChannel(permissions_addr, grpc::InsecureChannelCredentials()));
+  auth::ScopeAuthenticator authenticator(*std::move(verifier), std::move(scopes));
+  auth::ScopeInvalidationListener invalidations(redis.get(), stream_prefix, &authenticator);
+  invalidations.Start();
+  events::AuditPublisherOptions audit_options;
+  audit_options.stream_prefix = stream_prefix;
+  const auto audit =
+      OrDie(events::AuditPublisher::Create(audit_options, redis.get()), "--events_stream_prefix");
+  audit->Start();
 
   ValidationOptions validation;
   validation.max_clock_skew = skew;
   BatchOptions batching;
   batching.threads = absl::GetFlag(FLAGS_write_batch_threads);
   batching.max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls));
-  TouchpointManager manager(&store, validation, [] { return absl::Now(); }, batching);
+  TouchpointManager manager(
+      &store, audit.get(), validation, [] { return absl::Now(); }, batching);
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
-  const auth::MetadataAuthenticator authenticator;
   server::UnaryRunner runner("touchline.touchpoints.v1.TouchpointsService", &executor,
                              &authenticator, absl::GetFlag(FLAGS_access_log));
   TouchpointsService service(&manager, &runner);
@@ -150,6 +203,9 @@ int Run() {
   grpc_server->Shutdown();
   executor.Shutdown();
   customers.Stop();
+  shares.Stop();
+  invalidations.Stop();
+  audit->Stop();
   stopping.Notify();
   partitioner.join();
   relay.Stop();

@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/events/audit.h"
 #include "common/events/outbox.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
@@ -33,6 +35,7 @@ namespace cv1 = ::touchline::contacts::v1;
 constexpr char kGetTouchpoint[] = "touchpoint_get";
 constexpr char kTimelineFirst[] = "touchpoint_timeline_first";
 constexpr char kTimelineAfter[] = "touchpoint_timeline_after";
+constexpr char kCustomerAttributes[] = "touchpoint_customer_attributes";
 
 // Kinds of touchpoint_keys rows.
 constexpr int kRequestKey = 1;
@@ -104,13 +107,6 @@ std::string AfterSql(const std::optional<TimeCursor>& after, Params& p) {
                       p.Add(after->touchpoint_id), "::uuid)");
 }
 
-// A customer of the read model.
-struct CustomerState {
-  int state = 0;
-  std::string merged_into;
-  std::vector<std::string> person_ids;
-};
-
 std::vector<std::string> ParseTextArray(const pqxx::field& field) {
   std::vector<std::string> out;
   auto parser = field.as_array();
@@ -121,21 +117,84 @@ std::vector<std::string> ParseTextArray(const pqxx::field& field) {
   return out;
 }
 
+// What row decisions need of a customer `c` of the read model, for "SELECT ... FROM customers
+// c": owner, region, level and its shares, each as 'e' (edit) or 'r' (read) + grantee.
+const std::string& AttributeColumns() {
+  static const std::string* const columns = new std::string(absl::StrCat(
+      "c.owner_id, c.region, c.level, ARRAY(SELECT CASE WHEN s.edit THEN 'e' ELSE 'r' END || "
+      "s.grantee FROM ",
+      auth::kSharesTable, " s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.customer_id)"));
+  return *columns;
+}
+
+// The attributes of `customer_id` read from AttributeColumns() at column `first` of `row`. A
+// customer missing from the read model (NULLs) has none, so only a scope that sees every
+// customer sees it.
+auth::CustomerAttributes AttributesFromRow(const pqxx::row& row, int first,
+                                           std::string customer_id) {
+  auth::CustomerAttributes customer;
+  customer.customer_id = std::move(customer_id);
+  if (row[first].is_null()) return customer;
+  customer.owner_id = row[first].c_str();
+  customer.region = row[first + 1].c_str();
+  customer.level = row[first + 2].as<int>();
+  for (const std::string& share : ParseTextArray(row[first + 3])) {
+    customer.shares.push_back({share.substr(1), share[0] == 'e'});
+  }
+  return customer;
+}
+
+// Whether the row of `touchpoints` in the query belongs to a customer `scope` sees, as a SQL
+// boolean over the read model with its parameters added to `p`; "TRUE" when the scope sees
+// every customer (nothing to join).
+std::string VisibleSql(const auth::Scope& scope, Params& p) {
+  auth::SqlCondition condition = scope.SqlVisibility(auth::Access::kRead, "c", auth::kSharesTable,
+                                                     static_cast<int>(p.values().size()) + 1);
+  if (condition.sql == "TRUE") return condition.sql;
+  for (std::string& value : condition.params) p.Add(std::move(value));
+  return absl::StrCat(
+      "EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = touchpoints.tenant_id AND "
+      "c.customer_id = touchpoints.customer_id AND (",
+      condition.sql, "))");
+}
+
+// VisibleSql as an " AND ..." clause; empty when the scope sees every customer.
+std::string VisibleClause(const auth::Scope& scope, Params& p) {
+  const std::string visible = VisibleSql(scope, p);
+  return visible == "TRUE" ? "" : absl::StrCat(" AND ", visible);
+}
+
+absl::Status TouchpointNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat("touchpoint ", std::string(id), " not found"));
+}
+
+// A customer of the read model.
+struct CustomerState {
+  int state = 0;
+  std::string merged_into;
+  std::vector<std::string> person_ids;
+  auth::CustomerAttributes attributes;
+};
+
 // Loads the customers `ids` of `tenant` and, transitively, the survivors they were merged
-// into, locking each row against a concurrent merge until the transaction ends.
+// into, with their visibility attributes, locking each row against a concurrent merge until
+// the transaction ends.
 absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
                                                               const std::string& tenant,
                                                               std::vector<std::string> ids) {
   absl::flat_hash_map<std::string, CustomerState> found;
   for (int hop = 0; hop <= kMaxMergeHops && !ids.empty(); ++hop) {
     const pqxx::result rows = txn.exec_params(
-        "SELECT customer_id::text, state, coalesce(merged_into::text, ''), person_ids::text[] "
-        "FROM customers WHERE tenant_id = $1 AND customer_id = ANY($2::uuid[]) "
-        "ORDER BY customer_id FOR SHARE",
+        absl::StrCat("SELECT c.customer_id::text, c.state, coalesce(c.merged_into::text, ''), "
+                     "c.person_ids::text[], ",
+                     AttributeColumns(),
+                     " FROM customers c WHERE c.tenant_id = $1 AND "
+                     "c.customer_id = ANY($2::uuid[]) ORDER BY c.customer_id FOR SHARE OF c"),
         tenant, PgTextArray(ids));
     ids.clear();
     for (const auto& row : rows) {
-      CustomerState c{row[1].as<int>(), row[2].c_str(), ParseTextArray(row[3])};
+      CustomerState c{row[1].as<int>(), row[2].c_str(), ParseTextArray(row[3]),
+                      AttributesFromRow(row, 4, row[0].c_str())};
       if (!c.merged_into.empty() && !found.contains(c.merged_into)) ids.push_back(c.merged_into);
       found.emplace(row[0].c_str(), std::move(c));
     }
@@ -144,15 +203,17 @@ absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
 }
 
 // Resolves the touchpoint's customer to the live one it stands for and checks its contact
-// persons. Rewrites customer_id to the survivor of a merge.
+// persons. Rewrites customer_id to the survivor of a merge. A customer on the way that
+// `scope` does not see is reported as one that does not exist.
 absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerState>& customers,
-                             v1::Touchpoint& t, std::string_view prefix) {
+                             const auth::Scope& scope, v1::Touchpoint& t, std::string_view prefix) {
   const std::string field = absl::StrCat(std::string(prefix), prefix.empty() ? "" : ".");
   absl::flat_hash_set<std::string> persons;
   std::string id = t.customer_id();
   for (int hop = 0;; ++hop) {
     const auto it = customers.find(id);
-    if (it == customers.end() || hop > kMaxMergeHops) {
+    if (it == customers.end() || hop > kMaxMergeHops ||
+        !scope.Allows(auth::Access::kRead, it->second.attributes)) {
       return status::InvalidArgument(
           field + "customer_id",
           "names no customer of this tenant (new customers take a moment to arrive)");
@@ -182,22 +243,37 @@ std::string ExternalKey(const v1::Touchpoint& t) {
 
 ev::EventEnvelope Envelope(const google::protobuf::Message& payload, const WriteContext& c,
                            const std::string& touchpoint_id) {
-  return events::MakeEnvelope(payload, c.tenant_id, "touchpoint", touchpoint_id, c.request_id,
-                              c.actor_id);
+  return events::MakeEnvelope(payload, c.caller.tenant_id, "touchpoint", touchpoint_id,
+                              c.caller.request_id, c.caller.caller_id);
 }
 
-absl::StatusOr<v1::Touchpoint> SelectOne(pqxx::transaction_base& txn, std::string_view tenant,
-                                         std::string_view id, bool lock) {
+// The select of one touchpoint with its customer's attributes (AttributeColumns() after
+// kSelectColumns): $1 tenant, $2 touchpoint id.
+std::string SelectOneSql() {
+  return absl::StrCat(
+      "SELECT ", kSelectColumns, ", a.* FROM touchpoints LEFT JOIN LATERAL (SELECT ",
+      AttributeColumns(),
+      " FROM customers c WHERE c.tenant_id = touchpoints.tenant_id AND c.customer_id = "
+      "touchpoints.customer_id) a ON TRUE "
+      "WHERE touchpoints.tenant_id = $1 AND touchpoints.touchpoint_id = $2::uuid");
+}
+
+struct StoredTouchpoint {
+  v1::Touchpoint touchpoint;
+  auth::CustomerAttributes customer;
+};
+
+absl::StatusOr<StoredTouchpoint> SelectOne(pqxx::transaction_base& txn, std::string_view tenant,
+                                           std::string_view id, bool lock) {
   const pqxx::result rows =
-      lock ? txn.exec_params(absl::StrCat("SELECT ", kSelectColumns,
-                                          " FROM touchpoints WHERE tenant_id = $1 AND "
-                                          "touchpoint_id = $2::uuid FOR UPDATE"),
+      lock ? txn.exec_params(absl::StrCat(SelectOneSql(), " FOR UPDATE OF touchpoints"),
                              std::string(tenant), std::string(id))
            : txn.exec_prepared(kGetTouchpoint, std::string(tenant), std::string(id));
-  if (rows.empty()) {
-    return absl::NotFoundError(absl::StrCat("touchpoint ", std::string(id), " not found"));
-  }
-  return FromRow(rows[0]);
+  if (rows.empty()) return TouchpointNotFound(id);
+  TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(rows[0]));
+  auth::CustomerAttributes customer =
+      AttributesFromRow(rows[0], kSelectColumnCount, t.customer_id());
+  return StoredTouchpoint{std::move(t), std::move(customer)};
 }
 
 // The page of touchpoints in `parts` (rows selected with kSelectColumns, in order): the
@@ -234,7 +310,10 @@ std::vector<std::pair<std::string, std::string>> PgTouchpointStore::PreparedStat
   const std::string timeline = absl::StrCat(
       select, "WHERE tenant_id = $1 AND customer_id = $2::uuid AND delete_time IS NULL ");
   return {
-      {kGetTouchpoint, select + "WHERE tenant_id = $1 AND touchpoint_id = $2::uuid"},
+      {kGetTouchpoint, SelectOneSql()},
+      {kCustomerAttributes,
+       absl::StrCat("SELECT ", AttributeColumns(),
+                    " FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = $2::uuid")},
       {kTimelineFirst,
        timeline + "ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT $3"},
       {kTimelineAfter,
@@ -283,7 +362,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
     // 1. The customers, per tenant, locked against a concurrent merge.
     std::map<std::string, std::vector<std::string>> ids_by_tenant;
     for (const NewTouchpoint& n : input) {
-      ids_by_tenant[n.context.tenant_id].push_back(n.touchpoint.customer_id());
+      ids_by_tenant[n.context.caller.tenant_id].push_back(n.touchpoint.customer_id());
     }
     std::map<std::string, absl::flat_hash_map<std::string, CustomerState>> customers;
     for (auto& [tenant, ids] : ids_by_tenant) {
@@ -291,8 +370,9 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
     }
     std::vector<bool> live(input.size(), true);
     for (size_t i = 0; i < input.size(); ++i) {
-      const absl::Status s = ResolveCustomer(customers[input[i].context.tenant_id],
-                                             touchpoints[i], input[i].field_prefix);
+      const absl::Status s =
+          ResolveCustomer(customers[input[i].context.caller.tenant_id],
+                          *input[i].context.caller.scope, touchpoints[i], input[i].field_prefix);
       if (!s.ok()) {
         results[i] = s;
         live[i] = false;
@@ -306,7 +386,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
       if (!live[i]) continue;
       const v1::Touchpoint& t = touchpoints[i];
       const auto add = [&](int kind, std::string key) {
-        k_tenant.push_back(input[i].context.tenant_id);
+        k_tenant.push_back(input[i].context.caller.tenant_id);
         k_kind.push_back(std::to_string(kind));
         k_key.push_back(std::move(key));
         k_id.push_back(t.touchpoint_id());
@@ -361,20 +441,25 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
     // 3. Insert the new touchpoints and their events.
     std::vector<TouchpointRow> rows;
     std::vector<ev::EventEnvelope> recorded_events;
+    std::vector<ev::EventEnvelope> audit_events;
     for (size_t i = 0; i < input.size(); ++i) {
       if (!live[i] || !claimed_all[i]) continue;
-      rows.push_back(ToRow(input[i].context.tenant_id, touchpoints[i]));
+      rows.push_back(ToRow(input[i].context.caller.tenant_id, touchpoints[i]));
       // Recorded for a merged customer: unmerge moves it back by the customer it named.
       rows.back().origin_customer_id = input[i].touchpoint.customer_id();
       ev::TouchpointRecorded recorded;
       *recorded.mutable_touchpoint() = touchpoints[i];
       recorded_events.push_back(
           Envelope(recorded, input[i].context, touchpoints[i].touchpoint_id()));
+      audit_events.push_back(
+          events::MakeAuditEnvelope(input[i].context.caller, "touchpoint.recorded", "touchpoint",
+                                    touchpoints[i].touchpoint_id(), input[i].fields));
       results[i] = Recorded{touchpoints[i], false};
     }
     if (!rows.empty()) {
       CopyRows(txn, rows);
       events::AppendToOutbox(txn, kTouchpointsTopic, recorded_events);
+      events::AppendToOutbox(txn, events::kAuditTopic, audit_events);
       inserted_any = true;
     }
 
@@ -386,7 +471,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
           "SELECT kind, touchpoint_id::text, encode(fingerprint, 'hex') FROM touchpoint_keys "
           "WHERE tenant_id = $1 AND ((kind = 1 AND key = $2) OR (kind = 2 AND key = $3)) "
           "ORDER BY kind",
-          input[i].context.tenant_id, input[i].request_id,
+          input[i].context.caller.tenant_id, input[i].request_id,
           t.source_system().empty() ? std::string() : ExternalKey(t));
       absl::Status refused;
       std::string prior;
@@ -414,10 +499,10 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
         // nothing to replay, and this one can't claim it now without a retry.
         results[i] = absl::AbortedError("idempotency key contended; retry");
       } else {
-        absl::StatusOr<v1::Touchpoint> original =
-            SelectOne(txn, input[i].context.tenant_id, prior, false);
+        absl::StatusOr<StoredTouchpoint> original =
+            SelectOne(txn, input[i].context.caller.tenant_id, prior, false);
         if (!original.ok()) return original.status();
-        results[i] = Recorded{*std::move(original), true};
+        results[i] = Recorded{std::move(original->touchpoint), true};
       }
     }
     return absl::OkStatus();
@@ -426,14 +511,19 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
   return results;
 }
 
-absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Get(std::string_view tenant_id,
+absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Get(const auth::Scope& scope,
+                                                      std::string_view tenant_id,
                                                       std::string_view touchpoint_id) {
-  absl::StatusOr<v1::Touchpoint> result;
+  absl::StatusOr<StoredTouchpoint> stored;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
-    result = SelectOne(txn, tenant_id, touchpoint_id, false);
+    stored = SelectOne(txn, tenant_id, touchpoint_id, false);
     return absl::OkStatus();
   }));
-  return result;
+  if (!stored.ok()) return stored.status();
+  if (!scope.Allows(auth::Access::kRead, stored->customer)) {
+    return TouchpointNotFound(touchpoint_id);
+  }
+  return std::move(stored->touchpoint);
 }
 
 absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& context,
@@ -444,7 +534,13 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
   std::optional<int64_t> new_month;
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
     new_month.reset();
-    TL_ASSIGN_OR_RETURN(v1::Touchpoint t, SelectOne(txn, context.tenant_id, touchpoint_id, true));
+    TL_ASSIGN_OR_RETURN(StoredTouchpoint stored,
+                        SelectOne(txn, context.caller.tenant_id, touchpoint_id, true));
+    const auth::Scope& scope = *context.caller.scope;
+    if (!scope.Allows(auth::Access::kRead, stored.customer)) {
+      return TouchpointNotFound(touchpoint_id);
+    }
+    v1::Touchpoint& t = stored.touchpoint;
     const v1::Touchpoint before = t;
     std::string named_customer;  // Set when the mutation names another customer.
     TL_ASSIGN_OR_RETURN(const Change change, mutate(t));
@@ -453,8 +549,8 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
         !std::equal(t.contact_person_ids().begin(), t.contact_person_ids().end(),
                     before.contact_person_ids().begin())) {
       if (t.customer_id() != before.customer_id()) named_customer = t.customer_id();
-      const auto customers = LoadCustomers(txn, context.tenant_id, {t.customer_id()});
-      TL_RETURN_IF_ERROR(ResolveCustomer(customers, t, field_prefix));
+      const auto customers = LoadCustomers(txn, context.caller.tenant_id, {t.customer_id()});
+      TL_RETURN_IF_ERROR(ResolveCustomer(customers, scope, t, field_prefix));
     }
     const absl::Time occurred_at = FromProtoTime(t.occur_time());
     if (absl::MutexLock lock(&months_mu_); !months_.contains(MonthIndex(occurred_at))) {
@@ -469,7 +565,7 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
       *t.mutable_delete_time() = t.update_time();
       t.set_state(v1::TOUCHPOINT_STATE_DELETED);
     }
-    const TouchpointRow row = ToRow(context.tenant_id, t);
+    const TouchpointRow row = ToRow(context.caller.tenant_id, t);
     const bool customer_set = !named_customer.empty();
     txn.exec_params(
         "UPDATE touchpoints SET occurred_at = $4::timestamptz, customer_id = $5::uuid, "
@@ -480,11 +576,11 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
         "update_time = $18::timestamptz, delete_time = $19::timestamptz, "
         "change_xid = pg_current_xact_id() "
         "WHERE tenant_id = $1 AND touchpoint_id = $2::uuid AND occurred_at = $3::timestamptz",
-        context.tenant_id, std::string(touchpoint_id), PgTime(FromProtoTime(before.occur_time())),
-        PgTime(row.occurred_at), row.customer_id, customer_set, PgTime(row.recorded_at), row.channel, row.category,
-        row.outcome, row.sentiment, PgTextArray(row.tags), PgTextArray(row.participant_ids),
-        row.filled, absl::BytesToHexString(row.body), row.search, row.version,
-        PgTime(row.update_time),
+        context.caller.tenant_id, std::string(touchpoint_id),
+        PgTime(FromProtoTime(before.occur_time())), PgTime(row.occurred_at), row.customer_id,
+        customer_set, PgTime(row.recorded_at), row.channel, row.category, row.outcome,
+        row.sentiment, PgTextArray(row.tags), PgTextArray(row.participant_ids), row.filled,
+        absl::BytesToHexString(row.body), row.search, row.version, PgTime(row.update_time),
         t.has_delete_time() ? std::optional<std::string>(PgTime(FromProtoTime(t.delete_time())))
                             : std::nullopt,
         customer_set ? named_customer : row.customer_id);
@@ -498,6 +594,12 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
       for (const std::string& path : change.fields) updated.mutable_changed_fields()->add_paths(path);
       events::AppendToOutbox(txn, kTouchpointsTopic, Envelope(updated, context, t.touchpoint_id()));
     }
+    events::AppendToOutbox(
+        txn, events::kAuditTopic,
+        events::MakeAuditEnvelope(
+            context.caller,
+            change.kind == ChangeKind::kDeleted ? "touchpoint.deleted" : "touchpoint.updated",
+            "touchpoint", t.touchpoint_id(), change.fields));
     result = std::move(t);
     return absl::OkStatus();
   }));
@@ -509,11 +611,9 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
   return result;
 }
 
-absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_id,
-                                                       std::string_view customer_id,
-                                                       const v1::TouchpointFilter& filter,
-                                                       int page_size,
-                                                       const std::optional<TimeCursor>& after) {
+absl::StatusOr<TouchpointPage> PgTouchpointStore::List(
+    const auth::Scope& scope, std::string_view tenant_id, std::string_view customer_id,
+    const v1::TouchpointFilter& filter, int page_size, const std::optional<TimeCursor>& after) {
   const bool unfiltered = filter.ByteSizeLong() == 0;
   Params p;
   const std::string sql = absl::StrCat(
@@ -523,6 +623,15 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_i
       " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ", page_size + 1);
   absl::StatusOr<TouchpointPage> page;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    // Visibility once, for the customer; the timeline itself then needs no join.
+    const pqxx::result customer =
+        txn.exec_prepared(kCustomerAttributes, std::string(tenant_id), std::string(customer_id));
+    if (customer.empty() ||
+        !scope.Allows(auth::Access::kRead,
+                      AttributesFromRow(customer[0], 0, std::string(customer_id)))) {
+      page = absl::NotFoundError(absl::StrCat("customer ", std::string(customer_id), " not found"));
+      return absl::OkStatus();
+    }
     // The plain timeline (the hot path) runs prepared; filtered ones are planned per call,
     // which prunes partitions by their time range.
     const pqxx::result rows =
@@ -542,7 +651,8 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(std::string_view tenant_i
 // whole table would fetch and sort every match of a common word. So searches run month by
 // month, newest partition first (each query pruned to one partition), and stop as soon as
 // they have what the page needs.
-absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(std::string_view tenant_id,
+absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(const auth::Scope& scope,
+                                                         std::string_view tenant_id,
                                                          const SearchSpec& spec) {
   Params p;
   const std::string query = p.Add(spec.tsquery);
@@ -552,7 +662,8 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(std::string_view tenant
   if (!spec.customer_id.empty()) {
     absl::StrAppend(&where, " AND customer_id = ", p.Add(spec.customer_id), "::uuid");
   }
-  absl::StrAppend(&where, FilterSql(spec.filter, true, p), AfterSql(spec.after, p));
+  absl::StrAppend(&where, FilterSql(spec.filter, true, p), AfterSql(spec.after, p),
+                  VisibleClause(scope, p));
   const std::string month_start = p.Add("");
   const std::string month_end = p.Add("");
   absl::StrAppend(&where, " AND occurred_at >= ", month_start, "::timestamptz AND occurred_at < ",
@@ -655,8 +766,9 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(std::string_view tenant
 }
 
 absl::StatusOr<v1::GetTouchpointStatsResponse> PgTouchpointStore::Stats(
-    std::string_view tenant_id, std::string_view customer_id, const v1::TouchpointFilter& filter,
-    absl::Time start, absl::Time end, std::string_view time_zone) {
+    const auth::Scope& scope, std::string_view tenant_id, std::string_view customer_id,
+    const v1::TouchpointFilter& filter, absl::Time start, absl::Time end,
+    std::string_view time_zone) {
   Params p;
   std::string where = absl::StrCat(
       " FROM touchpoints WHERE tenant_id = ", p.Add(std::string(tenant_id)),
@@ -665,7 +777,7 @@ absl::StatusOr<v1::GetTouchpointStatsResponse> PgTouchpointStore::Stats(
   if (!customer_id.empty()) {
     absl::StrAppend(&where, " AND customer_id = ", p.Add(std::string(customer_id)), "::uuid");
   }
-  absl::StrAppend(&where, FilterSql(filter, false, p));
+  absl::StrAppend(&where, FilterSql(filter, false, p), VisibleClause(scope, p));
   std::string completeness;
   for (size_t i = 0; i < kCompletenessFields.size(); ++i) {
     absl::StrAppend(&completeness, ", count(*) FILTER (WHERE filled & ", 1 << i, " <> 0)");
@@ -733,15 +845,19 @@ absl::StatusOr<v1::GetTouchpointStatsResponse> PgTouchpointStore::Stats(
   return stats;
 }
 
-absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(std::string_view tenant_id,
+absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(const auth::Scope& scope,
+                                                       std::string_view tenant_id,
                                                        std::string_view customer_id,
                                                        const ChangeCursor& after, int page_size) {
   Params p;
-  std::string sql = absl::StrCat(
-      "SELECT ", kSelectColumns, ", change_xid::text FROM touchpoints WHERE tenant_id = ",
-      p.Add(std::string(tenant_id)), " AND (change_xid, touchpoint_id) > (",
-      p.Add(std::to_string(after.xid)), "::xid8, ", p.Add(after.touchpoint_id),
-      "::uuid) AND change_xid < pg_snapshot_xmin(pg_current_snapshot())");
+  // Every change is read, visible or not, so that the cursor moves past the invisible ones.
+  const std::string visible = VisibleSql(scope, p);
+  std::string sql =
+      absl::StrCat("SELECT ", kSelectColumns, ", change_xid::text, ", visible,
+                   " FROM touchpoints WHERE tenant_id = ", p.Add(std::string(tenant_id)),
+                   " AND (change_xid, touchpoint_id) > (", p.Add(std::to_string(after.xid)),
+                   "::xid8, ", p.Add(after.touchpoint_id),
+                   "::uuid) AND change_xid < pg_snapshot_xmin(pg_current_snapshot())");
   if (!customer_id.empty()) {
     absl::StrAppend(&sql, " AND customer_id = ", p.Add(std::string(customer_id)), "::uuid");
   }
@@ -750,11 +866,11 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(std::string_view tenant_i
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
     const pqxx::result rows = Exec(txn, sql, p);
     page = ChangesPage{{}, after, static_cast<int>(rows.size()) <= page_size};
-    for (const auto& row : rows) {
-      if (static_cast<int>(page.touchpoints.size()) == page_size) break;
+    for (int i = 0; i < std::min(static_cast<int>(rows.size()), page_size); ++i) {
+      const pqxx::row row = rows[i];
       TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
       page.next = ChangeCursor{row[kSelectColumnCount].as<uint64_t>(), t.touchpoint_id()};
-      page.touchpoints.push_back(std::move(t));
+      if (row[kSelectColumnCount + 1].as<bool>()) page.touchpoints.push_back(std::move(t));
     }
     return absl::OkStatus();
   }));

@@ -1,5 +1,6 @@
 // TouchpointStore on PostgreSQL (migrations/0001_touchpoints.sql), plus the customer read
-// model that contacts' events feed.
+// model that contacts' events feed. Visibility is decided over that read model and the shares
+// read model (auth::SharesMigrations(), applied to the same schema).
 #ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
 #define TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
 
@@ -36,24 +37,27 @@ class PgTouchpointStore final : public TouchpointStore {
 
   absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
       const std::vector<NewTouchpoint>& touchpoints) override;
-  absl::StatusOr<v1::Touchpoint> Get(std::string_view tenant_id,
+  absl::StatusOr<v1::Touchpoint> Get(const auth::Scope& scope, std::string_view tenant_id,
                                      std::string_view touchpoint_id) override;
   absl::StatusOr<v1::Touchpoint> Mutate(const WriteContext& context,
                                         std::string_view touchpoint_id,
                                         std::string_view field_prefix,
                                         const Mutation& mutate) override;
-  absl::StatusOr<TouchpointPage> List(std::string_view tenant_id, std::string_view customer_id,
+  absl::StatusOr<TouchpointPage> List(const auth::Scope& scope, std::string_view tenant_id,
+                                      std::string_view customer_id,
                                       const v1::TouchpointFilter& filter, int page_size,
                                       const std::optional<TimeCursor>& after) override;
-  absl::StatusOr<TouchpointPage> Search(std::string_view tenant_id,
+  absl::StatusOr<TouchpointPage> Search(const auth::Scope& scope, std::string_view tenant_id,
                                         const SearchSpec& spec) override;
-  absl::StatusOr<v1::GetTouchpointStatsResponse> Stats(std::string_view tenant_id,
+  absl::StatusOr<v1::GetTouchpointStatsResponse> Stats(const auth::Scope& scope,
+                                                       std::string_view tenant_id,
                                                        std::string_view customer_id,
                                                        const v1::TouchpointFilter& filter,
                                                        absl::Time start, absl::Time end,
                                                        std::string_view time_zone) override;
-  absl::StatusOr<ChangesPage> Changes(std::string_view tenant_id, std::string_view customer_id,
-                                      const ChangeCursor& after, int page_size) override;
+  absl::StatusOr<ChangesPage> Changes(const auth::Scope& scope, std::string_view tenant_id,
+                                      std::string_view customer_id, const ChangeCursor& after,
+                                      int page_size) override;
 
   // Creates the monthly partitions of [first, last] that are missing. Writes call it for
   // the months they touch; the service also calls it on a timer for the months ahead.

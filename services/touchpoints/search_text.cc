@@ -546,7 +546,8 @@ std::string BuildSearchVector(std::string_view subject, std::string_view summary
   return builder.Finish();
 }
 
-absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string field) {
+absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string field,
+                                             std::string_view weights) {
   if (!text::IsValidUtf8(query)) {
     return status::InvalidArgument(std::move(field), "must be valid UTF-8");
   }
@@ -557,6 +558,14 @@ absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string
   Decode(query, cps);
   SearchQuery result;
   std::vector<std::string> expressions;
+  // A lexeme, as a prefix or not, confined to `weights`.
+  const auto append_lexeme = [weights](std::string& out, std::string_view lexeme, bool prefix) {
+    AppendQuoted(out, lexeme);
+    if (!prefix && weights.empty()) return;
+    out.push_back(':');
+    if (prefix) out.push_back('*');
+    out.append(weights);
+  };
   Run scratch;
   Tokenize(cps, scratch, [&](const Run& run) {
     const std::vector<UChar32>& f = run.folded;
@@ -565,19 +574,16 @@ absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string
     if (!run.cjk && term.size() > kMaxWordBytes) return;  // not indexed either
     if (std::find(result.terms.begin(), result.terms.end(), term) != result.terms.end()) return;
     std::string expression;
-    if (!run.cjk) {
-      AppendQuoted(expression, term);
+    if (!run.cjk || f.size() == 2) {
+      append_lexeme(expression, term, false);
     } else if (f.size() == 1) {
       // A run-final unigram or the first half of a bigram.
-      AppendQuoted(expression, term);
-      expression.append(":*");
-    } else if (f.size() == 2) {
-      AppendQuoted(expression, term);
+      append_lexeme(expression, term, true);
     } else {
       expression.push_back('(');
       for (size_t i = 0; i + 1 < f.size(); ++i) {
         if (i > 0) expression.append(" <-> ");
-        AppendQuoted(expression, ToUtf8(&f[i], &f[i] + 2));
+        append_lexeme(expression, ToUtf8(&f[i], &f[i] + 2), false);
       }
       expression.push_back(')');
     }

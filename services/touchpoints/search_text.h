@@ -56,12 +56,25 @@ struct SearchQuery {
   std::vector<std::string> terms;
 };
 
+// The fields BuildSearchVector indexes, each with the weight of its tokens.
+struct SearchedField {
+  const char* name;  // The Touchpoint field.
+  char weight;       // 'A', 'B' or 'C'.
+};
+inline constexpr SearchedField kSearchedFields[] = {
+    {"subject", 'A'}, {"summary", 'B'}, {"content", 'C'}};
+
 // Parses what a user typed. INVALID_ARGUMENT for field `field` when the query is not valid
 // UTF-8, longer than 256 code points, or has no searchable term (only spaces/punctuation).
 // At most 16 terms (after dropping duplicates); more -> INVALID_ARGUMENT. The descriptions
 // (google.rpc.BadRequest): "must be valid UTF-8", "must be at most 256 characters",
 // "must contain a word or Chinese character to search for", "must have at most 16 terms".
-absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string field);
+//
+// `weights` (letters of kSearchedFields, in order, e.g. "AC") confines every lexeme of the
+// tsquery to tokens of those weights ('投诉':AC, '王':*AC), so nothing matches through the
+// other fields; empty means all fields.
+absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string field,
+                                             std::string_view weights = {});
 
 // Snippets of the fields that contain any of `query.terms`, subject first, then summary,
 // then content; fields without a match are left out. Each snippet is a window of at most

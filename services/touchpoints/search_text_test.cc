@@ -237,6 +237,14 @@ TEST(ParseSearchQueryTest, TermsAreAndedAndFoldedLikeTheIndex) {
   EXPECT_THAT(query->terms, ElementsAre("王", "客户投诉", "price", "abc"));
 }
 
+TEST(ParseSearchQueryTest, WeightsConfineEveryLexemePrefixesAndPhrasesIncluded) {
+  absl::StatusOr<SearchQuery> query = ParseSearchQuery("王，客户投诉 PRICE 投诉", "query", "AB");
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_EQ(query->tsquery,
+            "'王':*AB & ('客户':AB <-> '户投':AB <-> '投诉':AB) & 'price':AB & '投诉':AB");
+  EXPECT_THAT(query->terms, ElementsAre("王", "客户投诉", "price", "投诉"));
+}
+
 TEST(ParseSearchQueryTest, ChineseNextToLatinIsTwoTerms) {
   absl::StatusOr<SearchQuery> query = ParseSearchQuery("客户price", "query");
   ASSERT_TRUE(query.ok()) << query.status();

@@ -2,11 +2,13 @@
 
 #include <google/protobuf/util/field_mask_util.h>
 
+#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/auth/scope.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
@@ -21,6 +23,76 @@ namespace {
 
 using ::google::protobuf::util::FieldMaskUtil;
 using nlohmann::json;
+namespace pv1 = ::touchline::permissions::v1;
+
+absl::StatusOr<const auth::Scope*> ScopeOf(const auth::RequestContext& caller) {
+  if (caller.scope == nullptr) return absl::InternalError("no scope");
+  return caller.scope.get();
+}
+
+absl::Status RequireWritePermission(const auth::Scope& scope) {
+  if (scope.Has(pv1::PERMISSION_TOUCHPOINTS_WRITE)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("role ", scope.proto().role_id(),
+                                                  " may not record, correct or delete touchpoints "
+                                                  "(PERMISSION_TOUCHPOINTS_WRITE)"));
+}
+
+// Whether the scope is shown the touchpoint field `path` as stored: neither hidden nor masked.
+bool ShownInClear(const auth::Scope& scope, std::string_view path) {
+  const pv1::FieldAccess access = scope.FieldAccessOf(auth::kTouchpointResource, path);
+  return access == pv1::FIELD_ACCESS_READ_ONLY || access == pv1::FIELD_ACCESS_EDITABLE;
+}
+
+// PERMISSION_DENIED when the filter (at `field`) narrows by a field the scope is not shown in
+// clear: which touchpoints match would reveal its values.
+absl::Status CheckFilterable(const auth::Scope& scope, const v1::TouchpointFilter& f,
+                             const std::string& field) {
+  const struct {
+    bool used;
+    const char* name;
+    const char* path;
+  } criteria[] = {{f.channels_size() > 0, "channels", "channel"},
+                  {f.categories_size() > 0, "categories", "category"},
+                  {f.outcomes_size() > 0, "outcomes", "outcome"},
+                  {f.sentiments_size() > 0, "sentiments", "sentiment"},
+                  {!f.tag().empty(), "tag", "tags"},
+                  {!f.participant_id().empty(), "participant_id", "participants.user_id"}};
+  for (const auto& criterion : criteria) {
+    if (criterion.used && !ShownInClear(scope, criterion.path)) {
+      return absl::PermissionDeniedError(absl::StrCat(field, ".", criterion.name, ": field ",
+                                                      criterion.path, " is not visible to role ",
+                                                      scope.proto().role_id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<v1::Touchpoint*> Pointers(
+    google::protobuf::RepeatedPtrField<v1::Touchpoint>& touchpoints) {
+  std::vector<v1::Touchpoint*> pointers;
+  pointers.reserve(touchpoints.size());
+  for (v1::Touchpoint& t : touchpoints) pointers.push_back(&t);
+  return pointers;
+}
+
+// Appends the paths of the fields set in `message` under `prefix`: a singular message by the
+// fields set inside it (next_action.description), everything else (repeated fields, maps,
+// well-known types such as Timestamp) whole.
+void AppendSetPaths(const google::protobuf::Message& message, const std::string& prefix,
+                    std::vector<std::string>& paths) {
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  message.GetReflection()->ListFields(message, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    std::string path = prefix.empty() ? field->name() : absl::StrCat(prefix, ".", field->name());
+    if (field->is_repeated() ||
+        field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
+        field->message_type()->file()->package() == "google.protobuf") {
+      paths.push_back(std::move(path));
+    } else {
+      AppendSetPaths(message.GetReflection()->GetMessage(message, field), path, paths);
+    }
+  }
+}
 
 absl::Time TruncateToMicros(absl::Time t) {
   return absl::FromUnixMicros(absl::ToUnixMicros(t));
@@ -172,21 +244,44 @@ absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
 
 }  // namespace
 
-TouchpointManager::TouchpointManager(TouchpointStore* store, ValidationOptions validation,
-                                     Clock clock, BatchOptions batching)
+TouchpointManager::TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
+                                     ValidationOptions validation, Clock clock,
+                                     BatchOptions batching)
     : store_(store),
+      audit_(audit),
       validation_(validation),
       clock_(std::move(clock)),
       writer_(batching.threads, batching.max_batch, batching.max_queue,
               [this](std::vector<PendingRecord>& batch) { RecordBatch(batch); }) {}
 
 WriteContext TouchpointManager::NewWriteContext(const auth::RequestContext& caller) const {
-  WriteContext context;
-  context.tenant_id = caller.tenant_id;
-  context.actor_id = caller.caller_id;
-  context.request_id = caller.request_id;
-  context.now = TruncateToMicros(clock_());
-  return context;
+  return WriteContext{caller, TruncateToMicros(clock_())};
+}
+
+void TouchpointManager::Disclose(const auth::RequestContext& caller,
+                                 absl::Span<v1::Touchpoint* const> touchpoints, bool list) {
+  const auth::Scope& scope = *caller.scope;
+  if (!scope.HasFieldRules(auth::kTouchpointResource)) return;
+  std::set<std::string> fields;
+  std::vector<std::string> ids;
+  for (v1::Touchpoint* t : touchpoints) {
+    const std::vector<std::string> read = scope.Redact(auth::kTouchpointResource, *t);
+    if (read.empty()) continue;
+    fields.insert(read.begin(), read.end());
+    ids.push_back(t->touchpoint_id());
+  }
+  if (ids.empty()) return;
+  std::string resource_id;
+  std::string detail;
+  if (!list) {
+    resource_id = ids.front();
+  } else {
+    const size_t named = std::min(ids.size(), kMaxAuditedIds);
+    detail = absl::StrJoin(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(named), ",");
+    if (named < ids.size()) absl::StrAppend(&detail, " and ", ids.size() - named, " more");
+  }
+  audit_->Publish(events::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint",
+                                            resource_id, {fields.begin(), fields.end()}, detail));
 }
 
 absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& context,
@@ -201,6 +296,8 @@ absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& con
   n.field_prefix = touchpoint_field;
   v1::Touchpoint& t = n.touchpoint;
   ClearOutputOnly(t);
+  AppendSetPaths(t, "", n.fields);
+  TL_RETURN_IF_ERROR(context.caller.scope->CheckWritable(auth::kTouchpointResource, n.fields));
   status::FieldViolations violations;
   if (!text::IsValidUtf8(request.request_id())) {
     violations.Add(request_id_field, "must be valid UTF-8");
@@ -218,7 +315,7 @@ absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& con
   t.set_touchpoint_id(ids::NewUuid(context.now));
   if (!t.has_record_time()) *t.mutable_record_time() = ToProtoTime(context.now);
   t.set_state(v1::TOUCHPOINT_STATE_ACTIVE);
-  t.set_recorded_by(context.actor_id);
+  t.set_recorded_by(context.caller.caller_id);
   *t.mutable_update_time() = ToProtoTime(context.now);
   t.set_etag("1");
   return n;
@@ -226,6 +323,9 @@ absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& con
 
 void TouchpointManager::Record(const auth::RequestContext& caller,
                                const v1::RecordTouchpointRequest& request, RecordCallback done) {
+  absl::StatusOr<const auth::Scope*> scope = ScopeOf(caller);
+  if (!scope.ok()) return done(scope.status());
+  if (absl::Status allowed = RequireWritePermission(**scope); !allowed.ok()) return done(allowed);
   absl::StatusOr<NewTouchpoint> prepared = Prepare(NewWriteContext(caller), request, "");
   if (!prepared.ok()) return done(prepared.status());
   PendingRecord pending{*std::move(prepared), std::move(done)};
@@ -241,11 +341,16 @@ void TouchpointManager::RecordBatch(std::vector<PendingRecord>& batch) {
           touchpoints, [this](const std::vector<NewTouchpoint>& group) {
             return store_->RecordMany(group);
           });
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (results[i].ok()) Disclose(touchpoints[i].context.caller, {&results[i]->touchpoint}, false);
+    batch[i].done(std::move(results[i]));
+  }
 }
 
 absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecord(
     const auth::RequestContext& caller, const v1::BatchRecordTouchpointsRequest& request) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_RETURN_IF_ERROR(RequireWritePermission(*scope));
   if (request.requests().empty()) return status::InvalidArgument("requests", "is required");
   if (request.requests_size() > kMaxBatchRecord) {
     return status::InvalidArgument(
@@ -280,6 +385,11 @@ absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecor
       }
     }
   }
+  std::vector<v1::Touchpoint*> touchpoints;
+  for (v1::BatchRecordResult& result : *response.mutable_results()) {
+    if (result.has_touchpoint()) touchpoints.push_back(result.mutable_touchpoint());
+  }
+  Disclose(caller, touchpoints, true);
   for (const v1::BatchRecordResult& result : response.results()) {
     if (result.has_error()) {
       response.set_failed_count(response.failed_count() + 1);
@@ -292,24 +402,31 @@ absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecor
 
 absl::StatusOr<v1::Touchpoint> TouchpointManager::Get(const auth::RequestContext& caller,
                                                       std::string_view touchpoint_id) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckId(touchpoint_id, "touchpoint_id"));
-  return store_->Get(caller.tenant_id, id);
+  TL_ASSIGN_OR_RETURN(v1::Touchpoint t, store_->Get(*scope, caller.tenant_id, id));
+  Disclose(caller, {&t}, false);
+  return t;
 }
 
 absl::StatusOr<v1::Touchpoint> TouchpointManager::Update(
     const auth::RequestContext& caller, const v1::UpdateTouchpointRequest& request) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_RETURN_IF_ERROR(RequireWritePermission(*scope));
   if (!request.has_touchpoint()) return status::InvalidArgument("touchpoint", "is required");
   TL_ASSIGN_OR_RETURN(const std::string id,
                       CheckId(request.touchpoint().touchpoint_id(), "touchpoint.touchpoint_id"));
   TL_RETURN_IF_ERROR(CheckMask(request.update_mask()));
+  std::vector<std::string> paths(request.update_mask().paths().begin(),
+                                 request.update_mask().paths().end());
+  TL_RETURN_IF_ERROR(scope->CheckWritable(auth::kTouchpointResource, paths));
   const WriteContext context = NewWriteContext(caller);
   FieldMaskUtil::MergeOptions options;
   options.set_replace_message_fields(true);
   options.set_replace_repeated_fields(true);
-  std::vector<std::string> paths(request.update_mask().paths().begin(),
-                                 request.update_mask().paths().end());
-  return store_->Mutate(
-      context, id, "touchpoint", [&](v1::Touchpoint& t) -> absl::StatusOr<Change> {
+  TL_ASSIGN_OR_RETURN(
+      v1::Touchpoint updated,
+      store_->Mutate(context, id, "touchpoint", [&](v1::Touchpoint& t) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(t, request.touchpoint().etag()));
         TL_RETURN_IF_ERROR(RequireActive(t, "update"));
         v1::Touchpoint patched = t;
@@ -331,26 +448,35 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Update(
         t.set_etag(stored.etag());
         if (!t.has_record_time()) *t.mutable_record_time() = stored.record_time();
         return Change{ChangeKind::kUpdated, paths};
-      });
+      }));
+  Disclose(caller, {&updated}, false);
+  return updated;
 }
 
 absl::StatusOr<v1::Touchpoint> TouchpointManager::Delete(
     const auth::RequestContext& caller, const v1::DeleteTouchpointRequest& request) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_RETURN_IF_ERROR(RequireWritePermission(*scope));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckId(request.touchpoint_id(), "touchpoint_id"));
-  return store_->Mutate(NewWriteContext(caller), id, "",
-                        [&](v1::Touchpoint& t) -> absl::StatusOr<Change> {
-                          TL_RETURN_IF_ERROR(CheckEtag(t, request.etag()));
-                          TL_RETURN_IF_ERROR(RequireActive(t, "delete"));
-                          return Change{ChangeKind::kDeleted, {}};
-                        });
+  TL_ASSIGN_OR_RETURN(v1::Touchpoint deleted,
+                      store_->Mutate(NewWriteContext(caller), id, "",
+                                     [&](v1::Touchpoint& t) -> absl::StatusOr<Change> {
+                                       TL_RETURN_IF_ERROR(CheckEtag(t, request.etag()));
+                                       TL_RETURN_IF_ERROR(RequireActive(t, "delete"));
+                                       return Change{ChangeKind::kDeleted, {}};
+                                     }));
+  Disclose(caller, {&deleted}, false);
+  return deleted;
 }
 
 absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
     const auth::RequestContext& caller, const v1::ListTouchpointsRequest& request) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string customer_id,
                       CheckId(request.customer_id(), "customer_id"));
   TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxPageSize, "page_size"));
   TL_RETURN_IF_ERROR(CheckFilter(request.filter(), "filter"));
+  TL_RETURN_IF_ERROR(CheckFilterable(*scope, request.filter(), "filter"));
   const int page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
   const std::string hash =
       paging::QueryHash(absl::StrCat(customer_id, "\n", Canonical(request.filter())));
@@ -358,17 +484,26 @@ absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
   if (!request.page_token().empty()) {
     TL_ASSIGN_OR_RETURN(after, DecodeTimeCursor(request.page_token(), hash, "page_token"));
   }
-  TL_ASSIGN_OR_RETURN(TouchpointPage page, store_->List(caller.tenant_id, customer_id,
+  TL_ASSIGN_OR_RETURN(TouchpointPage page, store_->List(*scope, caller.tenant_id, customer_id,
                                                         request.filter(), page_size, after));
   v1::ListTouchpointsResponse response;
   for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
+  Disclose(caller, Pointers(*response.mutable_touchpoints()), true);
   if (page.next) response.set_next_page_token(EncodeTimeCursor(*page.next, hash));
   return response;
 }
 
 absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
     const auth::RequestContext& caller, const v1::SearchTouchpointsRequest& request) {
-  TL_ASSIGN_OR_RETURN(const SearchQuery query, ParseSearchQuery(request.query(), "query"));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  // Matches only through the fields the caller reads in clear.
+  std::string weights;
+  for (const SearchedField& field : kSearchedFields) {
+    if (ShownInClear(*scope, field.name)) weights.push_back(field.weight);
+  }
+  const bool searchable = !weights.empty();
+  if (weights.size() == std::size(kSearchedFields)) weights.clear();
+  TL_ASSIGN_OR_RETURN(const SearchQuery query, ParseSearchQuery(request.query(), "query", weights));
   SearchSpec spec;
   spec.tsquery = query.tsquery;
   if (!request.customer_id().empty()) {
@@ -376,6 +511,7 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
   }
   TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxSearchPageSize, "page_size"));
   TL_RETURN_IF_ERROR(CheckFilter(request.filter(), "filter"));
+  TL_RETURN_IF_ERROR(CheckFilterable(*scope, request.filter(), "filter"));
   if (!v1::SearchOrder_IsValid(request.order())) {
     return status::InvalidArgument("order", "must be a known value");
   }
@@ -398,17 +534,27 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
       TL_ASSIGN_OR_RETURN(spec.after, DecodeTimeCursor(request.page_token(), hash, "page_token"));
     }
   }
-  TL_ASSIGN_OR_RETURN(TouchpointPage page, store_->Search(caller.tenant_id, spec));
   v1::SearchTouchpointsResponse response;
+  if (!searchable) return response;
+  TL_ASSIGN_OR_RETURN(TouchpointPage page, store_->Search(*scope, caller.tenant_id, spec));
+  // Snippets only of what the caller reads in clear.
+  const auto shown = [scope](const char* field, const std::string& text) {
+    return ShownInClear(*scope, field) ? std::string_view(text) : std::string_view();
+  };
+  std::vector<v1::Touchpoint*> touchpoints;
   for (size_t i = 0; i < page.touchpoints.size(); ++i) {
     v1::SearchHit* hit = response.add_hits();
     const v1::Touchpoint& t = page.touchpoints[i];
-    for (v1::Snippet& s : MakeSnippets(query, t.subject(), t.summary(), t.content())) {
+    for (v1::Snippet& s :
+         MakeSnippets(query, shown("subject", t.subject()), shown("summary", t.summary()),
+                      shown("content", t.content()))) {
       *hit->add_snippets() = std::move(s);
     }
     hit->set_score(page.scores[i]);
     *hit->mutable_touchpoint() = std::move(page.touchpoints[i]);
+    touchpoints.push_back(hit->mutable_touchpoint());
   }
+  Disclose(caller, touchpoints, true);
   if (spec.by_relevance) {
     const int next = spec.offset + static_cast<int>(page.touchpoints.size());
     if (page.more && next < kRelevanceWindow) {
@@ -422,6 +568,7 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
 
 absl::StatusOr<v1::GetTouchpointStatsResponse> TouchpointManager::Stats(
     const auth::RequestContext& caller, const v1::GetTouchpointStatsRequest& request) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   status::FieldViolations violations;
   if (!request.has_start_time()) violations.Add("start_time", "is required");
   if (!request.has_end_time()) violations.Add("end_time", "is required");
@@ -450,11 +597,28 @@ absl::StatusOr<v1::GetTouchpointStatsResponse> TouchpointManager::Stats(
   if (!absl::LoadTimeZone(zone, &tz)) violations.Add("time_zone", "is not a known IANA time zone");
   TL_RETURN_IF_ERROR(violations.ToStatus());
   TL_RETURN_IF_ERROR(CheckFilter(request.filter(), "filter"));
-  return store_->Stats(caller.tenant_id, customer_id, request.filter(), start, end, zone);
+  TL_RETURN_IF_ERROR(CheckFilterable(*scope, request.filter(), "filter"));
+  TL_ASSIGN_OR_RETURN(
+      v1::GetTouchpointStatsResponse stats,
+      store_->Stats(*scope, caller.tenant_id, customer_id, request.filter(), start, end, zone));
+  // Nothing about a field the caller does not read in clear, not even in aggregate.
+  if (!ShownInClear(*scope, "channel")) stats.clear_by_channel();
+  if (!ShownInClear(*scope, "category")) stats.clear_by_category();
+  if (!ShownInClear(*scope, "outcome")) {
+    stats.clear_by_outcome();
+    stats.clear_heat_map();  // Counts the contacts whose outcome was a success.
+  }
+  google::protobuf::RepeatedPtrField<v1::FieldCompleteness> completeness;
+  for (v1::FieldCompleteness& c : *stats.mutable_completeness()) {
+    if (ShownInClear(*scope, c.field())) *completeness.Add() = std::move(c);
+  }
+  stats.mutable_completeness()->Swap(&completeness);
+  return stats;
 }
 
 absl::StatusOr<v1::ListTouchpointChangesResponse> TouchpointManager::Changes(
     const auth::RequestContext& caller, const v1::ListTouchpointChangesRequest& request) {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxPageSize, "page_size"));
   std::string customer_id;
   if (!request.customer_id().empty()) {
@@ -472,9 +636,10 @@ absl::StatusOr<v1::ListTouchpointChangesResponse> TouchpointManager::Changes(
   }
   const int page_size = request.page_size() == 0 ? kDefaultChangesPageSize : request.page_size();
   TL_ASSIGN_OR_RETURN(ChangesPage page,
-                      store_->Changes(caller.tenant_id, customer_id, after, page_size));
+                      store_->Changes(*scope, caller.tenant_id, customer_id, after, page_size));
   v1::ListTouchpointChangesResponse response;
   for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
+  Disclose(caller, Pointers(*response.mutable_touchpoints()), true);
   response.set_next_cursor(
       paging::EncodeToken({{"x", page.next.xid}, {"i", page.next.touchpoint_id}}, hash));
   response.set_caught_up(page.caught_up);

@@ -1,6 +1,9 @@
 // The business rules of the interaction log: validation and normalisation, ids and times,
-// idempotency fingerprints, optimistic concurrency, soft delete, paging and search queries.
-// Storage is behind TouchpointStore; nothing here knows about gRPC transport or SQL.
+// idempotency fingerprints, optimistic concurrency, soft delete, paging and search queries,
+// and the caller's scope on every path: the write permission and writable fields, the field
+// rules on every touchpoint returned (and on what search and statistics reveal), and the audit
+// of sensitive reads. Row visibility is the store's (in its SQL). Storage is behind
+// TouchpointStore; nothing here knows about gRPC transport or SQL.
 #ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_MANAGER_H_
 #define TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_MANAGER_H_
 
@@ -11,7 +14,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/auth/request_context.h"
+#include "common/events/audit.h"
 #include "common/server/batcher.h"
 #include "services/touchpoints/touchpoint_store.h"
 #include "services/touchpoints/touchpoint_validation.h"
@@ -27,6 +32,8 @@ inline constexpr int kDefaultSearchPageSize = 20;
 inline constexpr int kDefaultChangesPageSize = 100;
 inline constexpr size_t kMaxRequestIdChars = 128;
 inline constexpr absl::Duration kMaxStatsRange = absl::Hours(24 * 366);
+// Touchpoint ids named in the detail of one "touchpoint.read_sensitive" audit entry.
+inline constexpr size_t kMaxAuditedIds = 50;
 
 // How RecordTouchpoint batches concurrent calls (see server::Batcher): `threads` workers each
 // take up to max_batch waiting calls into one transaction; beyond max_queue waiting calls,
@@ -42,8 +49,16 @@ class TouchpointManager {
   using Clock = std::function<absl::Time()>;
   using RecordCallback = std::function<void(absl::StatusOr<Recorded>)>;
 
-  TouchpointManager(TouchpointStore* store, ValidationOptions validation, Clock clock,
-                    BatchOptions batching = {});
+  // `audit` receives the sensitive reads; both pointers must outlive the manager.
+  TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
+                    ValidationOptions validation, Clock clock, BatchOptions batching = {});
+
+  // Every method needs caller.scope (INTERNAL "no scope" without one: a wiring bug). Writes
+  // need PERMISSION_TOUCHPOINTS_WRITE and fields the scope may write (else PERMISSION_DENIED);
+  // a touchpoint or customer the scope does not see is reported as one that does not exist.
+  // Every touchpoint returned has the scope's field rules applied. A field the scope does not
+  // see in clear (hidden or masked) is never matched by a search nor shown in a snippet, is
+  // left out of statistics, and filtering on it is PERMISSION_DENIED.
 
   // Never blocks: checks the request on the calling thread and queues it; `done` runs on a
   // batch worker (or at once for a bad request or overload). Concurrent calls share one
@@ -80,8 +95,14 @@ class TouchpointManager {
                                         const v1::RecordTouchpointRequest& request,
                                         const std::string& prefix) const;
   void RecordBatch(std::vector<PendingRecord>& batch);
+  // Applies the caller's field rules to `touchpoints`, the output of one call, and publishes
+  // one audit entry naming the sensitive fields it left readable (if any): of the touchpoint
+  // for a single one, of the ids in the detail for a list.
+  void Disclose(const auth::RequestContext& caller, absl::Span<v1::Touchpoint* const> touchpoints,
+                bool list);
 
   TouchpointStore* store_;
+  events::AuditPublisher* audit_;
   ValidationOptions validation_;
   Clock clock_;
   // Last: its workers call the members above and are joined first on destruction.

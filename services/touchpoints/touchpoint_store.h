@@ -12,16 +12,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/auth/request_context.h"
+#include "common/auth/scope.h"
 #include "touchline/touchpoints/v1/touchpoints_service.pb.h"
 
 namespace touchline::touchpoints {
 
-// Who asked for a write, carried into its event.
+// Who asked for a write, carried into its event and its audit entry. caller.scope is set:
+// the write is checked against it (the customer must be visible).
 struct WriteContext {
-  std::string tenant_id;
-  std::string actor_id;
-  std::string request_id;  // The call's trace id (x-request-id), not the idempotency key.
-  absl::Time now;          // Truncated to microseconds, as PostgreSQL stores it.
+  auth::RequestContext caller;  // request_id is the call's trace id, not the idempotency key.
+  absl::Time now;               // Truncated to microseconds, as PostgreSQL stores it.
 };
 
 // A validated touchpoint to insert: id, record_time, update_time and etag "1" set.
@@ -31,6 +32,7 @@ struct NewTouchpoint {
   std::string request_id;   // The idempotency key; empty for none.
   std::string fingerprint;  // Hex SHA-256 of the touchpoint as the client sent it.
   std::string field_prefix;  // Path of the touchpoint in the request, for errors.
+  std::vector<std::string> fields;  // The paths of the fields the client set, for the audit.
 };
 
 struct Recorded {
@@ -81,52 +83,65 @@ struct Change {
   std::vector<std::string> fields;  // kUpdated: the update mask paths.
 };
 
+// Reads and writes are confined to what a scope may see: a touchpoint is visible iff its
+// customer (in the customer read model) is, as auth::Scope decides. What is not visible is
+// reported exactly as what does not exist.
 class TouchpointStore {
  public:
   virtual ~TouchpointStore() = default;
 
-  // Inserts the touchpoints, each with its TouchpointRecorded event, in ONE transaction (a
-  // group commit). Per touchpoint, in order: the recorded touchpoint; for a request id or
-  // (source_system, external_id) seen before with the same fingerprint, the touchpoint
-  // recorded then (replayed); ALREADY_EXISTS for one seen with another fingerprint;
-  // INVALID_ARGUMENT when the customer is unknown or deleted or a contact person is not the
-  // customer's. A touchpoint of a merged customer is recorded for the survivor. When the
+  // Inserts the touchpoints, each with its TouchpointRecorded event and its
+  // "touchpoint.recorded" audit event, in ONE transaction (a group commit). Per touchpoint, in
+  // order: the recorded touchpoint; for a request id or (source_system, external_id) seen
+  // before with the same fingerprint, the touchpoint recorded then (replayed); ALREADY_EXISTS
+  // for one seen with another fingerprint; INVALID_ARGUMENT when the customer is unknown,
+  // not visible to the caller's scope (the same error), or deleted, or a contact person is not
+  // the customer's. A touchpoint of a merged customer is recorded for the survivor. When the
   // transaction itself fails, returns that failure and nothing is written.
   virtual absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
       const std::vector<NewTouchpoint>& touchpoints) = 0;
 
-  // NOT_FOUND if the tenant has no such touchpoint (soft-deleted ones are found).
-  virtual absl::StatusOr<v1::Touchpoint> Get(std::string_view tenant_id,
+  // NOT_FOUND if the tenant has no such touchpoint or `scope` does not see its customer
+  // (soft-deleted ones are found).
+  virtual absl::StatusOr<v1::Touchpoint> Get(const auth::Scope& scope, std::string_view tenant_id,
                                              std::string_view touchpoint_id) = 0;
 
   // Locks the touchpoint, lets `mutate` change it (a non-OK status aborts without writing),
-  // re-checks its customer if that changed, and stores it with the next version,
-  // update_time = context.now, and its event. NOT_FOUND if there is no such touchpoint.
+  // re-checks its customer if that changed (which must be visible to the caller), and stores
+  // it with the next version, update_time = context.now, its event and its audit event.
+  // NOT_FOUND if there is no such touchpoint or the caller's scope does not see its customer.
   using Mutation = std::function<absl::StatusOr<Change>(v1::Touchpoint&)>;
   virtual absl::StatusOr<v1::Touchpoint> Mutate(const WriteContext& context,
                                                 std::string_view touchpoint_id,
                                                 std::string_view field_prefix,
                                                 const Mutation& mutate) = 0;
 
-  // One page of a customer's timeline (not deleted), newest first, after `after`.
-  virtual absl::StatusOr<TouchpointPage> List(std::string_view tenant_id,
+  // One page of a customer's timeline (not deleted), newest first, after `after`. NOT_FOUND
+  // when the customer is not in the read model or `scope` does not see it.
+  virtual absl::StatusOr<TouchpointPage> List(const auth::Scope& scope, std::string_view tenant_id,
                                               std::string_view customer_id,
                                               const v1::TouchpointFilter& filter, int page_size,
                                               const std::optional<TimeCursor>& after) = 0;
 
-  // One page of matches (not deleted).
-  virtual absl::StatusOr<TouchpointPage> Search(std::string_view tenant_id,
+  // One page of matches (not deleted) among the touchpoints `scope` sees.
+  virtual absl::StatusOr<TouchpointPage> Search(const auth::Scope& scope,
+                                                std::string_view tenant_id,
                                                 const SearchSpec& spec) = 0;
 
-  // Statistics over [start, end) of occur_time; the filter's time range is ignored.
-  virtual absl::StatusOr<v1::GetTouchpointStatsResponse> Stats(
-      std::string_view tenant_id, std::string_view customer_id,
-      const v1::TouchpointFilter& filter, absl::Time start, absl::Time end,
-      std::string_view time_zone) = 0;
+  // Statistics over [start, end) of occur_time of the touchpoints `scope` sees; the filter's
+  // time range is ignored.
+  virtual absl::StatusOr<v1::GetTouchpointStatsResponse> Stats(const auth::Scope& scope,
+                                                               std::string_view tenant_id,
+                                                               std::string_view customer_id,
+                                                               const v1::TouchpointFilter& filter,
+                                                               absl::Time start, absl::Time end,
+                                                               std::string_view time_zone) = 0;
 
   // Touchpoints written by transactions after `after`, oldest first; only transactions older
-  // than every running one, so a later call never finds an earlier change.
-  virtual absl::StatusOr<ChangesPage> Changes(std::string_view tenant_id,
+  // than every running one, so a later call never finds an earlier change. Those `scope` does
+  // not see are passed over (the cursor moves past them) but not returned, so a page may hold
+  // fewer than page_size touchpoints without being the last.
+  virtual absl::StatusOr<ChangesPage> Changes(const auth::Scope& scope, std::string_view tenant_id,
                                               std::string_view customer_id,
                                               const ChangeCursor& after, int page_size) = 0;
 };
