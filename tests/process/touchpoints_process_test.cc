@@ -1,7 +1,8 @@
 // The real touchline-contacts and touchline-touchpoints binaries together, as an operator runs
-// them: customers created in contacts reach the touchpoints service through the event stream,
-// an acknowledged touchpoint survives kill -9, a merge in contacts moves touchpoints, SIGTERM
-// drains, bad configuration fails fast. Needs the PostgreSQL and Redis the test command starts.
+// them (with touchline-permissions verifying callers: tests/testing/suite.h): customers created
+// in contacts reach the touchpoints service through the event stream, an acknowledged
+// touchpoint survives kill -9, a merge in contacts moves touchpoints, SIGTERM drains, bad
+// configuration fails fast. Needs the PostgreSQL and Redis the test command starts.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/auth/request_context.h"
@@ -22,6 +24,7 @@
 #include "tests/testing/event_stream.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/process.h"
+#include "tests/testing/suite.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
@@ -43,41 +46,28 @@ bool Eventually(const std::function<bool()>& attempt) {
   return false;
 }
 
+constexpr char kTenant[] = "acme";
+
 class TouchpointsProcessTest : public ::testing::Test {
  protected:
-  std::vector<std::string> Args(const std::string& schema, int port) const {
-    return {"--pg_dsn=" + testing::TestPgDsn(),
-            "--redis_addr=" + testing::TestRedisAddr(),
-            "--pg_schema=" + schema,
-            "--events_stream_prefix=" + prefix_,
-            "--listen_address=127.0.0.1:" + std::to_string(port),
-            "--metrics_address="};
+  // Starts permissions, contacts and touchpoints, and logs the tenant's administrator in.
+  void StartSuite() {
+    suite_ = std::make_unique<testing::Suite>(testing::Suite::Options());
+    ASSERT_FALSE(HasFatalFailure());
+    token_ = suite_->AdminToken(kTenant);
+    ASSERT_FALSE(token_.empty());
   }
-  std::unique_ptr<testing::ServiceProcess> StartContacts() {
-    auto p = std::make_unique<testing::ServiceProcess>(
-        TOUCHLINE_CONTACTS_BINARY, Args(contacts_schema_.name(), contacts_port_), log_ + ".contacts");
-    EXPECT_TRUE(testing::WaitForHealth(Address(contacts_port_),
-                                       "touchline.contacts.v1.ContactsService",
-                                       HealthCheckResponse::SERVING));
-    return p;
-  }
-  std::unique_ptr<testing::ServiceProcess> StartTouchpoints(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = Args(touchpoints_schema_.name(), touchpoints_port_);
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<testing::ServiceProcess>(TOUCHLINE_TOUCHPOINTS_BINARY, args, log_);
-  }
-  static std::string Address(int port) { return "127.0.0.1:" + std::to_string(port); }
 
-  static void SetTenant(grpc::ClientContext& context) {
-    context.AddMetadata(auth::kTenantHeader, "acme");
-    context.AddMetadata(auth::kCallerHeader, "rep-7");
+  void Authorize(grpc::ClientContext& context) const {
+    context.AddMetadata(auth::kTenantHeader, kTenant);
+    testing::Suite::Authorize(context, token_);
   }
 
   std::string CreateCustomer(const std::string& name) {
     auto stub = cv1::ContactsService::NewStub(
-        grpc::CreateChannel(Address(contacts_port_), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
-    SetTenant(context);
+    Authorize(context);
     cv1::CreateCustomerRequest request;
     request.mutable_customer()->set_kind(cv1::CUSTOMER_KIND_ORGANIZATION);
     request.mutable_customer()->set_display_name(name);
@@ -89,7 +79,7 @@ class TouchpointsProcessTest : public ::testing::Test {
 
   std::unique_ptr<tv1::TouchpointsService::Stub> Touchpoints() {
     return tv1::TouchpointsService::NewStub(
-        grpc::CreateChannel(Address(touchpoints_port_), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(suite_->touchpoints_address(), grpc::InsecureChannelCredentials()));
   }
 
   // Records a call for `customer`, retrying while the customer has not reached the
@@ -99,7 +89,7 @@ class TouchpointsProcessTest : public ::testing::Test {
     grpc::Status status;
     Eventually([&] {
       grpc::ClientContext context;
-      SetTenant(context);
+      Authorize(context);
       tv1::RecordTouchpointRequest request;
       request.set_request_id(request_id);
       tv1::Touchpoint* t = request.mutable_touchpoint();
@@ -117,7 +107,7 @@ class TouchpointsProcessTest : public ::testing::Test {
 
   std::vector<std::string> Timeline(const std::string& customer) {
     grpc::ClientContext context;
-    SetTenant(context);
+    Authorize(context);
     tv1::ListTouchpointsRequest request;
     request.set_customer_id(customer);
     tv1::ListTouchpointsResponse response;
@@ -127,44 +117,33 @@ class TouchpointsProcessTest : public ::testing::Test {
     return ids;
   }
 
-  testing::ScopedSchema contacts_schema_{"contacts_e2e"};
-  testing::ScopedSchema touchpoints_schema_{"touchpoints_e2e"};
-  std::string prefix_ = testing::UniqueRedisPrefix();
-  int contacts_port_ = testing::FreePort();
-  int touchpoints_port_ = testing::FreePort();
+  std::unique_ptr<testing::Suite> suite_;
+  std::string token_;
   // A retry must send the same touchpoint, occur_time included.
   const int64_t occur_seconds_ = std::time(nullptr) - 600;
-  std::string log_ =
-      ::testing::TempDir() + "touchpoints_process_" + std::to_string(::getpid()) + ".log";
 };
 
 TEST_F(TouchpointsProcessTest, ServesHealthThenDrainsAndExitsZeroOnSigterm) {
-  auto process = StartTouchpoints();
-  ASSERT_GT(process->pid(), 0);
-  ASSERT_TRUE(testing::WaitForHealth(Address(touchpoints_port_), kTouchpointsService,
+  StartSuite();
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(testing::WaitForHealth(suite_->touchpoints_address(), kTouchpointsService,
                                      HealthCheckResponse::SERVING));
-  process->Kill(SIGTERM);
-  EXPECT_EQ(process->Wait(std::chrono::seconds(20)), 0);
+  suite_->touchpoints()->Kill(SIGTERM);
+  EXPECT_EQ(suite_->touchpoints()->Wait(std::chrono::seconds(20)), 0);
 }
 
 TEST_F(TouchpointsProcessTest, AcknowledgedTouchpointSurvivesKillNineAndIsPublishedOnce) {
-  auto contacts = StartContacts();
+  StartSuite();
+  if (HasFatalFailure()) return;
   const std::string customer = CreateCustomer("上海远航物流有限公司");
-  std::string id;
-  {
-    auto touchpoints = StartTouchpoints();
-    ASSERT_TRUE(testing::WaitForHealth(Address(touchpoints_port_), kTouchpointsService,
-                                       HealthCheckResponse::SERVING));
-    tv1::RecordTouchpointResponse response;
-    const grpc::Status status = Record(customer, "call-42", &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    id = response.touchpoint().touchpoint_id();
-    touchpoints->Kill(SIGKILL);
-    touchpoints->Wait(std::chrono::seconds(10));
-  }
-  auto restarted = StartTouchpoints();
-  ASSERT_TRUE(testing::WaitForHealth(Address(touchpoints_port_), kTouchpointsService,
-                                     HealthCheckResponse::SERVING));
+  tv1::RecordTouchpointResponse response;
+  const grpc::Status status = Record(customer, "call-42", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string id = response.touchpoint().touchpoint_id();
+  suite_->touchpoints()->Kill(SIGKILL);
+  suite_->touchpoints()->Wait(std::chrono::seconds(10));
+  suite_->StartTouchpoints();
+  ASSERT_FALSE(HasFatalFailure());
   EXPECT_EQ(Timeline(customer), std::vector<std::string>{id});
   // The phone retries after the crash: the same request id gives the same touchpoint.
   tv1::RecordTouchpointResponse retry;
@@ -178,7 +157,8 @@ TEST_F(TouchpointsProcessTest, AcknowledgedTouchpointSurvivesKillNineAndIsPublis
   ASSERT_TRUE(redis.ok());
   int recorded_events = 0;
   Eventually([&] {
-    auto envelopes = testing::ReadEnvelopes(**redis, events::StreamKey(prefix_, "touchpoints"));
+    auto envelopes =
+        testing::ReadEnvelopes(**redis, events::StreamKey(suite_->redis_prefix(), "touchpoints"));
     recorded_events = envelopes.ok() ? static_cast<int>(std::count_if(
                                            envelopes->begin(), envelopes->end(),
                                            [&](const events::v1::EventEnvelope& e) {
@@ -191,10 +171,8 @@ TEST_F(TouchpointsProcessTest, AcknowledgedTouchpointSurvivesKillNineAndIsPublis
 }
 
 TEST_F(TouchpointsProcessTest, MergeInContactsMovesTouchpointsToTheSurvivor) {
-  auto contacts = StartContacts();
-  auto touchpoints = StartTouchpoints();
-  ASSERT_TRUE(testing::WaitForHealth(Address(touchpoints_port_), kTouchpointsService,
-                                     HealthCheckResponse::SERVING));
+  StartSuite();
+  if (HasFatalFailure()) return;
   const std::string survivor = CreateCustomer("北京华信科技有限公司");
   const std::string merged = CreateCustomer("华信科技（北京）");
   tv1::RecordTouchpointResponse response;
@@ -202,9 +180,9 @@ TEST_F(TouchpointsProcessTest, MergeInContactsMovesTouchpointsToTheSurvivor) {
   const std::string id = response.touchpoint().touchpoint_id();
 
   auto stub = cv1::ContactsService::NewStub(
-      grpc::CreateChannel(Address(contacts_port_), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  SetTenant(context);
+  Authorize(context);
   cv1::MergeCustomersRequest merge;
   merge.set_survivor_customer_id(survivor);
   merge.set_merged_customer_id(merged);
@@ -215,12 +193,26 @@ TEST_F(TouchpointsProcessTest, MergeInContactsMovesTouchpointsToTheSurvivor) {
   EXPECT_TRUE(Timeline(merged).empty());
 }
 
+// Configuration is checked before anything is connected to: no suite needed.
 TEST_F(TouchpointsProcessTest, BadConfigurationExitsTwoWithOneClearLine) {
-  auto process = StartTouchpoints({"--max_clock_skew=-1m"});
-  EXPECT_EQ(process->Wait(std::chrono::seconds(20)), 2);
-  const std::string text = testing::ReadFile(log_);
-  EXPECT_NE(text.find("max_clock_skew"), std::string::npos) << text;
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  const std::string log =
+      ::testing::TempDir() + "touchpoints_process_" + std::to_string(::getpid()) + ".log";
+  for (const auto& [flags, named] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--max_clock_skew=-1m", "--jwt_public_key_file=/nonexistent", "--permissions_addr=x"},
+            "max_clock_skew"},
+           {{"--permissions_addr=127.0.0.1:1"}, "--jwt_public_key_file is required"},
+           {{"--jwt_public_key_file=/nonexistent/jwt.pub", "--permissions_addr=127.0.0.1:1"},
+            "--jwt_public_key_file: cannot read /nonexistent/jwt.pub"}}) {
+    std::vector<std::string> args = {"--pg_dsn=" + testing::TestPgDsn(),
+                                     "--redis_addr=" + testing::TestRedisAddr(),
+                                     "--listen_address=127.0.0.1:0", "--metrics_address="};
+    args.insert(args.end(), flags.begin(), flags.end());
+    testing::ServiceProcess process(TOUCHLINE_TOUCHPOINTS_BINARY, args, log);
+    EXPECT_EQ(process.Wait(std::chrono::seconds(20)), 2) << named;
+    const std::string text = testing::ReadFile(log);
+    EXPECT_NE(text.find(named), std::string::npos) << text;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,143 @@
+#include "tests/testing/suite.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <utility>
+
+#include "common/auth/request_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+
+namespace touchline::testing {
+namespace {
+
+using grpc::health::v1::HealthCheckResponse;
+
+std::string Address(int port) { return "127.0.0.1:" + std::to_string(port); }
+
+// Runs a shell command; false (and a test failure) if it does not exit 0.
+bool Shell(const std::string& command) {
+  const int rc = std::system(command.c_str());
+  EXPECT_EQ(rc, 0) << command;
+  return rc == 0;
+}
+
+}  // namespace
+
+Suite::Suite(Options options) { Start(options); }
+
+void Suite::Start(const Options& options) {
+  char dir_template[] = "/tmp/touchline_suite_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  dir_ = dir_template;
+  log_ = dir_ + "/services.log";
+  ASSERT_TRUE(Shell("openssl genrsa -out " + dir_ + "/jwt.key 2048 2>/dev/null && openssl rsa -in " +
+                    dir_ + "/jwt.key -pubout -out " + dir_ + "/jwt.pub 2>/dev/null"));
+
+  std::vector<std::string> permission_args = CommonArgs(permissions_schema_.name(),
+                                                        permissions_port_);
+  permission_args.push_back("--jwt_private_key_file=" + dir_ + "/jwt.key");
+  permission_args.push_back("--jwt_public_key_file=" + dir_ + "/jwt.pub");
+  permission_args.push_back("--password_hash_strength=min");
+
+  ::setenv("TOUCHLINE_BOOTSTRAP_PASSWORD", kAdminPassword, 1);
+  for (const std::string& tenant : options.tenants) {
+    std::vector<std::string> args = permission_args;
+    args.push_back("--bootstrap_tenant=" + tenant);
+    args.push_back("--bootstrap_admin=admin");
+    ServiceProcess bootstrap(TOUCHLINE_PERMISSIONS_BINARY, args, log_);
+    ASSERT_EQ(bootstrap.Wait(std::chrono::seconds(60)), 0)
+        << "bootstrap of " << tenant << " failed:\n" << ReadFile(log_);
+  }
+
+  permissions_ = std::make_unique<ServiceProcess>(TOUCHLINE_PERMISSIONS_BINARY, permission_args,
+                                                  log_);
+  ASSERT_TRUE(WaitForHealth(permissions_address(), "touchline.permissions.v1.PermissionsService",
+                            HealthCheckResponse::SERVING))
+      << ReadFile(log_);
+  if (options.contacts) StartContacts();
+  if (options.touchpoints) StartTouchpoints();
+}
+
+Suite::~Suite() {
+  touchpoints_.reset();
+  contacts_.reset();
+  permissions_.reset();
+  std::error_code ignored;
+  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_, ignored);
+}
+
+std::vector<std::string> Suite::CommonArgs(const std::string& schema, int port) const {
+  return {"--pg_dsn=" + TestPgDsn(),
+          "--redis_addr=" + TestRedisAddr(),
+          "--pg_schema=" + schema,
+          "--events_stream_prefix=" + prefix_,
+          "--listen_address=" + Address(port),
+          "--metrics_address="};
+}
+
+std::vector<std::string> Suite::ClientArgs() const {
+  return {"--jwt_public_key_file=" + dir_ + "/jwt.pub", "--permissions_addr=" + permissions_address()};
+}
+
+void Suite::StartContacts(std::vector<std::string> extra) {
+  std::vector<std::string> args = CommonArgs(contacts_schema_.name(), contacts_port_);
+  for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
+  for (auto& arg : extra) args.push_back(std::move(arg));
+  contacts_.reset();
+  contacts_ = std::make_unique<ServiceProcess>(TOUCHLINE_CONTACTS_BINARY, args, log_);
+  ASSERT_TRUE(WaitForHealth(contacts_address(), "touchline.contacts.v1.ContactsService",
+                            HealthCheckResponse::SERVING))
+      << ReadFile(log_);
+}
+
+void Suite::StartTouchpoints(std::vector<std::string> extra) {
+  std::vector<std::string> args = CommonArgs(touchpoints_schema_.name(), touchpoints_port_);
+  for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
+  for (auto& arg : extra) args.push_back(std::move(arg));
+  touchpoints_.reset();
+  touchpoints_ = std::make_unique<ServiceProcess>(TOUCHLINE_TOUCHPOINTS_BINARY, args, log_);
+  ASSERT_TRUE(WaitForHealth(touchpoints_address(), "touchline.touchpoints.v1.TouchpointsService",
+                            HealthCheckResponse::SERVING))
+      << ReadFile(log_);
+}
+
+std::string Suite::permissions_address() const { return Address(permissions_port_); }
+std::string Suite::contacts_address() const { return Address(contacts_port_); }
+std::string Suite::touchpoints_address() const { return Address(touchpoints_port_); }
+std::string Suite::private_key_pem() const { return ReadFile(dir_ + "/jwt.key"); }
+std::string Suite::public_key_pem() const { return ReadFile(dir_ + "/jwt.pub"); }
+
+std::unique_ptr<permissions::v1::PermissionsService::Stub> Suite::Permissions() const {
+  return permissions::v1::PermissionsService::NewStub(
+      grpc::CreateChannel(permissions_address(), grpc::InsecureChannelCredentials()));
+}
+
+grpc::Status Suite::Login(const std::string& tenant, const std::string& username,
+                          const std::string& password, permissions::v1::LoginResponse* response,
+                          const std::string& totp_code) const {
+  grpc::ClientContext context;
+  context.AddMetadata(auth::kTenantHeader, tenant);
+  permissions::v1::LoginRequest request;
+  request.set_username(username);
+  request.set_password(password);
+  request.set_totp_code(totp_code);
+  return Permissions()->Login(&context, request, response);
+}
+
+std::string Suite::AdminToken(const std::string& tenant) const {
+  permissions::v1::LoginResponse response;
+  const grpc::Status status = Login(tenant, "admin", kAdminPassword, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.access_token();
+}
+
+void Suite::Authorize(grpc::ClientContext& context, const std::string& token) {
+  context.AddMetadata("authorization", "Bearer " + token);
+}
+
+}  // namespace touchline::testing

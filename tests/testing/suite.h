@@ -1,0 +1,87 @@
+// The whole suite as an operator runs it, for process-level tests: a fresh RSA key pair,
+// the real touchline-permissions binary with tenants bootstrapped (an administrator each),
+// then touchline-contacts and touchline-touchpoints pointed at it, each in its own schema of
+// the test database and all sharing one Redis key prefix.
+#ifndef TOUCHLINE_TESTS_TESTING_SUITE_H_
+#define TOUCHLINE_TESTS_TESTING_SUITE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/client_context.h"
+#include "tests/testing/pg_test_env.h"
+#include "tests/testing/process.h"
+#include "touchline/permissions/v1/permissions_service.grpc.pb.h"
+
+namespace touchline::testing {
+
+// The password of every bootstrapped administrator (username "admin").
+inline constexpr char kAdminPassword[] = "correct horse battery staple";
+
+class Suite {
+ public:
+  struct Options {
+    // Tenants bootstrapped with the five conventional roles and an administrator.
+    std::vector<std::string> tenants = {"acme"};
+    bool contacts = true;
+    bool touchpoints = true;
+  };
+
+  // Starts everything and waits until each service is healthy; failures fail the test (check
+  // ::testing::Test::HasFatalFailure()).
+  explicit Suite(Options options);
+  ~Suite();
+  Suite(const Suite&) = delete;
+  Suite& operator=(const Suite&) = delete;
+
+  std::string permissions_address() const;
+  std::string contacts_address() const;
+  std::string touchpoints_address() const;
+  // The PEM of the key that signs access tokens, for tests that forge tokens.
+  std::string private_key_pem() const;
+  std::string public_key_pem() const;
+
+  std::unique_ptr<permissions::v1::PermissionsService::Stub> Permissions() const;
+
+  // Logs `username` in; on failure returns the status and leaves `response` empty.
+  grpc::Status Login(const std::string& tenant, const std::string& username,
+                     const std::string& password, permissions::v1::LoginResponse* response,
+                     const std::string& totp_code = "") const;
+  // The administrator's access token of `tenant` (fails the test if login fails).
+  std::string AdminToken(const std::string& tenant) const;
+
+  // Adds "authorization: Bearer <token>".
+  static void Authorize(grpc::ClientContext& context, const std::string& token);
+
+  // Starts or restarts (after Kill) contacts or touchpoints with extra flags.
+  void StartContacts(std::vector<std::string> extra = {});
+  void StartTouchpoints(std::vector<std::string> extra = {});
+  ServiceProcess* contacts() { return contacts_.get(); }
+  ServiceProcess* touchpoints() { return touchpoints_.get(); }
+  const std::string& redis_prefix() const { return prefix_; }
+  const std::string& log_path() const { return log_; }
+
+ private:
+  // The constructor's work, in a void function so that ASSERT_* can stop it.
+  void Start(const Options& options);
+  std::vector<std::string> CommonArgs(const std::string& schema, int port) const;
+  std::vector<std::string> ClientArgs() const;
+
+  std::string dir_;
+  std::string log_;
+  std::string prefix_ = UniqueRedisPrefix();
+  ScopedSchema permissions_schema_{"perm_e2e"};
+  ScopedSchema contacts_schema_{"contacts_e2e"};
+  ScopedSchema touchpoints_schema_{"touchpoints_e2e"};
+  int permissions_port_ = FreePort();
+  int contacts_port_ = FreePort();
+  int touchpoints_port_ = FreePort();
+  std::unique_ptr<ServiceProcess> permissions_;
+  std::unique_ptr<ServiceProcess> contacts_;
+  std::unique_ptr<ServiceProcess> touchpoints_;
+};
+
+}  // namespace touchline::testing
+
+#endif  // TOUCHLINE_TESTS_TESTING_SUITE_H_
