@@ -30,7 +30,8 @@
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "Address of the contacts service");
-ABSL_FLAG(std::string, tenant, "bench", "Tenant to use");
+ABSL_FLAG(std::string, tenant, "bench", "Tenant to use (must be the token's)");
+ABSL_FLAG(std::string, token, "", "Access token sent as 'authorization: Bearer <token>'");
 ABSL_FLAG(std::string, concurrency, "1,16,64", "Calls in flight, comma-separated levels");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "Measured time per row");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "Unmeasured time before each row");
@@ -112,7 +113,7 @@ struct Call {
 
 void AddTenant(grpc::ClientContext& context) {
   context.AddMetadata("x-touchline-tenant", absl::GetFlag(FLAGS_tenant));
-  context.AddMetadata("x-touchline-caller", "bench");
+  context.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
 }
 
 v1::Customer NewCustomer(long n) {

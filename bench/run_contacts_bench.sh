@@ -10,13 +10,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source "$root/scripts/lib/servers.sh"
+source "$root/scripts/lib/suite.sh"
 seconds=${1:-10}
 build_dir=${BUILD_DIR:-$root/build}
 dir=$root/.data/bench
 
 "$root/scripts/install-deps.sh"
 [ -f "$build_dir/build.ninja" ] || cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target touchline-contacts contacts_load touchline-health >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" --target touchline-permissions touchline-login touchline-contacts contacts_load \
+  touchline-health >/dev/null
 
 tl_pg_stop "$dir"; tl_redis_stop "$dir"; rm -rf "$dir"
 pg_port=$(tl_pg_start "$dir")
@@ -26,19 +28,27 @@ dsn="host=127.0.0.1 port=$pg_port user=touchline dbname=touchline"
 service_pid=""
 cleanup() {
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
-  tl_redis_stop "$dir"; tl_pg_stop "$dir"
+  tl_stop_permissions "$dir"; tl_redis_stop "$dir"; tl_pg_stop "$dir"
 }
 trap cleanup EXIT
 
+# Every call carries the bench administrator's token: verified, scoped (every customer, no
+# field rules), as in production.
+export TOUCHLINE_PG_DSN="$dsn" TOUCHLINE_REDIS_ADDR="127.0.0.1:$redis_port"
+admin_password="bench admin password 0001"
+permissions=$(tl_start_permissions "$build_dir" "$dir" bench "$admin_password")
+token=$(tl_token "$build_dir" "$permissions" bench admin "$admin_password")
 port=$(tl_free_port)
 "$build_dir/services/contacts/touchline-contacts" --pg_dsn="$dsn" \
   --redis_addr="127.0.0.1:$redis_port" --listen_address="127.0.0.1:$port" \
-  --metrics_address= 2>"$dir/contacts.log" &
+  --metrics_address= --jwt_public_key_file="$dir/keys/jwt.pub" \
+  --permissions_addr="$permissions" 2>"$dir/contacts.log" &
 service_pid=$!
 "$build_dir/common/server/touchline-health" "127.0.0.1:$port" --wait=30s >/dev/null
 
 echo "== gRPC: $(nproc) cores shared by client, service, PostgreSQL and Redis; ${seconds}s per row"
 "$build_dir/bench/contacts_load" --target="127.0.0.1:$port" --duration="${seconds}s" \
+  --token="$token" \
   --concurrency=1,16,64
 kill "$service_pid"; wait "$service_pid" || true; service_pid=""
 

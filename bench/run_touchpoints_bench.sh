@@ -23,6 +23,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source "$root/scripts/lib/servers.sh"
+source "$root/scripts/lib/suite.sh"
 rows=${1:-1000000}
 seconds=${2:-10}
 build_dir=${BUILD_DIR:-$root/build}
@@ -39,7 +40,8 @@ extra_bytes=$(( 10 * 1024 * 1024 * 1024 ))
 "$root/scripts/install-deps.sh"
 [ -f "$build_dir/build.ninja" ] || cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" \
-  --target touchline-touchpoints touchpoints_gen touchpoints_load touchline-health >/dev/null
+  --target touchline-permissions touchline-login touchline-touchpoints touchpoints_gen \
+  touchpoints_load touchline-health >/dev/null
 
 reuse=0
 if [ "${REUSE_DATA:-0}" = 1 ] && [ "$(cat "$dir/generated" 2>/dev/null)" = "$rows" ]; then
@@ -65,7 +67,7 @@ pg() { psql -h 127.0.0.1 -p "$pg_port" -U touchline -d touchline -v ON_ERROR_STO
 service_pid=""
 cleanup() {
   if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null; wait "$service_pid" 2>/dev/null; fi
-  tl_redis_stop "$dir"; tl_pg_stop "$dir"
+  tl_stop_permissions "$dir"; tl_redis_stop "$dir"; tl_pg_stop "$dir"
   # The logs stay; the data goes unless asked to keep it.
   if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$dir/pg" "$dir/redis" "$dir/generated"; fi
 }
@@ -90,11 +92,17 @@ else
 fi
 gen_copy_rps=$(sed -n 's/^COPY rows\/s: \([0-9]*\).*/\1/p' "$dir/gen.log" 2>/dev/null || true)
 
-# The service, as deployed but on private servers.
+# The service, as deployed but on private servers; every call carries the bench
+# administrator's token (verified and scoped as in production: every customer, no field rules).
+export TOUCHLINE_PG_DSN="$dsn" TOUCHLINE_REDIS_ADDR="127.0.0.1:$redis_port"
+admin_password="bench admin password 0001"
+permissions=$(tl_start_permissions "$build_dir" "$dir" bench "$admin_password")
+token=$(tl_token "$build_dir" "$permissions" bench admin "$admin_password")
 port=$(tl_free_port)
 "$build_dir/services/touchpoints/touchline-touchpoints" --pg_dsn="$dsn" \
   --redis_addr="127.0.0.1:$redis_port" --listen_address="127.0.0.1:$port" \
-  --metrics_address= 2>"$dir/touchpoints.log" &
+  --metrics_address= --jwt_public_key_file="$dir/keys/jwt.pub" \
+  --permissions_addr="$permissions" 2>"$dir/touchpoints.log" &
 service_pid=$!
 if ! "$build_dir/common/server/touchline-health" "127.0.0.1:$port" --wait=120s >/dev/null; then
   echo "touchline-touchpoints did not become healthy; its log:" >&2
@@ -108,6 +116,7 @@ load() {
   shift
   local rc=0
   "$build_dir/bench/touchpoints_load" --target="127.0.0.1:$port" --customers="$customers" \
+    --token="$token" \
     --duration="${seconds}s" "$@" | tee "$dir/$log" || rc=$?
   if [ "$rc" -ne 0 ]; then load_errors=1; fi
 }
@@ -117,6 +126,7 @@ load reads.log --rpcs=health,timeline,search,search_relevance --concurrency=1,16
 load record.log --rpcs=record --concurrency=16,64
 load batch.log --rpcs=batch --concurrency=1,2 --batch_size=1000
 kill "$service_pid"; wait "$service_pid" || true; service_pid=""
+tl_stop_permissions "$dir"
 
 # RecordTouchpoint's transaction as pgbench runs it: one realistic row of the data set (body
 # of 1.2-1.5 KB and its search tokens) inserted as a new touchpoint that occurred 3 minutes

@@ -67,6 +67,8 @@ ABSL_FLAG(std::string, pg_dsn, "", "libpq connection string (default: $TOUCHLINE
 ABSL_FLAG(std::string, schema, "touchpoints", "Schema of the touchpoints tables");
 ABSL_FLAG(std::string, tenant, "bench", "Tenant of the generated data");
 ABSL_FLAG(int64_t, customers, 10000, "Customers in the read model");
+ABSL_FLAG(std::string, hot_owner_id, "rep-1",
+          "Owner of customer 0 (the hot one) in the read model, e.g. a rep's user id");
 ABSL_FLAG(int64_t, touchpoints, 1000000, "Touchpoints to generate");
 ABSL_FLAG(int64_t, hot_touchpoints, 100000, "How many of them belong to customer 0");
 ABSL_FLAG(int, months, 24, "occur_time spreads over this many past months");
@@ -192,7 +194,9 @@ void CopyCustomers(pqxx::connection& conn, const std::string& tenant, int64_t cu
       persons += PersonId(i, j);
     }
     persons += '}';
-    copy << std::make_tuple(tenant, CustomerId(i), 1, persons, "rep-" + std::to_string(1 + i % 200),
+    const std::string owner =
+        i == 0 ? absl::GetFlag(FLAGS_hot_owner_id) : "rep-" + std::to_string(1 + i % 200);
+    copy << std::make_tuple(tenant, CustomerId(i), 1, persons, owner,
                             std::string(kRegions[i % 6]), static_cast<int>(1 + i % 3), 1);
   }
   copy.complete();

@@ -47,7 +47,7 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "Address of the touchpoints service");
 ABSL_FLAG(std::string, tenant, "bench", "Tenant (x-touchline-tenant metadata)");
-ABSL_FLAG(std::string, caller, "bench", "Caller (x-touchline-caller metadata)");
+ABSL_FLAG(std::string, token, "", "Access token sent as 'authorization: Bearer <token>'");
 ABSL_FLAG(int64_t, customers, 10000, "Customers touchpoints_gen made (ids from bench_ids.h)");
 ABSL_FLAG(int64_t, hot_customer, 0, "Index of the customer whose timeline is read");
 ABSL_FLAG(std::string, concurrency, "1,16,64", "Calls in flight, comma-separated levels");
@@ -222,7 +222,7 @@ class Touchpoints {
 
 void AddMetadata(grpc::ClientContext& context, absl::Time deadline) {
   context.AddMetadata("x-touchline-tenant", absl::GetFlag(FLAGS_tenant));
-  context.AddMetadata("x-touchline-caller", absl::GetFlag(FLAGS_caller));
+  context.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
   context.set_deadline(absl::ToChronoTime(deadline));
 }
 
