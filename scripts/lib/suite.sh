@@ -1,0 +1,54 @@
+# Starting the permissions service and getting tokens, for scripts/touchline and the
+# benchmarks. Sourced after servers.sh. Needs TOUCHLINE_PG_DSN and TOUCHLINE_REDIS_ADDR set.
+
+# tl_make_keys DIR: the RSA key pair that signs and verifies access tokens (DIR/jwt.key,
+# DIR/jwt.pub), made once.
+tl_make_keys() {
+  local dir=$1
+  [ -f "$dir/jwt.key" ] && [ -f "$dir/jwt.pub" ] && return 0
+  mkdir -p "$dir"
+  (umask 077 && openssl genrsa -out "$dir/jwt.key" 2048 2>/dev/null)
+  openssl rsa -in "$dir/jwt.key" -pubout -out "$dir/jwt.pub" 2>/dev/null
+}
+
+# tl_bootstrap BUILD_DIR KEYS_DIR TENANT PASSWORD LOG [permissions flags...]: creates the
+# tenant's five conventional roles and its administrator "admin" with PASSWORD if absent.
+tl_bootstrap() {
+  local build_dir=$1 keys=$2 tenant=$3 password=$4 log=$5
+  shift 5
+  TOUCHLINE_BOOTSTRAP_PASSWORD=$password \
+    "$build_dir/services/permissions/touchline-permissions" \
+    --jwt_private_key_file="$keys/jwt.key" --jwt_public_key_file="$keys/jwt.pub" \
+    --bootstrap_tenant="$tenant" --bootstrap_admin=admin "$@" >>"$log" 2>&1
+}
+
+# tl_token BUILD_DIR PERMISSIONS_ADDR TENANT USERNAME PASSWORD: prints an access token.
+tl_token() {
+  TOUCHLINE_PASSWORD=$5 "$1/services/permissions/touchline-login" --target="$2" --tenant="$3" \
+    --username="$4" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+# tl_start_permissions BUILD_DIR DIR TENANT PASSWORD: keys under DIR/keys, TENANT
+# bootstrapped with administrator "admin" / PASSWORD, and touchline-permissions started in the
+# background (pid in DIR/permissions.pid, log in DIR/permissions.log). Prints its address
+# once it is healthy; fails if it does not become healthy.
+tl_start_permissions() {
+  local build_dir=$1 dir=$2 tenant=$3 password=$4 port
+  tl_make_keys "$dir/keys"
+  tl_bootstrap "$build_dir" "$dir/keys" "$tenant" "$password" "$dir/permissions.log"
+  port=$(tl_free_port)
+  "$build_dir/services/permissions/touchline-permissions" --listen_address="127.0.0.1:$port" \
+    --metrics_address= --jwt_private_key_file="$dir/keys/jwt.key" \
+    --jwt_public_key_file="$dir/keys/jwt.pub" >>"$dir/permissions.log" 2>&1 &
+  echo $! >"$dir/permissions.pid"
+  "$build_dir/common/server/touchline-health" "127.0.0.1:$port" --wait=30s >/dev/null || return 1
+  echo "127.0.0.1:$port"
+}
+
+# tl_stop_permissions DIR: stops what tl_start_permissions started.
+tl_stop_permissions() {
+  local pidfile=$1/permissions.pid
+  [ -f "$pidfile" ] || return 0
+  kill "$(cat "$pidfile")" 2>/dev/null || true
+  rm -f "$pidfile"
+}
