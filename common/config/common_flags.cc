@@ -19,6 +19,13 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown lets in-flight calls finish before cancelling them.");
 ABSL_FLAG(std::string, log_level, "info", "Minimum level logged: debug, info, warning, error.");
 ABSL_FLAG(bool, access_log, false, "Log every RPC, not only failed ones.");
+ABSL_FLAG(std::string, events_stream_prefix, "touchline",
+          "Prefix of the Redis stream keys events are published to and consumed from.");
+ABSL_FLAG(std::string, jwt_public_key_file, "",
+          "PEM file of the RSA public key access tokens are signed with (required).");
+ABSL_FLAG(std::string, permissions_addr, "",
+          "host:port of the permissions service, which compiles callers' scopes (required by "
+          "every other service).");
 
 namespace touchline::config {
 namespace {

@@ -29,6 +29,12 @@ ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(std::string, log_level);
 // Log every RPC, not only failed ones.
 ABSL_DECLARE_FLAG(bool, access_log);
+// Prefix of the Redis stream keys events are published to and consumed from.
+ABSL_DECLARE_FLAG(std::string, events_stream_prefix);
+// PEM file of the RSA public key access tokens are signed with; every service verifies them.
+ABSL_DECLARE_FLAG(std::string, jwt_public_key_file);
+// host:port of the permissions service, where the other services fetch callers' scopes.
+ABSL_DECLARE_FLAG(std::string, permissions_addr);
 
 namespace touchline::config {
 

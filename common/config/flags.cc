@@ -1,5 +1,8 @@
 #include "common/config/flags.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <unistd.h>
 
 #include <cctype>
@@ -103,6 +106,16 @@ void ParseFlags(int argc, char** argv, std::string_view usage) {
   ApplyEnvironment();
   ApplyCommandLine(argc, argv);
   absl::ParseCommandLine(argc, argv);
+}
+
+std::string ReadFileOrDie(std::string_view flag, const std::string& path) {
+  const std::string name(flag);
+  if (path.empty()) Fatal(absl::StrCat("--", name, " is required"));
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (!in || contents.str().empty()) Fatal(absl::StrCat("--", name, ": cannot read ", path));
+  return contents.str();
 }
 
 void Fatal(std::string_view message) {

@@ -36,6 +36,10 @@ T OrDie(absl::StatusOr<T> value, std::string_view what) {
   return *std::move(value);
 }
 
+// The whole content of the file `path` given by flag --<flag>: Fatal when the flag is empty
+// ("--<flag> is required") or the file cannot be read or is empty.
+std::string ReadFileOrDie(std::string_view flag, const std::string& path);
+
 }  // namespace touchline::config
 
 #endif  // TOUCHLINE_COMMON_CONFIG_FLAGS_H_

@@ -1,5 +1,7 @@
 #include "common/events/consumer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -89,6 +91,12 @@ absl::Status ValidateOptions(const ConsumerOptions& options) {
 }  // namespace
 
 const std::vector<pg::Migration>& InboxMigrations() { return pg::inbox_migrations(); }
+
+std::string ProcessConsumerName() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid());
+}
 
 std::string DeadLetterKey(std::string_view prefix, std::string_view topic, std::string_view group) {
   return GroupKey(prefix, topic, "dead", group);

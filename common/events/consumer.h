@@ -57,6 +57,9 @@ struct ConsumerOptions {
   absl::Duration max_backoff = absl::Seconds(5);
 };
 
+// A consumer name unique to this process: "<hostname>-<pid>", for ConsumerOptions::consumer.
+std::string ProcessConsumerName();
+
 // The dead-letter stream of `group` on `topic`: "<prefix>:{<topic>}:dead:<group>", in the
 // same Redis Cluster hash slot as the topic's stream. Its entries hold the fields of the
 // original entry plus "error" (why it was given up, when known) and "group".

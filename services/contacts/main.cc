@@ -1,20 +1,13 @@
 // The contacts service: flags -> validated config -> dependencies -> serve until SIGTERM.
-#include <unistd.h>
-
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/auth/scope_authenticator.h"
-#include "common/auth/sync/scope_invalidation.h"
+#include "common/auth/sync/enforcement.h"
 #include "common/auth/sync/shares_read_model.h"
-#include "common/auth/token.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/events/audit.h"
@@ -28,8 +21,6 @@
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "services/contacts/contacts_service.h"
 #include "services/contacts/customer_manager.h"
 #include "services/contacts/migrations.h"
@@ -43,36 +34,12 @@ ABSL_FLAG(int, read_batch_threads, 2,
           "Threads that serve GetCustomer in batches (one query per batch)");
 ABSL_FLAG(int, write_batch_threads, 2,
           "Threads that commit CreateCustomer in batches (one transaction per batch)");
-ABSL_FLAG(std::string, events_stream_prefix, "touchline",
-          "Prefix of the Redis stream keys events are published to and consumed from");
-ABSL_FLAG(std::string, jwt_public_key_file, "",
-          "PEM file of the RSA public key that access tokens are signed with (required)");
-ABSL_FLAG(std::string, permissions_addr, "",
-          "host:port of the permissions service, which compiles callers' scopes (required)");
 
 namespace touchline::contacts {
 namespace {
 
 using config::OkOrDie;
 using config::OrDie;
-
-// This replica's name in the consumer group: unique per process.
-std::string ConsumerName() {
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  return absl::StrCat(host, "-", getpid());
-}
-
-// The token verifier of --jwt_public_key_file, or Fatal.
-auth::TokenVerifier LoadTokenVerifier() {
-  const std::string path = absl::GetFlag(FLAGS_jwt_public_key_file);
-  if (path.empty()) config::Fatal("--jwt_public_key_file is required");
-  std::ifstream file(path);
-  if (!file) config::Fatal(absl::StrCat("--jwt_public_key_file: cannot read ", path));
-  std::ostringstream pem;
-  pem << file.rdbuf();
-  return OrDie(auth::TokenVerifier::Create(pem.str()), "--jwt_public_key_file");
-}
 
 int Run() {
   const std::string dsn = absl::GetFlag(FLAGS_pg_dsn);
@@ -83,12 +50,8 @@ int Run() {
   OkOrDie(CheckValidationOptions(validation), "--default_phone_region");
   const bool migrate_only = absl::GetFlag(FLAGS_migrate_only);
   // Migrating alone needs neither the token key nor the permissions service.
-  const std::string permissions_addr = absl::GetFlag(FLAGS_permissions_addr);
-  std::optional<auth::TokenVerifier> verifier;
-  if (!migrate_only) {
-    if (permissions_addr.empty()) config::Fatal("--permissions_addr is required");
-    verifier = LoadTokenVerifier();
-  }
+  std::optional<auth::EnforcementConfig> enforcement_config;
+  if (!migrate_only) enforcement_config = auth::EnforcementConfigFromFlags("contacts");
 
   OkOrDie(pg::ApplyMigrations(dsn, schema, "contacts", pg::contacts_migrations()),
           "migrating the contacts schema");
@@ -122,21 +85,9 @@ int Run() {
       OrDie(events::AuditPublisher::Create(audit_options, redis.get()), "setting up the audit log");
   audit->Start();
 
-  // The shares read model, fed by the permissions service's events.
-  events::ConsumerOptions consumer_options;
-  consumer_options.stream_prefix = stream_prefix;
-  consumer_options.topic = auth::kPermissionsTopic;
-  consumer_options.group = "contacts";
-  consumer_options.consumer = ConsumerName();
-  events::StreamConsumer shares(consumer_options, redis.get(), pool.get(),
-                                &auth::ApplyPermissionEvent);
-  shares.Start();
-
-  auth::ScopeAuthenticator authenticator(
-      *std::move(verifier), auth::MakeGrpcScopeSource(grpc::CreateChannel(
-                                permissions_addr, grpc::InsecureChannelCredentials())));
-  auth::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
-  invalidation.Start();
+  // Callers: tokens, scopes from the permissions service, the shares read model.
+  auth::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
+  enforcement.Start();
 
   PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });
   CustomerManager manager(
@@ -147,7 +98,8 @@ int Run() {
        .max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls))});
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
-  server::UnaryRunner runner("touchline.contacts.v1.ContactsService", &executor, &authenticator,
+  server::UnaryRunner runner("touchline.contacts.v1.ContactsService", &executor,
+                             enforcement.authenticator(),
                              absl::GetFlag(FLAGS_access_log));
   ContactsService service(&manager, &runner, audit.get());
 
@@ -167,8 +119,7 @@ int Run() {
   // what feeds them.
   grpc_server->Shutdown();
   executor.Shutdown();
-  invalidation.Stop();
-  shares.Stop();
+  enforcement.Stop();
   audit->Stop();
   relay.Stop();
   return 0;

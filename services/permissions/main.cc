@@ -2,12 +2,9 @@
 // With --bootstrap_tenant and --bootstrap_admin it sets up a tenant's conventional roles and
 // administrator instead, and exits.
 #include <sodium.h>
-#include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -45,12 +42,8 @@
 ABSL_FLAG(std::string, pg_schema, "permissions",
           "PostgreSQL schema that holds the service's tables");
 ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations and exit");
-ABSL_FLAG(std::string, events_stream_prefix, "touchline",
-          "Prefix of the Redis stream keys events are published to and consumed from");
 ABSL_FLAG(std::string, jwt_private_key_file, "",
           "PEM file of the RSA private key access tokens are signed with. Required");
-ABSL_FLAG(std::string, jwt_public_key_file, "",
-          "PEM file of the RSA public key matching --jwt_private_key_file. Required");
 ABSL_FLAG(absl::Duration, access_token_ttl, absl::Minutes(15), "Lifetime of an access token");
 ABSL_FLAG(absl::Duration, session_ttl, absl::Hours(12),
           "Lifetime of a login session and its refresh tokens, from login");
@@ -75,25 +68,6 @@ using config::OrDie;
 
 constexpr char kServiceName[] = "touchline.permissions.v1.PermissionsService";
 constexpr char kBootstrapPasswordEnv[] = "TOUCHLINE_BOOTSTRAP_PASSWORD";
-
-// This replica's name in the consumer groups: unique per process.
-std::string ConsumerName() {
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  return absl::StrCat(host, "-", getpid());
-}
-
-// The contents of the file named by flag `--<flag>`; Fatal when it is unset or unreadable.
-std::string ReadKeyFile(const std::string& flag, const std::string& path) {
-  if (path.empty()) Fatal(absl::StrCat("--", flag, " is required"));
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  if (!in || contents.str().empty()) {
-    Fatal(absl::StrCat("--", flag, ": cannot read ", path));
-  }
-  return contents.str();
-}
 
 PasswordHashCost HashCost(const std::string& strength) {
   if (strength == "interactive") return PasswordHashCost::Interactive();
@@ -163,11 +137,11 @@ int Run() {
   // Not needed to migrate (an init container runs --migrate_only without the keys).
   auth::TokenSigner signer =
       OrDie(auth::TokenSigner::Create(
-                ReadKeyFile("jwt_private_key_file", absl::GetFlag(FLAGS_jwt_private_key_file))),
+                config::ReadFileOrDie("jwt_private_key_file", absl::GetFlag(FLAGS_jwt_private_key_file))),
             "--jwt_private_key_file");
   const auth::TokenVerifier verifier =
       OrDie(auth::TokenVerifier::Create(
-                ReadKeyFile("jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
+                config::ReadFileOrDie("jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
             "--jwt_public_key_file");
 
   pg::PoolOptions pool_options;
@@ -217,7 +191,7 @@ int Run() {
   customers_options.stream_prefix = stream_prefix;
   customers_options.topic = kCustomersTopic;
   customers_options.group = kCustomersGroup;
-  customers_options.consumer = ConsumerName();
+  customers_options.consumer = events::ProcessConsumerName();
   events::StreamConsumer customers(customers_options, redis.get(), pool.get(), &ApplyCustomerEvent);
   customers.Start();
   events::ConsumerOptions audit_options = customers_options;

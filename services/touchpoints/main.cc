@@ -1,21 +1,14 @@
 // The touchpoints service: flags -> validated config -> dependencies -> serve until SIGTERM.
-#include <unistd.h>
-
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "common/auth/scope_authenticator.h"
-#include "common/auth/sync/scope_invalidation.h"
+#include "common/auth/sync/enforcement.h"
 #include "common/auth/sync/shares_read_model.h"
-#include "common/auth/token.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/events/audit.h"
@@ -29,8 +22,6 @@
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "services/touchpoints/migrations.h"
 #include "services/touchpoints/pg_touchpoint_store.h"
 #include "services/touchpoints/touchpoint_manager.h"
@@ -45,36 +36,12 @@ ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
           "How far in the future a touchpoint's occur_time may be");
 ABSL_FLAG(int, partition_months_ahead, 3,
           "Monthly partitions kept created ahead of the current month");
-ABSL_FLAG(std::string, events_stream_prefix, "touchline",
-          "Prefix of the Redis stream keys events are published to and consumed from");
-ABSL_FLAG(std::string, jwt_public_key_file, "",
-          "PEM file of the RSA public key that verifies access tokens (required)");
-ABSL_FLAG(std::string, permissions_addr, "",
-          "host:port of the permissions service, which compiles callers' scopes (required)");
 
 namespace touchline::touchpoints {
 namespace {
 
 using config::OkOrDie;
 using config::OrDie;
-
-// The token verifier of --jwt_public_key_file, or Fatal.
-auth::TokenVerifier VerifierOrDie() {
-  const std::string path = absl::GetFlag(FLAGS_jwt_public_key_file);
-  if (path.empty()) config::Fatal("--jwt_public_key_file is required");
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream pem;
-  pem << file.rdbuf();
-  if (!file) config::Fatal(absl::StrCat("--jwt_public_key_file: cannot read ", path));
-  return OrDie(auth::TokenVerifier::Create(pem.str()), "--jwt_public_key_file");
-}
-
-// This replica's name in the consumer group: unique per process.
-std::string ConsumerName() {
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  return absl::StrCat(host, "-", getpid());
-}
 
 int Run() {
   const std::string dsn = absl::GetFlag(FLAGS_pg_dsn);
@@ -89,12 +56,8 @@ int Run() {
   }
   const bool migrate_only = absl::GetFlag(FLAGS_migrate_only);
   // Migrating alone needs neither the token key nor the permissions service.
-  const std::string permissions_addr = absl::GetFlag(FLAGS_permissions_addr);
-  std::optional<auth::TokenVerifier> verifier;
-  if (!migrate_only) {
-    if (permissions_addr.empty()) config::Fatal("--permissions_addr is required");
-    verifier = VerifierOrDie();
-  }
+  std::optional<auth::EnforcementConfig> enforcement_config;
+  if (!migrate_only) enforcement_config = auth::EnforcementConfigFromFlags("touchpoints");
 
   OkOrDie(pg::ApplyMigrations(dsn, schema, "touchpoints", pg::touchpoints_migrations()),
           "migrating the touchpoints schema");
@@ -145,27 +108,17 @@ int Run() {
   consumer_options.stream_prefix = stream_prefix;
   consumer_options.topic = "customers";
   consumer_options.group = "touchpoints";
-  consumer_options.consumer = ConsumerName();
+  consumer_options.consumer = events::ProcessConsumerName();
   events::StreamConsumer customers(
       consumer_options, redis.get(), pool.get(),
       [&store](pqxx::work& txn, const events::v1::EventEnvelope& event) {
         return store.ApplyCustomerEvent(txn, event);
       });
   customers.Start();
-  // The customer shares read model, fed by the permissions service's events.
-  events::ConsumerOptions permissions_options = consumer_options;
-  permissions_options.topic = auth::kPermissionsTopic;
-  events::StreamConsumer shares(permissions_options, redis.get(), pool.get(),
-                                &auth::ApplyPermissionEvent);
-  shares.Start();
-
   // Callers: tokens verified here, scopes from the permissions service, cached until a
-  // policy change says otherwise.
-  auto scopes = auth::MakeGrpcScopeSource(
-      grpc::CreateChannel(permissions_addr, grpc::InsecureChannelCredentials()));
-  auth::ScopeAuthenticator authenticator(*std::move(verifier), std::move(scopes));
-  auth::ScopeInvalidationListener invalidations(redis.get(), stream_prefix, &authenticator);
-  invalidations.Start();
+  // policy change says otherwise; the customer shares read model.
+  auth::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
+  enforcement.Start();
   events::AuditPublisherOptions audit_options;
   audit_options.stream_prefix = stream_prefix;
   const auto audit =
@@ -182,7 +135,7 @@ int Run() {
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
   server::UnaryRunner runner("touchline.touchpoints.v1.TouchpointsService", &executor,
-                             &authenticator, absl::GetFlag(FLAGS_access_log));
+                             enforcement.authenticator(), absl::GetFlag(FLAGS_access_log));
   TouchpointsService service(&manager, &runner);
 
   server::ServerOptions server_options;
@@ -203,8 +156,7 @@ int Run() {
   grpc_server->Shutdown();
   executor.Shutdown();
   customers.Stop();
-  shares.Stop();
-  invalidations.Stop();
+  enforcement.Stop();
   audit->Stop();
   stopping.Notify();
   partitioner.join();

@@ -1,0 +1,62 @@
+#include "common/auth/sync/enforcement.h"
+
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "common/auth/sync/shares_read_model.h"
+#include "common/config/common_flags.h"
+#include "common/config/flags.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace touchline::auth {
+namespace {
+
+events::ConsumerOptions SharesConsumerOptions(const EnforcementOptions& options) {
+  events::ConsumerOptions consumer;
+  consumer.stream_prefix = options.stream_prefix;
+  consumer.topic = kPermissionsTopic;
+  consumer.group = options.consumer_group;
+  consumer.consumer = events::ProcessConsumerName();
+  return consumer;
+}
+
+// Every replica of the permissions service behind a headless Service, one call each in turn.
+std::shared_ptr<grpc::Channel> PermissionsChannel(const std::string& target) {
+  grpc::ChannelArguments arguments;
+  arguments.SetServiceConfigJSON(R"({"loadBalancingConfig": [{"round_robin": {}}]})");
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
+}
+
+}  // namespace
+
+EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
+  const std::string permissions_addr = absl::GetFlag(FLAGS_permissions_addr);
+  if (permissions_addr.empty()) config::Fatal("--permissions_addr is required");
+  return EnforcementConfig{
+      .verifier = config::OrDie(TokenVerifier::Create(config::ReadFileOrDie(
+                                    "jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
+                                "--jwt_public_key_file"),
+      .options = {.permissions_addr = permissions_addr,
+                  .stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix),
+                  .consumer_group = std::move(consumer_group)}};
+}
+
+Enforcement::Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool* pool)
+    : authenticator_(std::move(config.verifier),
+                     MakeGrpcScopeSource(PermissionsChannel(config.options.permissions_addr))),
+      invalidation_(redis, config.options.stream_prefix, &authenticator_),
+      shares_(SharesConsumerOptions(config.options), redis, pool, &ApplyPermissionEvent) {}
+
+void Enforcement::Start() {
+  invalidation_.Start();
+  shares_.Start();
+}
+
+void Enforcement::Stop() {
+  invalidation_.Stop();
+  shares_.Stop();
+}
+
+}  // namespace touchline::auth

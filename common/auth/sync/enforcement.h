@@ -1,0 +1,70 @@
+// What every service that enforces callers' scopes runs beside its own work, the same in each:
+// the ScopeAuthenticator (tokens verified with the public key, scopes fetched from the
+// permissions service and cached), the listener that drops cached scopes when policies
+// change, and the consumer that keeps the customer shares read model in the service's schema.
+//
+//   auto config = auth::EnforcementConfigFromFlags("contacts");  // at start-up: exit 2 if bad
+//   ...
+//   auth::Enforcement enforcement(std::move(config), redis, pool);
+//   enforcement.Start();
+//   server::UnaryRunner runner(..., enforcement.authenticator(), ...);
+//   ...
+//   enforcement.Stop();  // after the server has shut down
+#ifndef TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
+#define TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
+
+#include <string>
+
+#include "common/auth/scope_authenticator.h"
+#include "common/auth/sync/scope_invalidation.h"
+#include "common/auth/token.h"
+#include "common/events/consumer.h"
+#include "common/pg/pool.h"
+#include "common/redis/pool.h"
+
+namespace touchline::auth {
+
+struct EnforcementOptions {
+  // host:port (or any gRPC target, e.g. dns:///permissions:8080) of the permissions service.
+  // Calls are balanced round-robin over every address it resolves to.
+  std::string permissions_addr;
+  std::string stream_prefix = "touchline";
+  // The service's consumer group on the "permissions" topic, e.g. "contacts".
+  std::string consumer_group;
+};
+
+// An Enforcement's configuration: the token verifier and its options.
+struct EnforcementConfig {
+  TokenVerifier verifier;
+  EnforcementOptions options;
+};
+
+// The configuration the common flags give (--jwt_public_key_file, --permissions_addr,
+// --events_stream_prefix), with `consumer_group`; config::Fatal (exit 2, one line) naming a
+// missing or bad flag.
+EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group);
+
+// Not copyable. `redis` and `pool` (whose schema holds SharesMigrations and the inbox) must
+// outlive it.
+class Enforcement {
+ public:
+  Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool* pool);
+  Enforcement(const Enforcement&) = delete;
+  Enforcement& operator=(const Enforcement&) = delete;
+
+  // Starts the invalidation listener and the shares consumer.
+  void Start();
+  // Stops them; call once no more calls are served.
+  void Stop();
+
+  ScopeAuthenticator* authenticator() { return &authenticator_; }
+
+ private:
+  ScopeAuthenticator authenticator_;
+  ScopeInvalidationListener invalidation_;
+  events::StreamConsumer shares_;
+};
+
+}  // namespace touchline::auth
+
+#endif  // TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
