@@ -23,6 +23,7 @@
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
 #include "common/auth/scope_authenticator.h"
+#include "common/auth/testing/trusted_authenticator.h"
 #include "common/auth/token.h"
 #include "grpcpp/support/string_ref.h"
 #include "touchline/contacts/v1/customer.pb.h"
@@ -84,11 +85,7 @@ pv1::EffectiveScope BaseScope() {
 
 void AddRule(pv1::EffectiveScope& scope, const std::string& path, pv1::FieldAccess access,
              pv1::MaskPattern mask = pv1::MASK_PATTERN_UNSPECIFIED) {
-  pv1::FieldRule* rule = scope.add_field_rules();
-  rule->set_resource(auth::kCustomerResource);
-  rule->set_field_path(path);
-  rule->set_access(access);
-  rule->set_mask(mask);
+  *scope.add_field_rules() = auth::testing::FieldRuleOf(auth::kCustomerResource, path, access, mask);
 }
 
 pv1::EffectiveScope RepScope() {

@@ -54,11 +54,7 @@ pv1::EffectiveScope Employee(const std::string& role, int rank,
 
 void AddRule(pv1::EffectiveScope& scope, const std::string& path, pv1::FieldAccess access,
              pv1::MaskPattern mask = pv1::MASK_PATTERN_UNSPECIFIED) {
-  pv1::FieldRule* rule = scope.add_field_rules();
-  rule->set_resource(auth::kCustomerResource);
-  rule->set_field_path(path);
-  rule->set_access(access);
-  rule->set_mask(mask);
+  *scope.add_field_rules() = auth::testing::FieldRuleOf(auth::kCustomerResource, path, access, mask);
 }
 
 std::vector<std::string> IdsOf(const google::protobuf::RepeatedPtrField<v1::Customer>& customers) {

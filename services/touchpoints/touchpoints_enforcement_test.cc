@@ -45,11 +45,7 @@ constexpr char kContent[] = "投诉内容：合同金额保密";
 
 void AddRule(pv1::EffectiveScope& scope, const std::string& path, pv1::FieldAccess access,
              pv1::MaskPattern mask = pv1::MASK_PATTERN_UNSPECIFIED) {
-  pv1::FieldRule* rule = scope.add_field_rules();
-  rule->set_resource(auth::kTouchpointResource);
-  rule->set_field_path(path);
-  rule->set_access(access);
-  rule->set_mask(mask);
+  *scope.add_field_rules() = auth::testing::FieldRuleOf(auth::kTouchpointResource, path, access, mask);
 }
 
 pv1::EffectiveScope Employee(const std::string& role, int rank,

@@ -6,6 +6,17 @@
 
 namespace touchline::auth::testing {
 
+permissions::v1::FieldRule FieldRuleOf(std::string resource, std::string field_path,
+                                       permissions::v1::FieldAccess access,
+                                       permissions::v1::MaskPattern mask) {
+  permissions::v1::FieldRule rule;
+  rule.set_resource(std::move(resource));
+  rule.set_field_path(std::move(field_path));
+  rule.set_access(access);
+  rule.set_mask(mask);
+  return rule;
+}
+
 permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string user_id) {
   permissions::v1::EffectiveScope scope;
   scope.set_tenant_id(std::move(tenant_id));

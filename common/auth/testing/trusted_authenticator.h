@@ -26,6 +26,11 @@ inline constexpr char kTestSessionId[] = "test-session";
 // no field rules, principal USER, role "admin", session kTestSessionId.
 permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string user_id);
 
+// A field rule, for the scopes tests build.
+permissions::v1::FieldRule FieldRuleOf(
+    std::string resource, std::string field_path, permissions::v1::FieldAccess access,
+    permissions::v1::MaskPattern mask = permissions::v1::MASK_PATTERN_UNSPECIFIED);
+
 // Thread-safe.
 class TrustedAuthenticator : public Authenticator {
  public:
