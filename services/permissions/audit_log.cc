@@ -284,14 +284,14 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
   }
   TL_RETURN_IF_ERROR(violations.ToStatus());
 
-  const std::optional<int64_t> start =
-      has_start ? std::optional(CeilMicros(request.start_time())) : std::nullopt;
-  const std::optional<int64_t> end =
-      has_end ? std::optional(CeilMicros(request.end_time())) : std::nullopt;
+  // Plain values next to has_start/has_end: GCC 12 at -O2 misreads std::optional here
+  // (-Wmaybe-uninitialized).
+  const int64_t start = has_start ? CeilMicros(request.start_time()) : 0;
+  const int64_t end = has_end ? CeilMicros(request.end_time()) : 0;
   const json query = {
       {"actor_id", request.actor_id()},         {"resource_type", request.resource_type()},
       {"resource_id", request.resource_id()},   {"action_prefix", request.action_prefix()},
-      {"start", start ? json(*start) : json()}, {"end", end ? json(*end) : json()}};
+      {"start", has_start ? json(start) : json()}, {"end", has_end ? json(end) : json()}};
   const std::string query_hash = paging::QueryHash(query.dump());
   std::optional<int64_t> before;
   if (!request.page_token().empty()) {
@@ -324,8 +324,8 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
   if (!request.action_prefix().empty()) {
     absl::StrAppend(&sql, " AND starts_with(action, ", param(request.action_prefix()), ")");
   }
-  if (start) absl::StrAppend(&sql, " AND occur_time >= ", TimeSql(*start, params));
-  if (end) absl::StrAppend(&sql, " AND occur_time < ", TimeSql(*end, params));
+  if (has_start) absl::StrAppend(&sql, " AND occur_time >= ", TimeSql(start, params));
+  if (has_end) absl::StrAppend(&sql, " AND occur_time < ", TimeSql(end, params));
   if (before) absl::StrAppend(&sql, " AND sequence < ", param(std::to_string(*before)));
   // One more than the page, to know whether another page follows.
   absl::StrAppend(&sql, " ORDER BY sequence DESC LIMIT ", param(std::to_string(page_size + 1)));
