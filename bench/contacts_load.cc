@@ -32,6 +32,9 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "Address of the contacts service");
 ABSL_FLAG(std::string, tenant, "bench", "Tenant to use (must be the token's)");
 ABSL_FLAG(std::string, token, "", "Access token sent as 'authorization: Bearer <token>'");
+ABSL_FLAG(std::string, owner_id, "",
+          "Owner of every customer created (default: rep-0 .. rep-49 in turn); a rep's token "
+          "may only create customers it owns");
 ABSL_FLAG(std::string, concurrency, "1,16,64", "Calls in flight, comma-separated levels");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "Measured time per row");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "Unmeasured time before each row");
@@ -121,7 +124,8 @@ v1::Customer NewCustomer(long n) {
   c.set_kind(v1::CUSTOMER_KIND_ORGANIZATION);
   c.set_display_name("压测客户" + std::to_string(n) + "有限公司");
   c.set_region("华东");
-  c.set_owner_id("rep-" + std::to_string(n % 50));
+  const std::string owner = absl::GetFlag(FLAGS_owner_id);
+  c.set_owner_id(owner.empty() ? "rep-" + std::to_string(n % 50) : owner);
   c.add_tags("压测");
   return c;
 }

@@ -74,12 +74,13 @@ rep_token=$(tl_token "$build_dir" "$permissions" "$tenant" bench_rep "$rep_passw
 
 echo
 echo "== 2. GetCustomer (contacts), ${seconds}s per row; rows as administrator, then as rep"
+# Each creates its own 500 customers first, owned by the rep (whom the admin sees too).
 for who in admin rep; do
   token_var=${who}_token
   echo "-- as $who"
   "$build_dir/bench/contacts_load" --target="127.0.0.1:$contacts_port" --tenant="$tenant" \
-    --token="${!token_var}" --rpcs=GetCustomer --customers=500 --duration="${seconds}s" \
-    --concurrency=1,16
+    --token="${!token_var}" --owner_id="$rep_id" --rpcs=GetCustomer --customers=500 \
+    --duration="${seconds}s" --concurrency=1,16
 done
 
 echo
