@@ -454,6 +454,19 @@ bool Scope::Has(permissions::v1::Permission permission) const {
   return permissions_.contains(permission);
 }
 
+absl::Status Scope::Require(permissions::v1::Permission permission) const {
+  if (Has(permission)) return absl::OkStatus();
+  const std::string name = permissions::v1::Permission_Name(permission);
+  return status::WithErrorInfo(
+      absl::PermissionDeniedError(absl::StrCat("role ", proto_.role_id(), " does not grant ", name)),
+      "MISSING_PERMISSION", {{"permission", name}});
+}
+
+absl::StatusOr<const Scope*> ScopeOf(const RequestContext& caller) {
+  if (caller.scope == nullptr) return absl::InternalError("no scope");
+  return caller.scope.get();
+}
+
 bool Scope::Allows(Access access, const CustomerAttributes& customer) const {
   if (access == Access::kWrite && !Has(permissions::v1::PERMISSION_CUSTOMERS_WRITE)) return false;
   if (customer.level == kVipLevel && !proto_.vip_visible()) return false;

@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/auth/request_context.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "touchline/permissions/v1/permissions.pb.h"
@@ -111,6 +112,9 @@ class Scope {
   const std::string& tenant_id() const { return proto_.tenant_id(); }
   const std::string& user_id() const { return proto_.user_id(); }
   bool Has(permissions::v1::Permission permission) const;
+  // OK when the role grants `permission`; otherwise PERMISSION_DENIED "role <role> does not
+  // grant <PERMISSION_NAME>" with ErrorInfo reason MISSING_PERMISSION.
+  absl::Status Require(permissions::v1::Permission permission) const;
 
   // Row decisions, as EffectiveScope documents: kRead = visible; kWrite = visible through
   // anything but a READ share, and PERMISSION_CUSTOMERS_WRITE held.
@@ -167,6 +171,10 @@ class Scope {
   // resource -> its rules for Redact; every known resource has an entry.
   absl::flat_hash_map<std::string, scope_internal::ResourceRules> resource_rules_;
 };
+
+// The caller's scope; INTERNAL "no scope" when the authenticator attached none: a wiring
+// defect (a production authenticator always attaches one), never the caller's mistake.
+absl::StatusOr<const Scope*> ScopeOf(const RequestContext& caller);
 
 }  // namespace touchline::auth
 

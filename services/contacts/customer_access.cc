@@ -8,19 +8,6 @@
 
 namespace touchline::contacts {
 
-absl::StatusOr<const auth::Scope*> ScopeOf(const auth::RequestContext& caller) {
-  if (caller.scope == nullptr) return absl::InternalError("no scope");
-  return caller.scope.get();
-}
-
-absl::Status RequirePermission(const auth::Scope& scope, permissions::v1::Permission permission) {
-  if (scope.Has(permission)) return absl::OkStatus();
-  const std::string name = permissions::v1::Permission_Name(permission);
-  return status::WithErrorInfo(absl::PermissionDeniedError(absl::StrCat(
-                                   "role ", scope.proto().role_id(), " does not grant ", name)),
-                               "MISSING_PERMISSION", {{"permission", name}});
-}
-
 auth::CustomerAttributes AttributesOf(const Customer& customer, Shares shares) {
   return auth::CustomerAttributes{.customer_id = customer.customer_id,
                                   .owner_id = customer.owner_id,

@@ -20,13 +20,6 @@ namespace touchline::contacts {
 // The shares of one customer, from the permissions read model (common/auth/sync).
 using Shares = std::vector<auth::CustomerAttributes::Share>;
 
-// The caller's scope; INTERNAL "no scope" when the authenticator attached none, which is a
-// wiring bug, never a caller's mistake.
-absl::StatusOr<const auth::Scope*> ScopeOf(const auth::RequestContext& caller);
-
-// PERMISSION_DENIED (reason MISSING_PERMISSION) unless the caller's role grants `permission`.
-absl::Status RequirePermission(const auth::Scope& scope, permissions::v1::Permission permission);
-
 // What the scope's row decisions need of `customer`.
 auth::CustomerAttributes AttributesOf(const Customer& customer, Shares shares);
 

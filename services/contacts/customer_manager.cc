@@ -110,14 +110,14 @@ absl::Status CheckFieldsWritable(const auth::Scope& scope, const std::vector<std
 // What creating `customer` (as the request has it) takes: the role's write permission and
 // every field it sets writable.
 absl::Status CheckCreate(const auth::Scope& scope, const Customer& customer) {
-  TL_RETURN_IF_ERROR(RequirePermission(scope, PERMISSION_CUSTOMERS_WRITE));
+  TL_RETURN_IF_ERROR(scope.Require(PERMISSION_CUSTOMERS_WRITE));
   return CheckFieldsWritable(scope, ChangedFieldPaths(Customer{}, customer));
 }
 
 // Merging and unmerging change customers: both permissions are needed.
 absl::Status CheckMergePermissions(const auth::Scope& scope) {
-  TL_RETURN_IF_ERROR(RequirePermission(scope, PERMISSION_CUSTOMERS_WRITE));
-  return RequirePermission(scope, PERMISSION_CUSTOMERS_MERGE);
+  TL_RETURN_IF_ERROR(scope.Require(PERMISSION_CUSTOMERS_WRITE));
+  return scope.Require(PERMISSION_CUSTOMERS_MERGE);
 }
 
 }  // namespace
@@ -139,7 +139,7 @@ WriteContext CustomerManager::NewWriteContext(const auth::RequestContext& caller
 
 void CustomerManager::Create(const auth::RequestContext& caller, Customer customer,
                              const std::optional<IdempotencyKey>& key, CustomerCallback done) {
-  const absl::StatusOr<const auth::Scope*> scope = ScopeOf(caller);
+  const absl::StatusOr<const auth::Scope*> scope = auth::ScopeOf(caller);
   if (!scope.ok()) return done(scope.status());
   if (absl::Status allowed = CheckCreate(**scope, customer); !allowed.ok()) return done(allowed);
   const WriteContext context = NewWriteContext(caller);
@@ -187,7 +187,7 @@ void CustomerManager::CreateBatch(std::vector<PendingCreate>& batch) {
 
 void CustomerManager::Get(const auth::RequestContext& caller, std::string_view customer_id,
                           CustomerCallback done) {
-  if (absl::StatusOr<const auth::Scope*> scope = ScopeOf(caller); !scope.ok()) {
+  if (absl::StatusOr<const auth::Scope*> scope = auth::ScopeOf(caller); !scope.ok()) {
     return done(scope.status());
   }
   absl::StatusOr<std::string> id = CheckCustomerId(customer_id, "customer_id");
@@ -231,7 +231,7 @@ void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
 
 absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
     const auth::RequestContext& caller, const std::vector<std::string>& customer_ids) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   if (customer_ids.empty()) return status::InvalidArgument("customer_ids", "is required");
   if (customer_ids.size() > static_cast<size_t>(kMaxBatchGet)) {
     return status::InvalidArgument("customer_ids",
@@ -258,7 +258,7 @@ absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
 
 absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& caller,
                                                  CustomerQuery query, std::string_view page_token) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckPageSize(query.page_size, "page_size"));
   TL_RETURN_IF_ERROR(CheckQuery(query));
   if (query.page_size == 0) query.page_size = kDefaultCustomerPageSize;
@@ -287,13 +287,13 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
 absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& caller,
                                                  const Customer& patch, std::string_view etag,
                                                  const std::vector<std::string>& paths) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id,
                       CheckCustomerId(patch.customer_id, "customer.customer_id"));
   if (paths.empty()) {
     return status::InvalidArgument("update_mask", "must name at least one field");
   }
-  TL_RETURN_IF_ERROR(RequirePermission(*scope, PERMISSION_CUSTOMERS_WRITE));
+  TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   TL_RETURN_IF_ERROR(CheckFieldsWritable(*scope, WrittenFieldPaths(paths)));
   return store_->Mutate(
       NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
@@ -309,9 +309,9 @@ absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& cal
 absl::StatusOr<Customer> CustomerManager::Delete(const auth::RequestContext& caller,
                                                  std::string_view customer_id,
                                                  std::string_view etag) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
-  TL_RETURN_IF_ERROR(RequirePermission(*scope, PERMISSION_CUSTOMERS_WRITE));
+  TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   const WriteContext context = NewWriteContext(caller);
   return store_->Mutate(context, id, [&](Customer& customer) -> absl::StatusOr<Change> {
     TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
@@ -325,9 +325,9 @@ absl::StatusOr<Customer> CustomerManager::Delete(const auth::RequestContext& cal
 absl::StatusOr<Customer> CustomerManager::Undelete(const auth::RequestContext& caller,
                                                    std::string_view customer_id,
                                                    std::string_view etag) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
-  TL_RETURN_IF_ERROR(RequirePermission(*scope, PERMISSION_CUSTOMERS_WRITE));
+  TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   return store_->Mutate(
       NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
@@ -342,7 +342,7 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
                                                                  std::string_view customer_id,
                                                                  int page_size,
                                                                  std::string_view page_token) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   std::string id;
   if (!customer_id.empty()) {
     TL_ASSIGN_OR_RETURN(id, CheckCustomerId(customer_id, "customer_id"));
@@ -378,7 +378,7 @@ absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& 
                                                     std::string_view survivor_etag,
                                                     std::string_view merged_etag,
                                                     const std::optional<IdempotencyKey>& key) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckMergePermissions(*scope));
   TL_ASSIGN_OR_RETURN(const std::string survivor,
                       CheckCustomerId(survivor_id, "survivor_customer_id"));
@@ -409,7 +409,7 @@ absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& 
 
 absl::StatusOr<MergeOutcome> CustomerManager::Unmerge(const auth::RequestContext& caller,
                                                       std::string_view merge_id) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckMergePermissions(*scope));
   if (merge_id.empty()) return status::InvalidArgument("merge_id", "is required");
   if (!ids::IsUuid(merge_id)) return status::InvalidArgument("merge_id", "must be a UUID");

@@ -50,7 +50,7 @@ AccessChecker::AccessChecker(pg::Pool* pool, const ScopeCompiler* compiler)
 absl::StatusOr<v1::ExplainAccessResponse> AccessChecker::Explain(const auth::RequestContext& caller,
                                                                  v1::CheckAccessRequest request,
                                                                  const std::string& path) const {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* caller_scope, CallerScope(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* caller_scope, auth::ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckAccessRequest(request, path));
   const bool about_self = request.user_id() == caller_scope->user_id();
   const bool admin = caller_scope->Has(v1::PERMISSION_ADMINISTER);

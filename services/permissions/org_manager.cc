@@ -91,19 +91,13 @@ std::string AccessName(v1::ShareAccess access) {
 
 }  // namespace
 
-absl::StatusOr<const auth::Scope*> CallerScope(const RequestContext& caller) {
-  if (caller.scope == nullptr) return absl::InternalError("no scope");
-  return caller.scope.get();
-}
-
 absl::Status RequirePermission(const RequestContext& caller, v1::Permission permission) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, CallerScope(caller));
-  if (scope->Has(permission)) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(v1::Permission_Name(permission), " is required"));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  return scope->Require(permission);
 }
 
 absl::Status RequireEmployee(const RequestContext& caller) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, CallerScope(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   for (const std::string& grantee : scope->proto().grantees()) {
     if (grantee.starts_with(PartnerGrantee(""))) {
       return absl::PermissionDeniedError("partner users cannot read the organisation");
@@ -433,7 +427,7 @@ absl::Status OrgManager::UnshareCustomer(const RequestContext& caller,
 absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& caller,
                                                           v1::CustomerShare share, bool grant) {
   TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_CUSTOMERS_WRITE));
-  const auth::Scope& scope = **CallerScope(caller);
+  const auth::Scope& scope = **auth::ScopeOf(caller);
   const std::string& tenant = caller.tenant_id;
   const std::string grantee = GranteeOf(share);
   v1::CustomerShare stored;
@@ -490,7 +484,7 @@ absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& 
 
 absl::StatusOr<v1::ListCustomerSharesResponse> OrgManager::ListCustomerShares(
     const RequestContext& caller, const v1::ListCustomerSharesRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, CallerScope(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   std::string customer_id = request.customer_id();
   TL_RETURN_IF_ERROR(CheckCustomerId(customer_id, "customer_id"));
   const bool partner = !RequireEmployee(caller).ok();

@@ -20,11 +20,7 @@
 
 namespace touchline::permissions {
 
-// The caller's scope; INTERNAL "no scope" when the caller has none (a wiring defect: every
-// authenticator attaches one).
-absl::StatusOr<const auth::Scope*> CallerScope(const auth::RequestContext& caller);
-// PERMISSION_DENIED naming `permission` unless the caller's scope holds it; INTERNAL "no
-// scope" when the caller has none (a wiring defect: every authenticator attaches one).
+// auth::Scope::Require on the caller's scope (auth::ScopeOf: INTERNAL "no scope" without one).
 absl::Status RequirePermission(const auth::RequestContext& caller, v1::Permission permission);
 // PERMISSION_DENIED for partner users (and their API keys): the organisation is read by
 // employees only. INTERNAL "no scope" as above.

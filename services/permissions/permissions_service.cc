@@ -304,7 +304,7 @@ grpc::ServerUnaryReactor* PermissionsService::RevokeSession(
     v1::RevokeSessionResponse* /*response*/) {
   return deps_.runner->Run(
       context, "RevokeSession", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_ASSIGN_OR_RETURN(const auth::Scope* scope, CallerScope(caller));
+        TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
         TL_RETURN_IF_ERROR(deps_.identity->RevokeSession(caller, request->session_id(),
                                                          scope->Has(v1::PERMISSION_ADMINISTER)));
         Invalidate(caller, {request->session_id()});
@@ -354,7 +354,7 @@ grpc::ServerUnaryReactor* PermissionsService::GetEffectiveScope(
     v1::GetEffectiveScopeResponse* response) {
   return deps_.runner->Run(context, "GetEffectiveScope",
                            [=, this](const RequestContext& caller) -> absl::Status {
-                             TL_ASSIGN_OR_RETURN(const auth::Scope* scope, CallerScope(caller));
+                             TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
                              *response->mutable_scope() = scope->proto();
                              return absl::OkStatus();
                            });

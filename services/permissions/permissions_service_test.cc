@@ -497,7 +497,7 @@ TEST_F(PermissionsServiceTest, ARepCannotAdministerTheOrganisation) {
   role.mutable_role()->set_data_scope(v1::DATA_SCOPE_TENANT);
   const grpc::Status denied = Call(&Stub::CreateRole, rep1_, role);
   EXPECT_EQ(denied.error_code(), grpc::PERMISSION_DENIED);
-  EXPECT_EQ(denied.error_message(), "PERMISSION_ADMINISTER is required");
+  EXPECT_EQ(denied.error_message(), "role rep does not grant PERMISSION_ADMINISTER");
 
   v1::SetFieldPolicyRequest policy;
   policy.mutable_policy()->set_role_id("rep");
@@ -805,7 +805,7 @@ TEST_F(PermissionsServiceTest, ShareCustomerNeedsWriteAccessAndLeaksNoExistence)
   const grpc::Status partner = Call(&Stub::ShareCustomer, partner_,
                                     ShareWithTeam(rep1_customer_, "east", v1::SHARE_ACCESS_READ));
   EXPECT_EQ(partner.error_code(), grpc::PERMISSION_DENIED);
-  EXPECT_EQ(partner.error_message(), "PERMISSION_CUSTOMERS_WRITE is required");
+  EXPECT_EQ(partner.error_message(), "role partner does not grant PERMISSION_CUSTOMERS_WRITE");
   // A read share lets rep2 see rep1's customer but not share it on.
   ASSERT_TRUE(Call(&Stub::ShareCustomer, admin_,
                    ShareWithTeam(rep1_customer_, "east", v1::SHARE_ACCESS_READ))

@@ -25,18 +25,6 @@ using ::google::protobuf::util::FieldMaskUtil;
 using nlohmann::json;
 namespace pv1 = ::touchline::permissions::v1;
 
-absl::StatusOr<const auth::Scope*> ScopeOf(const auth::RequestContext& caller) {
-  if (caller.scope == nullptr) return absl::InternalError("no scope");
-  return caller.scope.get();
-}
-
-absl::Status RequireWritePermission(const auth::Scope& scope) {
-  if (scope.Has(pv1::PERMISSION_TOUCHPOINTS_WRITE)) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat("role ", scope.proto().role_id(),
-                                                  " may not record, correct or delete touchpoints "
-                                                  "(PERMISSION_TOUCHPOINTS_WRITE)"));
-}
-
 // Whether the scope is shown the touchpoint field `path` as stored: neither hidden nor masked.
 bool ShownInClear(const auth::Scope& scope, std::string_view path) {
   const pv1::FieldAccess access = scope.FieldAccessOf(auth::kTouchpointResource, path);
@@ -323,9 +311,9 @@ absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& con
 
 void TouchpointManager::Record(const auth::RequestContext& caller,
                                const v1::RecordTouchpointRequest& request, RecordCallback done) {
-  absl::StatusOr<const auth::Scope*> scope = ScopeOf(caller);
+  absl::StatusOr<const auth::Scope*> scope = auth::ScopeOf(caller);
   if (!scope.ok()) return done(scope.status());
-  if (absl::Status allowed = RequireWritePermission(**scope); !allowed.ok()) return done(allowed);
+  if (absl::Status allowed = (*scope)->Require(pv1::PERMISSION_TOUCHPOINTS_WRITE); !allowed.ok()) return done(allowed);
   absl::StatusOr<NewTouchpoint> prepared = Prepare(NewWriteContext(caller), request, "");
   if (!prepared.ok()) return done(prepared.status());
   PendingRecord pending{*std::move(prepared), std::move(done)};
@@ -349,8 +337,8 @@ void TouchpointManager::RecordBatch(std::vector<PendingRecord>& batch) {
 
 absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecord(
     const auth::RequestContext& caller, const v1::BatchRecordTouchpointsRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
-  TL_RETURN_IF_ERROR(RequireWritePermission(*scope));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  TL_RETURN_IF_ERROR(scope->Require(pv1::PERMISSION_TOUCHPOINTS_WRITE));
   if (request.requests().empty()) return status::InvalidArgument("requests", "is required");
   if (request.requests_size() > kMaxBatchRecord) {
     return status::InvalidArgument(
@@ -402,7 +390,7 @@ absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecor
 
 absl::StatusOr<v1::Touchpoint> TouchpointManager::Get(const auth::RequestContext& caller,
                                                       std::string_view touchpoint_id) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckId(touchpoint_id, "touchpoint_id"));
   TL_ASSIGN_OR_RETURN(v1::Touchpoint t, store_->Get(*scope, caller.tenant_id, id));
   Disclose(caller, {&t}, false);
@@ -411,8 +399,8 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Get(const auth::RequestContext
 
 absl::StatusOr<v1::Touchpoint> TouchpointManager::Update(
     const auth::RequestContext& caller, const v1::UpdateTouchpointRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
-  TL_RETURN_IF_ERROR(RequireWritePermission(*scope));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  TL_RETURN_IF_ERROR(scope->Require(pv1::PERMISSION_TOUCHPOINTS_WRITE));
   if (!request.has_touchpoint()) return status::InvalidArgument("touchpoint", "is required");
   TL_ASSIGN_OR_RETURN(const std::string id,
                       CheckId(request.touchpoint().touchpoint_id(), "touchpoint.touchpoint_id"));
@@ -455,8 +443,8 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Update(
 
 absl::StatusOr<v1::Touchpoint> TouchpointManager::Delete(
     const auth::RequestContext& caller, const v1::DeleteTouchpointRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
-  TL_RETURN_IF_ERROR(RequireWritePermission(*scope));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  TL_RETURN_IF_ERROR(scope->Require(pv1::PERMISSION_TOUCHPOINTS_WRITE));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckId(request.touchpoint_id(), "touchpoint_id"));
   TL_ASSIGN_OR_RETURN(v1::Touchpoint deleted,
                       store_->Mutate(NewWriteContext(caller), id, "",
@@ -471,7 +459,7 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Delete(
 
 absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
     const auth::RequestContext& caller, const v1::ListTouchpointsRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string customer_id,
                       CheckId(request.customer_id(), "customer_id"));
   TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxPageSize, "page_size"));
@@ -495,7 +483,7 @@ absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
 
 absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
     const auth::RequestContext& caller, const v1::SearchTouchpointsRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   // Matches only through the fields the caller reads in clear.
   std::string weights;
   for (const SearchedField& field : kSearchedFields) {
@@ -568,7 +556,7 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
 
 absl::StatusOr<v1::GetTouchpointStatsResponse> TouchpointManager::Stats(
     const auth::RequestContext& caller, const v1::GetTouchpointStatsRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   status::FieldViolations violations;
   if (!request.has_start_time()) violations.Add("start_time", "is required");
   if (!request.has_end_time()) violations.Add("end_time", "is required");
@@ -618,7 +606,7 @@ absl::StatusOr<v1::GetTouchpointStatsResponse> TouchpointManager::Stats(
 
 absl::StatusOr<v1::ListTouchpointChangesResponse> TouchpointManager::Changes(
     const auth::RequestContext& caller, const v1::ListTouchpointChangesRequest& request) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, ScopeOf(caller));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckPageSize(request.page_size(), kMaxPageSize, "page_size"));
   std::string customer_id;
   if (!request.customer_id().empty()) {

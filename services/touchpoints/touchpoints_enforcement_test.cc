@@ -486,8 +486,7 @@ TEST_F(EnforcementTest, WritesNeedThePermission) {
   grpc::Status status = Record(Basic(customers_["own"].id, now_ - absl::Minutes(5)), nullptr);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(status.error_message(),
-            "role viewer may not record, correct or delete touchpoints "
-            "(PERMISSION_TOUCHPOINTS_WRITE)");
+            "role viewer does not grant PERMISSION_TOUCHPOINTS_WRITE");
   v1::BatchRecordTouchpointsRequest batch;
   *batch.add_requests()->mutable_touchpoint() =
       Basic(customers_["own"].id, now_ - absl::Minutes(5));
