@@ -47,6 +47,23 @@ TEST(TextArrayLiteralTest, PostgresqlReadsBackTheSameElements) {
   EXPECT_THAT(read_back, ElementsAreArray(elements));
 }
 
+// ParseTextArray reads what TextArrayLiteral wrote, back from a text[] column.
+TEST(ParseTextArrayTest, RoundTripsThroughATextArrayColumn) {
+  PoolOptions options;
+  options.dsn = touchline::testing::TestPgDsn();
+  options.size = 1;
+  TL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Pool> pool, Pool::Create(options));
+  const std::vector<std::string> elements = {"plain", "a,b",  "{braces}", "say \"hi\"",
+                                             "NULL",  "北京", "",         "\\"};
+  TL_ASSERT_OK(pool->Query([&](pqxx::nontransaction& txn) {
+    pqxx::result rows = txn.exec_params("SELECT $1::text[], '{}'::text[]",
+                                        TextArrayLiteral(elements));
+    EXPECT_THAT(ParseTextArray(rows[0][0]), ElementsAreArray(elements));
+    EXPECT_TRUE(ParseTextArray(rows[0][1]).empty());
+    return absl::OkStatus();
+  }));
+}
+
 TEST(TextArrayLiteralTest, AnEmptyListMatchesNothing) {
   PoolOptions options;
   options.dsn = touchline::testing::TestPgDsn();

@@ -26,16 +26,6 @@ std::string TimeParam(int n) {
   return absl::StrCat("(timestamptz 'epoch' + $", n, " * interval '1 microsecond')");
 }
 
-std::vector<std::string> TextArray(const pqxx::field& field) {
-  std::vector<std::string> out;
-  pqxx::array_parser parser = field.as_array();
-  for (auto [juncture, value] = parser.get_next(); juncture != pqxx::array_parser::done;
-       std::tie(juncture, value) = parser.get_next()) {
-    if (juncture == pqxx::array_parser::string_value) out.push_back(std::move(value));
-  }
-  return out;
-}
-
 std::string PermissionArray(const google::protobuf::RepeatedField<int>& permissions) {
   std::vector<std::string> numbers;
   for (const int p : permissions) numbers.push_back(std::to_string(p));
@@ -55,7 +45,7 @@ v1::Role RoleOf(const pqxx::row& row) {
   role.set_display_name(row[1].as<std::string>());
   role.set_rank(row[2].as<int>());
   role.set_data_scope(static_cast<v1::DataScope>(row[3].as<int>()));
-  for (const std::string& p : TextArray(row[4])) {
+  for (const std::string& p : pg::ParseTextArray(row[4])) {
     role.add_permissions(static_cast<v1::Permission>(std::stoi(p)));
   }
   *role.mutable_create_time() = Timestamp(row[5]);
@@ -78,8 +68,8 @@ v1::Territory TerritoryOf(const pqxx::row& row) {
   v1::Territory territory;
   territory.set_territory_id(row[0].as<std::string>());
   territory.set_display_name(row[1].as<std::string>());
-  for (std::string& region : TextArray(row[2])) territory.add_regions(std::move(region));
-  for (std::string& id : TextArray(row[3])) territory.add_member_user_ids(std::move(id));
+  for (std::string& region : pg::ParseTextArray(row[2])) territory.add_regions(std::move(region));
+  for (std::string& id : pg::ParseTextArray(row[3])) territory.add_member_user_ids(std::move(id));
   return territory;
 }
 
@@ -87,7 +77,7 @@ v1::Team TeamOf(const pqxx::row& row) {
   v1::Team team;
   team.set_team_id(row[0].as<std::string>());
   team.set_display_name(row[1].as<std::string>());
-  for (std::string& id : TextArray(row[2])) team.add_member_user_ids(std::move(id));
+  for (std::string& id : pg::ParseTextArray(row[2])) team.add_member_user_ids(std::move(id));
   return team;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "common/pg/array.h"
 #include "common/auth/sync/shares_read_model.h"
 #include "common/events/audit.h"
 #include "common/events/outbox.h"
@@ -107,16 +108,6 @@ std::string AfterSql(const std::optional<TimeCursor>& after, Params& p) {
                       p.Add(after->touchpoint_id), "::uuid)");
 }
 
-std::vector<std::string> ParseTextArray(const pqxx::field& field) {
-  std::vector<std::string> out;
-  auto parser = field.as_array();
-  for (auto [juncture, value] = parser.get_next(); juncture != pqxx::array_parser::done;
-       std::tie(juncture, value) = parser.get_next()) {
-    if (juncture == pqxx::array_parser::string_value) out.push_back(value);
-  }
-  return out;
-}
-
 // What row decisions need of a customer `c` of the read model, for "SELECT ... FROM customers
 // c": owner, region, level and its shares, each as 'e' (edit) or 'r' (read) + grantee.
 const std::string& AttributeColumns() {
@@ -138,7 +129,7 @@ auth::CustomerAttributes AttributesFromRow(const pqxx::row& row, int first,
   customer.owner_id = row[first].c_str();
   customer.region = row[first + 1].c_str();
   customer.level = row[first + 2].as<int>();
-  for (const std::string& share : ParseTextArray(row[first + 3])) {
+  for (const std::string& share : pg::ParseTextArray(row[first + 3])) {
     customer.shares.push_back({share.substr(1), share[0] == 'e'});
   }
   return customer;
@@ -190,10 +181,10 @@ absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
                      AttributeColumns(),
                      " FROM customers c WHERE c.tenant_id = $1 AND "
                      "c.customer_id = ANY($2::uuid[]) ORDER BY c.customer_id FOR SHARE OF c"),
-        tenant, PgTextArray(ids));
+        tenant, pg::TextArrayLiteral(ids));
     ids.clear();
     for (const auto& row : rows) {
-      CustomerState c{row[1].as<int>(), row[2].c_str(), ParseTextArray(row[3]),
+      CustomerState c{row[1].as<int>(), row[2].c_str(), pg::ParseTextArray(row[3]),
                       AttributesFromRow(row, 4, row[0].c_str())};
       if (!c.merged_into.empty() && !found.contains(c.merged_into)) ids.push_back(c.merged_into);
       found.emplace(row[0].c_str(), std::move(c));
@@ -406,8 +397,8 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
           "FROM unnest($1::text[], $2::smallint[], $3::text[], $4::uuid[], $5::timestamptz[], "
           "$6::text[]) AS k(t, kind, key, id, occurred_at, fp) "
           "ON CONFLICT DO NOTHING RETURNING tenant_id, kind, key, touchpoint_id::text",
-          PgTextArray(k_tenant), PgTextArray(k_kind), PgTextArray(k_key), PgTextArray(k_id), PgTextArray(k_time),
-          PgTextArray(k_fp));
+          pg::TextArrayLiteral(k_tenant), pg::TextArrayLiteral(k_kind), pg::TextArrayLiteral(k_key), pg::TextArrayLiteral(k_id), pg::TextArrayLiteral(k_time),
+          pg::TextArrayLiteral(k_fp));
       absl::flat_hash_set<std::string> won;
       for (const auto& row : claimed) {
         won.insert(absl::StrCat(row[0].c_str(), "\x1f", row[1].c_str(), "\x1f", row[2].c_str(),
@@ -434,7 +425,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
             "DELETE FROM touchpoint_keys k USING unnest($1::text[], $2::smallint[], $3::text[], "
             "$4::uuid[]) AS g(t, kind, key, id) WHERE k.tenant_id = g.t AND k.kind = g.kind "
             "AND k.key = g.key AND k.touchpoint_id = g.id",
-            PgTextArray(g_tenant), PgTextArray(g_kind), PgTextArray(g_key), PgTextArray(g_id));
+            pg::TextArrayLiteral(g_tenant), pg::TextArrayLiteral(g_kind), pg::TextArrayLiteral(g_key), pg::TextArrayLiteral(g_id));
       }
     }
 
@@ -579,7 +570,7 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
         context.caller.tenant_id, std::string(touchpoint_id),
         PgTime(FromProtoTime(before.occur_time())), PgTime(row.occurred_at), row.customer_id,
         customer_set, PgTime(row.recorded_at), row.channel, row.category, row.outcome,
-        row.sentiment, PgTextArray(row.tags), PgTextArray(row.participant_ids), row.filled,
+        row.sentiment, pg::TextArrayLiteral(row.tags), pg::TextArrayLiteral(row.participant_ids), row.filled,
         absl::BytesToHexString(row.body), row.search, row.version, PgTime(row.update_time),
         t.has_delete_time() ? std::optional<std::string>(PgTime(FromProtoTime(t.delete_time())))
                             : std::nullopt,
@@ -750,7 +741,7 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(const auth::Scope& scop
                           " FROM touchpoints t JOIN unnest($2::uuid[], $3::timestamptz[]) "
                           "AS k(id, at) ON t.touchpoint_id = k.id AND t.occurred_at = k.at "
                           "WHERE t.tenant_id = $1"),
-             std::string(tenant_id), PgTextArray(ids), PgTextArray(times))) {
+             std::string(tenant_id), pg::TextArrayLiteral(ids), pg::TextArrayLiteral(times))) {
       TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
       found.emplace(t.touchpoint_id(), std::move(t));
     }
@@ -892,7 +883,7 @@ bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Custo
       "owner_id = EXCLUDED.owner_id, region = EXCLUDED.region, level = EXCLUDED.level, "
       "version = EXCLUDED.version WHERE customers.version < EXCLUDED.version RETURNING 1",
       tenant, c.customer_id(), static_cast<int>(c.state()), c.merged_into_customer_id(),
-      PgTextArray(persons), c.owner_id(), c.region(), static_cast<int>(c.level()),
+      pg::TextArrayLiteral(persons), c.owner_id(), c.region(), static_cast<int>(c.level()),
       c.etag().empty() ? int64_t{0} : std::stoll(c.etag()));
   return !applied.empty();
 }

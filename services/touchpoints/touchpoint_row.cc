@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/pg/array.h"
 #include "services/touchpoints/search_text.h"
 
 namespace touchline::touchpoints {
@@ -65,21 +66,6 @@ std::string PgTime(absl::Time time) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", time, absl::UTCTimeZone());
 }
 
-std::string PgTextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 void CopyRows(pqxx::work& txn, const std::vector<TouchpointRow>& rows) {
   if (rows.empty()) return;
   pqxx::stream_to copy(txn, "touchpoints",
@@ -91,8 +77,8 @@ void CopyRows(pqxx::work& txn, const std::vector<TouchpointRow>& rows) {
   for (const TouchpointRow& r : rows) {
     copy << std::make_tuple(r.tenant_id, r.touchpoint_id, PgTime(r.occurred_at), r.customer_id,
                             r.origin_customer_id, PgTime(r.recorded_at), r.channel, r.category,
-                            r.outcome, r.sentiment, PgTextArray(r.tags),
-                            PgTextArray(r.participant_ids), r.filled,
+                            r.outcome, r.sentiment, pg::TextArrayLiteral(r.tags),
+                            pg::TextArrayLiteral(r.participant_ids), r.filled,
                             absl::StrCat("\\x", absl::BytesToHexString(r.body)), r.search,
                             r.version, PgTime(r.update_time));
   }

@@ -70,10 +70,8 @@ absl::StatusOr<v1::Touchpoint> FromRow(const pqxx::row& row, int first = 0);
 absl::Time FromProtoTime(const google::protobuf::Timestamp& time);
 google::protobuf::Timestamp ToProtoTime(absl::Time time);
 
-// PostgreSQL's text form of a time (UTC, microseconds), and of a text array.
+// PostgreSQL's text form of a time (UTC, microseconds).
 std::string PgTime(absl::Time time);
-std::string PgTextArray(const std::vector<std::string>& values);
-
 }  // namespace touchline::touchpoints
 
 #endif  // TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINT_ROW_H_
