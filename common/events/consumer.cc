@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <initializer_list>
 #include <pqxx/result>
 #include <string>
@@ -104,10 +105,18 @@ std::string DeadLetterKey(std::string_view prefix, std::string_view topic, std::
 
 StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg,
                                ApplyFn apply)
+    : StreamConsumer(std::move(options), redis, pg, std::move(apply), nullptr) {}
+
+StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, RepeatableApplyFn apply)
+    : StreamConsumer(std::move(options), redis, nullptr, nullptr, std::move(apply)) {}
+
+StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg,
+                               ApplyFn apply, RepeatableApplyFn repeatable_apply)
     : options_(std::move(options)),
       redis_(redis),
       pg_(pg),
       apply_(std::move(apply)),
+      repeatable_apply_(std::move(repeatable_apply)),
       stream_key_(StreamKey(options_.stream_prefix, options_.topic)),
       dead_letter_key_(DeadLetterKey(options_.stream_prefix, options_.topic, options_.group)),
       errors_key_(GroupKey(options_.stream_prefix, options_.topic, "errors", options_.group)) {}
@@ -258,6 +267,20 @@ absl::Status StreamConsumer::Process(const Entry& entry, bool reclaimed, int* ap
   }
   if (!ids::IsUuid(event.event_id())) {
     return DeadLetter(entry, Concat({"event_id \"", event.event_id(), "\" is not a UUID"}));
+  }
+
+  if (pg_ == nullptr) {
+    absl::Status status;
+    try {
+      status = repeatable_apply_(event);
+    } catch (const std::exception& e) {
+      status = absl::InternalError(e.what());
+    }
+    // As a failed apply below: the entry stays pending and is claimed again later.
+    if (!status.ok()) return Command({"HSET", errors_key_, entry.id, status.ToString()}).status();
+    TL_RETURN_IF_ERROR(Ack(entry.id, reclaimed));
+    ++*applied;
+    return absl::OkStatus();
   }
 
   bool duplicate = false;

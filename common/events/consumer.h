@@ -72,6 +72,12 @@ std::string DeadLetterKey(std::string_view prefix, std::string_view topic, std::
 using ApplyFn =
     std::function<absl::Status(pqxx::work& txn, const touchline::events::v1::EventEnvelope& event)>;
 
+// Applies one event whose effect is harmless to repeat (dropping a cache entry, say), for a
+// consumer that keeps no inbox: an event delivered twice is applied twice. Returning an error
+// leaves the entry pending, as for ApplyFn.
+using RepeatableApplyFn =
+    std::function<absl::Status(const touchline::events::v1::EventEnvelope& event)>;
+
 // One consumer of a group. For each entry, in one transaction: insert the event id into
 // applied_events (ON CONFLICT DO NOTHING); if it was there, the event was applied before and
 // is skipped, otherwise `apply` runs. The entry is acknowledged (XACK) only after the commit,
@@ -83,6 +89,9 @@ class StreamConsumer {
   // `redis` and `pg` must outlive the consumer; the schema on pg's search_path holds
   // applied_events (InboxMigrations).
   StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg, ApplyFn apply);
+  // Without an inbox: each entry is applied with `apply` and then acknowledged, so a crash in
+  // between applies it again. For services that own no tables (the gateway).
+  StreamConsumer(ConsumerOptions options, redis::Pool* redis, RepeatableApplyFn apply);
   StreamConsumer(const StreamConsumer&) = delete;
   StreamConsumer& operator=(const StreamConsumer&) = delete;
   // Stops.
@@ -109,6 +118,10 @@ class StreamConsumer {
  private:
   struct Entry;
 
+  // Exactly one of `apply` (with `pg`) and `repeatable_apply` is set.
+  StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg, ApplyFn apply,
+                 RepeatableApplyFn repeatable_apply);
+
   // One pass as PollOnce; with `block` the read of new entries waits up to that long and
   // happens once.
   absl::StatusOr<int> Pass(absl::Duration block);
@@ -121,7 +134,7 @@ class StreamConsumer {
   // adds to `*applied` and returns how many entries were read.
   absl::StatusOr<size_t> ReadNew(absl::Duration block, int* applied);
   // Applies `entry` unless already applied, and acknowledges it; adds 1 to `*applied` when
-  // `apply` ran and committed.
+  // `apply` ran and committed (or, without an inbox, succeeded).
   absl::Status Process(const Entry& entry, bool reclaimed, int* applied);
   // Moves `entry` to the dead-letter stream and acknowledges it, atomically.
   absl::Status DeadLetter(const Entry& entry, std::string_view error);
@@ -133,8 +146,9 @@ class StreamConsumer {
 
   const ConsumerOptions options_;
   redis::Pool* const redis_;
-  pg::Pool* const pg_;
+  pg::Pool* const pg_;  // null without an inbox
   const ApplyFn apply_;
+  const RepeatableApplyFn repeatable_apply_;
   const std::string stream_key_;
   const std::string dead_letter_key_;
   // Hash of entry id -> text of its last apply error, shared by the group's consumers so that

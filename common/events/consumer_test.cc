@@ -419,6 +419,28 @@ TEST_F(StreamConsumerTest, BackgroundLoopRecoversWhenRedisComesBack) {
   ExpectEachAppliedOnceAndAcked({"c1"});
 }
 
+TEST_F(StreamConsumerTest, WithoutInboxAppliesEachEntryAndRetriesAFailedOne) {
+  Publish(Envelope("c1"));
+  Publish(Envelope("c2"));
+  std::vector<std::string> seen;
+  StreamConsumer consumer(Options("c1", absl::ZeroDuration()), redis_.get(),
+                          [&](const EventEnvelope& event) {
+                            seen.push_back(event.aggregate_id());
+                            if (seen.size() == 1) return absl::UnavailableError("cache down");
+                            return absl::OkStatus();
+                          });
+
+  TL_ASSERT_OK_AND_ASSIGN(const int first, consumer.PollOnce());
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(PendingCount(), 1);
+  // The failed entry is claimed again (claim_idle is zero) and applied the second time.
+  TL_ASSERT_OK_AND_ASSIGN(const int second, consumer.PollOnce());
+  EXPECT_EQ(second, 1);
+  EXPECT_THAT(seen, ::testing::ElementsAre("c1", "c2", "c1"));
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(EffectCount(), 0);
+}
+
 TEST_F(StreamConsumerTest, RejectsIncompleteOptions) {
   ConsumerOptions options = Options();
   options.group.clear();
