@@ -9,13 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/events/topics.h"
 #include "common/pg/pool.h"
 #include "services/contacts/customer_store.h"
 
 namespace touchline::contacts {
 
-// The outbox topic of customer events (stream "touchline:{customers}:events").
-inline constexpr char kCustomersTopic[] = "customers";
+using ::touchline::events::kCustomersTopic;
 
 class PgCustomerStore final : public CustomerStore {
  public:

@@ -11,13 +11,14 @@
 
 #include "absl/status/status.h"
 #include "common/auth/scope.h"
+#include "common/events/topics.h"
 #include "touchline/contacts/v1/customer.pb.h"
 #include "touchline/events/v1/event.pb.h"
 
 namespace touchline::permissions {
 
 // The topic and consumer group the read model is fed from.
-inline constexpr char kCustomersTopic[] = "customers";
+using ::touchline::events::kCustomersTopic;
 inline constexpr char kCustomersGroup[] = "permissions";
 
 // An events::ApplyFn for the "customers" topic: CustomerCreated, CustomerUpdated,

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
 #include "common/auth/token.h"
+#include "common/events/topics.h"
 #include "common/pg/pool.h"
 #include "services/permissions/identity_store.h"
 #include "services/permissions/password.h"
@@ -32,7 +33,7 @@
 namespace touchline::permissions {
 
 // The topic of ScopesInvalidated events.
-inline constexpr char kPermissionsTopic[] = "permissions";
+using ::touchline::events::kPermissionsTopic;
 
 // Who a credential is, resolved against the current users, sessions and API keys.
 struct Principal {

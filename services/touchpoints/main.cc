@@ -15,6 +15,7 @@
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
+#include "common/events/topics.h"
 #include "common/log/log.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
@@ -106,7 +107,7 @@ int Run() {
   // The customer read model, fed by contacts' events.
   events::ConsumerOptions consumer_options;
   consumer_options.stream_prefix = stream_prefix;
-  consumer_options.topic = "customers";
+  consumer_options.topic = events::kCustomersTopic;
   consumer_options.group = "touchpoints";
   consumer_options.consumer = events::ProcessConsumerName();
   events::StreamConsumer customers(

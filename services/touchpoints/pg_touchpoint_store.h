@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/events/topics.h"
 #include "common/pg/pool.h"
 #include "services/touchpoints/touchpoint_store.h"
 #include "touchline/events/v1/event.pb.h"
 
 namespace touchline::touchpoints {
 
-// The topic of touchpoint events.
-inline constexpr char kTouchpointsTopic[] = "touchpoints";
+using ::touchline::events::kTouchpointsTopic;
 
 class PgTouchpointStore final : public TouchpointStore {
  public:
@@ -39,8 +39,7 @@ class PgTouchpointStore final : public TouchpointStore {
       const std::vector<NewTouchpoint>& touchpoints) override;
   absl::StatusOr<v1::Touchpoint> Get(const auth::Scope& scope, std::string_view tenant_id,
                                      std::string_view touchpoint_id) override;
-  absl::StatusOr<v1::Touchpoint> Mutate(const WriteContext& context,
-                                        std::string_view touchpoint_id,
+  absl::StatusOr<v1::Touchpoint> Mutate(const WriteContext& context, std::string_view touchpoint_id,
                                         std::string_view field_prefix,
                                         const Mutation& mutate) override;
   absl::StatusOr<TouchpointPage> List(const auth::Scope& scope, std::string_view tenant_id,

@@ -3,14 +3,14 @@
 #ifndef TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
 #define TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
 
+#include <pqxx/transaction>
+#include <pqxx/transaction_base>
 #include <string>
 #include <vector>
 
-#include <pqxx/transaction_base>
-#include <pqxx/transaction>
-
 #include "absl/status/status.h"
 #include "common/auth/scope.h"
+#include "common/events/topics.h"
 #include "common/pg/migrator.h"
 #include "touchline/events/v1/event.pb.h"
 
@@ -24,8 +24,7 @@ const std::vector<pg::Migration>& SharesMigrations();
 // The shares table, for Scope::SqlVisibility (unqualified: the service's search_path holds it).
 inline constexpr char kSharesTable[] = "customer_shares";
 
-// The "permissions" topic.
-inline constexpr char kPermissionsTopic[] = "permissions";
+using ::touchline::events::kPermissionsTopic;
 
 // An events::ApplyFn for a StreamConsumer of the "permissions" topic: a CustomerSharesChanged
 // replaces the customer's rows with its complete set unless a version at least as new was
