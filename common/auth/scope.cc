@@ -457,9 +457,9 @@ bool Scope::Has(permissions::v1::Permission permission) const {
 absl::Status Scope::Require(permissions::v1::Permission permission) const {
   if (Has(permission)) return absl::OkStatus();
   const std::string name = permissions::v1::Permission_Name(permission);
-  return status::WithErrorInfo(
-      absl::PermissionDeniedError(absl::StrCat("role ", proto_.role_id(), " does not grant ", name)),
-      "MISSING_PERMISSION", {{"permission", name}});
+  return status::WithErrorInfo(absl::PermissionDeniedError(absl::StrCat("role ", proto_.role_id(),
+                                                                        " does not grant ", name)),
+                               "MISSING_PERMISSION", {{"permission", name}});
 }
 
 absl::StatusOr<const Scope*> ScopeOf(const RequestContext& caller) {
@@ -636,6 +636,18 @@ absl::Status Scope::CheckWritable(std::string_view resource,
 bool Scope::HasFieldRules(std::string_view resource) const {
   auto indexed = resource_rules_.find(View(resource));
   return indexed != resource_rules_.end() && indexed->second.restricted;
+}
+
+std::string GranteeOf(const permissions::v1::CustomerShare& share) {
+  switch (share.grantee_case()) {
+    case permissions::v1::CustomerShare::kTeamId:
+      return absl::StrCat("team:", share.team_id());
+    case permissions::v1::CustomerShare::kPartnerOrgId:
+      return absl::StrCat("partner:", share.partner_org_id());
+    case permissions::v1::CustomerShare::GRANTEE_NOT_SET:
+      break;
+  }
+  return "";
 }
 
 }  // namespace touchline::auth

@@ -58,6 +58,10 @@ struct CustomerAttributes {
   std::vector<Share> shares;
 };
 
+// The grantee of `share` as scopes and attributes name it: "team:<id>" or "partner:<id>";
+// empty when the share names neither.
+std::string GranteeOf(const permissions::v1::CustomerShare& share);
+
 enum class Access { kRead, kWrite };
 
 // A condition over one customers table, for a WHERE clause. Bind `params` in order as

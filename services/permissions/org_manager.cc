@@ -429,7 +429,7 @@ absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& 
   TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_CUSTOMERS_WRITE));
   const auth::Scope& scope = **auth::ScopeOf(caller);
   const std::string& tenant = caller.tenant_id;
-  const std::string grantee = GranteeOf(share);
+  const std::string grantee = auth::GranteeOf(share);
   v1::CustomerShare stored;
   TL_RETURN_IF_ERROR(Commit(caller, false, [&](pqxx::work& txn) -> absl::Status {
     // First, so changes of one customer's shares queue up here and publish in order.
@@ -467,7 +467,7 @@ absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& 
     changed.set_customer_id(share.customer_id());
     changed.set_version(version);
     for (v1::CustomerShare& current : ListShares(txn, tenant, share.customer_id())) {
-      if (GranteeOf(current) == grantee) stored = current;
+      if (auth::GranteeOf(current) == grantee) stored = current;
       *changed.add_shares() = std::move(current);
     }
     events::AppendToOutbox(
@@ -496,7 +496,8 @@ absl::StatusOr<v1::ListCustomerSharesResponse> OrgManager::ListCustomerShares(
     }
     const auto& own = scope->proto().grantees();
     for (v1::CustomerShare& share : ListShares(txn, caller.tenant_id, customer_id)) {
-      if (partner && std::find(own.begin(), own.end(), GranteeOf(share)) == own.end()) continue;
+      if (partner && std::find(own.begin(), own.end(), auth::GranteeOf(share)) == own.end())
+        continue;
       *response.add_shares() = std::move(share);
     }
     return absl::OkStatus();

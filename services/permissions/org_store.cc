@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/scope.h"
 #include "common/pg/array.h"
 
 namespace touchline::permissions {
@@ -374,12 +375,6 @@ std::string PartnerGrantee(const std::string& partner_org_id) {
   return absl::StrCat(kPartnerPrefix, partner_org_id);
 }
 
-std::string GranteeOf(const v1::CustomerShare& share) {
-  return share.grantee_case() == v1::CustomerShare::kTeamId
-             ? TeamGrantee(share.team_id())
-             : PartnerGrantee(share.partner_org_id());
-}
-
 void UpsertShare(pqxx::work& txn, const std::string& tenant, const v1::CustomerShare& share,
                  const std::string& granted_by, absl::Time now) {
   txn.exec_params(
@@ -388,7 +383,7 @@ void UpsertShare(pqxx::work& txn, const std::string& tenant, const v1::CustomerS
                    TimeParam(6),
                    ") ON CONFLICT (tenant_id, customer_id, grantee) DO UPDATE SET "
                    "edit = EXCLUDED.edit"),
-      tenant, share.customer_id(), GranteeOf(share), share.access() == v1::SHARE_ACCESS_EDIT,
+      tenant, share.customer_id(), auth::GranteeOf(share), share.access() == v1::SHARE_ACCESS_EDIT,
       granted_by, Micros(now));
 }
 

@@ -100,8 +100,6 @@ std::vector<v1::FieldPolicy> ListFieldPolicies(pqxx::transaction_base& txn,
 // Grantees as EffectiveScope.grantees and the shares table spell them.
 std::string TeamGrantee(const std::string& team_id);            // "team:<id>"
 std::string PartnerGrantee(const std::string& partner_org_id);  // "partner:<id>"
-// The grantee of `share`.
-std::string GranteeOf(const v1::CustomerShare& share);
 
 // Inserts the share or changes its access (keeping granted_by and create_time of the first
 // grant).

@@ -16,18 +16,6 @@ namespace {
 using permissions::v1::CustomerShare;
 using permissions::v1::SHARE_ACCESS_EDIT;
 
-std::string GranteeOf(const CustomerShare& share) {
-  switch (share.grantee_case()) {
-    case CustomerShare::kTeamId:
-      return absl::StrCat("team:", share.team_id());
-    case CustomerShare::kPartnerOrgId:
-      return absl::StrCat("partner:", share.partner_org_id());
-    case CustomerShare::GRANTEE_NOT_SET:
-      break;
-  }
-  return "";
-}
-
 }  // namespace
 
 const std::vector<pg::Migration>& SharesMigrations() { return pg::shares_migrations(); }
