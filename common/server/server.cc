@@ -38,7 +38,8 @@ sigset_t TerminationSignals() {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options,
-    const std::vector<std::pair<std::string, grpc::Service*>>& services) {
+    const std::vector<std::pair<std::string, grpc::Service*>>& services,
+    grpc::CallbackGenericService* generic) {
   if (options.listen_address.empty()) {
     return absl::InvalidArgumentError("listen address must not be empty");
   }
@@ -59,6 +60,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (const auto& [name, service] : services) builder.RegisterService(service);
+  if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     if (server != nullptr) server->Shutdown();

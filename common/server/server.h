@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "prometheus/exposer.h"
 
@@ -46,9 +47,12 @@ class Server {
   // The port is not shared (SO_REUSEPORT off), so a second instance on the same port fails.
   // UNAVAILABLE if listen_address or metrics_address cannot be listened on, INVALID_ARGUMENT
   // if listen_address is empty.
+  // With `generic` (not owned, must outlive the Server), every method no registered service
+  // implements goes to it: the gateway forwards them.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerOptions& options,
-      const std::vector<std::pair<std::string, grpc::Service*>>& services);
+      const std::vector<std::pair<std::string, grpc::Service*>>& services,
+      grpc::CallbackGenericService* generic = nullptr);
 
   // Shutdown().
   ~Server();
