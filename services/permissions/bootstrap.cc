@@ -1,5 +1,7 @@
 #include "services/permissions/bootstrap.h"
 
+#include <sodium.h>
+
 #include <optional>
 #include <utility>
 
@@ -15,6 +17,9 @@ namespace {
 
 // Who the audit log names for what bootstrap does.
 constexpr char kBootstrapActor[] = "bootstrap";
+// The gateway's service role and user (CreateGatewayServiceKey).
+constexpr char kGatewayRole[] = "gateway";
+constexpr char kGatewayUser[] = "touchline-gateway";
 
 v1::Role MakeRole(std::string id, std::string name, int rank, v1::DataScope data_scope,
                   std::vector<v1::Permission> permissions) {
@@ -111,6 +116,50 @@ absl::StatusOr<BootstrapResult> Bootstrap(pg::Pool* pool, OrgManager* org,
   result.admin_user_id = user.user_id();
   result.admin_created = true;
   return result;
+}
+
+absl::StatusOr<std::string> CreateGatewayServiceKey(pg::Pool* pool, OrgManager* org,
+                                                    IdentityManager* identity,
+                                                    const std::string& tenant) {
+  if (!auth::IsValidTenantId(tenant)) {
+    return status::InvalidArgument("tenant", "must match [a-z0-9][a-z0-9_-]{0,62}");
+  }
+  TL_ASSIGN_OR_RETURN(const auth::RequestContext caller, BootstrapCaller(tenant));
+  v1::CreateRoleRequest role;
+  *role.mutable_role() =
+      MakeRole(kGatewayRole, "网关服务 (gateway service)", 100, v1::DATA_SCOPE_TENANT, {});
+  if (absl::StatusOr<v1::Role> created = org->CreateRole(caller, role);
+      !created.ok() && !absl::IsAlreadyExists(created.status())) {
+    return created.status();
+  }
+  std::optional<UserRecord> user;
+  TL_RETURN_IF_ERROR(pool->Query([&](pqxx::nontransaction& txn) {
+    user = FindUserByUsername(txn, tenant, kGatewayUser);
+    return absl::OkStatus();
+  }));
+  std::string user_id;
+  if (user) {
+    user_id = user->user_id;
+  } else {
+    // Nobody is meant to log in as this user: its password is random and thrown away.
+    unsigned char random[32];
+    randombytes_buf(random, sizeof(random));
+    char password[sodium_base64_ENCODED_LEN(sizeof(random), sodium_base64_VARIANT_URLSAFE)];
+    sodium_bin2base64(password, sizeof(password), random, sizeof(random),
+                      sodium_base64_VARIANT_URLSAFE);
+    v1::CreateUserRequest request;
+    request.mutable_user()->set_username(kGatewayUser);
+    request.mutable_user()->set_display_name("Touchline gateway");
+    request.mutable_user()->set_role_id(kGatewayRole);
+    request.set_password(password);
+    TL_ASSIGN_OR_RETURN(const v1::User created, identity->CreateUser(caller, request));
+    user_id = created.user_id();
+  }
+  v1::CreateApiKeyRequest request;
+  request.mutable_api_key()->set_display_name("gateway cache");
+  request.mutable_api_key()->set_user_id(user_id);
+  TL_ASSIGN_OR_RETURN(const v1::CreateApiKeyResponse key, identity->CreateApiKey(caller, request));
+  return key.secret();
 }
 
 }  // namespace touchline::permissions

@@ -37,6 +37,16 @@ absl::StatusOr<BootstrapResult> Bootstrap(pg::Pool* pool, OrgManager* org,
                                           const std::string& admin_username,
                                           const std::string& admin_password);
 
+// What the gateway reads a tenant's customer 360 views with, for the cache it shares among
+// all callers: the role "gateway" (rank 100, DATA_SCOPE_TENANT, no permission beyond reading:
+// it sees every customer and, with no field policy of its own, every field), the user
+// "touchline-gateway" with that role (a random password nobody knows: it never logs in),
+// both created when missing, and a new read-only API key of that user. Returns the key's
+// secret. Errors: what the managers return.
+absl::StatusOr<std::string> CreateGatewayServiceKey(pg::Pool* pool, OrgManager* org,
+                                                    IdentityManager* identity,
+                                                    const std::string& tenant);
+
 }  // namespace touchline::permissions
 
 #endif  // TOUCHLINE_SERVICES_PERMISSIONS_BOOTSTRAP_H_

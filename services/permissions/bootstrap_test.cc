@@ -15,6 +15,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/permissions/org_store.h"
+#include "services/permissions/scope_compiler.h"
 #include "services/permissions/testing/permissions_db.h"
 
 namespace touchline::permissions {
@@ -159,6 +160,34 @@ TEST_F(BootstrapTest, RefusesABadTenantOrPasswordBeforeWritingAnything) {
   EXPECT_EQ(Count("roles"), 0);
   EXPECT_EQ(Count("users"), 0);
   EXPECT_EQ(Count("outbox"), 0);
+}
+
+TEST_F(BootstrapTest, GatewayServiceKeySeesEveryCustomerAndFieldAndOnlyReads) {
+  const absl::StatusOr<std::string> first =
+      CreateGatewayServiceKey(pool_.get(), org_.get(), identity_.get(), "acme");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(*first, ::testing::StartsWith("tlk_acme_"));
+  const absl::StatusOr<Principal> principal = identity_->ResolveApiKey(*first);
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  const absl::StatusOr<std::shared_ptr<const auth::Scope>> scope =
+      ScopeCompiler(pool_.get()).Compile(*principal);
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  const v1::EffectiveScope& compiled = (*scope)->proto();
+  EXPECT_EQ(compiled.role_id(), "gateway");
+  EXPECT_EQ(compiled.principal_kind(), v1::PRINCIPAL_KIND_API_KEY);
+  EXPECT_TRUE(compiled.all_customers());
+  EXPECT_TRUE(compiled.vip_visible());
+  EXPECT_THAT(compiled.permissions(), IsEmpty());
+  EXPECT_THAT(compiled.field_rules(), IsEmpty());
+
+  // A second key reuses the role and the user.
+  const absl::StatusOr<std::string> second =
+      CreateGatewayServiceKey(pool_.get(), org_.get(), identity_.get(), "acme");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(*second, *first);
+  EXPECT_EQ(Count("roles"), 1);
+  EXPECT_EQ(Count("users"), 1);
+  EXPECT_EQ(Count("api_keys"), 2);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // The permissions service: flags -> validated config -> dependencies -> serve until SIGTERM.
 // With --bootstrap_tenant and --bootstrap_admin it sets up a tenant's conventional roles and
 // administrator instead, and exits.
+#include <fcntl.h>
 #include <sodium.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -58,6 +62,10 @@ ABSL_FLAG(std::string, bootstrap_tenant, "",
 ABSL_FLAG(std::string, bootstrap_admin, "",
           "Username of the administrator --bootstrap_tenant "
           "creates");
+ABSL_FLAG(std::string, bootstrap_gateway_key_file, "",
+          "With --bootstrap_tenant: unless this file exists, also create the gateway's service "
+          "user and a read-only API key for it, and write the key to this file (mode 0600) "
+          "for the gateway's --service_api_keys_file");
 
 namespace touchline::permissions {
 namespace {
@@ -112,6 +120,27 @@ int RunBootstrap(pg::Pool* pool, OrgManager* org, IdentityManager* identity,
                                     {"roles_created", absl::StrJoin(result.roles_created, ",")},
                                     {"admin_user_id", result.admin_user_id},
                                     {"admin_created", result.admin_created ? "true" : "false"}});
+  const std::string key_file = absl::GetFlag(FLAGS_bootstrap_gateway_key_file);
+  if (key_file.empty()) return 0;
+  // O_EXCL: an existing file means the key was made before; a second key would be a secret
+  // nobody holds.
+  const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return 0;
+    Fatal(absl::StrCat("--bootstrap_gateway_key_file: cannot create ", key_file, ": ",
+                       std::strerror(errno)));
+  }
+  const absl::StatusOr<std::string> key = CreateGatewayServiceKey(pool, org, identity, tenant);
+  const std::string line = key.ok() ? *key + "\n" : "";
+  const bool written =
+      key.ok() && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (::close(fd) != 0 || !written) {
+    // No half-made file: the next bootstrap tries again.
+    ::unlink(key_file.c_str());
+    Fatal(absl::StrCat("--bootstrap_gateway_key_file: ",
+                       key.ok() ? "cannot write " + key_file : key.status().ToString()));
+  }
+  log::Info("gateway service key written", {{"tenant", tenant}, {"file", key_file}});
   return 0;
 }
 
@@ -136,12 +165,12 @@ int Run() {
 
   // Not needed to migrate (an init container runs --migrate_only without the keys).
   auth::TokenSigner signer =
-      OrDie(auth::TokenSigner::Create(
-                config::ReadFileOrDie("jwt_private_key_file", absl::GetFlag(FLAGS_jwt_private_key_file))),
+      OrDie(auth::TokenSigner::Create(config::ReadFileOrDie(
+                "jwt_private_key_file", absl::GetFlag(FLAGS_jwt_private_key_file))),
             "--jwt_private_key_file");
   const auth::TokenVerifier verifier =
-      OrDie(auth::TokenVerifier::Create(
-                config::ReadFileOrDie("jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
+      OrDie(auth::TokenVerifier::Create(config::ReadFileOrDie(
+                "jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
             "--jwt_public_key_file");
 
   pg::PoolOptions pool_options;
