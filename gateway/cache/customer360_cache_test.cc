@@ -1,0 +1,238 @@
+// The customer 360 cache against a real Redis (TOUCHLINE_REDIS_ADDR): hits and misses, one
+// loader per key, no write-back after an invalidation, TTL jitter, and Redis unreachable.
+#include "gateway/cache/customer360_cache.h"
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/pg_test_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace touchline::gateway {
+namespace {
+
+using Entry = Customer360Cache::Entry;
+
+constexpr char kTenant[] = "acme";
+constexpr char kCustomer[] = "0b6f3a52-8f7e-4c1e-9a57-3e2d7c1a0001";
+
+Entry MakeEntry(const std::string& name) {
+  Entry entry;
+  entry.mutable_customer()->set_customer_id(kCustomer);
+  entry.mutable_customer()->set_display_name(name);
+  entry.add_touchpoints()->set_subject("客户投诉：物流太慢");
+  return entry;
+}
+
+class Customer360CacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TL_ASSERT_OK_AND_ASSIGN(redis::RedisOptions options,
+                            redis::ParseRedisAddress(touchline::testing::TestRedisAddr()));
+    options.pool_size = 16;
+    TL_ASSERT_OK_AND_ASSIGN(redis_, redis::Pool::Create(options));
+    options_.key_prefix = touchline::testing::UniqueRedisPrefix();
+    options_.ttl = absl::Seconds(100);
+  }
+
+  std::unique_ptr<Customer360Cache> Cache() {
+    return std::make_unique<Customer360Cache>(redis_.get(), options_);
+  }
+
+  // A load that counts its calls and returns `entry`.
+  Customer360Cache::LoadFn Counting(std::atomic<int>* calls, Entry entry) {
+    return [calls, entry] {
+      ++*calls;
+      return absl::StatusOr<Entry>(entry);
+    };
+  }
+
+  long long Integer(const std::vector<std::string>& command) {
+    absl::StatusOr<redis::Reply> reply = redis_->Command(command);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() ? reply->integer() : -1;
+  }
+
+  std::unique_ptr<redis::Pool> redis_;
+  Customer360CacheOptions options_;
+};
+
+TEST_F(Customer360CacheTest, EntryKeyCarriesTenantAndCustomerInOneHashTag) {
+  EXPECT_EQ(Cache()->EntryKey(kTenant, kCustomer),
+            options_.key_prefix + ":c360:{acme:" + kCustomer + "}");
+}
+
+TEST_F(Customer360CacheTest, MissLoadsAndStoresThenHitsWithoutLoading) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK_AND_ASSIGN(
+      auto first, cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("华为"))));
+  EXPECT_EQ(first.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(first.entry.customer().display_name(), "华为");
+  TL_ASSERT_OK_AND_ASSIGN(auto second,
+                          cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("x"))));
+  EXPECT_EQ(second.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(second.entry.customer().display_name(), "华为");
+  EXPECT_EQ(second.entry.touchpoints(0).subject(), "客户投诉：物流太慢");
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(Customer360CacheTest, EntriesOfTenantsAreSeparate) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad("acme", kCustomer, Counting(&calls, MakeEntry("a"))).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto other,
+                          cache->GetOrLoad("globex", kCustomer, Counting(&calls, MakeEntry("g"))));
+  EXPECT_EQ(other.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(other.entry.customer().display_name(), "g");
+}
+
+TEST_F(Customer360CacheTest, InvalidateMakesTheNextReadLoadAgain) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("old"))).status());
+  TL_ASSERT_OK(cache->Invalidate(kTenant, kCustomer));
+  TL_ASSERT_OK_AND_ASSIGN(auto after,
+                          cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("new"))));
+  EXPECT_EQ(after.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(after.entry.customer().display_name(), "new");
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(Customer360CacheTest, LoadInvalidatedWhileRunningIsServedButNotStored) {
+  auto cache = Cache();
+  // The change lands (and its event is applied) after the load read the old data.
+  TL_ASSERT_OK_AND_ASSIGN(auto slow, cache->GetOrLoad(kTenant, kCustomer, [&] {
+    EXPECT_THAT(cache->Invalidate(kTenant, kCustomer), touchline::testing::IsOk());
+    return absl::StatusOr<Entry>(MakeEntry("stale"));
+  }));
+  EXPECT_EQ(slow.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(slow.entry.customer().display_name(), "stale");
+
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK_AND_ASSIGN(
+      auto next, cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("fresh"))));
+  EXPECT_EQ(next.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(next.entry.customer().display_name(), "fresh");
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(Customer360CacheTest, InvalidatingAnAbsentEntryLeavesNoKey) {
+  auto cache = Cache();
+  TL_ASSERT_OK(cache->Invalidate(kTenant, kCustomer));
+  EXPECT_EQ(Integer({"EXISTS", cache->EntryKey(kTenant, kCustomer)}), 0);
+}
+
+TEST_F(Customer360CacheTest, ConcurrentMissesLoadOnce) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  absl::Notification release;
+  constexpr int kCallers = 8;
+  std::vector<CacheOutcome> outcomes(kCallers);
+  std::vector<std::string> names(kCallers);
+  std::atomic<int> started = 0;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      ++started;
+      absl::StatusOr<Customer360Cache::Result> result = cache->GetOrLoad(kTenant, kCustomer, [&] {
+        ++calls;
+        // Hold the lock until every caller has asked.
+        release.WaitForNotificationWithTimeout(absl::Seconds(2));
+        return absl::StatusOr<Entry>(MakeEntry("once"));
+      });
+      ASSERT_TRUE(result.ok()) << result.status();
+      outcomes[i] = result->outcome;
+      names[i] = result->entry.customer().display_name();
+    });
+  }
+  while (started < kCallers) std::this_thread::yield();
+  absl::SleepFor(absl::Milliseconds(100));
+  release.Notify();
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), CacheOutcome::kMiss), 1);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), CacheOutcome::kHit), kCallers - 1);
+  EXPECT_THAT(names, ::testing::Each("once"));
+}
+
+TEST_F(Customer360CacheTest, FailedLoadIsNotStoredAndTheNextCallLoadsAgain) {
+  auto cache = Cache();
+  const absl::StatusOr<Customer360Cache::Result> failed = cache->GetOrLoad(
+      kTenant, kCustomer, [] { return absl::StatusOr<Entry>(absl::UnavailableError("down")); });
+  EXPECT_THAT(failed.status(), touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
+  // The lock was given back: no wait for it to expire.
+  EXPECT_EQ(Integer({"EXISTS", cache->EntryKey(kTenant, kCustomer) + ":lock"}), 0);
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK_AND_ASSIGN(auto next,
+                          cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("ok"))));
+  EXPECT_EQ(next.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(Customer360CacheTest, TtlIsJitteredWithinBounds) {
+  options_.ttl_jitter = 0.1;
+  auto cache = Cache();
+  std::set<long long> ttls;
+  for (int i = 0; i < 20; ++i) {
+    const std::string customer = "customer-" + std::to_string(i);
+    std::atomic<int> calls = 0;
+    TL_ASSERT_OK(cache->GetOrLoad(kTenant, customer, Counting(&calls, MakeEntry("t"))).status());
+    const long long ttl = Integer({"PTTL", cache->EntryKey(kTenant, customer)});
+    EXPECT_GE(ttl, 89'000);
+    EXPECT_LE(ttl, 110'000);
+    ttls.insert(ttl / 1000);
+  }
+  // Twenty entries written together do not all expire in the same second.
+  EXPECT_GT(ttls.size(), 3u);
+}
+
+TEST_F(Customer360CacheTest, UnreachableRedisServesFromTheLoaderEveryTime) {
+  redis::RedisOptions closed;
+  closed.port = 1;  // nothing listens there
+  closed.timeout = absl::Milliseconds(200);
+  TL_ASSERT_OK_AND_ASSIGN(auto down, redis::Pool::Create(closed));
+  Customer360Cache cache(down.get(), options_);
+  std::atomic<int> calls = 0;
+  for (int i = 0; i < 3; ++i) {
+    TL_ASSERT_OK_AND_ASSIGN(auto served,
+                            cache.GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("d"))));
+    EXPECT_EQ(served.outcome, CacheOutcome::kBypass);
+    EXPECT_EQ(served.entry.customer().display_name(), "d");
+  }
+  EXPECT_EQ(calls, 3);
+  EXPECT_THAT(cache.Invalidate(kTenant, kCustomer),
+              touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(Customer360CacheTest, CachingResumesAfterTheFailurePause) {
+  options_.retry_after_failure = absl::ZeroDuration();
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  // A key of the wrong type makes Redis refuse the write, as a broken server would.
+  const std::string key = cache->EntryKey(kTenant, kCustomer);
+  TL_ASSERT_OK(redis_->Command({"SET", key, "not a hash"}).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto refused,
+                          cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("r"))));
+  EXPECT_EQ(refused.entry.customer().display_name(), "r");
+  // The refused write gave the lock back: the next caller need not wait it out.
+  EXPECT_EQ(Integer({"EXISTS", key + ":lock"}), 0);
+  TL_ASSERT_OK(redis_->Command({"DEL", key}).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto miss,
+                          cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("m"))));
+  EXPECT_EQ(miss.outcome, CacheOutcome::kMiss);
+  TL_ASSERT_OK_AND_ASSIGN(auto hit,
+                          cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("h"))));
+  EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(hit.entry.customer().display_name(), "m");
+}
+
+}  // namespace
+}  // namespace touchline::gateway

@@ -1,0 +1,275 @@
+#include "gateway/customer360.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "common/auth/request_context.h"
+#include "common/auth/scope.h"
+#include "common/auth/scope_authenticator.h"
+#include "common/ids/ids.h"
+#include "common/log/log.h"
+#include "common/status/errors.h"
+#include "common/status/grpc_status.h"
+#include "common/status/macros.h"
+#include "grpcpp/client_context.h"
+
+namespace touchline::gateway {
+namespace {
+
+namespace cv1 = ::touchline::contacts::v1;
+namespace pv1 = ::touchline::permissions::v1;
+namespace tv1 = ::touchline::touchpoints::v1;
+
+constexpr char kServiceKeyPrefix[] = "tlk_";
+// Audit entries of a list name at most this many ids in detail, as the services' do.
+constexpr size_t kMaxAuditedIds = 20;
+
+// The tenant a service key names ("tlk_<tenant>_<secret>"), or "" for a malformed key.
+std::string TenantOfKey(std::string_view key) {
+  if (!key.starts_with(kServiceKeyPrefix)) return "";
+  key.remove_prefix(std::string_view(kServiceKeyPrefix).size());
+  const size_t end = key.find('_');
+  if (end == std::string_view::npos || end + 1 >= key.size()) return "";
+  const std::string tenant(key.substr(0, end));
+  return auth::IsValidTenantId(tenant) ? tenant : "";
+}
+
+void Prepare(grpc::ClientContext& context, const Headers& headers, absl::Duration timeout) {
+  for (const auto& [name, value] : headers) context.AddMetadata(name, value);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+// What the row decision needs of a cached customer.
+auth::CustomerAttributes AttributesOf(const Customer360Cache::Entry& entry) {
+  auth::CustomerAttributes attributes{.customer_id = entry.customer().customer_id(),
+                                      .owner_id = entry.customer().owner_id(),
+                                      .region = entry.customer().region(),
+                                      .level = static_cast<int>(entry.customer().level()),
+                                      .shares = {}};
+  for (const pv1::CustomerShare& share : entry.shares()) {
+    attributes.shares.push_back(
+        {.grantee = auth::GranteeOf(share), .edit = share.access() == pv1::SHARE_ACCESS_EDIT});
+  }
+  return attributes;
+}
+
+}  // namespace
+
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ParseServiceKeys(
+    std::string_view text) {
+  absl::flat_hash_map<std::string, std::string> keys;
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
+    ++number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line.front() == '#') continue;
+    const std::string key(line);
+    const std::string tenant = TenantOfKey(key);
+    if (tenant.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number, ": not an API key (tlk_<tenant>_<secret>)"));
+    }
+    if (!keys.emplace(tenant, key).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number, ": a second key for tenant ", tenant));
+    }
+  }
+  return keys;
+}
+
+ServiceLoader::ServiceLoader(Options options, const auth::Authenticator* authenticator)
+    : options_(std::move(options)),
+      authenticator_(authenticator),
+      contacts_(cv1::ContactsService::NewStub(options_.contacts)),
+      touchpoints_(tv1::TouchpointsService::NewStub(options_.touchpoints)),
+      permissions_(pv1::PermissionsService::NewStub(options_.permissions)) {}
+
+bool ServiceLoader::HasServiceKey(const std::string& tenant) {
+  const auto key = options_.service_keys.find(tenant);
+  if (key == options_.service_keys.end()) return false;
+  // The scope is cached by the authenticator: this costs a lookup, not a round trip.
+  const grpc::string_ref name(auth::kApiKeyHeader);
+  const grpc::string_ref value(key->second);
+  const absl::StatusOr<auth::RequestContext> service =
+      authenticator_->Authenticate({{name, value}});
+  std::string problem;
+  if (!service.ok()) {
+    problem = service.status().ToString();
+  } else {
+    const auth::Scope& scope = *service->scope;
+    if (!scope.proto().all_customers() || !scope.proto().vip_visible() ||
+        scope.HasFieldRules(auth::kCustomerResource) ||
+        scope.HasFieldRules(auth::kTouchpointResource)) {
+      problem = "its role must see every customer (tenant scope, rank >= 30) and every field";
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  if (problem.empty()) {
+    reported_.erase(tenant);
+    return true;
+  }
+  // Unfit keys are refused rather than trusted: a cache filled through a narrower view would
+  // show every caller less than they may see, or keep fields a policy now hides.
+  if (reported_.insert(tenant).second) {
+    log::Error("service key not used; 360 views of the tenant are not cached",
+               {{"tenant", tenant}, {"problem", problem}});
+  }
+  return false;
+}
+
+Headers ServiceLoader::ServiceKeyHeaders(const std::string& tenant) {
+  return {{auth::kApiKeyHeader, options_.service_keys.at(tenant)}};
+}
+
+absl::StatusOr<Customer360Cache::Entry> ServiceLoader::Load(const Headers& headers,
+                                                            const std::string& customer_id,
+                                                            bool with_shares) {
+  // The three reads run at once; the view takes as long as the slowest.
+  cv1::GetCustomerRequest customer_request;
+  customer_request.set_customer_id(customer_id);
+  cv1::GetCustomerResponse customer;
+  tv1::ListTouchpointsRequest touchpoints_request;
+  touchpoints_request.set_customer_id(customer_id);
+  touchpoints_request.set_page_size(kMaxRecentTouchpoints);
+  tv1::ListTouchpointsResponse touchpoints;
+  pv1::ListCustomerSharesRequest shares_request;
+  shares_request.set_customer_id(customer_id);
+  pv1::ListCustomerSharesResponse shares;
+
+  grpc::ClientContext customer_context, touchpoints_context, shares_context;
+  grpc::Status customer_status, touchpoints_status, shares_status;
+  absl::BlockingCounter pending(with_shares ? 3 : 2);
+  Prepare(customer_context, headers, options_.timeout);
+  contacts_->async()->GetCustomer(&customer_context, &customer_request, &customer,
+                                  [&](grpc::Status s) {
+                                    customer_status = std::move(s);
+                                    pending.DecrementCount();
+                                  });
+  Prepare(touchpoints_context, headers, options_.timeout);
+  touchpoints_->async()->ListTouchpoints(&touchpoints_context, &touchpoints_request, &touchpoints,
+                                         [&](grpc::Status s) {
+                                           touchpoints_status = std::move(s);
+                                           pending.DecrementCount();
+                                         });
+  if (with_shares) {
+    Prepare(shares_context, headers, options_.timeout);
+    permissions_->async()->ListCustomerShares(&shares_context, &shares_request, &shares,
+                                              [&](grpc::Status s) {
+                                                shares_status = std::move(s);
+                                                pending.DecrementCount();
+                                              });
+  }
+  pending.Wait();
+
+  if (!customer_status.ok()) return status::FromGrpcStatus(customer_status);
+  // NOT_FOUND from these two: their read models have not heard of the customer yet, so it
+  // has no touchpoints or shares there yet either.
+  for (const grpc::Status* part : {&touchpoints_status, &shares_status}) {
+    if (!part->ok() && part->error_code() != grpc::StatusCode::NOT_FOUND) {
+      return status::FromGrpcStatus(*part);
+    }
+  }
+  Customer360Cache::Entry entry;
+  *entry.mutable_customer() = std::move(*customer.mutable_customer());
+  *entry.mutable_touchpoints() = std::move(*touchpoints.mutable_touchpoints());
+  *entry.mutable_shares() = std::move(*shares.mutable_shares());
+  return entry;
+}
+
+Customer360Service::Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
+                                       events::AuditPublisher* audit)
+    : loader_(loader), cache_(cache), audit_(audit) {}
+
+absl::StatusOr<Customer360Service::Served> Customer360Service::Get(
+    const auth::RequestContext& caller, const Headers& credential,
+    const gateway::v1::GetCustomer360Request& request) {
+  if (!ids::IsUuid(request.customer_id())) {
+    return status::InvalidArgument("customer_id", "must be a UUID");
+  }
+  if (request.touchpoint_count() < 0 || request.touchpoint_count() > kMaxRecentTouchpoints) {
+    return status::InvalidArgument("touchpoint_count",
+                                   absl::StrCat("must be 0 to ", kMaxRecentTouchpoints));
+  }
+  const int count =
+      request.touchpoint_count() == 0 ? kDefaultRecentTouchpoints : request.touchpoint_count();
+  const std::string customer_id = absl::AsciiStrToLower(request.customer_id());
+
+  Served served;
+  if (!loader_->HasServiceKey(caller.tenant_id)) {
+    // Read as the caller: the services enforce and audit, and nothing is cached.
+    TL_ASSIGN_OR_RETURN(Customer360Cache::Entry entry,
+                        loader_->Load(credential, customer_id, /*with_shares=*/false));
+    *served.response.mutable_customer() = std::move(*entry.mutable_customer());
+    for (tv1::Touchpoint& t : *entry.mutable_touchpoints()) {
+      if (served.response.recent_touchpoints_size() == count) break;
+      *served.response.add_recent_touchpoints() = std::move(t);
+    }
+    served.outcome = CacheOutcome::kBypass;
+    return served;
+  }
+  const Headers service_key = loader_->ServiceKeyHeaders(caller.tenant_id);
+  const Customer360Cache::LoadFn load = [&] {
+    return loader_->Load(service_key, customer_id, /*with_shares=*/true);
+  };
+  Customer360Cache::Result cached;
+  if (cache_ != nullptr) {
+    TL_ASSIGN_OR_RETURN(cached, cache_->GetOrLoad(caller.tenant_id, customer_id, load));
+  } else {
+    TL_ASSIGN_OR_RETURN(cached.entry, load());
+    cached.outcome = CacheOutcome::kBypass;
+  }
+  TL_ASSIGN_OR_RETURN(served.response, Enforce(caller, std::move(cached.entry), count));
+  served.outcome = cached.outcome;
+  return served;
+}
+
+absl::StatusOr<gateway::v1::GetCustomer360Response> Customer360Service::Enforce(
+    const auth::RequestContext& caller, Customer360Cache::Entry entry, int count) const {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  if (!scope->Allows(auth::Access::kRead, AttributesOf(entry))) {
+    // Word for word what contacts says of a customer that does not exist.
+    return absl::NotFoundError(
+        absl::StrCat("customer ", entry.customer().customer_id(), " not found"));
+  }
+  gateway::v1::GetCustomer360Response response;
+  *response.mutable_customer() = std::move(*entry.mutable_customer());
+  const std::vector<std::string> customer_fields =
+      scope->Redact(auth::kCustomerResource, *response.mutable_customer());
+  std::set<std::string> touchpoint_fields;
+  std::vector<std::string> touchpoint_ids;
+  for (tv1::Touchpoint& t : *entry.mutable_touchpoints()) {
+    if (response.recent_touchpoints_size() == count) break;
+    tv1::Touchpoint* shown = response.add_recent_touchpoints();
+    *shown = std::move(t);
+    const std::vector<std::string> read = scope->Redact(auth::kTouchpointResource, *shown);
+    if (read.empty()) continue;
+    touchpoint_fields.insert(read.begin(), read.end());
+    touchpoint_ids.push_back(shown->touchpoint_id());
+  }
+  if (audit_ == nullptr) return response;
+  // The same entries contacts and touchpoints write for these reads.
+  if (!customer_fields.empty()) {
+    audit_->Publish(events::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
+                                              response.customer().customer_id(), customer_fields));
+  }
+  if (!touchpoint_ids.empty()) {
+    const size_t named = std::min(touchpoint_ids.size(), kMaxAuditedIds);
+    std::string detail = absl::StrJoin(touchpoint_ids.begin(),
+                                       touchpoint_ids.begin() + static_cast<ptrdiff_t>(named), ",");
+    if (named < touchpoint_ids.size()) {
+      absl::StrAppend(&detail, " and ", touchpoint_ids.size() - named, " more");
+    }
+    audit_->Publish(events::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint", "",
+                                              {touchpoint_fields.begin(), touchpoint_fields.end()},
+                                              std::move(detail)));
+  }
+  return response;
+}
+
+}  // namespace touchline::gateway

@@ -1,0 +1,134 @@
+// GatewayService.GetCustomer360: everything about one customer in one call, from a cache
+// shared by every caller of the tenant, with each caller's row and field policies applied
+// after the cache by the same engine (auth::Scope) every service uses.
+#ifndef TOUCHLINE_GATEWAY_CUSTOMER360_H_
+#define TOUCHLINE_GATEWAY_CUSTOMER360_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/auth/request_context.h"
+#include "common/events/audit.h"
+#include "gateway/cache/customer360_cache.h"
+#include "grpcpp/channel.h"
+#include "touchline/contacts/v1/contacts_service.grpc.pb.h"
+#include "touchline/gateway/v1/gateway_service.pb.h"
+#include "touchline/permissions/v1/permissions_service.grpc.pb.h"
+#include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
+
+namespace touchline::gateway {
+
+// Header name and value pairs sent with a call to a service: the caller's credential, or the
+// tenant's service key.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Most touchpoints a view holds, and how many a request gets when it asks for none.
+inline constexpr int kMaxRecentTouchpoints = 20;
+inline constexpr int kDefaultRecentTouchpoints = 10;
+
+// Reads the parts of a view from the services. An interface: tests replace the services.
+class Customer360Loader {
+ public:
+  virtual ~Customer360Loader() = default;
+
+  // Whether `tenant` has a service key fit for the shared cache: one that sees every customer
+  // and every field in clear. Without one the tenant's views are read with each caller's own
+  // credential and not cached.
+  virtual bool HasServiceKey(const std::string& tenant) = 0;
+
+  // The customer, every share and the latest kMaxRecentTouchpoints touchpoints, read with
+  // `headers`. NOT_FOUND when the customer does not exist (or the credential cannot see it);
+  // other errors of the services as they answered. A customer that touchpoints or permissions
+  // do not know yet (their read models follow contacts) has no touchpoints or shares.
+  virtual absl::StatusOr<Customer360Cache::Entry> Load(const Headers& headers,
+                                                       const std::string& customer_id,
+                                                       bool with_shares) = 0;
+
+  // The headers that carry `tenant`'s service key. Precondition: HasServiceKey(tenant).
+  virtual Headers ServiceKeyHeaders(const std::string& tenant) = 0;
+};
+
+// The loader over the real services.
+class ServiceLoader final : public Customer360Loader {
+ public:
+  struct Options {
+    std::shared_ptr<grpc::Channel> contacts;
+    std::shared_ptr<grpc::Channel> touchpoints;
+    std::shared_ptr<grpc::Channel> permissions;
+    // Service keys ("tlk_<tenant>_..."), by the tenant named in each.
+    absl::flat_hash_map<std::string, std::string> service_keys;
+    // Deadline of each call to a service.
+    absl::Duration timeout = absl::Seconds(2);
+  };
+
+  // `authenticator` resolves service keys to scopes (to check that each sees everything); it
+  // must outlive the loader.
+  ServiceLoader(Options options, const auth::Authenticator* authenticator);
+
+  bool HasServiceKey(const std::string& tenant) override;
+  absl::StatusOr<Customer360Cache::Entry> Load(const Headers& headers,
+                                               const std::string& customer_id,
+                                               bool with_shares) override;
+  Headers ServiceKeyHeaders(const std::string& tenant) override;
+
+ private:
+  const Options options_;
+  const auth::Authenticator* const authenticator_;
+  const std::unique_ptr<contacts::v1::ContactsService::Stub> contacts_;
+  const std::unique_ptr<touchpoints::v1::TouchpointsService::Stub> touchpoints_;
+  const std::unique_ptr<permissions::v1::PermissionsService::Stub> permissions_;
+  absl::Mutex mu_;
+  // Tenants whose key was found unfit, so that it is logged once, not on every call.
+  absl::flat_hash_set<std::string> reported_ ABSL_GUARDED_BY(mu_);
+};
+
+// The service keys in `text`: one per line ("tlk_<tenant>_<secret>"), blank lines and lines
+// starting with # ignored. INVALID_ARGUMENT naming the line of a malformed key or of a second
+// key for one tenant.
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ParseServiceKeys(
+    std::string_view text);
+
+// Thread-safe.
+class Customer360Service {
+ public:
+  // `loader` must outlive this; `cache` (null: no caching) and `audit` (null: reads are not
+  // audited, for tests) too.
+  Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
+                     events::AuditPublisher* audit);
+
+  struct Served {
+    gateway::v1::GetCustomer360Response response;
+    CacheOutcome outcome;
+  };
+
+  // The view of request.customer_id as `caller` may see it. `credential` is the caller's own
+  // credential header, used only for tenants without a service key. INVALID_ARGUMENT for a
+  // customer_id that is not a UUID or a touchpoint_count outside 0..20; NOT_FOUND "customer
+  // <id> not found" for a customer that does not exist or that the caller may not see (the
+  // same words, as contacts answers); UNAVAILABLE and the like when the services cannot
+  // answer. Reads of sensitive fields are reported to the audit log.
+  absl::StatusOr<Served> Get(const auth::RequestContext& caller, const Headers& credential,
+                             const gateway::v1::GetCustomer360Request& request);
+
+ private:
+  // Applies `caller`'s scope to a cached entry: the row decision, then the field policies.
+  absl::StatusOr<gateway::v1::GetCustomer360Response> Enforce(const auth::RequestContext& caller,
+                                                              Customer360Cache::Entry entry,
+                                                              int count) const;
+
+  Customer360Loader* const loader_;
+  Customer360Cache* const cache_;
+  events::AuditPublisher* const audit_;
+};
+
+}  // namespace touchline::gateway
+
+#endif  // TOUCHLINE_GATEWAY_CUSTOMER360_H_
