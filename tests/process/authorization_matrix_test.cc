@@ -1,13 +1,15 @@
-// The authorisation matrix, end to end: the real permissions, contacts and touchpoints
-// binaries, a tenant with seven users in five roles, customers across owners, regions,
+// The authorisation matrix, end to end: the real permissions, contacts, touchpoints and
+// gateway binaries, a tenant with seven users in five roles, customers across owners, regions,
 // levels and shares, and for every principal every read path (get, batch get, list, search,
-// timeline, change feed) asserting exactly which customers and which field values it sees,
+// timeline, change feed, and the gateway's 360 view and list over gRPC and HTTP) asserting
+// exactly which customers and which field values it sees,
 // then the write paths asserting who may change what. Then the token attacks, revocation,
 // disabling, lockout, policy changes reaching running services, the audit chain, and tenant
 // isolation under all of it. Needs the PostgreSQL and Redis the test command starts.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <functional>
@@ -23,16 +25,21 @@
 #include "absl/strings/str_replace.h"
 #include "common/auth/request_context.h"
 #include "gtest/gtest.h"
+#include "tests/testing/http_client.h"
 #include "tests/testing/jwt_forge.h"
 #include "tests/testing/suite.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
+#include "touchline/gateway/v1/gateway_service.grpc.pb.h"
 #include "touchline/permissions/v1/permissions_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
 namespace touchline {
 namespace {
 
+using testing::Eventually;
+
 namespace cv1 = ::touchline::contacts::v1;
+namespace gv1 = ::touchline::gateway::v1;
 namespace pv1 = ::touchline::permissions::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 using testing::Suite;
@@ -44,15 +51,6 @@ constexpr char kMaskedPhone[] = "+86138****1234";
 constexpr char kEmail[] = "wang.wei@example.com";
 constexpr char kMaskedEmail[] = "w***@example.com";
 constexpr char kNote[] = "喜欢喝茶，周三下午方便";
-
-// Retries `attempt` every 100 ms for up to 20 s until it returns true.
-bool Eventually(const std::function<bool()>& attempt) {
-  for (int i = 0; i < 200; ++i) {
-    if (attempt()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 std::string Password(const std::string& username) {
   return username == "admin" ? testing::kAdminPassword : "pw-" + username + "-长密码-0001";
@@ -75,10 +73,10 @@ struct Principal {
 struct World {
   std::unique_ptr<Suite> suite;
   std::string admin_token;
-  std::map<std::string, std::string> user_ids;    // username -> user id
-  std::map<std::string, std::string> customers;   // label -> customer id
-  std::map<std::string, std::string> labels;      // customer id -> label
-  std::map<std::string, std::string> tokens;      // username -> access token
+  std::map<std::string, std::string> user_ids;   // username -> user id
+  std::map<std::string, std::string> customers;  // label -> customer id
+  std::map<std::string, std::string> labels;     // customer id -> label
+  std::map<std::string, std::string> tokens;     // username -> access token
 };
 World* world = nullptr;
 
@@ -87,12 +85,10 @@ std::unique_ptr<cv1::ContactsService::Stub> Contacts() {
       grpc::CreateChannel(world->suite->contacts_address(), grpc::InsecureChannelCredentials()));
 }
 std::unique_ptr<tv1::TouchpointsService::Stub> Touchpoints() {
-  return tv1::TouchpointsService::NewStub(grpc::CreateChannel(
-      world->suite->touchpoints_address(), grpc::InsecureChannelCredentials()));
+  return tv1::TouchpointsService::NewStub(
+      grpc::CreateChannel(world->suite->touchpoints_address(), grpc::InsecureChannelCredentials()));
 }
-std::unique_ptr<pv1::PermissionsService::Stub> Permissions() {
-  return world->suite->Permissions();
-}
+std::unique_ptr<pv1::PermissionsService::Stub> Permissions() { return world->suite->Permissions(); }
 
 // A context carrying `token`.
 std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
@@ -102,11 +98,11 @@ std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
   return context;
 }
 
-#define ASSERT_RPC_OK(expr)                                        \
-  do {                                                             \
-    const grpc::Status rpc_status_ = (expr);                       \
+#define ASSERT_RPC_OK(expr)                                                           \
+  do {                                                                                \
+    const grpc::Status rpc_status_ = (expr);                                          \
     ASSERT_TRUE(rpc_status_.ok()) << #expr << ": " << rpc_status_.error_code() << " " \
-                                  << rpc_status_.error_message();  \
+                                  << rpc_status_.error_message();                     \
   } while (false)
 
 std::string CreateUser(const std::string& username, const std::string& role,
@@ -119,8 +115,8 @@ std::string CreateUser(const std::string& username, const std::string& role,
   request.mutable_user()->set_partner_org_id(partner_org);
   request.set_password(Password(username));
   pv1::CreateUserResponse response;
-  const grpc::Status status = Permissions()->CreateUser(As(world->admin_token).get(), request,
-                                                        &response);
+  const grpc::Status status =
+      Permissions()->CreateUser(As(world->admin_token).get(), request, &response);
   EXPECT_TRUE(status.ok()) << username << ": " << status.error_message();
   world->user_ids[username] = response.user().user_id();
   return response.user().user_id();
@@ -128,8 +124,7 @@ std::string CreateUser(const std::string& username, const std::string& role,
 
 std::string Login(const std::string& username) {
   pv1::LoginResponse response;
-  const grpc::Status status =
-      world->suite->Login(kTenant, username, Password(username), &response);
+  const grpc::Status status = world->suite->Login(kTenant, username, Password(username), &response);
   EXPECT_TRUE(status.ok()) << username << ": " << status.error_message();
   return response.access_token();
 }
@@ -152,8 +147,8 @@ std::string CreateCustomer(const std::string& label, const std::string& owner,
   person->set_note(kNote);
   request.set_request_id("create-" + label);
   cv1::CreateCustomerResponse response;
-  const grpc::Status status = Contacts()->CreateCustomer(As(world->admin_token).get(), request,
-                                                         &response);
+  const grpc::Status status =
+      Contacts()->CreateCustomer(As(world->admin_token).get(), request, &response);
   EXPECT_TRUE(status.ok()) << label << ": " << status.error_message();
   world->customers[label] = response.customer().customer_id();
   world->labels[response.customer().customer_id()] = label;
@@ -185,8 +180,8 @@ void SetFieldPolicy(const std::string& role, const std::string& resource, const 
   request.mutable_policy()->set_field_path(path);
   request.mutable_policy()->set_access(access);
   pv1::SetFieldPolicyResponse response;
-  const grpc::Status status = Permissions()->SetFieldPolicy(As(world->admin_token).get(),
-                                                            request, &response);
+  const grpc::Status status =
+      Permissions()->SetFieldPolicy(As(world->admin_token).get(), request, &response);
   EXPECT_TRUE(status.ok()) << path << ": " << status.error_message();
 }
 
@@ -221,8 +216,13 @@ std::vector<Principal> Matrix() {
   return {
       {"admin", "admin", all, all, kPhone, kEmail, kNote},
       // Reports at depth 1 and 2 (C1, C2, C5), territory (C4, C6); VIP allowed at rank 30.
-      {"rm_north", "regional_manager", {"C1", "C2", "C4", "C5", "C6"},
-       {"C1", "C2", "C4", "C5", "C6"}, kPhone, kEmail, kNote},
+      {"rm_north",
+       "regional_manager",
+       {"C1", "C2", "C4", "C5", "C6"},
+       {"C1", "C2", "C4", "C5", "C6"},
+       kPhone,
+       kEmail,
+       kNote},
       // Reports' customers, but not the VIP C5 (rank 20).
       {"lead_east", "team_lead", {"C1", "C2"}, {"C1", "C2"}, kPhone, kEmail, kNote},
       // Own plus the team's READ share: sees C3, may not change it. Note hidden for reps.
@@ -239,9 +239,10 @@ class AuthorizationMatrixTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     world = new World;
-    world->suite = std::make_unique<Suite>(Suite::Options{.tenants = {kTenant, kOtherTenant},
-                                                          .contacts = true,
-                                                          .touchpoints = true});
+    Suite::Options options;
+    options.tenants = {kTenant, kOtherTenant};
+    options.gateway = true;
+    world->suite = std::make_unique<Suite>(options);
     if (::testing::Test::HasFatalFailure()) return;
     world->admin_token = world->suite->AdminToken(kTenant);
     pv1::GetEffectiveScopeResponse scope;
@@ -262,8 +263,8 @@ class AuthorizationMatrixTest : public ::testing::Test {
     org.mutable_partner_organization()->set_partner_org_id("channel-a");
     org.mutable_partner_organization()->set_display_name("华东渠道A");
     pv1::CreatePartnerOrganizationResponse org_response;
-    ASSERT_RPC_OK(Permissions()->CreatePartnerOrganization(As(world->admin_token).get(), org,
-                                                           &org_response));
+    ASSERT_RPC_OK(
+        Permissions()->CreatePartnerOrganization(As(world->admin_token).get(), org, &org_response));
 
     CreateUser("rm_north", "regional_manager");
     CreateUser("lead_east", "team_lead", "rm_north");
@@ -323,7 +324,9 @@ class AuthorizationMatrixTest : public ::testing::Test {
         cv1::GetCustomerRequest get;
         get.set_customer_id(world->customers.at(label));
         cv1::GetCustomerResponse customer;
-        if (!Contacts()->GetCustomer(As(world->tokens.at("partner_p")).get(), get, &customer).ok()) {
+        if (!Contacts()
+                 ->GetCustomer(As(world->tokens.at("partner_p")).get(), get, &customer)
+                 .ok()) {
           return false;
         }
       }
@@ -439,11 +442,11 @@ TEST_F(AuthorizationMatrixTest, BatchGetReturnsVisibleOnesAndRefusesAnyInvisible
       cv1::BatchGetCustomersRequest with_invisible = request;
       with_invisible.add_customer_ids(id);
       cv1::BatchGetCustomersResponse refused;
-      EXPECT_EQ(Contacts()
-                    ->BatchGetCustomers(As(world->tokens.at(p.username)).get(), with_invisible,
-                                        &refused)
-                    .error_code(),
-                grpc::StatusCode::NOT_FOUND)
+      EXPECT_EQ(
+          Contacts()
+              ->BatchGetCustomers(As(world->tokens.at(p.username)).get(), with_invisible, &refused)
+              .error_code(),
+          grpc::StatusCode::NOT_FOUND)
           << p.username << " " << label;
     }
   }
@@ -479,8 +482,8 @@ std::vector<std::string> Search(const Principal& p, const std::string& query,
   request.set_page_size(2);
   for (int page = 0; page < 10; ++page) {
     tv1::SearchTouchpointsResponse response;
-    const grpc::Status status =
-        Touchpoints()->SearchTouchpoints(As(world->tokens.at(p.username)).get(), request, &response);
+    const grpc::Status status = Touchpoints()->SearchTouchpoints(
+        As(world->tokens.at(p.username)).get(), request, &response);
     EXPECT_TRUE(status.ok()) << p.username << ": " << status.error_message();
     for (const tv1::SearchHit& hit : response.hits()) {
       ids.push_back(hit.touchpoint().customer_id());
@@ -530,8 +533,8 @@ TEST_F(AuthorizationMatrixTest, TimelineOpensOnlyForVisibleCustomers) {
       tv1::ListTouchpointsRequest request;
       request.set_customer_id(id);
       tv1::ListTouchpointsResponse response;
-      const grpc::Status status =
-          Touchpoints()->ListTouchpoints(As(world->tokens.at(p.username)).get(), request, &response);
+      const grpc::Status status = Touchpoints()->ListTouchpoints(
+          As(world->tokens.at(p.username)).get(), request, &response);
       if (p.visible.count(label)) {
         ASSERT_TRUE(status.ok()) << p.username << " " << label << ": " << status.error_message();
         ASSERT_EQ(response.touchpoints_size(), 1) << p.username << " " << label;
@@ -560,6 +563,119 @@ TEST_F(AuthorizationMatrixTest, ChangeFeedCarriesOnlyVisibleCustomersTouchpoints
       request.set_cursor(response.next_cursor());
     }
     EXPECT_EQ(Labels(ids), p.visible) << p.username;
+  }
+}
+
+// --- The same matrix through the gateway, over gRPC and HTTP/JSON ---------------------------
+
+std::unique_ptr<gv1::GatewayService::Stub> Gateway() {
+  return gv1::GatewayService::NewStub(
+      grpc::CreateChannel(world->suite->gateway_address(), grpc::InsecureChannelCredentials()));
+}
+std::unique_ptr<cv1::ContactsService::Stub> ContactsViaGateway() {
+  return cv1::ContactsService::NewStub(
+      grpc::CreateChannel(world->suite->gateway_address(), grpc::InsecureChannelCredentials()));
+}
+
+// The value at `path` of `json`, "" when any step is missing (proto3 JSON leaves out empty
+// strings, so a hidden field is absent).
+std::string JsonString(const nlohmann::json& json, const std::vector<std::string>& path) {
+  const nlohmann::json* at = &json;
+  for (const std::string& step : path) {
+    if (at->is_array() && !step.empty() && std::isdigit(static_cast<unsigned char>(step[0]))) {
+      const size_t index = std::stoul(step);
+      if (index >= at->size()) return "";
+      at = &(*at)[index];
+    } else if (at->is_object() && at->contains(step)) {
+      at = &(*at)[step];
+    } else {
+      return "";
+    }
+  }
+  return at->is_string() ? at->get<std::string>() : "";
+}
+
+// The contact person of a customer in HTTP JSON, the way `p` must see it.
+void ExpectJsonContactDetails(const Principal& p, const nlohmann::json& customer,
+                              const std::string& where) {
+  SCOPED_TRACE(where + " as " + p.username + " of " +
+               world->labels[JsonString(customer, {"customerId"})]);
+  EXPECT_EQ(JsonString(customer, {"contactPersons", "0", "phones", "0", "number"}), p.phone);
+  EXPECT_EQ(JsonString(customer, {"contactPersons", "0", "emails", "0", "address"}), p.email);
+  EXPECT_EQ(JsonString(customer, {"contactPersons", "0", "note"}), p.note);
+  EXPECT_EQ(JsonString(customer, {"contactPersons", "0", "name", "familyName"}), "王");
+}
+
+TEST_F(AuthorizationMatrixTest, GatewayServesEachPrincipalThe360ViewsItMaySee) {
+  for (const Principal& p : Matrix()) {
+    const std::string& token = world->tokens.at(p.username);
+    for (const auto& [label, id] : world->customers) {
+      SCOPED_TRACE(p.username + " " + label);
+      gv1::GetCustomer360Request request;
+      request.set_customer_id(id);
+      gv1::GetCustomer360Response response;
+      const grpc::Status status = Gateway()->GetCustomer360(As(token).get(), request, &response);
+      const testing::HttpReply http = testing::HttpCall(world->suite->gateway_http_port(), "GET",
+                                                        "/v1/customers/" + id + "/360", token);
+      if (p.visible.count(label)) {
+        ASSERT_TRUE(status.ok()) << status.error_message();
+        ExpectContactDetails(p, response.customer(), "GetCustomer360 over gRPC");
+        ASSERT_EQ(response.recent_touchpoints_size(), 1);
+        EXPECT_EQ(response.recent_touchpoints(0).content().empty(), p.role == "partner");
+        ASSERT_EQ(http.status, 200) << http.body;
+        ExpectJsonContactDetails(p, http.json["customer"], "GetCustomer360 over HTTP");
+        ASSERT_EQ(http.json["recentTouchpoints"].size(), 1u);
+        EXPECT_EQ(http.json["recentTouchpoints"][0].contains("content"), p.role != "partner");
+      } else {
+        const std::string not_found = "customer " + id + " not found";
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+        EXPECT_EQ(status.error_message(), not_found);
+        EXPECT_EQ(http.status, 404) << http.body;
+        EXPECT_EQ(http.json.value("code", 0), 5);
+        EXPECT_EQ(http.json.value("message", ""), not_found);
+      }
+    }
+  }
+  // Another tenant's administrator sees none of them, through either front.
+  const std::string globex = world->suite->AdminToken(kOtherTenant);
+  for (const auto& [label, id] : world->customers) {
+    gv1::GetCustomer360Request request;
+    request.set_customer_id(id);
+    gv1::GetCustomer360Response response;
+    EXPECT_EQ(Gateway()->GetCustomer360(As(globex).get(), request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << label;
+    EXPECT_EQ(testing::HttpCall(world->suite->gateway_http_port(), "GET",
+                                "/v1/customers/" + id + "/360", globex)
+                  .status,
+              404)
+        << label;
+  }
+}
+
+TEST_F(AuthorizationMatrixTest, GatewayListsExactlyTheVisibleCustomersOverGrpcAndHttp) {
+  for (const Principal& p : Matrix()) {
+    const std::string& token = world->tokens.at(p.username);
+    cv1::ListCustomersRequest request;
+    request.set_page_size(100);
+    cv1::ListCustomersResponse response;
+    ASSERT_RPC_OK(ContactsViaGateway()->ListCustomers(As(token).get(), request, &response));
+    std::vector<std::string> ids;
+    for (const cv1::Customer& c : response.customers()) {
+      ids.push_back(c.customer_id());
+      ExpectContactDetails(p, c, "ListCustomers through the gateway");
+    }
+    EXPECT_EQ(Labels(ids), p.visible) << p.username;
+
+    const testing::HttpReply http = testing::HttpCall(world->suite->gateway_http_port(), "GET",
+                                                      "/v1/customers?pageSize=100", token);
+    ASSERT_EQ(http.status, 200) << http.body;
+    std::vector<std::string> http_ids;
+    for (const nlohmann::json& c : http.json["customers"]) {
+      http_ids.push_back(JsonString(c, {"customerId"}));
+      ExpectJsonContactDetails(p, c, "GET /v1/customers");
+    }
+    EXPECT_EQ(Labels(http_ids), p.visible) << p.username;
   }
 }
 
@@ -609,12 +725,12 @@ TEST_F(AuthorizationMatrixTest, ReadOnlyAndHiddenFieldsCannotBeWritten) {
   // The lead has no such policy: the same industry change goes through, and is undone.
   request.mutable_update_mask()->Clear();
   request.mutable_update_mask()->add_paths("industry");
-  ASSERT_RPC_OK(Contacts()->UpdateCustomer(As(world->tokens.at("lead_east")).get(), request,
-                                           &response));
+  ASSERT_RPC_OK(
+      Contacts()->UpdateCustomer(As(world->tokens.at("lead_east")).get(), request, &response));
   EXPECT_EQ(response.customer().industry(), "零售");
   request.mutable_customer()->set_industry("制造业");
-  ASSERT_RPC_OK(Contacts()->UpdateCustomer(As(world->tokens.at("lead_east")).get(), request,
-                                           &response));
+  ASSERT_RPC_OK(
+      Contacts()->UpdateCustomer(As(world->tokens.at("lead_east")).get(), request, &response));
 }
 
 TEST_F(AuthorizationMatrixTest, TouchpointsCanBeRecordedOnlyForVisibleCustomers) {
@@ -628,17 +744,16 @@ TEST_F(AuthorizationMatrixTest, TouchpointsCanBeRecordedOnlyForVisibleCustomers)
       t->set_category(tv1::CATEGORY_SALES);
       t->set_subject("跟进");
       tv1::RecordTouchpointResponse response;
-      const grpc::Status status =
-          Touchpoints()->RecordTouchpoint(As(world->tokens.at(p.username)).get(), request, &response);
+      const grpc::Status status = Touchpoints()->RecordTouchpoint(
+          As(world->tokens.at(p.username)).get(), request, &response);
       if (p.visible.count(label)) {
         EXPECT_TRUE(status.ok()) << p.username << " " << label << ": " << status.error_message();
         // Leave the world as it was for the other tests.
         tv1::DeleteTouchpointRequest undo;
         undo.set_touchpoint_id(response.touchpoint().touchpoint_id());
         tv1::DeleteTouchpointResponse deleted;
-        EXPECT_TRUE(Touchpoints()
-                        ->DeleteTouchpoint(As(world->admin_token).get(), undo, &deleted)
-                        .ok());
+        EXPECT_TRUE(
+            Touchpoints()->DeleteTouchpoint(As(world->admin_token).get(), undo, &deleted).ok());
       } else {
         EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
             << p.username << " " << label;
@@ -656,21 +771,46 @@ std::string Header(const std::string& alg) {
 std::string Claims(const std::string& user_id, const std::string& session_id, int64_t exp_offset,
                    const std::string& audience = "touchline", const std::string& tenant = kTenant) {
   const int64_t now = std::time(nullptr);
-  return absl::StrCat(R"({"iss":"touchline-permissions","aud":")", audience, R"(","tid":")",
-                      tenant, R"(","sub":")", user_id, R"(","sid":")", session_id,
-                      R"(","iat":)", now - 10, R"(,"exp":)", now + exp_offset, "}");
+  return absl::StrCat(R"({"iss":"touchline-permissions","aud":")", audience, R"(","tid":")", tenant,
+                      R"(","sub":")", user_id, R"(","sid":")", session_id, R"(","iat":)", now - 10,
+                      R"(,"exp":)", now + exp_offset, "}");
 }
 
+// Reads C1 with these headers from contacts, and its 360 view through the gateway over gRPC
+// and HTTP; the code contacts answered, after checking that the gateway answered alike.
 grpc::StatusCode GetC1(const std::string& authorization, const std::string& tenant_header = "") {
+  const auto prepare = [&](grpc::ClientContext& context) {
+    if (!authorization.empty()) context.AddMetadata("authorization", authorization);
+    if (!tenant_header.empty()) context.AddMetadata(auth::kTenantHeader, tenant_header);
+  };
   grpc::ClientContext context;
-  if (!authorization.empty()) context.AddMetadata("authorization", authorization);
-  if (!tenant_header.empty()) context.AddMetadata(auth::kTenantHeader, tenant_header);
+  prepare(context);
   cv1::GetCustomerRequest request;
   request.set_customer_id(world->customers.at("C1"));
   cv1::GetCustomerResponse response;
-  return Contacts()->GetCustomer(&context, request, &response).error_code();
+  const grpc::StatusCode code = Contacts()->GetCustomer(&context, request, &response).error_code();
+
+  grpc::ClientContext gateway_context;
+  prepare(gateway_context);
+  gv1::GetCustomer360Request view_request;
+  view_request.set_customer_id(world->customers.at("C1"));
+  gv1::GetCustomer360Response view;
+  EXPECT_EQ(Gateway()->GetCustomer360(&gateway_context, view_request, &view).error_code(), code)
+      << "gateway over gRPC";
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
+  if (!tenant_header.empty()) headers.emplace_back("X-Touchline-Tenant", tenant_header);
+  const testing::HttpReply http =
+      testing::HttpCall(world->suite->gateway_http_port(), "GET",
+                        "/v1/customers/" + world->customers.at("C1") + "/360", "", "", headers);
+  EXPECT_EQ(http.status, code == grpc::StatusCode::OK                ? 200
+                         : code == grpc::StatusCode::UNAUTHENTICATED ? 401
+                                                                     : -1)
+      << "gateway over HTTP: " << http.body;
+  return code;
 }
 
+// Every attack against contacts, the gateway's gRPC front and its HTTP front alike.
 TEST_F(AuthorizationMatrixTest, ForgedExpiredAndMalformedTokensAreRefused) {
   pv1::LoginResponse login;
   ASSERT_RPC_OK(world->suite->Login(kTenant, "rep_a", Password("rep_a"), &login));
@@ -788,18 +928,18 @@ TEST_F(AuthorizationMatrixTest, DisabledUserIsLockedOutEverywhere) {
            grpc::StatusCode::UNAUTHENTICATED;
   }));
   pv1::LoginResponse login;
-  EXPECT_EQ(world->suite->Login(kTenant, "rep_leaving", Password("rep_leaving"), &login)
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      world->suite->Login(kTenant, "rep_leaving", Password("rep_leaving"), &login).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(AuthorizationMatrixTest, RepeatedWrongPasswordsLockTheAccount) {
   CreateUser("rep_forgetful", "rep");
   pv1::LoginResponse login;
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(world->suite->Login(kTenant, "rep_forgetful", "wrong password 12345", &login)
-                  .error_code(),
-              grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(
+        world->suite->Login(kTenant, "rep_forgetful", "wrong password 12345", &login).error_code(),
+        grpc::StatusCode::UNAUTHENTICATED);
   }
   const grpc::Status locked =
       world->suite->Login(kTenant, "rep_forgetful", Password("rep_forgetful"), &login);
@@ -838,9 +978,9 @@ TEST_F(AuthorizationMatrixTest, PolicyChangesReachRunningServices) {
   bad.mutable_policy()->set_field_path("contact_persons.fax");
   bad.mutable_policy()->set_access(pv1::FIELD_ACCESS_HIDDEN);
   pv1::SetFieldPolicyResponse bad_response;
-  EXPECT_EQ(Permissions()->SetFieldPolicy(As(world->admin_token).get(), bad, &bad_response)
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Permissions()->SetFieldPolicy(As(world->admin_token).get(), bad, &bad_response).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(AuthorizationMatrixTest, OtherTenantsSeeNothing) {
@@ -891,7 +1031,9 @@ TEST_F(AuthorizationMatrixTest, AuditLogRecordsLoginsReadsAndChangesInAnIntactCh
       request.set_actor_id(world->user_ids.at(actor));
       request.set_page_size(1000);
       pv1::ListAuditEventsResponse response;
-      return Permissions()->ListAuditEvents(As(world->admin_token).get(), request, &response).ok() &&
+      return Permissions()
+                 ->ListAuditEvents(As(world->admin_token).get(), request, &response)
+                 .ok() &&
              response.events_size() > 0;
     });
   };

@@ -31,7 +31,10 @@ using testing::Suite;
 constexpr char kTenant[] = "acme";
 
 Suite::Options ContactsOnly() {
-  return Suite::Options{.tenants = {kTenant}, .contacts = true, .touchpoints = false};
+  Suite::Options options;
+  options.tenants = {kTenant};
+  options.touchpoints = false;
+  return options;
 }
 
 std::unique_ptr<v1::ContactsService::Stub> Stub(const Suite& suite) {

@@ -31,20 +31,13 @@
 namespace touchline {
 namespace {
 
+using testing::Eventually;
+
 using grpc::health::v1::HealthCheckResponse;
 namespace cv1 = ::touchline::contacts::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 
 constexpr char kTouchpointsService[] = "touchline.touchpoints.v1.TouchpointsService";
-
-// Retries `attempt` every 50 ms for up to 15 s until it returns true.
-bool Eventually(const std::function<bool()>& attempt) {
-  for (int i = 0; i < 300; ++i) {
-    if (attempt()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 constexpr char kTenant[] = "acme";
 
@@ -159,12 +152,12 @@ TEST_F(TouchpointsProcessTest, AcknowledgedTouchpointSurvivesKillNineAndIsPublis
   Eventually([&] {
     auto envelopes =
         testing::ReadEnvelopes(**redis, events::StreamKey(suite_->redis_prefix(), "touchpoints"));
-    recorded_events = envelopes.ok() ? static_cast<int>(std::count_if(
-                                           envelopes->begin(), envelopes->end(),
-                                           [&](const events::v1::EventEnvelope& e) {
-                                             return e.aggregate_id() == id;
-                                           }))
-                                     : -1;
+    recorded_events = envelopes.ok()
+                          ? static_cast<int>(std::count_if(envelopes->begin(), envelopes->end(),
+                                                           [&](const events::v1::EventEnvelope& e) {
+                                                             return e.aggregate_id() == id;
+                                                           }))
+                          : -1;
     return recorded_events > 0;
   });
   EXPECT_EQ(recorded_events, 1);

@@ -16,6 +16,12 @@ namespace touchline::testing {
 absl::StatusOr<std::vector<events::v1::EventEnvelope>> ReadEnvelopes(redis::Pool& redis,
                                                                      const std::string& stream_key);
 
+// Whether consumer group `group` has got past the newest entry of `stream_key` about
+// `aggregate_id` (its "aggregate" field) and acknowledged everything it was given: the event
+// was applied. False while no such entry was published yet or the group lags.
+absl::StatusOr<bool> GroupHasApplied(redis::Pool& redis, const std::string& stream_key,
+                                     const std::string& group, const std::string& aggregate_id);
+
 }  // namespace touchline::testing
 
 #endif  // TOUCHLINE_TESTS_TESTING_EVENT_STREAM_H_

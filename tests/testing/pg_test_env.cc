@@ -162,9 +162,13 @@ absl::Status ThrowawayRedis::Start() {
   return absl::InternalError("test redis-server did not answer PING within 10 s");
 }
 
-void ThrowawayRedis::Stop() {
+void ThrowawayRedis::Stop() { Signal(SIGTERM); }
+
+void ThrowawayRedis::Kill() { Signal(SIGKILL); }
+
+void ThrowawayRedis::Signal(int signal) {
   if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
+  kill(pid_, signal);
   int wstatus = 0;
   waitpid(pid_, &wstatus, 0);
   pid_ = -1;

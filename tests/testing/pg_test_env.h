@@ -59,12 +59,17 @@ class ThrowawayRedis {
   absl::Status Start();
   // Stops the server (SIGTERM, which also flushes the append-only file) and waits for it.
   void Stop();
+  // Kills the server (SIGKILL: no flush, connections cut) and waits for it.
+  void Kill();
 
   int port() const { return port_; }
   // "127.0.0.1:<port>".
   std::string address() const;
 
  private:
+  // Sends `signal` to the server and waits for it to exit.
+  void Signal(int signal);
+
   bool append_only_;
   int port_ = 0;
   std::string dir_;

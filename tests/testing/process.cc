@@ -71,6 +71,14 @@ int ServiceProcess::Wait(std::chrono::seconds timeout) {
 
 void ServiceProcess::Kill(int signal) { ::kill(pid_, signal); }
 
+bool Eventually(const std::function<bool()>& attempt) {
+  for (int i = 0; i < 400; ++i) {
+    if (attempt()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 bool WaitForHealth(const std::string& address, const std::string& service,
                    HealthCheckResponse::ServingStatus want) {
   // Short reconnect backoff: the server refuses connects until it has started.

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ class ServiceProcess {
 // 20 s pass (false).
 bool WaitForHealth(const std::string& address, const std::string& service,
                    grpc::health::v1::HealthCheckResponse::ServingStatus want);
+
+// Retries `attempt` every 50 ms for up to 20 s until it returns true; whether it did. For
+// what arrives through events, whose timing a process-level test does not control.
+bool Eventually(const std::function<bool()>& attempt);
 
 // The whole content of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <utility>
 
 #include "common/auth/request_context.h"
@@ -31,39 +32,50 @@ bool Shell(const std::string& command) {
 Suite::Suite(Options options) { Start(options); }
 
 void Suite::Start(const Options& options) {
+  redis_addr_ = options.redis_addr.empty() ? TestRedisAddr() : options.redis_addr;
+  gateway_flags_ = options.gateway_flags;
   char dir_template[] = "/tmp/touchline_suite_XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
   dir_ = dir_template;
   log_ = dir_ + "/services.log";
-  ASSERT_TRUE(Shell("openssl genrsa -out " + dir_ + "/jwt.key 2048 2>/dev/null && openssl rsa -in " +
-                    dir_ + "/jwt.key -pubout -out " + dir_ + "/jwt.pub 2>/dev/null"));
+  ASSERT_TRUE(Shell("openssl genrsa -out " + dir_ +
+                    "/jwt.key 2048 2>/dev/null && openssl rsa -in " + dir_ +
+                    "/jwt.key -pubout -out " + dir_ + "/jwt.pub 2>/dev/null"));
 
-  std::vector<std::string> permission_args = CommonArgs(permissions_schema_.name(),
-                                                        permissions_port_);
+  std::vector<std::string> permission_args =
+      CommonArgs(permissions_schema_.name(), permissions_port_);
   permission_args.push_back("--jwt_private_key_file=" + dir_ + "/jwt.key");
   permission_args.push_back("--jwt_public_key_file=" + dir_ + "/jwt.pub");
   permission_args.push_back("--password_hash_strength=min");
 
   ::setenv("TOUCHLINE_BOOTSTRAP_PASSWORD", kAdminPassword, 1);
+  std::string service_keys;
   for (const std::string& tenant : options.tenants) {
     std::vector<std::string> args = permission_args;
+    const std::string key_file = dir_ + "/" + tenant + ".gateway.key";
     args.push_back("--bootstrap_tenant=" + tenant);
     args.push_back("--bootstrap_admin=admin");
+    args.push_back("--bootstrap_gateway_key_file=" + key_file);
     ServiceProcess bootstrap(TOUCHLINE_PERMISSIONS_BINARY, args, log_);
     ASSERT_EQ(bootstrap.Wait(std::chrono::seconds(60)), 0)
-        << "bootstrap of " << tenant << " failed:\n" << ReadFile(log_);
+        << "bootstrap of " << tenant << " failed:\n"
+        << ReadFile(log_);
+    service_keys += ReadFile(key_file);
   }
+  std::ofstream(service_keys_path()) << service_keys;
 
-  permissions_ = std::make_unique<ServiceProcess>(TOUCHLINE_PERMISSIONS_BINARY, permission_args,
-                                                  log_);
+  permissions_ =
+      std::make_unique<ServiceProcess>(TOUCHLINE_PERMISSIONS_BINARY, permission_args, log_);
   ASSERT_TRUE(WaitForHealth(permissions_address(), "touchline.permissions.v1.PermissionsService",
                             HealthCheckResponse::SERVING))
       << ReadFile(log_);
   if (options.contacts) StartContacts();
   if (options.touchpoints) StartTouchpoints();
+  if (options.gateway) StartGateway();
 }
 
 Suite::~Suite() {
+  gateway_.reset();
   touchpoints_.reset();
   contacts_.reset();
   permissions_.reset();
@@ -73,7 +85,7 @@ Suite::~Suite() {
 
 std::vector<std::string> Suite::CommonArgs(const std::string& schema, int port) const {
   return {"--pg_dsn=" + TestPgDsn(),
-          "--redis_addr=" + TestRedisAddr(),
+          "--redis_addr=" + redis_addr_,
           "--pg_schema=" + schema,
           "--events_stream_prefix=" + prefix_,
           "--listen_address=" + Address(port),
@@ -81,7 +93,8 @@ std::vector<std::string> Suite::CommonArgs(const std::string& schema, int port) 
 }
 
 std::vector<std::string> Suite::ClientArgs() const {
-  return {"--jwt_public_key_file=" + dir_ + "/jwt.pub", "--permissions_addr=" + permissions_address()};
+  return {"--jwt_public_key_file=" + dir_ + "/jwt.pub",
+          "--permissions_addr=" + permissions_address()};
 }
 
 void Suite::StartContacts(std::vector<std::string> extra) {
@@ -105,6 +118,28 @@ void Suite::StartTouchpoints(std::vector<std::string> extra) {
                             HealthCheckResponse::SERVING))
       << ReadFile(log_);
 }
+
+void Suite::StartGateway(std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--redis_addr=" + redis_addr_,
+                                   "--events_stream_prefix=" + prefix_,
+                                   "--listen_address=" + Address(gateway_port_),
+                                   "--http_address=" + Address(gateway_http_port_),
+                                   "--metrics_address=",
+                                   "--contacts_addr=" + contacts_address(),
+                                   "--touchpoints_addr=" + touchpoints_address(),
+                                   "--service_api_keys_file=" + service_keys_path()};
+  for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
+  for (const std::string& flag : gateway_flags_) args.push_back(flag);
+  for (auto& arg : extra) args.push_back(std::move(arg));
+  gateway_.reset();
+  gateway_ =
+      std::make_unique<ServiceProcess>(TOUCHLINE_GATEWAY_BINARY, args, dir_ + "/gateway.log");
+  ASSERT_TRUE(WaitForHealth(gateway_address(), "touchline.gateway.v1.GatewayService",
+                            HealthCheckResponse::SERVING))
+      << ReadFile(dir_ + "/gateway.log");
+}
+
+std::string Suite::gateway_address() const { return Address(gateway_port_); }
 
 std::string Suite::permissions_address() const { return Address(permissions_port_); }
 std::string Suite::contacts_address() const { return Address(contacts_port_); }

@@ -1,7 +1,8 @@
 // The whole suite as an operator runs it, for process-level tests: a fresh RSA key pair,
-// the real touchline-permissions binary with tenants bootstrapped (an administrator each),
-// then touchline-contacts and touchline-touchpoints pointed at it, each in its own schema of
-// the test database and all sharing one Redis key prefix.
+// the real touchline-permissions binary with tenants bootstrapped (an administrator and a
+// gateway service key each), then touchline-contacts and touchline-touchpoints pointed at
+// it, each in its own schema of the test database, and optionally touchline-gateway in front
+// of them, all sharing one Redis key prefix.
 #ifndef TOUCHLINE_TESTS_TESTING_SUITE_H_
 #define TOUCHLINE_TESTS_TESTING_SUITE_H_
 
@@ -26,6 +27,11 @@ class Suite {
     std::vector<std::string> tenants = {"acme"};
     bool contacts = true;
     bool touchpoints = true;
+    // Starts touchline-gateway too (needs contacts and touchpoints), with these extra flags.
+    bool gateway = false;
+    std::vector<std::string> gateway_flags;
+    // The Redis every process uses; empty for the test command's (TOUCHLINE_REDIS_ADDR).
+    std::string redis_addr;
   };
 
   // Starts everything and waits until each service is healthy; failures fail the test (check
@@ -38,6 +44,11 @@ class Suite {
   std::string permissions_address() const;
   std::string contacts_address() const;
   std::string touchpoints_address() const;
+  // The gateway's gRPC address and HTTP port.
+  std::string gateway_address() const;
+  int gateway_http_port() const { return gateway_http_port_; }
+  // The file of the tenants' gateway service keys (one line per tenant).
+  std::string service_keys_path() const { return dir_ + "/gateway.keys"; }
   // The PEM of the key that signs access tokens, for tests that forge tokens.
   std::string private_key_pem() const;
   std::string public_key_pem() const;
@@ -57,8 +68,11 @@ class Suite {
   // Starts or restarts (after Kill) contacts or touchpoints with extra flags.
   void StartContacts(std::vector<std::string> extra = {});
   void StartTouchpoints(std::vector<std::string> extra = {});
+  // Starts or restarts the gateway (after Kill) with Options::gateway_flags and `extra`.
+  void StartGateway(std::vector<std::string> extra = {});
   ServiceProcess* contacts() { return contacts_.get(); }
   ServiceProcess* touchpoints() { return touchpoints_.get(); }
+  ServiceProcess* gateway() { return gateway_.get(); }
   const std::string& redis_prefix() const { return prefix_; }
   const std::string& log_path() const { return log_; }
 
@@ -70,6 +84,8 @@ class Suite {
 
   std::string dir_;
   std::string log_;
+  std::string redis_addr_;
+  std::vector<std::string> gateway_flags_;
   std::string prefix_ = UniqueRedisPrefix();
   ScopedSchema permissions_schema_{"perm_e2e"};
   ScopedSchema contacts_schema_{"contacts_e2e"};
@@ -77,9 +93,12 @@ class Suite {
   int permissions_port_ = FreePort();
   int contacts_port_ = FreePort();
   int touchpoints_port_ = FreePort();
+  int gateway_port_ = FreePort();
+  int gateway_http_port_ = FreePort();
   std::unique_ptr<ServiceProcess> permissions_;
   std::unique_ptr<ServiceProcess> contacts_;
   std::unique_ptr<ServiceProcess> touchpoints_;
+  std::unique_ptr<ServiceProcess> gateway_;
 };
 
 }  // namespace touchline::testing
