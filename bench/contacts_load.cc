@@ -8,24 +8,19 @@
 // count towards QPS and latency; failures are counted in the errors column.
 #include <grpcpp/grpcpp.h>
 
-#include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/closed_loop.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 
@@ -47,64 +42,6 @@ namespace {
 
 namespace v1 = ::touchline::contacts::v1;
 using grpc::health::v1::Health;
-
-// Issues one call and invokes `done(ok)` when it completes (on a gRPC thread).
-using CallFn = std::function<void(std::function<void(bool)> done)>;
-
-struct Row {
-  double qps = 0;
-  double p50_ms = 0;
-  double p99_ms = 0;
-  long errors = 0;
-};
-
-// Keeps `in_flight` calls going: each completion starts the next until the deadline.
-Row RunClosedLoop(const CallFn& call, int in_flight, absl::Duration warmup,
-                  absl::Duration duration) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<double> latencies_ms;
-  latencies_ms.reserve(1 << 20);
-  std::atomic<long> errors{0};
-  int active = in_flight;
-  const absl::Time start = absl::Now();
-  const absl::Time measure_from = start + warmup;
-  const absl::Time stop_at = measure_from + duration;
-
-  std::function<void()> launch;
-  launch = [&] {
-    const absl::Time sent = absl::Now();
-    call([&, sent](bool ok) {
-      const absl::Time now = absl::Now();
-      if (sent >= measure_from && now <= stop_at) {
-        if (ok) {
-          std::lock_guard<std::mutex> lock(mu);
-          latencies_ms.push_back(absl::ToDoubleMilliseconds(now - sent));
-        } else {
-          ++errors;
-        }
-      }
-      if (now < stop_at) {
-        launch();
-      } else {
-        std::lock_guard<std::mutex> lock(mu);
-        if (--active == 0) cv.notify_all();
-      }
-    });
-  };
-  for (int i = 0; i < in_flight; ++i) launch();
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return active == 0; });
-
-  Row row;
-  row.errors = errors.load();
-  if (latencies_ms.empty()) return row;
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  row.qps = static_cast<double>(latencies_ms.size()) / absl::ToDoubleSeconds(duration);
-  row.p50_ms = latencies_ms[latencies_ms.size() / 2];
-  row.p99_ms = latencies_ms[std::min(latencies_ms.size() - 1, latencies_ms.size() * 99 / 100)];
-  return row;
-}
 
 // Owns the request, response and context of one asynchronous call.
 template <typename Request, typename Response>
@@ -135,15 +72,8 @@ int Main() {
       grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
   const auto health = Health::NewStub(channel);
   const auto contacts = v1::ContactsService::NewStub(channel);
-  std::vector<int> levels;
-  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_concurrency), ',')) {
-    int level = 0;
-    if (!absl::SimpleAtoi(part, &level) || level <= 0) {
-      std::fprintf(stderr, "bad --concurrency\n");
-      return 2;
-    }
-    levels.push_back(level);
-  }
+  const std::vector<int> levels = ParseLevels(absl::GetFlag(FLAGS_concurrency));
+  if (levels.empty()) return 2;
   const absl::Duration warmup = absl::GetFlag(FLAGS_warmup);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   const std::string run = std::to_string(absl::ToUnixMicros(absl::Now()));
@@ -165,15 +95,7 @@ int Main() {
     ids.push_back(response.customer().customer_id());
   }
 
-  const CallFn check = [&](std::function<void(bool)> done) {
-    auto* call =
-        new Call<grpc::health::v1::HealthCheckRequest, grpc::health::v1::HealthCheckResponse>();
-    health->async()->Check(&call->context, &call->request, &call->response,
-                           [call, done](grpc::Status s) {
-                             delete call;
-                             done(s.ok());
-                           });
-  };
+  const CallFn check = HealthCheck(health.get());
   const CallFn get = [&](std::function<void(bool)> done) {
     auto* call = new Call<v1::GetCustomerRequest, v1::GetCustomerResponse>();
     AddTenant(call->context);
@@ -197,20 +119,15 @@ int Main() {
                                       });
   };
 
-  std::printf("%-16s %8s %10s %9s %9s %8s %10s\n", "rpc", "inflight", "qps", "p50_ms", "p99_ms",
-              "errors", "vs_health");
+  PrintHeader();
   for (const int level : levels) {
     const Row base = RunClosedLoop(check, level, warmup, duration);
-    std::printf("%-16s %8d %10.0f %9.3f %9.3f %8ld %9.0f%%\n", "HealthCheck", level, base.qps,
-                base.p50_ms, base.p99_ms, base.errors, 100.0);
+    PrintRow("HealthCheck", level, base, base.qps);
     for (const auto& [name, fn] : {std::pair<const char*, const CallFn*>{"GetCustomer", &get},
                                    {"CreateCustomer", &create}}) {
       if (!absl::StrContains(absl::GetFlag(FLAGS_rpcs), name)) continue;
-      const Row row = RunClosedLoop(*fn, level, warmup, duration);
-      std::printf("%-16s %8d %10.0f %9.3f %9.3f %8ld %9.0f%%\n", name, level, row.qps, row.p50_ms,
-                  row.p99_ms, row.errors, 100.0 * row.qps / base.qps);
+      PrintRow(name, level, RunClosedLoop(*fn, level, warmup, duration), base.qps);
     }
-    std::fflush(stdout);
   }
   return 0;
 }
