@@ -22,19 +22,9 @@ tenant=bench
 admin_password="bench admin password 0001"
 rep_password="bench rep password 0001"
 
-"$root/scripts/install-deps.sh"
-[ -f "$build_dir/build.ninja" ] || cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target touchline-permissions touchline-login \
-  touchline-contacts touchline-touchpoints touchline-health enforcement_micro enforcement_setup \
-  contacts_load touchpoints_load touchpoints_gen >/dev/null
-
-tl_pg_stop "$dir"; tl_redis_stop "$dir"; rm -rf "$dir"
-mkdir -p "$dir"
-pg_port=$(tl_pg_start "$dir")
-tl_pg_createdb "$pg_port" touchline
-redis_port=$(tl_redis_start "$dir")
-export TOUCHLINE_PG_DSN="host=127.0.0.1 port=$pg_port user=touchline dbname=touchline"
-export TOUCHLINE_REDIS_ADDR="127.0.0.1:$redis_port"
+tl_bench_prepare "$build_dir" "$dir" touchline-permissions touchline-login touchline-contacts \
+  touchline-touchpoints touchline-health enforcement_micro enforcement_setup contacts_load \
+  touchpoints_load touchpoints_gen
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done

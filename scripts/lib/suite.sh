@@ -52,3 +52,24 @@ tl_stop_permissions() {
   kill "$(cat "$pidfile")" 2>/dev/null || true
   rm -f "$pidfile"
 }
+
+# tl_bench_prepare BUILD_DIR DIR TARGET...: for a benchmark runner. Installs what is missing,
+# builds TARGETs, then starts a fresh private PostgreSQL (database touchline) and Redis under
+# DIR (whatever was there is removed) and exports TOUCHLINE_PG_DSN and TOUCHLINE_REDIS_ADDR.
+# Must not run in a subshell: the exports are for the caller.
+tl_bench_prepare() {
+  local build_dir=$1 dir=$2 root pg_port redis_port
+  shift 2
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  "$root/scripts/install-deps.sh"
+  [ -f "$build_dir/build.ninja" ] ||
+    cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build_dir" -j "$(nproc)" --target "$@" >/dev/null
+  tl_pg_stop "$dir"; tl_redis_stop "$dir"; rm -rf "$dir"
+  mkdir -p "$dir"
+  pg_port=$(tl_pg_start "$dir")
+  tl_pg_createdb "$pg_port" touchline
+  redis_port=$(tl_redis_start "$dir")
+  export TOUCHLINE_PG_DSN="host=127.0.0.1 port=$pg_port user=touchline dbname=touchline"
+  export TOUCHLINE_REDIS_ADDR="127.0.0.1:$redis_port"
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs the gateway benchmark in one go, on private servers under .data/bench-gateway:
+#   1. the suite (permissions, contacts, touchpoints) and the gateway in front of it, with
+#      the tenant's gateway service key (so 360 views are cached);
+#   2. gateway_load over gRPC, as a rep who owns the seeded customers: the gateway's own
+#      health Check (the baseline), GetCustomer360 cache hits (100 hot customers with 20
+#      touchpoints each) and cache misses (cold customers, each read once), at 16 and 64 in
+#      flight;
+#   3. wrk on the HTTP route GET /v1/customers/{id}/360 over the same hot customers, at 16
+#      and 64 connections, to compare with the gRPC hit rows of step 2.
+# Usage: bench/run_gateway_bench.sh [seconds per row, default 10]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source "$root/scripts/lib/servers.sh"
+source "$root/scripts/lib/suite.sh"
+seconds=${1:-10}
+build_dir=${BUILD_DIR:-$root/build}
+dir=$root/.data/bench-gateway
+tenant=bench
+admin_password="bench admin password 0001"
+rep_password="bench rep password 0001"
+
+tl_bench_prepare "$build_dir" "$dir" touchline-permissions touchline-login touchline-contacts \
+  touchline-touchpoints touchline-gateway touchline-health enforcement_setup gateway_load
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  tl_stop_permissions "$dir"; tl_redis_stop "$dir"; tl_pg_stop "$dir"
+}
+trap cleanup EXIT
+tl_make_keys "$dir/keys"
+tl_bootstrap "$build_dir" "$dir/keys" "$tenant" "$admin_password" "$dir/permissions.log" \
+  --bootstrap_gateway_key_file="$dir/keys/gateway.keys"
+
+# start BINARY PORT FLAGS...: starts a service and waits until it is healthy.
+start() {
+  local binary=$1 port=$2
+  shift 2
+  "$binary" --listen_address="127.0.0.1:$port" --metrics_address= "$@" \
+    2>>"$dir/$(basename "$binary").log" &
+  pids+=($!)
+  "$build_dir/common/server/touchline-health" "127.0.0.1:$port" --wait=30s >/dev/null
+}
+permissions=$(tl_start_permissions "$build_dir" "$dir" "$tenant" "$admin_password")
+client_flags=(--jwt_public_key_file="$dir/keys/jwt.pub" --permissions_addr="$permissions")
+contacts_port=$(tl_free_port)
+start "$build_dir/services/contacts/touchline-contacts" "$contacts_port" "${client_flags[@]}"
+touchpoints_port=$(tl_free_port)
+start "$build_dir/services/touchpoints/touchline-touchpoints" "$touchpoints_port" \
+  "${client_flags[@]}"
+gateway_port=$(tl_free_port)
+http_port=$(tl_free_port)
+start "$build_dir/gateway/touchline-gateway" "$gateway_port" "${client_flags[@]}" \
+  --contacts_addr="127.0.0.1:$contacts_port" --touchpoints_addr="127.0.0.1:$touchpoints_port" \
+  --http_address="127.0.0.1:$http_port" --service_api_keys_file="$dir/keys/gateway.keys"
+
+admin_token=$(tl_token "$build_dir" "$permissions" "$tenant" admin "$admin_password")
+rep_id=$(TOUCHLINE_ADMIN_TOKEN=$admin_token TOUCHLINE_PASSWORD=$rep_password \
+  "$build_dir/bench/enforcement_setup" --target="$permissions")
+rep_token=$(tl_token "$build_dir" "$permissions" "$tenant" bench_rep "$rep_password")
+
+echo "== 1. GetCustomer360 over gRPC through the gateway ($(nproc) cores), ${seconds}s per row"
+"$build_dir/bench/gateway_load" --target="127.0.0.1:$gateway_port" --token="$rep_token" \
+  --owner_id="$rep_id" --duration="${seconds}s" --concurrency=16,64 \
+  --ids_file="$dir/hot_ids"
+
+echo
+echo "== 2. GET /v1/customers/{id}/360 over HTTP (wrk, same hot customers), ${seconds}s per row"
+for connections in 16 64; do
+  echo "-- $connections connections"
+  IDS_FILE="$dir/hot_ids" TOKEN="$rep_token" wrk -t2 -c"$connections" -d"${seconds}s" --latency \
+    -s "$root/bench/wrk_360.lua" "http://127.0.0.1:$http_port" | grep -E "Requests/sec|50%|99%|non-2xx"
+done
