@@ -139,6 +139,8 @@ absl::StatusOr<std::unique_ptr<HttpFront>> HttpFront::Start(HttpFrontOptions opt
   server.set_payload_max_length(front->options_.max_request_bytes);
   server.set_keep_alive_timeout(front->options_.keep_alive_seconds);
   server.set_keep_alive_max_count(front->options_.keep_alive_max_requests);
+  // Without it, Nagle and delayed ACKs hold every small response for 40 ms.
+  server.set_tcp_nodelay(true);
   HttpFront* self = front.get();
   const auto handle = [self](const httplib::Request& request, httplib::Response& response) {
     self->Handle(request, response);
@@ -255,7 +257,12 @@ void HttpFront::Handle(const httplib::Request& request, httplib::Response& respo
     const http::Route& route = *match->route;
     rpc = GrpcPath(route);
     std::unique_ptr<google::protobuf::Message> rpc_request = NewMessage(route.method->input_type());
-    http::QueryParameters query(request.params.begin(), request.params.end());
+    // From the URL only: httplib also puts a form-encoded body (curl -d's default) into
+    // params, and a JSON body must not be read as a parameter.
+    const size_t question = request.target.find('?');
+    const http::QueryParameters query = http::ParseQueryString(
+        question == std::string::npos ? std::string_view()
+                                      : std::string_view(request.target).substr(question + 1));
     absl::Status status =
         http::BuildRequest(route, match->bindings, query, request.body, rpc_request.get());
     std::unique_ptr<google::protobuf::Message> rpc_response =

@@ -43,27 +43,6 @@ int HexValue(char c) {
   return -1;
 }
 
-std::string PercentDecode(std::string_view text, bool keep_escaped_slash) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int high = HexValue(text[i + 1]);
-      const int low = HexValue(text[i + 2]);
-      if (high >= 0 && low >= 0) {
-        const char decoded = static_cast<char>(high * 16 + low);
-        if (!(keep_escaped_slash && decoded == '/')) {
-          out.push_back(decoded);
-          i += 2;
-          continue;
-        }
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
-}
-
 std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -189,6 +168,27 @@ class Parser {
 };
 
 }  // namespace
+
+std::string PercentDecode(std::string_view text, bool keep_escaped_slash) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int high = HexValue(text[i + 1]);
+      const int low = HexValue(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        const char decoded = static_cast<char>(high * 16 + low);
+        if (!(keep_escaped_slash && decoded == '/')) {
+          out.push_back(decoded);
+          i += 2;
+          continue;
+        }
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
 
 absl::StatusOr<PathTemplate> PathTemplate::Parse(std::string_view text) {
   PathTemplate result;

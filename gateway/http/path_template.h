@@ -20,6 +20,10 @@
 
 namespace touchline::gateway::http {
 
+// `text` with each %XX escape replaced by its byte; with `keep_escaped_slash`, %2F stays as
+// written (a multi-segment path variable must not gain a '/'). Malformed escapes are kept.
+std::string PercentDecode(std::string_view text, bool keep_escaped_slash = false);
+
 // Values a matched path gives to request fields: (field path, e.g. "customer.customer_id",
 // percent-decoded value), in the order the variables appear in the template.
 using Bindings = std::vector<std::pair<std::string, std::string>>;

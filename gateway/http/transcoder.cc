@@ -13,6 +13,7 @@
 #include "common/status/macros.h"
 #include "common/text/text.h"
 #include "gateway/http/field_path.h"
+#include "gateway/http/path_template.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 
@@ -237,6 +238,27 @@ absl::StatusOr<std::string> ResponseToJson(const Route& route, const Message& re
   if (!parsed.is_object()) return absl::InternalError("protobuf printed malformed JSON");
   const auto value = parsed.find(field->json_name());
   return value == parsed.end() ? std::string("null") : value->dump();
+}
+
+QueryParameters ParseQueryString(std::string_view query) {
+  QueryParameters parameters;
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string part(query.substr(start, end - start));
+    start = end + 1;
+    if (part.empty()) continue;
+    std::replace(part.begin(), part.end(), '+', ' ');
+    const size_t equals = part.find('=');
+    if (equals == std::string::npos) {
+      parameters.emplace_back(PercentDecode(part), "");
+    } else {
+      parameters.emplace_back(PercentDecode(std::string_view(part).substr(0, equals)),
+                              PercentDecode(std::string_view(part).substr(equals + 1)));
+    }
+  }
+  return parameters;
 }
 
 }  // namespace touchline::gateway::http

@@ -19,6 +19,11 @@ namespace touchline::gateway::http {
 // A request's query parameters in URL order, names and values already percent-decoded.
 using QueryParameters = std::vector<std::pair<std::string, std::string>>;
 
+// The parameters of a URL query string (what follows '?', as sent): "name=value" pairs split
+// at '&', '+' read as a space, %XX escapes decoded, in URL order; a name without '=' has an
+// empty value. Only the URL counts: a form-encoded body is never read as parameters.
+QueryParameters ParseQueryString(std::string_view query);
+
 // Replaces the contents of `request` (a message of `route.method`'s input type, generated or
 // dynamic) with what the HTTP request says:
 //  - the body, when not empty or white space only: with route.body "*" it is the whole

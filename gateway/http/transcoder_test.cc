@@ -419,5 +419,18 @@ TEST_F(TranscoderTest, RepeatedResponseBodyIsAnArray) {
               IsOkAndHolds(std::string(R"(["第一","b"])")));
 }
 
+TEST(ParseQueryStringTest, SplitsDecodesAndKeepsUrlOrder) {
+  EXPECT_EQ(ParseQueryString("region=%E5%8C%97%E4%BA%AC&pageSize=20&tag=a+b&tag=c&flag&=x&&"),
+            (QueryParameters{{"region", "北京"},
+                             {"pageSize", "20"},
+                             {"tag", "a b"},
+                             {"tag", "c"},
+                             {"flag", ""},
+                             {"", "x"}}));
+  EXPECT_EQ(ParseQueryString("q=%2B1%3D2&bad=%zz"),
+            (QueryParameters{{"q", "+1=2"}, {"bad", "%zz"}}));
+  EXPECT_TRUE(ParseQueryString("").empty());
+}
+
 }  // namespace
 }  // namespace touchline::gateway::http

@@ -267,6 +267,48 @@ TEST_F(GatewayProcessTest, CacheMissesThenHitsAndATouchpointInvalidatesIt) {
   }));
 }
 
+TEST_F(GatewayProcessTest, ViewsFromTheCacheHoldTheNewestTouchpointsAskedFor) {
+  const std::string id = CreateCustomer("多次回访客户", world->rep_id);
+  nlohmann::json batch = {{"requests", nlohmann::json::array()}};
+  for (int i = 0; i < 12; ++i) {
+    batch["requests"].push_back(
+        {{"touchpoint",
+          {{"customerId", id},
+           {"occurTime", "2026-11-" + std::to_string(10 + i) + "T08:00:00Z"},
+           {"channel", "CHANNEL_WECOM"},
+           {"category", "CATEGORY_SALES"},
+           {"subject", "回访 " + std::to_string(i)}}},
+         {"requestId", "tp-count-" + std::to_string(i)}});
+  }
+  HttpReply recorded;
+  ASSERT_TRUE(Eventually([&] {
+    recorded = Http("POST", "/v1/touchpoints:batchRecord", world->admin_token, batch.dump());
+    return recorded.status == 200 && recorded.json.value("recordedCount", 0) == 12;
+  }));
+  // Every touchpoint event applied, then one read to fill the cache: what follows are hits.
+  for (const nlohmann::json& result : recorded.json["results"]) {
+    WaitForGateway("touchpoints", result["touchpoint"].value("touchpointId", ""));
+  }
+  gv1::GetCustomer360Response view;
+  std::string cache;
+  ASSERT_TRUE(Get360(world->admin_token, id, &view).ok());
+  ASSERT_TRUE(Get360(world->admin_token, id, &view, &cache).ok());
+  EXPECT_EQ(cache, "hit");
+  ASSERT_EQ(view.recent_touchpoints_size(), 10);
+  EXPECT_EQ(view.recent_touchpoints(0).subject(), "回访 11");
+  EXPECT_EQ(view.recent_touchpoints(9).subject(), "回访 2");
+
+  const HttpReply three =
+      Http("GET", "/v1/customers/" + id + "/360?touchpointCount=3", world->admin_token);
+  ASSERT_EQ(three.status, 200) << three.body;
+  EXPECT_EQ(three.header("x-touchline-cache"), "hit");
+  ASSERT_EQ(three.json["recentTouchpoints"].size(), 3u);
+  EXPECT_EQ(three.json["recentTouchpoints"][2]["subject"], "回访 9");
+  const HttpReply too_many =
+      Http("GET", "/v1/customers/" + id + "/360?touchpointCount=21", world->admin_token);
+  EXPECT_EQ(too_many.status, 400) << too_many.body;
+}
+
 TEST_F(GatewayProcessTest, ServicesErrorsPassThroughWithTheirDetails) {
   cv1::CreateCustomerRequest request;
   request.mutable_customer()->set_kind(cv1::CUSTOMER_KIND_ORGANIZATION);
@@ -396,6 +438,17 @@ TEST_F(GatewayProcessTest, BadJsonUnknownParametersAndOversizedBodiesGetClearErr
       "GET", "/v1/customers?displayNamePrefix=" + testing::UrlEncode("拼写"), world->admin_token);
   EXPECT_EQ(list.status, 200);
   EXPECT_FALSE(list.json.contains("customers")) << list.body;
+}
+
+TEST_F(GatewayProcessTest, AFormEncodedBodyIsReadAsJsonNotAsParameters) {
+  // What `curl -d '{...}'` sends: JSON labelled as a form. Its fields must neither become
+  // query parameters nor end up in an error message.
+  const HttpReply login = Http(
+      "POST", "/v1/sessions:login", "",
+      nlohmann::json{{"username", "admin"}, {"password", testing::kAdminPassword}}.dump(),
+      {{"X-Touchline-Tenant", kTenant}, {"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(login.status, 200) << login.body;
+  EXPECT_FALSE(login.json.value("accessToken", "").empty());
 }
 
 TEST_F(GatewayProcessTest, CorsAnswersConfiguredOriginsOnly) {
