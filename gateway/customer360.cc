@@ -17,6 +17,7 @@
 #include "common/status/errors.h"
 #include "common/status/grpc_status.h"
 #include "common/status/macros.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/client_context.h"
 
 namespace touchline::gateway {
@@ -45,18 +46,53 @@ void Prepare(grpc::ClientContext& context, const Headers& headers, absl::Duratio
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
-// What the row decision needs of a cached customer.
-auth::CustomerAttributes AttributesOf(const Customer360Cache::Entry& entry) {
-  auth::CustomerAttributes attributes{.customer_id = entry.customer().customer_id(),
-                                      .owner_id = entry.customer().owner_id(),
-                                      .region = entry.customer().region(),
-                                      .level = static_cast<int>(entry.customer().level()),
+// What the row decision needs of a customer and its shares.
+auth::CustomerAttributes AttributesOf(
+    const contacts::v1::Customer& customer,
+    const google::protobuf::RepeatedPtrField<pv1::CustomerShare>& shares) {
+  auth::CustomerAttributes attributes{.customer_id = customer.customer_id(),
+                                      .owner_id = customer.owner_id(),
+                                      .region = customer.region(),
+                                      .level = static_cast<int>(customer.level()),
                                       .shares = {}};
-  for (const pv1::CustomerShare& share : entry.shares()) {
+  for (const pv1::CustomerShare& share : shares) {
     attributes.shares.push_back(
         {.grantee = auth::GranteeOf(share), .edit = share.access() == pv1::SHARE_ACCESS_EDIT});
   }
   return attributes;
+}
+
+// Reads a stored entry straight into `view` and `shares`: the customer, the shares and the
+// first `count` touchpoints; the others are skipped, not parsed (a hit needs 10 of 20). Every
+// field of the entry is a message, so anything else means the bytes are not an entry.
+absl::Status ParseView(std::string_view bytes, int count, gateway::v1::GetCustomer360Response& view,
+                       google::protobuf::RepeatedPtrField<pv1::CustomerShare>& shares) {
+  using Entry = Customer360Cache::Entry;
+  constexpr uint32_t kLengthDelimited = 2;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  const absl::Status corrupt = absl::DataLossError("a cached 360 entry does not parse");
+  while (const uint32_t tag = in.ReadTag()) {
+    uint32_t length = 0;
+    if ((tag & 7) != kLengthDelimited || !in.ReadVarint32(&length)) return corrupt;
+    const int field = static_cast<int>(tag >> 3);
+    google::protobuf::Message* target = nullptr;
+    if (field == Entry::kCustomerFieldNumber) {
+      target = view.mutable_customer();
+    } else if (field == Entry::kSharesFieldNumber) {
+      target = shares.Add();
+    } else if (field == Entry::kTouchpointsFieldNumber && view.recent_touchpoints_size() < count) {
+      target = view.add_recent_touchpoints();
+    }
+    if (target == nullptr) {
+      if (!in.Skip(static_cast<int>(length))) return corrupt;
+      continue;
+    }
+    const auto limit = in.PushLimit(static_cast<int>(length));
+    if (!target->MergePartialFromCodedStream(&in) || !in.ConsumedEntireMessage()) return corrupt;
+    in.PopLimit(limit);
+  }
+  return in.ConsumedEntireMessage() ? absl::OkStatus() : corrupt;
 }
 
 }  // namespace
@@ -183,11 +219,10 @@ absl::StatusOr<Customer360Cache::Entry> ServiceLoader::Load(const Headers& heade
 }
 
 Customer360Service::Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
-                                       events::AuditPublisher* audit)
-    : loader_(loader), cache_(cache), audit_(audit) {}
+                                       events::AuditPublisher* audit, server::Executor* executor)
+    : loader_(loader), cache_(cache), audit_(audit), executor_(executor) {}
 
-absl::StatusOr<Customer360Service::Served> Customer360Service::Get(
-    const auth::RequestContext& caller, const Headers& credential,
+absl::StatusOr<Customer360Service::Query> Customer360Service::QueryOf(
     const gateway::v1::GetCustomer360Request& request) {
   if (!ids::IsUuid(request.customer_id())) {
     return status::InvalidArgument("customer_id", "must be a UUID");
@@ -196,9 +231,56 @@ absl::StatusOr<Customer360Service::Served> Customer360Service::Get(
     return status::InvalidArgument("touchpoint_count",
                                    absl::StrCat("must be 0 to ", kMaxRecentTouchpoints));
   }
-  const int count =
-      request.touchpoint_count() == 0 ? kDefaultRecentTouchpoints : request.touchpoint_count();
-  const std::string customer_id = absl::AsciiStrToLower(request.customer_id());
+  return Query{.customer_id = absl::AsciiStrToLower(request.customer_id()),
+               .count = request.touchpoint_count() == 0 ? kDefaultRecentTouchpoints
+                                                        : request.touchpoint_count()};
+}
+
+void Customer360Service::GetAsync(const auth::RequestContext& caller, Headers credential,
+                                  gateway::v1::GetCustomer360Request request, Done done) {
+  absl::StatusOr<Query> query = QueryOf(request);
+  if (!query.ok()) {
+    done(query.status());
+    return;
+  }
+  auto blocking = [this, caller, credential = std::move(credential), request, done]() {
+    if (executor_ == nullptr) {
+      done(Get(caller, credential, request));
+      return;
+    }
+    const absl::Status queued =
+        executor_->Submit([=, this] { done(Get(caller, credential, request)); });
+    if (!queued.ok()) done(queued);
+  };
+  if (cache_ == nullptr || !loader_->HasServiceKey(caller.tenant_id)) {
+    blocking();
+    return;
+  }
+  cache_->Lookup(caller.tenant_id, query->customer_id,
+                 [this, caller, count = query->count, blocking = std::move(blocking),
+                  done](absl::StatusOr<std::optional<std::string>> found) {
+                   if (!found.ok() || !found->has_value()) {
+                     blocking();
+                     return;
+                   }
+                   Served served{.response = {}, .outcome = CacheOutcome::kHit};
+                   google::protobuf::RepeatedPtrField<pv1::CustomerShare> shares;
+                   absl::Status status = ParseView(**found, count, served.response, shares);
+                   if (status.ok()) status = Enforce(caller, shares, served.response);
+                   if (!status.ok()) {
+                     done(status);
+                     return;
+                   }
+                   done(std::move(served));
+                 });
+}
+
+absl::StatusOr<Customer360Service::Served> Customer360Service::Get(
+    const auth::RequestContext& caller, const Headers& credential,
+    const gateway::v1::GetCustomer360Request& request) {
+  TL_ASSIGN_OR_RETURN(const Query query, QueryOf(request));
+  const int count = query.count;
+  const std::string& customer_id = query.customer_id;
 
   Served served;
   if (!loader_->HasServiceKey(caller.tenant_id)) {
@@ -224,39 +306,41 @@ absl::StatusOr<Customer360Service::Served> Customer360Service::Get(
     TL_ASSIGN_OR_RETURN(cached.entry, load());
     cached.outcome = CacheOutcome::kBypass;
   }
-  TL_ASSIGN_OR_RETURN(served.response, Enforce(caller, std::move(cached.entry), count));
+  *served.response.mutable_customer() = std::move(*cached.entry.mutable_customer());
+  for (tv1::Touchpoint& t : *cached.entry.mutable_touchpoints()) {
+    if (served.response.recent_touchpoints_size() == count) break;
+    *served.response.add_recent_touchpoints() = std::move(t);
+  }
+  TL_RETURN_IF_ERROR(Enforce(caller, cached.entry.shares(), served.response));
   served.outcome = cached.outcome;
   return served;
 }
 
-absl::StatusOr<gateway::v1::GetCustomer360Response> Customer360Service::Enforce(
-    const auth::RequestContext& caller, Customer360Cache::Entry entry, int count) const {
+absl::Status Customer360Service::Enforce(
+    const auth::RequestContext& caller,
+    const google::protobuf::RepeatedPtrField<pv1::CustomerShare>& shares,
+    gateway::v1::GetCustomer360Response& view) const {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
-  if (!scope->Allows(auth::Access::kRead, AttributesOf(entry))) {
+  if (!scope->Allows(auth::Access::kRead, AttributesOf(view.customer(), shares))) {
     // Word for word what contacts says of a customer that does not exist.
     return absl::NotFoundError(
-        absl::StrCat("customer ", entry.customer().customer_id(), " not found"));
+        absl::StrCat("customer ", view.customer().customer_id(), " not found"));
   }
-  gateway::v1::GetCustomer360Response response;
-  *response.mutable_customer() = std::move(*entry.mutable_customer());
   const std::vector<std::string> customer_fields =
-      scope->Redact(auth::kCustomerResource, *response.mutable_customer());
+      scope->Redact(auth::kCustomerResource, *view.mutable_customer());
   std::set<std::string> touchpoint_fields;
   std::vector<std::string> touchpoint_ids;
-  for (tv1::Touchpoint& t : *entry.mutable_touchpoints()) {
-    if (response.recent_touchpoints_size() == count) break;
-    tv1::Touchpoint* shown = response.add_recent_touchpoints();
-    *shown = std::move(t);
-    const std::vector<std::string> read = scope->Redact(auth::kTouchpointResource, *shown);
+  for (tv1::Touchpoint& shown : *view.mutable_recent_touchpoints()) {
+    const std::vector<std::string> read = scope->Redact(auth::kTouchpointResource, shown);
     if (read.empty()) continue;
     touchpoint_fields.insert(read.begin(), read.end());
-    touchpoint_ids.push_back(shown->touchpoint_id());
+    touchpoint_ids.push_back(shown.touchpoint_id());
   }
-  if (audit_ == nullptr) return response;
+  if (audit_ == nullptr) return absl::OkStatus();
   // The same entries contacts and touchpoints write for these reads.
   if (!customer_fields.empty()) {
     audit_->Publish(events::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
-                                              response.customer().customer_id(), customer_fields));
+                                              view.customer().customer_id(), customer_fields));
   }
   if (!touchpoint_ids.empty()) {
     const size_t named = std::min(touchpoint_ids.size(), kMaxAuditedIds);
@@ -269,7 +353,7 @@ absl::StatusOr<gateway::v1::GetCustomer360Response> Customer360Service::Enforce(
                                               {touchpoint_fields.begin(), touchpoint_fields.end()},
                                               std::move(detail)));
   }
-  return response;
+  return absl::OkStatus();
 }
 
 }  // namespace touchline::gateway

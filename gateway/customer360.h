@@ -4,6 +4,7 @@
 #ifndef TOUCHLINE_GATEWAY_CUSTOMER360_H_
 #define TOUCHLINE_GATEWAY_CUSTOMER360_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
 #include "common/events/audit.h"
+#include "common/server/executor.h"
 #include "gateway/cache/customer360_cache.h"
 #include "grpcpp/channel.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
@@ -99,10 +101,10 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ParseServiceKeys(
 // Thread-safe.
 class Customer360Service {
  public:
-  // `loader` must outlive this; `cache` (null: no caching) and `audit` (null: reads are not
-  // audited, for tests) too.
+  // `loader` must outlive this; `cache` (null: no caching), `audit` (null: reads are not
+  // audited, for tests) and `executor` (null: GetAsync blocks the calling thread) too.
   Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
-                     events::AuditPublisher* audit);
+                     events::AuditPublisher* audit, server::Executor* executor = nullptr);
 
   struct Served {
     gateway::v1::GetCustomer360Response response;
@@ -118,15 +120,35 @@ class Customer360Service {
   absl::StatusOr<Served> Get(const auth::RequestContext& caller, const Headers& credential,
                              const gateway::v1::GetCustomer360Request& request);
 
+  // As Get, without blocking the calling thread (a gRPC thread): a cache hit is served from
+  // the cache's batched lookup, on its thread; everything that may block (a miss, a tenant
+  // without service key, Redis trouble) runs Get on the executor. Calls `done` exactly once;
+  // RESOURCE_EXHAUSTED or UNAVAILABLE when the executor refuses the work.
+  using Done = std::function<void(absl::StatusOr<Served>)>;
+  void GetAsync(const auth::RequestContext& caller, Headers credential,
+                gateway::v1::GetCustomer360Request request, Done done);
+
  private:
-  // Applies `caller`'s scope to a cached entry: the row decision, then the field policies.
-  absl::StatusOr<gateway::v1::GetCustomer360Response> Enforce(const auth::RequestContext& caller,
-                                                              Customer360Cache::Entry entry,
-                                                              int count) const;
+  // The customer id (lower case) and the number of touchpoints a request asks for;
+  // INVALID_ARGUMENT naming the bad field.
+  struct Query {
+    std::string customer_id;
+    int count;
+  };
+  static absl::StatusOr<Query> QueryOf(const gateway::v1::GetCustomer360Request& request);
+
+  // Applies `caller`'s scope to a view read with the service key, in place: the row
+  // decision (by the customer and its `shares`), then the field policies, then the audit of
+  // what sensitive fields it shows.
+  absl::Status Enforce(
+      const auth::RequestContext& caller,
+      const google::protobuf::RepeatedPtrField<permissions::v1::CustomerShare>& shares,
+      gateway::v1::GetCustomer360Response& view) const;
 
   Customer360Loader* const loader_;
   Customer360Cache* const cache_;
   events::AuditPublisher* const audit_;
+  server::Executor* const executor_;
 };
 
 }  // namespace touchline::gateway

@@ -33,8 +33,25 @@ absl::StatusOr<auth::RequestContext> EdgeGuard::Admit(bool credential_free,
   return caller;
 }
 
+std::string_view EdgeGuard::PartnerOf(const permissions::v1::EffectiveScope& scope) {
+  for (const std::string& grantee : scope.grantees()) {
+    if (std::string_view(grantee).starts_with(kPartnerGrantee)) {
+      return std::string_view(grantee).substr(kPartnerGrantee.size());
+    }
+  }
+  return "";
+}
+
+bool EdgeGuard::Limits(const auth::RequestContext& caller) const {
+  if (limiter_ == nullptr || caller.scope == nullptr) return false;
+  const permissions::v1::EffectiveScope& scope = caller.scope->proto();
+  return (policy_.per_api_key &&
+          scope.principal_kind() == permissions::v1::PRINCIPAL_KIND_API_KEY) ||
+         (policy_.per_partner && !PartnerOf(scope).empty());
+}
+
 absl::Status EdgeGuard::Limit(const auth::RequestContext& caller) const {
-  if (limiter_ == nullptr || caller.scope == nullptr) return absl::OkStatus();
+  if (!Limits(caller)) return absl::OkStatus();
   const permissions::v1::EffectiveScope& scope = caller.scope->proto();
   if (policy_.per_api_key && scope.principal_kind() == permissions::v1::PRINCIPAL_KIND_API_KEY) {
     if (absl::Status s = Take(caller, "api_key", scope.session_id(), *policy_.per_api_key);
@@ -42,12 +59,9 @@ absl::Status EdgeGuard::Limit(const auth::RequestContext& caller) const {
       return s;
     }
   }
-  if (policy_.per_partner) {
-    for (const std::string& grantee : scope.grantees()) {
-      if (!std::string_view(grantee).starts_with(kPartnerGrantee)) continue;
-      return Take(caller, "partner", std::string_view(grantee).substr(kPartnerGrantee.size()),
-                  *policy_.per_partner);
-    }
+  const std::string_view partner = PartnerOf(scope);
+  if (policy_.per_partner && !partner.empty()) {
+    return Take(caller, "partner", partner, *policy_.per_partner);
   }
   return absl::OkStatus();
 }

@@ -13,6 +13,7 @@
 #include "common/auth/request_context.h"
 #include "gateway/ratelimit/rate_limiter.h"
 #include "grpcpp/support/string_ref.h"
+#include "touchline/permissions/v1/permissions.pb.h"
 
 namespace touchline::gateway {
 
@@ -43,10 +44,14 @@ class EdgeGuard {
   // Redis cannot be asked the call is let through (logged): the limits protect the services,
   // and refusing every call while Redis is away would protect them from everyone.
   absl::Status Limit(const auth::RequestContext& caller) const;
+  // Whether Limit has a limit to check for `caller` (and so a Redis round trip to make).
+  bool Limits(const auth::RequestContext& caller) const;
 
  private:
   absl::Status Take(const auth::RequestContext& caller, std::string_view kind, std::string_view id,
                     const RateLimit& limit) const;
+  // The partner organisation `scope` acts for, or "" for an employee.
+  static std::string_view PartnerOf(const permissions::v1::EffectiveScope& scope);
 
   const auth::Authenticator* const authenticator_;
   const auth::MetadataAuthenticator tenant_only_;

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "common/auth/scope_authenticator.h"
-#include "common/status/macros.h"
 
 namespace touchline::gateway {
 
@@ -19,22 +18,39 @@ Headers CredentialHeaders(const std::multimap<grpc::string_ref, grpc::string_ref
   return headers;
 }
 
-GatewayService::GatewayService(server::UnaryRunner* runner, const EdgeGuard* edge,
-                               Customer360Service* views)
-    : runner_(runner), edge_(edge), views_(views) {}
+GatewayService::GatewayService(server::UnaryRunner* runner, server::Executor* executor,
+                               const EdgeGuard* edge, Customer360Service* views)
+    : runner_(runner), executor_(executor), edge_(edge), views_(views) {}
 
 grpc::ServerUnaryReactor* GatewayService::GetCustomer360(grpc::CallbackServerContext* context,
                                                          const v1::GetCustomer360Request* request,
                                                          v1::GetCustomer360Response* response) {
-  return runner_->Run(context, "GetCustomer360", [=, this](const auth::RequestContext& caller) {
-    TL_RETURN_IF_ERROR(edge_->Limit(caller));
-    TL_ASSIGN_OR_RETURN(
-        Customer360Service::Served served,
-        views_->Get(caller, CredentialHeaders(context->client_metadata()), *request));
-    *response = std::move(served.response);
-    context->AddInitialMetadata(kCacheHeader, std::string(CacheOutcomeName(served.outcome)));
-    return absl::OkStatus();
-  });
+  return runner_->RunAsync(
+      context, "GetCustomer360",
+      [=, this](const auth::RequestContext& caller, server::UnaryRunner::Done done) {
+        auto answer = [context, response, done](absl::StatusOr<Customer360Service::Served> served) {
+          if (served.ok()) {
+            *response = std::move(served->response);
+            context->AddInitialMetadata(kCacheHeader,
+                                        std::string(CacheOutcomeName(served->outcome)));
+          }
+          done(served.status());
+        };
+        Headers credential = CredentialHeaders(context->client_metadata());
+        if (!edge_->Limits(caller)) {
+          views_->GetAsync(caller, std::move(credential), *request, std::move(answer));
+          return;
+        }
+        // The limit costs a Redis round trip, which must not block a gRPC thread.
+        const absl::Status queued = executor_->Submit([=, this] {
+          if (absl::Status limited = edge_->Limit(caller); !limited.ok()) {
+            answer(limited);
+            return;
+          }
+          answer(views_->Get(caller, credential, *request));
+        });
+        if (!queued.ok()) done(queued);
+      });
 }
 
 }  // namespace touchline::gateway

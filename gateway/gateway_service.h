@@ -2,6 +2,7 @@
 #ifndef TOUCHLINE_GATEWAY_GATEWAY_SERVICE_H_
 #define TOUCHLINE_GATEWAY_GATEWAY_SERVICE_H_
 
+#include "common/server/executor.h"
 #include "common/server/unary_call.h"
 #include "gateway/customer360.h"
 #include "gateway/edge.h"
@@ -19,8 +20,9 @@ Headers CredentialHeaders(const std::multimap<grpc::string_ref, grpc::string_ref
 class GatewayService final : public v1::GatewayService::CallbackService {
  public:
   // Every argument must outlive the service. `runner` authenticates callers (with the
-  // gateway's ScopeAuthenticator).
-  GatewayService(server::UnaryRunner* runner, const EdgeGuard* edge, Customer360Service* views);
+  // gateway's ScopeAuthenticator); `executor` runs what blocks (rate limits in Redis).
+  GatewayService(server::UnaryRunner* runner, server::Executor* executor, const EdgeGuard* edge,
+                 Customer360Service* views);
 
   grpc::ServerUnaryReactor* GetCustomer360(grpc::CallbackServerContext* context,
                                            const v1::GetCustomer360Request* request,
@@ -28,6 +30,7 @@ class GatewayService final : public v1::GatewayService::CallbackService {
 
  private:
   server::UnaryRunner* const runner_;
+  server::Executor* const executor_;
   const EdgeGuard* const edge_;
   Customer360Service* const views_;
 };

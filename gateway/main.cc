@@ -141,13 +141,12 @@ int Run() {
         std::make_unique<CacheInvalidation>(redis.get(), cache.get(), stream_prefix);
     cache_invalidation->Start();
   }
-  Customer360Service views(&loader, cache.get(), audit.get());
-
   const bool access_log = absl::GetFlag(FLAGS_access_log);
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
+  Customer360Service views(&loader, cache.get(), audit.get(), &executor);
   server::UnaryRunner runner(kServiceName, &executor, &authenticator, access_log);
-  GatewayService service(&runner, &edge, &views);
+  GatewayService service(&runner, &executor, &edge, &views);
   GrpcForwarder forwarder(backends.get(), &edge, &executor, absl::GetFlag(FLAGS_backend_timeout),
                           access_log);
   const auto grpc_server =

@@ -58,14 +58,14 @@ absl::Status ReplyStatus(const redis::Reply& reply, std::string_view what) {
 }
 
 // What HMGET entry data ver returned.
-struct Lookup {
+struct StoredEntry {
   bool found = false;
   Customer360Cache::Entry entry;
   std::string version = "0";
 };
 
-Lookup ParseLookup(const redis::ReplyView& reply) {
-  Lookup lookup;
+StoredEntry ParseLookup(const redis::ReplyView& reply) {
+  StoredEntry lookup;
   if (!reply.is_array() || reply.size() != 2) return lookup;
   if (reply[1].is_string()) lookup.version = std::string(reply[1].str());
   if (reply[0].is_string()) {
@@ -113,7 +113,43 @@ std::string_view CacheOutcomeName(CacheOutcome outcome) {
 }
 
 Customer360Cache::Customer360Cache(redis::Pool* redis, Customer360CacheOptions options)
-    : redis_(redis), options_(std::move(options)) {}
+    : redis_(redis),
+      options_(std::move(options)),
+      lookups_(options_.lookup_threads, /*max_batch=*/64, options_.max_queued_lookups,
+               [this](std::vector<PendingLookup>& batch) { LookupBatch(batch); }) {}
+
+void Customer360Cache::Lookup(std::string_view tenant_id, std::string_view customer_id,
+                              LookupDone done) {
+  if (Tripped()) {
+    done(absl::UnavailableError("the cache is left alone after a Redis failure"));
+    return;
+  }
+  PendingLookup pending{.key = EntryKey(tenant_id, customer_id), .done = std::move(done)};
+  if (!lookups_.Add(pending)) pending.done(absl::UnavailableError("too many cache lookups queued"));
+}
+
+void Customer360Cache::LookupBatch(std::vector<PendingLookup>& batch) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(batch.size());
+  for (const PendingLookup& pending : batch) commands.push_back({"HGET", pending.key, "data"});
+  const absl::StatusOr<std::vector<redis::Reply>> replies = redis_->Pipeline(commands);
+  if (!replies.ok()) Trip(replies.status());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!replies.ok()) {
+      batch[i].done(replies.status());
+      continue;
+    }
+    // Nil for a miss; an error reply (a key of the wrong type) is treated as one too, and
+    // the load that follows overwrites or reports it.
+    const redis::ReplyView data = (*replies)[i].view();
+    if (!data.is_string()) {
+      batch[i].done(std::optional<std::string>());
+      continue;
+    }
+    OutcomeCounter(CacheOutcome::kHit).Increment();
+    batch[i].done(std::optional<std::string>(data.str()));
+  }
+}
 
 std::string Customer360Cache::EntryKey(std::string_view tenant_id,
                                        std::string_view customer_id) const {
@@ -136,7 +172,7 @@ absl::StatusOr<Customer360Cache::Result> Customer360Cache::GetOrLoad(std::string
     Trip(reply.status());
     return Bypass(load);
   }
-  Lookup lookup = ParseLookup(reply->view());
+  StoredEntry lookup = ParseLookup(reply->view());
   if (lookup.found) return Served(std::move(lookup.entry), CacheOutcome::kHit);
 
   // Another caller may be loading this key: wait for its result rather than load it again.

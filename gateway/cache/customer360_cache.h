@@ -12,15 +12,19 @@
 #define TOUCHLINE_GATEWAY_CACHE_CUSTOMER360_CACHE_H_
 
 #include <atomic>
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/redis/pool.h"
+#include "common/server/batcher.h"
 #include "gateway/cache/customer360_entry.pb.h"
 
 namespace touchline::gateway {
@@ -37,6 +41,9 @@ struct Customer360CacheOptions {
   absl::Duration load_timeout = absl::Seconds(3);
   // How often a waiter looks for the loader's result.
   absl::Duration poll_interval = absl::Milliseconds(5);
+  // Threads making the batched lookups (Lookup), and most lookups waiting for them.
+  int lookup_threads = 2;
+  size_t max_queued_lookups = 4096;
   // After Redis failed, how long the cache is left alone (every request is served from the
   // services) before it is tried again.
   absl::Duration retry_after_failure = absl::Seconds(1);
@@ -74,6 +81,14 @@ class Customer360Cache {
   absl::StatusOr<Result> GetOrLoad(std::string_view tenant_id, std::string_view customer_id,
                                    const LoadFn& load);
 
+  // The entry of (tenant, customer) if Redis has it, without loading anything: concurrent
+  // lookups share one pipelined round trip, made by the cache's lookup threads. `done` gets
+  // the entry as stored (a serialized Entry, left to the caller to parse as much of as it
+  // needs), nullopt for a miss (GetOrLoad then loads it), or UNAVAILABLE when Redis failed or
+  // is being left alone after a failure. It runs on a lookup thread and must not block.
+  using LookupDone = std::function<void(absl::StatusOr<std::optional<std::string>>)>;
+  void Lookup(std::string_view tenant_id, std::string_view customer_id, LookupDone done);
+
   // Drops the entry and bumps its version, so that a load in flight does not write back what
   // it read before. UNAVAILABLE when Redis cannot be reached (the event is retried).
   absl::Status Invalidate(std::string_view tenant_id, std::string_view customer_id);
@@ -93,10 +108,19 @@ class Customer360Cache {
   bool Tripped() const;
   absl::Duration JitteredTtl() const;
 
+  struct PendingLookup {
+    std::string key;
+    LookupDone done;
+  };
+  // One pipelined HMGET for the whole batch.
+  void LookupBatch(std::vector<PendingLookup>& batch);
+
   redis::Pool* const redis_;
   const Customer360CacheOptions options_;
   // Until when the cache is left alone, in absl::ToUnixNanos.
   std::atomic<int64_t> tripped_until_{0};
+  // Last: its threads use the members above, so it stops first.
+  server::Batcher<PendingLookup> lookups_;
 };
 
 }  // namespace touchline::gateway

@@ -2,8 +2,10 @@
 // loader per key, no write-back after an invalidation, TTL jitter, and Redis unreachable.
 #include "gateway/cache/customer360_cache.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -232,6 +234,77 @@ TEST_F(Customer360CacheTest, CachingResumesAfterTheFailurePause) {
                           cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("h"))));
   EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
   EXPECT_EQ(hit.entry.customer().display_name(), "m");
+}
+
+// Waits for one Lookup's answer, parsed.
+absl::StatusOr<std::optional<Entry>> LookupNow(Customer360Cache& cache, const std::string& tenant,
+                                               const std::string& customer) {
+  absl::Notification answered;
+  absl::StatusOr<std::optional<std::string>> result;
+  cache.Lookup(tenant, customer, [&](absl::StatusOr<std::optional<std::string>> found) {
+    result = std::move(found);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  if (!result.ok()) return result.status();
+  if (!result->has_value()) return std::optional<Entry>();
+  Entry entry;
+  if (!entry.ParseFromString(**result)) return absl::DataLossError("stored entry does not parse");
+  return entry;
+}
+
+TEST_F(Customer360CacheTest, LookupFindsStoredEntriesAndReportsMisses) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("查到"))).status());
+  TL_ASSERT_OK_AND_ASSIGN(std::optional<Entry> found, LookupNow(*cache, kTenant, kCustomer));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->customer().display_name(), "查到");
+  TL_ASSERT_OK_AND_ASSIGN(std::optional<Entry> other, LookupNow(*cache, "globex", kCustomer));
+  EXPECT_FALSE(other.has_value());
+  TL_ASSERT_OK(cache->Invalidate(kTenant, kCustomer));
+  TL_ASSERT_OK_AND_ASSIGN(std::optional<Entry> dropped, LookupNow(*cache, kTenant, kCustomer));
+  EXPECT_FALSE(dropped.has_value());
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(Customer360CacheTest, ConcurrentLookupsAllGetTheirOwnEntry) {
+  auto cache = Cache();
+  constexpr int kCustomers = 50;
+  for (int i = 0; i < kCustomers; ++i) {
+    std::atomic<int> calls = 0;
+    TL_ASSERT_OK(cache
+                     ->GetOrLoad(kTenant, "c" + std::to_string(i),
+                                 Counting(&calls, MakeEntry("客户" + std::to_string(i))))
+                     .status());
+  }
+  std::vector<std::string> names(kCustomers);
+  std::atomic<int> pending = kCustomers;
+  absl::Notification all;
+  for (int i = 0; i < kCustomers; ++i) {
+    cache->Lookup(kTenant, "c" + std::to_string(i),
+                  [&, i](absl::StatusOr<std::optional<std::string>> found) {
+                    Entry entry;
+                    if (found.ok() && found->has_value() && entry.ParseFromString(**found)) {
+                      names[i] = entry.customer().display_name();
+                    }
+                    if (--pending == 0) all.Notify();
+                  });
+  }
+  all.WaitForNotification();
+  for (int i = 0; i < kCustomers; ++i) EXPECT_EQ(names[i], "客户" + std::to_string(i));
+}
+
+TEST_F(Customer360CacheTest, LookupWithRedisUnreachableIsUnavailable) {
+  redis::RedisOptions closed;
+  closed.port = 1;
+  TL_ASSERT_OK_AND_ASSIGN(auto down, redis::Pool::Create(closed));
+  Customer360Cache cache(down.get(), options_);
+  EXPECT_THAT(LookupNow(cache, kTenant, kCustomer).status(),
+              touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
+  // Left alone after the failure: answered without trying Redis again.
+  EXPECT_THAT(LookupNow(cache, kTenant, kCustomer).status(),
+              touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
 }
 
 }  // namespace
