@@ -10,7 +10,7 @@ packages=(
   libabsl-dev libpqxx-dev libpq-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libphonenumber-dev libicu-dev libsodium-dev prometheus-cpp-dev nlohmann-json3-dev
-  libcpp-jwt-dev libssl-dev openssl libcpp-httplib-dev
+  libcpp-jwt-dev libssl-dev openssl libcpp-httplib-dev libtcmalloc-minimal4
   postgresql-15 postgresql-client-15 redis-server redis-tools
   util-linux procps wrk curl jq
 )
