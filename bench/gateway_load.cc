@@ -1,8 +1,10 @@
 // gateway_load: the gateway under a closed loop of gRPC calls.
 //
-// Seeds through the gateway itself (as the token's user): --hot customers with
-// --hot_touchpoints touchpoints each, and --cold customers with --cold_touchpoints each. Then
-// for each concurrency level it prints QPS, p50 and p99 of: the gateway's own health Check
+// Seeds through the gateway itself (as --seed_token's user): --hot customers with
+// --hot_touchpoints touchpoints each, and --cold customers with --cold_touchpoints each,
+// shared with --share_partner_org when given (so a partner's --token can read them). Then,
+// once every consumer of the event streams has caught up (with --redis_addr), for each
+// concurrency level it prints QPS, p50 and p99 of: the gateway's own health Check
 // (the baseline: a gRPC round trip with nothing behind it), GetCustomer360 over the hot
 // customers after one warming read each (every call a cache hit), and GetCustomer360 over the
 // cold customers, each read once (every call a cache miss). A 360 call whose
@@ -26,14 +28,24 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/closed_loop.h"
+#include "common/redis/pool.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/gateway/v1/gateway_service.grpc.pb.h"
+#include "touchline/permissions/v1/permissions_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gRPC address of the gateway");
-ABSL_FLAG(std::string, token, "", "Access token sent as 'authorization: Bearer <token>'");
-ABSL_FLAG(std::string, owner_id, "", "Owner of the seeded customers: the token's user");
+ABSL_FLAG(std::string, token, "", "Access token of the reader of the 360 views");
+ABSL_FLAG(std::string, seed_token, "", "Access token of who seeds (default: --token)");
+ABSL_FLAG(std::string, owner_id, "", "Owner of the seeded customers: --seed_token's user");
+ABSL_FLAG(std::string, share_partner_org, "",
+          "Share every seeded customer with this partner organisation (needs --share_token)");
+ABSL_FLAG(std::string, share_token, "", "Access token of an administrator, for the shares");
+ABSL_FLAG(std::string, redis_addr, "",
+          "Redis of the suite: before each row, wait until every consumer group of every event "
+          "stream has caught up, so that no backlog (the audit log's above all) competes");
+ABSL_FLAG(std::string, label, "", "Prefix of the row names, e.g. the reader's role");
 ABSL_FLAG(std::string, concurrency, "16,64", "Calls in flight, comma-separated levels");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "Measured time per row");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "Unmeasured time before each row");
@@ -51,6 +63,7 @@ namespace {
 
 namespace cv1 = ::touchline::contacts::v1;
 namespace gv1 = ::touchline::gateway::v1;
+namespace pv1 = ::touchline::permissions::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 using grpc::health::v1::Health;
 
@@ -61,8 +74,40 @@ struct Call {
   Response response;
 };
 
-void Authorize(grpc::ClientContext& context) {
-  context.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
+void Authorize(grpc::ClientContext& context,
+               const std::string& token = absl::GetFlag(FLAGS_token)) {
+  context.AddMetadata("authorization", "Bearer " + token);
+}
+
+std::string SeedToken() {
+  const std::string seed = absl::GetFlag(FLAGS_seed_token);
+  return seed.empty() ? absl::GetFlag(FLAGS_token) : seed;
+}
+
+// Waits until every consumer group of every "<prefix>:{<topic>}:events" stream has
+// acknowledged all it was given and has nothing left to read. False after `timeout`.
+bool WaitForQuietStreams(redis::Pool& redis, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    bool quiet = true;
+    absl::StatusOr<redis::Reply> keys = redis.Command({"KEYS", "*:events"});
+    if (!keys.ok()) return false;
+    for (size_t k = 0; quiet && k < keys->size(); ++k) {
+      absl::StatusOr<redis::Reply> groups =
+          redis.Command({"XINFO", "GROUPS", std::string((*keys)[k].str())});
+      if (!groups.ok() || groups->is_error()) continue;
+      for (size_t g = 0; quiet && g < groups->size(); ++g) {
+        const redis::ReplyView group = (*groups)[g];
+        for (size_t f = 0; f + 1 < group.size(); f += 2) {
+          const std::string_view field = group[f].str();
+          if ((field == "pending" || field == "lag") && group[f + 1].integer() != 0) quiet = false;
+        }
+      }
+    }
+    if (quiet) return true;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return false;
 }
 
 // The header value that says how a 360 call was served.
@@ -111,6 +156,7 @@ int Main() {
   const auto contacts = cv1::ContactsService::NewStub(channel);
   const auto touchpoints = tv1::TouchpointsService::NewStub(channel);
   const auto gateway = gv1::GatewayService::NewStub(channel);
+  const auto permissions = pv1::PermissionsService::NewStub(channel);
   const int hot = absl::GetFlag(FLAGS_hot);
   const int cold = absl::GetFlag(FLAGS_cold);
   const std::string run = std::to_string(absl::ToUnixMicros(absl::Now()));
@@ -119,7 +165,7 @@ int Main() {
   std::vector<std::string> ids(hot + cold);
   const bool created = Seed(hot + cold, [&](int i, std::function<void(bool)> done) {
     auto* call = new Call<cv1::CreateCustomerRequest, cv1::CreateCustomerResponse>();
-    Authorize(call->context);
+    Authorize(call->context, SeedToken());
     cv1::Customer* c = call->request.mutable_customer();
     c->set_kind(cv1::CUSTOMER_KIND_ORGANIZATION);
     c->set_display_name("压测客户" + std::to_string(i) + "有限公司");
@@ -147,24 +193,27 @@ int Main() {
   if (!created) return 1;
 
   // Touchpoints, one batch per customer. The touchpoints service learns of customers through
-  // events, in order: once it knows the last one, it knows them all.
-  for (int tries = 0;; ++tries) {
-    grpc::ClientContext context;
-    Authorize(context);
-    tv1::ListTouchpointsRequest request;
-    request.set_customer_id(ids.back());
-    tv1::ListTouchpointsResponse response;
-    if (touchpoints->ListTouchpoints(&context, request, &response).ok()) break;
-    if (tries == 600) {
-      std::fprintf(stderr, "the touchpoints service never learned of the customers\n");
-      return 1;
+  // events: wait until it knows each.
+  for (const std::string& id : ids) {
+    for (int tries = 0;; ++tries) {
+      grpc::ClientContext context;
+      Authorize(context, SeedToken());
+      tv1::ListTouchpointsRequest request;
+      request.set_customer_id(id);
+      request.set_page_size(1);
+      tv1::ListTouchpointsResponse response;
+      if (touchpoints->ListTouchpoints(&context, request, &response).ok()) break;
+      if (tries == 600) {
+        std::fprintf(stderr, "the touchpoints service never learned of customer %s\n", id.c_str());
+        return 1;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
     }
-    absl::SleepFor(absl::Milliseconds(100));
   }
   const bool recorded = Seed(hot + cold, [&](int i, std::function<void(bool)> done) {
     auto* call =
         new Call<tv1::BatchRecordTouchpointsRequest, tv1::BatchRecordTouchpointsResponse>();
-    Authorize(call->context);
+    Authorize(call->context, SeedToken());
     const int count =
         i < hot ? absl::GetFlag(FLAGS_hot_touchpoints) : absl::GetFlag(FLAGS_cold_touchpoints);
     for (int k = 0; k < count; ++k) {
@@ -193,6 +242,53 @@ int Main() {
         });
   });
   if (!recorded) return 1;
+
+  // Shares: the permissions service learns of customers through events, so a share of a
+  // customer it does not know yet is retried.
+  if (const std::string org = absl::GetFlag(FLAGS_share_partner_org); !org.empty()) {
+    const bool shared = Seed(hot + cold, [&](int i, std::function<void(bool)> done) {
+      auto attempt = std::make_shared<std::function<void(int)>>();
+      *attempt = [&, i, done, attempt, org](int tries) {
+        auto* call = new Call<pv1::ShareCustomerRequest, pv1::ShareCustomerResponse>();
+        Authorize(call->context, absl::GetFlag(FLAGS_share_token));
+        call->request.mutable_share()->set_customer_id(ids[i]);
+        call->request.mutable_share()->set_partner_org_id(org);
+        call->request.mutable_share()->set_access(pv1::SHARE_ACCESS_READ);
+        permissions->async()->ShareCustomer(
+            &call->context, &call->request, &call->response,
+            [call, done, attempt, tries](grpc::Status s) {
+              delete call;
+              if (s.error_code() == grpc::StatusCode::NOT_FOUND && tries < 100) {
+                absl::SleepFor(absl::Milliseconds(100));
+                (*attempt)(tries + 1);
+                return;
+              }
+              if (!s.ok()) std::fprintf(stderr, "share: %s\n", s.error_message().c_str());
+              done(s.ok());
+            });
+      };
+      (*attempt)(0);
+    });
+    if (!shared) return 1;
+  }
+  std::unique_ptr<redis::Pool> redis;
+  if (const std::string addr = absl::GetFlag(FLAGS_redis_addr); !addr.empty()) {
+    absl::StatusOr<redis::RedisOptions> options = redis::ParseRedisAddress(addr);
+    absl::StatusOr<std::unique_ptr<redis::Pool>> pool =
+        options.ok() ? redis::Pool::Create(*options)
+                     : absl::StatusOr<std::unique_ptr<redis::Pool>>(options.status());
+    if (!pool.ok()) {
+      std::fprintf(stderr, "--redis_addr: %s\n", pool.status().ToString().c_str());
+      return 2;
+    }
+    redis = *std::move(pool);
+  }
+  // Before a row: the suite's consumers (the audit log's above all) have caught up.
+  const auto settle = [&] {
+    if (redis != nullptr && !WaitForQuietStreams(*redis, absl::Minutes(5))) {
+      std::fprintf(stderr, "the event streams did not settle within 5 minutes\n");
+    }
+  };
 
   if (const std::string file = absl::GetFlag(FLAGS_ids_file); !file.empty()) {
     std::ofstream out(file);
@@ -242,17 +338,21 @@ int Main() {
 
   const std::string rows = absl::GetFlag(FLAGS_rpcs);
   const absl::Duration warmup = absl::GetFlag(FLAGS_warmup);
+  const std::string label = absl::GetFlag(FLAGS_label);
   PrintHeader();
   for (const int level : levels) {
+    settle();
     const Row base = RunClosedLoop(check, level, warmup, absl::GetFlag(FLAGS_duration));
     PrintRow("HealthCheck", level, base, base.qps);
     if (absl::StrContains(rows, "hit")) {
-      PrintRow("360 hit", level, RunClosedLoop(hit, level, warmup, absl::GetFlag(FLAGS_duration)),
-               base.qps);
+      settle();
+      PrintRow(label + "360 hit", level,
+               RunClosedLoop(hit, level, warmup, absl::GetFlag(FLAGS_duration)), base.qps);
     }
     if (absl::StrContains(rows, "miss")) {
+      settle();
       // No warm-up: it would only use up cold customers.
-      PrintRow("360 miss", level,
+      PrintRow(label + "360 miss", level,
                RunClosedLoop(miss, level, absl::ZeroDuration(), absl::GetFlag(FLAGS_miss_duration)),
                base.qps);
     }
