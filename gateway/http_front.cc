@@ -267,41 +267,37 @@ void HttpFront::Handle(const httplib::Request& request, httplib::Response& respo
         http::BuildRequest(route, match->bindings, query, request.body, rpc_request.get());
     std::unique_ptr<google::protobuf::Message> rpc_response =
         NewMessage(route.method->output_type());
-    if (status.ok() && rpc == kGetCustomer360) {
-      absl::StatusOr<auth::RequestContext> caller = edge_->Admit(false, headers.metadata());
+    // The gateway's own RPC is served here; every other route goes on to its service.
+    const bool own = rpc == kGetCustomer360;
+    const BackendMethod* method = own ? nullptr : backends_->Find(rpc);
+    if (status.ok() && !own && method == nullptr) {
+      status = absl::UnimplementedError("no service serves " + rpc);
+    }
+    if (status.ok()) {
+      const absl::StatusOr<auth::RequestContext> caller =
+          edge_->Admit(method != nullptr && method->credential_free, headers.metadata());
+      status = caller.status();
       if (caller.ok()) {
         request_id = caller->request_id;
         tenant_id = caller->tenant_id;
+      }
+      if (caller.ok() && own) {
         absl::StatusOr<Customer360Service::Served> served =
             views_->Get(*caller, CredentialHeaders(headers.metadata()),
                         static_cast<const v1::GetCustomer360Request&>(*rpc_request));
+        status = served.status();
         if (served.ok()) {
-          rpc_response->CopyFrom(served->response);
+          static_cast<v1::GetCustomer360Response&>(*rpc_response).Swap(&served->response);
           response.set_header(kCacheHeader, std::string(CacheOutcomeName(served->outcome)));
         }
-        status = served.status();
-      } else {
-        status = caller.status();
-      }
-    } else if (status.ok()) {
-      const BackendMethod* method = backends_->Find(rpc);
-      absl::StatusOr<auth::RequestContext> caller =
-          method == nullptr ? absl::UnimplementedError("no service serves " + rpc)
-                            : edge_->Admit(method->credential_free, headers.metadata());
-      if (caller.ok()) {
-        request_id = caller->request_id;
-        tenant_id = caller->tenant_id;
+      } else if (caller.ok()) {
         const grpc::Status answered = Forward(*method, headers, request_id, options_.timeout,
                                               *rpc_request, rpc_response.get());
+        status = status::FromGrpcStatus(answered);
         if (!answered.ok()) {
           // The service's error as it gave it, details included.
-          SetJsonError(response,
-                       http::HttpStatusFor(static_cast<absl::StatusCode>(answered.error_code())),
-                       http::StatusToJson(answered));
+          SetJsonError(response, http::HttpStatusFor(status.code()), http::StatusToJson(answered));
         }
-        status = status::FromGrpcStatus(answered);
-      } else {
-        status = caller.status();
       }
     }
     if (status.ok()) {
