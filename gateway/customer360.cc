@@ -145,11 +145,17 @@ bool ServiceLoader::HasServiceKey(const std::string& tenant) {
       problem = "its role must see every customer (tenant scope, rank >= 30) and every field";
     }
   }
-  absl::MutexLock lock(&mu_);
   if (problem.empty()) {
+    // Every view asks: the usual answer takes only a shared lock.
+    {
+      absl::ReaderMutexLock read(&mu_);
+      if (!reported_.contains(tenant)) return true;
+    }
+    absl::MutexLock lock(&mu_);
     reported_.erase(tenant);
     return true;
   }
+  absl::MutexLock lock(&mu_);
   // Unfit keys are refused rather than trusted: a cache filled through a narrower view would
   // show every caller less than they may see, or keep fields a policy now hides.
   if (reported_.insert(tenant).second) {
