@@ -64,7 +64,6 @@ bool IsForwardedHeader(std::string_view name) {
 absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(const std::vector<Target>& targets,
                                                            int max_message_bytes) {
   std::unique_ptr<Backends> backends(new Backends());
-  backends->targets_ = targets;
   const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
   for (const Target& target : targets) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(target.service);

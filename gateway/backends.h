@@ -58,12 +58,10 @@ class Backends {
   const BackendMethod* Find(std::string_view path) const;
   // The channel of `service`, or null.
   std::shared_ptr<grpc::Channel> ChannelOf(std::string_view service) const;
-  const std::vector<Target>& targets() const { return targets_; }
 
  private:
   Backends() = default;
 
-  std::vector<Target> targets_;
   absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   absl::flat_hash_map<std::string, BackendMethod> methods_;
 };
