@@ -205,6 +205,26 @@ absl::StatusOr<TimeCursor> DecodeTimeCursor(std::string_view token, const std::s
                     cursor["i"].get<std::string>()};
 }
 
+// Whether `name` has the shape of an IANA time zone name ("Asia/Shanghai", "Etc/GMT+8",
+// "UTC"): parts of letters, digits, '_', '-' and '+', each starting with a letter. Abseil
+// also loads any file by its path ("file:/etc/localtime", "/etc/localtime", "../x"), which
+// PostgreSQL then refuses; "localtime" and "posixrules" are the machine's files, not zones.
+bool IsIanaZoneName(std::string_view name) {
+  if (name.size() > 64 || name == "localtime" || name == "posixrules") return false;
+  bool part_start = true;
+  for (const char c : name) {
+    if (c == '/' && !part_start) {
+      part_start = true;
+    } else if (absl::ascii_isalpha(c) ||
+               (!part_start && (absl::ascii_isdigit(c) || c == '_' || c == '-' || c == '+'))) {
+      part_start = false;
+    } else {
+      return false;
+    }
+  }
+  return !part_start;
+}
+
 // Update masks may name these fields (and sub-fields of next_action).
 constexpr const char* kUpdatable[] = {
     "customer_id", "contact_person_ids", "participants", "occur_time", "record_time",
@@ -582,7 +602,9 @@ absl::StatusOr<v1::GetTouchpointStatsResponse> TouchpointManager::Stats(
   }
   const std::string zone = request.time_zone().empty() ? "Asia/Shanghai" : request.time_zone();
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(zone, &tz)) violations.Add("time_zone", "is not a known IANA time zone");
+  if (!IsIanaZoneName(zone) || !absl::LoadTimeZone(zone, &tz)) {
+    violations.Add("time_zone", "is not a known IANA time zone");
+  }
   TL_RETURN_IF_ERROR(violations.ToStatus());
   TL_RETURN_IF_ERROR(CheckFilter(request.filter(), "filter"));
   TL_RETURN_IF_ERROR(CheckFilterable(*scope, request.filter(), "filter"));
