@@ -816,6 +816,42 @@ TEST_F(TouchpointsServiceTest, ListFiltersNarrow) {
   EXPECT_THAT(ListIds(customer.id, f), ElementsAre(c, d));
 }
 
+TEST_F(TouchpointsServiceTest, OnlineMeetingsAreToldFromMeetingsInPerson) {
+  const SeededCustomer customer = SeedCustomer();
+  const absl::Time now = NowMicros();
+  v1::Touchpoint t = Basic(customer.id, now - absl::Hours(1), "线上演示");
+  t.set_channel(v1::CHANNEL_ONLINE_MEETING);
+  const std::string online = MustRecord(t).touchpoint_id();
+  t = Basic(customer.id, now - absl::Hours(2), "上门拜访前的会议");
+  t.set_channel(v1::CHANNEL_MEETING);
+  const std::string in_person = MustRecord(t).touchpoint_id();
+  v1::Touchpoint got;
+  ASSERT_TRUE(Get(online, &got).ok());
+  EXPECT_EQ(got.channel(), v1::CHANNEL_ONLINE_MEETING);
+
+  v1::TouchpointFilter f;
+  f.add_channels(v1::CHANNEL_ONLINE_MEETING);
+  EXPECT_THAT(ListIds(customer.id, f), ElementsAre(online));
+  f.set_channels(0, v1::CHANNEL_MEETING);
+  EXPECT_THAT(ListIds(customer.id, f), ElementsAre(in_person));
+
+  v1::GetTouchpointStatsRequest request;
+  *request.mutable_start_time() = Ts(now - absl::Hours(24));
+  *request.mutable_end_time() = Ts(now + absl::Hours(1));
+  v1::GetTouchpointStatsResponse stats;
+  ASSERT_TRUE(Stats(request, &stats).ok());
+  std::vector<std::pair<v1::Channel, int64_t>> by_channel;
+  for (const auto& c : stats.by_channel()) by_channel.emplace_back(c.channel(), c.count());
+  EXPECT_THAT(by_channel, UnorderedElementsAre(Pair(v1::CHANNEL_ONLINE_MEETING, 1),
+                                               Pair(v1::CHANNEL_MEETING, 1)));
+
+  // The next number is not a channel (yet).
+  t.set_channel(static_cast<v1::Channel>(v1::CHANNEL_ONLINE_MEETING + 1));
+  const grpc::Status status = Record(t, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(FieldsOf(status), ElementsAre("touchpoint.channel"));
+}
+
 TEST_F(TouchpointsServiceTest, ListRejectsForeignTokensAndHugePages) {
   const SeededCustomer customer = SeedCustomer();
   const absl::Time now = NowMicros();
