@@ -324,15 +324,19 @@ absl::Status PgTouchpointStore::EnsurePartitions(absl::Time first, absl::Time la
 }
 
 absl::Status PgTouchpointStore::EnsureMonths(const std::vector<absl::Time>& times) {
-  std::vector<absl::Time> missing;
+  std::optional<absl::Time> first, last;
   {
     absl::MutexLock lock(&months_mu_);
     for (const absl::Time t : times) {
-      if (!months_.contains(MonthIndex(t))) missing.push_back(t);
+      if (months_.contains(MonthIndex(t))) continue;
+      first = std::min(first.value_or(t), t);
+      last = std::max(last.value_or(t), t);
     }
   }
-  for (const absl::Time t : missing) TL_RETURN_IF_ERROR(EnsurePartitions(t, t));
-  return absl::OkStatus();
+  // One call for the span: the months before the archive's end are the archive's, and the
+  // rest lie between it and now plus the clock skew, so the span creates a bounded number.
+  if (!first) return absl::OkStatus();
+  return EnsurePartitions(*first, *last);
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordMany(
@@ -639,8 +643,8 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(
 }
 
 // Matches are found through the GIN index, which knows nothing of time: a query over the
-// whole table would fetch and sort every match of a common word. So searches run month by
-// month, newest partition first (each query pruned to one partition), and stop as soon as
+// whole table would fetch and sort every match of a common word. So searches run partition by
+// partition, newest first (each query pruned to one partition), and stop as soon as
 // they have what the page needs.
 absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(const auth::Scope& scope,
                                                          std::string_view tenant_id,
@@ -665,32 +669,37 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(const auth::Scope& scop
   TouchpointPage page;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
     page = TouchpointPage();
-    // The partitions' months that can hold matches, newest first.
+    // The partitions' ranges that can hold matches, newest first: the months, then the
+    // archive of older history (unbounded below).
     absl::Time upper = absl::InfiniteFuture();
     absl::Time lower = absl::InfinitePast();
     if (spec.filter.has_occur_time_end()) upper = FromProtoTime(spec.filter.occur_time_end());
     if (spec.after) upper = std::min(upper, spec.after->occurred_at + absl::Microseconds(1));
     if (spec.filter.has_occur_time_start()) lower = FromProtoTime(spec.filter.occur_time_start());
-    std::vector<absl::CivilMonth> months;
-    for (const auto& row : txn.exec("SELECT extract(year FROM month)::int, "
-                                    "extract(month FROM month)::int FROM partition_months "
-                                    "ORDER BY 1 DESC, 2 DESC")) {
-      const absl::CivilMonth month(row[0].as<int>(), row[1].as<int>());
-      if (absl::FromCivil(month, absl::UTCTimeZone()) < upper &&
-          absl::FromCivil(month + 1, absl::UTCTimeZone()) > lower) {
-        months.push_back(month);
-      }
+    struct PartitionRange {
+      absl::Time start;  // InfinitePast() for the archive.
+      absl::Time end;
+    };
+    std::vector<PartitionRange> months;
+    for (const auto& row : txn.exec("SELECT (extract(epoch FROM range_start) * 1000000)::bigint, "
+                                    "(extract(epoch FROM range_end) * 1000000)::bigint "
+                                    "FROM partition_ranges ORDER BY range_end DESC")) {
+      const PartitionRange range{
+          row[0].is_null() ? absl::InfinitePast() : absl::FromUnixMicros(row[0].as<int64_t>()),
+          absl::FromUnixMicros(row[1].as<int64_t>())};
+      if (range.start < upper && range.end > lower) months.push_back(range);
     }
-    const auto run = [&](const std::string& sql, absl::CivilMonth month) {
-      params[start_param] = PgTime(absl::FromCivil(month, absl::UTCTimeZone()));
-      params[start_param + 1] = PgTime(absl::FromCivil(month + 1, absl::UTCTimeZone()));
+    const auto run = [&](const std::string& sql, const PartitionRange& month) {
+      params[start_param] =
+          month.start == absl::InfinitePast() ? "-infinity" : PgTime(month.start);
+      params[start_param + 1] = PgTime(month.end);
       return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     };
     if (!spec.by_relevance) {
       const int want = spec.page_size + 1;
       std::vector<pqxx::result> parts;
       int have = 0;
-      for (const absl::CivilMonth month : months) {
+      for (const PartitionRange& month : months) {
         parts.push_back(run(absl::StrCat("SELECT ", kSelectColumns, where,
                                          " ORDER BY occurred_at DESC, touchpoint_id DESC LIMIT ",
                                          want - have),
@@ -709,7 +718,7 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::Search(const auth::Scope& scop
       std::string id;
     };
     std::vector<Candidate> candidates;
-    for (const absl::CivilMonth month : months) {
+    for (const PartitionRange& month : months) {
       const int left = kRelevanceWindow - static_cast<int>(candidates.size());
       // ts_rank outside the LIMIT: it reads (detoasts) the whole vector, so only for the
       // rows kept, not for every match of the month.

@@ -58,8 +58,10 @@ class PgTouchpointStore final : public TouchpointStore {
                                       std::string_view customer_id, const ChangeCursor& after,
                                       int page_size) override;
 
-  // Creates the monthly partitions of [first, last] that are missing. Writes call it for
-  // the months they touch; the service also calls it on a timer for the months ahead.
+  // Creates the monthly partitions of [first, last] that are missing; months before the
+  // archive's end (migrations/0002_history_archive.sql) are the archive partition's and get
+  // none. Writes call it for the months they touch; the service also calls it on a timer for
+  // the months ahead.
   absl::Status EnsurePartitions(absl::Time first, absl::Time last);
 
   // Applies one event of contacts' "customers" topic to the read model, in the consumer's
