@@ -36,6 +36,12 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+const char* EncodingProblem(std::string_view text) {
+  if (!IsValidUtf8(text)) return "must be valid UTF-8";
+  if (text.find('\0') != std::string_view::npos) return "must not contain NUL characters";
+  return nullptr;
+}
+
 size_t CodePointCount(std::string_view text) {
   size_t count = 0;
   for (char byte : text) {

@@ -14,6 +14,11 @@ namespace touchline::text {
 // and truncated sequences. The empty string is valid.
 bool IsValidUtf8(std::string_view text);
 
+// Why `text` cannot be stored and compared as text: "must be valid UTF-8", or "must not
+// contain NUL characters" (U+0000, which PostgreSQL text and jsonb cannot hold); nullptr when
+// it can. The one check every request string goes through before anything else.
+const char* EncodingProblem(std::string_view text);
+
 // The number of code points in `text`. Precondition: IsValidUtf8(text).
 size_t CodePointCount(std::string_view text);
 

@@ -49,6 +49,13 @@ TEST(IsValidUtf8Test, RejectsTruncatedSequencesAndStrayContinuations) {
                   "\xB7"));  // Interrupted sequence.
 }
 
+TEST(EncodingProblemTest, NamesInvalidUtf8AndNul) {
+  EXPECT_EQ(EncodingProblem(""), nullptr);
+  EXPECT_EQ(EncodingProblem("深圳\t\n"), nullptr);
+  EXPECT_STREQ(EncodingProblem("a\xFF"), "must be valid UTF-8");
+  EXPECT_STREQ(EncodingProblem(std::string("a\0b", 3)), "must not contain NUL characters");
+}
+
 TEST(CodePointCountTest, CountsCharactersNotBytes) {
   EXPECT_EQ(CodePointCount(""), 0u);
   EXPECT_EQ(CodePointCount("abc"), 3u);

@@ -11,6 +11,7 @@
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "common/text/text.h"
 #include "services/contacts/customer_proto.h"
 
 namespace touchline::contacts {
@@ -122,6 +123,9 @@ absl::StatusOr<std::optional<IdempotencyKey>> KeyOf(std::string_view method,
                                                     const google::protobuf::Message& request,
                                                     const std::string& request_id) {
   if (request_id.empty()) return std::nullopt;
+  if (const char* problem = text::EncodingProblem(request_id)) {
+    return status::InvalidArgument("request_id", problem);
+  }
   if (request_id.size() > kMaxRequestIdBytes) {
     return status::InvalidArgument("request_id",
                                    absl::StrCat("must be at most ", kMaxRequestIdBytes, " bytes"));

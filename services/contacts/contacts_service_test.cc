@@ -136,6 +136,50 @@ TEST_F(ContactsServiceTest, InvalidUtf8IsRejectedAndWritesNothing) {
   EXPECT_EQ(CountRows("customers"), 0);
 }
 
+TEST_F(ContactsServiceTest, NulCharacterIsInvalidArgumentNamingTheFieldAndWritesNothing) {
+  const std::string nul("a\0b", 3);
+  v1::Customer customer = Acme();
+  customer.set_display_name(nul);
+  customer.set_region(nul);
+  customer.add_tags(nul);
+  (*customer.mutable_custom_fields())["source"].set_string_value(nul);
+  customer.mutable_contact_persons(0)->mutable_name()->set_given_name(nul);
+  grpc::Status status = Create(customer, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status::FieldViolationsOf(status),
+              UnorderedElementsAre(Pair("customer.display_name", "must not contain NUL characters"),
+                                   Pair("customer.region", ::testing::_),
+                                   Pair("customer.tags[2]", ::testing::_),
+                                   Pair("customer.custom_fields[\"source\"]", ::testing::_),
+                                   Pair("customer.contact_persons[0].name.given_name", ::testing::_)));
+
+  status = Create(Acme(), nullptr, AdminOf(kTenant), nul);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status::FieldViolationsOf(status), ElementsAre(Pair("request_id", ::testing::_)));
+  EXPECT_EQ(CountRows("customers"), 0);
+
+  const v1::Customer created = MustCreate(Acme());
+  v1::UpdateCustomerRequest update;
+  *update.mutable_customer() = created;
+  update.mutable_customer()->set_display_name(nul);
+  update.mutable_update_mask()->add_paths("display_name");
+  v1::UpdateCustomerResponse updated;
+  status = Call(&v1::ContactsService::Stub::UpdateCustomer, update, &updated, AdminOf(kTenant));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status::FieldViolationsOf(status),
+              ElementsAre(Pair("customer.display_name", ::testing::_)));
+
+  for (const char* field : {"region", "owner_id", "tag", "display_name_prefix"}) {
+    v1::ListCustomersRequest list;
+    const auto* descriptor = list.GetDescriptor()->FindFieldByName(field);
+    list.GetReflection()->SetString(&list, descriptor, nul);
+    v1::ListCustomersResponse response;
+    status = List(list, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_THAT(status::FieldViolationsOf(status), ElementsAre(Pair(field, ::testing::_)));
+  }
+}
+
 TEST_F(ContactsServiceTest, StaleEtagIsAborted) {
   const v1::Customer created = MustCreate(Acme());
   v1::Customer patch;

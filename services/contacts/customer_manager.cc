@@ -22,7 +22,6 @@
 namespace touchline::contacts {
 
 using text::CodePointCount;
-using text::IsValidUtf8;
 using text::TrimSpace;
 namespace {
 
@@ -88,8 +87,8 @@ json QueryJson(const CustomerQuery& q) {
 absl::Status CheckQuery(const CustomerQuery& q) {
   status::FieldViolations violations;
   const auto check_text = [&](std::string_view field, const std::string& value, size_t max) {
-    if (!IsValidUtf8(value)) {
-      violations.Add(std::string(field), "must be valid UTF-8");
+    if (const char* problem = text::EncodingProblem(value)) {
+      violations.Add(std::string(field), problem);
     } else if (CodePointCount(value) > max) {
       violations.Add(std::string(field), absl::StrCat("must be at most ", max, " characters"));
     }

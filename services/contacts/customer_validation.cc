@@ -25,7 +25,6 @@
 namespace touchline::contacts {
 
 using text::CodePointCount;
-using text::IsValidUtf8;
 using text::TrimSpace;
 namespace {
 
@@ -53,10 +52,11 @@ class Checker {
   }
 
   // Every other check of a string starts here: lengths and syntax mean nothing for bytes
-  // that are not text.
+  // that are not text, and a NUL cannot be stored.
   bool Utf8(std::string_view value, std::string_view path) {
-    if (IsValidUtf8(value)) return true;
-    Add(std::string(path), "must be valid UTF-8");
+    const char* problem = text::EncodingProblem(value);
+    if (problem == nullptr) return true;
+    Add(std::string(path), problem);
     return false;
   }
 

@@ -190,11 +190,11 @@ v1::ApiKey ToProto(const ApiKeyRecord& k) {
   return key;
 }
 
-// 1 to `max` code points of valid UTF-8, after trimming.
+// 1 to `max` code points of valid UTF-8 without NUL, after trimming.
 void CheckText(std::string_view value, size_t max, std::string field,
                status::FieldViolations& violations) {
-  if (!text::IsValidUtf8(value)) {
-    violations.Add(std::move(field), "must be valid UTF-8");
+  if (const char* problem = text::EncodingProblem(value)) {
+    violations.Add(std::move(field), problem);
     return;
   }
   const size_t length = text::CodePointCount(value);
@@ -246,6 +246,14 @@ void CheckUserFields(const v1::User& user, const absl::flat_hash_set<std::string
   if (paths.contains("email")) CheckEmail(text::TrimSpace(user.email()), violations);
   if (paths.contains("role_id") && user.role_id().empty()) {
     violations.Add("user.role_id", "must not be empty");
+  }
+  // References are looked up by value: bytes PostgreSQL cannot hold are refused first.
+  for (const auto& [name, value] : {std::pair{"role_id", &user.role_id()},
+                                    std::pair{"manager_id", &user.manager_id()},
+                                    std::pair{"partner_org_id", &user.partner_org_id()}}) {
+    if (const char* problem = text::EncodingProblem(*value); problem && paths.contains(name)) {
+      violations.Add(absl::StrCat("user.", name), problem);
+    }
   }
 }
 
@@ -464,6 +472,9 @@ absl::StatusOr<v1::User> IdentityManager::GetUser(const auth::RequestContext& ca
 absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
     const auth::RequestContext& caller, const v1::ListUsersRequest& request) {
   TL_ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
+  if (const char* problem = text::EncodingProblem(request.partner_org_id())) {
+    return status::InvalidArgument("partner_org_id", problem);
+  }
   const std::string query_hash = UsersQueryHash(request);
   std::string after;
   if (!request.page_token().empty()) {
@@ -678,7 +689,10 @@ absl::StatusOr<v1::LoginResponse> IdentityManager::Login(std::string_view tenant
     // decide under the row lock: a lock that came meanwhile still refuses.
     std::optional<UserRecord> seen;
     TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) {
-      seen = FindUserByUsername(txn, tenant_id, request.username());
+      // A username PostgreSQL cannot hold names no one: refused as an unknown user is.
+      if (text::EncodingProblem(request.username()) == nullptr) {
+        seen = FindUserByUsername(txn, tenant_id, request.username());
+      }
       return absl::OkStatus();
     }));
     // Unknown users cost one verification too, so timing does not tell who exists.

@@ -340,6 +340,28 @@ TEST_F(IdentityManagerTest, CreateUserNamesEveryBadField) {
   EXPECT_THAT(AuditRows(), IsEmpty());
 }
 
+TEST_F(IdentityManagerTest, NulCharactersAreInvalidArgumentAndALoginLikeAnyOther) {
+  const std::string nul("a\0b", 3);
+  v1::CreateUserRequest request;
+  request.mutable_user()->set_username("wang");
+  request.mutable_user()->set_display_name(nul);
+  request.mutable_user()->set_role_id(nul);
+  request.mutable_user()->set_partner_org_id(nul);
+  request.set_password(std::string("password-\0-0001", 15));
+  const absl::Status status = manager_->CreateUser(Admin(), request).status();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(status::FieldViolationsOf(status),
+              ElementsAre(Pair("user.display_name", "must not contain NUL characters"),
+                          Pair("user.role_id", "must not contain NUL characters"),
+                          Pair("user.partner_org_id", "must not contain NUL characters"),
+                          Pair("password", "must not contain NUL characters")));
+  EXPECT_THAT(Login(nul), StatusIs(absl::StatusCode::kUnauthenticated, "invalid credentials"));
+  v1::ListUsersRequest list;
+  list.set_partner_org_id(nul);
+  EXPECT_THAT(status::FieldViolationsOf(manager_->ListUsers(Admin(), list).status()),
+              ElementsAre(Pair("partner_org_id", "must not contain NUL characters")));
+}
+
 TEST_F(IdentityManagerTest, CreateUserChecksRoleManagerAndPartner) {
   TL_ASSERT_OK_AND_ASSIGN(const v1::User boss, Create("boss"));
   EXPECT_THAT(status::FieldViolationsOf(Create("a", "nope").status()),

@@ -46,10 +46,10 @@ class Checker {
     }
   }
 
-  // Trims `value` and checks it is 1 to `max_length` characters of UTF-8.
+  // Trims `value` and checks it is 1 to `max_length` characters of UTF-8 without NUL.
   void Text(std::string& value, const std::string& path, size_t max_length) {
-    if (!text::IsValidUtf8(value)) {
-      Add(path, "must be valid UTF-8");
+    if (const char* problem = text::EncodingProblem(value)) {
+      Add(path, problem);
       return;
     }
     value = text::TrimSpace(value);

@@ -78,6 +78,13 @@ TEST(CheckRoleTest, NamesEveryBadField) {
                   Pair("role.permissions[3]", "unknown permission 0")));
 }
 
+TEST(CheckRoleTest, NulInTheDisplayNameIsRefused) {
+  v1::Role role = ValidRole();
+  role.set_display_name(std::string("大区\0经理", 13));
+  EXPECT_THAT(Of(CheckRole(role, {})),
+              ElementsAre(Pair("role.display_name", "must not contain NUL characters")));
+}
+
 TEST(CheckRoleTest, RankBoundsAndUnknownScope) {
   v1::Role role = ValidRole();
   role.set_rank(0);

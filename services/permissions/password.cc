@@ -19,7 +19,7 @@ PasswordHashCost PasswordHashCost::Minimum() {
 }
 
 std::optional<std::string> CheckPassword(std::string_view password) {
-  if (!text::IsValidUtf8(password)) return "must be valid UTF-8";
+  if (const char* problem = text::EncodingProblem(password)) return problem;
   const size_t length = text::CodePointCount(password);
   if (length < kMinPasswordLength || length > kMaxPasswordLength) {
     return absl::StrCat("must be ", kMinPasswordLength, " to ", kMaxPasswordLength,

@@ -548,8 +548,8 @@ std::string BuildSearchVector(std::string_view subject, std::string_view summary
 
 absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string field,
                                              std::string_view weights) {
-  if (!text::IsValidUtf8(query)) {
-    return status::InvalidArgument(std::move(field), "must be valid UTF-8");
+  if (const char* problem = text::EncodingProblem(query)) {
+    return status::InvalidArgument(std::move(field), problem);
   }
   if (text::CodePointCount(query) > kMaxQueryChars) {
     return status::InvalidArgument(std::move(field), "must be at most 256 characters");

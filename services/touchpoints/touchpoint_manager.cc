@@ -158,8 +158,8 @@ absl::Status CheckFilter(const v1::TouchpointFilter& f, const std::string& field
   check_enums(f.sentiments(), "sentiments", v1::Sentiment_IsValid);
   for (const auto& [value, name] : {std::pair{&f.tag(), "tag"},
                                     std::pair{&f.participant_id(), "participant_id"}}) {
-    if (!text::IsValidUtf8(*value)) {
-      violations.Add(absl::StrCat(field, ".", name), "must be valid UTF-8");
+    if (const char* problem = text::EncodingProblem(*value)) {
+      violations.Add(absl::StrCat(field, ".", name), problem);
     } else if (text::CodePointCount(*value) > static_cast<size_t>(kMaxIdChars)) {
       violations.Add(absl::StrCat(field, ".", name),
                      absl::StrCat("must be at most ", kMaxIdChars, " characters"));
@@ -307,8 +307,8 @@ absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& con
   AppendSetPaths(t, "", n.fields);
   TL_RETURN_IF_ERROR(context.caller.scope->CheckWritable(auth::kTouchpointResource, n.fields));
   status::FieldViolations violations;
-  if (!text::IsValidUtf8(request.request_id())) {
-    violations.Add(request_id_field, "must be valid UTF-8");
+  if (const char* problem = text::EncodingProblem(request.request_id())) {
+    violations.Add(request_id_field, problem);
   } else if (text::CodePointCount(request.request_id()) > kMaxRequestIdChars) {
     violations.Add(request_id_field,
                    absl::StrCat("must be at most ", kMaxRequestIdChars, " characters"));

@@ -176,10 +176,11 @@ class Checker {
   }
 
   // Every other check of a string starts here: lengths and syntax mean nothing for bytes
-  // that are not text.
+  // that are not text, and a NUL cannot be stored (custom strings allow other controls).
   bool Utf8(std::string_view value, const std::string& path) {
-    if (IsValidUtf8(value)) return true;
-    Add(path, "must be valid UTF-8");
+    const char* problem = text::EncodingProblem(value);
+    if (problem == nullptr) return true;
+    Add(path, problem);
     return false;
   }
 

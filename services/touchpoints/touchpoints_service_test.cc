@@ -149,6 +149,54 @@ TEST_F(TouchpointsServiceTest, BadFieldIsInvalidArgumentNamingItAndWritesNothing
   EXPECT_EQ(CountRows("outbox"), 0);
 }
 
+TEST_F(TouchpointsServiceTest, NulCharacterIsInvalidArgumentNamingTheField) {
+  const SeededCustomer customer = SeedCustomer();
+  const absl::Time now = NowMicros();
+  const std::string nul("a\0b", 3);
+
+  v1::Touchpoint custom = Full(customer, now);
+  (*custom.mutable_custom_attributes())["nul"].set_string_value(nul);
+  grpc::Status status = Record(custom, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status::FieldViolationsOf(status),
+              ElementsAre(Pair("touchpoint.custom_attributes[\"nul\"]",
+                               "must not contain NUL characters")));
+
+  status = Record(Full(customer, now), nullptr, nul);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(FieldsOf(status), ElementsAre("request_id"));
+  EXPECT_EQ(CountRows("touchpoints"), 0);
+
+  v1::ListTouchpointsRequest list;
+  list.set_customer_id(customer.id);
+  list.mutable_filter()->set_tag(nul);
+  v1::ListTouchpointsResponse listed;
+  status = List(list, &listed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(FieldsOf(status), ElementsAre("filter.tag"));
+
+  v1::SearchTouchpointsRequest search;
+  search.set_query("投诉" + nul);
+  v1::SearchTouchpointsResponse found;
+  status = Search(search, &found);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(FieldsOf(status), ElementsAre("query"));
+  search.set_query("投诉");
+  search.mutable_filter()->set_participant_id(nul);
+  status = Search(search, &found);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(FieldsOf(status), ElementsAre("filter.participant_id"));
+
+  v1::GetTouchpointStatsRequest stats_request;
+  *stats_request.mutable_start_time() = Ts(now - absl::Hours(1));
+  *stats_request.mutable_end_time() = Ts(now);
+  stats_request.set_time_zone(std::string("Asia/Shanghai\0", 14));
+  v1::GetTouchpointStatsResponse stats;
+  status = Stats(stats_request, &stats);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(FieldsOf(status), ElementsAre("time_zone"));
+}
+
 TEST_F(TouchpointsServiceTest, OversizedSubjectIsRejectedNotTruncated) {
   const SeededCustomer customer = SeedCustomer();
   const absl::Time now = NowMicros();
