@@ -100,6 +100,14 @@ int Run() {
     while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1))) {
       if (const absl::Status status = ensure_ahead(); !status.ok()) {
         log::Error("creating partitions ahead", {{"error", status.ToString()}});
+    // First the search vectors of rows from before needs, concerns and interests were indexed.
+    const absl::StatusOr<int64_t> indexed =
+        store.IndexListsOfOlderRows(500, [&] { return stopping.HasBeenNotified(); });
+    if (!indexed.ok()) {
+      log::Error("indexing needs, concerns and interests", {{"error", indexed.status().ToString()}});
+    } else if (*indexed > 0) {
+      log::Info("indexed needs, concerns and interests", {{"touchpoints", std::to_string(*indexed)}});
+    }
       }
     }
   });

@@ -20,6 +20,7 @@
 #include "common/events/outbox.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "services/touchpoints/search_text.h"
 #include "services/touchpoints/touchpoint_row.h"
 #include "touchline/contacts/v1/customer.pb.h"
 #include "touchline/events/v1/customer_events.pb.h"
@@ -89,6 +90,10 @@ std::string FilterSql(const v1::TouchpointFilter& f, bool with_time, Params& p) 
   if (!f.tag().empty()) absl::StrAppend(&sql, " AND tags @> ARRAY[", p.Add(f.tag()), "]");
   if (!f.participant_id().empty()) {
     absl::StrAppend(&sql, " AND participant_ids @> ARRAY[", p.Add(f.participant_id()), "]");
+  }
+  if (f.has_concerns()) {
+    absl::StrAppend(&sql, " AND search @@ ", p.Add(absl::StrCat("'", kConcernsLexeme, "'")),
+                    "::tsquery");
   }
   if (with_time && f.has_occur_time_start()) {
     absl::StrAppend(&sql, " AND occurred_at >= ",
@@ -508,6 +513,40 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
 
 absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Get(const auth::Scope& scope,
                                                       std::string_view tenant_id,
+absl::StatusOr<int64_t> PgTouchpointStore::IndexListsOfOlderRows(
+    int batch, const std::function<bool()>& stop) {
+  int64_t total = 0;
+  for (int64_t done = batch; done == batch && !stop();) {
+    TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+      std::vector<std::string> tenants, ids, times, vectors;
+      for (const auto& row : txn.exec_params(
+               absl::StrCat("SELECT tenant_id, ", kSelectColumns,
+                            " FROM touchpoints WHERE NOT lists_indexed LIMIT $1 "
+                            "FOR UPDATE SKIP LOCKED"),
+               batch)) {
+        TL_ASSIGN_OR_RETURN(const v1::Touchpoint t, FromRow(row, 1));
+        tenants.push_back(row[0].c_str());
+        ids.push_back(t.touchpoint_id());
+        times.push_back(PgTime(FromProtoTime(t.occur_time())));
+        vectors.push_back(BuildSearchVector(t));
+      }
+      done = static_cast<int64_t>(ids.size());
+      if (ids.empty()) return absl::OkStatus();
+      // Not a change of the touchpoint: version and change_xid stay.
+      txn.exec_params(
+          "UPDATE touchpoints t SET search = k.search::tsvector, lists_indexed = true "
+          "FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::text[]) "
+          "AS k(tenant_id, id, occurred_at, search) WHERE t.tenant_id = k.tenant_id "
+          "AND t.touchpoint_id = k.id AND t.occurred_at = k.occurred_at",
+          pg::TextArrayLiteral(tenants), pg::TextArrayLiteral(ids), pg::TextArrayLiteral(times),
+          pg::TextArrayLiteral(vectors));
+      return absl::OkStatus();
+    }));
+    total += done;
+  }
+  return total;
+}
+
                                                       std::string_view touchpoint_id) {
   absl::StatusOr<StoredTouchpoint> stored;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {

@@ -64,6 +64,11 @@ class PgTouchpointStore final : public TouchpointStore {
   // the months ahead.
   absl::Status EnsurePartitions(absl::Time first, absl::Time last);
 
+  // Rebuilds the search vectors of the rows written before migration 0003 (which did not
+  // index needs, concerns and interests), `batch` rows a transaction, until none is left or
+  // `stop` returns true. Returns how many it rebuilt.
+  absl::StatusOr<int64_t> IndexListsOfOlderRows(int batch, const std::function<bool()>& stop);
+
   // Applies one event of contacts' "customers" topic to the read model, in the consumer's
   // transaction: upserts the customer unless the model already holds a newer version; on a
   // merge moves the merged customer's touchpoints to the survivor, on an unmerge moves back

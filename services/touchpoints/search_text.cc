@@ -289,7 +289,7 @@ void AppendQuoted(std::string& out, std::string_view lexeme) {
 
 class VectorBuilder {
  public:
-  // Adds the tokens of one field, with weight 0 (A), 1 (B) or 2 (C).
+  // Adds the tokens of one field, with weight 0 (A), 1 (B), 2 (C) or 3 (D).
   void AddField(std::string_view text, int weight) {
     Decode(text, cps_);
     const int first = next_position_;
@@ -312,6 +312,12 @@ class VectorBuilder {
       next_position_ += static_cast<int>(f.size());
     });
     if (next_position_ != first) next_position_ += kFieldGap;
+  }
+
+  // Adds `lexeme`, which no text yields, with weight D after the text: a facet to filter by.
+  void AddMarker(std::string_view lexeme) {
+    key_ = lexeme;
+    AddWord(3, next_position_++);
   }
 
   std::string Finish() const {
@@ -340,7 +346,8 @@ class VectorBuilder {
         out.push_back(separator);
         separator = ',';
         out.append(std::to_string(packed & 0x3FFF));
-        out.push_back(static_cast<char>('A' + (packed >> 14)));
+        // D is the default weight, which PostgreSQL's canonical form leaves out.
+        if ((packed >> 14) != 3) out.push_back(static_cast<char>('A' + (packed >> 14)));
       }
     }
     return out;
@@ -353,7 +360,7 @@ class VectorBuilder {
   struct Entry {
     // Weight (0 = A) in the top 2 bits, position below, in ascending position order.
     std::vector<uint16_t> positions;
-    uint8_t count[3] = {0, 0, 0};
+    uint8_t count[4] = {0, 0, 0, 0};
   };
 
   static uint16_t Pack(int weight, int position) {
@@ -546,6 +553,19 @@ std::string BuildSearchVector(std::string_view subject, std::string_view summary
   return builder.Finish();
 }
 
+std::string BuildSearchVector(const v1::Touchpoint& touchpoint) {
+  VectorBuilder builder;
+  builder.AddField(touchpoint.subject(), 0);
+  builder.AddField(touchpoint.summary(), 1);
+  // Before the content, whose positions may reach the clamp: each item is a field of its own.
+  for (const auto* items : {&touchpoint.needs(), &touchpoint.concerns(), &touchpoint.interests()}) {
+    for (const std::string& item : *items) builder.AddField(item, 3);
+  }
+  builder.AddField(touchpoint.content(), 2);
+  if (!touchpoint.concerns().empty()) builder.AddMarker(kConcernsLexeme);
+  return builder.Finish();
+}
+
 absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string field,
                                              std::string_view weights) {
   if (const char* problem = text::EncodingProblem(query)) {
@@ -606,7 +626,7 @@ absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string
 
 std::vector<v1::Snippet> MakeSnippets(const SearchQuery& query, std::string_view subject,
                                       std::string_view summary, std::string_view content,
-                                      int max_chars) {
+                                      int max_chars, const std::vector<ListItemText>& items) {
   std::vector<v1::Snippet> snippets;
   const std::vector<Term> terms = SnippetTerms(query.terms);
   if (terms.empty()) return snippets;
@@ -614,6 +634,11 @@ std::vector<v1::Snippet> MakeSnippets(const SearchQuery& query, std::string_view
       {"subject", subject}, {"summary", summary}, {"content", content}};
   for (const auto& [name, text] : fields) {
     if (auto snippet = MakeSnippet(terms, name, text, max_chars)) {
+      snippets.push_back(std::move(*snippet));
+    }
+  }
+  for (const ListItemText& item : items) {
+    if (auto snippet = MakeSnippet(terms, item.field, item.text, max_chars)) {
       snippets.push_back(std::move(*snippet));
     }
   }

@@ -56,13 +56,24 @@ struct SearchQuery {
   std::vector<std::string> terms;
 };
 
-// The fields BuildSearchVector indexes, each with the weight of its tokens.
+// The lexeme in the vector of every touchpoint with concerns (objections, 【异议】), which no
+// text yields ('#' separates words): the has_concerns filter is a lookup of the search index.
+inline constexpr char kConcernsLexeme[] = "#concerns";
+
+// The vector of a touchpoint as stored: subject (A), summary (B), then every item of needs,
+// concerns and interests as a field of its own (D, which the text form leaves out), then
+// content (C), and kConcernsLexeme when it has concerns. Otherwise as above.
+std::string BuildSearchVector(const v1::Touchpoint& touchpoint);
+
+// The fields the stored vector indexes, each with the weight of its tokens (several fields may
+// share one: a query confined away from one of them is confined away from all).
 struct SearchedField {
   const char* name;  // The Touchpoint field.
-  char weight;       // 'A', 'B' or 'C'.
+  char weight;       // 'A', 'B', 'C' or 'D'.
 };
 inline constexpr SearchedField kSearchedFields[] = {
-    {"subject", 'A'}, {"summary", 'B'}, {"content", 'C'}};
+    {"subject", 'A'}, {"summary", 'B'},  {"content", 'C'},
+    {"needs", 'D'},   {"concerns", 'D'}, {"interests", 'D'}};
 
 // Parses what a user typed. INVALID_ARGUMENT for field `field` when the query is not valid
 // UTF-8, longer than 256 code points, or has no searchable term (only spaces/punctuation).
@@ -87,9 +98,17 @@ absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view query, std::string
 // match, without cutting a word or starting on white space when it can; line breaks and
 // other control characters become spaces. The "…" count toward max_chars (values below 8
 // are taken as 8). Text that is not valid UTF-8 gives no snippet.
+//
+// `items` (needs, concerns, interests) follow content, each as a field named by its path.
+struct ListItemText {
+  std::string field;  // e.g. "concerns[0]"
+  std::string_view text;
+};
+inline constexpr int kSnippetChars = 120;
 std::vector<v1::Snippet> MakeSnippets(const SearchQuery& query, std::string_view subject,
                                       std::string_view summary, std::string_view content,
-                                      int max_chars = 120);
+                                      int max_chars = kSnippetChars,
+                                      const std::vector<ListItemText>& items = {});
 
 }  // namespace touchline::touchpoints
 

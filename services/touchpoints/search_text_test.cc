@@ -151,6 +151,21 @@ TEST(BuildSearchVectorTest, WeightsAndGapBetweenFields) {
   EXPECT_EQ(BuildSearchVector("price", "，", "price"), "'price':1A,4C");
 }
 
+TEST(BuildSearchVectorTest, ListItemsAreFieldsOfWeightDBeforeTheContent) {
+  v1::Touchpoint t;
+  t.set_subject("报价");
+  t.add_needs("price");
+  t.add_concerns("太贵");
+  t.add_interests("price");
+  t.set_content("ok");
+  // subject 1-2, needs 5, concerns 8-9, interests 12, content 15; D is written without its
+  // letter, as PostgreSQL writes it; the concerns marker after everything.
+  EXPECT_EQ(BuildSearchVector(t),
+            "'#concerns':18 'ok':15C 'price':5,12 '价':2A '太贵':8 '报价':1A '贵':9");
+  t.clear_concerns();
+  EXPECT_EQ(BuildSearchVector(t), "'ok':11C 'price':5,8 '价':2A '报价':1A");
+}
+
 TEST(BuildSearchVectorTest, KeepsAtMost16PositionsPerLexemeAndWeight) {
   const std::string twenty = Repeat("deal ", 20);
   const std::map<std::string, std::string> lexemes = Lexemes(BuildSearchVector(twenty, "", twenty));

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/auth/scope.h"
@@ -44,7 +45,8 @@ absl::Status CheckFilterable(const auth::Scope& scope, const v1::TouchpointFilte
                   {f.outcomes_size() > 0, "outcomes", "outcome"},
                   {f.sentiments_size() > 0, "sentiments", "sentiment"},
                   {!f.tag().empty(), "tag", "tags"},
-                  {!f.participant_id().empty(), "participant_id", "participants.user_id"}};
+                  {!f.participant_id().empty(), "participant_id", "participants.user_id"},
+                  {f.has_concerns(), "has_concerns", "concerns"}};
   for (const auto& criterion : criteria) {
     if (criterion.used && !ShownInClear(scope, criterion.path)) {
       return absl::PermissionDeniedError(absl::StrCat(field, ".", criterion.name, ": field ",
@@ -504,13 +506,20 @@ absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
 absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
     const auth::RequestContext& caller, const v1::SearchTouchpointsRequest& request) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
-  // Matches only through the fields the caller reads in clear.
+  // Matches only through the fields the caller reads in clear: a weight one of whose fields
+  // the caller does not read in clear is left out entirely.
+  std::string hidden;
+  for (const SearchedField& field : kSearchedFields) {
+    if (!ShownInClear(*scope, field.name)) hidden.push_back(field.weight);
+  }
   std::string weights;
   for (const SearchedField& field : kSearchedFields) {
-    if (ShownInClear(*scope, field.name)) weights.push_back(field.weight);
+    if (!absl::StrContains(hidden, field.weight) && !absl::StrContains(weights, field.weight)) {
+      weights.push_back(field.weight);
+    }
   }
   const bool searchable = !weights.empty();
-  if (weights.size() == std::size(kSearchedFields)) weights.clear();
+  if (hidden.empty()) weights.clear();
   TL_ASSIGN_OR_RETURN(const SearchQuery query, ParseSearchQuery(request.query(), "query", weights));
   SearchSpec spec;
   spec.tsquery = query.tsquery;
@@ -551,11 +560,20 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
   };
   std::vector<v1::Touchpoint*> touchpoints;
   for (size_t i = 0; i < page.touchpoints.size(); ++i) {
+    std::vector<ListItemText> items;
+    for (const auto& [name, list] : {std::pair{"needs", &t.needs()},
+                                     std::pair{"concerns", &t.concerns()},
+                                     std::pair{"interests", &t.interests()}}) {
+      if (!ShownInClear(*scope, name)) continue;
+      for (int k = 0; k < list->size(); ++k) {
+        items.push_back({absl::StrCat(name, "[", k, "]"), list->Get(k)});
+      }
+    }
     v1::SearchHit* hit = response.add_hits();
     const v1::Touchpoint& t = page.touchpoints[i];
     for (v1::Snippet& s :
          MakeSnippets(query, shown("subject", t.subject()), shown("summary", t.summary()),
-                      shown("content", t.content()))) {
+                      shown("content", t.content()), kSnippetChars, items)) {
       *hit->add_snippets() = std::move(s);
     }
     hit->set_score(page.scores[i]);

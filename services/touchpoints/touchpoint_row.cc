@@ -48,7 +48,7 @@ TouchpointRow ToRow(std::string tenant_id, const v1::Touchpoint& t) {
   for (const v1::Participant& p : t.participants()) row.participant_ids.push_back(p.user_id());
   row.filled = CompletenessBits(t);
   t.SerializeToString(&row.body);
-  row.search = BuildSearchVector(t.subject(), t.summary(), t.content());
+  row.search = BuildSearchVector(t);
   row.version = std::stoll(t.etag());
   row.update_time = FromProtoTime(t.update_time());
   return row;

@@ -22,6 +22,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/touchpoints/touchpoints_service_fixture.h"
+#include "services/touchpoints/search_text.h"
 #include "touchline/contacts/v1/contacts_service.pb.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
@@ -1143,6 +1144,83 @@ TEST_F(SearchTest, EmptyOrPunctuationOnlyQueryIsInvalidArgument) {
 }
 
 // --- 10. Stats --------------------------------------------------------------------------------
+TEST_F(TouchpointsServiceTest, ObjectionsAreSearchedAndFiltered) {
+  const SeededCustomer customer = SeedCustomer();
+  const absl::Time now = NowMicros();
+  v1::Touchpoint objected = Basic(customer.id, now - absl::Hours(1), "报价沟通");
+  objected.add_needs("希望分期付款");
+  objected.add_concerns("交付周期太长");
+  objected.add_interests("Annual maintenance contract");
+  const std::string with_concerns = MustRecord(objected).touchpoint_id();
+  v1::Touchpoint needs_only = Basic(customer.id, now - absl::Hours(2), "需求调研");
+  needs_only.add_needs("交付周期要短");
+  const std::string without_concerns = MustRecord(needs_only).touchpoint_id();
+
+  // Each list is searched, an item at a time, with a snippet naming it.
+  EXPECT_THAT(SearchIds("交付周期太长"), ElementsAre(with_concerns));
+  EXPECT_THAT(SearchIds("交付周期"), UnorderedElementsAre(with_concerns, without_concerns));
+  EXPECT_THAT(SearchIds("分期付款"), ElementsAre(with_concerns));
+  EXPECT_THAT(SearchIds("maintenance"), ElementsAre(with_concerns));
+  EXPECT_THAT(SearchIds("太长 分期"), ElementsAre(with_concerns));
+  v1::SearchTouchpointsRequest search;
+  search.set_query("太长");
+  v1::SearchTouchpointsResponse found;
+  ASSERT_TRUE(Search(search, &found).ok());
+  ASSERT_THAT(found.hits(), SizeIs(1));
+  ASSERT_THAT(found.hits(0).snippets(), SizeIs(1));
+  EXPECT_EQ(found.hits(0).snippets(0).field(), "concerns[0]");
+  EXPECT_EQ(found.hits(0).snippets(0).text(), "交付周期太长");
+
+  // has_concerns selects the touchpoints with objections, in the timeline, search and stats.
+  v1::TouchpointFilter f;
+  f.set_has_concerns(true);
+  EXPECT_THAT(ListIds(customer.id, f), ElementsAre(with_concerns));
+  search.set_query("交付周期");
+  *search.mutable_filter() = f;
+  EXPECT_THAT(SearchIds(search), ElementsAre(with_concerns));
+  v1::GetTouchpointStatsRequest request;
+  *request.mutable_start_time() = Ts(now - absl::Hours(24));
+  *request.mutable_end_time() = Ts(now);
+  *request.mutable_filter() = f;
+  v1::GetTouchpointStatsResponse stats;
+  ASSERT_TRUE(Stats(request, &stats).ok());
+  EXPECT_EQ(stats.total_count(), 1);
+
+  // Taking the concerns away takes the touchpoint out of the filter.
+  v1::Touchpoint patch;
+  patch.set_touchpoint_id(with_concerns);
+  ASSERT_TRUE(Update(patch, {"concerns"}, nullptr).ok());
+  EXPECT_THAT(ListIds(customer.id, f), IsEmpty());
+  EXPECT_THAT(SearchIds("交付周期太长"), IsEmpty());
+}
+
+TEST_F(TouchpointsServiceTest, RowsFromBeforeListsWereIndexedAreIndexedInTheBackground) {
+  const SeededCustomer customer = SeedCustomer();
+  v1::Touchpoint t = Basic(customer.id, NowMicros() - absl::Hours(1), "回访");
+  t.add_concerns("价格太高");
+  const std::string id = MustRecord(t).touchpoint_id();
+  // As migration 0003 found it: the vector of subject, summary and content only.
+  ASSERT_TRUE(pool_
+                  ->Transact([&](pqxx::work& txn) {
+                    txn.exec_params(
+                        "UPDATE touchpoints SET search = $1::tsvector, lists_indexed = false",
+                        BuildSearchVector(t.subject(), t.summary(), t.content()));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  v1::TouchpointFilter f;
+  f.set_has_concerns(true);
+  ASSERT_THAT(ListIds(customer.id, f), IsEmpty());
+
+  const absl::StatusOr<int64_t> indexed =
+      store_->IndexListsOfOlderRows(100, [] { return false; });
+  ASSERT_TRUE(indexed.ok()) << indexed.status();
+  EXPECT_EQ(*indexed, 1);
+  EXPECT_THAT(ListIds(customer.id, f), ElementsAre(id));
+  EXPECT_THAT(SearchIds("价格太高"), ElementsAre(id));
+  EXPECT_EQ(*store_->IndexListsOfOlderRows(100, [] { return false; }), 0);
+}
+
 
 TEST_F(TouchpointsServiceTest, StatsOverAKnownWeek) {
   const SeededCustomer c1 = SeedCustomer();
