@@ -11,8 +11,10 @@
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "common/status/time_fields.h"
 #include "common/text/text.h"
 #include "services/contacts/customer_proto.h"
+#include "services/contacts/customer_validation.h"
 
 namespace touchline::contacts {
 namespace {
@@ -135,6 +137,17 @@ absl::StatusOr<std::optional<IdempotencyKey>> KeyOf(std::string_view method,
                         .fingerprint = ids::Fingerprint(request)};
 }
 
+// The times `customer` carries, checked as sent: converting a bad one would shift it silently.
+absl::Status CheckTimes(const v1::Customer& customer) {
+  status::FieldViolations violations;
+  for (const auto& [key, value] : customer.custom_fields()) {
+    if (value.has_timestamp_value()) {
+      status::CheckTimestamp(value.timestamp_value(), CustomFieldPath(key), violations);
+    }
+  }
+  return violations.ToStatus();
+}
+
 absl::StatusOr<CustomerOrder> OrderOf(v1::CustomerOrder order) {
   switch (order) {
     case v1::CUSTOMER_ORDER_UNSPECIFIED:
@@ -166,6 +179,9 @@ absl::StatusOr<CustomerQuery> QueryOf(const v1::ListCustomersRequest& request) {
     }
     query.levels.push_back(static_cast<CustomerLevel>(value));
   }
+  if (request.has_updated_since()) {
+    status::CheckTimestamp(request.updated_since(), "updated_since", violations);
+  }
   TL_RETURN_IF_ERROR(violations.ToStatus());
   query.region = request.region();
   query.owner_id = request.owner_id();
@@ -194,6 +210,10 @@ grpc::ServerUnaryReactor* ContactsService::CreateCustomer(grpc::CallbackServerCo
                            [=, this](const RequestContext& caller, Done done) {
                              if (!request->has_customer()) {
                                return done(status::InvalidArgument("customer", "is required"));
+                             }
+                             if (absl::Status times = CheckTimes(request->customer());
+                                 !times.ok()) {
+                               return done(times);
                              }
                              absl::StatusOr<std::optional<IdempotencyKey>> key =
                                  KeyOf("CreateCustomer", *request, request->request_id());
@@ -269,6 +289,7 @@ grpc::ServerUnaryReactor* ContactsService::UpdateCustomer(grpc::CallbackServerCo
                                                           v1::UpdateCustomerResponse* response) {
   return runner_->Run(context, "UpdateCustomer", [=, this](const RequestContext& caller) {
     if (!request->has_customer()) return status::InvalidArgument("customer", "is required");
+    TL_RETURN_IF_ERROR(CheckTimes(request->customer()));
     Customer patch = FromProto(request->customer());
     patch.customer_id = request->customer().customer_id();
     const std::vector<std::string> paths(request->update_mask().paths().begin(),

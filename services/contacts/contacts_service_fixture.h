@@ -22,6 +22,7 @@
 #include "common/events/audit.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
+#include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
@@ -58,9 +59,11 @@ class ContactsServiceFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string dsn = testing::TestPgDsn();
-    for (const auto& [name, migrations] : {std::pair{"contacts", &pg::contacts_migrations()},
-                                           std::pair{"outbox", &events::OutboxMigrations()},
-                                           std::pair{"shares", &auth::SharesMigrations()}}) {
+    for (const auto& [name, migrations] :
+         {std::pair{"contacts", &pg::contacts_migrations()},
+          std::pair{"outbox", &events::OutboxMigrations()},
+          std::pair{"shares", &auth::SharesMigrations()},
+          std::pair{"page_tokens", &paging::PageTokenMigrations()}}) {
       const absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), name, *migrations);
       ASSERT_TRUE(migrated.ok()) << migrated;
     }
@@ -88,7 +91,10 @@ class ContactsServiceFixture : public ::testing::Test {
     audit_ = *std::move(audit);
     audit_->Start();
     store_ = std::make_unique<PgCustomerStore>(pool_.get(), [] {});
+    auto page_tokens = paging::PageTokens::Load(*pool_);
+    ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
     manager_ = std::make_unique<CustomerManager>(store_.get(), CustomerValidator({}),
+                                                 *std::move(page_tokens),
                                                  [] { return absl::Now(); });
     runner_ = std::make_unique<server::UnaryRunner>("touchline.contacts.v1.ContactsService",
                                                     &executor_, &authenticator_, false);

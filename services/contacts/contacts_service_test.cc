@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "common/status/grpc_status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -362,6 +363,52 @@ TEST_F(ContactsServiceTest, PageTokenOfAnotherQueryIsInvalidArgument) {
   EXPECT_EQ(List(other, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   other.set_page_token("not-a-token");
   EXPECT_EQ(List(other, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ContactsServiceTest, EditedPageTokenIsInvalidArgumentWhateverTheEdit) {
+  for (int i = 0; i < 3; ++i) MustCreate(Acme());
+  v1::ListCustomersRequest request;
+  request.set_page_size(1);
+  v1::ListCustomersResponse response;
+  ASSERT_TRUE(List(request, &response).ok());
+  std::string bytes;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(response.next_page_token(), &bytes));
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    for (const char flip : {'\x01', '\x20'}) {
+      std::string edited = bytes;
+      edited[i] = static_cast<char>(edited[i] ^ flip);
+      request.set_page_token(absl::WebSafeBase64Escape(edited));
+      const grpc::Status status = List(request, &response);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << "byte " << i << ": " << status.error_message();
+      EXPECT_THAT(status::FieldViolationsOf(status), ElementsAre(Pair("page_token", ::testing::_)));
+    }
+  }
+}
+
+TEST_F(ContactsServiceTest, TimesOutsideTheTimestampRangeAreInvalidArgumentNamingTheField) {
+  v1::ListCustomersRequest request;
+  request.mutable_updated_since()->set_seconds(int64_t{1} << 62);
+  v1::ListCustomersResponse response;
+  grpc::Status status = List(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status::FieldViolationsOf(status), ElementsAre(Pair("updated_since", ::testing::_)));
+  request.mutable_updated_since()->set_seconds(1700000000);
+  request.mutable_updated_since()->set_nanos(-1);
+  status = List(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status::FieldViolationsOf(status), ElementsAre(Pair("updated_since", ::testing::_)));
+
+  v1::Customer customer = Acme();
+  auto* since = (*customer.mutable_custom_fields())["since"].mutable_timestamp_value();
+  since->set_seconds(1700000000);
+  since->set_nanos(-1);
+  status = Create(customer, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status::FieldViolationsOf(status),
+              ElementsAre(Pair("customer.custom_fields[\"since\"]",
+                               "nanos must be between 0 and 999999999")));
+  EXPECT_EQ(CountRows("customers"), 0);
 }
 
 TEST_F(ContactsServiceTest, DeleteHidesAndUndeleteRestores) {

@@ -121,10 +121,12 @@ absl::Status CheckMergePermissions(const auth::Scope& scope) {
 
 }  // namespace
 
-CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock,
+CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validator,
+                                 paging::PageTokens page_tokens, Clock clock,
                                  BatchOptions batching)
     : store_(store),
       validator_(std::move(validator)),
+      page_tokens_(std::move(page_tokens)),
       clock_(std::move(clock)),
       loader_(batching.read_threads, batching.max_batch, batching.max_queue,
               [this](std::vector<PendingGet>& batch) { LoadBatch(batch); }),
@@ -264,7 +266,7 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
   const std::string query_hash = paging::QueryHash(QueryJson(query).dump());
   std::optional<CustomerCursor> after;
   if (!page_token.empty()) {
-    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(page_token, query_hash));
+    TL_ASSIGN_OR_RETURN(const json cursor, page_tokens_.Decode(page_token, query_hash));
     after = CustomerCursor{.time = absl::FromUnixMicros(cursor.value("t", std::int64_t{0})),
                            .display_name = cursor.value("n", ""),
                            .customer_id = cursor.value("i", "")};
@@ -275,10 +277,10 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
   TL_ASSIGN_OR_RETURN(CustomerPage page, store_->List(caller.tenant_id, *scope, query, after));
   ListResult result{.customers = std::move(page.customers), .next_page_token = {}};
   if (page.next) {
-    result.next_page_token = paging::EncodeToken({{"t", absl::ToUnixMicros(page.next->time)},
-                                          {"n", page.next->display_name},
-                                          {"i", page.next->customer_id}},
-                                         query_hash);
+    result.next_page_token = page_tokens_.Encode({{"t", absl::ToUnixMicros(page.next->time)},
+                                                  {"n", page.next->display_name},
+                                                  {"i", page.next->customer_id}},
+                                                 query_hash);
   }
   return result;
 }
@@ -351,7 +353,7 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
   const std::string query_hash = paging::QueryHash(json{{"dup", id}}.dump());
   std::optional<DuplicateCursor> after;
   if (!page_token.empty()) {
-    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(page_token, query_hash));
+    TL_ASSIGN_OR_RETURN(const json cursor, page_tokens_.Decode(page_token, query_hash));
     after = DuplicateCursor{.strength = cursor.value("s", 0),
                             .customer_id = cursor.value("a", ""),
                             .duplicate_customer_id = cursor.value("b", "")};
@@ -363,10 +365,10 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
                       store_->FindDuplicates(caller.tenant_id, *scope, id, page_size, after));
   DuplicatesResult result{.pairs = std::move(page.pairs), .next_page_token = {}};
   if (page.next) {
-    result.next_page_token = paging::EncodeToken({{"s", page.next->strength},
-                                          {"a", page.next->customer_id},
-                                          {"b", page.next->duplicate_customer_id}},
-                                         query_hash);
+    result.next_page_token = page_tokens_.Encode({{"s", page.next->strength},
+                                                  {"a", page.next->customer_id},
+                                                  {"b", page.next->duplicate_customer_id}},
+                                                 query_hash);
   }
   return result;
 }

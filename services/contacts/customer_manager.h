@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
+#include "common/paging/page_token.h"
 #include "common/server/batcher.h"
 #include "services/contacts/customer_store.h"
 #include "services/contacts/customer_validation.h"
@@ -59,8 +60,9 @@ class CustomerManager {
   using Clock = std::function<absl::Time()>;
   using CustomerCallback = std::function<void(absl::StatusOr<Customer>)>;
 
-  CustomerManager(CustomerStore* store, CustomerValidator validator, Clock clock,
-                  BatchOptions batching = {});
+  // `page_tokens` seals the page tokens of List and FindDuplicates.
+  CustomerManager(CustomerStore* store, CustomerValidator validator,
+                  paging::PageTokens page_tokens, Clock clock, BatchOptions batching = {});
 
   // Create and Get never block: they check the request on the calling thread and queue the
   // work, and `done` runs later on a batch worker (or at once, on a bad request or overload).
@@ -126,6 +128,7 @@ class CustomerManager {
 
   CustomerStore* store_;
   CustomerValidator validator_;
+  const paging::PageTokens page_tokens_;
   Clock clock_;
   // Last: their workers call the members above and are joined first on destruction.
   server::Batcher<PendingGet> loader_;

@@ -111,7 +111,8 @@ TEST(CustomerManagerTest, ACreateTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
   Outcome first, poison, innocent;
   {
     CustomerManager manager(
-        &store, CustomerValidator({}), [] { return absl::Now(); },
+        &store, CustomerValidator({}), paging::PageTokens(std::string(paging::kTokenKeyBytes, 'k')),
+        [] { return absl::Now(); },
         {.read_threads = 1, .write_threads = 1, .max_batch = 128, .max_queue = 16});
     const auth::RequestContext caller{.tenant_id = "acme",
                                       .caller_id = "u1",

@@ -15,6 +15,7 @@
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
 #include "common/log/log.h"
+#include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
@@ -61,6 +62,8 @@ int Run() {
           "migrating the inbox");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", auth::SharesMigrations()),
           "migrating the shares read model");
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "page_tokens", paging::PageTokenMigrations()),
+          "migrating the page-token key");
   if (migrate_only) return 0;
 
   const auto pool = OrDie(pg::Pool::Create({.dsn = dsn,
@@ -91,7 +94,9 @@ int Run() {
 
   PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });
   CustomerManager manager(
-      &store, CustomerValidator(validation), [] { return absl::Now(); },
+      &store, CustomerValidator(validation),
+      OrDie(paging::PageTokens::Load(*pool), "loading the page-token key"),
+      [] { return absl::Now(); },
       {.read_threads = absl::GetFlag(FLAGS_read_batch_threads),
        .write_threads = absl::GetFlag(FLAGS_write_batch_threads),
        .max_batch = 128,

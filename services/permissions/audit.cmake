@@ -12,8 +12,8 @@ add_library(touchline_permissions_audit ${permissions_audit_dir}/audit_log.cc)
 target_include_directories(touchline_permissions_audit PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(touchline_permissions_audit
   PUBLIC touchline_permissions_proto touchline_events_proto touchline_events touchline_pg
-         absl::status absl::statusor
-  PRIVATE touchline_auth touchline_paging touchline_status touchline_text absl::strings absl::time
+         touchline_paging absl::status absl::statusor
+  PRIVATE touchline_auth touchline_status touchline_text absl::strings absl::time
           nlohmann_json::nlohmann_json PkgConfig::SODIUM)
 touchline_warnings(touchline_permissions_audit)
 

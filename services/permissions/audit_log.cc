@@ -26,6 +26,7 @@
 #include "common/pg/array.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "common/status/time_fields.h"
 #include "common/text/text.h"
 #include "nlohmann/json.hpp"
 #include "touchline/events/v1/permission_events.pb.h"
@@ -74,11 +75,7 @@ constexpr char kEventColumns[] =
 // U+FFFD REPLACEMENT CHARACTER.
 constexpr char kReplacement[] = "\xEF\xBF\xBD";
 
-bool IsValidTimestamp(const Timestamp& time) {
-  return time.seconds() >= TimeUtil::kTimestampMinSeconds &&
-         time.seconds() <= TimeUtil::kTimestampMaxSeconds && time.nanos() >= 0 &&
-         time.nanos() <= 999'999'999;
-}
+using status::IsValidTimestamp;
 
 // Microseconds since the Unix epoch of `time`, rounded up: an entry (stored to the
 // microsecond) is at or after `time` exactly when it is at or after this.
@@ -215,8 +212,10 @@ class ChainCheck {
 
 }  // namespace
 
-AuditLog::AuditLog(pg::Pool* pg, int verify_chunk_size)
-    : pg_(pg), verify_chunk_size_(std::max(verify_chunk_size, 1)) {}
+AuditLog::AuditLog(pg::Pool* pg, paging::PageTokens page_tokens, int verify_chunk_size)
+    : pg_(pg),
+      page_tokens_(std::move(page_tokens)),
+      verify_chunk_size_(std::max(verify_chunk_size, 1)) {}
 
 std::string AuditLog::ChainHash(std::string_view previous_hash, const v1::AuditEvent& event) {
   v1::AuditEvent content = event;
@@ -271,12 +270,8 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
   }
   const bool has_start = request.has_start_time();
   const bool has_end = request.has_end_time();
-  if (has_start && !IsValidTimestamp(request.start_time())) {
-    violations.Add("start_time", "is not a valid timestamp");
-  }
-  if (has_end && !IsValidTimestamp(request.end_time())) {
-    violations.Add("end_time", "is not a valid timestamp");
-  }
+  if (has_start) status::CheckTimestamp(request.start_time(), "start_time", violations);
+  if (has_end) status::CheckTimestamp(request.end_time(), "end_time", violations);
   if (violations.empty() && has_start && has_end &&
       std::pair(request.start_time().seconds(), request.start_time().nanos()) >=
           std::pair(request.end_time().seconds(), request.end_time().nanos())) {
@@ -295,7 +290,7 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
   const std::string query_hash = paging::QueryHash(query.dump());
   std::optional<int64_t> before;
   if (!request.page_token().empty()) {
-    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(request.page_token(), query_hash));
+    TL_ASSIGN_OR_RETURN(const json cursor, page_tokens_.Decode(request.page_token(), query_hash));
     const auto sequence = cursor.find("s");
     if (sequence == cursor.end() || !sequence->is_number_integer() ||
         sequence->get<int64_t>() < 1) {
@@ -336,7 +331,7 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
     for (const pqxx::row& row : rows) {
       if (response.events_size() == page_size) {
         response.set_next_page_token(
-            paging::EncodeToken({{"s", response.events(page_size - 1).sequence()}}, query_hash));
+            page_tokens_.Encode({{"s", response.events(page_size - 1).sequence()}}, query_hash));
         break;
       }
       *response.add_events() = EventFromRow(row);

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/events/consumer.h"
+#include "common/paging/page_token.h"
 #include "common/pg/pool.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 #include "touchline/permissions/v1/permissions_service.pb.h"
@@ -36,8 +37,9 @@ inline constexpr char kAuditGenesisHash[] =
 class AuditLog {
  public:
   // `pg` has the permissions schema on its search_path and must outlive the log. Verify reads
-  // the chain `verify_chunk_size` (>= 1) entries at a time.
-  explicit AuditLog(pg::Pool* pg, int verify_chunk_size = 1000);
+  // the chain `verify_chunk_size` (>= 1) entries at a time. `page_tokens` seals List's page
+  // tokens.
+  AuditLog(pg::Pool* pg, paging::PageTokens page_tokens, int verify_chunk_size = 1000);
 
   // Appends `event` to `tenant_id`'s chain inside the caller's transaction: it is in the log
   // if and only if the transaction commits. Locks the tenant's chain head until the
@@ -85,6 +87,7 @@ class AuditLog {
 
  private:
   pg::Pool* const pg_;
+  const paging::PageTokens page_tokens_;
   const int verify_chunk_size_;
 };
 

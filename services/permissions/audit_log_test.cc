@@ -93,12 +93,15 @@ class AuditLogTest : public ::testing::Test {
   void SetUp() override {
     TL_ASSERT_OK(
         pg::ApplyMigrations(dsn_, schema_.name(), "permissions", pg::permissions_migrations()));
+    TL_ASSERT_OK(
+        pg::ApplyMigrations(dsn_, schema_.name(), "page_tokens", paging::PageTokenMigrations()));
     pg::PoolOptions options;
     options.dsn = dsn_;
     options.search_path = schema_.name();
     options.size = 10;
     TL_ASSERT_OK_AND_ASSIGN(pg_, pg::Pool::Create(options));
-    log_ = std::make_unique<AuditLog>(pg_.get(), /*verify_chunk_size=*/7);
+    TL_ASSERT_OK_AND_ASSIGN(paging::PageTokens page_tokens, paging::PageTokens::Load(*pg_));
+    log_ = std::make_unique<AuditLog>(pg_.get(), std::move(page_tokens), /*verify_chunk_size=*/7);
   }
 
   absl::Status Append(const std::string& tenant, const v1::AuditEvent& event) {
@@ -470,8 +473,8 @@ TEST_F(AuditLogListTest, BadRequestsNameTheirFields) {
   *bad_times.mutable_end_time() = At(300000000000);
   const absl::StatusOr<v1::ListAuditEventsResponse> times = log_->List(kTenant, bad_times);
   EXPECT_THAT(status::FieldViolationsOf(times.status()),
-              ElementsAre(Pair("start_time", "is not a valid timestamp"),
-                          Pair("end_time", "is not a valid timestamp")));
+              ElementsAre(Pair("start_time", "nanos must be between 0 and 999999999"),
+                          Pair("end_time", "must be a time between the years 1 and 9999")));
 
   v1::ListAuditEventsRequest paged;
   paged.set_page_size(2);

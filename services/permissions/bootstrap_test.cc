@@ -35,8 +35,10 @@ class BootstrapTest : public ::testing::Test {
     ASSERT_TRUE(signer.ok()) << signer.status();
     IdentityOptions identity_options;
     identity_options.hash_cost = PasswordHashCost::Minimum();
-    identity_ =
-        std::make_unique<IdentityManager>(pool_.get(), *std::move(signer), identity_options);
+    auto page_tokens = paging::PageTokens::Load(*pool_);
+    ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
+    identity_ = std::make_unique<IdentityManager>(pool_.get(), *std::move(signer),
+                                                  *std::move(page_tokens), identity_options);
     org_ = std::make_unique<OrgManager>(pool_.get());
   }
 

@@ -25,9 +25,9 @@ add_library(touchline_permissions_identity
 target_include_directories(touchline_permissions_identity PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(touchline_permissions_identity
   PUBLIC touchline_permissions_credentials touchline_permissions_proto touchline_auth
-         touchline_pg PkgConfig::PQXX absl::status absl::statusor absl::time
+         touchline_pg touchline_paging PkgConfig::PQXX absl::status absl::statusor absl::time
   PRIVATE touchline_permissions_audit touchline_events touchline_events_proto touchline_ids
-          touchline_paging touchline_status touchline_text PkgConfig::SODIUM
+          touchline_status touchline_text PkgConfig::SODIUM
           nlohmann_json::nlohmann_json absl::flat_hash_set absl::strings protobuf::libprotobuf)
 touchline_warnings(touchline_permissions_identity)
 

@@ -21,6 +21,7 @@
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "common/status/time_fields.h"
 #include "common/text/text.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/permissions/audit_log.h"
@@ -345,10 +346,12 @@ v1::PrincipalKind KindOf(const UserRecord& user) {
 
 }  // namespace
 
-IdentityManager::IdentityManager(pg::Pool* pool, auth::TokenSigner signer, IdentityOptions options)
+IdentityManager::IdentityManager(pg::Pool* pool, auth::TokenSigner signer,
+                                 paging::PageTokens page_tokens, IdentityOptions options)
     : pool_(pool),
       signer_(std::move(signer)),
       options_(std::move(options)),
+      page_tokens_(std::move(page_tokens)),
       dummy_hash_(HashPassword(NewSecret(), options_.hash_cost)) {}
 
 absl::Time IdentityManager::Now() const { return TruncateToMicros(options_.clock()); }
@@ -374,7 +377,9 @@ absl::StatusOr<v1::User> IdentityManager::CreateUser(const auth::RequestContext&
                                                      const v1::CreateUserRequest& request) {
   const v1::User& in = request.user();
   status::FieldViolations violations;
-  CheckUserFields(in, {"username", "display_name", "email", "role_id"}, violations);
+  CheckUserFields(
+      in, {"username", "display_name", "email", "role_id", "manager_id", "partner_org_id"},
+      violations);
   if (std::optional<std::string> problem = CheckPassword(request.password())) {
     violations.Add("password", std::move(*problem));
   }
@@ -479,7 +484,7 @@ absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
   std::string after;
   if (!request.page_token().empty()) {
     TL_ASSIGN_OR_RETURN(const nlohmann::json cursor,
-                        paging::DecodeToken(request.page_token(), query_hash));
+                        page_tokens_.Decode(request.page_token(), query_hash));
     if (!cursor.is_object() || !cursor.contains("after") || !cursor["after"].is_string()) {
       return status::InvalidArgument("page_token", "is malformed");
     }
@@ -498,7 +503,7 @@ absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
   for (const UserRecord& user : users) *response.add_users() = ToProto(user, now);
   if (more) {
     response.set_next_page_token(
-        paging::EncodeToken(nlohmann::json{{"after", users.back().username_key}}, query_hash));
+        page_tokens_.Encode(nlohmann::json{{"after", users.back().username_key}}, query_hash));
   }
   return response;
 }
@@ -918,11 +923,7 @@ absl::StatusOr<v1::CreateApiKeyResponse> IdentityManager::CreateApiKey(
   }
   std::optional<absl::Time> expire_time;
   if (in.has_expire_time()) {
-    const google::protobuf::Timestamp& t = in.expire_time();
-    if (t.seconds() < TimeUtil::kTimestampMinSeconds ||
-        t.seconds() > TimeUtil::kTimestampMaxSeconds || t.nanos() < 0 || t.nanos() > 999999999) {
-      violations.Add("api_key.expire_time", "is not a valid timestamp");
-    } else {
+    if (status::CheckTimestamp(in.expire_time(), "api_key.expire_time", violations)) {
       expire_time = TruncateToMicros(
           absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(in.expire_time())));
       if (*expire_time <= now) violations.Add("api_key.expire_time", "must be in the future");

@@ -24,6 +24,7 @@
 #include "common/auth/request_context.h"
 #include "common/auth/token.h"
 #include "common/events/topics.h"
+#include "common/paging/page_token.h"
 #include "common/pg/pool.h"
 #include "services/permissions/identity_store.h"
 #include "services/permissions/password.h"
@@ -84,7 +85,9 @@ class IdentityManager {
   // `pool` (not owned, outlives the manager) reaches the permissions schema: its tables
   // (0001_org, 0002_identity), the outbox and the audit log. Preconditions (main validates
   // its flags): max_failed_logins >= 1, the durations > 0, totp_window_steps >= 0.
-  IdentityManager(pg::Pool* pool, auth::TokenSigner signer, IdentityOptions options = {});
+  // `page_tokens` seals ListUsers' page tokens.
+  IdentityManager(pg::Pool* pool, auth::TokenSigner signer, paging::PageTokens page_tokens,
+                  IdentityOptions options = {});
 
   // --- Users. `caller.tenant_id` scopes every call; caller_id is the actor audited. ---
 
@@ -195,6 +198,7 @@ class IdentityManager {
   pg::Pool* const pool_;
   const auth::TokenSigner signer_;
   const IdentityOptions options_;
+  const paging::PageTokens page_tokens_;
   // A hash of a random password with options_.hash_cost: unknown users are verified against
   // it so that they take as long as known ones. An error (out of memory at construction)
   // fails every login.

@@ -68,6 +68,8 @@ class IdentityManagerTest : public ::testing::Test {
     TL_ASSERT_OK(
         pg::ApplyMigrations(dsn, schema_.name(), "permissions", pg::permissions_migrations()));
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()));
+    TL_ASSERT_OK(
+        pg::ApplyMigrations(dsn, schema_.name(), "page_tokens", paging::PageTokenMigrations()));
     TL_ASSERT_OK_AND_ASSIGN(pool_, pg::Pool::Create({.dsn = dsn,
                                                      .search_path = schema_.name(),
                                                      .size = 4,
@@ -109,7 +111,10 @@ class IdentityManagerTest : public ::testing::Test {
       absl::MutexLock lock(&mu_);
       hook_calls_.emplace_back(tenant, sessions);
     };
-    return std::make_unique<IdentityManager>(pool_.get(), *std::move(signer), std::move(options));
+    auto page_tokens = paging::PageTokens::Load(*pool_);
+    EXPECT_TRUE(page_tokens.ok()) << page_tokens.status();
+    return std::make_unique<IdentityManager>(pool_.get(), *std::move(signer),
+                                             *std::move(page_tokens), std::move(options));
   }
 
   void Advance(absl::Duration d) {

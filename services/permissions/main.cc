@@ -26,6 +26,7 @@
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
 #include "common/log/log.h"
+#include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
@@ -161,6 +162,8 @@ int Run() {
           "migrating the outbox");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "inbox", events::InboxMigrations()),
           "migrating the inbox");
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "page_tokens", paging::PageTokenMigrations()),
+          "migrating the page-token key");
   if (absl::GetFlag(FLAGS_migrate_only)) return 0;
 
   // Not needed to migrate (an init container runs --migrate_only without the keys).
@@ -178,7 +181,9 @@ int Run() {
   pool_options.search_path = schema;
   pool_options.size = absl::GetFlag(FLAGS_pg_pool_size);
   const auto pool = OrDie(pg::Pool::Create(pool_options), "connecting to PostgreSQL");
-  IdentityManager identity(pool.get(), std::move(signer), identity_options);
+  const paging::PageTokens page_tokens =
+      OrDie(paging::PageTokens::Load(*pool), "loading the page-token key");
+  IdentityManager identity(pool.get(), std::move(signer), page_tokens, identity_options);
   if (!bootstrap_tenant.empty()) {
     OrgManager org(pool.get());
     return RunBootstrap(pool.get(), &org, &identity, bootstrap_tenant);
@@ -212,7 +217,7 @@ int Run() {
   org_options.on_events = [&relay] { relay.Wake(); };
   OrgManager org(pool.get(), org_options);
   AccessChecker access(pool.get(), &compiler);
-  AuditLog audit(pool.get());
+  AuditLog audit(pool.get(), page_tokens);
 
   // The customer read model, fed by contacts' events, and the audit entries other services
   // report.

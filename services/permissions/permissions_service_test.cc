@@ -81,8 +81,10 @@ class PermissionsServiceTest : public ::testing::Test {
     IdentityOptions identity_options;
     identity_options.hash_cost = PasswordHashCost::Minimum();
     identity_options.max_failed_logins = 3;
-    identity_ =
-        std::make_unique<IdentityManager>(pool_.get(), *std::move(signer), identity_options);
+    auto page_tokens = paging::PageTokens::Load(*pool_);
+    ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
+    identity_ = std::make_unique<IdentityManager>(pool_.get(), *std::move(signer), *page_tokens,
+                                                  identity_options);
     compiler_ = std::make_unique<ScopeCompiler>(pool_.get());
     authenticator_ = std::make_unique<auth::ScopeAuthenticator>(
         *verifier,
@@ -95,7 +97,7 @@ class PermissionsServiceTest : public ::testing::Test {
     org_options.invalidate_scopes = invalidate;
     org_ = std::make_unique<OrgManager>(pool_.get(), org_options);
     access_ = std::make_unique<AccessChecker>(pool_.get(), compiler_.get());
-    audit_ = std::make_unique<AuditLog>(pool_.get());
+    audit_ = std::make_unique<AuditLog>(pool_.get(), *page_tokens);
     runner_ = std::make_unique<server::UnaryRunner>(kServiceName, &executor_, authenticator_.get(),
                                                     false);
     login_runner_ =

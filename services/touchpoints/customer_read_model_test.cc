@@ -75,8 +75,9 @@ class CustomerReadModelTest : public ::testing::Test {
     TL_ASSERT_OK_AND_ASSIGN(admin_,
                             auth::Scope::Compile(auth::testing::AdminScope(kTenant, "rep-1")));
     TL_ASSERT_OK_AND_ASSIGN(audit_, events::AuditPublisher::Create({}, redis_.get()));
-    manager_ = std::make_unique<TouchpointManager>(store_.get(), audit_.get(), ValidationOptions{},
-                                                   [] { return absl::Now(); });
+    manager_ = std::make_unique<TouchpointManager>(
+        store_.get(), audit_.get(), ValidationOptions{},
+        paging::PageTokens(std::string(paging::kTokenKeyBytes, 'k')), [] { return absl::Now(); });
     TL_ASSERT_OK(tp_pool_->Transact([](pqxx::work& txn) {
       txn.exec("CREATE TABLE apply_log (event_id text NOT NULL)");
       return absl::OkStatus();

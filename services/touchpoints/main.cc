@@ -17,6 +17,7 @@
 #include "common/events/outbox_relay.h"
 #include "common/events/topics.h"
 #include "common/log/log.h"
+#include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
@@ -68,6 +69,8 @@ int Run() {
           "migrating the inbox");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", auth::SharesMigrations()),
           "migrating the customer shares");
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "page_tokens", paging::PageTokenMigrations()),
+          "migrating the page-token key");
   if (migrate_only) return 0;
 
   pg::PoolOptions pool_options;
@@ -140,7 +143,9 @@ int Run() {
   batching.threads = absl::GetFlag(FLAGS_write_batch_threads);
   batching.max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls));
   TouchpointManager manager(
-      &store, audit.get(), validation, [] { return absl::Now(); }, batching);
+      &store, audit.get(), validation,
+      OrDie(paging::PageTokens::Load(*pool), "loading the page-token key"),
+      [] { return absl::Now(); }, batching);
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
   server::UnaryRunner runner("touchline.touchpoints.v1.TouchpointsService", &executor,

@@ -15,6 +15,7 @@
 #include "common/status/errors.h"
 #include "common/status/grpc_status.h"
 #include "common/status/macros.h"
+#include "common/status/time_fields.h"
 #include "common/text/text.h"
 #include "services/touchpoints/search_text.h"
 #include "services/touchpoints/touchpoint_row.h"
@@ -94,12 +95,6 @@ void TruncateTimes(v1::Touchpoint& t) {
   if (t.has_record_time()) *t.mutable_record_time() = ToProtoTime(FromProtoTime(t.record_time()));
 }
 
-// Within the range google.protobuf.Timestamp allows (0001-01-01 to 9999-12-31).
-bool ValidTimestamp(const google::protobuf::Timestamp& t) {
-  return t.seconds() >= -62135596800 && t.seconds() <= 253402300799 && t.nanos() >= 0 &&
-         t.nanos() <= 999999999;
-}
-
 // UUIDs as the read model stores them (PostgreSQL prints uuid in lower case).
 void LowerCaseIds(v1::Touchpoint& t) {
   t.set_customer_id(absl::AsciiStrToLower(t.customer_id()));
@@ -170,9 +165,7 @@ absl::Status CheckFilter(const v1::TouchpointFilter& f, const std::string& field
   for (const auto& [time, name] :
        {std::pair{&f.occur_time_start(), "occur_time_start"},
         std::pair{&f.occur_time_end(), "occur_time_end"}}) {
-    if (!ValidTimestamp(*time)) {
-      violations.Add(absl::StrCat(field, ".", name), "must be a valid timestamp");
-    }
+    status::CheckTimestamp(*time, absl::StrCat(field, ".", name), violations);
   }
   if (f.has_occur_time_start() && f.has_occur_time_end() &&
       FromProtoTime(f.occur_time_end()) <= FromProtoTime(f.occur_time_start())) {
@@ -191,14 +184,15 @@ std::string Canonical(const google::protobuf::Message& m) {
   return bytes;
 }
 
-std::string EncodeTimeCursor(const TimeCursor& c, const std::string& hash) {
-  return paging::EncodeToken({{"t", absl::ToUnixMicros(c.occurred_at)}, {"i", c.touchpoint_id}},
-                             hash);
+std::string EncodeTimeCursor(const paging::PageTokens& tokens, const TimeCursor& c,
+                             const std::string& hash) {
+  return tokens.Encode({{"t", absl::ToUnixMicros(c.occurred_at)}, {"i", c.touchpoint_id}}, hash);
 }
 
-absl::StatusOr<TimeCursor> DecodeTimeCursor(std::string_view token, const std::string& hash,
+absl::StatusOr<TimeCursor> DecodeTimeCursor(const paging::PageTokens& tokens,
+                                            std::string_view token, const std::string& hash,
                                             std::string field) {
-  TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(token, hash, field));
+  TL_ASSIGN_OR_RETURN(const json cursor, tokens.Decode(token, hash, field));
   if (!cursor.contains("t") || !cursor["t"].is_number_integer() || !cursor.contains("i") ||
       !cursor["i"].is_string() || !ids::IsUuid(cursor["i"].get<std::string>())) {
     return status::InvalidArgument(std::move(field), "is not a token this query returned");
@@ -255,11 +249,13 @@ absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
 }  // namespace
 
 TouchpointManager::TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
-                                     ValidationOptions validation, Clock clock,
+                                     ValidationOptions validation,
+                                     paging::PageTokens page_tokens, Clock clock,
                                      BatchOptions batching)
     : store_(store),
       audit_(audit),
       validation_(validation),
+      page_tokens_(std::move(page_tokens)),
       clock_(std::move(clock)),
       writer_(batching.threads, batching.max_batch, batching.max_queue,
               [this](std::vector<PendingRecord>& batch) { RecordBatch(batch); }) {}
@@ -492,14 +488,15 @@ absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
       paging::QueryHash(absl::StrCat(customer_id, "\n", Canonical(request.filter())));
   std::optional<TimeCursor> after;
   if (!request.page_token().empty()) {
-    TL_ASSIGN_OR_RETURN(after, DecodeTimeCursor(request.page_token(), hash, "page_token"));
+    TL_ASSIGN_OR_RETURN(after,
+                        DecodeTimeCursor(page_tokens_, request.page_token(), hash, "page_token"));
   }
   TL_ASSIGN_OR_RETURN(TouchpointPage page, store_->List(*scope, caller.tenant_id, customer_id,
                                                         request.filter(), page_size, after));
   v1::ListTouchpointsResponse response;
   for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
   Disclose(caller, Pointers(*response.mutable_touchpoints()), true);
-  if (page.next) response.set_next_page_token(EncodeTimeCursor(*page.next, hash));
+  if (page.next) response.set_next_page_token(EncodeTimeCursor(page_tokens_, *page.next, hash));
   return response;
 }
 
@@ -541,14 +538,15 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
   if (!request.page_token().empty()) {
     if (spec.by_relevance) {
       TL_ASSIGN_OR_RETURN(const json cursor,
-                          paging::DecodeToken(request.page_token(), hash, "page_token"));
+                          page_tokens_.Decode(request.page_token(), hash, "page_token"));
       if (!cursor.contains("o") || !cursor["o"].is_number_integer() || cursor["o"] < 0 ||
           cursor["o"] >= kRelevanceWindow) {
         return status::InvalidArgument("page_token", "is not a token this query returned");
       }
       spec.offset = cursor["o"].get<int>();
     } else {
-      TL_ASSIGN_OR_RETURN(spec.after, DecodeTimeCursor(request.page_token(), hash, "page_token"));
+      TL_ASSIGN_OR_RETURN(spec.after, DecodeTimeCursor(page_tokens_, request.page_token(), hash,
+                                                       "page_token"));
     }
   }
   v1::SearchTouchpointsResponse response;
@@ -584,10 +582,10 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
   if (spec.by_relevance) {
     const int next = spec.offset + static_cast<int>(page.touchpoints.size());
     if (page.more && next < kRelevanceWindow) {
-      response.set_next_page_token(paging::EncodeToken({{"o", next}}, hash));
+      response.set_next_page_token(page_tokens_.Encode({{"o", next}}, hash));
     }
   } else if (page.next) {
-    response.set_next_page_token(EncodeTimeCursor(*page.next, hash));
+    response.set_next_page_token(EncodeTimeCursor(page_tokens_, *page.next, hash));
   }
   return response;
 }
@@ -599,12 +597,8 @@ absl::StatusOr<v1::GetTouchpointStatsResponse> TouchpointManager::Stats(
   if (!request.has_start_time()) violations.Add("start_time", "is required");
   if (!request.has_end_time()) violations.Add("end_time", "is required");
   TL_RETURN_IF_ERROR(violations.ToStatus());
-  if (!ValidTimestamp(request.start_time())) {
-    violations.Add("start_time", "must be a valid timestamp");
-  }
-  if (!ValidTimestamp(request.end_time())) {
-    violations.Add("end_time", "must be a valid timestamp");
-  }
+  status::CheckTimestamp(request.start_time(), "start_time", violations);
+  status::CheckTimestamp(request.end_time(), "end_time", violations);
   TL_RETURN_IF_ERROR(violations.ToStatus());
   const absl::Time start = FromProtoTime(request.start_time());
   const absl::Time end = FromProtoTime(request.end_time());
@@ -655,7 +649,7 @@ absl::StatusOr<v1::ListTouchpointChangesResponse> TouchpointManager::Changes(
   const std::string hash = paging::QueryHash(absl::StrCat("changes\n", customer_id));
   ChangeCursor after;
   if (!request.cursor().empty()) {
-    TL_ASSIGN_OR_RETURN(const json cursor, paging::DecodeToken(request.cursor(), hash, "cursor"));
+    TL_ASSIGN_OR_RETURN(const json cursor, page_tokens_.Decode(request.cursor(), hash, "cursor"));
     if (!cursor.contains("x") || !cursor["x"].is_number_unsigned() || !cursor.contains("i") ||
         !cursor["i"].is_string() || !ids::IsUuid(cursor["i"].get<std::string>())) {
       return status::InvalidArgument("cursor", "is not a token this query returned");
@@ -669,7 +663,7 @@ absl::StatusOr<v1::ListTouchpointChangesResponse> TouchpointManager::Changes(
   for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
   Disclose(caller, Pointers(*response.mutable_touchpoints()), true);
   response.set_next_cursor(
-      paging::EncodeToken({{"x", page.next.xid}, {"i", page.next.touchpoint_id}}, hash));
+      page_tokens_.Encode({{"x", page.next.xid}, {"i", page.next.touchpoint_id}}, hash));
   response.set_caught_up(page.caught_up);
   return response;
 }

@@ -17,6 +17,7 @@
 #include "absl/types/span.h"
 #include "common/auth/request_context.h"
 #include "common/events/audit.h"
+#include "common/paging/page_token.h"
 #include "common/server/batcher.h"
 #include "services/touchpoints/touchpoint_store.h"
 #include "services/touchpoints/touchpoint_validation.h"
@@ -50,8 +51,10 @@ class TouchpointManager {
   using RecordCallback = std::function<void(absl::StatusOr<Recorded>)>;
 
   // `audit` receives the sensitive reads; both pointers must outlive the manager.
+  // `page_tokens` seals the page tokens and change-feed cursors.
   TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
-                    ValidationOptions validation, Clock clock, BatchOptions batching = {});
+                    ValidationOptions validation, paging::PageTokens page_tokens, Clock clock,
+                    BatchOptions batching = {});
 
   // Every method needs caller.scope (INTERNAL "no scope" without one: a wiring bug). Writes
   // need PERMISSION_TOUCHPOINTS_WRITE and fields the scope may write (else PERMISSION_DENIED);
@@ -104,6 +107,7 @@ class TouchpointManager {
   TouchpointStore* store_;
   events::AuditPublisher* audit_;
   ValidationOptions validation_;
+  const paging::PageTokens page_tokens_;
   Clock clock_;
   // Last: its workers call the members above and are joined first on destruction.
   server::Batcher<PendingRecord> writer_;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ids/ids.h"
+#include "common/status/time_fields.h"
 #include "common/text/text.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
@@ -36,13 +37,6 @@ constexpr size_t kMaxNextActionChars = 1000;
 constexpr size_t kMaxMetricKeyChars = kMaxTagChars;  // "keys as tags"
 constexpr size_t kMaxCustomKeyChars = 64;
 constexpr size_t kMaxMediaTypeNameChars = 127;  // RFC 6838 restricted-name, each side
-
-// The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
-constexpr int64_t kMinTimestampSeconds = -62135596800;
-constexpr int64_t kMaxTimestampSeconds = 253402300799;
-// The range of google.protobuf.Duration: about +-10,000 years.
-constexpr int64_t kMaxDurationSeconds = 315576000000;
-constexpr int32_t kNanosPerSecond = 1000000000;
 
 // Field paths are built from std::string_view, which this Abseil's StrCat does not take.
 std::string Field(std::string_view parent, std::string_view name) {
@@ -280,14 +274,7 @@ class Checker {
 
   // Converts a well-formed Timestamp to `*time`; otherwise adds a violation.
   bool Time(const Timestamp& timestamp, const std::string& path, absl::Time* time) {
-    if (timestamp.nanos() < 0 || timestamp.nanos() >= kNanosPerSecond) {
-      Add(path, "nanos must be between 0 and 999999999");
-      return false;
-    }
-    if (timestamp.seconds() < kMinTimestampSeconds || timestamp.seconds() > kMaxTimestampSeconds) {
-      Add(path, "must be a time between the years 1 and 9999");
-      return false;
-    }
+    if (!status::CheckTimestamp(timestamp, path, violations_)) return false;
     *time = absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
     return true;
   }
@@ -306,15 +293,9 @@ class Checker {
   }
 
   void DurationValue(const Duration& duration, const std::string& path) {
-    const int64_t seconds = duration.seconds();
-    const int32_t nanos = duration.nanos();
-    if (seconds < -kMaxDurationSeconds || seconds > kMaxDurationSeconds ||
-        nanos <= -kNanosPerSecond || nanos >= kNanosPerSecond || (seconds > 0 && nanos < 0) ||
-        (seconds < 0 && nanos > 0)) {
-      Add(path, "must be a valid duration");
-      return;
-    }
-    const absl::Duration value = absl::Seconds(seconds) + absl::Nanoseconds(nanos);
+    if (!status::CheckDuration(duration, path, violations_)) return;
+    const absl::Duration value =
+        absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
     if (value < absl::ZeroDuration()) {
       Add(path, "must not be negative");
     } else if (value > kMaxDuration) {

@@ -111,6 +111,9 @@ class TouchpointsServiceTest : public ::testing::Test {
     ASSERT_TRUE(migrated.ok()) << migrated;
     migrated = pg::ApplyMigrations(dsn, schema_.name(), "shares", auth::SharesMigrations());
     ASSERT_TRUE(migrated.ok()) << migrated;
+    migrated =
+        pg::ApplyMigrations(dsn, schema_.name(), "page_tokens", paging::PageTokenMigrations());
+    ASSERT_TRUE(migrated.ok()) << migrated;
     pg::PoolOptions pool_options;
     pool_options.dsn = dsn;
     pool_options.search_path = schema_.name();
@@ -143,7 +146,10 @@ class TouchpointsServiceTest : public ::testing::Test {
     ASSERT_TRUE(audit.ok()) << audit.status();
     audit_ = *std::move(audit);
     audit_->Start();
+    auto page_tokens = paging::PageTokens::Load(*pool_);
+    ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
     manager_ = std::make_unique<TouchpointManager>(store_.get(), audit_.get(), ValidationOptions{},
+                                                   *std::move(page_tokens),
                                                    [] { return absl::Now(); });
     runner_ = std::make_unique<server::UnaryRunner>("touchline.touchpoints.v1.TouchpointsService",
                                                     &executor_, &authenticator_, false);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -1526,6 +1527,37 @@ TEST_F(TouchpointsServiceTest, ChangeFeedRejectsABadCursor) {
   status = Changes(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(FieldsOf(status), ElementsAre("page_size"));
+}
+
+TEST_F(TouchpointsServiceTest, EditedCursorsAndPageTokensAreInvalidArgument) {
+  const SeededCustomer customer = SeedCustomer();
+  const absl::Time now = NowMicros();
+  MustRecord(Basic(customer.id, now - absl::Hours(1), "A"));
+  MustRecord(Basic(customer.id, now - absl::Hours(2), "B"));
+  v1::ListTouchpointChangesRequest changes;
+  v1::ListTouchpointChangesResponse changed;
+  ASSERT_TRUE(Changes(changes, &changed).ok());
+  v1::ListTouchpointsRequest list;
+  list.set_customer_id(customer.id);
+  list.set_page_size(1);
+  v1::ListTouchpointsResponse listed;
+  ASSERT_TRUE(List(list, &listed).ok());
+  for (const auto& [token, field] : {std::pair{changed.next_cursor(), "cursor"},
+                                     std::pair{listed.next_page_token(), "page_token"}}) {
+    std::string bytes;
+    ASSERT_TRUE(absl::WebSafeBase64Unescape(token, &bytes));
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      std::string edited = bytes;
+      edited[i] = static_cast<char>(edited[i] ^ 0x01);
+      changes.set_cursor(absl::WebSafeBase64Escape(edited));
+      list.set_page_token(changes.cursor());
+      const grpc::Status status = std::string(field) == "cursor" ? Changes(changes, &changed)
+                                                                 : List(list, &listed);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << field << " byte " << i << ": " << status.error_message();
+      EXPECT_THAT(FieldsOf(status), ElementsAre(field));
+    }
+  }
 }
 
 // --- 12. Events -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
+#include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "gtest/gtest.h"
 #include "services/permissions/migrations.h"
@@ -18,7 +19,8 @@ std::unique_ptr<pg::Pool> MigratedPool(const touchline::testing::ScopedSchema& s
   const std::pair<const char*, const std::vector<pg::Migration>*> components[] = {
       {"permissions", &pg::permissions_migrations()},
       {"outbox", &events::OutboxMigrations()},
-      {"inbox", &events::InboxMigrations()}};
+      {"inbox", &events::InboxMigrations()},
+      {"page_tokens", &paging::PageTokenMigrations()}};
   for (const auto& [component, migrations] : components) {
     const absl::Status migrated = pg::ApplyMigrations(dsn, schema.name(), component, *migrations);
     if (!migrated.ok()) {
