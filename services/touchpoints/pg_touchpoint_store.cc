@@ -164,6 +164,20 @@ absl::Status TouchpointNotFound(std::string_view id) {
   return absl::NotFoundError(absl::StrCat("touchpoint ", std::string(id), " not found"));
 }
 
+// NOT_FOUND, worded as for a customer the read model does not have, unless `scope` reads
+// `customer_id`.
+absl::Status RequireVisibleCustomer(pqxx::nontransaction& txn, const auth::Scope& scope,
+                                    std::string_view tenant_id, std::string_view customer_id) {
+  const pqxx::result customer =
+      txn.exec_prepared(kCustomerAttributes, std::string(tenant_id), std::string(customer_id));
+  if (customer.empty() ||
+      !scope.Allows(auth::Access::kRead,
+                    AttributesFromRow(customer[0], 0, std::string(customer_id)))) {
+    return absl::NotFoundError(absl::StrCat("customer ", std::string(customer_id), " not found"));
+  }
+  return absl::OkStatus();
+}
+
 // A customer of the read model.
 struct CustomerState {
   int state = 0;
@@ -658,12 +672,9 @@ absl::StatusOr<TouchpointPage> PgTouchpointStore::List(
   absl::StatusOr<TouchpointPage> page;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
     // Visibility once, for the customer; the timeline itself then needs no join.
-    const pqxx::result customer =
-        txn.exec_prepared(kCustomerAttributes, std::string(tenant_id), std::string(customer_id));
-    if (customer.empty() ||
-        !scope.Allows(auth::Access::kRead,
-                      AttributesFromRow(customer[0], 0, std::string(customer_id)))) {
-      page = absl::NotFoundError(absl::StrCat("customer ", std::string(customer_id), " not found"));
+    if (absl::Status visible = RequireVisibleCustomer(txn, scope, tenant_id, customer_id);
+        !visible.ok()) {
+      page = std::move(visible);
       return absl::OkStatus();
     }
     // The plain timeline (the hot path) runs prepared; filtered ones are planned per call,
@@ -903,6 +914,11 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(const auth::Scope& scope,
   absl::StrAppend(&sql, " ORDER BY change_xid, touchpoint_id LIMIT ", page_size + 1);
   ChangesPage page;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    // One customer's feed only for a customer the caller sees: the cursor would otherwise
+    // move over (and so reveal) the changes of a hidden one, and stay put for an unknown one.
+    if (!customer_id.empty()) {
+      TL_RETURN_IF_ERROR(RequireVisibleCustomer(txn, scope, tenant_id, customer_id));
+    }
     const pqxx::result rows = Exec(txn, sql, p);
     page = ChangesPage{{}, after, static_cast<int>(rows.size()) <= page_size};
     for (int i = 0; i < std::min(static_cast<int>(rows.size()), page_size); ++i) {

@@ -140,7 +140,8 @@ class TouchpointStore {
   // Touchpoints written by transactions after `after`, oldest first; only transactions older
   // than every running one, so a later call never finds an earlier change. Those `scope` does
   // not see are passed over (the cursor moves past them) but not returned, so a page may hold
-  // fewer than page_size touchpoints without being the last.
+  // fewer than page_size touchpoints without being the last. With `customer_id`: NOT_FOUND
+  // when the read model does not have it or `scope` does not see it, as List.
   virtual absl::StatusOr<ChangesPage> Changes(const auth::Scope& scope, std::string_view tenant_id,
                                               std::string_view customer_id,
                                               const ChangeCursor& after, int page_size) = 0;

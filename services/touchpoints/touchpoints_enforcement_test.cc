@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -363,6 +364,56 @@ TEST_F(EnforcementTest, ChangeFeedPassesOverInvisibleChangesWithoutReturningThem
     ASSERT_TRUE(Changes(request, &after).ok());
     EXPECT_THAT(after.touchpoints(), IsEmpty());
     EXPECT_TRUE(after.caught_up());
+  }
+}
+
+TEST_F(EnforcementTest, ChangeFeedOfAnInvisibleCustomerIsNotFoundLikeAMissingOne) {
+  AwaitFeed(6);
+  const std::string missing = ids::NewUuid();
+  for (const auto& [caller, sees] : visible_) {
+    caller_ = caller;
+    v1::ListTouchpointChangesRequest request;
+    request.set_customer_id(missing);
+    v1::ListTouchpointChangesResponse response;
+    grpc::Status status = Changes(request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << caller;
+    EXPECT_EQ(status.error_message(), absl::StrCat("customer ", missing, " not found"));
+    for (const std::string& name : order_) {
+      request.set_customer_id(customers_[name].id);
+      response.Clear();
+      status = Changes(request, &response);
+      if (sees.contains(name)) {
+        ASSERT_TRUE(status.ok()) << caller << " " << name << ": " << status.error_message();
+        EXPECT_THAT(IdsOf(response.touchpoints()), ElementsAre(touchpoints_[name]));
+      } else {
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << caller << " " << name;
+        EXPECT_EQ(status.error_message(),
+                  absl::StrCat("customer ", customers_[name].id, " not found"));
+        EXPECT_TRUE(response.next_cursor().empty()) << caller << " " << name;
+      }
+    }
+  }
+}
+
+TEST_F(EnforcementTest, ChangeFeedCursorsNameNoTouchpointTheCallerDoesNotSee) {
+  AwaitFeed(6);
+  for (const auto& [caller, sees] : visible_) {
+    caller_ = caller;
+    v1::ListTouchpointChangesRequest request;
+    request.set_page_size(1);
+    for (int page = 0; page < 20; ++page) {
+      v1::ListTouchpointChangesResponse response;
+      ASSERT_TRUE(Changes(request, &response).ok());
+      std::string bytes;
+      ASSERT_TRUE(absl::WebSafeBase64Unescape(response.next_cursor(), &bytes));
+      for (const std::string& name : order_) {
+        if (sees.contains(name)) continue;
+        EXPECT_EQ(bytes.find(touchpoints_[name]), std::string::npos)
+            << caller << "'s cursor names " << name << "'s touchpoint";
+      }
+      if (response.caught_up()) break;
+      request.set_cursor(response.next_cursor());
+    }
   }
 }
 

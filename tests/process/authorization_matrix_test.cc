@@ -20,10 +20,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/auth/request_context.h"
+#include "common/paging/page_token.h"
 #include "gtest/gtest.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/jwt_forge.h"
@@ -563,6 +565,94 @@ TEST_F(AuthorizationMatrixTest, ChangeFeedCarriesOnlyVisibleCustomersTouchpoints
       request.set_cursor(response.next_cursor());
     }
     EXPECT_EQ(Labels(ids), p.visible) << p.username;
+  }
+}
+
+// The change feed's cursor tells a principal nothing of customers it may not see: one
+// customer's feed answers a hidden customer exactly as a customer that does not exist, a cursor
+// of the whole feed holds no id of a touchpoint it passed over unseen, and an edited or forged
+// cursor (one naming a hidden customer's touchpoint, as cursors used to be written) is refused.
+TEST_F(AuthorizationMatrixTest, ChangeFeedCursorRevealsNothingOfHiddenCustomers) {
+  // Every customer's touchpoint ids, as the administrator reads them.
+  std::map<std::string, std::vector<std::string>> touchpoint_ids;  // label -> ids
+  for (const auto& [label, id] : world->customers) {
+    tv1::ListTouchpointsRequest request;
+    request.set_customer_id(id);
+    tv1::ListTouchpointsResponse response;
+    ASSERT_RPC_OK(
+        Touchpoints()->ListTouchpoints(As(world->admin_token).get(), request, &response));
+    for (const tv1::Touchpoint& t : response.touchpoints()) {
+      touchpoint_ids[label].push_back(t.touchpoint_id());
+    }
+    ASSERT_FALSE(touchpoint_ids[label].empty()) << label;
+  }
+  const std::string unknown = "01890000-0000-7000-8000-000000000001";
+  for (const Principal& p : Matrix()) {
+    SCOPED_TRACE(p.username);
+    const std::string& token = world->tokens.at(p.username);
+    const auto changes = [&](const tv1::ListTouchpointChangesRequest& request,
+                             tv1::ListTouchpointChangesResponse* response) {
+      return Touchpoints()->ListTouchpointChanges(As(token).get(), request, response);
+    };
+    tv1::ListTouchpointChangesRequest request;
+    tv1::ListTouchpointChangesResponse response;
+    request.set_customer_id(unknown);
+    const grpc::Status missing = changes(request, &response);
+    EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
+    for (const auto& [label, id] : world->customers) {
+      request.set_customer_id(id);
+      response.Clear();
+      const grpc::Status status = changes(request, &response);
+      if (p.visible.count(label)) {
+        EXPECT_TRUE(status.ok()) << label << ": " << status.error_message();
+        continue;
+      }
+      EXPECT_EQ(status.error_code(), missing.error_code()) << label;
+      EXPECT_EQ(status.error_message(),
+                absl::StrReplaceAll(missing.error_message(), {{unknown, id}}))
+          << label;
+      EXPECT_TRUE(response.next_cursor().empty()) << label;
+      // A cursor forged in the old, readable shape to start inside the hidden customer's feed.
+      const std::string hash = paging::QueryHash(absl::StrCat("changes\n", id));
+      request.set_cursor(absl::WebSafeBase64Escape(
+          absl::StrCat(R"({"i":")", touchpoint_ids.at(label).front(), R"(","q":")", hash,
+                       R"(","x":0})")));
+      const grpc::Status forged = changes(request, &response);
+      EXPECT_EQ(forged.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << label << ": " << forged.error_message();
+      EXPECT_TRUE(response.touchpoints().empty()) << label;
+      request.clear_cursor();
+    }
+
+    // The whole feed, a page of one at a time: no cursor holds a hidden touchpoint's id.
+    request.clear_customer_id();
+    request.set_page_size(1);
+    std::string last_cursor;
+    for (int page = 0; page < 40; ++page) {
+      ASSERT_RPC_OK(changes(request, &response));
+      std::string bytes;
+      ASSERT_TRUE(absl::WebSafeBase64Unescape(response.next_cursor(), &bytes));
+      for (const auto& [label, ids] : touchpoint_ids) {
+        if (p.visible.count(label)) continue;
+        for (const std::string& id : ids) {
+          EXPECT_EQ(bytes.find(id), std::string::npos) << "cursor names " << label << "'s " << id;
+        }
+      }
+      last_cursor = response.next_cursor();
+      if (response.caught_up()) break;
+      request.set_cursor(last_cursor);
+    }
+    // An edited cursor is refused, whichever byte was changed.
+    std::string bytes;
+    ASSERT_TRUE(absl::WebSafeBase64Unescape(last_cursor, &bytes));
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      std::string edited = bytes;
+      edited[i] = static_cast<char>(edited[i] ^ 0x01);
+      request.set_cursor(absl::WebSafeBase64Escape(edited));
+      const grpc::Status status = changes(request, &response);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << "byte " << i << ": " << status.error_message();
+    }
   }
 }
 
