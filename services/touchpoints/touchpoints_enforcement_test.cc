@@ -218,6 +218,34 @@ class EnforcementTest : public TouchpointsServiceTest {
     caller_ = caller;
   }
 
+  // For every caller, `read(customer_id, &response)` of a read by customer answers a customer
+  // that does not exist and each customer the caller does not see alike (NOT_FOUND "customer <id>
+  // not found", and an empty response), and each customer it sees with its one touchpoint.
+  template <typename Response, typename Read>
+  void ExpectInvisibleCustomersAnsweredAsMissing(Read read) {
+    const std::string missing = ids::NewUuid();
+    for (const auto& [caller, sees] : visible_) {
+      caller_ = caller;
+      Response response;
+      grpc::Status status = read(missing, &response);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << caller;
+      EXPECT_EQ(status.error_message(), absl::StrCat("customer ", missing, " not found"));
+      for (const std::string& name : order_) {
+        response.Clear();
+        status = read(customers_[name].id, &response);
+        if (sees.contains(name)) {
+          ASSERT_TRUE(status.ok()) << caller << " " << name << ": " << status.error_message();
+          EXPECT_THAT(IdsOf(response.touchpoints()), ElementsAre(touchpoints_[name]));
+        } else {
+          EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << caller << " " << name;
+          EXPECT_EQ(status.error_message(),
+                    absl::StrCat("customer ", customers_[name].id, " not found"));
+          EXPECT_EQ(response.ByteSizeLong(), 0u) << caller << " " << name;
+        }
+      }
+    }
+  }
+
   // Which customers each caller sees.
   const std::map<std::string, std::set<std::string>> visible_ = {
       {kCaller, {"own", "colleague", "team_shared", "own_vip", "partner_shared", "nobody"}},
@@ -256,29 +284,12 @@ TEST_F(EnforcementTest, GetShowsVisibleTouchpointsAndReportsTheOthersAsMissing) 
 }
 
 TEST_F(EnforcementTest, TimelineOfAnInvisibleCustomerIsNotFoundLikeAMissingOne) {
-  const std::string missing = ids::NewUuid();
-  for (const auto& [caller, sees] : visible_) {
-    caller_ = caller;
-    v1::ListTouchpointsRequest request;
-    request.set_customer_id(missing);
-    v1::ListTouchpointsResponse response;
-    grpc::Status status = List(request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-    EXPECT_EQ(status.error_message(), absl::StrCat("customer ", missing, " not found"));
-    for (const std::string& name : order_) {
-      request.set_customer_id(customers_[name].id);
-      response.Clear();
-      status = List(request, &response);
-      if (sees.contains(name)) {
-        ASSERT_TRUE(status.ok()) << caller << " " << name << ": " << status.error_message();
-        EXPECT_THAT(IdsOf(response.touchpoints()), ElementsAre(touchpoints_[name]));
-      } else {
-        EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << caller << " " << name;
-        EXPECT_EQ(status.error_message(),
-                  absl::StrCat("customer ", customers_[name].id, " not found"));
-      }
-    }
-  }
+  ExpectInvisibleCustomersAnsweredAsMissing<v1::ListTouchpointsResponse>(
+      [this](const std::string& customer_id, v1::ListTouchpointsResponse* response) {
+        v1::ListTouchpointsRequest request;
+        request.set_customer_id(customer_id);
+        return List(request, response);
+      });
 }
 
 TEST_F(EnforcementTest, SearchFindsExactlyTheVisibleTouchpointsInBothOrders) {
@@ -369,30 +380,12 @@ TEST_F(EnforcementTest, ChangeFeedPassesOverInvisibleChangesWithoutReturningThem
 
 TEST_F(EnforcementTest, ChangeFeedOfAnInvisibleCustomerIsNotFoundLikeAMissingOne) {
   AwaitFeed(6);
-  const std::string missing = ids::NewUuid();
-  for (const auto& [caller, sees] : visible_) {
-    caller_ = caller;
-    v1::ListTouchpointChangesRequest request;
-    request.set_customer_id(missing);
-    v1::ListTouchpointChangesResponse response;
-    grpc::Status status = Changes(request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << caller;
-    EXPECT_EQ(status.error_message(), absl::StrCat("customer ", missing, " not found"));
-    for (const std::string& name : order_) {
-      request.set_customer_id(customers_[name].id);
-      response.Clear();
-      status = Changes(request, &response);
-      if (sees.contains(name)) {
-        ASSERT_TRUE(status.ok()) << caller << " " << name << ": " << status.error_message();
-        EXPECT_THAT(IdsOf(response.touchpoints()), ElementsAre(touchpoints_[name]));
-      } else {
-        EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << caller << " " << name;
-        EXPECT_EQ(status.error_message(),
-                  absl::StrCat("customer ", customers_[name].id, " not found"));
-        EXPECT_TRUE(response.next_cursor().empty()) << caller << " " << name;
-      }
-    }
-  }
+  ExpectInvisibleCustomersAnsweredAsMissing<v1::ListTouchpointChangesResponse>(
+      [this](const std::string& customer_id, v1::ListTouchpointChangesResponse* response) {
+        v1::ListTouchpointChangesRequest request;
+        request.set_customer_id(customer_id);
+        return Changes(request, response);
+      });
 }
 
 TEST_F(EnforcementTest, ChangeFeedCursorsNameNoTouchpointTheCallerDoesNotSee) {
