@@ -100,9 +100,6 @@ int Run() {
   OkOrDie(ensure_ahead(), "creating partitions");
   absl::Notification stopping;
   std::thread partitioner([&] {
-    while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1))) {
-      if (const absl::Status status = ensure_ahead(); !status.ok()) {
-        log::Error("creating partitions ahead", {{"error", status.ToString()}});
     // First the search vectors of rows from before needs, concerns and interests were indexed.
     const absl::StatusOr<int64_t> indexed =
         store.IndexListsOfOlderRows(500, [&] { return stopping.HasBeenNotified(); });
@@ -111,6 +108,9 @@ int Run() {
     } else if (*indexed > 0) {
       log::Info("indexed needs, concerns and interests", {{"touchpoints", std::to_string(*indexed)}});
     }
+    while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1))) {
+      if (const absl::Status status = ensure_ahead(); !status.ok()) {
+        log::Error("creating partitions ahead", {{"error", status.ToString()}});
       }
     }
   });

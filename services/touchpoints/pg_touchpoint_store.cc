@@ -525,8 +525,6 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
   return results;
 }
 
-absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Get(const auth::Scope& scope,
-                                                      std::string_view tenant_id,
 absl::StatusOr<int64_t> PgTouchpointStore::IndexListsOfOlderRows(
     int batch, const std::function<bool()>& stop) {
   int64_t total = 0;
@@ -561,6 +559,8 @@ absl::StatusOr<int64_t> PgTouchpointStore::IndexListsOfOlderRows(
   return total;
 }
 
+absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Get(const auth::Scope& scope,
+                                                      std::string_view tenant_id,
                                                       std::string_view touchpoint_id) {
   absl::StatusOr<StoredTouchpoint> stored;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {

@@ -558,6 +558,8 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
   };
   std::vector<v1::Touchpoint*> touchpoints;
   for (size_t i = 0; i < page.touchpoints.size(); ++i) {
+    v1::SearchHit* hit = response.add_hits();
+    const v1::Touchpoint& t = page.touchpoints[i];
     std::vector<ListItemText> items;
     for (const auto& [name, list] : {std::pair{"needs", &t.needs()},
                                      std::pair{"concerns", &t.concerns()},
@@ -567,8 +569,6 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
         items.push_back({absl::StrCat(name, "[", k, "]"), list->Get(k)});
       }
     }
-    v1::SearchHit* hit = response.add_hits();
-    const v1::Touchpoint& t = page.touchpoints[i];
     for (v1::Snippet& s :
          MakeSnippets(query, shown("subject", t.subject()), shown("summary", t.summary()),
                       shown("content", t.content()), kSnippetChars, items)) {

@@ -22,8 +22,8 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "services/touchpoints/touchpoints_service_fixture.h"
 #include "services/touchpoints/search_text.h"
+#include "services/touchpoints/touchpoints_service_fixture.h"
 #include "touchline/contacts/v1/contacts_service.pb.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
@@ -1144,7 +1144,6 @@ TEST_F(SearchTest, EmptyOrPunctuationOnlyQueryIsInvalidArgument) {
   }
 }
 
-// --- 10. Stats --------------------------------------------------------------------------------
 TEST_F(TouchpointsServiceTest, ObjectionsAreSearchedAndFiltered) {
   const SeededCustomer customer = SeedCustomer();
   const absl::Time now = NowMicros();
@@ -1222,6 +1221,7 @@ TEST_F(TouchpointsServiceTest, RowsFromBeforeListsWereIndexedAreIndexedInTheBack
   EXPECT_EQ(*store_->IndexListsOfOlderRows(100, [] { return false; }), 0);
 }
 
+// --- 10. Stats --------------------------------------------------------------------------------
 
 TEST_F(TouchpointsServiceTest, StatsOverAKnownWeek) {
   const SeededCustomer c1 = SeedCustomer();
