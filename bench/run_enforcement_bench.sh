@@ -51,7 +51,8 @@ client_flags=(--jwt_public_key_file="$dir/keys/jwt.pub" --permissions_addr="$per
 contacts_port=$(tl_free_port)
 start contacts "$contacts_port" "${client_flags[@]}"
 touchpoints_port=$(tl_free_port)
-start touchpoints "$touchpoints_port" "${client_flags[@]}"
+start touchpoints "$touchpoints_port" "${client_flags[@]}" \
+  --contacts_addr="127.0.0.1:$contacts_port"
 
 admin_token=$(tl_token "$build_dir" "$permissions" "$tenant" admin "$admin_password")
 rep_id=$(TOUCHLINE_ADMIN_TOKEN=$admin_token TOUCHLINE_PASSWORD=$rep_password \

@@ -50,7 +50,7 @@ contacts_port=$(tl_free_port)
 start "$build_dir/services/contacts/touchline-contacts" "$contacts_port" "${client_flags[@]}"
 touchpoints_port=$(tl_free_port)
 start "$build_dir/services/touchpoints/touchline-touchpoints" "$touchpoints_port" \
-  "${client_flags[@]}"
+  "${client_flags[@]}" --contacts_addr="127.0.0.1:$contacts_port"
 gateway_port=$(tl_free_port)
 http_port=$(tl_free_port)
 start "$build_dir/gateway/touchline-gateway" "$gateway_port" "${client_flags[@]}" \

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/support/string_ref.h"
@@ -33,6 +34,10 @@ struct RequestContext {
   // Where the call came from, for the audit log: the peer address and user agent, set by the
   // server wrapper.
   std::string client;
+  // The credential the call presented, as metadata (name, value), so that a call made on the
+  // caller's behalf presents the same and the callee applies the caller's own scope. Set by
+  // ScopeAuthenticator; empty without one.
+  std::pair<std::string, std::string> credential = {};
 };
 
 // Identifies the caller of an RPC from its client metadata. Implementations are thread-safe.

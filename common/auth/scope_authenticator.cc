@@ -89,6 +89,17 @@ std::vector<std::string> OlderHalf(const Map& entries) {
   return keys;
 }
 
+}  // namespace
+
+std::pair<std::string, std::string> CredentialMetadata(const Credential& credential) {
+  if (credential.kind == Credential::Kind::kBearer) {
+    return {kAuthorizationHeader, absl::StrCat("Bearer ", credential.secret)};
+  }
+  return {kApiKeyHeader, credential.secret};
+}
+
+namespace {
+
 class GrpcScopeSource : public ScopeSource {
  public:
   GrpcScopeSource(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
@@ -97,11 +108,8 @@ class GrpcScopeSource : public ScopeSource {
   absl::StatusOr<pv1::EffectiveScope> Fetch(const Credential& credential) override {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout_));
-    if (credential.kind == Credential::Kind::kBearer) {
-      context.AddMetadata(kAuthorizationHeader, absl::StrCat("Bearer ", credential.secret));
-    } else {
-      context.AddMetadata(kApiKeyHeader, credential.secret);
-    }
+    const auto [name, value] = CredentialMetadata(credential);
+    context.AddMetadata(name, value);
     pv1::GetEffectiveScopeResponse response;
     const grpc::Status status =
         stub_->GetEffectiveScope(&context, pv1::GetEffectiveScopeRequest(), &response);
@@ -194,6 +202,7 @@ absl::StatusOr<RequestContext> ScopeAuthenticator::Authenticate(
   context.caller_id = scope->user_id();
   context.request_id = RequestIdOf(client_metadata);
   context.scope = std::move(scope);
+  context.credential = CredentialMetadata(*credential);
   return context;
 }
 

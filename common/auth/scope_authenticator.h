@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -34,6 +35,10 @@ struct Credential {
   Kind kind;
   std::string secret;  // the token or the API key, without the "Bearer " prefix
 };
+
+// The metadata (name, value) that presents `credential`: ("authorization", "Bearer <token>")
+// or ("x-api-key", "<key>").
+std::pair<std::string, std::string> CredentialMetadata(const Credential& credential);
 
 // Where compiled scopes come from. Implementations are thread-safe.
 class ScopeSource {

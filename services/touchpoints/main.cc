@@ -21,9 +21,11 @@
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
+#include "common/server/balanced_channel.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
+#include "services/touchpoints/customer_directory.h"
 #include "services/touchpoints/migrations.h"
 #include "services/touchpoints/pg_touchpoint_store.h"
 #include "services/touchpoints/touchpoint_manager.h"
@@ -38,6 +40,9 @@ ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
           "How far in the future a touchpoint's occur_time may be");
 ABSL_FLAG(int, partition_months_ahead, 3,
           "Monthly partitions kept created ahead of the current month");
+ABSL_FLAG(std::string, contacts_addr, "",
+          "Where the contacts service runs (e.g. dns:///contacts:8080), asked on the caller's "
+          "behalf for a customer the read model does not know yet");
 
 namespace touchline::touchpoints {
 namespace {
@@ -60,6 +65,8 @@ int Run() {
   // Migrating alone needs neither the token key nor the permissions service.
   std::optional<auth::EnforcementConfig> enforcement_config;
   if (!migrate_only) enforcement_config = auth::EnforcementConfigFromFlags("touchpoints");
+  const std::string contacts_addr = absl::GetFlag(FLAGS_contacts_addr);
+  if (!migrate_only && contacts_addr.empty()) config::Fatal("--contacts_addr is required");
 
   OkOrDie(pg::ApplyMigrations(dsn, schema, "touchpoints", pg::touchpoints_migrations()),
           "migrating the touchpoints schema");
@@ -142,10 +149,13 @@ int Run() {
   BatchOptions batching;
   batching.threads = absl::GetFlag(FLAGS_write_batch_threads);
   batching.max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls));
+  // Customers the read model does not know yet, from their owner.
+  const std::unique_ptr<CustomerDirectory> directory =
+      MakeGrpcCustomerDirectory(server::BalancedChannel(contacts_addr));
   TouchpointManager manager(
       &store, audit.get(), validation,
       OrDie(paging::PageTokens::Load(*pool), "loading the page-token key"),
-      [] { return absl::Now(); }, batching);
+      [] { return absl::Now(); }, batching, directory.get());
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
   server::UnaryRunner runner("touchline.touchpoints.v1.TouchpointsService", &executor,

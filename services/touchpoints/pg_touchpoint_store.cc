@@ -934,8 +934,10 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(const auth::Scope& scope,
 
 namespace {
 
-// Upserts a customer of the read model unless it holds a newer version; true if applied.
-bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Customer& c) {
+// Upserts a customer of the read model unless it holds a newer version; true if applied. The
+// row's version is the customer's plus `version_offset`.
+bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Customer& c,
+                    int64_t version_offset = 0) {
   std::vector<std::string> persons;
   for (const cv1::ContactPerson& p : c.contact_persons()) persons.push_back(p.person_id());
   const pqxx::result applied = txn.exec_params(
@@ -948,7 +950,7 @@ bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Custo
       "version = EXCLUDED.version WHERE customers.version < EXCLUDED.version RETURNING 1",
       tenant, c.customer_id(), static_cast<int>(c.state()), c.merged_into_customer_id(),
       pg::TextArrayLiteral(persons), c.owner_id(), c.region(), static_cast<int>(c.level()),
-      c.etag().empty() ? int64_t{0} : std::stoll(c.etag()));
+      (c.etag().empty() ? int64_t{0} : std::stoll(c.etag())) + version_offset);
   return !applied.empty();
 }
 
@@ -1018,6 +1020,16 @@ absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status PgTouchpointStore::LearnCustomer(std::string_view tenant_id,
+                                              const cv1::Customer& customer) {
+  return pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    // One version below what the owner reported: the event of that version still applies
+    // (and brings what the owner may have masked for the caller).
+    UpsertCustomer(txn, std::string(tenant_id), customer, -1);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace touchline::touchpoints

@@ -57,6 +57,8 @@ class PgTouchpointStore final : public TouchpointStore {
   absl::StatusOr<ChangesPage> Changes(const auth::Scope& scope, std::string_view tenant_id,
                                       std::string_view customer_id, const ChangeCursor& after,
                                       int page_size) override;
+  absl::Status LearnCustomer(std::string_view tenant_id,
+                             const contacts::v1::Customer& customer) override;
 
   // Creates the monthly partitions of [first, last] that are missing; months before the
   // archive's end (migrations/0002_history_archive.sql) are the archive partition's and get

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,7 @@ namespace {
 using ::google::protobuf::util::FieldMaskUtil;
 using nlohmann::json;
 namespace pv1 = ::touchline::permissions::v1;
+namespace cv1 = ::touchline::contacts::v1;
 
 // Whether the scope is shown the touchpoint field `path` as stored: neither hidden nor masked.
 bool ShownInClear(const auth::Scope& scope, std::string_view path) {
@@ -221,6 +223,19 @@ bool IsIanaZoneName(std::string_view name) {
   return !part_start;
 }
 
+// Whether `status` is RecordMany's refusal of the customer of the touchpoint at `prefix` as
+// one the read model does not know (or the caller does not see there): contacts may know it.
+bool NamesNoCustomer(const absl::Status& status, const std::string& prefix) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return false;
+  for (const auto& [field, description] : status::FieldViolationsOf(status)) {
+    if (field == absl::StrCat(prefix, ".customer_id") &&
+        absl::StartsWith(description, "names no customer")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Update masks may name these fields (and sub-fields of next_action).
 constexpr const char* kUpdatable[] = {
     "customer_id", "contact_person_ids", "participants", "occur_time", "record_time",
@@ -251,12 +266,13 @@ absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
 TouchpointManager::TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
                                      ValidationOptions validation,
                                      paging::PageTokens page_tokens, Clock clock,
-                                     BatchOptions batching)
+                                     BatchOptions batching, CustomerDirectory* customers)
     : store_(store),
       audit_(audit),
       validation_(validation),
       page_tokens_(std::move(page_tokens)),
       clock_(std::move(clock)),
+      customers_(customers),
       writer_(batching.threads, batching.max_batch, batching.max_queue,
               [this](std::vector<PendingRecord>& batch) { RecordBatch(batch); }) {}
 
@@ -344,13 +360,41 @@ void TouchpointManager::RecordBatch(std::vector<PendingRecord>& batch) {
   for (PendingRecord& pending : batch) touchpoints.push_back(std::move(pending.touchpoint));
   std::vector<absl::StatusOr<Recorded>> results =
       server::CommitTogetherOrAlone<NewTouchpoint, Recorded>(
-          touchpoints, [this](const std::vector<NewTouchpoint>& group) {
-            return store_->RecordMany(group);
-          });
+          touchpoints,
+          [this](const std::vector<NewTouchpoint>& group) { return RecordMany(group); });
   for (size_t i = 0; i < batch.size(); ++i) {
     if (results[i].ok()) Disclose(touchpoints[i].context.caller, {&results[i]->touchpoint}, false);
     batch[i].done(std::move(results[i]));
   }
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> TouchpointManager::RecordMany(
+    const std::vector<NewTouchpoint>& touchpoints) {
+  TL_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<Recorded>> results,
+                      store_->RecordMany(touchpoints));
+  if (customers_ == nullptr) return results;
+  // Whether the read model learnt the customer, by caller and customer: one lookup each.
+  absl::flat_hash_map<std::string, bool> learnt;
+  std::vector<size_t> again;
+  for (size_t i = 0; i < touchpoints.size(); ++i) {
+    const NewTouchpoint& n = touchpoints[i];
+    if (!NamesNoCustomer(results[i].status(), n.field_prefix)) continue;
+    const auth::RequestContext& caller = n.context.caller;
+    const auto [it, first] = learnt.try_emplace(
+        absl::StrCat(caller.tenant_id, "/", caller.caller_id, "/", n.touchpoint.customer_id()));
+    if (first) {
+      const absl::StatusOr<cv1::Customer> customer =
+          customers_->GetCustomer(caller, n.touchpoint.customer_id());
+      it->second = customer.ok() && store_->LearnCustomer(caller.tenant_id, *customer).ok();
+    }
+    if (it->second) again.push_back(i);
+  }
+  if (again.empty()) return results;
+  std::vector<NewTouchpoint> retried;
+  for (const size_t i : again) retried.push_back(touchpoints[i]);
+  TL_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<Recorded>> second, store_->RecordMany(retried));
+  for (size_t k = 0; k < again.size(); ++k) results[again[k]] = std::move(second[k]);
+  return results;
 }
 
 absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecord(
@@ -379,8 +423,7 @@ absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecor
     }
   }
   if (!valid.empty()) {
-    TL_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<Recorded>> recorded,
-                        store_->RecordMany(valid));
+    TL_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<Recorded>> recorded, RecordMany(valid));
     for (size_t k = 0; k < recorded.size(); ++k) {
       v1::BatchRecordResult* result = response.mutable_results(positions[k]);
       if (recorded[k].ok()) {

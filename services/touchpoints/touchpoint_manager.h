@@ -19,6 +19,7 @@
 #include "common/events/audit.h"
 #include "common/paging/page_token.h"
 #include "common/server/batcher.h"
+#include "services/touchpoints/customer_directory.h"
 #include "services/touchpoints/touchpoint_store.h"
 #include "services/touchpoints/touchpoint_validation.h"
 #include "touchline/touchpoints/v1/touchpoints_service.pb.h"
@@ -51,10 +52,12 @@ class TouchpointManager {
   using RecordCallback = std::function<void(absl::StatusOr<Recorded>)>;
 
   // `audit` receives the sensitive reads; both pointers must outlive the manager.
-  // `page_tokens` seals the page tokens and change-feed cursors.
+  // `page_tokens` seals the page tokens and change-feed cursors. `customers`, when given (it
+  // must outlive the manager too), is asked for a customer the read model does not know before
+  // a touchpoint for it is refused.
   TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
                     ValidationOptions validation, paging::PageTokens page_tokens, Clock clock,
-                    BatchOptions batching = {});
+                    BatchOptions batching = {}, CustomerDirectory* customers = nullptr);
 
   // Every method needs caller.scope (INTERNAL "no scope" without one: a wiring bug). Writes
   // need PERMISSION_TOUCHPOINTS_WRITE and fields the scope may write (else PERMISSION_DENIED);
@@ -98,6 +101,11 @@ class TouchpointManager {
                                         const v1::RecordTouchpointRequest& request,
                                         const std::string& prefix) const;
   void RecordBatch(std::vector<PendingRecord>& batch);
+  // store_->RecordMany, then once more for the touchpoints refused only because the read model
+  // does not know their customer, after asking customers_ (on each caller's behalf) and
+  // storing what it said.
+  absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
+      const std::vector<NewTouchpoint>& touchpoints);
   // Applies the caller's field rules to `touchpoints`, the output of one call, and publishes
   // one audit entry naming the sensitive fields it left readable (if any): of the touchpoint
   // for a single one, of the ids in the detail for a list.
@@ -109,6 +117,7 @@ class TouchpointManager {
   ValidationOptions validation_;
   const paging::PageTokens page_tokens_;
   Clock clock_;
+  CustomerDirectory* customers_;  // May be null: no lookups.
   // Last: its workers call the members above and are joined first on destruction.
   server::Batcher<PendingRecord> writer_;
 };

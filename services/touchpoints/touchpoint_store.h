@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
+#include "touchline/contacts/v1/customer.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.pb.h"
 
 namespace touchline::touchpoints {
@@ -145,6 +146,13 @@ class TouchpointStore {
   virtual absl::StatusOr<ChangesPage> Changes(const auth::Scope& scope, std::string_view tenant_id,
                                               std::string_view customer_id,
                                               const ChangeCursor& after, int page_size) = 0;
+
+  // Adds `customer` as its owner (contacts) reported it to the customer read model, for a
+  // customer whose event has not arrived yet. Never replaces what the events brought: the row
+  // takes the customer's version minus one, so that the event of that very version still
+  // applies, and a row of that version or newer is left alone.
+  virtual absl::Status LearnCustomer(std::string_view tenant_id,
+                                     const contacts::v1::Customer& customer) = 0;
 };
 
 }  // namespace touchline::touchpoints

@@ -150,7 +150,8 @@ class TouchpointsServiceTest : public ::testing::Test {
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
     manager_ = std::make_unique<TouchpointManager>(store_.get(), audit_.get(), ValidationOptions{},
                                                    *std::move(page_tokens),
-                                                   [] { return absl::Now(); });
+                                                   [] { return absl::Now(); }, BatchOptions{},
+                                                   customer_directory_);
     runner_ = std::make_unique<server::UnaryRunner>("touchline.touchpoints.v1.TouchpointsService",
                                                     &executor_, &authenticator_, false);
     service_ = std::make_unique<TouchpointsService>(manager_.get(), runner_.get());
@@ -477,6 +478,8 @@ class TouchpointsServiceTest : public ::testing::Test {
   std::unique_ptr<events::OutboxRelay> relay_;
   std::unique_ptr<PgTouchpointStore> store_;
   std::unique_ptr<events::AuditPublisher> audit_;
+  // Asked for customers the read model does not know; a test may set it before SetUp.
+  CustomerDirectory* customer_directory_ = nullptr;
   std::unique_ptr<TouchpointManager> manager_;
   server::Executor executor_{32, 1024};
   auth::testing::TrustedAuthenticator authenticator_;

@@ -186,6 +186,38 @@ TEST_F(TouchpointsProcessTest, MergeInContactsMovesTouchpointsToTheSurvivor) {
   EXPECT_TRUE(Timeline(merged).empty());
 }
 
+TEST_F(TouchpointsProcessTest, ACustomerJustCreatedInContactsTakesATouchpointAtOnce) {
+  StartSuite();
+  if (HasFatalFailure()) return;
+  // Touchpoints on another stream prefix never hears of contacts' customers: only asking
+  // contacts (with the caller's token) can tell it about this one.
+  suite_->touchpoints()->Kill(SIGTERM);
+  suite_->touchpoints()->Wait(std::chrono::seconds(20));
+  suite_->StartTouchpoints({"--events_stream_prefix=elsewhere-" + std::to_string(::getpid())});
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string customer = CreateCustomer("深圳刚建档科技有限公司");
+  grpc::ClientContext context;
+  Authorize(context);
+  tv1::RecordTouchpointRequest request;
+  tv1::Touchpoint* t = request.mutable_touchpoint();
+  t->set_customer_id(customer);
+  t->mutable_occur_time()->set_seconds(occur_seconds_);
+  t->set_channel(tv1::CHANNEL_PHONE);
+  t->set_category(tv1::CATEGORY_SALES);
+  tv1::RecordTouchpointResponse response;
+  const grpc::Status status = Touchpoints()->RecordTouchpoint(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.touchpoint().customer_id(), customer);
+  EXPECT_EQ(Timeline(customer), std::vector<std::string>{response.touchpoint().touchpoint_id()});
+
+  // A customer contacts does not have is still refused.
+  grpc::ClientContext again;
+  Authorize(again);
+  t->set_customer_id("00000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(Touchpoints()->RecordTouchpoint(&again, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 // Configuration is checked before anything is connected to: no suite needed.
 TEST_F(TouchpointsProcessTest, BadConfigurationExitsTwoWithOneClearLine) {
   const std::string log =

@@ -111,6 +111,7 @@ void Suite::StartContacts(std::vector<std::string> extra) {
 void Suite::StartTouchpoints(std::vector<std::string> extra) {
   std::vector<std::string> args = CommonArgs(touchpoints_schema_.name(), touchpoints_port_);
   for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
+  args.push_back("--contacts_addr=" + contacts_address());
   for (auto& arg : extra) args.push_back(std::move(arg));
   touchpoints_.reset();
   touchpoints_ = std::make_unique<ServiceProcess>(TOUCHLINE_TOUCHPOINTS_BINARY, args, log_);

@@ -6,9 +6,7 @@
 #include "common/auth/sync/shares_read_model.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/support/channel_arguments.h"
+#include "common/server/balanced_channel.h"
 
 namespace touchline::auth {
 namespace {
@@ -20,13 +18,6 @@ events::ConsumerOptions SharesConsumerOptions(const EnforcementOptions& options)
   consumer.group = options.consumer_group;
   consumer.consumer = events::ProcessConsumerName();
   return consumer;
-}
-
-// Every replica of the permissions service behind a headless Service, one call each in turn.
-std::shared_ptr<grpc::Channel> PermissionsChannel(const std::string& target) {
-  grpc::ChannelArguments arguments;
-  arguments.SetServiceConfigJSON(R"({"loadBalancingConfig": [{"round_robin": {}}]})");
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
 }
 
 }  // namespace
@@ -45,7 +36,7 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
 
 Enforcement::Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool* pool)
     : authenticator_(std::move(config.verifier),
-                     MakeGrpcScopeSource(PermissionsChannel(config.options.permissions_addr))),
+                     MakeGrpcScopeSource(server::BalancedChannel(config.options.permissions_addr))),
       invalidation_(redis, config.options.stream_prefix, &authenticator_),
       shares_(SharesConsumerOptions(config.options), redis, pool, &ApplyPermissionEvent) {}
 
