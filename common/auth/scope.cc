@@ -283,6 +283,31 @@ bool HasValueAt(const pb::Message& message, const FieldChain& chain, size_t inde
   return last || HasValueAt(reflection->GetMessage(message, field), chain, index + 1);
 }
 
+// The permission a write needs; UNSPECIFIED for a read.
+permissions::v1::Permission PermissionFor(Access access) {
+  switch (access) {
+    case Access::kWrite:
+      return permissions::v1::PERMISSION_CUSTOMERS_WRITE;
+    case Access::kWriteTouchpoints:
+      return permissions::v1::PERMISSION_TOUCHPOINTS_WRITE;
+    case Access::kRead:
+      break;
+  }
+  return permissions::v1::PERMISSION_UNSPECIFIED;
+}
+
+const char* Verb(Access access) {
+  switch (access) {
+    case Access::kWrite:
+      return "write";
+    case Access::kWriteTouchpoints:
+      return "touchpoint write";
+    case Access::kRead:
+      break;
+  }
+  return "read";
+}
+
 std::string RoleName(const EffectiveScope& scope) {
   return scope.role_id().empty() ? "(none)" : scope.role_id();
 }
@@ -468,10 +493,11 @@ absl::StatusOr<const Scope*> ScopeOf(const RequestContext& caller) {
 }
 
 bool Scope::Allows(Access access, const CustomerAttributes& customer) const {
-  if (access == Access::kWrite && !Has(permissions::v1::PERMISSION_CUSTOMERS_WRITE)) return false;
+  if (access != Access::kRead && !Has(PermissionFor(access))) return false;
+  // The owner and those the owner reports to, VIP or not.
+  if (owner_ids_.contains(customer.owner_id)) return true;
   if (customer.level == kVipLevel && !proto_.vip_visible()) return false;
-  if (proto_.all_customers()) return true;
-  if (owner_ids_.contains(customer.owner_id) || regions_.contains(customer.region)) return true;
+  if (proto_.all_customers() || regions_.contains(customer.region)) return true;
   for (const CustomerAttributes::Share& share : customer.shares) {
     if ((access == Access::kRead || share.edit) && grantees_.contains(share.grantee)) return true;
   }
@@ -481,25 +507,29 @@ bool Scope::Allows(Access access, const CustomerAttributes& customer) const {
 std::vector<std::string> Scope::Explain(Access access, const CustomerAttributes& customer) const {
   std::vector<std::string> reasons;
   bool blocked = false;
-  if (access == Access::kWrite && !Has(permissions::v1::PERMISSION_CUSTOMERS_WRITE)) {
-    reasons.push_back(
-        absl::StrCat("role ", RoleName(proto_), " does not have PERMISSION_CUSTOMERS_WRITE"));
+  if (access != Access::kRead && !Has(PermissionFor(access))) {
+    reasons.push_back(absl::StrCat("role ", RoleName(proto_), " does not have ",
+                                   permissions::v1::Permission_Name(PermissionFor(access))));
     blocked = true;
   }
+  // Only the owner's reporting line may see a VIP customer the role's rank does not.
+  bool owner_only = false;
   if (customer.level == kVipLevel) {
     if (proto_.vip_visible()) {
       reasons.push_back(absl::StrCat("customer is VIP and role ", RoleName(proto_), " has rank ",
                                      proto_.rank(), ", which may see VIP customers"));
     } else {
       reasons.push_back(absl::StrCat("customer is VIP and role ", RoleName(proto_), " has rank ",
-                                     proto_.rank(), " < ", kVipMinRank));
-      blocked = true;
+                                     proto_.rank(), " < ", kVipMinRank,
+                                     ": only its owner and those the owner reports to see it"));
+      owner_only = true;
     }
   }
-  bool granted = false;
+  bool by_owner = false;
+  bool by_other = false;
   if (proto_.all_customers()) {
     reasons.push_back("role has data scope TENANT");
-    granted = true;
+    by_other = true;
   }
   if (!owner_ids_.empty()) {
     if (customer.owner_id.empty()) {
@@ -507,7 +537,7 @@ std::vector<std::string> Scope::Explain(Access access, const CustomerAttributes&
     } else if (owner_ids_.contains(customer.owner_id)) {
       reasons.push_back(
           absl::StrCat("owner ", customer.owner_id, " is the user or reports to them"));
-      granted = true;
+      by_owner = true;
     } else {
       reasons.push_back(
           absl::StrCat("owner ", customer.owner_id, " is neither the user nor reports to them"));
@@ -518,7 +548,7 @@ std::vector<std::string> Scope::Explain(Access access, const CustomerAttributes&
       reasons.push_back("customer has no region");
     } else if (regions_.contains(customer.region)) {
       reasons.push_back(absl::StrCat("region ", customer.region, " is in the user's territories"));
-      granted = true;
+      by_other = true;
     } else {
       reasons.push_back(
           absl::StrCat("region ", customer.region, " is not in the user's territories"));
@@ -527,25 +557,39 @@ std::vector<std::string> Scope::Explain(Access access, const CustomerAttributes&
   for (const CustomerAttributes::Share& share : customer.shares) {
     if (!grantees_.contains(share.grantee)) continue;
     const char* level = share.edit ? "edit" : "read";
-    if (access == Access::kWrite && !share.edit) {
+    if (access != Access::kRead && !share.edit) {
       reasons.push_back(
           absl::StrCat("shared with ", share.grantee, " (read), which does not allow changes"));
     } else {
       reasons.push_back(absl::StrCat("shared with ", share.grantee, " (", level, ")"));
-      granted = true;
+      by_other = true;
     }
   }
-  if (!granted) reasons.push_back("no rule grants access");
-  const bool allowed = granted && !blocked;
-  reasons.push_back(
-      absl::StrCat(access == Access::kRead ? "read" : "write", allowed ? " allowed" : " denied"));
+  if (!by_owner && !by_other) reasons.push_back("no rule grants access");
+  const bool allowed = !blocked && (by_owner || (by_other && !owner_only));
+  reasons.push_back(absl::StrCat(Verb(access), allowed ? " allowed" : " denied"));
   return reasons;
+}
+
+absl::Status Scope::CheckRow(Access access, const CustomerAttributes& customer,
+                             absl::Status invisible) const {
+  if (!Allows(Access::kRead, customer)) return invisible;
+  if (access == Access::kRead || Allows(access, customer)) return absl::OkStatus();
+  const std::string what =
+      access == Access::kWriteTouchpoints ? "record or change its touchpoints" : "change it";
+  return status::WithErrorInfo(
+      absl::PermissionDeniedError(
+          absl::StrCat("you may see customer ", customer.customer_id, " but not ", what)),
+      "CUSTOMER_NOT_WRITABLE", {{"customer_id", customer.customer_id}});
 }
 
 SqlCondition Scope::SqlVisibility(Access access, std::string_view alias,
                                   std::string_view shares_table, int first_param) const {
-  if (access == Access::kWrite && !Has(permissions::v1::PERMISSION_CUSTOMERS_WRITE)) {
+  if (access != Access::kRead && !Has(PermissionFor(access))) {
     return SqlCondition{.sql = "FALSE", .params = {}};
+  }
+  if (proto_.all_customers() && proto_.vip_visible()) {
+    return SqlCondition{.sql = "TRUE", .params = {}};
   }
   const std::string table(alias);
   SqlCondition condition;
@@ -554,31 +598,38 @@ SqlCondition Scope::SqlVisibility(Access access, std::string_view alias,
     return absl::StrCat("$", first_param + static_cast<int>(condition.params.size()) - 1,
                         "::text[]");
   };
-  std::vector<std::string> grants;
+  // The owner's reporting line sees its customers, VIP or not.
+  std::vector<std::string> branches;
+  if (!owner_ids_.empty()) {
+    branches.push_back(absl::StrCat(table, ".owner_id = ANY(", bind(owner_ids_literal_), ")"));
+  }
+  // The other paths, which a VIP customer's level closes to ranks below kVipMinRank.
+  std::vector<std::string> others;
   if (!proto_.all_customers()) {
-    if (!owner_ids_.empty()) {
-      grants.push_back(absl::StrCat(table, ".owner_id = ANY(", bind(owner_ids_literal_), ")"));
-    }
     if (!regions_.empty()) {
-      grants.push_back(absl::StrCat(table, ".region = ANY(", bind(regions_literal_), ")"));
+      others.push_back(absl::StrCat(table, ".region = ANY(", bind(regions_literal_), ")"));
     }
     if (!grantees_.empty()) {
-      grants.push_back(absl::StrCat(
+      others.push_back(absl::StrCat(
           "EXISTS (SELECT 1 FROM ", std::string(shares_table), " scope_share WHERE ",
           "scope_share.tenant_id = ", table, ".tenant_id AND scope_share.customer_id = ", table,
           ".customer_id AND scope_share.grantee = ANY(", bind(grantees_literal_), ")",
-          access == Access::kWrite ? " AND scope_share.edit" : "", ")"));
+          access != Access::kRead ? " AND scope_share.edit" : "", ")"));
     }
-    if (grants.empty()) return SqlCondition{.sql = "FALSE", .params = {}};
   }
-  // Visible = not a hidden VIP, and granted by some branch (or by all_customers).
   std::vector<std::string> conjuncts;
   if (!proto_.vip_visible()) {
     conjuncts.push_back(absl::StrCat(table, ".level IS DISTINCT FROM ", kVipLevel));
   }
-  if (!grants.empty()) conjuncts.push_back(absl::StrCat("(", absl::StrJoin(grants, " OR "), ")"));
-  condition.sql =
-      conjuncts.empty() ? "TRUE" : absl::StrCat("(", absl::StrJoin(conjuncts, " AND "), ")");
+  if (!others.empty()) conjuncts.push_back(absl::StrCat("(", absl::StrJoin(others, " OR "), ")"));
+  if (proto_.all_customers() || !others.empty()) {
+    // Not empty: all_customers with vip_visible returned TRUE above.
+    branches.push_back(conjuncts.size() == 1
+                           ? conjuncts.front()
+                           : absl::StrCat("(", absl::StrJoin(conjuncts, " AND "), ")"));
+  }
+  if (branches.empty()) return SqlCondition{.sql = "FALSE", .params = {}};
+  condition.sql = absl::StrCat("(", absl::StrJoin(branches, " OR "), ")");
   return condition;
 }
 

@@ -62,7 +62,13 @@ struct CustomerAttributes {
 // empty when the share names neither.
 std::string GranteeOf(const permissions::v1::CustomerShare& share);
 
-enum class Access { kRead, kWrite };
+// What a caller does with a customer. Every write needs the customer visible through anything
+// but a READ share, and the role's permission for that write.
+enum class Access {
+  kRead,              // See it.
+  kWrite,             // Change it: PERMISSION_CUSTOMERS_WRITE.
+  kWriteTouchpoints,  // Record, correct or delete its touchpoints: PERMISSION_TOUCHPOINTS_WRITE.
+};
 
 // A condition over one customers table, for a WHERE clause. Bind `params` in order as
 // $first_param, $first_param+1, ... (text; arrays as PostgreSQL array literals, booleans as
@@ -120,11 +126,19 @@ class Scope {
   // grant <PERMISSION_NAME>" with ErrorInfo reason MISSING_PERMISSION.
   absl::Status Require(permissions::v1::Permission permission) const;
 
-  // Row decisions, as EffectiveScope documents: kRead = visible; kWrite = visible through
-  // anything but a READ share, and PERMISSION_CUSTOMERS_WRITE held.
+  // Row decisions, as EffectiveScope documents: kRead = visible (the owner and those the owner
+  // reports to always; through a territory, a share or the whole tenant only when the
+  // customer is not VIP or the role may see VIP customers); a write = visible through anything
+  // but a READ share, and the write's permission held (see Access).
   bool Allows(Access access, const CustomerAttributes& customer) const;
   // The same decision with one reason per rule considered, in plain words.
   std::vector<std::string> Explain(Access access, const CustomerAttributes& customer) const;
+  // The decision as a status, for a service to return: OK when `access` is allowed;
+  // `invisible` (the service's own "not found" for the customer) when the caller cannot see
+  // it; PERMISSION_DENIED with ErrorInfo reason CUSTOMER_NOT_WRITABLE when it can see it but
+  // not do `access`.
+  absl::Status CheckRow(Access access, const CustomerAttributes& customer,
+                        absl::Status invisible) const;
 
   // The same decision as SQL over `alias` (a customers table with tenant_id, customer_id,
   // owner_id, region and level smallint), the shares read model `shares_table` (tenant_id,

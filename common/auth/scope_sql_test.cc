@@ -149,13 +149,15 @@ TEST_F(ScopeSqlTest, SelectsExactlyTheCustomersAllowsAdmits) {
               for (const std::string& region : regions) proto.add_regions(region);
               for (const std::string& grantee : grantees) proto.add_grantees(grantee);
               proto.set_vip_visible(vip_visible);
-              if (can_write) proto.add_permissions(pv1::PERMISSION_CUSTOMERS_WRITE);
+              if (can_write) {
+                proto.add_permissions(pv1::PERMISSION_CUSTOMERS_WRITE);
+                proto.add_permissions(pv1::PERMISSION_TOUCHPOINTS_WRITE);
+              }
               TL_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Scope> scope, Scope::Compile(proto));
-              for (Access access : {Access::kRead, Access::kWrite}) {
+              for (Access access : {Access::kRead, Access::kWrite, Access::kWriteTouchpoints}) {
                 const std::set<std::string> allowed = Allowed(*scope, access);
                 ASSERT_EQ(Select(*scope, access), allowed)
-                    << (access == Access::kRead ? "read" : "write") << " with scope "
-                    << proto.ShortDebugString();
+                    << static_cast<int>(access) << " with scope " << proto.ShortDebugString();
                 selected += allowed.size();
               }
               ++scopes;
@@ -168,9 +170,10 @@ TEST_F(ScopeSqlTest, SelectsExactlyTheCustomersAllowsAdmits) {
   EXPECT_EQ(scopes, 216);
   // Neither everything nor nothing: the grid discriminates.
   EXPECT_GT(selected, 216u * 20);
-  EXPECT_LT(selected, 216u * 2 * customers_.size());
+  EXPECT_LT(selected, 216u * 3 * customers_.size());
 }
 
+// VIP customers: those the rep owns, not those of its territory or team shares.
 TEST_F(ScopeSqlTest, ARepSeesOwnedTerritoryAndTeamSharedCustomersOnly) {
   pv1::EffectiveScope proto;
   proto.set_tenant_id(kTenant);
@@ -182,8 +185,12 @@ TEST_F(ScopeSqlTest, ARepSeesOwnedTerritoryAndTeamSharedCustomersOnly) {
   TL_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Scope> scope, Scope::Compile(proto));
   size_t expected_read = 0;
   size_t expected_write = 0;
+  size_t owned_vip = 0;
   for (const CustomerAttributes& customer : customers_) {
-    if (customer.level == kVipLevel) continue;
+    if (customer.level == kVipLevel) {
+      owned_vip += customer.owner_id == "u-2" ? 1 : 0;
+      continue;
+    }
     bool team_read = false;
     bool team_edit = false;
     for (const auto& share : customer.shares) {
@@ -193,6 +200,9 @@ TEST_F(ScopeSqlTest, ARepSeesOwnedTerritoryAndTeamSharedCustomersOnly) {
     expected_read += (own || team_read || team_edit) ? 1 : 0;
     expected_write += (own || team_edit) ? 1 : 0;
   }
+  EXPECT_GT(owned_vip, 0u);
+  expected_read += owned_vip;
+  expected_write += owned_vip;
   EXPECT_EQ(Select(*scope, Access::kRead).size(), expected_read);
   EXPECT_EQ(Select(*scope, Access::kWrite).size(), expected_write);
   EXPECT_GT(expected_read, expected_write);

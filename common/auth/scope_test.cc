@@ -259,11 +259,69 @@ TEST(ScopeRowsTest, RepSeesOwnedTerritoryAndSharedCustomers) {
 
 TEST(ScopeRowsTest, VipCustomersNeedVipVisibility) {
   std::shared_ptr<const Scope> rep = RepScope();
-  EXPECT_FALSE(rep->Allows(Access::kRead, Customer("u-rep", "北京", kVipLevel)));
+  EXPECT_FALSE(rep->Allows(Access::kRead, Customer("u-99", "北京", kVipLevel)));
+  EXPECT_FALSE(
+      rep->Allows(Access::kRead, Customer("u-99", "上海", kVipLevel, {{"team:east", true}})));
   pv1::EffectiveScope manager = rep->proto();
   manager.set_vip_visible(true);
   manager.set_rank(30);
-  EXPECT_TRUE(MustCompile(manager)->Allows(Access::kRead, Customer("u-rep", "", kVipLevel)));
+  EXPECT_TRUE(MustCompile(manager)->Allows(Access::kRead, Customer("u-99", "北京", kVipLevel)));
+}
+
+TEST(ScopeRowsTest, TheOwnersLineSeesItsVipCustomersWhateverTheRank) {
+  std::shared_ptr<const Scope> rep = RepScope();
+  // Owned by the user, and by someone who reports to them.
+  for (const char* owner : {"u-rep", "u-17"}) {
+    const CustomerAttributes vip = Customer(owner, "上海", kVipLevel);
+    EXPECT_TRUE(rep->Allows(Access::kRead, vip)) << owner;
+    EXPECT_TRUE(rep->Allows(Access::kWrite, vip)) << owner;
+  }
+  // A tenant-wide role below rank 30 sees every customer but the VIP ones it does not own.
+  pv1::EffectiveScope tenant = BaseScope();
+  tenant.set_all_customers(true);
+  tenant.add_owner_ids("u-rep");
+  std::shared_ptr<const Scope> wide = MustCompile(tenant);
+  EXPECT_TRUE(wide->Allows(Access::kRead, Customer("u-99", "", 1)));
+  EXPECT_FALSE(wide->Allows(Access::kRead, Customer("u-99", "", kVipLevel)));
+  EXPECT_TRUE(wide->Allows(Access::kRead, Customer("u-rep", "", kVipLevel)));
+}
+
+TEST(ScopeRowsTest, TouchpointWritesNeedAnEditShareAndTheirOwnPermission) {
+  pv1::EffectiveScope proto = BaseScope();
+  proto.set_role_id("partner");
+  proto.add_grantees("partner:p");
+  proto.add_permissions(pv1::PERMISSION_TOUCHPOINTS_WRITE);
+  std::shared_ptr<const Scope> partner = MustCompile(proto);
+  const CustomerAttributes read_shared = Customer("u-99", "上海", 1, {{"partner:p", false}});
+  const CustomerAttributes edit_shared = Customer("u-99", "上海", 1, {{"partner:p", true}});
+  EXPECT_TRUE(partner->Allows(Access::kRead, read_shared));
+  EXPECT_FALSE(partner->Allows(Access::kWriteTouchpoints, read_shared));
+  EXPECT_TRUE(partner->Allows(Access::kWriteTouchpoints, edit_shared));
+  // Touchpoints are not the customer: PERMISSION_CUSTOMERS_WRITE is neither needed nor given.
+  EXPECT_FALSE(partner->Allows(Access::kWrite, edit_shared));
+  proto.clear_permissions();
+  EXPECT_FALSE(MustCompile(proto)->Allows(Access::kWriteTouchpoints, edit_shared));
+  EXPECT_THAT(partner->Explain(Access::kWriteTouchpoints, read_shared),
+              ElementsAre("shared with partner:p (read), which does not allow changes",
+                          "no rule grants access", "touchpoint write denied"));
+}
+
+TEST(ScopeRowsTest, CheckRowSaysNotFoundOrPermissionDenied) {
+  std::shared_ptr<const Scope> rep = RepScope();
+  const absl::Status missing = absl::NotFoundError("customer c-1 not found");
+  EXPECT_THAT(rep->CheckRow(Access::kWrite, Customer("u-99", "上海", 1), missing),
+              StatusIs(absl::StatusCode::kNotFound, "customer c-1 not found"));
+  const CustomerAttributes read_shared = Customer("u-99", "上海", 1, {{"team:east", false}});
+  EXPECT_THAT(rep->CheckRow(Access::kRead, read_shared, missing), touchline::testing::IsOk());
+  const absl::Status denied = rep->CheckRow(Access::kWrite, read_shared, missing);
+  EXPECT_THAT(denied, StatusIs(absl::StatusCode::kPermissionDenied,
+                               "you may see customer c-1 but not change it"));
+  EXPECT_EQ(status::ErrorReasonOf(denied), "CUSTOMER_NOT_WRITABLE");
+  EXPECT_THAT(rep->CheckRow(Access::kWriteTouchpoints, read_shared, missing),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "you may see customer c-1 but not record or change its touchpoints"));
+  EXPECT_THAT(rep->CheckRow(Access::kWrite, Customer("u-rep", "", 1), missing),
+              touchline::testing::IsOk());
 }
 
 TEST(ScopeRowsTest, WriteNeedsThePermission) {
@@ -277,8 +335,14 @@ TEST(ScopeRowsTest, WriteNeedsThePermission) {
 TEST(ScopeRowsTest, ExplainSaysWhyInPlainWords) {
   std::shared_ptr<const Scope> rep = RepScope();
   EXPECT_THAT(rep->Explain(Access::kRead, Customer("u-17", "北京", kVipLevel)),
-              ElementsAre("customer is VIP and role rep has rank 10 < 30",
+              ElementsAre("customer is VIP and role rep has rank 10 < 30: only its owner and "
+                          "those the owner reports to see it",
                           "owner u-17 is the user or reports to them",
+                          "region 北京 is in the user's territories", "read allowed"));
+  EXPECT_THAT(rep->Explain(Access::kRead, Customer("u-99", "北京", kVipLevel)),
+              ElementsAre("customer is VIP and role rep has rank 10 < 30: only its owner and "
+                          "those the owner reports to see it",
+                          "owner u-99 is neither the user nor reports to them",
                           "region 北京 is in the user's territories", "read denied"));
   EXPECT_THAT(rep->Explain(Access::kWrite,
                            Customer("u-99", "上海", 1, {{"team:east", false}, {"team:x", true}})),
@@ -305,7 +369,7 @@ TEST(ScopeRowsTest, ExplainSaysWhyInPlainWords) {
 TEST(ScopeRowsTest, ExplainDecidesAsAllowsOnAGrid) {
   int allowed = 0;
   int denied = 0;
-  for (int mask = 0; mask < 64; ++mask) {
+  for (int mask = 0; mask < 128; ++mask) {
     pv1::EffectiveScope proto = BaseScope();
     proto.set_all_customers(mask & 1);
     if (mask & 2) proto.add_owner_ids("u-1");
@@ -313,6 +377,7 @@ TEST(ScopeRowsTest, ExplainDecidesAsAllowsOnAGrid) {
     if (mask & 8) proto.add_grantees("team:a");
     proto.set_vip_visible(mask & 16);
     if (mask & 32) proto.add_permissions(pv1::PERMISSION_CUSTOMERS_WRITE);
+    if (mask & 64) proto.add_permissions(pv1::PERMISSION_TOUCHPOINTS_WRITE);
     std::shared_ptr<const Scope> scope = MustCompile(proto);
     ASSERT_NE(scope, nullptr);
     for (const char* owner : {"u-1", "u-2", ""}) {
@@ -324,9 +389,11 @@ TEST(ScopeRowsTest, ExplainDecidesAsAllowsOnAGrid) {
             if (share == 2) shares.push_back({"team:a", true});
             if (share == 3) shares.push_back({"partner:b", true});
             const CustomerAttributes customer = Customer(owner, region, level, shares);
-            for (Access access : {Access::kRead, Access::kWrite}) {
+            for (Access access : {Access::kRead, Access::kWrite, Access::kWriteTouchpoints}) {
               const bool allows = scope->Allows(access, customer);
-              const std::string verb = access == Access::kRead ? "read" : "write";
+              const std::string verb = access == Access::kRead    ? "read"
+                                       : access == Access::kWrite ? "write"
+                                                                  : "touchpoint write";
               EXPECT_EQ(scope->Explain(access, customer).back(),
                         verb + (allows ? " allowed" : " denied"))
                   << "scope " << mask << " owner " << owner << " region " << region << " level "
@@ -356,11 +423,12 @@ TEST(ScopeSqlTest, AllCustomersIsTrueWithoutParams) {
 TEST(ScopeSqlTest, BindsBranchesFromFirstParam) {
   SqlCondition condition =
       RepScope()->SqlVisibility(Access::kWrite, "c", "perm.customer_shares", 4);
+  // The owner's line whatever the level; territories and shares only below VIP.
   EXPECT_EQ(condition.sql,
-            "(c.level IS DISTINCT FROM 3 AND (c.owner_id = ANY($4::text[]) OR "
-            "c.region = ANY($5::text[]) OR EXISTS (SELECT 1 FROM perm.customer_shares "
+            "(c.owner_id = ANY($4::text[]) OR (c.level IS DISTINCT FROM 3 AND "
+            "(c.region = ANY($5::text[]) OR EXISTS (SELECT 1 FROM perm.customer_shares "
             "scope_share WHERE scope_share.tenant_id = c.tenant_id AND scope_share.customer_id = "
-            "c.customer_id AND scope_share.grantee = ANY($6::text[]) AND scope_share.edit)))");
+            "c.customer_id AND scope_share.grantee = ANY($6::text[]) AND scope_share.edit))))");
   EXPECT_THAT(condition.params,
               ElementsAre(R"({"u-rep","u-17"})", R"({"北京"})", R"({"team:east"})"));
 }

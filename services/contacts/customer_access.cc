@@ -22,15 +22,8 @@ absl::Status CustomerNotFound(std::string_view customer_id) {
 
 absl::Status CheckRowAccess(const auth::Scope& scope, auth::Access access, const Customer& customer,
                             const Shares& shares) {
-  const auth::CustomerAttributes attributes = AttributesOf(customer, shares);
-  if (!scope.Allows(auth::Access::kRead, attributes)) return CustomerNotFound(customer.customer_id);
-  if (access == auth::Access::kRead || scope.Allows(auth::Access::kWrite, attributes)) {
-    return absl::OkStatus();
-  }
-  return status::WithErrorInfo(
-      absl::PermissionDeniedError(
-          absl::StrCat("you may see customer ", customer.customer_id, " but not change it")),
-      "CUSTOMER_NOT_WRITABLE", {{"customer_id", customer.customer_id}});
+  return scope.CheckRow(access, AttributesOf(customer, shares),
+                        CustomerNotFound(customer.customer_id));
 }
 
 absl::Status CheckStaysWritable(const auth::Scope& scope, const Customer& customer,
