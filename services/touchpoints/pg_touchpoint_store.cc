@@ -214,7 +214,8 @@ absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
 
 // Resolves the touchpoint's customer to the live one it stands for and checks its contact
 // persons. Rewrites customer_id to the survivor of a merge. A customer on the way that
-// `scope` does not see is reported as one that does not exist.
+// `scope` does not see is reported as one that does not exist; one it sees but may not write
+// touchpoints of (a READ share) is PERMISSION_DENIED.
 absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerState>& customers,
                              const auth::Scope& scope, v1::Touchpoint& t, std::string_view prefix) {
   const std::string field = absl::StrCat(std::string(prefix), prefix.empty() ? "" : ".");
@@ -222,12 +223,13 @@ absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerStat
   std::string id = t.customer_id();
   for (int hop = 0;; ++hop) {
     const auto it = customers.find(id);
-    if (it == customers.end() || hop > kMaxMergeHops ||
-        !scope.Allows(auth::Access::kRead, it->second.attributes)) {
-      return status::InvalidArgument(
-          field + "customer_id",
-          "names no customer of this tenant (new customers take a moment to arrive)");
-    }
+    absl::Status unknown = status::InvalidArgument(
+        field + "customer_id",
+        "names no customer of this tenant (new customers take a moment to arrive)");
+    if (it == customers.end() || hop > kMaxMergeHops) return unknown;
+    // Seen through a READ share only: PERMISSION_DENIED.
+    TL_RETURN_IF_ERROR(
+        scope.CheckRow(auth::Access::kWriteTouchpoints, it->second.attributes, std::move(unknown)));
     persons.insert(it->second.person_ids.begin(), it->second.person_ids.end());
     if (it->second.state == cv1::CUSTOMER_STATE_DELETED) {
       return status::InvalidArgument(field + "customer_id", "names a deleted customer");
@@ -585,9 +587,8 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
     TL_ASSIGN_OR_RETURN(StoredTouchpoint stored,
                         SelectOne(txn, context.caller.tenant_id, touchpoint_id, true));
     const auth::Scope& scope = *context.caller.scope;
-    if (!scope.Allows(auth::Access::kRead, stored.customer)) {
-      return TouchpointNotFound(touchpoint_id);
-    }
+    TL_RETURN_IF_ERROR(scope.CheckRow(auth::Access::kWriteTouchpoints, stored.customer,
+                                      TouchpointNotFound(touchpoint_id)));
     v1::Touchpoint& t = stored.touchpoint;
     const v1::Touchpoint before = t;
     std::string named_customer;  // Set when the mutation names another customer.

@@ -20,7 +20,8 @@
 namespace touchline::touchpoints {
 
 // Who asked for a write, carried into its event and its audit entry. caller.scope is set:
-// the write is checked against it (the customer must be visible).
+// the write is checked against it (the customer must be visible, and writable through
+// anything but a READ share: auth::Access::kWriteTouchpoints).
 struct WriteContext {
   auth::RequestContext caller;  // request_id is the call's trace id, not the idempotency key.
   absl::Time now;               // Truncated to microseconds, as PostgreSQL stores it.
@@ -97,8 +98,9 @@ class TouchpointStore {
   // before with the same fingerprint, the touchpoint recorded then (replayed); ALREADY_EXISTS
   // for one seen with another fingerprint; INVALID_ARGUMENT when the customer is unknown,
   // not visible to the caller's scope (the same error), or deleted, or a contact person is not
-  // the customer's. A touchpoint of a merged customer is recorded for the survivor. When the
-  // transaction itself fails, returns that failure and nothing is written.
+  // the customer's; PERMISSION_DENIED when the scope sees the customer but may not write its
+  // touchpoints (a READ share). A touchpoint of a merged customer is recorded for the
+  // survivor. When the transaction itself fails, returns that failure and nothing is written.
   virtual absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
       const std::vector<NewTouchpoint>& touchpoints) = 0;
 
@@ -110,7 +112,9 @@ class TouchpointStore {
   // Locks the touchpoint, lets `mutate` change it (a non-OK status aborts without writing),
   // re-checks its customer if that changed (which must be visible to the caller), and stores
   // it with the next version, update_time = context.now, its event and its audit event.
-  // NOT_FOUND if there is no such touchpoint or the caller's scope does not see its customer.
+  // NOT_FOUND if there is no such touchpoint or the caller's scope does not see its customer;
+  // PERMISSION_DENIED, before `mutate` runs, if it sees the customer but may not write its
+  // touchpoints (a READ share).
   using Mutation = std::function<absl::StatusOr<Change>(v1::Touchpoint&)>;
   virtual absl::StatusOr<v1::Touchpoint> Mutate(const WriteContext& context,
                                                 std::string_view touchpoint_id,

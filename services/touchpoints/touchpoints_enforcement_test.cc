@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/auth/scope.h"
+#include "common/status/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/touchpoints/touchpoints_service_fixture.h"
@@ -142,10 +143,10 @@ class EnforcementTest : public TouchpointsServiceTest {
     }
   }
 
-  // Replaces the shares of customer `name` ({kind, id}: "team"/"partner"), as the permissions
-  // service's CustomerSharesChanged event does.
+  // Replaces the shares of customer `name` ({kind, id}: "team"/"partner"), all with `access`,
+  // as the permissions service's CustomerSharesChanged event does.
   void Share(const std::string& name, const std::vector<std::pair<std::string, std::string>>& to,
-             int64_t version) {
+             int64_t version, pv1::ShareAccess access = pv1::SHARE_ACCESS_READ) {
     ev::CustomerSharesChanged changed;
     changed.set_customer_id(customers_[name].id);
     changed.set_version(version);
@@ -157,7 +158,7 @@ class EnforcementTest : public TouchpointsServiceTest {
       } else {
         share->set_partner_org_id(id);
       }
-      share->set_access(pv1::SHARE_ACCESS_READ);
+      share->set_access(access);
     }
     const ev::EventEnvelope envelope =
         events::MakeEnvelope(changed, kTenant, "customer_shares", customers_[name].id, "", "");
@@ -249,7 +250,7 @@ class EnforcementTest : public TouchpointsServiceTest {
   // Which customers each caller sees.
   const std::map<std::string, std::set<std::string>> visible_ = {
       {kCaller, {"own", "colleague", "team_shared", "own_vip", "partner_shared", "nobody"}},
-      {kRep, {"own", "team_shared"}},
+      {kRep, {"own", "team_shared", "own_vip"}},
       {kManager, {"own", "colleague", "own_vip"}},
       {kTerritoryMember, {"colleague"}},
       {kPartner, {"partner_shared"}}};
@@ -424,7 +425,7 @@ TEST_F(EnforcementTest, HiddenContentIsAbsentFromEveryOutputAndNotSearchable) {
   AwaitFeed(6);
   v1::ListTouchpointChangesResponse feed;
   ASSERT_TRUE(Changes({}, &feed).ok());
-  ASSERT_EQ(feed.touchpoints_size(), 2);
+  ASSERT_EQ(feed.touchpoints_size(), static_cast<int>(visible_.at(kRep).size()));
   for (const v1::Touchpoint& changed : feed.touchpoints()) EXPECT_EQ(changed.content(), "");
 
   // 保密 is only in the content: the administrator finds every touchpoint by it, the rep none.
@@ -600,7 +601,7 @@ TEST_F(EnforcementTest, AnInvisibleCustomerIsRefusedExactlyAsAnUnknownOne) {
   const grpc::Status unknown =
       Record(Basic(ids::NewUuid(), now_ - absl::Minutes(5)), nullptr, "r-unknown");
   ASSERT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  for (const char* name : {"colleague", "own_vip", "partner_shared", "nobody"}) {
+  for (const char* name : {"colleague", "partner_shared", "nobody"}) {
     const grpc::Status status =
         Record(Basic(customers_[name].id, now_ - absl::Minutes(5)), nullptr, "r-invisible");
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
@@ -667,7 +668,7 @@ TEST_F(EnforcementTest, SharesComeAndGoWithThePermissionsServiceEvents) {
   ASSERT_TRUE(Get(id, nullptr).ok());
   Share("team_shared", {}, 2);
   EXPECT_EQ(Get(id, nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(SearchAs(kRep, "投诉"), ElementsAre(touchpoints_["own"]));
+  EXPECT_THAT(SearchAs(kRep, "投诉"), UnorderedElementsAreArray(TouchpointsOf({"own", "own_vip"})));
   // A stale redelivery changes nothing.
   Share("team_shared", {{"team", "north"}}, 1);
   EXPECT_EQ(Get(id, nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
@@ -689,14 +690,100 @@ TEST_F(EnforcementTest, OwnerAndLevelChangesInContactsMoveVisibility) {
   *reassigned.mutable_customer() = customer;
   ApplyCustomerEvent(reassigned, kTenant, customer.customer_id());
   EXPECT_TRUE(Get(id, nullptr).ok());
+  caller_ = kTerritoryMember;
+  EXPECT_TRUE(Get(id, nullptr).ok());
   customer.set_level(cv1::CUSTOMER_LEVEL_VIP);
   customer.set_etag("3");
   ev::CustomerUpdated promoted;
   *promoted.mutable_customer() = customer;
   ApplyCustomerEvent(promoted, kTenant, customer.customer_id());
+  // VIP closes the territory (北京) to ranks below 30, never the owner's line.
   EXPECT_EQ(Get(id, nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
+  caller_ = kRep;
+  EXPECT_TRUE(Get(id, nullptr).ok());
   caller_ = kManager;
   EXPECT_TRUE(Get(id, nullptr).ok());
+}
+
+TEST_F(EnforcementTest, ARepRecordsAndCorrectsTouchpointsOfItsOwnVipCustomer) {
+  caller_ = kRep;
+  const std::string vip = customers_["own_vip"].id;
+  v1::RecordTouchpointResponse recorded;
+  const grpc::Status status = Record(Basic(vip, now_ - absl::Minutes(5)), &recorded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(recorded.touchpoint().customer_id(), vip);
+  v1::Touchpoint patch;
+  patch.set_touchpoint_id(touchpoints_["own_vip"]);
+  patch.set_subject("回访");
+  EXPECT_TRUE(Update(patch, {"subject"}, nullptr).ok());
+  EXPECT_THAT(ListIds(vip), ::testing::UnorderedElementsAre(recorded.touchpoint().touchpoint_id(),
+                                                            touchpoints_["own_vip"]));
+  // Through the territory alone, a VIP customer stays out of reach.
+  caller_ = kTerritoryMember;
+  const grpc::Status unknown =
+      Record(Basic(ids::NewUuid(), now_ - absl::Minutes(5)), nullptr, "r-unknown");
+  const grpc::Status refused = Record(Basic(vip, now_ - absl::Minutes(5)), nullptr, "r-vip");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(), unknown.error_message());
+}
+
+// A READ share shows the customer's touchpoints and allows no write of any kind; an EDIT
+// share allows them all. Neither tells anything of a customer the caller does not see.
+TEST_F(EnforcementTest, AReadShareReadsTouchpointsButWritesNone) {
+  caller_ = kPartner;
+  const std::string customer = customers_["partner_shared"].id;
+  const std::string id = touchpoints_["partner_shared"];
+  v1::Touchpoint stored;
+  ASSERT_TRUE(Get(id, &stored).ok());
+  const auto expect_not_writable = [&](const grpc::Status& status, const std::string& what) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << what;
+    EXPECT_EQ(status.error_message(), absl::StrCat("you may see customer ", customer,
+                                                   " but not record or change its touchpoints"))
+        << what;
+    EXPECT_EQ(status::ErrorReasonOf(status::FromGrpcStatus(status)), "CUSTOMER_NOT_WRITABLE")
+        << what;
+  };
+  expect_not_writable(Record(Basic(customer, now_ - absl::Minutes(5)), nullptr), "record");
+  v1::BatchRecordTouchpointsRequest batch;
+  *batch.add_requests()->mutable_touchpoint() = Basic(customer, now_ - absl::Minutes(5));
+  v1::BatchRecordTouchpointsResponse batch_response;
+  ASSERT_TRUE(BatchRecord(batch, &batch_response).ok());
+  ASSERT_EQ(batch_response.results_size(), 1);
+  EXPECT_EQ(batch_response.results(0).error().code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(batch_response.recorded_count(), 0);
+  v1::Touchpoint patch;
+  patch.set_touchpoint_id(id);
+  patch.set_etag(stored.etag());
+  patch.set_subject("改");
+  expect_not_writable(Update(patch, {"subject"}, nullptr), "update");
+  expect_not_writable(Delete(id, stored.etag(), nullptr), "delete");
+  // A stale etag changes nothing: the share is what refuses.
+  patch.set_etag("99");
+  expect_not_writable(Update(patch, {"subject"}, nullptr), "update with a stale etag");
+  // Moving one's own touchpoint onto a customer shared for reading only, likewise.
+  caller_ = kRep;
+  v1::Touchpoint move;
+  move.set_touchpoint_id(touchpoints_["own"]);
+  move.set_customer_id(customers_["team_shared"].id);
+  const grpc::Status moved = Update(move, {"customer_id"}, nullptr);
+  EXPECT_EQ(moved.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status::ErrorReasonOf(status::FromGrpcStatus(moved)), "CUSTOMER_NOT_WRITABLE");
+  caller_ = kCaller;
+  EXPECT_EQ(CountRows("touchpoints"), 6);
+  ASSERT_TRUE(Get(id, &stored).ok());
+  EXPECT_EQ(stored.subject(), kSubject);
+  EXPECT_EQ(stored.state(), v1::TOUCHPOINT_STATE_ACTIVE);
+
+  // Once the share allows editing, every write goes through.
+  Share("partner_shared", {{"partner", "dealer-1"}}, 2, pv1::SHARE_ACCESS_EDIT);
+  caller_ = kPartner;
+  v1::RecordTouchpointResponse recorded;
+  ASSERT_TRUE(Record(Basic(customer, now_ - absl::Minutes(5)), &recorded).ok());
+  v1::Touchpoint updated;
+  patch.set_etag(stored.etag());
+  ASSERT_TRUE(Update(patch, {"subject"}, &updated).ok());
+  EXPECT_EQ(updated.subject(), "改");
+  EXPECT_TRUE(Delete(recorded.touchpoint().touchpoint_id(), "", nullptr).ok());
 }
 
 TEST_F(EnforcementTest, EveryChangeAndEverySensitiveReadIsAudited) {
@@ -737,8 +824,7 @@ TEST_F(EnforcementTest, EveryChangeAndEverySensitiveReadIsAudited) {
   EXPECT_EQ(reads[0].resource_id(), own);
   EXPECT_THAT(reads[0].fields(), ElementsAre("tags"));
   const size_t before = reads.size();
-  EXPECT_THAT(SearchAs(kRep, "投诉"),
-              UnorderedElementsAreArray(TouchpointsOf({"own", "team_shared"})));
+  EXPECT_THAT(SearchAs(kRep, "投诉"), UnorderedElementsAreArray(TouchpointsOf(visible_.at(kRep))));
   reads = AuditOf(kRep, "touchpoint.read_sensitive", before + 1);
   ASSERT_EQ(reads.size(), before + 1);
   // One entry for the whole page, naming the touchpoints.
@@ -768,7 +854,7 @@ TEST_F(EnforcementTest, TenantsStaySeparateWhateverTheScope) {
   const std::string other_id = recorded.touchpoint().touchpoint_id();
 
   caller_ = kRep;
-  EXPECT_THAT(SearchIds("投诉"), UnorderedElementsAreArray(TouchpointsOf({"own", "team_shared"})));
+  EXPECT_THAT(SearchIds("投诉"), UnorderedElementsAreArray(TouchpointsOf(visible_.at(kRep))));
   EXPECT_EQ(Get(other_id, nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(Get(other_id, nullptr, "tenant-b").ok());
   EXPECT_EQ(Get(touchpoints_["own"], nullptr, "tenant-b").error_code(),
