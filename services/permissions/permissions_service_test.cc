@@ -681,10 +681,11 @@ TEST_F(PermissionsServiceTest, PartnerOrganizations) {
 // --- Field policies -------------------------------------------------------------------------
 
 TEST_F(PermissionsServiceTest, FieldPoliciesChangeScopesAtOnce) {
+  // The partner defaults: every contact point masked.
   const v1::EffectiveScope before = ScopeOf(partner_);
-  ASSERT_THAT(before.field_rules(), SizeIs(2));
-  EXPECT_EQ(before.field_rules(1).field_path(), "contact_persons.phones");
-  EXPECT_EQ(before.field_rules(1).mask(), v1::MASK_PATTERN_PHONE);
+  ASSERT_THAT(before.field_rules(), SizeIs(5));
+  EXPECT_EQ(before.field_rules(4).field_path(), "contact_persons.phones");
+  EXPECT_EQ(before.field_rules(4).mask(), v1::MASK_PATTERN_PHONE);
 
   v1::SetFieldPolicyRequest request;
   request.mutable_policy()->set_role_id("partner");
@@ -695,8 +696,8 @@ TEST_F(PermissionsServiceTest, FieldPoliciesChangeScopesAtOnce) {
   ASSERT_TRUE(Call(&Stub::SetFieldPolicy, admin_, request, &set).ok());
   EXPECT_EQ(set.policy().access(), v1::FIELD_ACCESS_EDITABLE);
   const v1::EffectiveScope after = ScopeOf(partner_);
-  ASSERT_THAT(after.field_rules(), SizeIs(1));
-  EXPECT_EQ(after.field_rules(0).field_path(), "contact_persons.emails");
+  ASSERT_THAT(after.field_rules(), SizeIs(4));
+  EXPECT_EQ(after.field_rules(3).field_path(), "contact_persons.messaging_accounts");
 
   v1::ListFieldPoliciesRequest list_request;
   list_request.set_role_id("partner");
@@ -711,7 +712,7 @@ TEST_F(PermissionsServiceTest, FieldPoliciesChangeScopesAtOnce) {
   remove.set_resource("customer");
   remove.set_field_path("contact_persons.phones");
   ASSERT_TRUE(Call(&Stub::DeleteFieldPolicy, admin_, remove).ok());
-  EXPECT_THAT(ScopeOf(partner_).field_rules(), SizeIs(2));
+  EXPECT_THAT(ScopeOf(partner_).field_rules(), SizeIs(5));
   const grpc::Status again = Call(&Stub::DeleteFieldPolicy, admin_, remove);
   EXPECT_EQ(again.error_code(), grpc::NOT_FOUND);
   EXPECT_EQ(again.error_message(),
@@ -798,9 +799,9 @@ TEST_F(PermissionsServiceTest, ShareCustomerNeedsWriteAccessAndLeaksNoExistence)
       Call(&Stub::ShareCustomer, rep1_, ShareWithTeam(unknown, "east", v1::SHARE_ACCESS_READ));
   EXPECT_EQ(missing.error_code(), grpc::NOT_FOUND);
   EXPECT_EQ(missing.error_message(), absl::StrCat("customer '", unknown, "' not found"));
-  // The VIP customer rep1 owns is invisible to rep1's rank.
+  // The VIP customer rep1 owns is invisible to rep2: not the owner's line, and below rank 30.
   EXPECT_EQ(
-      Call(&Stub::ShareCustomer, rep1_, ShareWithTeam(vip_customer_, "east", v1::SHARE_ACCESS_READ))
+      Call(&Stub::ShareCustomer, rep2_, ShareWithTeam(vip_customer_, "east", v1::SHARE_ACCESS_READ))
           .error_code(),
       grpc::NOT_FOUND);
   // Partners may not write customers at all.
@@ -999,7 +1000,9 @@ TEST_F(PermissionsServiceTest, CheckAccessDecidesRowsAndFields) {
             std::pair(false, v1::FIELD_ACCESS_UNSPECIFIED));
   EXPECT_EQ(check(admin_, manager_id_, north_customer_, ACCESS_ACTION_READ).first, true);
   EXPECT_EQ(check(admin_, manager_id_, vip_customer_, ACCESS_ACTION_WRITE).first, true);
-  EXPECT_EQ(check(admin_, lead_id_, vip_customer_, ACCESS_ACTION_READ).first, false);
+  // VIP: the owner's reporting line sees it whatever the rank; others below rank 30 do not.
+  EXPECT_EQ(check(admin_, lead_id_, vip_customer_, ACCESS_ACTION_READ).first, true);
+  EXPECT_EQ(check(admin_, rep2_id_, vip_customer_, ACCESS_ACTION_READ).first, false);
   EXPECT_EQ(check(admin_, lead_id_, rep2_customer_, ACCESS_ACTION_WRITE).first, true);
 
   ASSERT_TRUE(Call(&Stub::ShareCustomer, admin_,
@@ -1035,11 +1038,21 @@ TEST_F(PermissionsServiceTest, CheckAccessDecidesRowsAndFields) {
 TEST_F(PermissionsServiceTest, ExplainAccessGivesTheReasons) {
   const v1::ExplainAccessResponse vip =
       Explain(admin_, rep1_id_, vip_customer_, v1::ACCESS_ACTION_READ);
-  EXPECT_FALSE(vip.decision().allowed());
+  EXPECT_TRUE(vip.decision().allowed());
   EXPECT_THAT(vip.reasons(),
-              ElementsAre("customer is VIP and role rep has rank 10 < 30",
+              ElementsAre("customer is VIP and role rep has rank 10 < 30: only its owner and "
+                          "those the owner reports to see it",
                           absl::StrCat("owner ", rep1_id_, " is the user or reports to them"),
-                          "read denied"));
+                          "read allowed"));
+  const v1::ExplainAccessResponse vip_of_another =
+      Explain(admin_, rep2_id_, vip_customer_, v1::ACCESS_ACTION_READ);
+  EXPECT_FALSE(vip_of_another.decision().allowed());
+  EXPECT_THAT(
+      vip_of_another.reasons(),
+      ElementsAre("customer is VIP and role rep has rank 10 < 30: only its owner and "
+                  "those the owner reports to see it",
+                  absl::StrCat("owner ", rep1_id_, " is neither the user nor reports to them"),
+                  "no rule grants access", "read denied"));
   const v1::ExplainAccessResponse north =
       Explain(admin_, manager_id_, north_customer_, v1::ACCESS_ACTION_WRITE);
   EXPECT_TRUE(north.decision().allowed());

@@ -16,7 +16,9 @@ namespace {
 
 using ::google::protobuf::util::TimeUtil;
 
-// What partner users see masked unless a policy of their role names the path.
+// What partner users see masked unless a policy of their role names the path: every contact
+// point of a customer (touchline.type.v1 PhoneNumber, EmailAddress, PostalAddress,
+// MessagingAccount). Touchpoints hold none (participants are users, contact persons ids).
 struct PartnerDefault {
   const char* field_path;
   v1::MaskPattern mask;
@@ -24,6 +26,9 @@ struct PartnerDefault {
 constexpr PartnerDefault kPartnerMasks[] = {
     {"contact_persons.phones", v1::MASK_PATTERN_PHONE},
     {"contact_persons.emails", v1::MASK_PATTERN_EMAIL},
+    {"contact_persons.addresses", v1::MASK_PATTERN_PARTIAL},
+    {"contact_persons.messaging_accounts", v1::MASK_PATTERN_PARTIAL},
+    {"addresses", v1::MASK_PATTERN_PARTIAL},
 };
 
 void AddRule(v1::EffectiveScope& scope, const std::string& resource, const std::string& field_path,
@@ -100,6 +105,13 @@ absl::StatusOr<std::shared_ptr<const auth::Scope>> ScopeCompiler::Compile(
   switch (role->data_scope()) {
     case v1::DATA_SCOPE_TENANT:
       scope.set_all_customers(true);
+      // Below the VIP rank, the tenant is every customer but the VIP ones: those the user's
+      // reporting line owns it still sees.
+      if (role->rank() < auth::kVipMinRank) {
+        for (std::string& owner : UserAndReports(txn, principal.tenant_id, principal.user_id)) {
+          scope.add_owner_ids(std::move(owner));
+        }
+      }
       break;
     case v1::DATA_SCOPE_TERRITORY:
       for (std::string& region : RegionsOfMember(txn, principal.tenant_id, principal.user_id)) {

@@ -19,6 +19,8 @@
 #include "services/permissions/bootstrap.h"
 #include "services/permissions/org_manager.h"
 #include "services/permissions/testing/permissions_db.h"
+#include "touchline/contacts/v1/customer.pb.h"
+#include "touchline/type/v1/contact_point.pb.h"
 
 namespace touchline::permissions {
 namespace {
@@ -33,6 +35,20 @@ v1::EffectiveScope Parse(const std::string& text) {
   v1::EffectiveScope scope;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &scope)) << text;
   return scope;
+}
+
+// The partner's scope without its field rules, in text format.
+constexpr char kPartnerScopeText[] = R"pb(
+  role_id: "partner"
+  rank: 5
+  permissions: PERMISSION_TOUCHPOINTS_WRITE
+  grantees: "partner:dealer-1"
+)pb";
+
+// A MASKED customer rule in text format; `mask` is the MaskPattern name without its prefix.
+std::string MaskedRule(const std::string& path, const std::string& mask) {
+  return absl::StrCat(R"pb(field_rules { resource: "customer" field_path: ")pb", path,
+                      R"pb(" access: FIELD_ACCESS_MASKED mask: MASK_PATTERN_)pb", mask, " }\n");
 }
 
 // The org chart of the tests:
@@ -252,25 +268,38 @@ TEST_F(ScopeCompilerTest, RepOwnsOwnAndReportsAndTheTeamShares) {
                    rep2_, R"pb(")pb"));
 }
 
-TEST_F(ScopeCompilerTest, PartnerSeesOnlySharesWithPhonesAndEmailsMasked) {
-  ExpectScope(Session(partner_, "partner", "dealer-1"), R"pb(
-    role_id: "partner"
-    rank: 5
-    permissions: PERMISSION_TOUCHPOINTS_WRITE
-    grantees: "partner:dealer-1"
-    field_rules {
-      resource: "customer"
-      field_path: "contact_persons.emails"
-      access: FIELD_ACCESS_MASKED
-      mask: MASK_PATTERN_EMAIL
-    }
-    field_rules {
-      resource: "customer"
-      field_path: "contact_persons.phones"
-      access: FIELD_ACCESS_MASKED
-      mask: MASK_PATTERN_PHONE
-    }
-  )pb");
+TEST_F(ScopeCompilerTest, PartnerSeesOnlySharesWithEveryContactPointMasked) {
+  ExpectScope(Session(partner_, "partner", "dealer-1"),
+              absl::StrCat(kPartnerScopeText, MaskedRule("addresses", "PARTIAL"),
+                           MaskedRule("contact_persons.addresses", "PARTIAL"),
+                           MaskedRule("contact_persons.emails", "EMAIL"),
+                           MaskedRule("contact_persons.messaging_accounts", "PARTIAL"),
+                           MaskedRule("contact_persons.phones", "PHONE")));
+}
+
+TEST_F(ScopeCompilerTest, PartnerDefaultsMaskMessagingAccountsAndAddressesInTheCustomer) {
+  absl::StatusOr<std::shared_ptr<const auth::Scope>> scope =
+      compiler_->Compile(Session(partner_, "partner", "dealer-1"));
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  contacts::v1::Customer customer;
+  type::v1::PostalAddress* office = customer.add_addresses();
+  office->set_locality("深圳市");
+  office->add_address_lines("科技园路1号");
+  contacts::v1::ContactPerson* person = customer.add_contact_persons();
+  person->mutable_name()->set_formatted_name("王伟");
+  type::v1::MessagingAccount* wecom = person->add_messaging_accounts();
+  wecom->set_service(type::v1::MESSAGING_SERVICE_WECOM);
+  wecom->set_account_id("wmABCDEF");
+  person->add_addresses()->set_locality("北京市");
+  (*scope)->Redact(auth::kCustomerResource, customer);
+  EXPECT_EQ(customer.addresses(0).locality(), "深**");
+  EXPECT_EQ(customer.addresses(0).address_lines(0), "科*****");
+  EXPECT_EQ(customer.contact_persons(0).messaging_accounts(0).service(),
+            type::v1::MESSAGING_SERVICE_WECOM);
+  EXPECT_EQ(customer.contact_persons(0).messaging_accounts(0).account_id(), "w*******");
+  EXPECT_EQ(customer.contact_persons(0).addresses(0).locality(), "北**");
+  // Names are not contact points.
+  EXPECT_EQ(customer.contact_persons(0).name().formatted_name(), "王伟");
 }
 
 TEST_F(ScopeCompilerTest, APolicyForTheExactPathOverridesThePartnerMask) {
@@ -281,36 +310,28 @@ TEST_F(ScopeCompilerTest, APolicyForTheExactPathOverridesThePartnerMask) {
   // A MASKED policy without a pattern gets the field's default (PARTIAL for plain text).
   SetPolicy("partner", "customer", "contact_persons.note", v1::FIELD_ACCESS_MASKED);
   SetPolicy("partner", "touchpoint", "content", v1::FIELD_ACCESS_HIDDEN);
-  ExpectScope(Session(partner_, "partner", "dealer-1"), R"pb(
-    role_id: "partner"
-    rank: 5
-    permissions: PERMISSION_TOUCHPOINTS_WRITE
-    grantees: "partner:dealer-1"
-    field_rules {
-      resource: "customer"
-      field_path: "contact_persons.emails"
-      access: FIELD_ACCESS_MASKED
-      mask: MASK_PATTERN_FULL
-    }
-    field_rules {
-      resource: "customer"
-      field_path: "contact_persons.note"
-      access: FIELD_ACCESS_MASKED
-      mask: MASK_PATTERN_PARTIAL
-    }
-    field_rules { resource: "touchpoint" field_path: "content" access: FIELD_ACCESS_HIDDEN }
-  )pb");
+  ExpectScope(Session(partner_, "partner", "dealer-1"),
+              absl::StrCat(kPartnerScopeText, MaskedRule("addresses", "PARTIAL"),
+                           MaskedRule("contact_persons.addresses", "PARTIAL"),
+                           MaskedRule("contact_persons.emails", "FULL"),
+                           MaskedRule("contact_persons.messaging_accounts", "PARTIAL"),
+                           MaskedRule("contact_persons.note", "PARTIAL"),
+                           "field_rules { resource: \"touchpoint\" field_path: \"content\" "
+                           "access: FIELD_ACCESS_HIDDEN }"));
 }
 
 TEST_F(ScopeCompilerTest, PolicyOnAParentPathKeepsThePartnerDefaultsOfTheChildren) {
   SetPolicy("partner", "customer", "contact_persons", v1::FIELD_ACCESS_READ_ONLY);
   const v1::EffectiveScope scope = Compile(Session(partner_, "partner", "dealer-1"));
-  ASSERT_EQ(scope.field_rules_size(), 3);
-  EXPECT_EQ(scope.field_rules(0).field_path(), "contact_persons");
-  EXPECT_EQ(scope.field_rules(0).access(), v1::FIELD_ACCESS_READ_ONLY);
-  EXPECT_EQ(scope.field_rules(1).field_path(), "contact_persons.emails");
-  EXPECT_EQ(scope.field_rules(2).field_path(), "contact_persons.phones");
-  EXPECT_EQ(scope.field_rules(2).mask(), v1::MASK_PATTERN_PHONE);
+  ASSERT_EQ(scope.field_rules_size(), 6);
+  EXPECT_EQ(scope.field_rules(0).field_path(), "addresses");
+  EXPECT_EQ(scope.field_rules(1).field_path(), "contact_persons");
+  EXPECT_EQ(scope.field_rules(1).access(), v1::FIELD_ACCESS_READ_ONLY);
+  EXPECT_EQ(scope.field_rules(2).field_path(), "contact_persons.addresses");
+  EXPECT_EQ(scope.field_rules(3).field_path(), "contact_persons.emails");
+  EXPECT_EQ(scope.field_rules(4).field_path(), "contact_persons.messaging_accounts");
+  EXPECT_EQ(scope.field_rules(5).field_path(), "contact_persons.phones");
+  EXPECT_EQ(scope.field_rules(5).mask(), v1::MASK_PATTERN_PHONE);
 }
 
 TEST_F(ScopeCompilerTest, EmployeesGetTheirRolesRulesOnlyAndNoPartnerMasks) {
@@ -321,6 +342,22 @@ TEST_F(ScopeCompilerTest, EmployeesGetTheirRolesRulesOnlyAndNoPartnerMasks) {
   EXPECT_EQ(scope.field_rules(0).field_path(), "contact_persons.emails");
   EXPECT_EQ(scope.field_rules(0).access(), v1::FIELD_ACCESS_READ_ONLY);
   EXPECT_THAT(Compile(Session(manager_, "regional_manager")).field_rules(), ::testing::IsEmpty());
+}
+
+TEST_F(ScopeCompilerTest, ATenantWideRoleBelowVipRankKeepsItsReportingLineForVipCustomers) {
+  const absl::Status widened = pool_->Transact([&](pqxx::work& txn) {
+    txn.exec_params(
+        "UPDATE roles SET data_scope = $2 WHERE tenant_id = $1 AND role_id = 'team_lead'", kTenant,
+        static_cast<int>(v1::DATA_SCOPE_TENANT));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(widened.ok()) << widened;
+  const v1::EffectiveScope scope = Compile(Session(lead_, "team_lead"));
+  EXPECT_TRUE(scope.all_customers());
+  EXPECT_FALSE(scope.vip_visible());
+  EXPECT_THAT(scope.owner_ids(), ::testing::UnorderedElementsAre(lead_, rep1_, rep2_, rep3_));
+  // At the VIP rank the whole tenant is visible anyway: no owners to carry.
+  EXPECT_THAT(Compile(Session(admin_, "admin")).owner_ids(), ::testing::IsEmpty());
 }
 
 TEST_F(ScopeCompilerTest, ApiKeyGetsTheIntersectionOfKeyAndRolePermissions) {
