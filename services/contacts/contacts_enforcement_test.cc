@@ -451,6 +451,69 @@ TEST_F(ContactsEnforcementTest, AReadShareCannotWriteButAnEditShareCan) {
   EXPECT_EQ(updated.etag(), "2");
 }
 
+// Every write path of the service: a READ share refuses each with PERMISSION_DENIED (the
+// customer is visible), and leaves the customer as it was.
+TEST_F(ContactsEnforcementTest, AReadShareRefusesEveryWritePath) {
+  pv1::EffectiveScope merger =
+      Employee("partner_merger", 5, {}, {}, {"partner:acme-channel"},
+               {pv1::PERMISSION_CUSTOMERS_WRITE, pv1::PERMISSION_CUSTOMERS_MERGE});
+  merger.set_principal_kind(pv1::PRINCIPAL_KIND_PARTNER_USER);
+  authenticator_.SetScope("partner-bob", merger);
+  const Caller bob{kTenant, "partner-bob"};
+  const auto expect_not_writable = [&](const grpc::Status& status, const std::string& what) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << what;
+    EXPECT_EQ(status.error_message(), "you may see customer " + c5_ + " but not change it") << what;
+    EXPECT_EQ(ReasonOf(status), "CUSTOMER_NOT_WRITABLE") << what;
+  };
+  // c5 is shared with acme-channel for reading, c6 for editing.
+  ASSERT_TRUE(Get(c5_, nullptr, bob).ok());
+  v1::Customer patch = Patch(c5_);
+  patch.set_industry("物流");
+  expect_not_writable(Update(patch, {"industry"}, nullptr, bob), "update");
+  expect_not_writable(Delete(c5_, nullptr, bob), "delete");
+  v1::MergeCustomersRequest merge;
+  merge.set_survivor_customer_id(c6_);
+  merge.set_merged_customer_id(c5_);
+  expect_not_writable(Merge(merge, nullptr, bob), "merge into an editable customer");
+  merge.set_survivor_customer_id(c5_);
+  merge.set_merged_customer_id(c6_);
+  expect_not_writable(Merge(merge, nullptr, bob), "merge an editable customer into it");
+  ASSERT_TRUE(Delete(c5_, nullptr, kAdmin).ok());
+  expect_not_writable(Undelete(c5_, nullptr, bob), "undelete");
+  v1::Customer c5;
+  ASSERT_TRUE(Get(c5_, &c5, kAdmin).ok());
+  EXPECT_EQ(c5.state(), v1::CUSTOMER_STATE_DELETED);
+  EXPECT_EQ(c5.industry(), "");
+  EXPECT_EQ(c5.etag(), "2");
+  // Through the EDIT share every write goes through.
+  patch.set_customer_id(c6_);
+  ASSERT_TRUE(Update(patch, {"industry"}, nullptr, bob).ok());
+  ASSERT_TRUE(Delete(c6_, nullptr, bob).ok());
+  ASSERT_TRUE(Undelete(c6_, nullptr, bob).ok());
+}
+
+// The owner and those the owner reports to keep a customer marked VIP; a territory below
+// rank 30 does not see it.
+TEST_F(ContactsEnforcementTest, MarkingACustomerVipKeepsItsOwnersLineInReach) {
+  v1::Customer patch = Patch(c1_);
+  patch.set_level(v1::CUSTOMER_LEVEL_VIP);
+  ASSERT_TRUE(Update(patch, {"level"}, nullptr, kManager).ok());
+  v1::Customer vip;
+  ASSERT_TRUE(Get(c1_, &vip, kRep).ok());
+  EXPECT_EQ(vip.level(), v1::CUSTOMER_LEVEL_VIP);
+  EXPECT_THAT(ListAll(kRep), Contains(c1_));
+  patch.set_industry("物流");
+  ASSERT_TRUE(Update(patch, {"industry"}, &vip, kRep).ok());
+  EXPECT_EQ(vip.industry(), "物流");
+  // A territory member of rank 10 sees 天津's customers, but not the VIP 大华集团 owned by
+  // someone else; once it is theirs, they do.
+  EXPECT_EQ(Get(c4_, nullptr, kNorth).error_code(), grpc::StatusCode::NOT_FOUND);
+  patch = Patch(c4_);
+  patch.set_owner_id("north-rep");
+  ASSERT_TRUE(Update(patch, {"owner_id"}, nullptr, kAdmin).ok());
+  EXPECT_TRUE(Get(c4_, nullptr, kNorth).ok());
+}
+
 TEST_F(ContactsEnforcementTest, NobodyCreatesOrMovesACustomerOutOfTheirReach) {
   v1::Customer mine;
   mine.set_kind(v1::CUSTOMER_KIND_PERSON);
