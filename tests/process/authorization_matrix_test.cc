@@ -34,6 +34,7 @@
 #include "touchline/gateway/v1/gateway_service.grpc.pb.h"
 #include "touchline/permissions/v1/permissions_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
+#include "touchline/type/v1/contact_point.pb.h"
 
 namespace touchline {
 namespace {
@@ -53,6 +54,13 @@ constexpr char kMaskedPhone[] = "+86138****1234";
 constexpr char kEmail[] = "wang.wei@example.com";
 constexpr char kMaskedEmail[] = "w***@example.com";
 constexpr char kNote[] = "喜欢喝茶，周三下午方便";
+// The other contact points of every customer, and how partners see them (MASK_PATTERN_PARTIAL).
+constexpr char kWecomId[] = "wmWangWei01";
+constexpr char kMaskedWecomId[] = "w**********";
+constexpr char kOfficeLine[] = "科技园路1号";
+constexpr char kMaskedOfficeLine[] = "科*****";
+constexpr char kHomeCity[] = "北京市";
+constexpr char kMaskedHomeCity[] = "北**";
 
 std::string Password(const std::string& username) {
   return username == "admin" ? testing::kAdminPassword : "pw-" + username + "-长密码-0001";
@@ -147,6 +155,11 @@ std::string CreateCustomer(const std::string& label, const std::string& owner,
   person->add_phones()->set_number(kPhone);
   person->add_emails()->set_address(kEmail);
   person->set_note(kNote);
+  type::v1::MessagingAccount* wecom = person->add_messaging_accounts();
+  wecom->set_service(type::v1::MESSAGING_SERVICE_WECOM);
+  wecom->set_account_id(kWecomId);
+  person->add_addresses()->set_locality(kHomeCity);
+  c->add_addresses()->add_address_lines(kOfficeLine);
   request.set_request_id("create-" + label);
   cv1::CreateCustomerResponse response;
   const grpc::Status status =
@@ -210,7 +223,8 @@ void RecordTouchpoint(const std::string& label) {
 // The matrix: who sees and may change which customers, and how contact details look to them.
 // C1 rep_a 北京 standard; C2 rep_b 上海 key; C3 rep_c 广州, shared READ with team east and
 // partner channel-a; C4 rep_c 天津 VIP; C5 rep_a 上海 VIP; C6 admin 北京, shared EDIT with
-// channel-a; C7 rep_c 深圳.
+// channel-a; C7 rep_c 深圳. A VIP customer is seen by its owner's reporting line whatever the
+// rank, through territories and shares only from rank 30.
 // rm_north (regional manager, territory 北京/天津) manages lead_east, who manages rep_a and
 // rep_b; team east = rep_a, rep_b; rep_c has no manager; partner_p is in channel-a.
 std::vector<Principal> Matrix() {
@@ -225,13 +239,14 @@ std::vector<Principal> Matrix() {
        kPhone,
        kEmail,
        kNote},
-      // Reports' customers, but not the VIP C5 (rank 20).
-      {"lead_east", "team_lead", {"C1", "C2"}, {"C1", "C2"}, kPhone, kEmail, kNote},
-      // Own plus the team's READ share: sees C3, may not change it. Note hidden for reps.
-      {"rep_a", "rep", {"C1", "C3"}, {"C1"}, kPhone, kEmail, ""},
+      // Reports' customers, the VIP C5 included (its owner rep_a reports to them).
+      {"lead_east", "team_lead", {"C1", "C2", "C5"}, {"C1", "C2", "C5"}, kPhone, kEmail, kNote},
+      // Own (the VIP C5 too) plus the team's READ share: sees C3, may not change it. Note
+      // hidden for reps.
+      {"rep_a", "rep", {"C1", "C3", "C5"}, {"C1", "C5"}, kPhone, kEmail, ""},
       {"rep_b", "rep", {"C2", "C3"}, {"C2"}, kPhone, kEmail, ""},
-      // Owns C3, C4, C7, but C4 is VIP.
-      {"rep_c", "rep", {"C3", "C7"}, {"C3", "C7"}, kPhone, kEmail, ""},
+      // Owns C3, C4 (VIP) and C7.
+      {"rep_c", "rep", {"C3", "C4", "C7"}, {"C3", "C4", "C7"}, kPhone, kEmail, ""},
       // Only what is shared with channel-a, phone and email masked; EDIT share on C6 only.
       {"partner_p", "partner", {"C3", "C6"}, {"C6"}, kMaskedPhone, kMaskedEmail, kNote},
   };
@@ -823,7 +838,7 @@ TEST_F(AuthorizationMatrixTest, ReadOnlyAndHiddenFieldsCannotBeWritten) {
       Contacts()->UpdateCustomer(As(world->tokens.at("lead_east")).get(), request, &response));
 }
 
-TEST_F(AuthorizationMatrixTest, TouchpointsCanBeRecordedOnlyForVisibleCustomers) {
+TEST_F(AuthorizationMatrixTest, TouchpointsCanBeRecordedOnlyForWritableCustomers) {
   for (const Principal& p : {Matrix()[3], Matrix()[6]}) {  // rep_a, partner_p
     for (const auto& [label, id] : world->customers) {
       tv1::RecordTouchpointRequest request;
@@ -836,7 +851,7 @@ TEST_F(AuthorizationMatrixTest, TouchpointsCanBeRecordedOnlyForVisibleCustomers)
       tv1::RecordTouchpointResponse response;
       const grpc::Status status = Touchpoints()->RecordTouchpoint(
           As(world->tokens.at(p.username)).get(), request, &response);
-      if (p.visible.count(label)) {
+      if (p.writable.count(label)) {
         EXPECT_TRUE(status.ok()) << p.username << " " << label << ": " << status.error_message();
         // Leave the world as it was for the other tests.
         tv1::DeleteTouchpointRequest undo;
@@ -844,10 +859,274 @@ TEST_F(AuthorizationMatrixTest, TouchpointsCanBeRecordedOnlyForVisibleCustomers)
         tv1::DeleteTouchpointResponse deleted;
         EXPECT_TRUE(
             Touchpoints()->DeleteTouchpoint(As(world->admin_token).get(), undo, &deleted).ok());
+      } else if (p.visible.count(label)) {
+        // Seen through a READ share only.
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+            << p.username << " " << label;
       } else {
         EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
             << p.username << " " << label;
       }
+    }
+  }
+}
+
+// --- Writes follow the share's access: READ shows, EDIT changes -----------------------------
+
+std::unique_ptr<tv1::TouchpointsService::Stub> TouchpointsViaGateway() {
+  return tv1::TouchpointsService::NewStub(
+      grpc::CreateChannel(world->suite->gateway_address(), grpc::InsecureChannelCredentials()));
+}
+
+// An etag no customer or touchpoint of the world has: a write that passes the access checks
+// then stops at ABORTED and changes nothing.
+constexpr char kStaleEtag[] = "999999";
+
+// An answer, as gRPC and as the gateway's HTTP front give it.
+struct Outcome {
+  grpc::StatusCode code;
+  int http;
+};
+constexpr Outcome kDone{grpc::StatusCode::OK, 200};
+constexpr Outcome kRefusedBadArgument{grpc::StatusCode::INVALID_ARGUMENT, 400};
+constexpr Outcome kRefusedNotWritable{grpc::StatusCode::PERMISSION_DENIED, 403};
+constexpr Outcome kRefusedNotFound{grpc::StatusCode::NOT_FOUND, 404};
+constexpr Outcome kRefusedStaleEtag{grpc::StatusCode::ABORTED, 409};
+
+// What a write by `p` to customer `label` must answer: `when_writable` when p may change it,
+// PERMISSION_DENIED when p sees it through a READ share only, `when_invisible` otherwise.
+Outcome ExpectedWrite(const Principal& p, const std::string& label, Outcome when_writable,
+                      Outcome when_invisible) {
+  if (p.writable.count(label)) return when_writable;
+  if (p.visible.count(label)) return kRefusedNotWritable;
+  return when_invisible;
+}
+
+// `method` `path` (with `body` unless null) on the gateway's HTTP front as `token` answers
+// with `expected`'s HTTP status.
+void ExpectHttpAnswer(const std::string& method, const std::string& path, const std::string& token,
+                      const nlohmann::json& body, const Outcome& expected) {
+  const testing::HttpReply reply = testing::HttpCall(
+      world->suite->gateway_http_port(), method, path, token, body.is_null() ? "" : body.dump());
+  EXPECT_EQ(reply.status, expected.http) << method << " " << path << ": " << reply.body;
+}
+
+// Runs `check` as every principal of the matrix on every customer of the world.
+void ForEveryPrincipalAndCustomer(
+    const std::function<void(const Principal& p, const std::string& token, const std::string& label,
+                             const std::string& id)>& check) {
+  for (const Principal& p : Matrix()) {
+    for (const auto& [label, id] : world->customers) {
+      SCOPED_TRACE(p.username + " " + label);
+      check(p, world->tokens.at(p.username), label, id);
+    }
+  }
+}
+
+// The one touchpoint SetUpTestSuite recorded for customer `label`.
+std::string WorldTouchpointOf(const std::string& label) {
+  tv1::ListTouchpointsRequest request;
+  request.set_customer_id(world->customers.at(label));
+  tv1::ListTouchpointsResponse response;
+  const grpc::Status status =
+      Touchpoints()->ListTouchpoints(As(world->admin_token).get(), request, &response);
+  EXPECT_TRUE(status.ok()) << label << ": " << status.error_message();
+  return response.touchpoints_size() == 1 ? response.touchpoints(0).touchpoint_id() : "";
+}
+
+void DeleteAsAdmin(const std::string& touchpoint_id) {
+  tv1::DeleteTouchpointRequest request;
+  request.set_touchpoint_id(touchpoint_id);
+  tv1::DeleteTouchpointResponse response;
+  EXPECT_TRUE(
+      Touchpoints()->DeleteTouchpoint(As(world->admin_token).get(), request, &response).ok())
+      << touchpoint_id;
+}
+
+tv1::Touchpoint FollowUp(const std::string& customer_id) {
+  tv1::Touchpoint t;
+  t.set_customer_id(customer_id);
+  t.mutable_occur_time()->set_seconds(std::time(nullptr) - 60);
+  t.set_channel(tv1::CHANNEL_WECOM);
+  t.set_category(tv1::CATEGORY_SALES);
+  t.set_subject("跟进");
+  return t;
+}
+
+TEST_F(AuthorizationMatrixTest, EveryTouchpointWritePathFollowsTheShareAccess) {
+  const int http_port = world->suite->gateway_http_port();
+  ForEveryPrincipalAndCustomer([&](const Principal& p, const std::string& token,
+                                   const std::string& label, const std::string& id) {
+    const Outcome record = ExpectedWrite(p, label, kDone, kRefusedBadArgument);
+    // Record and batch record, directly and through the gateway over gRPC.
+    for (const bool via_gateway : {false, true}) {
+      SCOPED_TRACE(via_gateway ? "gateway gRPC" : "touchpoints service");
+      const auto stub = via_gateway ? TouchpointsViaGateway() : Touchpoints();
+      tv1::RecordTouchpointRequest one;
+      *one.mutable_touchpoint() = FollowUp(id);
+      tv1::RecordTouchpointResponse recorded;
+      const grpc::Status status = stub->RecordTouchpoint(As(token).get(), one, &recorded);
+      EXPECT_EQ(status.error_code(), record.code) << status.error_message();
+      if (status.ok()) DeleteAsAdmin(recorded.touchpoint().touchpoint_id());
+      tv1::BatchRecordTouchpointsRequest batch;
+      *batch.add_requests()->mutable_touchpoint() = FollowUp(id);
+      tv1::BatchRecordTouchpointsResponse batched;
+      ASSERT_RPC_OK(stub->BatchRecordTouchpoints(As(token).get(), batch, &batched));
+      ASSERT_EQ(batched.results_size(), 1);
+      EXPECT_EQ(batched.results(0).error().code(), record.code);
+      if (batched.results(0).has_touchpoint()) {
+        DeleteAsAdmin(batched.results(0).touchpoint().touchpoint_id());
+      }
+    }
+    // The same over HTTP/JSON.
+    const nlohmann::json follow_up = {{"customerId", id},
+                                      {"occurTime", "2026-12-01T08:30:00Z"},
+                                      {"channel", "CHANNEL_WECOM"},
+                                      {"category", "CATEGORY_SALES"},
+                                      {"subject", "跟进"}};
+    const testing::HttpReply recorded =
+        testing::HttpCall(http_port, "POST", "/v1/touchpoints", token,
+                          nlohmann::json{{"touchpoint", follow_up}}.dump());
+    EXPECT_EQ(recorded.status, record.http) << recorded.body;
+    if (recorded.status == 200) {
+      DeleteAsAdmin(JsonString(recorded.json, {"touchpoint", "touchpointId"}));
+    }
+    const testing::HttpReply batched =
+        testing::HttpCall(http_port, "POST", "/v1/touchpoints:batchRecord", token,
+                          nlohmann::json{{"requests", {{{"touchpoint", follow_up}}}}}.dump());
+    ASSERT_EQ(batched.status, 200) << batched.body;
+    ASSERT_TRUE(batched.json.contains("results") && batched.json["results"].size() == 1)
+        << batched.body;
+    const nlohmann::json& result = batched.json["results"][0];
+    EXPECT_EQ(result.contains("error") ? result["error"].value("code", -1) : 0,
+              static_cast<int>(record.code))
+        << batched.body;
+    if (result.contains("touchpoint")) {
+      DeleteAsAdmin(JsonString(result, {"touchpoint", "touchpointId"}));
+    }
+
+    // Correcting and deleting the customer's touchpoint with a stale etag: ABORTED once the
+    // access checks pass, so nothing changes whoever asks.
+    const std::string touchpoint_id = WorldTouchpointOf(label);
+    ASSERT_FALSE(touchpoint_id.empty());
+    const Outcome change = ExpectedWrite(p, label, kRefusedStaleEtag, kRefusedNotFound);
+    for (const bool via_gateway : {false, true}) {
+      SCOPED_TRACE(via_gateway ? "gateway gRPC" : "touchpoints service");
+      const auto stub = via_gateway ? TouchpointsViaGateway() : Touchpoints();
+      tv1::UpdateTouchpointRequest update;
+      update.mutable_touchpoint()->set_touchpoint_id(touchpoint_id);
+      update.mutable_touchpoint()->set_etag(kStaleEtag);
+      update.mutable_touchpoint()->set_subject("改");
+      update.mutable_update_mask()->add_paths("subject");
+      tv1::UpdateTouchpointResponse updated;
+      EXPECT_EQ(stub->UpdateTouchpoint(As(token).get(), update, &updated).error_code(),
+                change.code);
+      tv1::DeleteTouchpointRequest remove;
+      remove.set_touchpoint_id(touchpoint_id);
+      remove.set_etag(kStaleEtag);
+      tv1::DeleteTouchpointResponse removed;
+      EXPECT_EQ(stub->DeleteTouchpoint(As(token).get(), remove, &removed).error_code(),
+                change.code);
+    }
+    ExpectHttpAnswer("PATCH", "/v1/touchpoints/" + touchpoint_id + "?updateMask=subject", token,
+                     {{"etag", kStaleEtag}, {"subject", "改"}}, change);
+    ExpectHttpAnswer("DELETE", "/v1/touchpoints/" + touchpoint_id + "?etag=" + kStaleEtag, token,
+                     nullptr, change);
+  });
+}
+
+TEST_F(AuthorizationMatrixTest, EveryCustomerWritePathFollowsTheShareAccess) {
+  ForEveryPrincipalAndCustomer([&](const Principal& p, const std::string& token,
+                                   const std::string& label, const std::string& id) {
+    // With a stale etag: ABORTED once the access checks pass, so nothing changes.
+    const Outcome change = ExpectedWrite(p, label, kRefusedStaleEtag, kRefusedNotFound);
+    for (const bool via_gateway : {false, true}) {
+      SCOPED_TRACE(via_gateway ? "gateway gRPC" : "contacts service");
+      const auto stub = via_gateway ? ContactsViaGateway() : Contacts();
+      cv1::UpdateCustomerRequest update;
+      update.mutable_customer()->set_customer_id(id);
+      update.mutable_customer()->set_display_name("改名");
+      update.mutable_customer()->set_etag(kStaleEtag);
+      update.mutable_update_mask()->add_paths("display_name");
+      cv1::UpdateCustomerResponse updated;
+      EXPECT_EQ(stub->UpdateCustomer(As(token).get(), update, &updated).error_code(), change.code);
+      cv1::DeleteCustomerRequest remove;
+      remove.set_customer_id(id);
+      remove.set_etag(kStaleEtag);
+      cv1::DeleteCustomerResponse removed;
+      EXPECT_EQ(stub->DeleteCustomer(As(token).get(), remove, &removed).error_code(), change.code);
+      cv1::UndeleteCustomerRequest restore;
+      restore.set_customer_id(id);
+      restore.set_etag(kStaleEtag);
+      cv1::UndeleteCustomerResponse restored;
+      EXPECT_EQ(stub->UndeleteCustomer(As(token).get(), restore, &restored).error_code(),
+                change.code);
+    }
+    ExpectHttpAnswer("PATCH", "/v1/customers/" + id + "?updateMask=displayName", token,
+                     {{"etag", kStaleEtag}, {"displayName", "改名"}}, change);
+    ExpectHttpAnswer("DELETE", "/v1/customers/" + id + "?etag=" + kStaleEtag, token, nullptr,
+                     change);
+    ExpectHttpAnswer("POST", "/v1/customers/" + id + ":undelete", token, {{"etag", kStaleEtag}},
+                     change);
+  });
+}
+
+// --- Partners see every contact point masked ------------------------------------------------
+
+// The messaging account and addresses of customer `c` (proto), the way `p` must see them.
+void ExpectOtherContactPoints(const Principal& p, const cv1::Customer& c,
+                              const std::string& where) {
+  SCOPED_TRACE(where + " as " + p.username + " of " + world->labels[c.customer_id()]);
+  const bool masked = p.role == "partner";
+  ASSERT_EQ(c.contact_persons_size(), 1);
+  const cv1::ContactPerson& person = c.contact_persons(0);
+  ASSERT_EQ(person.messaging_accounts_size(), 1);
+  EXPECT_EQ(person.messaging_accounts(0).service(), type::v1::MESSAGING_SERVICE_WECOM);
+  EXPECT_EQ(person.messaging_accounts(0).account_id(), masked ? kMaskedWecomId : kWecomId);
+  ASSERT_EQ(person.addresses_size(), 1);
+  EXPECT_EQ(person.addresses(0).locality(), masked ? kMaskedHomeCity : kHomeCity);
+  ASSERT_EQ(c.addresses_size(), 1);
+  ASSERT_EQ(c.addresses(0).address_lines_size(), 1);
+  EXPECT_EQ(c.addresses(0).address_lines(0), masked ? kMaskedOfficeLine : kOfficeLine);
+}
+
+// The same in HTTP JSON.
+void ExpectJsonOtherContactPoints(const Principal& p, const nlohmann::json& customer,
+                                  const std::string& where) {
+  SCOPED_TRACE(where + " as " + p.username + " of " +
+               world->labels[JsonString(customer, {"customerId"})]);
+  const bool masked = p.role == "partner";
+  const std::vector<std::string> account = {"contactPersons", "0", "messagingAccounts", "0"};
+  std::vector<std::string> path = account;
+  path.push_back("service");
+  EXPECT_EQ(JsonString(customer, path), "MESSAGING_SERVICE_WECOM");
+  path.back() = "accountId";
+  EXPECT_EQ(JsonString(customer, path), masked ? kMaskedWecomId : kWecomId);
+  EXPECT_EQ(JsonString(customer, {"contactPersons", "0", "addresses", "0", "locality"}),
+            masked ? kMaskedHomeCity : kHomeCity);
+  EXPECT_EQ(JsonString(customer, {"addresses", "0", "addressLines", "0"}),
+            masked ? kMaskedOfficeLine : kOfficeLine);
+}
+
+TEST_F(AuthorizationMatrixTest, PartnersSeeMessagingAccountsAndAddressesMasked) {
+  for (const Principal& p : Matrix()) {
+    const std::string& token = world->tokens.at(p.username);
+    for (const std::string& label : p.visible) {
+      const std::string& id = world->customers.at(label);
+      cv1::GetCustomerRequest get;
+      get.set_customer_id(id);
+      cv1::GetCustomerResponse got;
+      ASSERT_RPC_OK(Contacts()->GetCustomer(As(token).get(), get, &got));
+      ExpectOtherContactPoints(p, got.customer(), "GetCustomer");
+      gv1::GetCustomer360Request view;
+      view.set_customer_id(id);
+      gv1::GetCustomer360Response viewed;
+      ASSERT_RPC_OK(Gateway()->GetCustomer360(As(token).get(), view, &viewed));
+      ExpectOtherContactPoints(p, viewed.customer(), "GetCustomer360 over gRPC");
+      const testing::HttpReply http = testing::HttpCall(world->suite->gateway_http_port(), "GET",
+                                                        "/v1/customers/" + id + "/360", token);
+      ASSERT_EQ(http.status, 200) << http.body;
+      ExpectJsonOtherContactPoints(p, http.json["customer"], "GetCustomer360 over HTTP");
     }
   }
 }
