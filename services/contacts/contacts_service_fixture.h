@@ -20,6 +20,7 @@
 #include "common/auth/sync/shares_read_model.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/events/audit.h"
+#include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
 #include "common/paging/page_token.h"
@@ -62,6 +63,7 @@ class ContactsServiceFixture : public ::testing::Test {
     for (const auto& [name, migrations] :
          {std::pair{"contacts", &pg::contacts_migrations()},
           std::pair{"outbox", &events::OutboxMigrations()},
+          std::pair{"inbox", &events::InboxMigrations()},
           std::pair{"shares", &auth::SharesMigrations()},
           std::pair{"page_tokens", &paging::PageTokenMigrations()}}) {
       const absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), name, *migrations);

@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "common/ids/ids.h"
 #include "common/status/grpc_status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/contacts/contacts_service_fixture.h"
+#include "services/contacts/touchpoint_status.h"
 #include "touchline/events/v1/customer_events.pb.h"
+#include "touchline/events/v1/touchpoint_events.pb.h"
 
 namespace touchline::contacts {
 namespace {
@@ -589,6 +592,159 @@ TEST_F(ContactsServiceTest, UnmergeRefusesWhenTheSurvivorChangedSince) {
   v1::UnmergeCustomersResponse restored;
   EXPECT_EQ(stub_->UnmergeCustomers(&unmerge_context, unmerge, &restored).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// --- Lifecycle status from touchpoints -------------------------------------------------------
+
+class TouchpointStatusTest : public ContactsServiceTest {
+ protected:
+  // A TouchpointRecorded of touchpoint `touchpoint_id` of `customer_id`, recorded by
+  // `recorder`, that occurred at `occurred_at` and left the customer in `status`.
+  static events::v1::EventEnvelope Recorded(const std::string& customer_id,
+                                            const std::string& touchpoint_id,
+                                            absl::Time occurred_at, v1::LifecycleStatus status,
+                                            const std::string& recorder) {
+    events::v1::TouchpointRecorded recorded;
+    touchpoints::v1::Touchpoint& t = *recorded.mutable_touchpoint();
+    t.set_touchpoint_id(touchpoint_id);
+    t.set_customer_id(customer_id);
+    t.mutable_occur_time()->set_seconds(absl::ToUnixSeconds(occurred_at));
+    t.set_customer_status_after(status);
+    t.set_recorded_by(recorder);
+    return events::MakeEnvelope(recorded, kTenant, "touchpoint", touchpoint_id, "req-tp",
+                                recorder);
+  }
+
+  // Adds `event` to the touchpoints stream, as the touchpoints service's relay does, and lets
+  // contacts' consumer take what is there. Returns how many events it applied.
+  int Deliver(const events::v1::EventEnvelope& event) {
+    const auto added =
+        redis_->Command({"XADD", events::StreamKey(prefix_, events::kTouchpointsTopic), "*",
+                         "event_id", event.event_id(), "event", event.SerializeAsString()});
+    EXPECT_TRUE(added.ok()) << added.status();
+    const absl::StatusOr<int> applied = consumer_->PollOnce();
+    EXPECT_TRUE(applied.ok()) << applied.status();
+    return applied.ok() ? *applied : -1;
+  }
+
+  v1::Customer Read(const std::string& id) {
+    v1::Customer customer;
+    EXPECT_TRUE(Get(id, &customer).ok());
+    return customer;
+  }
+
+  void SetUp() override {
+    ContactsServiceTest::SetUp();
+    if (HasFatalFailure()) return;
+    sync_ = std::make_unique<TouchpointStatusSync>(store_.get(), [] { return absl::Now(); });
+    events::ConsumerOptions options;
+    options.stream_prefix = prefix_;
+    options.topic = events::kTouchpointsTopic;
+    options.group = "contacts";
+    options.consumer = "test";
+    consumer_ = std::make_unique<events::StreamConsumer>(
+        options, redis_.get(), pool_.get(),
+        [this](pqxx::work& txn, const events::v1::EventEnvelope& event) {
+          return sync_->Apply(txn, event);
+        });
+  }
+
+  std::unique_ptr<TouchpointStatusSync> sync_;
+  std::unique_ptr<events::StreamConsumer> consumer_;
+};
+
+TEST_F(TouchpointStatusTest, TheNewestTouchpointSetsTheStatusOnceAsItsRecordersChange) {
+  const v1::Customer customer = MustCreate(Acme());
+  ASSERT_EQ(customer.lifecycle_status(), v1::LIFECYCLE_STATUS_LEAD);
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01T00:00:00Z
+
+  const events::v1::EventEnvelope opportunity =
+      Recorded(customer.customer_id(), ids::NewUuid(t0), t0 + absl::Hours(2),
+               v1::LIFECYCLE_STATUS_OPPORTUNITY, "rep-7");
+  EXPECT_EQ(Deliver(opportunity), 1);
+  v1::Customer now = Read(customer.customer_id());
+  EXPECT_EQ(now.lifecycle_status(), v1::LIFECYCLE_STATUS_OPPORTUNITY);
+  EXPECT_EQ(now.etag(), "2");
+  const std::vector<permissions::v1::AuditEvent> audit = OutboxAudit();
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit.back().action(), "customer.updated");
+  EXPECT_EQ(audit.back().actor_id(), "rep-7");
+  EXPECT_THAT(audit.back().fields(), ElementsAre("lifecycle_status"));
+  EXPECT_EQ(CountRows("outbox WHERE topic = 'customers'"), 2);  // created, updated
+
+  // Delivered again: the inbox skips it.
+  EXPECT_EQ(Deliver(opportunity), 0);
+  EXPECT_EQ(Read(customer.customer_id()).etag(), "2");
+
+  // An older touchpoint arriving later never moves the status back; one without a status
+  // changes nothing.
+  EXPECT_EQ(Deliver(Recorded(customer.customer_id(), ids::NewUuid(t0), t0 + absl::Hours(1),
+                             v1::LIFECYCLE_STATUS_CHURNED, "rep-8")),
+            1);
+  EXPECT_EQ(Deliver(Recorded(customer.customer_id(), ids::NewUuid(t0), t0 + absl::Hours(5),
+                             v1::LIFECYCLE_STATUS_UNSPECIFIED, "rep-8")),
+            1);
+  now = Read(customer.customer_id());
+  EXPECT_EQ(now.lifecycle_status(), v1::LIFECYCLE_STATUS_OPPORTUNITY);
+  EXPECT_EQ(now.etag(), "2");
+
+  // A newer one does, as its recorder's change.
+  EXPECT_EQ(Deliver(Recorded(customer.customer_id(), ids::NewUuid(t0), t0 + absl::Hours(3),
+                             v1::LIFECYCLE_STATUS_CUSTOMER, "rep-9")),
+            1);
+  now = Read(customer.customer_id());
+  EXPECT_EQ(now.lifecycle_status(), v1::LIFECYCLE_STATUS_CUSTOMER);
+  EXPECT_EQ(now.etag(), "3");
+  EXPECT_EQ(OutboxAudit().back().actor_id(), "rep-9");
+
+  // A touchpoint of a customer contacts does not have is passed over.
+  EXPECT_EQ(Deliver(Recorded(ids::NewUuid(), ids::NewUuid(t0), t0,
+                             v1::LIFECYCLE_STATUS_CUSTOMER, "rep-9")),
+            1);
+}
+
+TEST_F(TouchpointStatusTest, ACorrectedTouchpointCountsAsRecordedAgainAndOthersAreIgnored) {
+  const v1::Customer customer = MustCreate(Acme());
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
+  const std::string late = ids::NewUuid(t0);
+  EXPECT_EQ(Deliver(Recorded(customer.customer_id(), ids::NewUuid(t0), t0 + absl::Hours(2),
+                             v1::LIFECYCLE_STATUS_PROSPECT, "rep-7")),
+            1);
+  const events::v1::EventEnvelope early = Recorded(
+      customer.customer_id(), late, t0 + absl::Hours(1), v1::LIFECYCLE_STATUS_HIGH_INTENT, "rep-8");
+  EXPECT_EQ(Deliver(early), 1);
+  EXPECT_EQ(Read(customer.customer_id()).lifecycle_status(), v1::LIFECYCLE_STATUS_PROSPECT);
+
+  // Its occur_time corrected to after the other: now it is the newest, the corrector's change.
+  events::v1::TouchpointRecorded recorded;
+  ASSERT_TRUE(early.payload().UnpackTo(&recorded));
+  events::v1::TouchpointUpdated updated;
+  *updated.mutable_touchpoint() = recorded.touchpoint();
+  updated.mutable_touchpoint()->mutable_occur_time()->set_seconds(
+      absl::ToUnixSeconds(t0 + absl::Hours(4)));
+  updated.mutable_changed_fields()->add_paths("occur_time");
+  EXPECT_EQ(Deliver(events::MakeEnvelope(updated, kTenant, "touchpoint", late, "req-fix",
+                                         "lead-1")),
+            1);
+  EXPECT_EQ(Read(customer.customer_id()).lifecycle_status(), v1::LIFECYCLE_STATUS_HIGH_INTENT);
+  EXPECT_EQ(OutboxAudit().back().actor_id(), "lead-1");
+
+  // A correction of other fields, and a deletion, leave the status alone.
+  updated.mutable_touchpoint()->set_customer_status_after(v1::LIFECYCLE_STATUS_CHURNED);
+  updated.mutable_touchpoint()->mutable_occur_time()->set_seconds(
+      absl::ToUnixSeconds(t0 + absl::Hours(6)));
+  updated.mutable_changed_fields()->set_paths(0, "subject");
+  EXPECT_EQ(Deliver(events::MakeEnvelope(updated, kTenant, "touchpoint", late, "req-fix",
+                                         "lead-1")),
+            1);
+  events::v1::TouchpointDeleted deleted;
+  *deleted.mutable_touchpoint() = updated.touchpoint();
+  EXPECT_EQ(Deliver(events::MakeEnvelope(deleted, kTenant, "touchpoint", late, "req-del",
+                                         "lead-1")),
+            1);
+  const v1::Customer now = Read(customer.customer_id());
+  EXPECT_EQ(now.lifecycle_status(), v1::LIFECYCLE_STATUS_HIGH_INTENT);
+  EXPECT_EQ(now.etag(), "3");
 }
 
 TEST_F(ContactsServiceTest, EveryChangeReachesTheCustomersStream) {

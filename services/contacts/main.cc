@@ -14,6 +14,7 @@
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
+#include "common/events/topics.h"
 #include "common/log/log.h"
 #include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
@@ -26,6 +27,7 @@
 #include "services/contacts/customer_manager.h"
 #include "services/contacts/migrations.h"
 #include "services/contacts/pg_customer_store.h"
+#include "services/contacts/touchpoint_status.h"
 
 ABSL_FLAG(std::string, pg_schema, "contacts", "PostgreSQL schema that holds the service's tables");
 ABSL_FLAG(std::string, default_phone_region, "CN",
@@ -93,6 +95,19 @@ int Run() {
   enforcement.Start();
 
   PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });
+  // Lifecycle status from the touchpoints recorded with each customer.
+  const TouchpointStatusSync status_sync(&store, [] { return absl::Now(); });
+  events::ConsumerOptions touchpoint_events;
+  touchpoint_events.stream_prefix = stream_prefix;
+  touchpoint_events.topic = events::kTouchpointsTopic;
+  touchpoint_events.group = "contacts";
+  touchpoint_events.consumer = events::ProcessConsumerName();
+  events::StreamConsumer touchpoints_consumer(
+      touchpoint_events, redis.get(), pool.get(),
+      [&status_sync](pqxx::work& txn, const events::v1::EventEnvelope& event) {
+        return status_sync.Apply(txn, event);
+      });
+  touchpoints_consumer.Start();
   CustomerManager manager(
       &store, CustomerValidator(validation),
       OrDie(paging::PageTokens::Load(*pool), "loading the page-token key"),
@@ -125,6 +140,7 @@ int Run() {
   grpc_server->Shutdown();
   executor.Shutdown();
   enforcement.Stop();
+  touchpoints_consumer.Stop();
   audit->Stop();
   relay.Stop();
   return 0;

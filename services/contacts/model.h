@@ -145,6 +145,20 @@ struct CustomerMerge {
   bool operator==(const CustomerMerge&) const = default;
 };
 
+// The lifecycle status a touchpoint left its customer in (the touchpoints service's
+// customer_status_after), as its event tells it.
+struct TouchpointStatus {
+  std::string tenant_id;
+  std::string customer_id;
+  std::string touchpoint_id;
+  LifecycleStatus status = LifecycleStatus::kUnspecified;
+  absl::Time occurred_at;
+  // Who recorded (or corrected) the touchpoint: the change to the customer is theirs.
+  std::string actor_id;
+  std::string request_id;
+  bool operator==(const TouchpointStatus&) const = default;
+};
+
 }  // namespace touchline::contacts
 
 #endif  // TOUCHLINE_SERVICES_CONTACTS_MODEL_H_

@@ -555,6 +555,42 @@ absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
   return result;
 }
 
+absl::StatusOr<bool> PgCustomerStore::ApplyTouchpointStatus(pqxx::work& txn,
+                                                           const TouchpointStatus& status,
+                                                           absl::Time now) {
+  if (txn.exec_params(sql::kClaimStatusSource, status.tenant_id, status.customer_id,
+                      status.touchpoint_id, Micros(status.occurred_at))
+          .empty()) {
+    return false;  // A touchpoint that occurred later set the status already.
+  }
+  absl::StatusOr<Customer> current =
+      SelectCustomer(txn, kSelectCustomerForUpdate, status.tenant_id, status.customer_id);
+  if (absl::IsNotFound(current.status())) return false;
+  if (!current.ok()) return current.status();
+  if (current->state != CustomerState::kActive || current->lifecycle_status == status.status) {
+    return false;
+  }
+  Customer next = *current;
+  next.lifecycle_status = status.status;
+  next.version = current->version + 1;
+  next.update_time = now;
+  UpdateCustomer(txn, next);
+  // The recording user's change, made on their behalf by this consumer: events and audit
+  // entries need no scope.
+  WriteContext context{.caller = {}, .now = now};
+  context.caller.tenant_id = status.tenant_id;
+  context.caller.caller_id = status.actor_id;
+  context.caller.request_id = status.request_id;
+  context.caller.client = "touchpoint events";
+  Audit(txn, context, AuditAction(ChangeKind::kUpdated), next.customer_id, {"lifecycle_status"},
+        absl::StrCat("set by touchpoint ", status.touchpoint_id));
+  ev::CustomerUpdated updated;
+  ToProto(next, updated.mutable_customer());
+  updated.mutable_changed_fields()->add_paths("lifecycle_status");
+  Publish(txn, context, next.customer_id, updated);
+  return true;
+}
+
 absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
                                                     std::string_view survivor_id,
                                                     std::string_view merged_id, const Fold& fold,

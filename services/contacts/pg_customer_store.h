@@ -5,10 +5,13 @@
 #define TOUCHLINE_SERVICES_CONTACTS_PG_CUSTOMER_STORE_H_
 
 #include <functional>
+#include <pqxx/transaction>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/events/topics.h"
 #include "common/pg/pool.h"
 #include "services/contacts/customer_store.h"
@@ -43,6 +46,17 @@ class PgCustomerStore final : public CustomerStore {
   absl::StatusOr<DuplicatePage> FindDuplicates(
       std::string_view tenant_id, const auth::Scope& scope, std::string_view customer_id,
       int page_size, const std::optional<DuplicateCursor>& after) override;
+
+  // Within `txn` (the inbox transaction of the consumer of touchpoint events): makes
+  // `status.status` the customer's lifecycle status if its touchpoint occurred after the one
+  // that last set it (at the same time: if its id is not smaller), so a late, older touchpoint
+  // never moves it back. The change is status.actor_id's: version and update_time (= `now`)
+  // move, with a CustomerUpdated event and a "customer.updated" audit entry. A customer that
+  // contacts does not have, that is not active or that already has the status is left as it
+  // is. Returns whether the customer changed; INTERNAL for a stored customer that does not
+  // parse; libpqxx errors are thrown, for the consumer to map.
+  absl::StatusOr<bool> ApplyTouchpointStatus(pqxx::work& txn, const TouchpointStatus& status,
+                                             absl::Time now);
 
  private:
   pg::Pool* pool_;

@@ -163,6 +163,17 @@ inline constexpr char kFindDuplicatesEnd[] =
 inline constexpr char kDuplicateAVisible[] = TL_DUPLICATE_VISIBLE("a");
 inline constexpr char kDuplicateBVisible[] = TL_DUPLICATE_VISIBLE("b");
 
+// Makes touchpoint $3, which occurred at $4 (micros), the source of the lifecycle status of
+// customer ($1, $2), unless a touchpoint that occurred later (or at the same time, with a
+// greater id) already is. A row comes back when it became the source.
+inline constexpr char kClaimStatusSource[] =
+    "INSERT INTO customer_status_sources AS s (tenant_id, customer_id, touchpoint_id, "
+    "occurred_at) VALUES ($1, $2::uuid, $3::uuid, " TL_MICROS(4) ") "
+    "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET touchpoint_id = EXCLUDED.touchpoint_id, "
+    "occurred_at = EXCLUDED.occurred_at "
+    "WHERE (s.occurred_at, s.touchpoint_id) <= (EXCLUDED.occurred_at, EXCLUDED.touchpoint_id) "
+    "RETURNING 1";
+
 }  // namespace touchline::contacts::sql
 
 #undef TL_CUSTOMER_COLUMNS

@@ -219,6 +219,55 @@ TEST_F(TouchpointsProcessTest, ACustomerJustCreatedInContactsTakesATouchpointAtO
 }
 
 // Configuration is checked before anything is connected to: no suite needed.
+// customer_status_after reaches the customer in contacts through the touchpoint events: the
+// newest touchpoint that sets a status wins, and an older one recorded later changes nothing.
+TEST_F(TouchpointsProcessTest, TheNewestTouchpointsStatusAfterBecomesTheCustomersStatus) {
+  StartSuite();
+  if (HasFatalFailure()) return;
+  const std::string customer = CreateCustomer("深圳市腾飞科技有限公司");
+  const auto record = [&](int64_t occur_seconds, cv1::LifecycleStatus status) {
+    grpc::Status recorded;
+    Eventually([&] {
+      grpc::ClientContext context;
+      Authorize(context);
+      tv1::RecordTouchpointRequest request;
+      tv1::Touchpoint* t = request.mutable_touchpoint();
+      t->set_customer_id(customer);
+      t->mutable_occur_time()->set_seconds(occur_seconds);
+      t->set_channel(tv1::CHANNEL_ONSITE_VISIT);
+      t->set_category(tv1::CATEGORY_SALES);
+      t->set_customer_status_after(status);
+      tv1::RecordTouchpointResponse response;
+      recorded = Touchpoints()->RecordTouchpoint(&context, request, &response);
+      return recorded.error_code() != grpc::StatusCode::INVALID_ARGUMENT &&
+             recorded.error_code() != grpc::StatusCode::UNAVAILABLE;
+    });
+    EXPECT_TRUE(recorded.ok()) << recorded.error_message();
+  };
+  const auto customer_now = [&] {
+    auto stub = cv1::ContactsService::NewStub(
+        grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    Authorize(context);
+    cv1::GetCustomerRequest request;
+    request.set_customer_id(customer);
+    cv1::GetCustomerResponse response;
+    EXPECT_TRUE(stub->GetCustomer(&context, request, &response).ok());
+    return response.customer();
+  };
+
+  record(occur_seconds_, cv1::LIFECYCLE_STATUS_CUSTOMER);
+  EXPECT_TRUE(Eventually(
+      [&] { return customer_now().lifecycle_status() == cv1::LIFECYCLE_STATUS_CUSTOMER; }));
+  // Older, then newer: events are applied in order, so once the newer one shows, the older one
+  // was applied before it and moved nothing (the version went up once per change: 1, 2, 3).
+  record(occur_seconds_ - 3600, cv1::LIFECYCLE_STATUS_CHURNED);
+  record(occur_seconds_ + 60, cv1::LIFECYCLE_STATUS_HIGH_INTENT);
+  EXPECT_TRUE(Eventually(
+      [&] { return customer_now().lifecycle_status() == cv1::LIFECYCLE_STATUS_HIGH_INTENT; }));
+  EXPECT_EQ(customer_now().etag(), "3");
+}
+
 TEST_F(TouchpointsProcessTest, BadConfigurationExitsTwoWithOneClearLine) {
   const std::string log =
       ::testing::TempDir() + "touchpoints_process_" + std::to_string(::getpid()) + ".log";
