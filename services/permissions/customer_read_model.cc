@@ -15,8 +15,10 @@ namespace {
 namespace cv1 = ::touchline::contacts::v1;
 namespace ev = ::touchline::events::v1;
 
-// Upserts `customer` unless the read model holds a version at least as new.
-absl::Status Upsert(pqxx::work& txn, const std::string& tenant, const cv1::Customer& customer) {
+// Upserts `customer` unless the read model holds a version at least as new; the row's version
+// is the customer's plus `version_offset`.
+absl::Status Upsert(pqxx::work& txn, const std::string& tenant, const cv1::Customer& customer,
+                    int64_t version_offset = 0) {
   if (!ids::IsUuid(customer.customer_id())) {
     return absl::InvalidArgumentError(
         absl::StrCat("customer id '", customer.customer_id(), "' is not a UUID"));
@@ -35,7 +37,8 @@ absl::Status Upsert(pqxx::work& txn, const std::string& tenant, const cv1::Custo
       "state = EXCLUDED.state, version = EXCLUDED.version "
       "WHERE customers.version < EXCLUDED.version",
       tenant, customer.customer_id(), customer.owner_id(), customer.region(),
-      static_cast<int>(customer.level()), static_cast<int>(customer.state()), version);
+      static_cast<int>(customer.level()), static_cast<int>(customer.state()),
+      version + version_offset);
   return absl::OkStatus();
 }
 
@@ -65,6 +68,21 @@ absl::Status ApplyCustomerEvent(pqxx::work& txn, const ev::EventEnvelope& event)
     return Upsert(txn, tenant, unmerged.restored());
   }
   return absl::OkStatus();
+}
+
+absl::Status LearnUnknownCustomer(pg::Pool& pool, customers::CustomerDirectory& directory,
+                                  const auth::RequestContext& caller,
+                                  const std::string& customer_id) {
+  bool known = false;
+  TL_RETURN_IF_ERROR(pool.Query([&](pqxx::nontransaction& txn) {
+    known = FindCustomer(txn, caller.tenant_id, customer_id).has_value();
+    return absl::OkStatus();
+  }));
+  if (known) return absl::OkStatus();
+  const absl::StatusOr<cv1::Customer> customer = directory.GetCustomer(caller, customer_id);
+  if (!customer.ok()) return absl::OkStatus();
+  return pool.Transact(
+      [&](pqxx::work& txn) { return Upsert(txn, caller.tenant_id, *customer, -1); });
 }
 
 std::optional<KnownCustomer> FindCustomer(pqxx::transaction_base& txn, const std::string& tenant,

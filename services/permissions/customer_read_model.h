@@ -10,8 +10,11 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/auth/request_context.h"
 #include "common/auth/scope.h"
+#include "common/customers/customer_directory.h"
 #include "common/events/topics.h"
+#include "common/pg/pool.h"
 #include "touchline/contacts/v1/customer.pb.h"
 #include "touchline/events/v1/event.pb.h"
 
@@ -33,6 +36,17 @@ struct KnownCustomer {
   auth::CustomerAttributes attributes;  // with its shares
   contacts::v1::CustomerState state = contacts::v1::CUSTOMER_STATE_UNSPECIFIED;
 };
+
+// Read-your-writes across services: when the read model has no customer `customer_id` of
+// caller.tenant_id (its event is on the way), asks `directory` on `caller`'s behalf (contacts
+// applies the caller's visibility) and adds what it says, one version below the version
+// reported, so that the event of that very version still applies; a row of that version or
+// newer is never replaced. A customer the directory does not give leaves the read model as it
+// was (the caller's request then finds no customer, as before). Errors: the mapped PostgreSQL
+// error.
+absl::Status LearnUnknownCustomer(pg::Pool& pool, customers::CustomerDirectory& directory,
+                                  const auth::RequestContext& caller,
+                                  const std::string& customer_id);
 
 // The customer `customer_id` (a lower-case UUID) of `tenant` and its shares; nullopt when the
 // read model has no such customer.

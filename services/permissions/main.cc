@@ -21,6 +21,7 @@
 #include "common/auth/token.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
+#include "common/customers/customer_directory.h"
 #include "common/events/audit.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
@@ -30,6 +31,7 @@
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
+#include "common/server/balanced_channel.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
@@ -47,6 +49,10 @@
 ABSL_FLAG(std::string, pg_schema, "permissions",
           "PostgreSQL schema that holds the service's tables");
 ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations and exit");
+ABSL_FLAG(std::string, contacts_addr, "",
+          "Where the contacts service runs (e.g. dns:///contacts:8080), asked on the caller's "
+          "behalf for a customer the read model does not know yet before a share of it is "
+          "refused; empty: such a share is NOT_FOUND until the customer's event arrives");
 ABSL_FLAG(std::string, jwt_private_key_file, "",
           "PEM file of the RSA private key access tokens are signed with. Required");
 ABSL_FLAG(absl::Duration, access_token_ttl, absl::Minutes(15), "Lifetime of an access token");
@@ -215,6 +221,16 @@ int Run() {
   OrgOptions org_options;
   org_options.invalidate_scopes = invalidate;
   org_options.on_events = [&relay] { relay.Wake(); };
+  // Customers the read model does not know yet, from their owner.
+  const std::string contacts_addr = absl::GetFlag(FLAGS_contacts_addr);
+  std::unique_ptr<customers::CustomerDirectory> directory;
+  if (contacts_addr.empty()) {
+    log::Info("no --contacts_addr: a share of a customer whose event has not arrived is "
+              "NOT_FOUND until it does");
+  } else {
+    directory = customers::MakeGrpcCustomerDirectory(server::BalancedChannel(contacts_addr));
+    org_options.customers = directory.get();
+  }
   OrgManager org(pool.get(), org_options);
   AccessChecker access(pool.get(), &compiler);
   AuditLog audit(pool.get(), page_tokens);

@@ -430,6 +430,10 @@ absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& 
   const auth::Scope& scope = **auth::ScopeOf(caller);
   const std::string& tenant = caller.tenant_id;
   const std::string grantee = auth::GranteeOf(share);
+  if (options_.customers != nullptr) {
+    TL_RETURN_IF_ERROR(
+        LearnUnknownCustomer(*pool_, *options_.customers, caller, share.customer_id()));
+  }
   v1::CustomerShare stored;
   TL_RETURN_IF_ERROR(Commit(caller, false, [&](pqxx::work& txn) -> absl::Status {
     // First, so changes of one customer's shares queue up here and publish in order.

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
+#include "common/customers/customer_directory.h"
 #include "common/pg/pool.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 #include "touchline/permissions/v1/permissions_service.pb.h"
@@ -38,6 +39,9 @@ struct OrgOptions {
   InvalidateScopesFn invalidate_scopes;
   // Called after every commit that wrote events, e.g. to wake the outbox relay. Optional.
   std::function<void()> on_events;
+  // Asked, on the caller's behalf, for a customer the read model does not know yet before a
+  // share of it is refused (customer_read_model.h LearnUnknownCustomer). Optional; not owned.
+  customers::CustomerDirectory* customers = nullptr;
 };
 
 // Thread-safe. Changes need PERMISSION_ADMINISTER (shares: PERMISSION_CUSTOMERS_WRITE and

@@ -5,11 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "common/customers/testing/fake_customer_directory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/touchpoints/customer_directory.h"
 #include "services/touchpoints/touchpoints_service_fixture.h"
 
 namespace touchline::touchpoints {
@@ -18,32 +16,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
-// Contacts as an in-memory map, recording who asked for what.
-class FakeCustomerDirectory final : public CustomerDirectory {
- public:
-  absl::StatusOr<cv1::Customer> GetCustomer(const auth::RequestContext& caller,
-                                            std::string_view customer_id) override {
-    absl::MutexLock lock(&mu_);
-    asked_.push_back(caller.caller_id + " " + std::string(customer_id));
-    const auto it = customers_.find(std::string(customer_id));
-    if (it == customers_.end()) return absl::NotFoundError("no such customer");
-    return it->second;
-  }
-
-  void Add(const cv1::Customer& customer) {
-    absl::MutexLock lock(&mu_);
-    customers_[customer.customer_id()] = customer;
-  }
-  std::vector<std::string> asked() {
-    absl::MutexLock lock(&mu_);
-    return asked_;
-  }
-
- private:
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, cv1::Customer> customers_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> asked_ ABSL_GUARDED_BY(mu_);
-};
+using FakeCustomerDirectory = customers::testing::FakeCustomerDirectory;
 
 class CustomerLookupTest : public TouchpointsServiceTest {
  protected:

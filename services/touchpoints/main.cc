@@ -11,6 +11,7 @@
 #include "common/auth/sync/shares_read_model.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
+#include "common/customers/customer_directory.h"
 #include "common/events/audit.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
@@ -25,7 +26,6 @@
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
-#include "services/touchpoints/customer_directory.h"
 #include "services/touchpoints/migrations.h"
 #include "services/touchpoints/pg_touchpoint_store.h"
 #include "services/touchpoints/touchpoint_manager.h"
@@ -151,7 +151,7 @@ int Run() {
   batching.max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls));
   // Customers the read model does not know yet, from their owner.
   const std::unique_ptr<CustomerDirectory> directory =
-      MakeGrpcCustomerDirectory(server::BalancedChannel(contacts_addr));
+      customers::MakeGrpcCustomerDirectory(server::BalancedChannel(contacts_addr));
   TouchpointManager manager(
       &store, audit.get(), validation,
       OrDie(paging::PageTokens::Load(*pool), "loading the page-token key"),

@@ -16,15 +16,17 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/auth/request_context.h"
+#include "common/customers/customer_directory.h"
 #include "common/events/audit.h"
 #include "common/paging/page_token.h"
 #include "common/server/batcher.h"
-#include "services/touchpoints/customer_directory.h"
 #include "services/touchpoints/touchpoint_store.h"
 #include "services/touchpoints/touchpoint_validation.h"
 #include "touchline/touchpoints/v1/touchpoints_service.pb.h"
 
 namespace touchline::touchpoints {
+
+using ::touchline::customers::CustomerDirectory;
 
 inline constexpr int kMaxBatchRecord = 1000;
 inline constexpr int kMaxPageSize = 1000;

@@ -64,6 +64,8 @@ void Suite::Start(const Options& options) {
   }
   std::ofstream(service_keys_path()) << service_keys;
 
+  // Asked for customers its read model does not know yet (contacts' port is chosen already).
+  permission_args.push_back("--contacts_addr=" + contacts_address());
   permissions_ =
       std::make_unique<ServiceProcess>(TOUCHLINE_PERMISSIONS_BINARY, permission_args, log_);
   ASSERT_TRUE(WaitForHealth(permissions_address(), "touchline.permissions.v1.PermissionsService",

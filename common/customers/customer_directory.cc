@@ -1,4 +1,4 @@
-#include "services/touchpoints/customer_directory.h"
+#include "common/customers/customer_directory.h"
 
 #include <chrono>
 #include <string>
@@ -8,7 +8,7 @@
 #include "grpcpp/client_context.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 
-namespace touchline::touchpoints {
+namespace touchline::customers {
 namespace {
 
 namespace cv1 = ::touchline::contacts::v1;
@@ -50,4 +50,4 @@ std::unique_ptr<CustomerDirectory> MakeGrpcCustomerDirectory(std::shared_ptr<grp
   return std::make_unique<GrpcCustomerDirectory>(std::move(channel), timeout);
 }
 
-}  // namespace touchline::touchpoints
+}  // namespace touchline::customers

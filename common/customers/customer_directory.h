@@ -1,8 +1,9 @@
-// Where a customer the read model does not know yet is looked up: its owner, the contacts
-// service, asked on the caller's behalf. A customer created a moment ago can then take a
-// touchpoint before contacts' event reaches the read model (read-your-writes across services).
-#ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_CUSTOMER_DIRECTORY_H_
-#define TOUCHLINE_SERVICES_TOUCHPOINTS_CUSTOMER_DIRECTORY_H_
+// Where a service looks up a customer its read model of contacts' customers does not know
+// yet: the owner, the contacts service, asked on the caller's behalf. A customer created a
+// moment ago can then take a touchpoint or a share before contacts' event reaches the read
+// model (read-your-writes across services).
+#ifndef TOUCHLINE_COMMON_CUSTOMERS_CUSTOMER_DIRECTORY_H_
+#define TOUCHLINE_COMMON_CUSTOMERS_CUSTOMER_DIRECTORY_H_
 
 #include <memory>
 #include <string_view>
@@ -13,7 +14,7 @@
 #include "grpcpp/channel.h"
 #include "touchline/contacts/v1/customer.pb.h"
 
-namespace touchline::touchpoints {
+namespace touchline::customers {
 
 class CustomerDirectory {
  public:
@@ -32,6 +33,6 @@ class CustomerDirectory {
 std::unique_ptr<CustomerDirectory> MakeGrpcCustomerDirectory(
     std::shared_ptr<grpc::Channel> channel, absl::Duration timeout = absl::Seconds(2));
 
-}  // namespace touchline::touchpoints
+}  // namespace touchline::customers
 
-#endif  // TOUCHLINE_SERVICES_TOUCHPOINTS_CUSTOMER_DIRECTORY_H_
+#endif  // TOUCHLINE_COMMON_CUSTOMERS_CUSTOMER_DIRECTORY_H_
