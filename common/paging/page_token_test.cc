@@ -62,9 +62,9 @@ TEST(PageTokenTest, RefusesEveryEditedByteAndEveryForgery) {
     EXPECT_EQ(cursor.status().code(), absl::StatusCode::kInvalidArgument) << "byte " << i;
   }
   // What the tokens used to be (base64 JSON) is no longer accepted.
-  EXPECT_FALSE(kTokens.Decode(absl::WebSafeBase64Escape(R"({"t":1,"i":"x","q":")" + hash + "\"}"),
-                              hash)
-                   .ok());
+  EXPECT_FALSE(
+      kTokens.Decode(absl::WebSafeBase64Escape(R"({"t":1,"i":"x","q":")" + hash + "\"}"), hash)
+          .ok());
   // Nor a token of another key.
   const PageTokens other(std::string(kTokenKeyBytes, 'o'));
   EXPECT_FALSE(kTokens.Decode(other.Encode({{"t", 1}}, hash), hash).ok());
@@ -89,7 +89,8 @@ TEST(PageTokenKeyTest, EveryReplicaOfASchemaLoadsTheSameKey) {
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(second.ok()) << second.status();
   const std::string hash = QueryHash("q");
-  const absl::StatusOr<nlohmann::json> opened = second->Decode(first->Encode({{"t", 7}}, hash), hash);
+  const absl::StatusOr<nlohmann::json> opened =
+      second->Decode(first->Encode({{"t", 7}}, hash), hash);
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ((*opened)["t"], 7);
   // A schema of its own has a key of its own.

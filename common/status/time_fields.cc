@@ -16,8 +16,7 @@ bool ValidNanos(const google::protobuf::Timestamp& timestamp) {
 }
 
 bool ValidSeconds(const google::protobuf::Timestamp& timestamp) {
-  return timestamp.seconds() >= kMinTimestampSeconds &&
-         timestamp.seconds() <= kMaxTimestampSeconds;
+  return timestamp.seconds() >= kMinTimestampSeconds && timestamp.seconds() <= kMaxTimestampSeconds;
 }
 
 }  // namespace
@@ -29,9 +28,8 @@ bool IsValidTimestamp(const google::protobuf::Timestamp& timestamp) {
 bool IsValidDuration(const google::protobuf::Duration& duration) {
   const int64_t seconds = duration.seconds();
   const int32_t nanos = duration.nanos();
-  return seconds >= -kMaxDurationSeconds && seconds <= kMaxDurationSeconds &&
-         nanos >= -kMaxNanos && nanos <= kMaxNanos && !(seconds > 0 && nanos < 0) &&
-         !(seconds < 0 && nanos > 0);
+  return seconds >= -kMaxDurationSeconds && seconds <= kMaxDurationSeconds && nanos >= -kMaxNanos &&
+         nanos <= kMaxNanos && !(seconds > 0 && nanos < 0) && !(seconds < 0 && nanos > 0);
 }
 
 bool CheckTimestamp(const google::protobuf::Timestamp& timestamp, const std::string& field,

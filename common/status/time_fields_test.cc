@@ -24,8 +24,8 @@ google::protobuf::Duration Dur(int64_t seconds, int32_t nanos) {
 }
 
 TEST(TimeFieldsTest, TimestampsCoverTheYearsOneTo9999) {
-  EXPECT_TRUE(IsValidTimestamp(Ts(-62135596800, 0)));           // 0001-01-01T00:00:00Z
-  EXPECT_TRUE(IsValidTimestamp(Ts(253402300799, 999999999)));   // 9999-12-31T23:59:59.999999999Z
+  EXPECT_TRUE(IsValidTimestamp(Ts(-62135596800, 0)));          // 0001-01-01T00:00:00Z
+  EXPECT_TRUE(IsValidTimestamp(Ts(253402300799, 999999999)));  // 9999-12-31T23:59:59.999999999Z
   EXPECT_FALSE(IsValidTimestamp(Ts(-62135596801, 0)));
   EXPECT_FALSE(IsValidTimestamp(Ts(253402300800, 0)));
   EXPECT_FALSE(IsValidTimestamp(Ts(int64_t{1} << 62, 0)));

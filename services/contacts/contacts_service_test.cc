@@ -150,12 +150,13 @@ TEST_F(ContactsServiceTest, NulCharacterIsInvalidArgumentNamingTheFieldAndWrites
   customer.mutable_contact_persons(0)->mutable_name()->set_given_name(nul);
   grpc::Status status = Create(customer, nullptr);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
-  EXPECT_THAT(status::FieldViolationsOf(status),
-              UnorderedElementsAre(Pair("customer.display_name", "must not contain NUL characters"),
-                                   Pair("customer.region", ::testing::_),
-                                   Pair("customer.tags[2]", ::testing::_),
-                                   Pair("customer.custom_fields[\"source\"]", ::testing::_),
-                                   Pair("customer.contact_persons[0].name.given_name", ::testing::_)));
+  EXPECT_THAT(
+      status::FieldViolationsOf(status),
+      UnorderedElementsAre(Pair("customer.display_name", "must not contain NUL characters"),
+                           Pair("customer.region", ::testing::_),
+                           Pair("customer.tags[2]", ::testing::_),
+                           Pair("customer.custom_fields[\"source\"]", ::testing::_),
+                           Pair("customer.contact_persons[0].name.given_name", ::testing::_)));
 
   status = Create(Acme(), nullptr, AdminOf(kTenant), nul);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();

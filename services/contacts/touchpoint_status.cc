@@ -25,8 +25,7 @@ absl::Status Malformed(const ev::EventEnvelope& event, std::string_view why) {
 
 }  // namespace
 
-absl::StatusOr<std::optional<TouchpointStatus>> TouchpointStatusOf(
-    const ev::EventEnvelope& event) {
+absl::StatusOr<std::optional<TouchpointStatus>> TouchpointStatusOf(const ev::EventEnvelope& event) {
   tv1::Touchpoint touchpoint;
   std::string actor_id;
   if (event.payload().Is<ev::TouchpointRecorded>()) {
@@ -74,8 +73,7 @@ absl::StatusOr<std::optional<TouchpointStatus>> TouchpointStatusOf(
 TouchpointStatusSync::TouchpointStatusSync(PgCustomerStore* store, Clock clock)
     : store_(store), clock_(std::move(clock)) {}
 
-absl::Status TouchpointStatusSync::Apply(pqxx::work& txn,
-                                         const ev::EventEnvelope& event) const {
+absl::Status TouchpointStatusSync::Apply(pqxx::work& txn, const ev::EventEnvelope& event) const {
   TL_ASSIGN_OR_RETURN(const std::optional<TouchpointStatus> status, TouchpointStatusOf(event));
   if (!status) return absl::OkStatus();
   const absl::Time now = absl::FromUnixMicros(absl::ToUnixMicros(clock_()));
