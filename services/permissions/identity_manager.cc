@@ -308,9 +308,11 @@ void CheckReferences(pqxx::work& txn, const UserRecord& user, bool check_role, b
   }
 }
 
-// The page token of ListUsers is bound to its filter.
+// The page token of ListUsers is bound to its filter (lengths keep the parts apart).
 std::string UsersQueryHash(const v1::ListUsersRequest& request) {
-  return paging::QueryHash(absl::StrCat("users|", request.partner_org_id()));
+  return paging::QueryHash(absl::StrCat("users|", request.partner_org_id().size(), ":",
+                                        request.partner_org_id(), request.username().size(), ":",
+                                        request.username(), request.email()));
 }
 
 absl::StatusOr<int> PageSize(int requested) {
@@ -477,9 +479,13 @@ absl::StatusOr<v1::User> IdentityManager::GetUser(const auth::RequestContext& ca
 absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
     const auth::RequestContext& caller, const v1::ListUsersRequest& request) {
   TL_ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
-  if (const char* problem = text::EncodingProblem(request.partner_org_id())) {
-    return status::InvalidArgument("partner_org_id", problem);
+  status::FieldViolations violations;
+  for (const auto& [field, value] :
+       {std::pair{"partner_org_id", &request.partner_org_id()},
+        std::pair{"username", &request.username()}, std::pair{"email", &request.email()}}) {
+    if (const char* problem = text::EncodingProblem(*value)) violations.Add(field, problem);
   }
+  TL_RETURN_IF_ERROR(violations.ToStatus());
   const std::string query_hash = UsersQueryHash(request);
   std::string after;
   if (!request.page_token().empty()) {
@@ -492,8 +498,11 @@ absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
   }
   std::vector<UserRecord> users;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) {
-    users = permissions::ListUsers(txn, caller.tenant_id, request.partner_org_id(), after,
-                                   page_size + 1);
+    users = permissions::ListUsers(txn, caller.tenant_id,
+                                   UserFilter{.partner_org_id = request.partner_org_id(),
+                                              .username = request.username(),
+                                              .email = request.email()},
+                                   after, page_size + 1);
     return absl::OkStatus();
   }));
   v1::ListUsersResponse response;

@@ -463,6 +463,72 @@ TEST_F(IdentityManagerTest, GetAndListUsers) {
   EXPECT_THAT(manager_->ListUsers(Admin(), partners), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(IdentityManagerTest, ListUsersFindsAUsernameExactlyAndAnEmailWhateverItsCase) {
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User alice, Create("Alice"));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User alice2, Create("alice2"));
+  TL_ASSERT_OK(Create("bob"));
+  TL_ASSERT_OK(Create("partner1", "partner", "", "channel-one"));
+  TL_ASSERT_OK(Create("Alice", "rep", "", "", kOtherTenant));
+  const auto usernames = [&](const v1::ListUsersRequest& request) {
+    std::vector<std::string> found;
+    const absl::StatusOr<v1::ListUsersResponse> listed = manager_->ListUsers(Admin(), request);
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    if (listed.ok()) {
+      for (const v1::User& u : listed->users()) found.push_back(u.username());
+    }
+    return found;
+  };
+  v1::ListUsersRequest by_username;
+  by_username.set_username("Alice");
+  EXPECT_THAT(usernames(by_username), ElementsAre("Alice"));
+  v1::ListUsersRequest by_email;
+  by_email.set_email("BOB@Example.COM");
+  EXPECT_THAT(usernames(by_email), ElementsAre("bob"));
+  // A username in another case, a prefix, part of an address: nothing.
+  const std::vector<std::pair<std::string, std::string>> misses = {
+      {"alice", ""},       {"Ali", ""},         {"Alice ", ""},
+      {"", "example.com"}, {"", "bob@example"}, {"", "b%@example.com"}};
+  for (const auto& [username, email] : misses) {
+    v1::ListUsersRequest miss;
+    miss.set_username(username);
+    miss.set_email(email);
+    EXPECT_THAT(usernames(miss), IsEmpty()) << username << email;
+  }
+  // Two users sharing an address: both, one page each, the token bound to the filter.
+  v1::UpdateUserRequest share;
+  share.mutable_user()->set_user_id(alice2.user_id());
+  share.mutable_user()->set_email(alice.email());
+  share.mutable_update_mask()->add_paths("email");
+  TL_ASSERT_OK(manager_->UpdateUser(Admin(), share));
+  by_email.set_email("ALICE@example.com");
+  by_email.set_page_size(1);
+  TL_ASSERT_OK_AND_ASSIGN(const v1::ListUsersResponse first,
+                          manager_->ListUsers(Admin(), by_email));
+  ASSERT_THAT(first.users(), SizeIs(1));
+  EXPECT_EQ(first.users(0).username(), "Alice");
+  by_email.set_page_token(first.next_page_token());
+  EXPECT_THAT(usernames(by_email), ElementsAre("alice2"));
+  by_email.set_email("bob@example.com");
+  EXPECT_THAT(manager_->ListUsers(Admin(), by_email), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  // Filters combine.
+  v1::ListUsersRequest both;
+  both.set_username("partner1");
+  both.set_email("partner1@example.com");
+  both.set_partner_org_id("channel-one");
+  EXPECT_THAT(usernames(both), ElementsAre("partner1"));
+  both.set_username("bob");
+  EXPECT_THAT(usernames(both), IsEmpty());
+
+  const std::string nul("a\0b", 3);
+  v1::ListUsersRequest bad;
+  bad.set_username(nul);
+  bad.set_email(nul);
+  EXPECT_THAT(status::FieldViolationsOf(manager_->ListUsers(Admin(), bad).status()),
+              ElementsAre(Pair("username", "must not contain NUL characters"),
+                          Pair("email", "must not contain NUL characters")));
+}
+
 TEST_F(IdentityManagerTest, UpdateUserChangesTheNamedFieldsOnly) {
   TL_ASSERT_OK_AND_ASSIGN(const v1::User user, Create("wang"));
   TL_ASSERT_OK_AND_ASSIGN(const v1::LoginResponse login, Login("wang"));

@@ -39,6 +39,8 @@ constexpr char kSelectUserByUsername[] =
 constexpr char kListUsers[] = "SELECT " TL_USER_COLUMNS
                               " FROM users WHERE tenant_id = $1 "
                               "AND ($2 = '' OR partner_org_id = $2) AND username_key > $3 "
+                              "AND ($5 = '' OR (username_key = lower($5) AND username = $5)) "
+                              "AND ($6 = '' OR lower(email) = lower($6)) "
                               "ORDER BY username_key LIMIT $4";
 
 constexpr char kInsertUser[] =
@@ -283,11 +285,11 @@ void SaveUser(pqxx::transaction_base& txn, const UserRecord& user) {
 }
 
 std::vector<UserRecord> ListUsers(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                  std::string_view partner_org_id,
-                                  std::string_view after_username_key, int limit) {
+                                  const UserFilter& filter, std::string_view after_username_key,
+                                  int limit) {
   const pqxx::result rows =
-      txn.exec_params(kListUsers, std::string(tenant_id), std::string(partner_org_id),
-                      std::string(after_username_key), limit);
+      txn.exec_params(kListUsers, std::string(tenant_id), filter.partner_org_id,
+                      std::string(after_username_key), limit, filter.username, filter.email);
   std::vector<UserRecord> users;
   users.reserve(rows.size());
   for (const pqxx::row& row : rows) users.push_back(ParseUser(row, tenant_id));

@@ -100,11 +100,17 @@ std::optional<UserRecord> FindUserByUsername(pqxx::transaction_base& txn,
 void InsertUser(pqxx::transaction_base& txn, const UserRecord& user);
 // Writes every mutable column of the row with user.tenant_id and user.user_id.
 void SaveUser(pqxx::transaction_base& txn, const UserRecord& user);
-// Users by username_key after `after_username_key` ("" from the start), at most `limit`;
-// only those of `partner_org_id` unless it is empty.
+// Which users ListUsers returns; an empty criterion does not narrow.
+struct UserFilter {
+  std::string partner_org_id;
+  std::string username;  // Exactly, case included.
+  std::string email;     // Case-insensitively.
+};
+// Users matching `filter` by username_key after `after_username_key` ("" from the start), at
+// most `limit`.
 std::vector<UserRecord> ListUsers(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                  std::string_view partner_org_id,
-                                  std::string_view after_username_key, int limit);
+                                  const UserFilter& filter, std::string_view after_username_key,
+                                  int limit);
 // The managers above `user_id`, nearest first: its manager, that one's manager, and so on.
 // Stops before a user seen already, so it terminates even on data that holds a cycle.
 std::vector<std::string> ManagerChain(pqxx::transaction_base& txn, std::string_view tenant_id,
