@@ -272,6 +272,12 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
   const bool has_end = request.has_end_time();
   if (has_start) status::CheckTimestamp(request.start_time(), "start_time", violations);
   if (has_end) status::CheckTimestamp(request.end_time(), "end_time", violations);
+  for (const auto& [field, value] : {std::pair{"actor_id", &request.actor_id()},
+                                     std::pair{"resource_type", &request.resource_type()},
+                                     std::pair{"resource_id", &request.resource_id()},
+                                     std::pair{"action_prefix", &request.action_prefix()}}) {
+    if (const char* problem = text::EncodingProblem(*value)) violations.Add(field, problem);
+  }
   if (violations.empty() && has_start && has_end &&
       std::pair(request.start_time().seconds(), request.start_time().nanos()) >=
           std::pair(request.end_time().seconds(), request.end_time().nanos())) {

@@ -449,6 +449,17 @@ TEST_F(AuditLogListTest, PagesWalkTheFilteredEntriesExactlyOnce) {
   EXPECT_EQ(List(exact).next_page_token(), "");
 }
 
+TEST_F(AuditLogListTest, NulInAFilterIsInvalidArgumentNamingIt) {
+  v1::ListAuditEventsRequest request;
+  request.set_actor_id(std::string("u\0", 2));
+  request.set_action_prefix(std::string("customer.\0", 10));
+  const absl::StatusOr<v1::ListAuditEventsResponse> listed = log_->List(kTenant, request);
+  EXPECT_THAT(listed, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(status::FieldViolationsOf(listed.status()),
+              ElementsAre(Pair("actor_id", "must not contain NUL characters"),
+                          Pair("action_prefix", "must not contain NUL characters")));
+}
+
 TEST_F(AuditLogListTest, BadRequestsNameTheirFields) {
   v1::ListAuditEventsRequest too_big;
   too_big.set_page_size(1001);
