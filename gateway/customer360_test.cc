@@ -178,11 +178,19 @@ TEST_F(Customer360ServiceTest, CustomerOutOfScopeIsNotFoundInTheWordsOfAMissingO
                        "customer 4f1c2d3e-0000-4000-8000-00000000ffff not found"));
 }
 
-TEST_F(Customer360ServiceTest, VipCustomerNeedsAManagersRank) {
+TEST_F(Customer360ServiceTest, VipCustomerNeedsAManagersRankOutsideItsOwnersLine) {
   loader_.entry = Entry(contacts::v1::CUSTOMER_LEVEL_VIP);
-  EXPECT_THAT(views_.Get(Caller(Rep("u-rep1")), credential_, Request()).status(),
+  // Its owner sees it at any rank; its region (北京) and its partner share only from rank 30.
+  EXPECT_TRUE(views_.Get(Caller(Rep("u-rep1")), credential_, Request()).ok());
+  pv1::EffectiveScope territory = Rep("u-rep2");
+  territory.add_regions("北京");
+  EXPECT_THAT(views_.Get(Caller(territory), credential_, Request()).status(),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_TRUE(views_.Get(Caller(Rep("u-rep1", 30)), credential_, Request()).ok());
+  EXPECT_THAT(views_.Get(Caller(Partner("dealer-1")), credential_, Request()).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  territory.set_rank(30);
+  territory.set_vip_visible(true);
+  EXPECT_TRUE(views_.Get(Caller(territory), credential_, Request()).ok());
 }
 
 TEST_F(Customer360ServiceTest, PartnerSeesASharedCustomerWithPhonesAndEmailsMasked) {
