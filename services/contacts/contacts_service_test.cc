@@ -748,6 +748,60 @@ TEST_F(TouchpointStatusTest, ACorrectedTouchpointCountsAsRecordedAgainAndOthersA
   EXPECT_EQ(now.etag(), "3");
 }
 
+TEST_F(ContactsServiceTest, MergeAndUnmergeEventsListTheFoldedPersons) {
+  v1::Customer merged_in = Acme();
+  merged_in.set_display_name("腾飞科技（深圳）");
+  const v1::Customer survivor = MustCreate(Acme());
+  const v1::Customer merged = MustCreate(merged_in);
+  grpc::ClientContext context;
+  SetTenant(context, "tenant-a");
+  v1::MergeCustomersRequest request;
+  request.set_survivor_customer_id(survivor.customer_id());
+  request.set_merged_customer_id(merged.customer_id());
+  v1::MergeCustomersResponse response;
+  ASSERT_TRUE(stub_->MergeCustomers(&context, request, &response).ok());
+  grpc::ClientContext unmerge_context;
+  SetTenant(unmerge_context, "tenant-a");
+  v1::UnmergeCustomersRequest unmerge;
+  unmerge.set_merge_id(response.merge().merge_id());
+  v1::UnmergeCustomersResponse restored;
+  ASSERT_TRUE(stub_->UnmergeCustomers(&unmerge_context, unmerge, &restored).ok());
+  ASSERT_TRUE(relay_->PublishPending().ok());
+
+  // The same people (same phones): each of the merged customer's persons was folded into the
+  // survivor's, and both events say so.
+  std::vector<std::pair<std::string, std::string>> expected;
+  for (int i = 0; i < merged.contact_persons_size(); ++i) {
+    expected.emplace_back(merged.contact_persons(i).person_id(),
+                          survivor.contact_persons(i).person_id());
+  }
+  ASSERT_FALSE(expected.empty());
+  const auto pairs = [](const auto& folded) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const events::v1::FoldedPerson& f : folded) {
+      out.emplace_back(f.person_id(), f.into_person_id());
+    }
+    return out;
+  };
+  auto envelopes = testing::ReadEnvelopes(*redis_, events::StreamKey(prefix_, kCustomersTopic));
+  ASSERT_TRUE(envelopes.ok()) << envelopes.status();
+  int seen = 0;
+  for (const events::v1::EventEnvelope& envelope : *envelopes) {
+    events::v1::CustomersMerged merged_event;
+    events::v1::CustomersUnmerged unmerged_event;
+    if (envelope.payload().Is<events::v1::CustomersMerged>() &&
+        envelope.payload().UnpackTo(&merged_event)) {
+      EXPECT_EQ(pairs(merged_event.folded_persons()), expected);
+      ++seen;
+    } else if (envelope.payload().Is<events::v1::CustomersUnmerged>() &&
+               envelope.payload().UnpackTo(&unmerged_event)) {
+      EXPECT_EQ(pairs(unmerged_event.folded_persons()), expected);
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 2);
+}
+
 TEST_F(ContactsServiceTest, EveryChangeReachesTheCustomersStream) {
   const v1::Customer created = MustCreate(Acme());
   v1::Customer patch;

@@ -66,7 +66,8 @@ void FoldPerson(ContactPerson& into, const ContactPerson& from) {
 
 }  // namespace
 
-Customer FoldInto(const Customer& survivor, const Customer& merged) {
+Customer FoldInto(const Customer& survivor, const Customer& merged,
+                  std::vector<FoldedPerson>* folded) {
   Customer result = survivor;
   FillIfEmpty(result.industry, merged.industry);
   FillIfEmpty(result.region, merged.region);
@@ -87,12 +88,19 @@ Customer FoldInto(const Customer& survivor, const Customer& merged) {
                      [&](const ContactPerson& existing) { return SamePerson(existing, person); });
     if (same != result.contact_persons.end()) {
       FoldPerson(*same, person);
+      if (folded != nullptr) folded->push_back({person.person_id, same->person_id});
     } else if (result.contact_persons.size() < kMaxContactPersons) {
       result.contact_persons.push_back(person);
     }
   }
   Unite(result.addresses, merged.addresses, kMaxAddresses);
   return result;
+}
+
+std::vector<FoldedPerson> FoldedPersons(const Customer& survivor, const Customer& merged) {
+  std::vector<FoldedPerson> folded;
+  FoldInto(survivor, merged, &folded);
+  return folded;
 }
 
 }  // namespace touchline::contacts

@@ -2,9 +2,20 @@
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MERGE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MERGE_H_
 
+#include <string>
+#include <vector>
+
 #include "services/contacts/model.h"
 
 namespace touchline::contacts {
+
+// A contact person of the merged customer that a merge folded into a person already on the
+// survivor: whatever named person_id names into_person_id after the merge.
+struct FoldedPerson {
+  std::string person_id;
+  std::string into_person_id;
+  bool operator==(const FoldedPerson&) const = default;
+};
 
 // The survivor after taking in `merged`; both are expected normalised (E.164 phones,
 // lower-cased emails, formatted names). Deterministic: the same inputs give the same result.
@@ -24,7 +35,13 @@ namespace touchline::contacts {
 //    department or note; the survivor's name and person_id stay.
 // Every list is capped at the limit CustomerValidator enforces, so the result stays valid;
 // what a cap leaves out is still in the merged customer and in the merge record.
-Customer FoldInto(const Customer& survivor, const Customer& merged);
+// `folded`, when given, receives the merged persons folded into another, in merged's order.
+Customer FoldInto(const Customer& survivor, const Customer& merged,
+                  std::vector<FoldedPerson>* folded = nullptr);
+
+// The persons FoldInto(survivor, merged) folds (the same every time: FoldInto is deterministic),
+// e.g. for the events of a merge and of its undoing, from the merge record.
+std::vector<FoldedPerson> FoldedPersons(const Customer& survivor, const Customer& merged);
 
 }  // namespace touchline::contacts
 

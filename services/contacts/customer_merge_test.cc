@@ -123,6 +123,26 @@ TEST_F(FoldIntoTest, AppendsDifferentPersonsWithTheirIds) {
   EXPECT_EQ(result.contact_persons[1], merged_.contact_persons[0]);
 }
 
+TEST_F(FoldIntoTest, ReportsEachFoldedPersonWithThePersonItWasFoldedInto) {
+  survivor_.contact_persons = {PersonNamed("张伟")};
+  survivor_.contact_persons[0].phones = {MobilePhone("+8613800138000")};
+  ContactPerson same = PersonNamed("Wei Zhang");
+  same.phones = {MobilePhone("+8613800138000")};
+  ContactPerson other = PersonNamed("李娜");
+  other.phones = {MobilePhone("+8613900139000")};
+  ContactPerson same_as_other = PersonNamed("Li Na");
+  same_as_other.phones = {MobilePhone("+8613900139000")};
+  merged_.contact_persons = {same, other, same_as_other};
+  std::vector<FoldedPerson> folded;
+  const Customer result = FoldInto(survivor_, merged_, &folded);
+  ASSERT_THAT(result.contact_persons, SizeIs(2));
+  // The one sharing the survivor's phone, and one sharing a phone with a person it brought.
+  EXPECT_THAT(folded,
+              ElementsAre(FoldedPerson{same.person_id, survivor_.contact_persons[0].person_id},
+                          FoldedPerson{same_as_other.person_id, other.person_id}));
+  EXPECT_EQ(FoldedPersons(survivor_, merged_), folded);
+}
+
 TEST_F(FoldIntoTest, FoldsPersonSharingAPhone) {
   ContactPerson kept = PersonNamed("张伟");
   kept.titles = {"采购经理"};

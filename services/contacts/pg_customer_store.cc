@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "services/contacts/customer_access.h"
 #include "services/contacts/customer_json.h"
+#include "services/contacts/customer_merge.h"
 #include "services/contacts/customer_proto.h"
 #include "services/contacts/customer_update.h"
 #include "services/contacts/sql.h"
@@ -302,6 +303,16 @@ std::string SmallintArray(const auto& values) {
     out += std::to_string(static_cast<int>(v));
   }
   return out + "}";
+}
+
+// The persons the merge folds (or folded), as the merge record's customers before it say.
+void AddFoldedPersons(const CustomerMerge& merge,
+                      google::protobuf::RepeatedPtrField<ev::FoldedPerson>& out) {
+  for (const FoldedPerson& f : FoldedPersons(merge.survivor_before, merge.merged_before)) {
+    ev::FoldedPerson* folded = out.Add();
+    folded->set_person_id(f.person_id);
+    folded->set_into_person_id(f.into_person_id);
+  }
 }
 
 }  // namespace
@@ -661,6 +672,7 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
     ToProto(outcome.merge, event.mutable_merge());
     ToProto(outcome.survivor, event.mutable_survivor());
     ToProto(outcome.merged, event.mutable_merged());
+    AddFoldedPersons(outcome.merge, *event.mutable_folded_persons());
     Publish(txn, context, survivor->customer_id, event);
     Audit(txn, context, "customer.merged", survivor->customer_id,
           ChangedFieldPaths(*survivor, outcome.survivor),
@@ -731,6 +743,7 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
     ToProto(merge, event.mutable_merge());
     ToProto(outcome.survivor, event.mutable_survivor());
     ToProto(outcome.merged, event.mutable_restored());
+    AddFoldedPersons(merge, *event.mutable_folded_persons());
     Publish(txn, context, outcome.survivor.customer_id, event);
     const std::string detail = absl::StrCat("merge ", merge.merge_id, " undone");
     Audit(txn, context, "customer.unmerged", outcome.survivor.customer_id,

@@ -955,6 +955,43 @@ bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Custo
   return !applied.empty();
 }
 
+// Rewrites the contact persons of the touchpoints of `rows` (kSelectColumns, e.g. of a
+// RETURNING) through `persons` (old id -> new id; an id named twice afterwards stays once), in
+// the body only: the move that returned the rows has already counted their new version.
+absl::Status RemapContactPersons(pqxx::work& txn, const std::string& tenant,
+                                 const pqxx::result& rows,
+                                 const absl::flat_hash_map<std::string, std::string>& persons) {
+  if (persons.empty()) return absl::OkStatus();
+  std::vector<std::string> ids, times, bodies;
+  for (const auto& row : rows) {
+    TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
+    std::vector<std::string> remapped;
+    bool changed = false;
+    for (const std::string& id : t.contact_person_ids()) {
+      const auto it = persons.find(id);
+      changed = changed || it != persons.end();
+      const std::string& now = it == persons.end() ? id : it->second;
+      if (std::find(remapped.begin(), remapped.end(), now) == remapped.end()) {
+        remapped.push_back(now);
+      }
+    }
+    if (!changed) continue;
+    t.clear_contact_person_ids();
+    for (std::string& id : remapped) t.add_contact_person_ids(std::move(id));
+    ids.push_back(t.touchpoint_id());
+    times.push_back(PgTime(FromProtoTime(t.occur_time())));
+    bodies.push_back(absl::BytesToHexString(t.SerializeAsString()));
+  }
+  if (ids.empty()) return absl::OkStatus();
+  txn.exec_params(
+      "UPDATE touchpoints t SET body = decode(k.body, 'hex') "
+      "FROM unnest($2::uuid[], $3::timestamptz[], $4::text[]) AS k(id, occurred_at, body) "
+      "WHERE t.tenant_id = $1 AND t.touchpoint_id = k.id AND t.occurred_at = k.occurred_at",
+      tenant, pg::TextArrayLiteral(ids), pg::TextArrayLiteral(times),
+      pg::TextArrayLiteral(bodies));
+  return absl::OkStatus();
+}
+
 void PublishReassigned(pqxx::work& txn, const ev::EventEnvelope& cause, const std::string& from,
                        const std::string& to, const std::string& merge_id, int64_t count) {
   if (count == 0) return;
@@ -992,10 +1029,17 @@ absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
     UpsertCustomer(txn, tenant, merged.survivor());
     if (UpsertCustomer(txn, tenant, merged.merged())) {
       const pqxx::result moved = txn.exec_params(
-          "UPDATE touchpoints SET customer_id = $3::uuid, version = version + 1, "
-          "update_time = now(), change_xid = pg_current_xact_id() "
-          "WHERE tenant_id = $1 AND customer_id = $2::uuid",
+          absl::StrCat("UPDATE touchpoints SET customer_id = $3::uuid, version = version + 1, "
+                       "update_time = now(), change_xid = pg_current_xact_id() "
+                       "WHERE tenant_id = $1 AND customer_id = $2::uuid RETURNING ",
+                       kSelectColumns),
           tenant, merged.merged().customer_id(), merged.survivor().customer_id());
+      // A person folded into one of the survivor's is that one now.
+      absl::flat_hash_map<std::string, std::string> folded;
+      for (const ev::FoldedPerson& f : merged.folded_persons()) {
+        folded.emplace(f.person_id(), f.into_person_id());
+      }
+      TL_RETURN_IF_ERROR(RemapContactPersons(txn, tenant, moved, folded));
       PublishReassigned(txn, event, merged.merged().customer_id(),
                         merged.survivor().customer_id(), merged.merge().merge_id(),
                         moved.affected_rows());
@@ -1006,15 +1050,23 @@ absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
       // Back to the restored customer: what was recorded for it, or for a customer merged
       // into it earlier.
       const pqxx::result moved = txn.exec_params(
-          "WITH RECURSIVE folded(id) AS ("
-          "  SELECT $2::uuid"
-          "  UNION SELECT c.customer_id FROM customers c JOIN folded f"
-          "    ON c.tenant_id = $1 AND c.merged_into = f.id) "
-          "UPDATE touchpoints SET customer_id = $2::uuid, version = version + 1, "
-          "update_time = now(), change_xid = pg_current_xact_id() "
-          "WHERE tenant_id = $1 AND customer_id = $3::uuid "
-          "AND origin_customer_id IN (SELECT id FROM folded)",
+          absl::StrCat("WITH RECURSIVE folded(id) AS ("
+                       "  SELECT $2::uuid"
+                       "  UNION SELECT c.customer_id FROM customers c JOIN folded f"
+                       "    ON c.tenant_id = $1 AND c.merged_into = f.id) "
+                       "UPDATE touchpoints SET customer_id = $2::uuid, version = version + 1, "
+                       "update_time = now(), change_xid = pg_current_xact_id() "
+                       "WHERE tenant_id = $1 AND customer_id = $3::uuid "
+                       "AND origin_customer_id IN (SELECT id FROM folded) RETURNING ",
+                       kSelectColumns),
           tenant, unmerged.restored().customer_id(), unmerged.survivor().customer_id());
+      // Back to the restored customer's own persons (the first, if several were folded into
+      // one).
+      absl::flat_hash_map<std::string, std::string> unfolded;
+      for (const ev::FoldedPerson& f : unmerged.folded_persons()) {
+        unfolded.emplace(f.into_person_id(), f.person_id());
+      }
+      TL_RETURN_IF_ERROR(RemapContactPersons(txn, tenant, moved, unfolded));
       PublishReassigned(txn, event, unmerged.survivor().customer_id(),
                         unmerged.restored().customer_id(), unmerged.merge().merge_id(),
                         moved.affected_rows());

@@ -413,6 +413,56 @@ TEST_F(TouchpointsServiceTest, TouchpointOfAMergedCustomerGoesToTheSurvivor) {
   EXPECT_THAT(ListIds(merged.id), IsEmpty());
 }
 
+TEST_F(TouchpointsServiceTest, MergeRemapsFoldedContactPersonsAndUnmergeMapsThemBack) {
+  SeededCustomer survivor = SeedCustomer();
+  const SeededCustomer merged = SeedCustomer();
+  const absl::Time now = NowMicros();
+  v1::Touchpoint t = Basic(merged.id, now - absl::Hours(3));
+  t.add_contact_person_ids(merged.person_ids[0]);
+  t.add_contact_person_ids(merged.person_ids[1]);
+  const std::string of_merged = MustRecord(t).touchpoint_id();
+  t = Basic(survivor.id, now - absl::Hours(2));
+  t.add_contact_person_ids(survivor.person_ids[0]);
+  const std::string of_survivor = MustRecord(t).touchpoint_id();
+  const auto persons_of = [&](const std::string& id) {
+    v1::Touchpoint got;
+    EXPECT_TRUE(Get(id, &got).ok());
+    return std::vector<std::string>(got.contact_person_ids().begin(),
+                                    got.contact_person_ids().end());
+  };
+
+  // The merged customer's first person is the survivor's first; its second joins the survivor.
+  ev::CustomersMerged merge;
+  merge.mutable_merge()->set_merge_id(ids::NewUuid());
+  *merge.mutable_survivor() = survivor.customer;
+  merge.mutable_survivor()->set_etag("2");
+  merge.mutable_survivor()->add_contact_persons()->set_person_id(merged.person_ids[1]);
+  *merge.mutable_merged() = merged.customer;
+  merge.mutable_merged()->set_state(cv1::CUSTOMER_STATE_MERGED);
+  merge.mutable_merged()->set_merged_into_customer_id(survivor.id);
+  merge.mutable_merged()->set_etag("2");
+  ev::FoldedPerson* folded = merge.add_folded_persons();
+  folded->set_person_id(merged.person_ids[0]);
+  folded->set_into_person_id(survivor.person_ids[0]);
+  ApplyCustomerEvent(merge, kTenant, survivor.id);
+  EXPECT_THAT(persons_of(of_merged), ElementsAre(survivor.person_ids[0], merged.person_ids[1]));
+  EXPECT_THAT(persons_of(of_survivor), ElementsAre(survivor.person_ids[0]));
+
+  ev::CustomersUnmerged unmerge;
+  *unmerge.mutable_merge() = merge.merge();
+  *unmerge.mutable_survivor() = survivor.customer;
+  unmerge.mutable_survivor()->set_etag("3");
+  *unmerge.mutable_restored() = merged.customer;
+  unmerge.mutable_restored()->set_etag("3");
+  *unmerge.mutable_folded_persons() = merge.folded_persons();
+  ApplyCustomerEvent(unmerge, kTenant, survivor.id);
+  v1::Touchpoint back;
+  ASSERT_TRUE(Get(of_merged, &back).ok());
+  EXPECT_EQ(back.customer_id(), merged.id);
+  EXPECT_THAT(persons_of(of_merged), ElementsAre(merged.person_ids[0], merged.person_ids[1]));
+  EXPECT_THAT(persons_of(of_survivor), ElementsAre(survivor.person_ids[0]));
+}
+
 // --- 5. BatchRecord --------------------------------------------------------------------------
 
 TEST_F(TouchpointsServiceTest, BatchRecordRefusesTheBadItemsAndRecordsTheRest) {
