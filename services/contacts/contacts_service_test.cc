@@ -753,19 +753,13 @@ TEST_F(ContactsServiceTest, MergeAndUnmergeEventsListTheFoldedPersons) {
   merged_in.set_display_name("腾飞科技（深圳）");
   const v1::Customer survivor = MustCreate(Acme());
   const v1::Customer merged = MustCreate(merged_in);
-  grpc::ClientContext context;
-  SetTenant(context, "tenant-a");
   v1::MergeCustomersRequest request;
   request.set_survivor_customer_id(survivor.customer_id());
   request.set_merged_customer_id(merged.customer_id());
   v1::MergeCustomersResponse response;
-  ASSERT_TRUE(stub_->MergeCustomers(&context, request, &response).ok());
-  grpc::ClientContext unmerge_context;
-  SetTenant(unmerge_context, "tenant-a");
-  v1::UnmergeCustomersRequest unmerge;
-  unmerge.set_merge_id(response.merge().merge_id());
+  ASSERT_TRUE(Merge(request, &response).ok());
   v1::UnmergeCustomersResponse restored;
-  ASSERT_TRUE(stub_->UnmergeCustomers(&unmerge_context, unmerge, &restored).ok());
+  ASSERT_TRUE(Unmerge(response.merge().merge_id(), &restored).ok());
   ASSERT_TRUE(relay_->PublishPending().ok());
 
   // The same people (same phones): each of the merged customer's persons was folded into the
