@@ -55,6 +55,17 @@ absl::Status WithErrorInfo(absl::Status status, std::string_view reason,
   return status;
 }
 
+absl::Status WithRetryInfo(absl::Status status, absl::Duration delay) {
+  if (status.ok()) return status;
+  google::rpc::RetryInfo retry;
+  const int64_t seconds = absl::ToInt64Seconds(delay);
+  retry.mutable_retry_delay()->set_seconds(seconds);
+  retry.mutable_retry_delay()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(delay - absl::Seconds(seconds))));
+  status.SetPayload(kRetryInfoTypeUrl, absl::Cord(retry.SerializeAsString()));
+  return status;
+}
+
 std::vector<std::pair<std::string, std::string>> FieldViolationsOf(const absl::Status& status) {
   std::vector<std::pair<std::string, std::string>> result;
   google::rpc::BadRequest bad_request;

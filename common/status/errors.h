@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace touchline::status {
 
@@ -19,6 +20,7 @@ namespace touchline::status {
 inline constexpr char kGoogleRpcTypeUrlPrefix[] = "type.googleapis.com/google.rpc.";
 inline constexpr char kBadRequestTypeUrl[] = "type.googleapis.com/google.rpc.BadRequest";
 inline constexpr char kErrorInfoTypeUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kRetryInfoTypeUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 
 // ErrorInfo.domain of every error Touchline raises.
 inline constexpr char kErrorDomain[] = "touchline.dev";
@@ -52,6 +54,11 @@ absl::Status InvalidArgument(std::string field, std::string description);
 // An OK `status` is returned unchanged (an OK status carries no payloads).
 absl::Status WithErrorInfo(absl::Status status, std::string_view reason,
                            std::map<std::string, std::string> metadata = {});
+
+// Returns `status` with a google.rpc.RetryInfo payload (kRetryInfoTypeUrl) saying to retry
+// after `delay` (for RESOURCE_EXHAUSTED: a rate limit, a throttled login). An OK `status` is
+// returned unchanged.
+absl::Status WithRetryInfo(absl::Status status, absl::Duration delay);
 
 // The (field, description) pairs of the BadRequest payload of `status`, in order; empty
 // when it has none. For tests and for code that reacts to specific fields.

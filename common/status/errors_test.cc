@@ -60,6 +60,19 @@ TEST(InvalidArgumentTest, IsOneViolation) {
       StatusIs(absl::StatusCode::kInvalidArgument, "invalid argument: page_token: is malformed"));
 }
 
+TEST(WithRetryInfoTest, AttachesTheDelay) {
+  const absl::Status status = WithRetryInfo(absl::ResourceExhaustedError("slow down"),
+                                            absl::Seconds(2) + absl::Milliseconds(250));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kResourceExhausted, "slow down"));
+  const absl::optional<absl::Cord> payload = status.GetPayload(kRetryInfoTypeUrl);
+  ASSERT_TRUE(payload.has_value());
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(retry.ParseFromString(std::string(*payload)));
+  EXPECT_EQ(retry.retry_delay().seconds(), 2);
+  EXPECT_EQ(retry.retry_delay().nanos(), 250000000);
+  EXPECT_TRUE(WithRetryInfo(absl::OkStatus(), absl::Seconds(1)).ok());
+}
+
 TEST(WithErrorInfoTest, AttachesReasonDomainAndMetadata) {
   absl::Status status = WithErrorInfo(absl::AbortedError("customer was modified"), "ETAG_MISMATCH",
                                       {{"customer_id", "c-1"}});
