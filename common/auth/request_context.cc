@@ -29,11 +29,7 @@ absl::StatusOr<std::optional<std::string_view>> SingleValue(const Metadata& meta
 }
 
 bool IsPrintableAscii(std::string_view text, size_t max_bytes) {
-  if (text.size() > max_bytes) return false;
-  for (char c : text) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
+  return text.size() <= max_bytes && IsValidMetadataValue(text);
 }
 
 }  // namespace
@@ -44,6 +40,13 @@ bool IsValidTenantId(std::string_view tenant_id) {
     const char c = tenant_id[i];
     const bool alphanumeric = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     if (!alphanumeric && (i == 0 || (c != '_' && c != '-'))) return false;
+  }
+  return true;
+}
+
+bool IsValidMetadataValue(std::string_view value) {
+  for (const char c : value) {
+    if (c < 0x20 || c > 0x7e) return false;
   }
   return true;
 }

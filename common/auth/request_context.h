@@ -73,6 +73,11 @@ std::string RequestIdOf(const std::multimap<grpc::string_ref, grpc::string_ref>&
 // Whether `tenant_id` matches [a-z0-9][a-z0-9_-]{0,62}.
 bool IsValidTenantId(std::string_view tenant_id);
 
+// Whether `value` may be sent as the value of ASCII (not "-bin") gRPC metadata: printable
+// ASCII only (0x20 to 0x7e). gRPC aborts the process that adds any other value to a call, so
+// whatever comes from outside (an HTTP header) is checked with this before it goes on.
+bool IsValidMetadataValue(std::string_view value);
+
 }  // namespace touchline::auth
 
 #endif  // TOUCHLINE_COMMON_AUTH_REQUEST_CONTEXT_H_

@@ -89,5 +89,16 @@ TEST(IsValidTenantIdTest, AcceptsBoundaryLengths) {
   EXPECT_FALSE(IsValidTenantId(""));
 }
 
+TEST(IsValidMetadataValueTest, AcceptsExactlyPrintableAscii) {
+  EXPECT_TRUE(IsValidMetadataValue(""));
+  EXPECT_TRUE(IsValidMetadataValue(" Bearer a.b-c_d~!\"#~"));
+  for (int byte = 0; byte < 256; ++byte) {
+    EXPECT_EQ(IsValidMetadataValue(std::string(1, static_cast<char>(byte))),
+              byte >= 0x20 && byte <= 0x7e)
+        << byte;
+  }
+  EXPECT_FALSE(IsValidMetadataValue("\xe5\xbc\xa0"));
+}
+
 }  // namespace
 }  // namespace touchline::auth

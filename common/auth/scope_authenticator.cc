@@ -33,6 +33,12 @@ absl::StatusOr<Credential> CredentialOf(const Metadata& metadata) {
   const auto count = std::distance(auth_first, auth_last) + std::distance(key_first, key_last);
   if (count == 0) return absl::UnauthenticatedError("missing credential");
   if (count > 1) return absl::UnauthenticatedError("more than one credential");
+  // A credential goes on to the permissions service as metadata: only what gRPC can carry.
+  const std::string_view presented =
+      ViewOf(key_first != key_last ? key_first->second : auth_first->second);
+  if (!IsValidMetadataValue(presented)) {
+    return absl::UnauthenticatedError("malformed credential: must be printable ASCII");
+  }
   if (key_first != key_last) {
     const std::string_view key = ViewOf(key_first->second);
     if (key.empty()) return absl::UnauthenticatedError("missing credential");

@@ -419,6 +419,20 @@ TEST_F(ScopeAuthenticatorTest, ApiKeyRefusals) {
               StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
+TEST_F(ScopeAuthenticatorTest, ACredentialGrpcCannotCarryIsRefusedWithoutAskingForAScope) {
+  // The source would forward it as metadata, and gRPC aborts on such a value.
+  for (const std::string& key : {std::string("tlk_\xe5\xbc\xa0"), std::string("tlk_\x01"),
+                                 std::string("tlk_\xe9"), std::string("tlk_a\x7f")}) {
+    source_->Answer(key, ApiKeyScope("k-1"));
+    EXPECT_THAT(CallWithApiKey(key), StatusIs(absl::StatusCode::kUnauthenticated,
+                                              "malformed credential: must be printable ASCII"));
+  }
+  EXPECT_THAT(CallWithToken("\xe5\xbc\xa0"),
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       "malformed credential: must be printable ASCII"));
+  EXPECT_EQ(source_->fetches(), 0);
+}
+
 TEST_F(ScopeAuthenticatorTest, TheCacheStaysBounded) {
   Make(ScopeAuthenticatorOptions{.max_entries = 4});
   std::vector<std::string> tokens;

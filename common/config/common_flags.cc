@@ -26,6 +26,10 @@ ABSL_FLAG(std::string, jwt_public_key_file, "",
 ABSL_FLAG(std::string, permissions_addr, "",
           "host:port of the permissions service, which compiles callers' scopes (required by "
           "every other service).");
+ABSL_FLAG(std::string, edge_secret_file, "",
+          "File of the secret (at least 32 bytes) the gateway signs the client addresses it "
+          "forwards with, and the permissions service verifies them with; the same file for "
+          "both. Empty: the gateway signs none, and permissions uses each call's peer address.");
 
 namespace touchline::config {
 namespace {

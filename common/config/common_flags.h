@@ -35,6 +35,9 @@ ABSL_DECLARE_FLAG(std::string, events_stream_prefix);
 ABSL_DECLARE_FLAG(std::string, jwt_public_key_file);
 // host:port of the permissions service, where the other services fetch callers' scopes.
 ABSL_DECLARE_FLAG(std::string, permissions_addr);
+// File of the secret shared by the gateway and the permissions service that signs the client
+// address the gateway forwards (common/auth/edge_address.h).
+ABSL_DECLARE_FLAG(std::string, edge_secret_file);
 
 namespace touchline::config {
 

@@ -34,6 +34,13 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
                   .consumer_group = std::move(consumer_group)}};
 }
 
+std::optional<EdgeAddressSigner> EdgeAddressSignerFromFlags() {
+  const std::string file = absl::GetFlag(FLAGS_edge_secret_file);
+  if (file.empty()) return std::nullopt;
+  return config::OrDie(EdgeAddressSigner::Create(config::ReadFileOrDie("edge_secret_file", file)),
+                       "--edge_secret_file");
+}
+
 Enforcement::Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool* pool)
     : authenticator_(std::move(config.verifier),
                      MakeGrpcScopeSource(server::BalancedChannel(config.options.permissions_addr))),

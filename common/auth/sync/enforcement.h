@@ -13,8 +13,10 @@
 #ifndef TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
 #define TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
 
+#include <optional>
 #include <string>
 
+#include "common/auth/edge_address.h"
 #include "common/auth/scope_authenticator.h"
 #include "common/auth/sync/scope_invalidation.h"
 #include "common/auth/token.h"
@@ -43,6 +45,10 @@ struct EnforcementConfig {
 // --events_stream_prefix), with `consumer_group`; config::Fatal (exit 2, one line) naming a
 // missing or bad flag.
 EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group);
+
+// The signer of client addresses made from --edge_secret_file; nullopt when the flag is empty.
+// config::Fatal when the file cannot be read or holds fewer than 32 bytes.
+std::optional<EdgeAddressSigner> EdgeAddressSignerFromFlags();
 
 // Not copyable. `redis` and `pool` (whose schema holds SharesMigrations and the inbox) must
 // outlive it.
