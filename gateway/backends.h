@@ -33,9 +33,10 @@ struct BackendMethod {
   bool credential_free = false;
 };
 
-// Whether `name` (lower case) is a header the gateway passes on to the services: everything
-// but transport headers (":path", "grpc-*", "content-type", "te", "user-agent", "host", ...)
-// and x-touchline-caller, which only trusted callers may set.
+// Whether `name` (lower case) is response metadata of a service that the gRPC front passes
+// back to its client: everything but transport headers (":path", "grpc-*", "content-type",
+// "te", "user-agent", "host", ...) and x-touchline-caller. What goes the other way, to the
+// services, is EdgeGuard::ForwardedMetadata's allow-list.
 bool IsForwardedHeader(std::string_view name);
 
 class Backends {

@@ -20,6 +20,7 @@
 #include "common/events/audit.h"
 #include "common/server/executor.h"
 #include "gateway/cache/customer360_cache.h"
+#include "gateway/edge.h"
 #include "grpcpp/channel.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/gateway/v1/gateway_service.pb.h"
@@ -27,10 +28,6 @@
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
 namespace touchline::gateway {
-
-// Header name and value pairs sent with a call to a service: the caller's credential, or the
-// tenant's service key.
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Most touchpoints a view holds, and how many a request gets when it asks for none.
 inline constexpr int kMaxRecentTouchpoints = 20;

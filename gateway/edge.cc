@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/auth/scope.h"
+#include "common/auth/scope_authenticator.h"
 #include "common/log/log.h"
 #include "common/status/errors.h"
 #include "google/protobuf/duration.pb.h"
@@ -15,14 +16,16 @@
 namespace touchline::gateway {
 namespace {
 
-constexpr char kRetryInfoTypeUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 constexpr std::string_view kPartnerGrantee = "partner:";
 
 }  // namespace
 
 EdgeGuard::EdgeGuard(const auth::Authenticator* authenticator, RateLimiter* limiter,
-                     RateLimitPolicy policy)
-    : authenticator_(authenticator), limiter_(limiter), policy_(std::move(policy)) {}
+                     RateLimitPolicy policy, const auth::EdgeAddressSigner* addresses)
+    : authenticator_(authenticator),
+      limiter_(limiter),
+      policy_(std::move(policy)),
+      addresses_(addresses) {}
 
 absl::StatusOr<auth::RequestContext> EdgeGuard::Admit(bool credential_free,
                                                       const Metadata& metadata) const {
@@ -31,6 +34,32 @@ absl::StatusOr<auth::RequestContext> EdgeGuard::Admit(bool credential_free,
   if (!caller.ok()) return caller.status();
   if (absl::Status limited = Limit(*caller); !limited.ok()) return limited;
   return caller;
+}
+
+absl::StatusOr<Headers> EdgeGuard::ForwardedMetadata(const Metadata& client_metadata,
+                                                     const auth::RequestContext& caller,
+                                                     bool credential_free,
+                                                     std::string_view client_address) const {
+  Headers headers = {{auth::kTenantHeader, caller.tenant_id},
+                     {auth::kRequestIdHeader, caller.request_id}};
+  if (!credential_free) {
+    for (const char* name : {auth::kAuthorizationHeader, auth::kApiKeyHeader}) {
+      const auto [first, last] = client_metadata.equal_range(name);
+      for (auto it = first; it != last; ++it) {
+        const std::string_view value(it->second.data(), it->second.size());
+        if (!auth::IsValidMetadataValue(value)) {
+          return absl::UnauthenticatedError("malformed credential: must be printable ASCII");
+        }
+        headers.emplace_back(name, std::string(value));
+      }
+    }
+  }
+  if (addresses_ != nullptr) {
+    for (auto& pair : addresses_->Sign(client_address, absl::Now())) {
+      headers.push_back(std::move(pair));
+    }
+  }
+  return headers;
 }
 
 std::string_view EdgeGuard::PartnerOf(const permissions::v1::EffectiveScope& scope) {
@@ -79,13 +108,8 @@ absl::Status EdgeGuard::Take(const auth::RequestContext& caller, std::string_vie
       absl::StrFormat("rate limit of %s %s exceeded (%g requests per second, bursts of %d); "
                       "retry in %.3f s",
                       std::string(kind), std::string(id), limit.per_second, limit.burst, seconds));
-  google::rpc::RetryInfo retry;
-  const absl::Duration wait = decision->retry_after;
-  retry.mutable_retry_delay()->set_seconds(absl::ToInt64Seconds(wait));
-  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(wait - absl::Seconds(absl::ToInt64Seconds(wait)))));
-  status.SetPayload(kRetryInfoTypeUrl, absl::Cord(retry.SerializeAsString()));
-  return status::WithErrorInfo(std::move(status), "RATE_LIMITED", {{"limit", std::string(kind)}});
+  return status::WithErrorInfo(status::WithRetryInfo(std::move(status), decision->retry_after),
+                               "RATE_LIMITED", {{"limit", std::string(kind)}});
 }
 
 void LogFinished(std::string_view front, std::string_view method, std::string_view request_id,
@@ -110,7 +134,7 @@ void LogFinished(std::string_view front, std::string_view method, std::string_vi
 }
 
 std::optional<int64_t> RetryAfterSeconds(const absl::Status& status) {
-  const absl::optional<absl::Cord> payload = status.GetPayload(kRetryInfoTypeUrl);
+  const absl::optional<absl::Cord> payload = status.GetPayload(status::kRetryInfoTypeUrl);
   google::rpc::RetryInfo retry;
   if (!payload || !retry.ParseFromString(std::string(*payload))) return std::nullopt;
   const double seconds =

@@ -5,17 +5,24 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/auth/edge_address.h"
 #include "common/auth/request_context.h"
 #include "gateway/ratelimit/rate_limiter.h"
 #include "grpcpp/support/string_ref.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 
 namespace touchline::gateway {
+
+// Header name and value pairs sent with a call to a service.
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // The rate limits the gateway enforces; an absent limit is not enforced.
 struct RateLimitPolicy {
@@ -31,8 +38,10 @@ class EdgeGuard {
   using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
 
   // `authenticator` verifies credentials and attaches scopes (auth::ScopeAuthenticator in
-  // production); `limiter` may be null when no limit is set. Neither is owned.
-  EdgeGuard(const auth::Authenticator* authenticator, RateLimiter* limiter, RateLimitPolicy policy);
+  // production); `limiter` may be null when no limit is set; `addresses` signs the client
+  // address passed on to the services, null to pass on none. None is owned.
+  EdgeGuard(const auth::Authenticator* authenticator, RateLimiter* limiter, RateLimitPolicy policy,
+            const auth::EdgeAddressSigner* addresses = nullptr);
 
   // The caller of one call. A credential-free call (Login, RefreshToken) needs only the
   // tenant (x-touchline-tenant); any other needs one valid credential and gets the caller's
@@ -47,6 +56,17 @@ class EdgeGuard {
   // Whether Limit has a limit to check for `caller` (and so a Redis round trip to make).
   bool Limits(const auth::RequestContext& caller) const;
 
+  // The metadata of the call the gateway makes for an admitted `caller`: an allow-list, never
+  // whatever else the client sent. x-touchline-tenant (the caller's tenant), x-request-id
+  // (caller.request_id: the client's when it was 1 to 128 bytes of printable ASCII, else a
+  // fresh one), the client's credential header as received unless `credential_free`, and,
+  // with a signer, `client_address` signed (auth/edge_address.h). UNAUTHENTICATED when a
+  // credential header is not printable ASCII: gRPC cannot carry it.
+  absl::StatusOr<Headers> ForwardedMetadata(const Metadata& client_metadata,
+                                            const auth::RequestContext& caller,
+                                            bool credential_free,
+                                            std::string_view client_address) const;
+
  private:
   absl::Status Take(const auth::RequestContext& caller, std::string_view kind, std::string_view id,
                     const RateLimit& limit) const;
@@ -57,6 +77,7 @@ class EdgeGuard {
   const auth::MetadataAuthenticator tenant_only_;
   RateLimiter* const limiter_;
   const RateLimitPolicy policy_;
+  const auth::EdgeAddressSigner* const addresses_;
 };
 
 // Logs one finished call as the services' UnaryRunner does: errors for server faults

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "common/auth/edge_address.h"
 #include "common/auth/request_context.h"
 #include "common/status/grpc_status.h"
 #include "grpcpp/client_context.h"
@@ -15,7 +16,7 @@ namespace {
 
 std::string_view View(grpc::string_ref ref) { return {ref.data(), ref.size()}; }
 
-// Copies the headers the gateway passes on from `from` into `add`.
+// Copies the service's response metadata the gateway passes back from `from` into `add`.
 template <typename Add>
 void CopyForwarded(const std::multimap<grpc::string_ref, grpc::string_ref>& from, Add add) {
   for (const auto& [name, value] : from) {
@@ -68,12 +69,16 @@ class GrpcForwarder::Call final : public grpc::ServerGenericBidiReactor {
       return;
     }
     tenant_id_ = caller->tenant_id;
-    CopyForwarded(context_->client_metadata(), [this](std::string name, std::string value) {
+    // One id for the call in the logs of the gateway and of the service, among them.
+    absl::StatusOr<Headers> forwarded = forwarder_->edge_->ForwardedMetadata(
+        context_->client_metadata(), *caller, method_->credential_free,
+        auth::PeerAddress(context_->peer()));
+    if (!forwarded.ok()) {
+      Done(forwarded.status());
+      return;
+    }
+    for (auto& [name, value] : *forwarded) {
       backend_context_.AddMetadata(std::move(name), std::move(value));
-    });
-    // One id for the call in the logs of the gateway and of the service.
-    if (context_->client_metadata().count(auth::kRequestIdHeader) == 0) {
-      backend_context_.AddMetadata(auth::kRequestIdHeader, request_id_);
     }
     const auto no_deadline = std::chrono::system_clock::time_point::max();
     backend_context_.set_deadline(

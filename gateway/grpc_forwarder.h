@@ -1,8 +1,8 @@
 // The gRPC front's forwarding: every public method of contacts, touchpoints and permissions
 // reaches its service through the gateway without a handler per RPC. The request and
 // response stay serialized bytes; the gateway authenticates and rate-limits the caller, then
-// passes the call on with its metadata and deadline, and passes back the service's answer,
-// error details and metadata included.
+// passes the call on with its deadline and the metadata EdgeGuard::ForwardedMetadata allows,
+// and passes back the service's answer, error details and metadata included.
 #ifndef TOUCHLINE_GATEWAY_GRPC_FORWARDER_H_
 #define TOUCHLINE_GATEWAY_GRPC_FORWARDER_H_
 

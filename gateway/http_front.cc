@@ -45,7 +45,6 @@ class HeaderMetadata {
     for (const auto& [name, value] : lowered_) metadata_.emplace(name, value);
   }
   const EdgeGuard::Metadata& metadata() const { return metadata_; }
-  const std::vector<std::pair<std::string, std::string>>& headers() const { return lowered_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> lowered_;
@@ -67,28 +66,48 @@ void SetJsonError(httplib::Response& response, int http_status, const std::strin
   response.set_content(body, kJson);
 }
 
-void SetError(httplib::Response& response, const absl::Status& status) {
-  SetJsonError(response, http::HttpStatusFor(status.code()), http::StatusToJson(status));
-  if (status.code() == absl::StatusCode::kUnauthenticated) {
-    response.set_header("WWW-Authenticate", R"(Bearer realm="touchline")");
-  }
+// Retry-After when `status` says when to retry (a rate limit, a throttled login).
+void SetRetryAfter(httplib::Response& response, const absl::Status& status) {
   if (const std::optional<int64_t> seconds = RetryAfterSeconds(status)) {
     response.set_header("Retry-After", std::to_string(std::max<int64_t>(1, *seconds)));
   }
 }
 
-// Sends `request` to the service behind `method` with the caller's headers and waits.
-grpc::Status Forward(const BackendMethod& method, const HeaderMetadata& headers,
-                     const std::string& request_id, absl::Duration timeout,
+void SetError(httplib::Response& response, const absl::Status& status) {
+  SetJsonError(response, http::HttpStatusFor(status.code()), http::StatusToJson(status));
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    response.set_header("WWW-Authenticate", R"(Bearer realm="touchline")");
+  }
+  SetRetryAfter(response, status);
+}
+
+// INVALID_ARGUMENT when the client sent more headers than `options` allow.
+absl::Status CheckHeaderSize(const httplib::Headers& headers, const HttpFrontOptions& options) {
+  size_t count = 0;
+  size_t bytes = 0;
+  for (const auto& [name, value] : headers) {
+    // httplib adds these four of its own.
+    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+        name == "LOCAL_PORT") {
+      continue;
+    }
+    ++count;
+    bytes += name.size() + value.size();
+  }
+  if (count <= options.max_header_count && bytes <= options.max_header_bytes) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "request headers too large: ", count, " fields of ", bytes, " bytes; at most ",
+      options.max_header_count, " fields of ", options.max_header_bytes, " bytes together"));
+}
+
+// Sends `request` to the service behind `method` with `metadata` and waits.
+grpc::Status Forward(const BackendMethod& method, const Headers& metadata, absl::Duration timeout,
                      const google::protobuf::Message& request,
                      google::protobuf::Message* response) {
   grpc::ClientContext context;
-  for (const auto& [name, value] : headers.headers()) {
-    if (IsForwardedHeader(name)) context.AddMetadata(name, value);
-  }
-  if (headers.metadata().count(auth::kRequestIdHeader) == 0) {
-    context.AddMetadata(auth::kRequestIdHeader, request_id);
-  }
+  for (const auto& [name, value] : metadata) context.AddMetadata(name, value);
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   const std::string serialized = request.SerializeAsString();
   grpc::Slice slice(serialized);
@@ -221,12 +240,16 @@ void HttpFront::Handle(const httplib::Request& request, httplib::Response& respo
 
   const std::string origin = request.get_header_value("Origin");
   const bool origin_allowed = AllowOrigin(origin, response);
+  const absl::Status header_size = CheckHeaderSize(request.headers, options_);
   const absl::StatusOr<http::RouteMatch> match = routes_->Find(
       request.method == "OPTIONS" && request.has_header("Access-Control-Request-Method")
           ? request.get_header_value("Access-Control-Request-Method")
           : request.method,
       request.path);
-  if (request.method == "OPTIONS") {
+  if (!header_size.ok()) {
+    SetJsonError(response, 431, http::StatusToJson(header_size));
+    finish(header_size);
+  } else if (request.method == "OPTIONS") {
     // A CORS preflight (or a plain OPTIONS): which methods and headers the path takes.
     if (!origin_allowed) {
       finish(
@@ -291,12 +314,19 @@ void HttpFront::Handle(const httplib::Request& request, httplib::Response& respo
           response.set_header(kCacheHeader, std::string(CacheOutcomeName(served->outcome)));
         }
       } else if (caller.ok()) {
-        const grpc::Status answered = Forward(*method, headers, request_id, options_.timeout,
-                                              *rpc_request, rpc_response.get());
-        status = status::FromGrpcStatus(answered);
-        if (!answered.ok()) {
-          // The service's error as it gave it, details included.
-          SetJsonError(response, http::HttpStatusFor(status.code()), http::StatusToJson(answered));
+        const absl::StatusOr<Headers> metadata = edge_->ForwardedMetadata(
+            headers.metadata(), *caller, method->credential_free, request.remote_addr);
+        status = metadata.status();
+        if (metadata.ok()) {
+          const grpc::Status answered =
+              Forward(*method, *metadata, options_.timeout, *rpc_request, rpc_response.get());
+          status = status::FromGrpcStatus(answered);
+          if (!answered.ok()) {
+            // The service's error as it gave it, details included.
+            SetJsonError(response, http::HttpStatusFor(status.code()),
+                         http::StatusToJson(answered));
+            SetRetryAfter(response, status);
+          }
         }
       }
     }

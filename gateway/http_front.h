@@ -34,6 +34,10 @@ struct HttpFrontOptions {
   int threads = 64;
   // Largest request body; a larger one is answered 413 without being read.
   size_t max_request_bytes = 1 << 20;
+  // Most header fields, and most bytes of their names and values together, a request may
+  // have; more is answered 431. (One line over 8 KiB is a 400 from the HTTP parser.)
+  size_t max_header_count = 100;
+  size_t max_header_bytes = 16 << 10;
   // Origins (e.g. "https://portal.example.com") whose browsers may call; "*" for any.
   std::vector<std::string> cors_allowed_origins;
   // Deadline of each call to a service.

@@ -1,5 +1,6 @@
 // The gateway: flags -> validated config -> dependencies -> serve gRPC and HTTP until SIGTERM.
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -113,7 +114,8 @@ int Run() {
   auth::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
   invalidation.Start();
   RateLimiter limiter(redis.get(), {.key_prefix = stream_prefix, .clock = nullptr});
-  const EdgeGuard edge(&authenticator, &limiter, limits);
+  const std::optional<auth::EdgeAddressSigner> addresses = auth::EdgeAddressSignerFromFlags();
+  const EdgeGuard edge(&authenticator, &limiter, limits, addresses ? &*addresses : nullptr);
 
   events::AuditPublisherOptions audit_options;
   audit_options.stream_prefix = stream_prefix;

@@ -2,11 +2,15 @@
 # benchmarks. Sourced after servers.sh. Needs TOUCHLINE_PG_DSN and TOUCHLINE_REDIS_ADDR set.
 
 # tl_make_keys DIR: the RSA key pair that signs and verifies access tokens (DIR/jwt.key,
-# DIR/jwt.pub), made once.
+# DIR/jwt.pub) and the secret the gateway and permissions share to sign client addresses
+# (DIR/edge.secret, for --edge_secret_file), each made once.
 tl_make_keys() {
   local dir=$1
-  [ -f "$dir/jwt.key" ] && [ -f "$dir/jwt.pub" ] && return 0
   mkdir -p "$dir"
+  if [ ! -f "$dir/edge.secret" ]; then
+    (umask 077 && openssl rand -hex 32 >"$dir/edge.secret")
+  fi
+  [ -f "$dir/jwt.key" ] && [ -f "$dir/jwt.pub" ] && return 0
   (umask 077 && openssl genrsa -out "$dir/jwt.key" 2048 2>/dev/null)
   openssl rsa -in "$dir/jwt.key" -pubout -out "$dir/jwt.pub" 2>/dev/null
 }

@@ -30,6 +30,14 @@ HttpReply HttpCall(int port, const std::string& method, const std::string& path,
                    const std::string& token = "", const std::string& body = "",
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// Like HttpCall, but the request goes out byte for byte as given, header names and values
+// unchecked (any byte, any length, any number), on a new connection from `source_address` (a
+// local address such as "127.0.0.2", "" for the default) that is closed after the reply.
+// A Content-Length header is added for `body`. status 0 when no reply came.
+HttpReply RawHttpCall(int port, const std::string& method, const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& headers,
+                      const std::string& body = "", const std::string& source_address = "");
+
 // Percent-encodes `text` for a path segment or query value (UTF-8 bytes as %XX).
 std::string UrlEncode(const std::string& text);
 

@@ -41,12 +41,14 @@ void Suite::Start(const Options& options) {
   ASSERT_TRUE(Shell("openssl genrsa -out " + dir_ +
                     "/jwt.key 2048 2>/dev/null && openssl rsa -in " + dir_ +
                     "/jwt.key -pubout -out " + dir_ + "/jwt.pub 2>/dev/null"));
+  ASSERT_TRUE(Shell("openssl rand -hex 32 > " + edge_secret_path()));
 
   std::vector<std::string> permission_args =
       CommonArgs(permissions_schema_.name(), permissions_port_);
   permission_args.push_back("--jwt_private_key_file=" + dir_ + "/jwt.key");
   permission_args.push_back("--jwt_public_key_file=" + dir_ + "/jwt.pub");
   permission_args.push_back("--password_hash_strength=min");
+  permission_args.push_back("--edge_secret_file=" + edge_secret_path());
 
   ::setenv("TOUCHLINE_BOOTSTRAP_PASSWORD", kAdminPassword, 1);
   std::string service_keys;
@@ -130,7 +132,8 @@ void Suite::StartGateway(std::vector<std::string> extra) {
                                    "--metrics_address=",
                                    "--contacts_addr=" + contacts_address(),
                                    "--touchpoints_addr=" + touchpoints_address(),
-                                   "--service_api_keys_file=" + service_keys_path()};
+                                   "--service_api_keys_file=" + service_keys_path(),
+                                   "--edge_secret_file=" + edge_secret_path()};
   for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
   for (const std::string& flag : gateway_flags_) args.push_back(flag);
   for (auto& arg : extra) args.push_back(std::move(arg));

@@ -1,8 +1,9 @@
-// The whole suite as an operator runs it, for process-level tests: a fresh RSA key pair,
-// the real touchline-permissions binary with tenants bootstrapped (an administrator and a
-// gateway service key each), then touchline-contacts and touchline-touchpoints pointed at
-// it, each in its own schema of the test database, and optionally touchline-gateway in front
-// of them, all sharing one Redis key prefix.
+// The whole suite as an operator runs it, for process-level tests: a fresh RSA key pair and
+// edge secret (shared by permissions and the gateway), the real touchline-permissions binary
+// with tenants bootstrapped (an administrator and a gateway service key each), then
+// touchline-contacts and touchline-touchpoints pointed at it, each in its own schema of the
+// test database, and optionally touchline-gateway in front of them, all sharing one Redis key
+// prefix.
 #ifndef TOUCHLINE_TESTS_TESTING_SUITE_H_
 #define TOUCHLINE_TESTS_TESTING_SUITE_H_
 
@@ -49,6 +50,8 @@ class Suite {
   int gateway_http_port() const { return gateway_http_port_; }
   // The file of the tenants' gateway service keys (one line per tenant).
   std::string service_keys_path() const { return dir_ + "/gateway.keys"; }
+  // The secret gateway and permissions share (--edge_secret_file) to sign client addresses.
+  std::string edge_secret_path() const { return dir_ + "/edge.secret"; }
   // The PEM of the key that signs access tokens, for tests that forge tokens.
   std::string private_key_pem() const;
   std::string public_key_pem() const;
