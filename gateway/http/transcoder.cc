@@ -24,6 +24,7 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
 
 // Well-known types whose JSON form is a string or a bool, so a query parameter can carry
 // them; other messages need a JSON object.
@@ -137,13 +138,96 @@ absl::Status MergeField(const std::vector<const FieldDescriptor*>& fields,
   return absl::OkStatus();
 }
 
+// google.protobuf.*: their JSON forms (a string for a Timestamp, any value for a Struct...)
+// are their own.
+bool IsWellKnown(const Descriptor& type) { return type.file()->package() == "google.protobuf"; }
+
+// The JSON object member name of map key `entry`'s key, as the JSON mapping prints it.
+std::string MapKeyName(const Message& entry) {
+  const FieldDescriptor& key = *entry.GetDescriptor()->map_key();
+  const google::protobuf::Reflection& reflection = *entry.GetReflection();
+  switch (key.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return std::to_string(reflection.GetInt32(entry, &key));
+    case FieldDescriptor::CPPTYPE_INT64:
+      return std::to_string(reflection.GetInt64(entry, &key));
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return std::to_string(reflection.GetUInt32(entry, &key));
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return std::to_string(reflection.GetUInt64(entry, &key));
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return reflection.GetBool(entry, &key) ? "true" : "false";
+    default:
+      return reflection.GetString(entry, &key);
+  }
+}
+
+// Adds what the proto3 JSON mapping leaves out of `json` (`message` as protobuf printed it)
+// for an empty repeated field: [] (or {} for a map), in `message` and every message it holds,
+// so that a client always finds its lists. Well-known types keep their own JSON form.
+void AddEmptyLists(const Message& message, OrderedJson& json) {
+  if (!json.is_object() || IsWellKnown(*message.GetDescriptor())) return;
+  const Descriptor& type = *message.GetDescriptor();
+  const google::protobuf::Reflection& reflection = *message.GetReflection();
+  bool added = false;
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor& field = *type.field(i);
+    const bool holds_messages = field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!field.is_repeated()) {
+      if (!holds_messages || !reflection.HasField(message, &field)) continue;
+      const auto member = json.find(field.json_name());
+      if (member != json.end()) AddEmptyLists(reflection.GetMessage(message, &field), *member);
+      continue;
+    }
+    const int size = reflection.FieldSize(message, &field);
+    if (size == 0) {
+      json[field.json_name()] = field.is_map() ? OrderedJson::object() : OrderedJson::array();
+      added = true;
+      continue;
+    }
+    if (!holds_messages) continue;
+    const auto member = json.find(field.json_name());
+    if (member == json.end()) continue;
+    for (int j = 0; j < size; ++j) {
+      const Message& element = reflection.GetRepeatedMessage(message, &field, j);
+      if (!field.is_map()) {
+        if (member->is_array() && static_cast<size_t>(j) < member->size()) {
+          AddEmptyLists(element, (*member)[static_cast<size_t>(j)]);
+        }
+        continue;
+      }
+      const FieldDescriptor& value = *field.message_type()->map_value();
+      if (value.cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) break;
+      const auto entry = member->find(MapKeyName(element));
+      if (entry != member->end()) {
+        AddEmptyLists(element.GetReflection()->GetMessage(element, &value), *entry);
+      }
+    }
+  }
+  if (!added) return;
+  // Back in the order of the fields, as protobuf prints them.
+  OrderedJson ordered = OrderedJson::object();
+  for (int i = 0; i < type.field_count(); ++i) {
+    const auto member = json.find(type.field(i)->json_name());
+    if (member != json.end()) ordered[type.field(i)->json_name()] = std::move(*member);
+  }
+  json = std::move(ordered);
+}
+
+// `message` in the JSON mapping, empty lists included (AddEmptyLists); with `with_defaults`,
+// scalar fields with their default values too.
 absl::StatusOr<std::string> PrintJson(const Message& message, bool with_defaults) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = with_defaults;
-  std::string json;
-  const auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::string printed;
+  const auto status = google::protobuf::util::MessageToJsonString(message, &printed, options);
   if (!status.ok()) return absl::InternalError(status.message().ToString());
-  return json;
+  if (IsWellKnown(*message.GetDescriptor())) return printed;
+  // Ordered: the members stay in the order protobuf printed them (field number order).
+  OrderedJson json = OrderedJson::parse(printed, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return absl::InternalError("protobuf printed malformed JSON");
+  AddEmptyLists(message, json);
+  return json.dump(-1, ' ', /*ensure_ascii=*/false, OrderedJson::error_handler_t::replace);
 }
 
 struct QueryField {
@@ -231,9 +315,10 @@ absl::StatusOr<std::string> ResponseToJson(const Route& route, const Message& re
     return PrintJson(response.GetReflection()->GetMessage(response, field),
                      /*with_defaults=*/false);
   }
-  // A repeated or scalar field has no JSON printer of its own: print the message with
-  // defaults (so an empty list still prints as []) and take the field's value out.
-  TL_ASSIGN_OR_RETURN(const std::string json, PrintJson(response, /*with_defaults=*/true));
+  // A repeated or scalar field has no JSON printer of its own: print the message (a scalar
+  // with its default value, a list even when empty) and take the field's value out.
+  TL_ASSIGN_OR_RETURN(const std::string json,
+                      PrintJson(response, /*with_defaults=*/!field->is_repeated()));
   const Json parsed = Json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) return absl::InternalError("protobuf printed malformed JSON");
   const auto value = parsed.find(field->json_name());

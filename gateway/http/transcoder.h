@@ -50,8 +50,10 @@ absl::Status BuildRequest(const Route& route, const Bindings& bindings,
                           google::protobuf::Message* request);
 
 // `response` (of `route.method`'s output type) as the JSON body of the HTTP response: the
-// proto3 JSON mapping (lowerCamelCase names, enums by name, fields with default values left
-// out), of the whole message or, when route.response_body names a field, of that field.
+// proto3 JSON mapping (lowerCamelCase names, enums by name, scalar fields with default values
+// left out) except that every repeated field is there, [] when empty ({} for a map), at any
+// depth (not inside a google.protobuf.Any or Struct); of the whole message or, when
+// route.response_body names a field, of that field.
 // INTERNAL when protobuf cannot print it (e.g. a google.protobuf.Any of an unknown type).
 absl::StatusOr<std::string> ResponseToJson(const Route& route,
                                            const google::protobuf::Message& response);

@@ -398,7 +398,28 @@ TEST_F(TranscoderTest, ResponseIsProto3Json) {
                   R"("address":{"city":"北京"},"createTime":"2024-05-01T00:00:00Z",)"
                   R"("lifetimeValueCents":"42"})")));
   EXPECT_THAT(ResponseToJson(RouteOf("GetCustomer"), testpb::Customer()),
-              IsOkAndHolds(std::string("{}")));
+              IsOkAndHolds(std::string(R"({"tags":[]})")));
+}
+
+TEST_F(TranscoderTest, EmptyListsAndMapsArePrintedAtAnyDepth) {
+  // What a portal expects of an empty page: the list, empty; scalars keep proto3's omission.
+  EXPECT_THAT(ResponseToJson(RouteOf("ListCustomers"), testpb::ListCustomersResponse()),
+              IsOkAndHolds(std::string(R"({"customers":[]})")));
+  testpb::ListCustomersResponse page;
+  page.add_customers()->set_customer_id("c1");
+  testpb::Customer* second = page.add_customers();
+  second->add_tags("重要");
+  second->mutable_create_time()->set_seconds(1714521600);
+  page.set_next_page_token("t");
+  EXPECT_THAT(ResponseToJson(RouteOf("ListCustomers"), page),
+              IsOkAndHolds(std::string(R"({"customers":[{"customerId":"c1","tags":[]},)"
+                                       R"({"tags":["重要"],"createTime":"2024-05-01T00:00:00Z"}],)"
+                                       R"("nextPageToken":"t"})")));
+  // A map is an empty object; well-known types keep their JSON form.
+  testpb::ListCustomersRequest request;
+  request.mutable_vip()->set_value(false);
+  EXPECT_THAT(ResponseToJson(RouteOf("GetCustomer"), request),
+              IsOkAndHolds(std::string(R"({"tiers":[],"vip":false,"labels":{}})")));
 }
 
 TEST_F(TranscoderTest, ResponseBodyFieldIsTheWholeBody) {
@@ -406,7 +427,7 @@ TEST_F(TranscoderTest, ResponseBodyFieldIsTheWholeBody) {
   response.mutable_customer()->set_display_name("王五");
   response.set_recent_touchpoint_count(3);
   EXPECT_THAT(ResponseToJson(RouteOf("GetCustomer360"), response),
-              IsOkAndHolds(std::string(R"({"displayName":"王五"})")));
+              IsOkAndHolds(std::string(R"({"displayName":"王五","tags":[]})")));
 }
 
 TEST_F(TranscoderTest, RepeatedResponseBodyIsAnArray) {
