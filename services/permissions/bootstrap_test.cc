@@ -84,7 +84,8 @@ TEST_F(BootstrapTest, CreatesTheConventionalRolesAndTheAdministratorOnce) {
   v1::LoginRequest login;
   login.set_username("admin");
   login.set_password(kPassword);
-  const absl::StatusOr<v1::LoginResponse> session = identity_->Login("acme", "test", "r-1", login);
+  const absl::StatusOr<v1::LoginResponse> session =
+      identity_->Login("acme", "test", "10.0.0.7", "r-1", login);
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ(session->user().role_id(), "admin");
 }

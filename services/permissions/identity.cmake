@@ -1,4 +1,4 @@
-# Identity in the permissions service: users, passwords, TOTP, lockout, login sessions and
+# Identity in the permissions service: users, passwords, TOTP, login throttling, sessions and
 # API keys. Included from services/permissions/CMakeLists.txt, which defines
 # touchline_permissions_migrations (every migration of the schema) and, through audit.cmake,
 # touchline_permissions_audit.
@@ -21,7 +21,8 @@ gtest_discover_tests(identity_credentials_test)
 
 add_library(touchline_permissions_identity
   ${identity_dir}/identity_manager.cc
-  ${identity_dir}/identity_store.cc)
+  ${identity_dir}/identity_store.cc
+  ${identity_dir}/login_throttle.cc)
 target_include_directories(touchline_permissions_identity PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(touchline_permissions_identity
   PUBLIC touchline_permissions_credentials touchline_permissions_proto touchline_auth

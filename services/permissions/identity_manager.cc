@@ -26,6 +26,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/permissions/audit_log.h"
 #include "services/permissions/identity_store.h"
+#include "services/permissions/login_throttle.h"
 #include "services/permissions/totp.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
@@ -44,7 +45,6 @@ constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
 constexpr char kInvalidCredentials[] = "invalid credentials";
-constexpr char kAccountLocked[] = "account locked";
 constexpr char kInvalidRefreshToken[] = "invalid refresh token";
 constexpr char kInvalidApiKey[] = "invalid API key";
 
@@ -66,11 +66,6 @@ absl::Time TruncateToMicros(absl::Time t) { return absl::FromUnixMicros(absl::To
 
 google::protobuf::Timestamp ToProtoTime(absl::Time t) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
-
-// A time in audit details, e.g. 2023-11-14T22:28:30Z.
-std::string UtcSeconds(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 std::string Sha256Hex(std::string_view text) {
@@ -696,9 +691,18 @@ absl::StatusOr<v1::User> IdentityManager::ConfirmTotp(const auth::RequestContext
 
 absl::StatusOr<v1::LoginResponse> IdentityManager::Login(std::string_view tenant_id,
                                                          std::string_view client,
+                                                         std::string_view address,
                                                          std::string_view request_id,
                                                          const v1::LoginRequest& request) {
+  const LoginThrottle throttle(options_.login_throttle, tenant_id, address, request.username());
   for (int attempt = 0; attempt < kLoginAttempts; ++attempt) {
+    // A throttled attempt costs neither a password verification nor a write.
+    std::optional<absl::Time> refused_until;
+    TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) {
+      refused_until = throttle.RefusedUntil(txn, Now());
+      return absl::OkStatus();
+    }));
+    if (refused_until) return LoginThrottle::Refusal(*refused_until, Now());
     // Read, verify the password outside any transaction (argon2id is slow on purpose), then
     // decide under the row lock: a lock that came meanwhile still refuses.
     std::optional<UserRecord> seen;
@@ -739,6 +743,7 @@ absl::StatusOr<v1::LoginResponse> IdentityManager::Login(std::string_view tenant
       std::optional<UserRecord> user =
           seen ? FindUser(txn, tenant_id, seen->user_id, RowLock::kForUpdate) : std::nullopt;
       if (!user) {
+        throttle.RecordFailure(txn, now);
         Audit(txn, actor, "login.failed", "user", "", {}, absl::StrCat(who, ": unknown user"));
         return absl::OkStatus();
       }
@@ -747,14 +752,9 @@ absl::StatusOr<v1::LoginResponse> IdentityManager::Login(std::string_view tenant
         return absl::OkStatus();
       }
       if (user->state != v1::USER_STATE_ACTIVE) {
+        throttle.RecordFailure(txn, now);
         Audit(txn, actor, "login.failed", "user", user->user_id, {},
               absl::StrCat(who, ": user disabled"));
-        return absl::OkStatus();
-      }
-      if (user->locked_until && *user->locked_until > now) {
-        refusal = absl::UnauthenticatedError(kAccountLocked);
-        Audit(txn, actor, "login.locked", "user", user->user_id, {},
-              absl::StrCat(who, ": account locked until ", UtcSeconds(*user->locked_until)));
         return absl::OkStatus();
       }
       std::string reason;
@@ -777,20 +777,13 @@ absl::StatusOr<v1::LoginResponse> IdentityManager::Login(std::string_view tenant
         }
       }
       if (!reason.empty()) {
-        ++user->failed_logins;
-        if (user->failed_logins >= options_.max_failed_logins) {
-          user->failed_logins = 0;
-          user->locked_until = now + options_.lockout;
-          absl::StrAppend(&reason, "; account locked until ", UtcSeconds(*user->locked_until));
-        }
-        SaveUser(txn, *user);
+        throttle.RecordFailure(txn, now);
         Audit(txn, actor, "login.failed", "user", user->user_id, {},
               absl::StrCat(who, ": ", reason));
         return absl::OkStatus();
       }
 
-      user->failed_logins = 0;
-      user->locked_until.reset();
+      throttle.RecordSuccess(txn, now);
       if (step) user->totp_last_step = *step;
       if (!rehashed.empty()) user->password_hash = rehashed;
       SaveUser(txn, *user);

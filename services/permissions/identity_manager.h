@@ -1,5 +1,5 @@
 // Identity in the permissions service: users and their reporting lines, passwords (argon2id),
-// the TOTP second factor, lockout after failed logins, login sessions with rotating refresh
+// the TOTP second factor, throttling of failed logins, login sessions with rotating refresh
 // tokens, and API keys. Every change commits together with its audit entry and, when it can
 // make a cached scope stale, a ScopesInvalidated event on the "permissions" topic (naming the
 // affected sessions and API keys, or none for the whole tenant), or not at all.
@@ -27,6 +27,7 @@
 #include "common/paging/page_token.h"
 #include "common/pg/pool.h"
 #include "services/permissions/identity_store.h"
+#include "services/permissions/login_throttle.h"
 #include "services/permissions/password.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 #include "touchline/permissions/v1/permissions_service.pb.h"
@@ -60,9 +61,8 @@ struct IdentityOptions {
   // Lifetime of a login session and its refresh tokens, from login (refreshing does not
   // extend it).
   absl::Duration session_ttl = absl::Hours(12);
-  // Consecutive failed logins that lock the account, and for how long.
-  int max_failed_logins = 5;
-  absl::Duration lockout = absl::Minutes(15);
+  // How failed logins slow further attempts (login_throttle.h).
+  ThrottlePolicy login_throttle;
   // argon2id cost of new hashes; a stored hash with other costs is rehashed at the next
   // successful login. Tests use PasswordHashCost::Minimum().
   PasswordHashCost hash_cost = PasswordHashCost::Interactive();
@@ -84,7 +84,7 @@ class IdentityManager {
  public:
   // `pool` (not owned, outlives the manager) reaches the permissions schema: its tables
   // (0001_org, 0002_identity), the outbox and the audit log. Preconditions (main validates
-  // its flags): max_failed_logins >= 1, the durations > 0, totp_window_steps >= 0.
+  // its flags): login_throttle thresholds >= 1, the durations > 0, totp_window_steps >= 0.
   // `page_tokens` seals ListUsers' page tokens.
   IdentityManager(pg::Pool* pool, auth::TokenSigner signer, paging::PageTokens page_tokens,
                   IdentityOptions options = {});
@@ -128,13 +128,15 @@ class IdentityManager {
   // --- Login and sessions. ---
 
   // UNAUTHENTICATED "invalid credentials" for an unknown user, a wrong password, a wrong or
-  // missing TOTP code, or a disabled user; UNAUTHENTICATED "account locked" while locked.
-  // Every attempt is audited; failures and their audit entries commit although the call
-  // fails. `client` and `request_id` are recorded in the audit log. The failure that reaches
-  // max_failed_logins locks the account for options.lockout and resets the count; a success
-  // resets it too. A used TOTP step (or an earlier one) never logs in again.
+  // missing TOTP code, or a disabled user. Each such failure counts against `address` (the
+  // client address the service trusts) and the username as options.login_throttle says
+  // (login_throttle.h); an attempt those counters hold back is RESOURCE_EXHAUSTED "too many
+  // failed logins; retry in N s" with a google.rpc.RetryInfo, before the password is
+  // checked. Every other attempt is audited; failures, their counts and audit entries commit
+  // although the call fails. `client` and `request_id` are recorded in the audit log. A used
+  // TOTP step (or an earlier one) never logs in again. Accounts are never locked.
   absl::StatusOr<v1::LoginResponse> Login(std::string_view tenant_id, std::string_view client,
-                                          std::string_view request_id,
+                                          std::string_view address, std::string_view request_id,
                                           const v1::LoginRequest& request);
   // Rotates the refresh token. UNAUTHENTICATED "invalid refresh token" when it is unknown,
   // the session is revoked or expired, or the user is disabled; presenting the previous

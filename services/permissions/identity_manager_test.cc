@@ -1,9 +1,10 @@
 // IdentityManager on a real PostgreSQL schema: users and their validation, reporting lines,
-// login with lockout and TOTP, refresh token rotation, sessions, API keys, and what each
+// login with throttling and TOTP, refresh token rotation, sessions, API keys, and what each
 // change leaves in the audit log and the outbox.
 #include "services/permissions/identity_manager.h"
 
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "common/status/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/permissions/login_throttle.h"
 #include "services/permissions/migrations.h"
 #include "services/permissions/password.h"
 #include "services/permissions/totp.h"
@@ -183,12 +185,19 @@ class IdentityManagerTest : public ::testing::Test {
   absl::StatusOr<v1::LoginResponse> Login(const std::string& username,
                                           const std::string& password = kPassword,
                                           const std::string& totp_code = "",
-                                          std::string_view tenant = kTenant) {
+                                          std::string_view tenant = kTenant,
+                                          std::string_view address = "10.0.0.7") {
     v1::LoginRequest request;
     request.set_username(username);
     request.set_password(password);
     request.set_totp_code(totp_code);
-    return manager_->Login(tenant, "ipv4:10.0.0.7 curl/8", "req-login", request);
+    return manager_->Login(tenant, "ipv4:10.0.0.7 curl/8", address, "req-login", request);
+  }
+
+  // A login of `username` from `address` with the right password or a wrong one.
+  absl::StatusOr<v1::LoginResponse> LoginFrom(std::string_view address, const std::string& username,
+                                              bool right) {
+    return Login(username, right ? kPassword : "wrong password!", "", kTenant, address);
   }
 
   absl::StatusOr<v1::LoginResponse> Refresh(const std::string& refresh_token) {
@@ -743,44 +752,82 @@ TEST_F(IdentityManagerTest, LoginFailuresAllLookTheSame) {
   EXPECT_EQ(audit[2].action, "login.failed");
   EXPECT_EQ(audit[2].detail, "username \"wang\": wrong password");
   EXPECT_THAT(AuditActions(kOtherTenant), ElementsAre("login.failed"));
-  EXPECT_EQ(QueryValue("SELECT failed_logins FROM users"), "1");
 }
 
-TEST_F(IdentityManagerTest, LockoutAfterConsecutiveFailuresUntilItExpires) {
-  TL_ASSERT_OK_AND_ASSIGN(const v1::User user, Create("wang"));
-  for (int i = 0; i < 4; ++i) {
-    EXPECT_THAT(Login("wang", "wrong password!"),
-                StatusIs(absl::StatusCode::kUnauthenticated, "invalid credentials"));
+TEST(LoginThrottleTest, DelaysStartAtTheThresholdDoubleAndStopAtTheCap) {
+  const ThrottlePolicy policy{.address_account_failures = 3,
+                              .account_failures = 20,
+                              .tenant_failures = 500,
+                              .first_delay = absl::Seconds(1),
+                              .max_delay = absl::Seconds(5),
+                              .memory = absl::Hours(24)};
+  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
+  ThrottleCounter counter;
+  std::vector<std::optional<absl::Duration>> delays;
+  for (int i = 0; i < 6; ++i) {
+    counter = AfterFailure(counter, 3, policy, t0);
+    delays.push_back(counter.blocked_until ? std::optional(*counter.blocked_until - t0)
+                                           : std::nullopt);
   }
-  EXPECT_EQ(QueryValue("SELECT failed_logins FROM users"), "4");
-  // A success resets the count...
-  TL_ASSERT_OK(Login("wang"));
-  EXPECT_EQ(QueryValue("SELECT failed_logins FROM users"), "0");
-  // ...so five more failures in a row are needed to lock.
+  EXPECT_THAT(delays, ElementsAre(std::nullopt, std::nullopt, absl::Seconds(1), absl::Seconds(2),
+                                  absl::Seconds(4), absl::Seconds(5)));
+  // A day without a failure: the count starts over.
+  counter = AfterFailure(counter, 3, policy, t0 + absl::Hours(24) + absl::Seconds(1));
+  EXPECT_EQ(counter.failures, 1);
+  EXPECT_EQ(counter.blocked_until, std::nullopt);
+}
+
+TEST_F(IdentityManagerTest, FailuresSlowTheAttackersAddressNotTheAccount) {
+  TL_ASSERT_OK(Create("wang"));
+  const std::string attacker = "203.0.113.9";
   for (int i = 0; i < 5; ++i) {
-    EXPECT_THAT(Login("wang", "wrong password!"),
+    EXPECT_THAT(LoginFrom(attacker, "wang", false),
                 StatusIs(absl::StatusCode::kUnauthenticated, "invalid credentials"));
   }
-  EXPECT_THAT(AuditRows().back().detail,
-              HasSubstr("wrong password; account locked until 2023-11-14T22:28:30Z"));
-  TL_ASSERT_OK_AND_ASSIGN(const v1::User locked, manager_->GetUser(Admin(), user.user_id()));
-  EXPECT_EQ(locked.locked_until().seconds(), absl::ToUnixSeconds(Now() + absl::Minutes(15)));
-
-  // Locked: even the right password fails, and says so.
-  EXPECT_THAT(Login("wang"), StatusIs(absl::StatusCode::kUnauthenticated, "account locked"));
-  Advance(absl::Minutes(15) - absl::Seconds(1));
-  EXPECT_THAT(Login("wang"), StatusIs(absl::StatusCode::kUnauthenticated, "account locked"));
-  EXPECT_EQ(AuditRows().back().action, "login.locked");
+  // The sixth attempt from there waits, even with the right password, and is not audited.
+  const size_t audited = AuditRows().size();
+  const absl::StatusOr<v1::LoginResponse> refused = LoginFrom(attacker, "wang", true);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted,
+                                "too many failed logins; retry in 1 s"));
+  EXPECT_EQ(status::ErrorReasonOf(refused.status()), "LOGIN_THROTTLED");
+  EXPECT_TRUE(refused.status().GetPayload(status::kRetryInfoTypeUrl).has_value());
+  EXPECT_EQ(AuditRows().size(), audited);
+  // The real user, from their own address, is not held back; nor is the account locked.
+  TL_EXPECT_OK(LoginFrom("10.0.0.7", "wang", true));
+  // Each further failure from the attacker's address doubles its wait.
   Advance(absl::Seconds(1));
-  TL_ASSERT_OK(Login("wang"));
-  TL_ASSERT_OK_AND_ASSIGN(const v1::User unlocked, manager_->GetUser(Admin(), user.user_id()));
-  EXPECT_FALSE(unlocked.has_locked_until());
+  EXPECT_THAT(LoginFrom(attacker, "wang", false),
+              StatusIs(absl::StatusCode::kUnauthenticated, "invalid credentials"));
+  EXPECT_THAT(LoginFrom(attacker, "wang", false), StatusIs(absl::StatusCode::kResourceExhausted,
+                                                           "too many failed logins; retry in 2 s"));
+  Advance(absl::Seconds(2));
+  EXPECT_FALSE(LoginFrom(attacker, "wang", false).ok());
+  EXPECT_THAT(LoginFrom(attacker, "wang", true), StatusIs(absl::StatusCode::kResourceExhausted,
+                                                          "too many failed logins; retry in 4 s"));
+  Advance(absl::Seconds(4));
+  TL_EXPECT_OK(LoginFrom(attacker, "wang", true));
 }
 
-TEST_F(IdentityManagerTest, NewPasswordUnlocksAndEndsSessions) {
+TEST_F(IdentityManagerTest, FailuresFromManyAddressesSlowTheAccountButNotItsKnownAddresses) {
+  TL_ASSERT_OK(Create("wang"));
+  TL_ASSERT_OK(LoginFrom("10.0.0.7", "wang", true));  // the user's usual address
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_THAT(LoginFrom(absl::StrCat("198.51.100.", i), "wang", false),
+                StatusIs(absl::StatusCode::kUnauthenticated, "invalid credentials"));
+  }
+  EXPECT_THAT(LoginFrom("198.51.100.200", "wang", true),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  TL_EXPECT_OK(LoginFrom("10.0.0.7", "wang", true));
+  // One address trying many accounts is slowed as well.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_FALSE(LoginFrom("192.0.2.1", absl::StrCat("u", i), false).ok());
+  }
+  EXPECT_THAT(LoginFrom("192.0.2.1", "u99", false), StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(IdentityManagerTest, NewPasswordEndsSessions) {
   TL_ASSERT_OK_AND_ASSIGN(const v1::User user, Create("wang"));
   TL_ASSERT_OK_AND_ASSIGN(const v1::LoginResponse login, Login("wang"));
-  for (int i = 0; i < 5; ++i) EXPECT_FALSE(Login("wang", "wrong password!").ok());
   v1::UpdateUserRequest request;
   request.mutable_user()->set_user_id(user.user_id());
   request.mutable_update_mask()->add_paths("password");
@@ -877,7 +924,7 @@ TEST_F(IdentityManagerTest, TotpIsRequiredOnceEnrolledAndNeverReplayed) {
   EXPECT_EQ(QueryValue("SELECT failed_logins FROM users"), "0");
 }
 
-TEST_F(IdentityManagerTest, WrongTotpCodesLockTheAccount) {
+TEST_F(IdentityManagerTest, WrongTotpCodesAreThrottled) {
   TL_ASSERT_OK_AND_ASSIGN(const v1::User user, Create("wang"));
   const std::string secret = EnableTotp(user.user_id());
   const int64_t step = TotpStepAt(Now());
@@ -886,7 +933,7 @@ TEST_F(IdentityManagerTest, WrongTotpCodesLockTheAccount) {
                 StatusIs(absl::StatusCode::kUnauthenticated, "invalid credentials"));
   }
   EXPECT_THAT(Login("wang", kPassword, TotpCode(secret, step + 1)),
-              StatusIs(absl::StatusCode::kUnauthenticated, "account locked"));
+              StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
 // --- refresh and sessions ---

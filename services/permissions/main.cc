@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -17,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope_authenticator.h"
+#include "common/auth/sync/enforcement.h"
 #include "common/auth/sync/scope_invalidation.h"
 #include "common/auth/token.h"
 #include "common/config/common_flags.h"
@@ -58,9 +60,20 @@ ABSL_FLAG(std::string, jwt_private_key_file, "",
 ABSL_FLAG(absl::Duration, access_token_ttl, absl::Minutes(15), "Lifetime of an access token");
 ABSL_FLAG(absl::Duration, session_ttl, absl::Hours(12),
           "Lifetime of a login session and its refresh tokens, from login");
-ABSL_FLAG(int, max_failed_logins, 5, "Consecutive failed logins that lock an account");
-ABSL_FLAG(absl::Duration, lockout_duration, absl::Minutes(15),
-          "How long an account stays locked after max_failed_logins failures");
+ABSL_FLAG(int, login_throttle_failures, 5,
+          "Failed logins from one client address on one account before further attempts from "
+          "that address on it are delayed");
+ABSL_FLAG(int, login_throttle_account_failures, 20,
+          "Failed logins on one account from every address (and from one address on every "
+          "account) before further attempts are delayed; an address the account logged in "
+          "from before is not");
+ABSL_FLAG(int, login_throttle_tenant_failures, 500,
+          "Failed logins in a tenant before every further attempt is delayed, but from "
+          "addresses the account logged in from before");
+ABSL_FLAG(absl::Duration, login_throttle_delay, absl::Seconds(1),
+          "Delay after the failure that reaches a threshold; it doubles with each further one");
+ABSL_FLAG(absl::Duration, login_throttle_max_delay, absl::Minutes(15),
+          "Longest delay of a throttled login");
 ABSL_FLAG(std::string, password_hash_strength, "interactive",
           "argon2id cost of new password hashes: interactive, moderate, or min (tests only)");
 ABSL_FLAG(std::string, bootstrap_tenant, "",
@@ -98,8 +111,11 @@ IdentityOptions IdentityConfig() {
   IdentityOptions options;
   options.access_token_ttl = absl::GetFlag(FLAGS_access_token_ttl);
   options.session_ttl = absl::GetFlag(FLAGS_session_ttl);
-  options.max_failed_logins = absl::GetFlag(FLAGS_max_failed_logins);
-  options.lockout = absl::GetFlag(FLAGS_lockout_duration);
+  options.login_throttle.address_account_failures = absl::GetFlag(FLAGS_login_throttle_failures);
+  options.login_throttle.account_failures = absl::GetFlag(FLAGS_login_throttle_account_failures);
+  options.login_throttle.tenant_failures = absl::GetFlag(FLAGS_login_throttle_tenant_failures);
+  options.login_throttle.first_delay = absl::GetFlag(FLAGS_login_throttle_delay);
+  options.login_throttle.max_delay = absl::GetFlag(FLAGS_login_throttle_max_delay);
   options.hash_cost = HashCost(absl::GetFlag(FLAGS_password_hash_strength));
   if (options.access_token_ttl <= absl::ZeroDuration()) {
     Fatal("--access_token_ttl must be positive");
@@ -107,8 +123,16 @@ IdentityOptions IdentityConfig() {
   if (options.session_ttl < options.access_token_ttl) {
     Fatal("--session_ttl must be at least --access_token_ttl");
   }
-  if (options.max_failed_logins < 1) Fatal("--max_failed_logins must be at least 1");
-  if (options.lockout <= absl::ZeroDuration()) Fatal("--lockout_duration must be positive");
+  const ThrottlePolicy& throttle = options.login_throttle;
+  if (throttle.address_account_failures < 1 || throttle.account_failures < 1 ||
+      throttle.tenant_failures < 1) {
+    Fatal(
+        "--login_throttle_failures, --login_throttle_account_failures and "
+        "--login_throttle_tenant_failures must be at least 1");
+  }
+  if (throttle.first_delay <= absl::ZeroDuration() || throttle.max_delay < throttle.first_delay) {
+    Fatal("--login_throttle_delay must be positive and at most --login_throttle_max_delay");
+  }
   return options;
 }
 
@@ -256,6 +280,7 @@ int Run() {
   const bool access_log = absl::GetFlag(FLAGS_access_log);
   server::UnaryRunner runner(kServiceName, &executor, &authenticator, access_log);
   const auth::MetadataAuthenticator tenant_only;
+  const std::optional<auth::EdgeAddressSigner> edge_addresses = auth::EdgeAddressSignerFromFlags();
   server::UnaryRunner login_runner(kServiceName, &executor, &tenant_only, access_log);
   PermissionsService service({.org = &org,
                               .identity = &identity,
@@ -263,7 +288,8 @@ int Run() {
                               .audit = &audit,
                               .runner = &runner,
                               .login_runner = &login_runner,
-                              .invalidate_scopes = invalidate});
+                              .invalidate_scopes = invalidate,
+                              .edge_addresses = edge_addresses ? &*edge_addresses : nullptr});
 
   server::ServerOptions server_options;
   server_options.listen_address = absl::GetFlag(FLAGS_listen_address);

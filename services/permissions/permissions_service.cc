@@ -1,5 +1,6 @@
 #include "services/permissions/permissions_service.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,23 @@
 namespace touchline::permissions {
 
 using auth::RequestContext;
+
+namespace {
+
+// The client address Login throttles by: the one the gateway signed, else the gRPC peer's (a
+// direct caller cannot claim another address).
+std::string ClientAddress(const grpc::CallbackServerContext& context,
+                          const auth::EdgeAddressSigner* signer) {
+  if (signer != nullptr) {
+    if (std::optional<std::string> signed_address =
+            signer->Verify(context.client_metadata(), absl::Now())) {
+      return *std::move(signed_address);
+    }
+  }
+  return auth::PeerAddress(context.peer());
+}
+
+}  // namespace
 
 PermissionsService::PermissionsService(PermissionsServiceDeps deps) : deps_(std::move(deps)) {}
 
@@ -281,8 +299,10 @@ grpc::ServerUnaryReactor* PermissionsService::Login(grpc::CallbackServerContext*
                                                     v1::LoginResponse* response) {
   return deps_.login_runner->Run(
       context, "Login", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_ASSIGN_OR_RETURN(*response, deps_.identity->Login(caller.tenant_id, caller.client,
-                                                             caller.request_id, *request));
+        TL_ASSIGN_OR_RETURN(*response,
+                            deps_.identity->Login(caller.tenant_id, caller.client,
+                                                  ClientAddress(*context, deps_.edge_addresses),
+                                                  caller.request_id, *request));
         return absl::OkStatus();
       });
 }

@@ -3,6 +3,7 @@
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_PERMISSIONS_SERVICE_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_PERMISSIONS_SERVICE_H_
 
+#include "common/auth/edge_address.h"
 #include "common/server/unary_call.h"
 #include "services/permissions/access_check.h"
 #include "services/permissions/audit_log.h"
@@ -26,6 +27,9 @@ struct PermissionsServiceDeps {
   // Drops this process's cached scopes after identity changes (OrgManager does it for its
   // own). Optional.
   InvalidateScopesFn invalidate_scopes;
+  // Verifies the client address the gateway signed (--edge_secret_file), which Login throttles
+  // by. Optional: without it, or without a valid signature, the gRPC peer address is used.
+  const auth::EdgeAddressSigner* edge_addresses = nullptr;
 };
 
 // Authorisation beyond what the managers check: user administration, API keys and

@@ -80,7 +80,7 @@ class PermissionsServiceTest : public ::testing::Test {
     ASSERT_TRUE(verifier.ok()) << verifier.status();
     IdentityOptions identity_options;
     identity_options.hash_cost = PasswordHashCost::Minimum();
-    identity_options.max_failed_logins = 3;
+    identity_options.login_throttle.address_account_failures = 3;
     auto page_tokens = paging::PageTokens::Load(*pool_);
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
     identity_ = std::make_unique<IdentityManager>(pool_.get(), *std::move(signer), *page_tokens,

@@ -4,8 +4,8 @@
 // timeline, change feed, and the gateway's 360 view and list over gRPC and HTTP) asserting
 // exactly which customers and which field values it sees,
 // then the write paths asserting who may change what. Then the token attacks, revocation,
-// disabling, lockout, policy changes reaching running services, the audit chain, and tenant
-// isolation under all of it. Needs the PostgreSQL and Redis the test command starts.
+// disabling, login throttling, policy changes reaching running services, the audit chain, and
+// tenant isolation under all of it. Needs the PostgreSQL and Redis the test command starts.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -1302,18 +1302,45 @@ TEST_F(AuthorizationMatrixTest, DisabledUserIsLockedOutEverywhere) {
       grpc::StatusCode::UNAUTHENTICATED);
 }
 
-TEST_F(AuthorizationMatrixTest, RepeatedWrongPasswordsLockTheAccount) {
+TEST_F(AuthorizationMatrixTest, RepeatedWrongPasswordsSlowTheirAddressNotTheUser) {
   CreateUser("rep_forgetful", "rep");
-  pv1::LoginResponse login;
+  const auto http_login = [&](const std::string& password, const std::string& from) {
+    return testing::RawHttpCall(
+        world->suite->gateway_http_port(), "POST", "/v1/sessions:login",
+        {{"X-Touchline-Tenant", kTenant}, {"Content-Type", "application/json"}},
+        nlohmann::json{{"username", "rep_forgetful"}, {"password", password}}.dump(), from);
+  };
+  // An attacker at 127.0.0.2 guesses through the gateway, which tells permissions the address.
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(
-        world->suite->Login(kTenant, "rep_forgetful", "wrong password 12345", &login).error_code(),
-        grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(http_login("wrong password 12345", "127.0.0.2").status, 401);
   }
-  const grpc::Status locked =
-      world->suite->Login(kTenant, "rep_forgetful", Password("rep_forgetful"), &login);
-  EXPECT_EQ(locked.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_TRUE(login.access_token().empty());
+  const testing::HttpReply throttled = http_login(Password("rep_forgetful"), "127.0.0.2");
+  EXPECT_EQ(throttled.status, 429) << throttled.body;
+  EXPECT_EQ(throttled.json.value("code", 0), 8) << throttled.body;
+  EXPECT_EQ(throttled.header("retry-after"), "1");
+  // The user, at another address, still gets in: the account is not locked.
+  const testing::HttpReply user = http_login(Password("rep_forgetful"), "127.0.0.3");
+  EXPECT_EQ(user.status, 200) << user.body;
+
+  // A direct caller cannot claim an address: an unsigned one is ignored, and the failures
+  // count against the caller's own (127.0.0.1).
+  for (int i = 0; i < 5; ++i) {
+    grpc::ClientContext context;
+    context.AddMetadata("x-touchline-tenant", kTenant);
+    context.AddMetadata("x-touchline-client-address", "127.0.0.4");
+    context.AddMetadata("x-touchline-client-address-signature", "1700000000.00");
+    pv1::LoginRequest request;
+    request.set_username("rep_forgetful");
+    request.set_password("wrong password 12345");
+    pv1::LoginResponse response;
+    EXPECT_EQ(world->suite->Permissions()->Login(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  pv1::LoginResponse login;
+  EXPECT_EQ(
+      world->suite->Login(kTenant, "rep_forgetful", Password("rep_forgetful"), &login).error_code(),
+      grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(http_login(Password("rep_forgetful"), "127.0.0.4").status, 200);
 }
 
 TEST_F(AuthorizationMatrixTest, PolicyChangesReachRunningServices) {
