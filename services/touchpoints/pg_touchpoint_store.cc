@@ -183,8 +183,26 @@ struct CustomerState {
   int state = 0;
   std::string merged_into;
   std::vector<std::string> person_ids;
+  std::vector<std::string> folded_persons;  // "<person_id>:<into_person_id>"
   auth::CustomerAttributes attributes;
 };
+
+// Renames the contact persons of `t` through `persons` (old id -> new id; an id named twice
+// afterwards stays once); true if any changed.
+bool RenamePersons(v1::Touchpoint& t, const absl::flat_hash_map<std::string, std::string>& persons) {
+  std::vector<std::string> renamed;
+  bool changed = false;
+  for (const std::string& id : t.contact_person_ids()) {
+    const auto it = persons.find(id);
+    changed = changed || it != persons.end();
+    const std::string& now = it == persons.end() ? id : it->second;
+    if (std::find(renamed.begin(), renamed.end(), now) == renamed.end()) renamed.push_back(now);
+  }
+  if (!changed) return false;
+  t.clear_contact_person_ids();
+  for (std::string& id : renamed) t.add_contact_person_ids(std::move(id));
+  return true;
+}
 
 // Loads the customers `ids` of `tenant` and, transitively, the survivors they were merged
 // into, with their visibility attributes, locking each row against a concurrent merge until
@@ -196,7 +214,7 @@ absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
   for (int hop = 0; hop <= kMaxMergeHops && !ids.empty(); ++hop) {
     const pqxx::result rows = txn.exec_params(
         absl::StrCat("SELECT c.customer_id::text, c.state, coalesce(c.merged_into::text, ''), "
-                     "c.person_ids::text[], ",
+                     "c.person_ids::text[], c.folded_persons, ",
                      AttributeColumns(),
                      " FROM customers c WHERE c.tenant_id = $1 AND "
                      "c.customer_id = ANY($2::uuid[]) ORDER BY c.customer_id FOR SHARE OF c"),
@@ -204,7 +222,7 @@ absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
     ids.clear();
     for (const auto& row : rows) {
       CustomerState c{row[1].as<int>(), row[2].c_str(), pg::ParseTextArray(row[3]),
-                      AttributesFromRow(row, 4, row[0].c_str())};
+                      pg::ParseTextArray(row[4]), AttributesFromRow(row, 5, row[0].c_str())};
       if (!c.merged_into.empty() && !found.contains(c.merged_into)) ids.push_back(c.merged_into);
       found.emplace(row[0].c_str(), std::move(c));
     }
@@ -220,6 +238,7 @@ absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerStat
                              const auth::Scope& scope, v1::Touchpoint& t, std::string_view prefix) {
   const std::string field = absl::StrCat(std::string(prefix), prefix.empty() ? "" : ".");
   absl::flat_hash_set<std::string> persons;
+  absl::flat_hash_map<std::string, std::string> folded;  // By the merges on the way.
   std::string id = t.customer_id();
   for (int hop = 0;; ++hop) {
     const auto it = customers.find(id);
@@ -231,6 +250,10 @@ absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerStat
     TL_RETURN_IF_ERROR(
         scope.CheckRow(auth::Access::kWriteTouchpoints, it->second.attributes, std::move(unknown)));
     persons.insert(it->second.person_ids.begin(), it->second.person_ids.end());
+    for (const std::string& pair : it->second.folded_persons) {
+      const size_t colon = pair.find(':');
+      if (colon != std::string::npos) folded.emplace(pair.substr(0, colon), pair.substr(colon + 1));
+    }
     if (it->second.state == cv1::CUSTOMER_STATE_DELETED) {
       return status::InvalidArgument(field + "customer_id", "names a deleted customer");
     }
@@ -246,6 +269,9 @@ absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerStat
   }
   TL_RETURN_IF_ERROR(violations.ToStatus());
   t.set_customer_id(id);
+  // A person folded by a merge is the one it was folded into (through every merge on the way).
+  for (int hop = 0; hop <= kMaxMergeHops && RenamePersons(t, folded); ++hop) {
+  }
   return absl::OkStatus();
 }
 
@@ -936,22 +962,24 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(const auth::Scope& scope,
 namespace {
 
 // Upserts a customer of the read model unless it holds a newer version; true if applied. The
-// row's version is the customer's plus `version_offset`.
+// row's version is the customer's plus `version_offset`; `folded` are its folded_persons.
 bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Customer& c,
-                    int64_t version_offset = 0) {
+                    int64_t version_offset = 0, const std::vector<std::string>& folded = {}) {
   std::vector<std::string> persons;
   for (const cv1::ContactPerson& p : c.contact_persons()) persons.push_back(p.person_id());
   const pqxx::result applied = txn.exec_params(
       "INSERT INTO customers (tenant_id, customer_id, state, merged_into, person_ids, owner_id, "
-      "region, level, version) VALUES ($1, $2::uuid, $3, nullif($4, '')::uuid, $5::uuid[], $6, "
-      "$7, $8, $9) "
+      "region, level, version, folded_persons) VALUES ($1, $2::uuid, $3, "
+      "nullif($4, '')::uuid, $5::uuid[], $6, $7, $8, $9, $10::text[]) "
       "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET state = EXCLUDED.state, "
       "merged_into = EXCLUDED.merged_into, person_ids = EXCLUDED.person_ids, "
       "owner_id = EXCLUDED.owner_id, region = EXCLUDED.region, level = EXCLUDED.level, "
-      "version = EXCLUDED.version WHERE customers.version < EXCLUDED.version RETURNING 1",
+      "version = EXCLUDED.version, folded_persons = EXCLUDED.folded_persons "
+      "WHERE customers.version < EXCLUDED.version RETURNING 1",
       tenant, c.customer_id(), static_cast<int>(c.state()), c.merged_into_customer_id(),
       pg::TextArrayLiteral(persons), c.owner_id(), c.region(), static_cast<int>(c.level()),
-      (c.etag().empty() ? int64_t{0} : std::stoll(c.etag())) + version_offset);
+      (c.etag().empty() ? int64_t{0} : std::stoll(c.etag())) + version_offset,
+      pg::TextArrayLiteral(folded));
   return !applied.empty();
 }
 
@@ -965,19 +993,7 @@ absl::Status RemapContactPersons(pqxx::work& txn, const std::string& tenant,
   std::vector<std::string> ids, times, bodies;
   for (const auto& row : rows) {
     TL_ASSIGN_OR_RETURN(v1::Touchpoint t, FromRow(row));
-    std::vector<std::string> remapped;
-    bool changed = false;
-    for (const std::string& id : t.contact_person_ids()) {
-      const auto it = persons.find(id);
-      changed = changed || it != persons.end();
-      const std::string& now = it == persons.end() ? id : it->second;
-      if (std::find(remapped.begin(), remapped.end(), now) == remapped.end()) {
-        remapped.push_back(now);
-      }
-    }
-    if (!changed) continue;
-    t.clear_contact_person_ids();
-    for (std::string& id : remapped) t.add_contact_person_ids(std::move(id));
+    if (!RenamePersons(t, persons)) continue;
     ids.push_back(t.touchpoint_id());
     times.push_back(PgTime(FromProtoTime(t.occur_time())));
     bodies.push_back(absl::BytesToHexString(t.SerializeAsString()));
@@ -1027,7 +1043,11 @@ absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
     UpsertCustomer(txn, tenant, undeleted.customer());
   } else if (payload.Is<ev::CustomersMerged>() && payload.UnpackTo(&merged)) {
     UpsertCustomer(txn, tenant, merged.survivor());
-    if (UpsertCustomer(txn, tenant, merged.merged())) {
+    std::vector<std::string> folded_pairs;
+    for (const ev::FoldedPerson& f : merged.folded_persons()) {
+      folded_pairs.push_back(absl::StrCat(f.person_id(), ":", f.into_person_id()));
+    }
+    if (UpsertCustomer(txn, tenant, merged.merged(), 0, folded_pairs)) {
       const pqxx::result moved = txn.exec_params(
           absl::StrCat("UPDATE touchpoints SET customer_id = $3::uuid, version = version + 1, "
                        "update_time = now(), change_xid = pg_current_xact_id() "

@@ -447,6 +447,12 @@ TEST_F(TouchpointsServiceTest, MergeRemapsFoldedContactPersonsAndUnmergeMapsThem
   ApplyCustomerEvent(merge, kTenant, survivor.id);
   EXPECT_THAT(persons_of(of_merged), ElementsAre(survivor.person_ids[0], merged.person_ids[1]));
   EXPECT_THAT(persons_of(of_survivor), ElementsAre(survivor.person_ids[0]));
+  // Recorded for the merged customer after the merge, naming its folded person: the same.
+  t = Basic(merged.id, now - absl::Hours(1));
+  t.add_contact_person_ids(merged.person_ids[0]);
+  const v1::Touchpoint late = MustRecord(t);
+  EXPECT_EQ(late.customer_id(), survivor.id);
+  EXPECT_THAT(late.contact_person_ids(), ElementsAre(survivor.person_ids[0]));
 
   ev::CustomersUnmerged unmerge;
   *unmerge.mutable_merge() = merge.merge();
