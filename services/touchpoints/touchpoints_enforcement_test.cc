@@ -525,6 +525,29 @@ TEST_F(EnforcementTest, FilteringOnAFieldTheCallerDoesNotSeeIsPermissionDenied) 
   EXPECT_THAT(IdsOf(listed.touchpoints()), ElementsAre(touchpoints_["own"]));
 }
 
+TEST_F(EnforcementTest, HiddenConcernsAreNeitherSearchedNorFilteredOn) {
+  pv1::EffectiveScope scope = auth::testing::AdminScope(kTenant, "no-concerns");
+  AddRule(scope, "concerns", pv1::FIELD_ACCESS_HIDDEN);
+  authenticator_.SetScope("no-concerns", scope);
+  v1::Touchpoint t = Basic(customers_["own"].id, now_ - absl::Minutes(5), "回访");
+  t.add_concerns("交货期太长");
+  t.add_needs("分期付款方案");
+  const std::string id = MustRecord(t).touchpoint_id();
+  EXPECT_THAT(SearchIds("交货期"), ElementsAre(id));
+  caller_ = "no-concerns";
+  EXPECT_THAT(SearchIds("交货期"), IsEmpty());
+  // Needs share the concerns' weight in the index: not searched either for this caller.
+  EXPECT_THAT(SearchIds("分期付款"), IsEmpty());
+  v1::ListTouchpointsRequest list;
+  list.set_customer_id(customers_["own"].id);
+  list.mutable_filter()->set_has_concerns(true);
+  v1::ListTouchpointsResponse listed;
+  const grpc::Status status = List(list, &listed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(),
+              ::testing::StartsWith("filter.has_concerns: field concerns is not visible"));
+}
+
 TEST_F(EnforcementTest, WritesNeedThePermission) {
   caller_ = kViewer;
   const std::string id = touchpoints_["own"];
