@@ -230,6 +230,18 @@ absl::flat_hash_map<std::string, CustomerState> LoadCustomers(pqxx::work& txn,
   return found;
 }
 
+// A touchpoint that sets customer_status_after changes the customer's lifecycle status (contacts
+// applies it as the recorder's change), so its writer must be allowed to write that field of
+// that customer, not only its touchpoints: PERMISSION_DENIED otherwise.
+absl::Status CheckStatusAfterWritable(const auth::Scope& scope,
+                                      const auth::CustomerAttributes& customer,
+                                      const v1::Touchpoint& t) {
+  if (t.customer_status_after() == cv1::LIFECYCLE_STATUS_UNSPECIFIED) return absl::OkStatus();
+  TL_RETURN_IF_ERROR(scope.CheckRow(auth::Access::kWrite, customer,
+                                    absl::PermissionDeniedError("customer not writable")));
+  return scope.CheckWritable(auth::kCustomerResource, {"lifecycle_status"});
+}
+
 // Resolves the touchpoint's customer to the live one it stands for and checks its contact
 // persons. Rewrites customer_id to the survivor of a merge. A customer on the way that
 // `scope` does not see is reported as one that does not exist; one it sees but may not write
@@ -257,7 +269,10 @@ absl::Status ResolveCustomer(const absl::flat_hash_map<std::string, CustomerStat
     if (it->second.state == cv1::CUSTOMER_STATE_DELETED) {
       return status::InvalidArgument(field + "customer_id", "names a deleted customer");
     }
-    if (it->second.state != cv1::CUSTOMER_STATE_MERGED) break;
+    if (it->second.state != cv1::CUSTOMER_STATE_MERGED) {
+      TL_RETURN_IF_ERROR(CheckStatusAfterWritable(scope, it->second.attributes, t));
+      break;
+    }
     id = it->second.merged_into;
   }
   status::FieldViolations violations;
@@ -619,6 +634,9 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
     const v1::Touchpoint before = t;
     std::string named_customer;  // Set when the mutation names another customer.
     TL_ASSIGN_OR_RETURN(const Change change, mutate(t));
+    if (t.customer_status_after() != before.customer_status_after()) {
+      TL_RETURN_IF_ERROR(CheckStatusAfterWritable(scope, stored.customer, t));
+    }
     if (t.customer_id() != before.customer_id() ||
         t.contact_person_ids().size() != before.contact_person_ids().size() ||
         !std::equal(t.contact_person_ids().begin(), t.contact_person_ids().end(),

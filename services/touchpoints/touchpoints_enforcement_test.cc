@@ -809,6 +809,38 @@ TEST_F(EnforcementTest, AReadShareReadsTouchpointsButWritesNone) {
   EXPECT_TRUE(Delete(recorded.touchpoint().touchpoint_id(), "", nullptr).ok());
 }
 
+// customer_status_after changes the customer's lifecycle status (contacts applies it as the
+// recorder's change), so it needs the customer writable, not only its touchpoints: a partner
+// with an EDIT share and no PERMISSION_CUSTOMERS_WRITE records touchpoints but sets no status.
+TEST_F(EnforcementTest, SettingTheCustomersStatusNeedsTheCustomerWritable) {
+  Share("partner_shared", {{"partner", "dealer-1"}}, 2, pv1::SHARE_ACCESS_EDIT);
+  caller_ = kPartner;
+  const std::string customer = customers_["partner_shared"].id;
+  v1::Touchpoint with_status = Basic(customer, now_ - absl::Minutes(5));
+  with_status.set_customer_status_after(cv1::LIFECYCLE_STATUS_HIGH_INTENT);
+  const grpc::Status refused = Record(with_status, nullptr);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status::ErrorReasonOf(status::FromGrpcStatus(refused)), "CUSTOMER_NOT_WRITABLE");
+  v1::RecordTouchpointResponse recorded;
+  ASSERT_TRUE(Record(Basic(customer, now_ - absl::Minutes(4)), &recorded).ok());
+  v1::Touchpoint patch;
+  patch.set_touchpoint_id(recorded.touchpoint().touchpoint_id());
+  patch.set_customer_status_after(cv1::LIFECYCLE_STATUS_HIGH_INTENT);
+  EXPECT_EQ(Update(patch, {"customer_status_after"}, nullptr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // A role that may write customers, but not their lifecycle status, is refused by the field.
+  pv1::EffectiveScope writer = PartnerScope();
+  writer.add_permissions(pv1::PERMISSION_CUSTOMERS_WRITE);
+  *writer.add_field_rules() = auth::testing::FieldRuleOf(
+      auth::kCustomerResource, "lifecycle_status", pv1::FIELD_ACCESS_READ_ONLY);
+  authenticator_.SetScope(kPartner, writer);
+  EXPECT_EQ(Record(with_status, nullptr).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  writer.clear_field_rules();
+  authenticator_.SetScope(kPartner, writer);
+  EXPECT_TRUE(Record(with_status, nullptr).ok());
+}
+
 TEST_F(EnforcementTest, EveryChangeAndEverySensitiveReadIsAudited) {
   caller_ = kRep;
   v1::RecordTouchpointResponse recorded;
