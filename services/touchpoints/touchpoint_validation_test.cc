@@ -554,6 +554,8 @@ TEST(TouchpointValidationTest, Summary) {
               ElementsAre(Pair("touchpoint.summary", "must be at most 4000 characters")));
   EXPECT_THAT(ViolationsAfter([](v1::Touchpoint& t) { t.set_summary("一\t二\r\n三"); }), IsEmpty());
   EXPECT_THAT(ViolationsAfter([](v1::Touchpoint& t) { t.set_summary(std::string("a\0b", 3)); }),
+              ElementsAre(Pair("touchpoint.summary", "must not contain NUL characters")));
+  EXPECT_THAT(ViolationsAfter([](v1::Touchpoint& t) { t.set_summary("a\x01b"); }),
               ElementsAre(Pair("touchpoint.summary",
                                "must not contain control characters other than tab and line "
                                "breaks")));
