@@ -21,6 +21,7 @@
 #include "common/auth/sync/enforcement.h"
 #include "common/auth/sync/scope_invalidation.h"
 #include "common/auth/token.h"
+#include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/customers/customer_directory.h"
@@ -33,7 +34,6 @@
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
-#include "common/server/balanced_channel.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
@@ -252,7 +252,7 @@ int Run() {
     log::Info("no --contacts_addr: a share of a customer whose event has not arrived is "
               "NOT_FOUND until it does");
   } else {
-    directory = customers::MakeGrpcCustomerDirectory(server::BalancedChannel(contacts_addr));
+    directory = customers::MakeGrpcCustomerDirectory(channel::BalancedChannel(contacts_addr));
     org_options.customers = directory.get();
   }
   OrgManager org(pool.get(), org_options);

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/auth/sync/enforcement.h"
 #include "common/auth/sync/shares_read_model.h"
+#include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/customers/customer_directory.h"
@@ -22,7 +23,6 @@
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
-#include "common/server/balanced_channel.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
@@ -151,7 +151,7 @@ int Run() {
   batching.max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls));
   // Customers the read model does not know yet, from their owner.
   const std::unique_ptr<CustomerDirectory> directory =
-      customers::MakeGrpcCustomerDirectory(server::BalancedChannel(contacts_addr));
+      customers::MakeGrpcCustomerDirectory(channel::BalancedChannel(contacts_addr));
   TouchpointManager manager(
       &store, audit.get(), validation,
       OrDie(paging::PageTokens::Load(*pool), "loading the page-token key"),

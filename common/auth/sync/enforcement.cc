@@ -4,9 +4,9 @@
 
 #include "absl/flags/flag.h"
 #include "common/auth/sync/shares_read_model.h"
+#include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
-#include "common/server/balanced_channel.h"
 
 namespace touchline::auth {
 namespace {
@@ -43,7 +43,7 @@ std::optional<EdgeAddressSigner> EdgeAddressSignerFromFlags() {
 
 Enforcement::Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool* pool)
     : authenticator_(std::move(config.verifier),
-                     MakeGrpcScopeSource(server::BalancedChannel(config.options.permissions_addr))),
+                     MakeGrpcScopeSource(channel::BalancedChannel(config.options.permissions_addr))),
       invalidation_(redis, config.options.stream_prefix, &authenticator_),
       shares_(SharesConsumerOptions(config.options), redis, pool, &ApplyPermissionEvent) {}
 

@@ -1,10 +1,10 @@
-#include "common/server/balanced_channel.h"
+#include "common/channel/balanced_channel.h"
 
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
-namespace touchline::server {
+namespace touchline::channel {
 
 std::shared_ptr<grpc::Channel> BalancedChannel(const std::string& target) {
   grpc::ChannelArguments arguments;
@@ -12,4 +12,4 @@ std::shared_ptr<grpc::Channel> BalancedChannel(const std::string& target) {
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
 }
 
-}  // namespace touchline::server
+}  // namespace touchline::channel
