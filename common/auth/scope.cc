@@ -1,10 +1,13 @@
 #include "common/auth/scope.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <iterator>
 #include <optional>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -395,6 +398,7 @@ Scope::Scope(EffectiveScope proto) : proto_(std::move(proto)) {
     rules_[rule.resource()][rule.field_path()] = rule;
   }
   IndexFieldRules();
+  field_profile_ = ComputeFieldProfile();
 }
 
 Scope::~Scope() = default;
@@ -473,6 +477,30 @@ void Scope::IndexFieldRules() {
           SensitivePath{.path = std::move(path), .fields = std::move(chain)});
     }
   }
+}
+
+std::string Scope::ComputeFieldProfile() const {
+  // One line per rule and per default sensitive path, sorted, under a version tag: a change
+  // to how rules redact (not to what they say) must bump the tag.
+  std::string canonical = "touchline.field-profile.v1\n";
+  for (const char* resource : {kCustomerResource, kTouchpointResource}) {
+    std::vector<std::string> lines;
+    for (const std::string& path : DefaultSensitivePaths(resource)) {
+      lines.push_back(absl::StrCat("sensitive\t", path));
+    }
+    if (auto rules = rules_.find(View(resource)); rules != rules_.end()) {
+      for (const auto& [path, rule] : rules->second) {
+        lines.push_back(absl::StrCat("rule\t", path, "\t", static_cast<int>(rule.access()), "\t",
+                                     static_cast<int>(rule.mask())));
+      }
+    }
+    std::sort(lines.begin(), lines.end());
+    absl::StrAppend(&canonical, "resource\t", resource, "\n", absl::StrJoin(lines, "\n"), "\n");
+  }
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(canonical.data()),
+                     canonical.size());
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 bool Scope::Has(permissions::v1::Permission permission) const {

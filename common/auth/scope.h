@@ -169,10 +169,20 @@ class Scope {
   // Whether any rule of `resource` is not EDITABLE (so callers can skip Redact cheaply).
   bool HasFieldRules(std::string_view resource) const;
 
+  // A fingerprint of exactly what Redact does and reports for both resources: their field
+  // rules (path, access, resolved mask) and the sensitive fields audited by default. Scopes
+  // whose rules for customers and touchpoints are equal have equal profiles, whatever else
+  // differs (role, rows, permissions); any difference in those rules gives another profile.
+  // 32 lowercase hex digits (128 bits of a SHA-256 of the rules in a canonical order), the
+  // same in every process, so it may name data redacted for this profile in a shared cache.
+  const std::string& FieldProfile() const { return field_profile_; }
+
  private:
   explicit Scope(permissions::v1::EffectiveScope proto);
   // Builds rule trees and sensitive paths of every resource from rules_.
   void IndexFieldRules();
+  // FieldProfile() of rules_.
+  std::string ComputeFieldProfile() const;
 
   permissions::v1::EffectiveScope proto_;
   absl::flat_hash_set<int> permissions_;
@@ -188,6 +198,7 @@ class Scope {
       rules_;
   // resource -> its rules for Redact; every known resource has an entry.
   absl::flat_hash_map<std::string, scope_internal::ResourceRules> resource_rules_;
+  std::string field_profile_;
 };
 
 // The caller's scope; INTERNAL "no scope" when the authenticator attached none: a wiring

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -665,6 +666,60 @@ TEST(ScopeFieldsTest, CheckWritableNamesTheRestrictedField) {
       StatusIs(absl::StatusCode::kPermissionDenied, "field industry is hidden for role rep"));
   // A path that merely shares a prefix is another field.
   TL_EXPECT_OK(scope->CheckWritable(kCustomerResource, {"industry_code", "contact_persons.ph"}));
+}
+
+TEST(ScopeFieldProfileTest, EqualFieldRulesGiveEqualProfilesWhateverElseDiffers) {
+  std::shared_ptr<const Scope> none = WithRules({});
+  EXPECT_THAT(none->FieldProfile(), ::testing::MatchesRegex("[0-9a-f]{32}"));
+  // Rows, role, rank and permissions are not part of it; neither is the order of the rules.
+  pv1::EffectiveScope other = BaseScope();
+  other.set_user_id("u-manager");
+  other.set_role_id("manager");
+  other.set_rank(40);
+  other.set_all_customers(true);
+  other.set_vip_visible(true);
+  other.add_regions("北京");
+  other.add_permissions(pv1::PERMISSION_CUSTOMERS_WRITE);
+  *other.add_field_rules() = Rule(kTouchpointResource, "content", pv1::FIELD_ACCESS_HIDDEN);
+  *other.add_field_rules() = Rule(kCustomerResource, "contact_persons.phones",
+                                  pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_PHONE);
+  std::shared_ptr<const Scope> rules = WithRules(
+      {Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_MASKED,
+            pv1::MASK_PATTERN_PHONE),
+       Rule(kTouchpointResource, "content", pv1::FIELD_ACCESS_HIDDEN)});
+  EXPECT_EQ(MustCompile(other)->FieldProfile(), rules->FieldProfile());
+  EXPECT_EQ(WithRules({})->FieldProfile(), none->FieldProfile());
+  // The mask a MASKED rule leaves unspecified is resolved first: PHONE for phones.
+  EXPECT_EQ(WithRules({Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_MASKED),
+                       Rule(kTouchpointResource, "content", pv1::FIELD_ACCESS_HIDDEN)})
+                ->FieldProfile(),
+            rules->FieldProfile());
+}
+
+TEST(ScopeFieldProfileTest, AnyDifferenceInTheFieldRulesGivesAnotherProfile) {
+  const std::vector<std::vector<pv1::FieldRule>> variants = {
+      {},
+      {Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_MASKED,
+            pv1::MASK_PATTERN_PHONE)},
+      // The same path with another mask, another access, on the other resource.
+      {Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_MASKED,
+            pv1::MASK_PATTERN_PARTIAL)},
+      {Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_HIDDEN)},
+      {Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_READ_ONLY)},
+      // An EDITABLE rule changes no value but makes the field audited.
+      {Rule(kCustomerResource, "display_name", pv1::FIELD_ACCESS_EDITABLE)},
+      {Rule(kCustomerResource, "industry", pv1::FIELD_ACCESS_HIDDEN)},
+      {Rule(kTouchpointResource, "subject", pv1::FIELD_ACCESS_HIDDEN)},
+      {Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_MASKED,
+            pv1::MASK_PATTERN_PHONE),
+       Rule(kCustomerResource, "contact_persons.emails", pv1::FIELD_ACCESS_MASKED,
+            pv1::MASK_PATTERN_EMAIL)},
+  };
+  std::set<std::string> profiles;
+  for (const std::vector<pv1::FieldRule>& rules : variants) {
+    profiles.insert(WithRules(rules)->FieldProfile());
+  }
+  EXPECT_EQ(profiles.size(), variants.size());
 }
 
 }  // namespace
