@@ -17,9 +17,13 @@ namespace {
 
 // KEYS: entry, lock. ARGV: version read before loading, data, TTL ms, lock token.
 // Writes only when nobody invalidated the entry meanwhile; frees the lock if still ours.
+// Prepared views of any earlier data go with it.
 constexpr char kStoreScript[] = R"lua(
 local written = 0
-if (redis.call('HGET', KEYS[1], 'ver') or '0') == ARGV[1] then
+local ver = redis.call('HGET', KEYS[1], 'ver')
+if (ver or '0') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  if ver then redis.call('HSET', KEYS[1], 'ver', ver) end
   redis.call('HSET', KEYS[1], 'data', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   written = 1
@@ -31,12 +35,33 @@ return written
 // KEYS: entry, lock. ARGV: TTL ms. Without an entry and without a load in flight there is
 // nothing to drop or to refuse: a load that starts later reads the changed data, because it
 // takes the lock before it reads. Otherwise the version is bumped and outlives the data by a
-// TTL, far longer than any load.
+// TTL, far longer than any load. Everything but the version goes: the data and every view
+// prepared from it.
 constexpr char kInvalidateScript[] = R"lua(
 if redis.call('EXISTS', KEYS[1], KEYS[2]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('HDEL', KEYS[1], 'data')
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'ver', ver)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+)lua";
+
+// KEYS: entry. ARGV: prepared field. The prepared view if stored: {view}; otherwise
+// {data, ver} as HMGET gives them.
+constexpr char kLookupPreparedScript[] = R"lua(
+local prepared = redis.call('HGET', KEYS[1], ARGV[1])
+if prepared then return {prepared} end
+return redis.call('HMGET', KEYS[1], 'data', 'ver')
+)lua";
+
+// KEYS: entry. ARGV: prepared field, prepared view, the data it was made from, the version
+// that data was read at. Writes only while both are unchanged: no invalidation since, no other
+// data (a reload after the entry expired), and not after the entry expired (which would leave
+// a hash without TTL).
+constexpr char kStorePreparedScript[] = R"lua(
+if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[4] then return 0 end
+if redis.call('HGET', KEYS[1], 'data') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 )lua";
 
@@ -124,17 +149,49 @@ void Customer360Cache::Lookup(std::string_view tenant_id, std::string_view custo
     done(absl::UnavailableError("the cache is left alone after a Redis failure"));
     return;
   }
-  PendingLookup pending{.key = EntryKey(tenant_id, customer_id), .done = std::move(done)};
+  PendingLookup pending{.key = EntryKey(tenant_id, customer_id),
+                        .done = std::move(done),
+                        .prepared_field = {},
+                        .prepared_done = nullptr};
   if (!lookups_.Add(pending)) pending.done(absl::UnavailableError("too many cache lookups queued"));
+}
+
+void Customer360Cache::LookupPrepared(std::string_view tenant_id, std::string_view customer_id,
+                                      std::string field, PreparedLookupDone done) {
+  if (Tripped()) {
+    done(absl::UnavailableError("the cache is left alone after a Redis failure"));
+    return;
+  }
+  PendingLookup pending{.key = EntryKey(tenant_id, customer_id),
+                        .done = nullptr,
+                        .prepared_field = std::move(field),
+                        .prepared_done = std::move(done)};
+  if (!lookups_.Add(pending)) {
+    pending.prepared_done(absl::UnavailableError("too many cache lookups queued"));
+  }
 }
 
 void Customer360Cache::LookupBatch(std::vector<PendingLookup>& batch) {
   std::vector<std::vector<std::string>> commands;
   commands.reserve(batch.size());
-  for (const PendingLookup& pending : batch) commands.push_back({"HGET", pending.key, "data"});
+  for (const PendingLookup& pending : batch) {
+    if (pending.prepared_done) {
+      commands.push_back({"EVAL", kLookupPreparedScript, "1", pending.key, pending.prepared_field});
+    } else {
+      commands.push_back({"HGET", pending.key, "data"});
+    }
+  }
   const absl::StatusOr<std::vector<redis::Reply>> replies = redis_->Pipeline(commands);
   if (!replies.ok()) Trip(replies.status());
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].prepared_done) {
+      if (!replies.ok()) {
+        batch[i].prepared_done(replies.status());
+        continue;
+      }
+      batch[i].prepared_done(ReadPreparedLookup((*replies)[i]));
+      continue;
+    }
     if (!replies.ok()) {
       batch[i].done(replies.status());
       continue;
@@ -149,6 +206,48 @@ void Customer360Cache::LookupBatch(std::vector<PendingLookup>& batch) {
     OutcomeCounter(CacheOutcome::kHit).Increment();
     batch[i].done(std::optional<std::string>(data.str()));
   }
+}
+
+absl::StatusOr<Customer360Cache::PreparedLookup> Customer360Cache::ReadPreparedLookup(
+    const redis::Reply& reply) {
+  if (const absl::Status refused = ReplyStatus(reply, "looking up a prepared 360 view");
+      !refused.ok()) {
+    // A script Redis refuses would refuse every lookup: leave the cache alone as for an outage.
+    Trip(refused);
+    return refused;
+  }
+  PreparedLookup found;
+  const redis::ReplyView view = reply.view();
+  if (view.is_array() && view.size() == 1 && view[0].is_string()) {
+    found.prepared = std::string(view[0].str());
+  } else if (view.is_array() && view.size() == 2) {
+    // An error reply inside (a key of the wrong type) is a miss, as for Lookup.
+    if (view[0].is_string()) found.entry = std::string(view[0].str());
+    found.version = view[1].is_string() ? std::string(view[1].str()) : "0";
+  }
+  if (found.prepared || found.entry) OutcomeCounter(CacheOutcome::kHit).Increment();
+  return found;
+}
+
+absl::StatusOr<bool> Customer360Cache::StorePrepared(std::string_view tenant_id,
+                                                     std::string_view customer_id,
+                                                     const std::string& field,
+                                                     const std::string& prepared,
+                                                     const std::string& entry,
+                                                     const std::string& version) {
+  const absl::StatusOr<redis::Reply> stored =
+      redis_->Command({"EVAL", kStorePreparedScript, "1", EntryKey(tenant_id, customer_id), field,
+                       prepared, entry, version});
+  if (!stored.ok()) {
+    Trip(stored.status());
+    return stored.status();
+  }
+  if (const absl::Status refused = ReplyStatus(*stored, "storing a prepared 360 view");
+      !refused.ok()) {
+    Trip(refused);
+    return refused;
+  }
+  return stored->integer() == 1;
 }
 
 std::string Customer360Cache::EntryKey(std::string_view tenant_id,

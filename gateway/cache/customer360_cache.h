@@ -2,7 +2,10 @@
 // every gateway replica.
 //
 // Each entry is the hash "<prefix>:c360:{<tenant>:<customer_id>}" with the fields "data" (a
-// serialized CachedCustomer360) and "ver" (how often the entry was invalidated). A miss is
+// serialized CachedCustomer360), "ver" (how often the entry was invalidated) and any number
+// of prepared views: what the gateway made of "data" for one kind of caller, each under a
+// field of its choosing, written only while "data" is still what it was made from and
+// dropped with it (an invalidation or a new "data" keeps only "ver"). A miss is
 // loaded by one caller at a time per key, across replicas (a lock key in the same hash slot);
 // the others wait for its result. The loader reads "ver" before it loads and writes back only
 // if "ver" is unchanged, so a slow load cannot put back data older than an invalidation that
@@ -89,6 +92,33 @@ class Customer360Cache {
   using LookupDone = std::function<void(absl::StatusOr<std::optional<std::string>>)>;
   void Lookup(std::string_view tenant_id, std::string_view customer_id, LookupDone done);
 
+  // What LookupPrepared found.
+  struct PreparedLookup {
+    // The prepared field's value, when Redis has it.
+    std::optional<std::string> prepared;
+    // Otherwise the entry as stored (nullopt for a miss) and the version it was read at, to
+    // make the prepared view from and to pass to StorePrepared.
+    std::optional<std::string> entry;
+    std::string version;
+  };
+
+  // As Lookup, for the prepared view `field` of (tenant, customer), in the same batched round
+  // trip: the view when stored, else the entry (one script, so a hit on the view does not
+  // carry the entry). Counts a hit when either is there. `done` runs on a lookup thread and
+  // must not block; UNAVAILABLE as for Lookup.
+  using PreparedLookupDone = std::function<void(absl::StatusOr<PreparedLookup>)>;
+  void LookupPrepared(std::string_view tenant_id, std::string_view customer_id, std::string field,
+                      PreparedLookupDone done);
+
+  // Stores `prepared` as the field `field` of (tenant, customer) if the entry is still `entry`
+  // at `version`, as LookupPrepared read them: true when written; false when the entry was
+  // invalidated, replaced or expired since (a view of older data is never written back).
+  // `field` must not be "data" or "ver". UNAVAILABLE or INTERNAL when Redis failed (the cache
+  // is then left alone as after any failure). Blocks for a round trip.
+  absl::StatusOr<bool> StorePrepared(std::string_view tenant_id, std::string_view customer_id,
+                                     const std::string& field, const std::string& prepared,
+                                     const std::string& entry, const std::string& version);
+
   // Drops the entry and bumps its version, so that a load in flight does not write back what
   // it read before. UNAVAILABLE when Redis cannot be reached (the event is retried).
   absl::Status Invalidate(std::string_view tenant_id, std::string_view customer_id);
@@ -108,12 +138,17 @@ class Customer360Cache {
   bool Tripped() const;
   absl::Duration JitteredTtl() const;
 
+  // A lookup of the entry (done) or of a prepared view (prepared_field and prepared_done).
   struct PendingLookup {
     std::string key;
     LookupDone done;
+    std::string prepared_field;
+    PreparedLookupDone prepared_done;
   };
-  // One pipelined HMGET for the whole batch.
+  // One pipelined round trip for the whole batch.
   void LookupBatch(std::vector<PendingLookup>& batch);
+  // What the lookup script answered.
+  absl::StatusOr<PreparedLookup> ReadPreparedLookup(const redis::Reply& reply);
 
   redis::Pool* const redis_;
   const Customer360CacheOptions options_;

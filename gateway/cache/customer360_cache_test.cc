@@ -307,5 +307,125 @@ TEST_F(Customer360CacheTest, LookupWithRedisUnreachableIsUnavailable) {
               touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
 }
 
+// Waits for one LookupPrepared's answer.
+absl::StatusOr<Customer360Cache::PreparedLookup> LookupPreparedNow(Customer360Cache& cache,
+                                                                   const std::string& field) {
+  absl::Notification answered;
+  absl::StatusOr<Customer360Cache::PreparedLookup> result;
+  cache.LookupPrepared(kTenant, kCustomer, field,
+                       [&](absl::StatusOr<Customer360Cache::PreparedLookup> found) {
+                         result = std::move(found);
+                         answered.Notify();
+                       });
+  answered.WaitForNotification();
+  return result;
+}
+
+TEST_F(Customer360CacheTest, LookupPreparedBringsTheViewOrElseTheEntryAndItsVersion) {
+  auto cache = Cache();
+  TL_ASSERT_OK_AND_ASSIGN(auto missing, LookupPreparedNow(*cache, "pv1:a:proto"));
+  EXPECT_FALSE(missing.prepared.has_value());
+  EXPECT_FALSE(missing.entry.has_value());
+
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("原样"))).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto entry_only, LookupPreparedNow(*cache, "pv1:a:proto"));
+  EXPECT_FALSE(entry_only.prepared.has_value());
+  ASSERT_TRUE(entry_only.entry.has_value());
+  EXPECT_EQ(*entry_only.entry, MakeEntry("原样").SerializeAsString());
+  EXPECT_EQ(entry_only.version, "0");
+
+  TL_ASSERT_OK_AND_ASSIGN(bool stored,
+                          cache->StorePrepared(kTenant, kCustomer, "pv1:a:proto", "view a",
+                                               *entry_only.entry, entry_only.version));
+  EXPECT_TRUE(stored);
+  TL_ASSERT_OK_AND_ASSIGN(auto prepared, LookupPreparedNow(*cache, "pv1:a:proto"));
+  EXPECT_EQ(prepared.prepared, "view a");
+  EXPECT_FALSE(prepared.entry.has_value());  // the view comes alone
+  // Another profile's field is not this one's.
+  TL_ASSERT_OK_AND_ASSIGN(auto other, LookupPreparedNow(*cache, "pv1:b:proto"));
+  EXPECT_FALSE(other.prepared.has_value());
+  EXPECT_TRUE(other.entry.has_value());
+}
+
+TEST_F(Customer360CacheTest, InvalidationDropsPreparedViewsAndRefusesStalePrepares) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("old"))).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto read, LookupPreparedNow(*cache, "pv1:a:json"));
+  ASSERT_TRUE(read.entry.has_value());
+  TL_ASSERT_OK_AND_ASSIGN(bool stored, cache->StorePrepared(kTenant, kCustomer, "pv1:a:json",
+                                                            "view a", *read.entry, read.version));
+  ASSERT_TRUE(stored);
+  TL_ASSERT_OK_AND_ASSIGN(auto read_b, LookupPreparedNow(*cache, "pv1:b:json"));
+
+  TL_ASSERT_OK(cache->Invalidate(kTenant, kCustomer));
+  const std::string key = cache->EntryKey(kTenant, kCustomer);
+  EXPECT_EQ(Integer({"HLEN", key}), 1);  // "ver" alone
+  EXPECT_EQ(Integer({"HEXISTS", key, "ver"}), 1);
+  TL_ASSERT_OK_AND_ASSIGN(auto dropped, LookupPreparedNow(*cache, "pv1:a:json"));
+  EXPECT_FALSE(dropped.prepared.has_value());
+  EXPECT_FALSE(dropped.entry.has_value());
+
+  // A view prepared from what was read before the invalidation is not written back: not onto
+  // the entry's remains, nor onto the entry reloaded since.
+  TL_ASSERT_OK_AND_ASSIGN(bool stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json",
+                                                           "view b", *read_b.entry,
+                                                           read_b.version));
+  EXPECT_FALSE(stale);
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("new"))).status());
+  TL_ASSERT_OK_AND_ASSIGN(stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b",
+                                                      *read_b.entry, read_b.version));
+  EXPECT_FALSE(stale);
+  EXPECT_EQ(Integer({"HEXISTS", key, "pv1:b:json"}), 0);
+  // The entry's version is right but its data is not what the view was made from.
+  TL_ASSERT_OK_AND_ASSIGN(auto fresh, LookupPreparedNow(*cache, "pv1:b:json"));
+  ASSERT_TRUE(fresh.entry.has_value());
+  TL_ASSERT_OK_AND_ASSIGN(stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b",
+                                                      *read_b.entry, fresh.version));
+  EXPECT_FALSE(stale);
+  TL_ASSERT_OK_AND_ASSIGN(bool current,
+                          cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b2",
+                                               *fresh.entry, fresh.version));
+  EXPECT_TRUE(current);
+}
+
+TEST_F(Customer360CacheTest, APrepareIsNotWrittenOntoAnExpiredEntry) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("e"))).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto read, LookupPreparedNow(*cache, "pv1:a:proto"));
+  ASSERT_TRUE(read.entry.has_value());
+  const std::string key = cache->EntryKey(kTenant, kCustomer);
+  TL_ASSERT_OK(redis_->Command({"DEL", key}).status());  // as when its TTL ran out
+  TL_ASSERT_OK_AND_ASSIGN(bool stored, cache->StorePrepared(kTenant, kCustomer, "pv1:a:proto",
+                                                            "view", *read.entry, read.version));
+  EXPECT_FALSE(stored);
+  EXPECT_EQ(Integer({"EXISTS", key}), 0);  // no hash without a TTL left behind
+}
+
+TEST_F(Customer360CacheTest, StoringNewDataDropsViewsPreparedFromEarlierData) {
+  auto cache = Cache();
+  const std::string key = cache->EntryKey(kTenant, kCustomer);
+  // Views left without their data (as a gateway of an earlier version might).
+  TL_ASSERT_OK(redis_->Command({"HSET", key, "pv1:a:proto", "orphan"}).status());
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("d"))).status());
+  EXPECT_EQ(Integer({"HEXISTS", key, "pv1:a:proto"}), 0);
+  EXPECT_EQ(Integer({"HEXISTS", key, "data"}), 1);
+  EXPECT_GT(Integer({"PTTL", key}), 0);
+}
+
+TEST_F(Customer360CacheTest, LookupPreparedWithRedisUnreachableIsUnavailable) {
+  redis::RedisOptions closed;
+  closed.port = 1;
+  TL_ASSERT_OK_AND_ASSIGN(auto down, redis::Pool::Create(closed));
+  Customer360Cache cache(down.get(), options_);
+  EXPECT_THAT(LookupPreparedNow(cache, "pv1:a:proto").status(),
+              touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(cache.StorePrepared(kTenant, kCustomer, "pv1:a:proto", "v", "e", "0").status(),
+              touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
+}
+
 }  // namespace
 }  // namespace touchline::gateway
