@@ -46,22 +46,6 @@ void Prepare(grpc::ClientContext& context, const Headers& headers, absl::Duratio
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
-// What the row decision needs of a customer and its shares.
-auth::CustomerAttributes AttributesOf(
-    const contacts::v1::Customer& customer,
-    const google::protobuf::RepeatedPtrField<pv1::CustomerShare>& shares) {
-  auth::CustomerAttributes attributes{.customer_id = customer.customer_id(),
-                                      .owner_id = customer.owner_id(),
-                                      .region = customer.region(),
-                                      .level = static_cast<int>(customer.level()),
-                                      .shares = {}};
-  for (const pv1::CustomerShare& share : shares) {
-    attributes.shares.push_back(
-        {.grantee = auth::GranteeOf(share), .edit = share.access() == pv1::SHARE_ACCESS_EDIT});
-  }
-  return attributes;
-}
-
 // Reads a stored entry straight into `view` and `shares`: the customer, the shares and the
 // first `count` touchpoints; the others are skipped, not parsed (a hit needs 10 of 20). Every
 // field of the entry is a message, so anything else means the bytes are not an entry.
@@ -226,7 +210,11 @@ absl::StatusOr<Customer360Cache::Entry> ServiceLoader::Load(const Headers& heade
 
 Customer360Service::Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
                                        events::AuditPublisher* audit, server::Executor* executor)
-    : loader_(loader), cache_(cache), audit_(audit), executor_(executor) {}
+    : loader_(loader),
+      cache_(cache),
+      audit_(audit),
+      executor_(executor),
+      encoder_(ViewEncoder::ForGeneratedRoute()) {}
 
 absl::StatusOr<Customer360Service::Query> Customer360Service::QueryOf(
     const gateway::v1::GetCustomer360Request& request) {
@@ -334,32 +322,157 @@ absl::Status Customer360Service::Enforce(
   }
   const std::vector<std::string> customer_fields =
       scope->Redact(auth::kCustomerResource, *view.mutable_customer());
-  std::set<std::string> touchpoint_fields;
-  std::vector<std::string> touchpoint_ids;
+  std::vector<std::vector<std::string>> touchpoint_fields;
+  touchpoint_fields.reserve(static_cast<size_t>(view.recent_touchpoints_size()));
   for (tv1::Touchpoint& shown : *view.mutable_recent_touchpoints()) {
-    const std::vector<std::string> read = scope->Redact(auth::kTouchpointResource, shown);
-    if (read.empty()) continue;
-    touchpoint_fields.insert(read.begin(), read.end());
-    touchpoint_ids.push_back(shown.touchpoint_id());
+    touchpoint_fields.push_back(scope->Redact(auth::kTouchpointResource, shown));
   }
-  if (audit_ == nullptr) return absl::OkStatus();
-  // The same entries contacts and touchpoints write for these reads.
-  if (!customer_fields.empty()) {
-    audit_->Publish(events::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
-                                              view.customer().customer_id(), customer_fields));
+  const auto read_of = [](std::string_view id, const std::vector<std::string>& fields) {
+    return SensitiveRead{.id = id, .fields = {fields.begin(), fields.end()}};
+  };
+  std::vector<SensitiveRead> touchpoint_reads;
+  touchpoint_reads.reserve(touchpoint_fields.size());
+  std::vector<const SensitiveRead*> touchpoints;
+  for (size_t i = 0; i < touchpoint_fields.size(); ++i) {
+    touchpoint_reads.push_back(read_of(view.recent_touchpoints(static_cast<int>(i)).touchpoint_id(),
+                                       touchpoint_fields[i]));
+    touchpoints.push_back(&touchpoint_reads.back());
   }
-  if (!touchpoint_ids.empty()) {
-    const size_t named = std::min(touchpoint_ids.size(), kMaxAuditedIds);
-    std::string detail = absl::StrJoin(touchpoint_ids.begin(),
-                                       touchpoint_ids.begin() + static_cast<ptrdiff_t>(named), ",");
-    if (named < touchpoint_ids.size()) {
-      absl::StrAppend(&detail, " and ", touchpoint_ids.size() - named, " more");
-    }
-    audit_->Publish(events::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint", "",
-                                              {touchpoint_fields.begin(), touchpoint_fields.end()},
-                                              std::move(detail)));
-  }
+  AuditReads(caller, view.customer().customer_id(), read_of("", customer_fields), touchpoints);
   return absl::OkStatus();
+}
+
+void Customer360Service::AuditReads(const auth::RequestContext& caller,
+                                    std::string_view customer_id, const SensitiveRead& customer,
+                                    const std::vector<const SensitiveRead*>& touchpoints) const {
+  if (audit_ == nullptr) return;
+  // The same entries contacts and touchpoints write for these reads.
+  if (!customer.fields.empty()) {
+    audit_->Publish(events::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
+                                              std::string(customer_id),
+                                              {customer.fields.begin(), customer.fields.end()}));
+  }
+  std::set<std::string, std::less<>> touchpoint_fields;
+  std::vector<std::string_view> touchpoint_ids;
+  for (const SensitiveRead* read : touchpoints) {
+    if (read->fields.empty()) continue;
+    touchpoint_fields.insert(read->fields.begin(), read->fields.end());
+    touchpoint_ids.push_back(read->id);
+  }
+  if (touchpoint_ids.empty()) return;
+  const size_t named = std::min(touchpoint_ids.size(), kMaxAuditedIds);
+  std::string detail = absl::StrJoin(
+      touchpoint_ids.begin(), touchpoint_ids.begin() + static_cast<ptrdiff_t>(named), ",",
+      [](std::string* out, std::string_view id) { out->append(id); });
+  if (named < touchpoint_ids.size()) {
+    absl::StrAppend(&detail, " and ", touchpoint_ids.size() - named, " more");
+  }
+  audit_->Publish(events::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint", "",
+                                            {touchpoint_fields.begin(), touchpoint_fields.end()},
+                                            std::move(detail)));
+}
+
+void Customer360Service::GetEncodedAsync(const auth::RequestContext& caller, Headers credential,
+                                         gateway::v1::GetCustomer360Request request,
+                                         Encoding encoding, EncodedDone done) {
+  if (!encoder_.ok()) {
+    done(encoder_.status());
+    return;
+  }
+  absl::StatusOr<Query> query = QueryOf(request);
+  if (!query.ok()) {
+    done(query.status());
+    return;
+  }
+  // Get on the executor, its answer encoded after.
+  auto blocking = [this, caller, credential = std::move(credential), request, encoding, done]() {
+    auto run = [this, caller, credential, request, encoding, done] {
+      absl::StatusOr<Served> served = Get(caller, credential, request);
+      if (!served.ok()) {
+        done(served.status());
+        return;
+      }
+      absl::StatusOr<std::string> bytes = encoder_->Encode(served->response, encoding);
+      if (!bytes.ok()) {
+        done(bytes.status());
+        return;
+      }
+      done(Encoded{.bytes = *std::move(bytes), .outcome = served->outcome});
+    };
+    if (executor_ == nullptr) {
+      run();
+      return;
+    }
+    const absl::Status queued = executor_->Submit(std::move(run));
+    if (!queued.ok()) done(queued);
+  };
+  if (cache_ == nullptr || !loader_->HasServiceKey(caller.tenant_id)) {
+    blocking();
+    return;
+  }
+  const absl::StatusOr<const auth::Scope*> scope = auth::ScopeOf(caller);
+  if (!scope.ok()) {
+    done(scope.status());
+    return;
+  }
+  std::string field = PreparedField((*scope)->FieldProfile(), encoding);
+  cache_->LookupPrepared(
+      caller.tenant_id, query->customer_id, field,
+      [this, caller, customer_id = query->customer_id, count = query->count, encoding, field,
+       blocking = std::move(blocking),
+       done](absl::StatusOr<Customer360Cache::PreparedLookup> found) mutable {
+        if (!found.ok() || (!found->prepared && !found->entry)) {
+          blocking();
+          return;
+        }
+        if (found->prepared) {
+          done(ServePrepared(caller, *found->prepared, count, encoding));
+          return;
+        }
+        // Once per entry and field profile: made where blocking is allowed.
+        auto prepare = [this, caller, customer_id, count, encoding, field,
+                        found = *std::move(found), blocking, done]() {
+          Customer360Cache::Entry entry;
+          if (!entry.ParseFromString(*found.entry)) {
+            // Written by another version of the gateway, say: GetOrLoad loads it again.
+            blocking();
+            return;
+          }
+          absl::StatusOr<std::string> prepared =
+              encoder_->Prepare(*caller.scope, entry, encoding);
+          if (!prepared.ok()) {
+            done(prepared.status());
+            return;
+          }
+          // A failed write is logged by the cache and costs only the next hit a prepare.
+          (void)cache_->StorePrepared(caller.tenant_id, customer_id, field, *prepared,
+                                      *found.entry, found.version);
+          done(ServePrepared(caller, *prepared, count, encoding));
+        };
+        if (executor_ == nullptr) {
+          prepare();
+          return;
+        }
+        const absl::Status queued = executor_->Submit(std::move(prepare));
+        if (!queued.ok()) done(queued);
+      });
+}
+
+absl::StatusOr<Customer360Service::Encoded> Customer360Service::ServePrepared(
+    const auth::RequestContext& caller, std::string_view prepared, int count,
+    Encoding encoding) const {
+  TL_ASSIGN_OR_RETURN(const PreparedView view, ReadPreparedView(prepared, count));
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  if (!scope->Allows(auth::Access::kRead, view.row)) {
+    // Word for word what contacts says of a customer that does not exist.
+    return absl::NotFoundError(absl::StrCat("customer ", view.row.customer_id, " not found"));
+  }
+  std::vector<const SensitiveRead*> touchpoints;
+  touchpoints.reserve(view.touchpoints.size());
+  for (const PreparedView::Part& part : view.touchpoints) touchpoints.push_back(&part.read);
+  AuditReads(caller, view.row.customer_id, view.customer.read, touchpoints);
+  return Encoded{.bytes = encoder_->Assemble(view, count, encoding),
+                 .outcome = CacheOutcome::kHit};
 }
 
 }  // namespace touchline::gateway

@@ -21,6 +21,7 @@
 #include "common/server/executor.h"
 #include "gateway/cache/customer360_cache.h"
 #include "gateway/edge.h"
+#include "gateway/prepared_view.h"
 #include "grpcpp/channel.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/gateway/v1/gateway_service.pb.h"
@@ -125,6 +126,28 @@ class Customer360Service {
   void GetAsync(const auth::RequestContext& caller, Headers credential,
                 gateway::v1::GetCustomer360Request request, Done done);
 
+  // How GetEncodedAsync encodes the view: kProto, the serialized GetCustomer360Response (map
+  // entries in key order); kJson, the JSON the HTTP front prints for it
+  // (http::ResponseToJson on GetCustomer360's route).
+  using Encoding = ViewEncoding;
+  struct Encoded {
+    std::string bytes;
+    CacheOutcome outcome;
+  };
+  using EncodedDone = std::function<void(absl::StatusOr<Encoded>)>;
+
+  // As GetAsync, answering the view's bytes as the front sends them. A hit is served from the
+  // view prepared for the caller's field profile (auth::Scope::FieldProfile), which the
+  // cache's batched lookup brings instead of the entry: the row decision, the audit and a
+  // concatenation of stored bytes, on the lookup thread. When the entry is cached but not yet
+  // prepared for the profile, the view is prepared from it on the executor, stored beside it
+  // (unless it was invalidated meanwhile) and served, still a hit. Everything else runs Get
+  // on the executor and encodes its answer. Errors and audit entries as for Get; calls `done`
+  // exactly once.
+  void GetEncodedAsync(const auth::RequestContext& caller, Headers credential,
+                       gateway::v1::GetCustomer360Request request, Encoding encoding,
+                       EncodedDone done);
+
  private:
   // The customer id (lower case) and the number of touchpoints a request asks for;
   // INVALID_ARGUMENT naming the bad field.
@@ -142,10 +165,22 @@ class Customer360Service {
       const google::protobuf::RepeatedPtrField<permissions::v1::CustomerShare>& shares,
       gateway::v1::GetCustomer360Response& view) const;
 
+  // Serves a hit from a prepared view: the row decision, the audit, the bytes.
+  absl::StatusOr<Encoded> ServePrepared(const auth::RequestContext& caller,
+                                        std::string_view prepared, int count,
+                                        Encoding encoding) const;
+
+  // Reports the sensitive fields a caller was shown, as contacts and touchpoints report
+  // their reads: one entry for the customer's fields, one for the touchpoints'.
+  void AuditReads(const auth::RequestContext& caller, std::string_view customer_id,
+                  const SensitiveRead& customer,
+                  const std::vector<const SensitiveRead*>& touchpoints) const;
+
   Customer360Loader* const loader_;
   Customer360Cache* const cache_;
   events::AuditPublisher* const audit_;
   server::Executor* const executor_;
+  const absl::StatusOr<ViewEncoder> encoder_;
 };
 
 }  // namespace touchline::gateway
