@@ -4,8 +4,29 @@
 #include <utility>
 
 #include "common/auth/scope_authenticator.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/slice.h"
 
 namespace touchline::gateway {
+namespace {
+
+// Parses a request as the typed handler's deserializer would.
+bool ParseRequest(const grpc::ByteBuffer& request, v1::GetCustomer360Request& parsed) {
+  grpc::ByteBuffer copy(request);  // shares the slices; Deserialize consumes its argument
+  return grpc::SerializationTraits<v1::GetCustomer360Request>::Deserialize(&copy, &parsed).ok();
+}
+
+// `bytes` as a response buffer, without copying them.
+grpc::ByteBuffer ByteBufferOf(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(), [](void* data) { delete static_cast<std::string*>(data); },
+      owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
 
 Headers CredentialHeaders(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
   Headers headers;
@@ -23,32 +44,42 @@ GatewayService::GatewayService(server::UnaryRunner* runner, server::Executor* ex
     : runner_(runner), executor_(executor), edge_(edge), views_(views) {}
 
 grpc::ServerUnaryReactor* GatewayService::GetCustomer360(grpc::CallbackServerContext* context,
-                                                         const v1::GetCustomer360Request* request,
-                                                         v1::GetCustomer360Response* response) {
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
   return runner_->RunAsync(
       context, "GetCustomer360",
       [=, this](const auth::RequestContext& caller, server::UnaryRunner::Done done) {
-        auto answer = [context, response, done](absl::StatusOr<Customer360Service::Served> served) {
-          if (served.ok()) {
-            *response = std::move(served->response);
+        v1::GetCustomer360Request parsed;
+        if (!ParseRequest(*request, parsed)) {
+          done(absl::InvalidArgumentError("the request is not a GetCustomer360Request"));
+          return;
+        }
+        auto answer = [context, response,
+                       done](absl::StatusOr<Customer360Service::Encoded> encoded) {
+          if (encoded.ok()) {
+            *response = ByteBufferOf(std::move(encoded->bytes));
             context->AddInitialMetadata(kCacheHeader,
-                                        std::string(CacheOutcomeName(served->outcome)));
+                                        std::string(CacheOutcomeName(encoded->outcome)));
           }
-          done(served.status());
+          done(encoded.status());
         };
         Headers credential = CredentialHeaders(context->client_metadata());
         if (!edge_->Limits(caller)) {
-          views_->GetAsync(caller, std::move(credential), *request, std::move(answer));
+          views_->GetEncodedAsync(caller, std::move(credential), std::move(parsed),
+                                  Customer360Service::Encoding::kProto, std::move(answer));
           return;
         }
         // The limit costs a Redis round trip, which must not block a gRPC thread.
-        const absl::Status queued = executor_->Submit([=, this] {
-          if (absl::Status limited = edge_->Limit(caller); !limited.ok()) {
-            answer(limited);
-            return;
-          }
-          answer(views_->Get(caller, credential, *request));
-        });
+        const absl::Status queued =
+            executor_->Submit([this, caller, credential = std::move(credential),
+                               parsed = std::move(parsed), answer]() mutable {
+              if (absl::Status limited = edge_->Limit(caller); !limited.ok()) {
+                answer(limited);
+                return;
+              }
+              views_->GetEncodedAsync(caller, std::move(credential), std::move(parsed),
+                                      Customer360Service::Encoding::kProto, std::move(answer));
+            });
         if (!queued.ok()) done(queued);
       });
 }

@@ -17,16 +17,22 @@ inline constexpr char kCacheHeader[] = "x-touchline-cache";
 // as the caller when the tenant has no service key.
 Headers CredentialHeaders(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
-class GatewayService final : public v1::GatewayService::CallbackService {
+// GetCustomer360 takes and answers bytes (a raw callback method): a cache hit is written as
+// the view prepared for the caller, with no message built or serialized for it. The service
+// stays registered as GatewayService, so server reflection still describes it.
+class GatewayService final
+    : public v1::GatewayService::WithRawCallbackMethod_GetCustomer360<v1::GatewayService::Service> {
  public:
   // Every argument must outlive the service. `runner` authenticates callers (with the
   // gateway's ScopeAuthenticator); `executor` runs what blocks (rate limits in Redis).
   GatewayService(server::UnaryRunner* runner, server::Executor* executor, const EdgeGuard* edge,
                  Customer360Service* views);
 
+  // INVALID_ARGUMENT when the request is not a GetCustomer360Request; otherwise as
+  // Customer360Service::Get, RESOURCE_EXHAUSTED from the rate limits.
   grpc::ServerUnaryReactor* GetCustomer360(grpc::CallbackServerContext* context,
-                                           const v1::GetCustomer360Request* request,
-                                           v1::GetCustomer360Response* response) override;
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
 
  private:
   server::UnaryRunner* const runner_;
