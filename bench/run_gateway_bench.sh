@@ -8,7 +8,10 @@
 #      shared with; then the hits again as the rep who owns them, whose every read is audited;
 #      before each row every consumer of the event streams has caught up;
 #   3. wrk on the HTTP route GET /v1/customers/{id}/360 as the partner over the same hot
-#      customers, at 16 and 64 connections, to compare with the gRPC hit rows of step 2.
+#      customers, at 16, 64 and 1,000 keep-alive connections, beside gRPC hits at 1,000 in
+#      flight, to compare with the gRPC hit rows of step 2;
+#   4. the 64-connection HTTP row again while 2,000 idle connections and 500 clients that
+#      never finish their request head are held open on the HTTP front.
 # Usage: bench/run_gateway_bench.sh [seconds per row, default 10]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,10 +85,48 @@ echo "-- as the rep who owns them (phones in clear: every read is audited)"
 "$build_dir/bench/gateway_load" "${load_flags[@]}" --token="$rep_token" --cold=0 --rpcs=hit \
   --label="rep "
 
+# http_row CONNECTIONS: wrk on the HTTP 360 route as the partner over the hot customers.
+http_row() {
+  echo "-- $1 connections, ${seconds}s"
+  IDS_FILE="$dir/hot_ids" TOKEN="$partner_token" wrk -t2 -c"$1" -d"${seconds}s" --timeout 10s \
+    --latency -s "$root/bench/wrk_360.lua" "$gw" | grep -E "Requests/sec|50%|90%|99%|non-2xx"
+}
+# wrk at 1,000 connections and the held-open row need more descriptors than the usual 1,024.
+ulimit -n "$(ulimit -Hn)"
+
 echo
 echo "== 2. GET /v1/customers/{id}/360 over HTTP as the partner (wrk, the same hot customers)"
-for connections in 16 64; do
-  echo "-- $connections connections, ${seconds}s"
-  IDS_FILE="$dir/hot_ids" TOKEN="$partner_token" wrk -t2 -c"$connections" -d"${seconds}s" \
-    --latency -s "$root/bench/wrk_360.lua" "$gw" | grep -E "Requests/sec|50%|90%|99%|non-2xx"
-done
+for connections in 16 64 1000; do http_row "$connections"; done
+echo "-- gRPC hits as the partner at 1,000 in flight (the HTTP row's baseline)"
+"$build_dir/bench/gateway_load" "${load_flags[@]}" --token="$partner_token" --cold=0 \
+  --rpcs=hit --concurrency=1000 --label="partner "
+
+echo
+echo "== 3. The 64-connection HTTP row while 2,000 idle and 500 slow connections are held open"
+python3 - "$http_port" >"$dir/held.log" 2>&1 <<'PY' &
+import select, socket, sys, time
+port = int(sys.argv[1])
+def begin():  # a request whose head never ends
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    return s
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2000)]
+slow = [begin() for _ in range(500)]
+print("holding", len(idle), "idle and", len(slow), "slow", flush=True)
+while True:  # one more header line a second; cut ones (at the head deadline) come back
+    time.sleep(1)
+    cut = set(select.select(slow, [], [], 0)[0])
+    for i, s in enumerate(slow):
+        if s in cut:
+            s.close()
+            slow[i] = begin()
+        else:
+            s.send(b"X-Slow: still here\r\n")
+PY
+holder=$!
+pids+=("$holder")
+for _ in $(seq 100); do grep -q holding "$dir/held.log" && break; sleep 0.1; done
+cat "$dir/held.log"
+http_row 64
+echo "-- gateway threads while holding them: $(ls /proc/"$(pgrep -f touchline-gateway | head -1)"/task | wc -l)"
+kill "$holder"

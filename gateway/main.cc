@@ -1,4 +1,6 @@
 // The gateway: flags -> validated config -> dependencies -> serve gRPC and HTTP until SIGTERM.
+#include <sys/resource.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,8 +35,16 @@ ABSL_FLAG(std::string, contacts_addr, "", "gRPC target of the contacts service (
 ABSL_FLAG(std::string, touchpoints_addr, "", "gRPC target of the touchpoints service (required)");
 ABSL_FLAG(std::string, http_address, "127.0.0.1:0",
           "host:port of the HTTP/JSON front; port 0 picks a free port; empty turns it off");
-ABSL_FLAG(int, http_threads, 64,
-          "Threads of the HTTP front (an idle keep-alive connection holds one)");
+ABSL_FLAG(int, http_threads, 2, "Event-loop threads of the HTTP front");
+ABSL_FLAG(absl::Duration, http_request_timeout, absl::Seconds(10),
+          "Longest an HTTP request may take to arrive from its first byte (and a response to be "
+          "taken); slower clients are disconnected");
+ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(60),
+          "Longest an HTTP connection may wait for its next request");
+ABSL_FLAG(int64_t, http_max_connections, 20000,
+          "HTTP connections held open at once; more are answered 503");
+ABSL_FLAG(int64_t, http_max_connections_per_address, 5000,
+          "HTTP connections held open at once from one client address; more are answered 503");
 ABSL_FLAG(int64_t, max_request_bytes, 1 << 20, "Largest HTTP request body; larger ones get 413");
 ABSL_FLAG(std::string, cors_allowed_origins, "",
           "Comma-separated origins whose browsers may call the HTTP front (\"*\" for any)");
@@ -64,6 +74,18 @@ using config::OrDie;
 
 constexpr char kServiceName[] = "touchline.gateway.v1.GatewayService";
 
+// Lifts the soft limit on open files to the hard one: every HTTP connection, idle or not,
+// holds a descriptor, and the default soft limit (often 1024) is far below what the front
+// is meant to hold.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    log::Warning("could not raise the open file limit", {});
+  }
+}
+
 int Run() {
   const std::string contacts_addr = absl::GetFlag(FLAGS_contacts_addr);
   const std::string touchpoints_addr = absl::GetFlag(FLAGS_touchpoints_addr);
@@ -82,6 +104,16 @@ int Run() {
   }
   const size_t cached_tenants = service_keys.size();
   if (absl::GetFlag(FLAGS_max_request_bytes) < 1) Fatal("--max_request_bytes must be positive");
+  if (absl::GetFlag(FLAGS_http_threads) < 1) Fatal("--http_threads must be at least 1");
+  if (absl::GetFlag(FLAGS_http_request_timeout) <= absl::ZeroDuration() ||
+      absl::GetFlag(FLAGS_http_idle_timeout) <= absl::ZeroDuration()) {
+    Fatal("--http_request_timeout and --http_idle_timeout must be positive");
+  }
+  if (absl::GetFlag(FLAGS_http_max_connections) < 1 ||
+      absl::GetFlag(FLAGS_http_max_connections_per_address) < 1) {
+    Fatal("--http_max_connections and --http_max_connections_per_address must be positive");
+  }
+  RaiseOpenFileLimit();
   if (absl::GetFlag(FLAGS_redis_pool_size) < 1) Fatal("--redis_pool_size must be at least 1");
   const double jitter = absl::GetFlag(FLAGS_cache_ttl_jitter);
   if (jitter < 0 || jitter >= 1) Fatal("--cache_ttl_jitter must be at least 0 and below 1");
@@ -173,8 +205,14 @@ int Run() {
                    .max_request_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_bytes)),
                    .cors_allowed_origins = std::move(origins),
                    .timeout = absl::GetFlag(FLAGS_backend_timeout),
+                   .request_timeout = absl::GetFlag(FLAGS_http_request_timeout),
+                   .idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout),
+                   .max_connections =
+                       static_cast<size_t>(absl::GetFlag(FLAGS_http_max_connections)),
+                   .max_connections_per_address =
+                       static_cast<size_t>(absl::GetFlag(FLAGS_http_max_connections_per_address)),
                    .access_log = access_log},
-                  &routes, backends.get(), &edge, &views),
+                  &routes, backends.get(), &edge, &views, &executor),
               "starting the HTTP front");
   }
   log::Info("gateway serving", {{"grpc_port", std::to_string(grpc_server->port())},

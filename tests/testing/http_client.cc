@@ -74,16 +74,9 @@ HttpReply ParseResponse(const std::string& raw) {
 
 }  // namespace
 
-HttpReply RawHttpCall(int port, const std::string& method, const std::string& path,
-                      const std::vector<std::pair<std::string, std::string>>& headers,
-                      const std::string& body, const std::string& source_address) {
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
-  request += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-  request += body;
-
+int OpenConnection(int port, const std::string& source_address) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return {};
+  if (fd < 0) return -1;
   const timeval timeout{.tv_sec = 10, .tv_usec = 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
@@ -97,6 +90,24 @@ HttpReply RawHttpCall(int port, const std::string& method, const std::string& pa
   address.sin_port = htons(static_cast<uint16_t>(port));
   ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
   ok = ok && ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+  if (!ok) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+HttpReply RawHttpCall(int port, const std::string& method, const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& headers,
+                      const std::string& body, const std::string& source_address) {
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  request += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  request += body;
+
+  const int fd = OpenConnection(port, source_address);
+  if (fd < 0) return {};
+  bool ok = true;
   for (size_t sent = 0; ok && sent < request.size();) {
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     // The server may answer (431, 400) and close before it has read everything.

@@ -30,6 +30,10 @@ HttpReply HttpCall(int port, const std::string& method, const std::string& path,
                    const std::string& token = "", const std::string& body = "",
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// A TCP connection to 127.0.0.1:`port` from `source_address` ("" for the default), with
+// 10 s send and receive timeouts; the descriptor, or -1 when it could not connect.
+int OpenConnection(int port, const std::string& source_address = "");
+
 // Like HttpCall, but the request goes out byte for byte as given, header names and values
 // unchecked (any byte, any length, any number), on a new connection from `source_address` (a
 // local address such as "127.0.0.2", "" for the default) that is closed after the reply.
