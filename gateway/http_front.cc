@@ -195,9 +195,8 @@ class HttpFront::Impl {
   // Admits the caller (on the executor: a scope fetch may block) and starts the call.
   void Admit(std::shared_ptr<Call> call, const http::Route* route,
              std::shared_ptr<google::protobuf::Message> rpc_request, const BackendMethod* method);
-  void ServeView(std::shared_ptr<Call> call, const http::Route* route,
-                 const auth::RequestContext& caller, const HeaderMetadata& headers,
-                 const v1::GetCustomer360Request& request);
+  void ServeView(std::shared_ptr<Call> call, const auth::RequestContext& caller,
+                 const HeaderMetadata& headers, const v1::GetCustomer360Request& request);
   void Forward(std::shared_ptr<Call> call, const http::Route* route, const BackendMethod* method,
                const Headers& metadata, const google::protobuf::Message& rpc_request);
   // Sets `message` as the JSON body of the call's response, then Finish().
@@ -270,30 +269,29 @@ class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connecti
       return;
     }
     stream_.expires_after(ToChrono(front_->options().idle_timeout));
-    stream_.async_read_some(
-        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code error, size_t read) {
-          if (error) {
-            self->CloseSocket();
-            return;
-          }
-          self->buffer_.commit(read);
-          self->ReadRequest();
-        });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code error, size_t read) {
+                              if (error) {
+                                self->CloseSocket();
+                                return;
+                              }
+                              self->buffer_.commit(read);
+                              self->ReadRequest();
+                            });
   }
 
   void ReadRequest() {
     stream_.expires_after(ToChrono(front_->options().request_timeout));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code error, size_t) {
-                        self->OnRead(error);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code error, size_t) { self->OnRead(error); });
   }
 
   void OnRead(beast::error_code error) {
     if (error == bhttp::error::header_limit) {
-      Refuse(431, absl::InvalidArgumentError(absl::StrCat(
-                      "request headers too large: more than ",
-                      front_->options().max_header_bytes, " bytes together")));
+      Refuse(431, absl::InvalidArgumentError(absl::StrCat("request headers too large: more than ",
+                                                          front_->options().max_header_bytes,
+                                                          " bytes together")));
       return;
     }
     if (error == bhttp::error::body_limit) {
@@ -306,8 +304,8 @@ class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connecti
         error != bhttp::error::end_of_stream && error != bhttp::error::partial_message) {
       // Among them a control character in a header value, which RFC 9110 lets a server
       // refuse (or replace); refused here, saying what the parser found.
-      Refuse(400, absl::InvalidArgumentError(
-                      absl::StrCat("malformed HTTP request: ", error.message())));
+      Refuse(400,
+             absl::InvalidArgumentError(absl::StrCat("malformed HTTP request: ", error.message())));
       return;
     }
     if (error) {  // timed out, closed, reset: nothing to answer
@@ -367,12 +365,11 @@ class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connecti
 
 absl::Status HttpFront::Impl::Listen(const std::string& host, int port) {
   beast::error_code error;
-  const asio::ip::address address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host,
-                                                           error);
+  const asio::ip::address address =
+      asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, error);
   if (error) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HTTP address must be host:port with a numeric host, not \"",
-                     options_.address, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HTTP address must be host:port with a numeric host, not \"", options_.address, "\""));
   }
   const tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
   acceptor_.open(endpoint.protocol(), error);
@@ -380,8 +377,8 @@ absl::Status HttpFront::Impl::Listen(const std::string& host, int port) {
   if (!error) acceptor_.bind(endpoint, error);
   if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
   if (error) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", options_.address,
-                                               ": ", error.message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for HTTP on ", options_.address, ": ", error.message()));
   }
   port_ = acceptor_.local_endpoint().port();
   return absl::OkStatus();
@@ -421,8 +418,7 @@ void HttpFront::Impl::Accept() {
 bool HttpFront::Impl::Open(const std::string& address) {
   absl::MutexLock lock(&mu_);
   size_t& from_address = open_by_address_[address];
-  if (open_ >= options_.max_connections ||
-      from_address >= options_.max_connections_per_address) {
+  if (open_ >= options_.max_connections || from_address >= options_.max_connections_per_address) {
     if (from_address == 0) open_by_address_.erase(address);
     return false;
   }
@@ -502,12 +498,11 @@ void HttpFront::Impl::Serve(Request request, std::string client_address, Reply r
   const std::string preflight_method = HeaderOf(r, bhttp::field::access_control_request_method);
   const absl::StatusOr<http::RouteMatch> match = routes_->Find(
       method == "OPTIONS" && !preflight_method.empty() ? preflight_method : method, path);
-  if (headers.count() > options_.max_header_count ||
-      headers.bytes() > options_.max_header_bytes) {
-    const absl::Status too_large = absl::InvalidArgumentError(absl::StrCat(
-        "request headers too large: ", headers.count(), " fields of ", headers.bytes(),
-        " bytes; at most ", options_.max_header_count, " fields of ", options_.max_header_bytes,
-        " bytes together"));
+  if (headers.count() > options_.max_header_count || headers.bytes() > options_.max_header_bytes) {
+    const absl::Status too_large = absl::InvalidArgumentError(
+        absl::StrCat("request headers too large: ", headers.count(), " fields of ", headers.bytes(),
+                     " bytes; at most ", options_.max_header_count, " fields of ",
+                     options_.max_header_bytes, " bytes together"));
     SetJson(response, 431, http::StatusToJson(too_large));
     Finish(call, too_large);
   } else if (method == "OPTIONS") {
@@ -535,13 +530,14 @@ void HttpFront::Impl::Serve(Request request, std::string client_address, Reply r
     const std::string allowed = absl::StrJoin(match->allowed_methods, ", ");
     response.set(bhttp::field::allow, allowed);
     SetJson(response, 405,
-            http::StatusToJson(absl::InvalidArgumentError(absl::StrCat(
-                method, " is not allowed on ", path, "; allowed: ", allowed))));
+            http::StatusToJson(absl::InvalidArgumentError(
+                absl::StrCat(method, " is not allowed on ", path, "; allowed: ", allowed))));
     Finish(call, absl::InvalidArgumentError("method not allowed"));
   } else {
     const http::Route* route = match->route;
     call->rpc = GrpcPath(*route);
-    std::shared_ptr<google::protobuf::Message> rpc_request = NewMessage(route->method->input_type());
+    std::shared_ptr<google::protobuf::Message> rpc_request =
+        NewMessage(route->method->input_type());
     const http::QueryParameters query = http::ParseQueryString(
         question == std::string_view::npos ? std::string_view() : target.substr(question + 1));
     absl::Status status =
@@ -576,7 +572,7 @@ void HttpFront::Impl::Admit(std::shared_ptr<Call> call, const http::Route* route
   call->request_id = caller->request_id;
   call->tenant_id = caller->tenant_id;
   if (method == nullptr) {
-    ServeView(std::move(call), route, *caller, headers,
+    ServeView(std::move(call), *caller, headers,
               static_cast<const v1::GetCustomer360Request&>(*rpc_request));
     return;
   }
@@ -589,19 +585,21 @@ void HttpFront::Impl::Admit(std::shared_ptr<Call> call, const http::Route* route
   Forward(std::move(call), route, method, *metadata, *rpc_request);
 }
 
-void HttpFront::Impl::ServeView(std::shared_ptr<Call> call, const http::Route* route,
-                                const auth::RequestContext& caller, const HeaderMetadata& headers,
+void HttpFront::Impl::ServeView(std::shared_ptr<Call> call, const auth::RequestContext& caller,
+                                const HeaderMetadata& headers,
                                 const v1::GetCustomer360Request& request) {
-  views_->GetAsync(caller, CredentialHeaders(headers.metadata()), request,
-                   [this, call, route](absl::StatusOr<Customer360Service::Served> served) {
-                     if (!served.ok()) {
-                       Finish(call, served.status());
-                       return;
-                     }
-                     call->response.set(kCacheHeader,
-                                        std::string(CacheOutcomeName(served->outcome)));
-                     Respond(call, *route, served->response);
-                   });
+  // A hit comes as the JSON prepared for the caller's field profile, sent as it is.
+  views_->GetEncodedAsync(
+      caller, CredentialHeaders(headers.metadata()), request, Customer360Service::Encoding::kJson,
+      [this, call](absl::StatusOr<Customer360Service::Encoded> view) {
+        if (!view.ok()) {
+          Finish(call, view.status());
+          return;
+        }
+        call->response.set(kCacheHeader, std::string(CacheOutcomeName(view->outcome)));
+        SetJson(call->response, 200, std::move(view->bytes));
+        Finish(call, absl::OkStatus());
+      });
 }
 
 void HttpFront::Impl::Forward(std::shared_ptr<Call> call, const http::Route* route,
@@ -668,12 +666,9 @@ void HttpFront::Impl::Finish(const std::shared_ptr<Call>& call, const absl::Stat
   --in_flight_;
 }
 
-absl::StatusOr<std::unique_ptr<HttpFront>> HttpFront::Start(HttpFrontOptions options,
-                                                            const http::RouteTable* routes,
-                                                            const Backends* backends,
-                                                            const EdgeGuard* edge,
-                                                            Customer360Service* views,
-                                                            server::Executor* executor) {
+absl::StatusOr<std::unique_ptr<HttpFront>> HttpFront::Start(
+    HttpFrontOptions options, const http::RouteTable* routes, const Backends* backends,
+    const EdgeGuard* edge, Customer360Service* views, server::Executor* executor) {
   const size_t colon = options.address.rfind(':');
   int port = 0;
   if (colon == std::string::npos || colon == 0 ||

@@ -61,12 +61,9 @@ class HttpFront {
   // Listens and serves on its own threads. Every pointer must outlive the front; calls are
   // admitted on `executor`. UNAVAILABLE when the address cannot be listened on,
   // INVALID_ARGUMENT when it is malformed.
-  static absl::StatusOr<std::unique_ptr<HttpFront>> Start(HttpFrontOptions options,
-                                                          const http::RouteTable* routes,
-                                                          const Backends* backends,
-                                                          const EdgeGuard* edge,
-                                                          Customer360Service* views,
-                                                          server::Executor* executor);
+  static absl::StatusOr<std::unique_ptr<HttpFront>> Start(
+      HttpFrontOptions options, const http::RouteTable* routes, const Backends* backends,
+      const EdgeGuard* edge, Customer360Service* views, server::Executor* executor);
   // Shutdown().
   ~HttpFront();
 

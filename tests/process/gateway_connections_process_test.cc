@@ -266,9 +266,10 @@ TEST_F(GatewayConnectionsTest, SlowHeadsAndIdleConnectionsAreCutAtTheirDeadlines
   // between them for less than the idle timeout.
   const int kept = OpenConnection(Port());
   ASSERT_GE(kept, 0);
-  const std::string list = "GET /v1/customers?pageSize=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           "Authorization: Bearer " +
-                           world->admin_token + "\r\n\r\n";
+  const std::string list =
+      "GET /v1/customers?pageSize=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      world->admin_token + "\r\n\r\n";
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(SendAll(kept, list));
     EXPECT_EQ(ReadStatus(kept), 200) << "request " << i;
@@ -280,8 +281,7 @@ TEST_F(GatewayConnectionsTest, SlowHeadsAndIdleConnectionsAreCutAtTheirDeadlines
 }
 
 TEST_F(GatewayConnectionsTest, ConnectionsOverTheLimitsAre503) {
-  world->suite->StartGateway(
-      {"--http_max_connections=5", "--http_max_connections_per_address=3"});
+  world->suite->StartGateway({"--http_max_connections=5", "--http_max_connections_per_address=3"});
   ASSERT_FALSE(HasFatalFailure());
   const auto list_from = [](const std::string& source) {
     return RawHttpCall(Port(), "GET", "/v1/customers?pageSize=1",
