@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/touchpoints/touchpoints_service_fixture.h"
+#include "touchline/permissions/v1/permissions.pb.h"
 
 namespace touchline::touchpoints {
 namespace {
@@ -16,6 +17,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
+namespace pv1 = ::touchline::permissions::v1;
 using FakeCustomerDirectory = customers::testing::FakeCustomerDirectory;
 
 class CustomerLookupTest : public TouchpointsServiceTest {
@@ -102,6 +104,45 @@ TEST_F(CustomerLookupTest, ABatchAsksOncePerCustomerAndStillRefusesWhatContactsD
               ::testing::UnorderedElementsAre(std::string(kCaller) + " " + fresh.customer_id(),
                                             std::string(kCaller) + " " + unknown));
   EXPECT_EQ(ReadModelRow(unknown).first, -1);
+}
+
+// What contacts told one caller may leave out what decides who else sees the customer (here
+// its region, which a territory sees it by); the customer's event brings it later. The
+// touchpoint recorded in between reaches the territory's change feed then, on from the cursor
+// the territory already holds.
+TEST_F(CustomerLookupTest, ATouchpointOfALearntCustomerReachesWhoSeesItOnceItsEventArrives) {
+  pv1::EffectiveScope territory;
+  territory.set_principal_kind(pv1::PRINCIPAL_KIND_USER);
+  territory.set_session_id("s-terr");
+  territory.set_role_id("team_lead");
+  territory.set_rank(20);
+  territory.add_owner_ids("terr-1");
+  territory.add_regions("华东");
+  authenticator_.SetScope("terr-1", territory);
+  const SeededCustomer neighbour = SeedCustomerOf("rep-9", "华东", cv1::CUSTOMER_LEVEL_STANDARD);
+  const cv1::Customer customer = CustomerOnlyContactsKnows("3");
+  const auto record = [&](const std::string& customer_id) {
+    caller_ = kCaller;
+    v1::RecordTouchpointResponse response;
+    const grpc::Status status =
+        Record(Basic(customer_id, NowMicros() - absl::Minutes(1)), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    caller_ = "terr-1";
+    return response.touchpoint().touchpoint_id();
+  };
+  const std::string learnt = record(customer.customer_id());
+  ASSERT_THAT(directory_.asked(), ElementsAre(std::string(kCaller) + " " + customer.customer_id()));
+  std::string cursor;
+  std::string marker = record(neighbour.id);
+  EXPECT_THAT(IdsOf(ReadChangesThrough(cursor, marker)), ElementsAre(marker));
+
+  cv1::Customer complete = customer;
+  complete.set_region("华东");
+  ev::CustomerCreated created;
+  *created.mutable_customer() = complete;
+  ApplyCustomerEvent(created, kTenant, complete.customer_id());
+  marker = record(neighbour.id);
+  EXPECT_THAT(IdsOf(ReadChangesThrough(cursor, marker)), ElementsAre(learnt, marker));
 }
 
 TEST_F(CustomerLookupTest, WhatContactsSaysNeverReplacesWhatTheEventsBrought) {

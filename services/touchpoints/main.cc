@@ -135,7 +135,12 @@ int Run() {
       });
   customers.Start();
   // Callers: tokens verified here, scopes from the permissions service, cached until a
-  // policy change says otherwise; the customer shares read model.
+  // policy change says otherwise; the customer shares read model, whose changes re-send the
+  // customer's touchpoints through the change feed.
+  enforcement_config->options.shares_changed =
+      [&store](pqxx::work& txn, const std::string& tenant_id, const std::string& customer_id) {
+        return store.SharesChanged(txn, tenant_id, customer_id);
+      };
   auth::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
   enforcement.Start();
   events::AuditPublisherOptions audit_options;

@@ -946,9 +946,16 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(const auth::Scope& scope,
                                                        const ChangeCursor& after, int page_size) {
   Params p;
   // Every change is read, visible or not, so that the cursor moves past the invisible ones.
+  // A reader who sees a customer only later gets its touchpoints then: a change of who sees a
+  // customer sends them again (ResendTouchpoints).
   const std::string visible = VisibleSql(scope, p);
+  // The position is selected as text under a name of its own, and the order is by the
+  // qualified columns: ORDER BY a bare name takes the output column of that name first, and
+  // ordered as text "1000" came before "999", so a cursor passed over every change of a
+  // shorter transaction number for good (the first touchpoints after a fresh cluster's xid
+  // counter passed 999). In column order, the order is the touchpoints_changes index's.
   std::string sql =
-      absl::StrCat("SELECT ", kSelectColumns, ", change_xid::text, ", visible,
+      absl::StrCat("SELECT ", kSelectColumns, ", change_xid::text AS change_position, ", visible,
                    " FROM touchpoints WHERE tenant_id = ", p.Add(std::string(tenant_id)),
                    " AND (change_xid, touchpoint_id) > (", p.Add(std::to_string(after.xid)),
                    "::xid8, ", p.Add(after.touchpoint_id),
@@ -956,7 +963,8 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(const auth::Scope& scope,
   if (!customer_id.empty()) {
     absl::StrAppend(&sql, " AND customer_id = ", p.Add(std::string(customer_id)), "::uuid");
   }
-  absl::StrAppend(&sql, " ORDER BY change_xid, touchpoint_id LIMIT ", page_size + 1);
+  absl::StrAppend(&sql, " ORDER BY touchpoints.change_xid, touchpoints.touchpoint_id LIMIT ",
+                  page_size + 1);
   ChangesPage page;
   TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
     // One customer's feed only for a customer the caller sees: the cursor would otherwise
@@ -979,26 +987,70 @@ absl::StatusOr<ChangesPage> PgTouchpointStore::Changes(const auth::Scope& scope,
 
 namespace {
 
-// Upserts a customer of the read model unless it holds a newer version; true if applied. The
-// row's version is the customer's plus `version_offset`; `folded` are its folded_persons.
-bool UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Customer& c,
-                    int64_t version_offset = 0, const std::vector<std::string>& folded = {}) {
+// Sends the touchpoints of `customer_id` through the change feed again: their change_xid
+// becomes the current transaction's, nothing else of them changes (version, update_time). For
+// a change of who may see the customer, in the transaction that makes it: the feed judges
+// visibility when it is read and a reader's cursor has passed over what it did not see then,
+// so this is how the customer's earlier touchpoints reach whoever sees it now. One UPDATE
+// over the timeline index (tenant_id, customer_id) of each partition; rows keep their
+// partition (occurred_at does not change).
+void ResendTouchpoints(pqxx::work& txn, const std::string& tenant, const std::string& customer_id) {
+  txn.exec_params(
+      "UPDATE touchpoints SET change_xid = pg_current_xact_id() "
+      "WHERE tenant_id = $1 AND customer_id = $2::uuid AND change_xid <> pg_current_xact_id()",
+      tenant, customer_id);
+}
+
+// What of a customer of the read model decides who sees it (auth::Scope, VisibleSql), and its
+// life (a deleted or merged customer's touchpoints are re-sent as its state changes too).
+constexpr char kVisibilityColumns[] =
+    "owner_id, region, level, state, coalesce(merged_into::text, '')";
+
+struct Upserted {
+  bool applied = false;             // The model held no newer version.
+  bool visibility_changed = false;  // An existing customer's kVisibilityColumns changed.
+};
+
+// Upserts a customer of the read model unless it holds a newer version. The row's version is
+// the customer's plus `version_offset`; `folded` are its folded_persons. When who may see an
+// existing customer changes, re-sends its touchpoints (ResendTouchpoints) unless `resend` is
+// false (a merge moves them itself).
+Upserted UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::Customer& c,
+                        int64_t version_offset = 0, const std::vector<std::string>& folded = {},
+                        bool resend = true) {
   std::vector<std::string> persons;
   for (const cv1::ContactPerson& p : c.contact_persons()) persons.push_back(p.person_id());
+  // Locked, so that the comparison below is with what this transaction replaces.
+  const pqxx::result before = txn.exec_params(
+      absl::StrCat("SELECT ", kVisibilityColumns,
+                   " FROM customers WHERE tenant_id = $1 AND customer_id = $2::uuid FOR UPDATE"),
+      tenant, c.customer_id());
   const pqxx::result applied = txn.exec_params(
-      "INSERT INTO customers (tenant_id, customer_id, state, merged_into, person_ids, owner_id, "
-      "region, level, version, folded_persons) VALUES ($1, $2::uuid, $3, "
-      "nullif($4, '')::uuid, $5::uuid[], $6, $7, $8, $9, $10::text[]) "
-      "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET state = EXCLUDED.state, "
-      "merged_into = EXCLUDED.merged_into, person_ids = EXCLUDED.person_ids, "
-      "owner_id = EXCLUDED.owner_id, region = EXCLUDED.region, level = EXCLUDED.level, "
-      "version = EXCLUDED.version, folded_persons = EXCLUDED.folded_persons "
-      "WHERE customers.version < EXCLUDED.version RETURNING 1",
+      absl::StrCat(
+          "INSERT INTO customers (tenant_id, customer_id, state, merged_into, person_ids, "
+          "owner_id, region, level, version, folded_persons) VALUES ($1, $2::uuid, $3, "
+          "nullif($4, '')::uuid, $5::uuid[], $6, $7, $8, $9, $10::text[]) "
+          "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET state = EXCLUDED.state, "
+          "merged_into = EXCLUDED.merged_into, person_ids = EXCLUDED.person_ids, "
+          "owner_id = EXCLUDED.owner_id, region = EXCLUDED.region, level = EXCLUDED.level, "
+          "version = EXCLUDED.version, folded_persons = EXCLUDED.folded_persons "
+          "WHERE customers.version < EXCLUDED.version RETURNING ",
+          kVisibilityColumns),
       tenant, c.customer_id(), static_cast<int>(c.state()), c.merged_into_customer_id(),
       pg::TextArrayLiteral(persons), c.owner_id(), c.region(), static_cast<int>(c.level()),
       (c.etag().empty() ? int64_t{0} : std::stoll(c.etag())) + version_offset,
       pg::TextArrayLiteral(folded));
-  return !applied.empty();
+  Upserted upserted;
+  upserted.applied = !applied.empty();
+  if (upserted.applied && !before.empty()) {
+    for (int i = 0; i < 5; ++i) {
+      if (std::string_view(before[0][i].c_str()) != std::string_view(applied[0][i].c_str())) {
+        upserted.visibility_changed = true;
+      }
+    }
+  }
+  if (upserted.visibility_changed && resend) ResendTouchpoints(txn, tenant, c.customer_id());
+  return upserted;
 }
 
 // Rewrites the contact persons of the touchpoints of `rows` (kSelectColumns, e.g. of a
@@ -1065,7 +1117,8 @@ absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
     for (const ev::FoldedPerson& f : merged.folded_persons()) {
       folded_pairs.push_back(absl::StrCat(f.person_id(), ":", f.into_person_id()));
     }
-    if (UpsertCustomer(txn, tenant, merged.merged(), 0, folded_pairs)) {
+    // The move below re-sends the merged customer's touchpoints (as the survivor's).
+    if (UpsertCustomer(txn, tenant, merged.merged(), 0, folded_pairs, /*resend=*/false).applied) {
       const pqxx::result moved = txn.exec_params(
           absl::StrCat("UPDATE touchpoints SET customer_id = $3::uuid, version = version + 1, "
                        "update_time = now(), change_xid = pg_current_xact_id() "
@@ -1084,7 +1137,7 @@ absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
     }
   } else if (payload.Is<ev::CustomersUnmerged>() && payload.UnpackTo(&unmerged)) {
     UpsertCustomer(txn, tenant, unmerged.survivor());
-    if (UpsertCustomer(txn, tenant, unmerged.restored())) {
+    if (UpsertCustomer(txn, tenant, unmerged.restored()).applied) {
       // Back to the restored customer: what was recorded for it, or for a customer merged
       // into it earlier.
       const pqxx::result moved = txn.exec_params(
@@ -1110,6 +1163,12 @@ absl::Status PgTouchpointStore::ApplyCustomerEvent(pqxx::work& txn,
                         moved.affected_rows());
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status PgTouchpointStore::SharesChanged(pqxx::work& txn, const std::string& tenant_id,
+                                              const std::string& customer_id) {
+  ResendTouchpoints(txn, tenant_id, customer_id);
   return absl::OkStatus();
 }
 

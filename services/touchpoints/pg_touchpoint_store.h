@@ -76,7 +76,18 @@ class PgTouchpointStore final : public TouchpointStore {
   // merge moves the merged customer's touchpoints to the survivor, on an unmerge moves back
   // those recorded for the restored customer (or for customers merged into it), each move
   // with a TouchpointsReassigned event. Other event types are ignored.
+  //
+  // When who may see a customer changes (its owner, region, level, state or merge), its
+  // touchpoints are sent through the change feed again, in the same transaction: their
+  // change_xid moves to it, nothing else of them changes. A reader who sees the customer now
+  // gets them on from the cursor it holds, even one that passed over them unseen before.
   absl::Status ApplyCustomerEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
+
+  // The shares read model's hook (auth::SharesChangedFn): the customer's shares changed in
+  // `txn`, so its touchpoints are sent through the change feed again, as ApplyCustomerEvent
+  // does for the customer's own attributes.
+  absl::Status SharesChanged(pqxx::work& txn, const std::string& tenant_id,
+                             const std::string& customer_id);
 
  private:
   absl::Status EnsureMonths(const std::vector<absl::Time>& times);

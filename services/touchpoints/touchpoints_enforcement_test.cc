@@ -144,7 +144,8 @@ class EnforcementTest : public TouchpointsServiceTest {
   }
 
   // Replaces the shares of customer `name` ({kind, id}: "team"/"partner"), all with `access`,
-  // as the permissions service's CustomerSharesChanged event does.
+  // as the permissions service's CustomerSharesChanged event does, through the shares read
+  // model with the hook main.cc gives it.
   void Share(const std::string& name, const std::vector<std::pair<std::string, std::string>>& to,
              int64_t version, pv1::ShareAccess access = pv1::SHARE_ACCESS_READ) {
     ev::CustomerSharesChanged changed;
@@ -163,8 +164,24 @@ class EnforcementTest : public TouchpointsServiceTest {
     const ev::EventEnvelope envelope =
         events::MakeEnvelope(changed, kTenant, "customer_shares", customers_[name].id, "", "");
     const absl::Status applied =
-        pool_->Transact([&](pqxx::work& txn) { return auth::ApplyPermissionEvent(txn, envelope); });
+        pool_->Transact([&](pqxx::work& txn) {
+          return auth::ApplyPermissionEvent(
+              txn, envelope,
+              [this](pqxx::work& t, const std::string& tenant, const std::string& customer) {
+                return store_->SharesChanged(t, tenant, customer);
+              });
+        });
     ASSERT_TRUE(applied.ok()) << applied;
+  }
+
+  // Records one more touchpoint of customer `name` as the administrator; returns its id.
+  std::string RecordMarker(const std::string& name) {
+    const std::string caller = caller_;
+    caller_ = kCaller;
+    const std::string id =
+        MustRecord(Basic(customers_[name].id, now_ - absl::Minutes(30), kSubject)).touchpoint_id();
+    caller_ = caller;
+    return id;
   }
 
   // The touchpoint ids of the customers `names`, in recording order.
@@ -409,6 +426,69 @@ TEST_F(EnforcementTest, ChangeFeedCursorsNameNoTouchpointTheCallerDoesNotSee) {
       request.set_cursor(response.next_cursor());
     }
   }
+}
+
+// The feed judges visibility when it is read, and a reader's cursor moves past what it did not
+// see then. So when who may see a customer changes (a share granted or revoked, its owner,
+// region or level changed), the customer's touchpoints are sent again: a reader who sees the
+// customer now gets its earlier touchpoints on from the cursor it already holds, unchanged (the
+// same id, etag and update_time, so a client that has them keeps one copy); a reader who no
+// longer sees it gets nothing of them.
+TEST_F(EnforcementTest, ChangeFeedSendsACustomersEarlierTouchpointsToWhoeverIsSharedItLater) {
+  AwaitFeed(6);
+  caller_ = kPartner;
+  std::string cursor;
+  std::string marker = RecordMarker("partner_shared");
+  EXPECT_THAT(IdsOf(ReadChangesThrough(cursor, marker)),
+              ElementsAre(touchpoints_["partner_shared"], marker));
+
+  // "nobody", whose touchpoint the partner's cursor has passed over unseen, is shared with it.
+  Share("nobody", {{"partner", "dealer-1"}}, 1);
+  marker = RecordMarker("partner_shared");
+  const std::vector<v1::Touchpoint> after_share = ReadChangesThrough(cursor, marker);
+  ASSERT_THAT(IdsOf(after_share), ElementsAre(touchpoints_["nobody"], marker));
+  caller_ = kCaller;
+  v1::Touchpoint stored;
+  ASSERT_TRUE(Get(touchpoints_["nobody"], &stored).ok());
+  EXPECT_EQ(after_share[0].etag(), stored.etag());
+  EXPECT_EQ(FromTs(after_share[0].update_time()), FromTs(stored.update_time()));
+  EXPECT_EQ(after_share[0].subject(), kSubject);
+  EXPECT_EQ(after_share[0].content(), "");  // The partner's field rules still apply.
+
+  // Shared with someone else instead: the partner gets nothing of it any more.
+  Share("nobody", {{"team", "south"}}, 2);
+  caller_ = kPartner;
+  marker = RecordMarker("partner_shared");
+  EXPECT_THAT(IdsOf(ReadChangesThrough(cursor, marker)), ElementsAre(marker));
+}
+
+TEST_F(EnforcementTest, ChangeFeedSendsACustomersEarlierTouchpointsToItsNewOwner) {
+  AwaitFeed(6);
+  caller_ = kRep;
+  std::string cursor;
+  std::string marker = RecordMarker("own");
+  EXPECT_THAT(IdsOf(ReadChangesThrough(cursor, marker)),
+              ElementsAre(touchpoints_["own"], touchpoints_["team_shared"],
+                          touchpoints_["own_vip"], marker));
+
+  // The colleague's customer is reassigned to the rep (contacts' CustomerUpdated).
+  cv1::Customer reassigned = customers_["colleague"].customer;
+  reassigned.set_owner_id(kRep);
+  reassigned.set_etag("2");
+  ev::CustomerUpdated updated;
+  *updated.mutable_customer() = reassigned;
+  ApplyCustomerEvent(updated, kTenant, reassigned.customer_id());
+  marker = RecordMarker("own");
+  EXPECT_THAT(IdsOf(ReadChangesThrough(cursor, marker)),
+              ElementsAre(touchpoints_["colleague"], marker));
+
+  // A change that leaves who sees the customer as it was sends nothing again.
+  reassigned.set_display_name("深圳市腾飞科技（集团）有限公司");
+  reassigned.set_etag("3");
+  *updated.mutable_customer() = reassigned;
+  ApplyCustomerEvent(updated, kTenant, reassigned.customer_id());
+  marker = RecordMarker("own");
+  EXPECT_THAT(IdsOf(ReadChangesThrough(cursor, marker)), ElementsAre(marker));
 }
 
 TEST_F(EnforcementTest, HiddenContentIsAbsentFromEveryOutputAndNotSearchable) {

@@ -73,6 +73,12 @@ inline std::vector<std::string> IdsOf(
   return ids;
 }
 
+inline std::vector<std::string> IdsOf(const std::vector<v1::Touchpoint>& tps) {
+  std::vector<std::string> ids;
+  for (const v1::Touchpoint& t : tps) ids.push_back(t.touchpoint_id());
+  return ids;
+}
+
 inline std::vector<std::pair<std::string, std::string>> ViolationsOf(const google::rpc::Status& s) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const google::protobuf::Any& any : s.details()) {
@@ -433,6 +439,34 @@ class TouchpointsServiceTest : public ::testing::Test {
     grpc::ClientContext context;
     SetTenant(context, kTenant);
     return stub_->ListTouchpointChanges(&context, request, out);
+  }
+
+  // Reads the change feed as caller_ on from `cursor` (which it moves on), as a client does,
+  // until the touchpoint `marker` has come (or 30 s have passed: a failure). The feed ends at
+  // the oldest transaction still open on the server, which other tests share, so a change
+  // shows once every transaction older than it has ended; everything committed before the
+  // marker's transaction is final once the marker has come. Returns what it read, marker
+  // included.
+  std::vector<v1::Touchpoint> ReadChangesThrough(std::string& cursor, const std::string& marker) {
+    std::vector<v1::Touchpoint> read;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    bool found = false;
+    while (!found && absl::Now() < deadline) {
+      v1::ListTouchpointChangesRequest request;
+      request.set_cursor(cursor);
+      v1::ListTouchpointChangesResponse response;
+      const grpc::Status status = Changes(request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      for (const v1::Touchpoint& t : response.touchpoints()) {
+        read.push_back(t);
+        found = found || t.touchpoint_id() == marker;
+      }
+      cursor = response.next_cursor();
+      if (!found && response.caught_up()) absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_TRUE(found) << caller_ << " never got the marker " << marker;
+    return read;
   }
 
   grpc::Status BatchRecord(const v1::BatchRecordTouchpointsRequest& request,

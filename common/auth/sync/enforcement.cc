@@ -31,7 +31,8 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
                                 "--jwt_public_key_file"),
       .options = {.permissions_addr = permissions_addr,
                   .stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix),
-                  .consumer_group = std::move(consumer_group)}};
+                  .consumer_group = std::move(consumer_group),
+                  .shares_changed = nullptr}};
 }
 
 std::optional<EdgeAddressSigner> EdgeAddressSignerFromFlags() {
@@ -45,7 +46,11 @@ Enforcement::Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool*
     : authenticator_(std::move(config.verifier),
                      MakeGrpcScopeSource(channel::BalancedChannel(config.options.permissions_addr))),
       invalidation_(redis, config.options.stream_prefix, &authenticator_),
-      shares_(SharesConsumerOptions(config.options), redis, pool, &ApplyPermissionEvent) {}
+      shares_(SharesConsumerOptions(config.options), redis, pool,
+              events::ApplyFn([changed = config.options.shares_changed](
+                                  pqxx::work& txn, const events::v1::EventEnvelope& event) {
+                return ApplyPermissionEvent(txn, event, changed);
+              })) {}
 
 void Enforcement::Start() {
   invalidation_.Start();

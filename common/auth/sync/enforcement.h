@@ -19,6 +19,7 @@
 #include "common/auth/edge_address.h"
 #include "common/auth/scope_authenticator.h"
 #include "common/auth/sync/scope_invalidation.h"
+#include "common/auth/sync/shares_read_model.h"
 #include "common/auth/token.h"
 #include "common/events/consumer.h"
 #include "common/pg/pool.h"
@@ -33,6 +34,9 @@ struct EnforcementOptions {
   std::string stream_prefix = "touchline";
   // The service's consumer group on the "permissions" topic, e.g. "contacts".
   std::string consumer_group;
+  // Called in the transaction that changed a customer's shares (see ApplyPermissionEvent);
+  // may be empty.
+  SharesChangedFn shares_changed;
 };
 
 // An Enforcement's configuration: the token verifier and its options.

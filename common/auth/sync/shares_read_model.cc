@@ -1,5 +1,6 @@
 #include "common/auth/sync/shares_read_model.h"
 
+#include <map>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -20,7 +21,8 @@ using permissions::v1::SHARE_ACCESS_EDIT;
 
 const std::vector<pg::Migration>& SharesMigrations() { return pg::shares_migrations(); }
 
-absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelope& event) {
+absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelope& event,
+                                  const SharesChangedFn& changed_fn) {
   if (!event.payload().Is<events::v1::CustomerSharesChanged>()) return absl::OkStatus();
   events::v1::CustomerSharesChanged changed;
   if (!event.payload().UnpackTo(&changed)) {
@@ -41,17 +43,26 @@ absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelo
       "WHERE customer_share_versions.version < EXCLUDED.version RETURNING 1",
       tenant, customer, changed.version());
   if (claimed.empty()) return absl::OkStatus();
-  txn.exec_params("DELETE FROM customer_shares WHERE tenant_id = $1 AND customer_id = $2", tenant,
-                  customer);
+  // grantee -> edit, before and after.
+  std::map<std::string, bool> before;
+  for (const auto& row :
+       txn.exec_params("DELETE FROM customer_shares WHERE tenant_id = $1 AND customer_id = $2 "
+                       "RETURNING grantee, edit",
+                       tenant, customer)) {
+    before[row[0].as<std::string>()] = row[1].as<bool>();
+  }
+  std::map<std::string, bool> after;
   for (const CustomerShare& share : changed.shares()) {
     const std::string grantee = GranteeOf(share);
     if (grantee.empty()) continue;
+    after[grantee] = share.access() == SHARE_ACCESS_EDIT;
     txn.exec_params(
         "INSERT INTO customer_shares (tenant_id, customer_id, grantee, edit) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, customer_id, grantee) "
         "DO UPDATE SET edit = EXCLUDED.edit",
         tenant, customer, grantee, share.access() == SHARE_ACCESS_EDIT);
   }
+  if (changed_fn && before != after) return changed_fn(txn, tenant, customer);
   return absl::OkStatus();
 }
 

@@ -3,6 +3,7 @@
 #ifndef TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
 #define TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
 
+#include <functional>
 #include <pqxx/transaction>
 #include <pqxx/transaction_base>
 #include <string>
@@ -26,11 +27,20 @@ inline constexpr char kSharesTable[] = "customer_shares";
 
 using ::touchline::events::kPermissionsTopic;
 
-// An events::ApplyFn for a StreamConsumer of the "permissions" topic: a CustomerSharesChanged
-// replaces the customer's rows with its complete set unless a version at least as new was
-// applied before (redeliveries and reordering change nothing); other events are ignored.
+// Called in the transaction that changed a customer's shares (a grantee added or removed, or
+// its access changed), after the rows are replaced: for a service whose data depends on who
+// sees the customer (touchpoints re-sends the customer's touchpoints through its change feed).
+// A non-OK status fails the event's transaction (the consumer retries it).
+using SharesChangedFn = std::function<absl::Status(
+    pqxx::work& txn, const std::string& tenant_id, const std::string& customer_id)>;
+
+// Applies one event of the "permissions" topic (for a StreamConsumer's events::ApplyFn): a
+// CustomerSharesChanged replaces the customer's rows with its complete set unless a version at
+// least as new was applied before (redeliveries and reordering change nothing), and calls
+// `changed` (if set) when the set differs from the one it replaced; other events are ignored.
 // INVALID_ARGUMENT for a payload that does not parse or a customer id that is not a UUID.
-absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
+absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelope& event,
+                                  const SharesChangedFn& changed = nullptr);
 
 // The shares of one customer, for Scope::Allows on that customer.
 std::vector<CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
