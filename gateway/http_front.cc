@@ -256,10 +256,6 @@ class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connecti
 
  private:
   void AwaitRequest() {
-    if (served_ >= front_->options().keep_alive_max_requests) {
-      CloseSocket();
-      return;
-    }
     parser_.emplace();
     parser_->header_limit(
         static_cast<uint32_t>(front_->options().max_header_bytes + kRequestLineAllowance));
@@ -315,7 +311,9 @@ class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connecti
     stream_.expires_never();  // the call has its own deadline
     ++served_;
     Request request = parser_->release();
-    const bool keep_alive = request.keep_alive();
+    // The last request a connection serves says so, rather than the connection just closing.
+    const bool keep_alive =
+        request.keep_alive() && served_ < front_->options().keep_alive_max_requests;
     front_->Serve(std::move(request), address_,
                   [self = shared_from_this(), keep_alive](Response response) {
                     asio::post(self->stream_.get_executor(),
