@@ -7,19 +7,29 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "common/auth/request_context.h"
 #include "common/auth/scope.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/events/audit.h"
 #include "common/events/outbox.h"
 #include "common/server/executor.h"
+#include "common/server/server.h"
+#include "common/server/unary_call.h"
 #include "gateway/customer360.h"
+#include "gateway/edge.h"
+#include "gateway/gateway_service.h"
 #include "gateway/prepared_view.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/testing/event_stream.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/permission_events.pb.h"
+#include "touchline/gateway/v1/gateway_service.grpc.pb.h"
 
 namespace touchline::gateway {
 namespace {
@@ -394,6 +404,143 @@ TEST_F(Customer360PreparedTest, APartnersMaskedViewIsNotAudited) {
     TL_ASSERT_OK(GetEncoded(partner, Request(), Encoding::kProto).status());
   }
   EXPECT_THAT(AuditEvents(*audit_, prefix_), IsEmpty());
+}
+
+// GetCustomer360 over a real gRPC stack in-process, served by GatewayService's raw handler.
+class GatewayServiceTest : public Customer360PreparedTest {
+ protected:
+  static constexpr char kServiceName[] = "touchline.gateway.v1.GatewayService";
+
+  void SetUp() override {
+    Customer360PreparedTest::SetUp();
+    authenticator_.SetScope("u-rep1", Rep("u-rep1"));
+    authenticator_.SetScope("u-rep2", Rep("u-rep2"));
+    authenticator_.SetScope("u-partner", Partner("dealer-1"));
+    runner_ = std::make_unique<server::UnaryRunner>(kServiceName, &executor_, &authenticator_,
+                                                    /*access_log=*/false);
+    edge_ = std::make_unique<EdgeGuard>(&authenticator_, nullptr, RateLimitPolicy{});
+    service_ =
+        std::make_unique<GatewayService>(runner_.get(), &executor_, edge_.get(), views_.get());
+    server::ServerOptions options;
+    options.metrics_address = "";
+    TL_ASSERT_OK_AND_ASSIGN(server_,
+                            server::Server::Start(options, {{kServiceName, service_.get()}}));
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::GatewayService::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+    Customer360PreparedTest::TearDown();
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context(const std::string& caller) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata(auth::kTenantHeader, kTenant);
+    context->AddMetadata(auth::kCallerHeader, caller);
+    return context;
+  }
+
+  static std::string InitialMetadata(const grpc::ClientContext& context, const std::string& name) {
+    const auto& metadata = context.GetServerInitialMetadata();
+    const auto it = metadata.find(name);
+    return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
+  }
+
+  auth::testing::TrustedAuthenticator authenticator_;
+  std::unique_ptr<server::UnaryRunner> runner_;
+  std::unique_ptr<EdgeGuard> edge_;
+  std::unique_ptr<GatewayService> service_;
+  std::unique_ptr<server::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::GatewayService::Stub> stub_;
+};
+
+TEST_F(GatewayServiceTest, AnswersTheViewWithItsCacheOutcomeAndRequestId) {
+  const auth::RequestContext partner = Caller(Partner("dealer-1"));
+  reference_loader_.entry = loader_.entry;
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Service::Served expected,
+                          reference_->Get(partner, {}, Request(3)));
+  for (const char* outcome : {"miss", "hit", "hit"}) {
+    auto context = Context("u-partner");
+    v1::GetCustomer360Response response;
+    const grpc::Status status = stub_->GetCustomer360(context.get(), Request(3), &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(response, expected.response))
+        << response.DebugString();
+    EXPECT_EQ(response.customer().contact_persons(0).phones(0).number(), "+86138****1234");
+    EXPECT_EQ(InitialMetadata(*context, kCacheHeader), outcome);
+    EXPECT_FALSE(InitialMetadata(*context, auth::kRequestIdHeader).empty());
+  }
+  EXPECT_EQ(loader_.loads, 1);
+}
+
+TEST_F(GatewayServiceTest, AnInvisibleCustomerIsNotFoundAndABadRequestInvalid) {
+  for (int i = 0; i < 2; ++i) {
+    auto context = Context("u-rep2");
+    v1::GetCustomer360Response response;
+    const grpc::Status status = stub_->GetCustomer360(context.get(), Request(), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(status.error_message(), std::string("customer ") + kCustomerId + " not found");
+  }
+  auto context = Context("u-rep1");
+  v1::GetCustomer360Request bad_count = Request(kMaxRecentTouchpoints + 1);
+  v1::GetCustomer360Response response;
+  EXPECT_EQ(stub_->GetCustomer360(context.get(), bad_count, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Bytes that are no GetCustomer360Request.
+  grpc::GenericStub generic(channel_);
+  auto raw_context = Context("u-rep1");
+  const std::string garbage("\x0a\xff\xff\xff", 4);  // field 1 longer than the message
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer reply;
+  absl::Notification answered;
+  grpc::Status status;
+  generic.UnaryCall(raw_context.get(), std::string("/") + kServiceName + "/GetCustomer360",
+                    grpc::StubOptions(), &request, &reply, [&](grpc::Status s) {
+                      status = std::move(s);
+                      answered.Notify();
+                    });
+  answered.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+}
+
+// One ServerReflectionRequest{list_services: ""} over a generic stub, as common/server's test.
+TEST_F(GatewayServiceTest, ReflectionStillDescribesTheService) {
+  grpc::GenericStub stub(channel_);
+  grpc::CompletionQueue queue;
+  grpc::ClientContext context;
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
+  auto next = [&queue](void* expected) {
+    void* tag = nullptr;
+    bool ok = false;
+    return queue.Next(&tag, &ok) && tag == expected && ok;
+  };
+  int tag = 0;
+  call->StartCall(&tag);
+  ASSERT_TRUE(next(&tag));
+  const std::string list_services("\x3a\x00", 2);  // Field 7 (list_services), empty string.
+  grpc::Slice slice(list_services);
+  grpc::ByteBuffer request(&slice, 1);
+  call->WriteLast(request, grpc::WriteOptions(), &tag);
+  ASSERT_TRUE(next(&tag));
+  grpc::ByteBuffer reply;
+  call->Read(&reply, &tag);
+  ASSERT_TRUE(next(&tag));
+  grpc::Status status;
+  call->Finish(&status, &tag);
+  ASSERT_TRUE(next(&tag));
+  queue.Shutdown();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  grpc::Slice reply_slice;
+  ASSERT_TRUE(reply.DumpToSingleSlice(&reply_slice).ok());
+  const std::string reply_bytes(reinterpret_cast<const char*>(reply_slice.begin()),
+                                reply_slice.size());
+  EXPECT_THAT(reply_bytes, ::testing::HasSubstr(kServiceName));
 }
 
 }  // namespace
