@@ -123,6 +123,21 @@ Customer360Cache::Result Served(Customer360Cache::Entry entry, CacheOutcome outc
   return {std::move(entry), outcome};
 }
 
+// What the lookup script answered. An error reply (a key of the wrong type) is a miss, as for
+// Lookup: the load that follows overwrites or reports it.
+Customer360Cache::PreparedLookup PreparedLookupOf(const redis::Reply& reply) {
+  Customer360Cache::PreparedLookup found;
+  const redis::ReplyView view = reply.view();
+  if (view.is_array() && view.size() == 1 && view[0].is_string()) {
+    found.prepared = std::string(view[0].str());
+  } else if (view.is_array() && view.size() == 2) {
+    if (view[0].is_string()) found.entry = std::string(view[0].str());
+    found.version = view[1].is_string() ? std::string(view[1].str()) : "0";
+  }
+  if (found.prepared || found.entry) OutcomeCounter(CacheOutcome::kHit).Increment();
+  return found;
+}
+
 }  // namespace
 
 std::string_view CacheOutcomeName(CacheOutcome outcome) {
@@ -189,7 +204,7 @@ void Customer360Cache::LookupBatch(std::vector<PendingLookup>& batch) {
         batch[i].prepared_done(replies.status());
         continue;
       }
-      batch[i].prepared_done(ReadPreparedLookup((*replies)[i]));
+      batch[i].prepared_done(PreparedLookupOf((*replies)[i]));
       continue;
     }
     if (!replies.ok()) {
@@ -206,27 +221,6 @@ void Customer360Cache::LookupBatch(std::vector<PendingLookup>& batch) {
     OutcomeCounter(CacheOutcome::kHit).Increment();
     batch[i].done(std::optional<std::string>(data.str()));
   }
-}
-
-absl::StatusOr<Customer360Cache::PreparedLookup> Customer360Cache::ReadPreparedLookup(
-    const redis::Reply& reply) {
-  if (const absl::Status refused = ReplyStatus(reply, "looking up a prepared 360 view");
-      !refused.ok()) {
-    // A script Redis refuses would refuse every lookup: leave the cache alone as for an outage.
-    Trip(refused);
-    return refused;
-  }
-  PreparedLookup found;
-  const redis::ReplyView view = reply.view();
-  if (view.is_array() && view.size() == 1 && view[0].is_string()) {
-    found.prepared = std::string(view[0].str());
-  } else if (view.is_array() && view.size() == 2) {
-    // An error reply inside (a key of the wrong type) is a miss, as for Lookup.
-    if (view[0].is_string()) found.entry = std::string(view[0].str());
-    found.version = view[1].is_string() ? std::string(view[1].str()) : "0";
-  }
-  if (found.prepared || found.entry) OutcomeCounter(CacheOutcome::kHit).Increment();
-  return found;
 }
 
 absl::StatusOr<bool> Customer360Cache::StorePrepared(std::string_view tenant_id,

@@ -147,8 +147,6 @@ class Customer360Cache {
   };
   // One pipelined round trip for the whole batch.
   void LookupBatch(std::vector<PendingLookup>& batch);
-  // What the lookup script answered.
-  absl::StatusOr<PreparedLookup> ReadPreparedLookup(const redis::Reply& reply);
 
   redis::Pool* const redis_;
   const Customer360CacheOptions options_;

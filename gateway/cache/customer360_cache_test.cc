@@ -416,6 +416,14 @@ TEST_F(Customer360CacheTest, StoringNewDataDropsViewsPreparedFromEarlierData) {
   EXPECT_GT(Integer({"PTTL", key}), 0);
 }
 
+TEST_F(Customer360CacheTest, LookupPreparedOfAKeyOfTheWrongTypeIsAMiss) {
+  auto cache = Cache();
+  TL_ASSERT_OK(redis_->Command({"SET", cache->EntryKey(kTenant, kCustomer), "not a hash"}).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto found, LookupPreparedNow(*cache, "pv1:a:proto"));
+  EXPECT_FALSE(found.prepared.has_value());
+  EXPECT_FALSE(found.entry.has_value());
+}
+
 TEST_F(Customer360CacheTest, LookupPreparedWithRedisUnreachableIsUnavailable) {
   redis::RedisOptions closed;
   closed.port = 1;
