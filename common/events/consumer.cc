@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <exception>
 #include <initializer_list>
+#include <optional>
 #include <pqxx/result>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
+#include "common/pg/array.h"
 #include "common/status/macros.h"
 
 namespace touchline::pg {
@@ -42,6 +45,19 @@ namespace {
 constexpr char kRecordAppliedSql[] =
     "INSERT INTO applied_events (consumer_group, event_id) VALUES ($1, $2)"
     " ON CONFLICT DO NOTHING RETURNING 1";
+
+// The ordinals (from 1, first occurrence only) of those of the ids $2 that were new to the
+// group $1. The ids are inserted in sorted order so that two consumers inserting overlapping
+// batches wait for each other instead of deadlocking.
+constexpr char kRecordAppliedBatchSql[] = R"sql(
+WITH batch AS (
+  SELECT id, min(n) AS n FROM unnest($2::uuid[]) WITH ORDINALITY AS b(id, n) GROUP BY id
+), recorded AS (
+  INSERT INTO applied_events (consumer_group, event_id)
+  SELECT $1, id FROM batch ORDER BY id
+  ON CONFLICT DO NOTHING RETURNING event_id
+)
+SELECT batch.n FROM batch JOIN recorded ON recorded.event_id = batch.id)sql";
 
 constexpr absl::Duration kMinBackoff = absl::Milliseconds(10);
 
@@ -105,17 +121,31 @@ std::string DeadLetterKey(std::string_view prefix, std::string_view topic, std::
 
 StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg,
                                ApplyFn apply)
-    : StreamConsumer(std::move(options), redis, pg, std::move(apply), nullptr) {}
-
-StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, RepeatableApplyFn apply)
-    : StreamConsumer(std::move(options), redis, nullptr, nullptr, std::move(apply)) {}
+    : StreamConsumer(
+          std::move(options), redis, pg,
+          // Called with one event at a time (batched is false).
+          [apply = std::move(apply)](pqxx::work& txn,
+                                     std::span<const EventEnvelope* const> events) {
+            for (const EventEnvelope* event : events) TL_RETURN_IF_ERROR(apply(txn, *event));
+            return absl::OkStatus();
+          },
+          /*batched=*/false, nullptr) {}
 
 StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg,
-                               ApplyFn apply, RepeatableApplyFn repeatable_apply)
+                               BatchApplyFn apply)
+    : StreamConsumer(std::move(options), redis, pg, std::move(apply), /*batched=*/true, nullptr) {}
+
+StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, RepeatableApplyFn apply)
+    : StreamConsumer(std::move(options), redis, nullptr, nullptr, /*batched=*/false,
+                     std::move(apply)) {}
+
+StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg,
+                               BatchApplyFn apply, bool batched, RepeatableApplyFn repeatable_apply)
     : options_(std::move(options)),
       redis_(redis),
       pg_(pg),
       apply_(std::move(apply)),
+      batched_(batched),
       repeatable_apply_(std::move(repeatable_apply)),
       stream_key_(StreamKey(options_.stream_prefix, options_.topic)),
       dead_letter_key_(DeadLetterKey(options_.stream_prefix, options_.topic, options_.group)),
@@ -214,6 +244,7 @@ absl::Status StreamConsumer::Reclaim(int* applied) {
       lookups.push_back({"HGET", errors_key_, entry.id});
     }
     TL_ASSIGN_OR_RETURN(const std::vector<redis::Reply> found, redis_->Pipeline(lookups));
+    std::vector<const Entry*> retry;
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry& entry = entries[i];
       if (entry.deleted) {
@@ -234,8 +265,9 @@ absl::Status StreamConsumer::Reclaim(int* applied) {
                            last_error.is_string() ? ": " : "", last_error.str()})));
         continue;
       }
-      TL_RETURN_IF_ERROR(Process(entry, /*reclaimed=*/true, applied));
+      retry.push_back(&entry);
     }
+    TL_RETURN_IF_ERROR(ProcessAll(retry, /*reclaimed=*/true, applied));
   } while (cursor != kScanDone);
   return absl::OkStatus();
 }
@@ -252,22 +284,52 @@ absl::StatusOr<size_t> StreamConsumer::ReadNew(absl::Duration block, int* applie
   // Nil: nothing new (within the block).
   if (reply.is_nil() || reply.size() == 0) return 0;
   const std::vector<Entry> entries = ParseEntries(reply[0][1]);
-  for (const Entry& entry : entries) {
-    TL_RETURN_IF_ERROR(Process(entry, /*reclaimed=*/false, applied));
-  }
+  std::vector<const Entry*> all;
+  for (const Entry& entry : entries) all.push_back(&entry);
+  TL_RETURN_IF_ERROR(ProcessAll(all, /*reclaimed=*/false, applied));
   return entries.size();
 }
 
-absl::Status StreamConsumer::Process(const Entry& entry, bool reclaimed, int* applied) {
+absl::Status StreamConsumer::ProcessAll(const std::vector<const Entry*>& entries, bool reclaimed,
+                                        int* applied) {
+  if (!batched_) {
+    for (const Entry* entry : entries) TL_RETURN_IF_ERROR(Process(*entry, reclaimed, applied));
+    return absl::OkStatus();
+  }
+  std::vector<Parsed> batch;
+  for (const Entry* entry : entries) {
+    TL_ASSIGN_OR_RETURN(std::optional<Parsed> parsed, Parse(*entry));
+    if (parsed) batch.push_back(std::move(*parsed));
+  }
+  if (batch.size() > 1) {
+    TL_ASSIGN_OR_RETURN(const bool done, ApplyTogether(batch, reclaimed, applied));
+    if (done) return absl::OkStatus();
+  }
+  // One event, or a batch that failed: one transaction each isolates the event that fails.
+  for (const Parsed& parsed : batch) TL_RETURN_IF_ERROR(ApplyOne(parsed, reclaimed, applied));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<StreamConsumer::Parsed>> StreamConsumer::Parse(const Entry& entry) {
   const std::string* serialized = FindField(entry.fields, "event");
-  EventEnvelope event;
+  Parsed parsed{&entry, EventEnvelope()};
   // Such an entry fails the same way on every delivery: retrying only delays the dead letter.
-  if (serialized == nullptr || !event.ParseFromString(*serialized)) {
-    return DeadLetter(entry, "the \"event\" field is not a serialized EventEnvelope");
+  if (serialized == nullptr || !parsed.event.ParseFromString(*serialized)) {
+    TL_RETURN_IF_ERROR(DeadLetter(entry, "the \"event\" field is not a serialized EventEnvelope"));
+    return std::nullopt;
   }
-  if (!ids::IsUuid(event.event_id())) {
-    return DeadLetter(entry, Concat({"event_id \"", event.event_id(), "\" is not a UUID"}));
+  if (!ids::IsUuid(parsed.event.event_id())) {
+    TL_RETURN_IF_ERROR(
+        DeadLetter(entry, Concat({"event_id \"", parsed.event.event_id(), "\" is not a UUID"})));
+    return std::nullopt;
   }
+  return parsed;
+}
+
+absl::Status StreamConsumer::Process(const Entry& entry, bool reclaimed, int* applied) {
+  TL_ASSIGN_OR_RETURN(const std::optional<Parsed> parsed, Parse(entry));
+  if (!parsed) return absl::OkStatus();
+  const EventEnvelope& event = parsed->event;
 
   if (pg_ == nullptr) {
     absl::Status status;
@@ -282,7 +344,12 @@ absl::Status StreamConsumer::Process(const Entry& entry, bool reclaimed, int* ap
     ++*applied;
     return absl::OkStatus();
   }
+  return ApplyOne(*parsed, reclaimed, applied);
+}
 
+absl::Status StreamConsumer::ApplyOne(const Parsed& parsed, bool reclaimed, int* applied) {
+  const Entry& entry = *parsed.entry;
+  const EventEnvelope* const event = &parsed.event;
   bool duplicate = false;
   bool apply_failed = false;
   const absl::Status committed = pg_->Transact([&](pqxx::work& txn) -> absl::Status {
@@ -290,14 +357,14 @@ absl::Status StreamConsumer::Process(const Entry& entry, bool reclaimed, int* ap
     duplicate = false;
     apply_failed = false;
     const pqxx::result recorded =
-        txn.exec_params(kRecordAppliedSql, options_.group, event.event_id());
+        txn.exec_params(kRecordAppliedSql, options_.group, event->event_id());
     if (recorded.empty()) {
       duplicate = true;
       return absl::OkStatus();
     }
     // Stays set if apply returns an error or throws.
     apply_failed = true;
-    absl::Status status = apply_(txn, event);
+    absl::Status status = apply_(txn, std::span<const EventEnvelope* const>(&event, 1));
     if (status.ok()) apply_failed = false;
     return status;
   });
@@ -311,6 +378,44 @@ absl::Status StreamConsumer::Process(const Entry& entry, bool reclaimed, int* ap
   TL_RETURN_IF_ERROR(Ack(entry.id, reclaimed));
   if (!duplicate) ++*applied;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> StreamConsumer::ApplyTogether(const std::vector<Parsed>& batch, bool reclaimed,
+                                                   int* applied) {
+  std::vector<std::string> event_ids;
+  for (const Parsed& parsed : batch) event_ids.push_back(parsed.event.event_id());
+  const std::string event_ids_literal = pg::TextArrayLiteral(event_ids);
+  std::vector<const EventEnvelope*> fresh;
+  bool apply_failed = false;
+  const absl::Status committed = pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+    // Transact reruns this after a serialization failure: start from scratch.
+    fresh.clear();
+    apply_failed = false;
+    const pqxx::result recorded =
+        txn.exec_params(kRecordAppliedBatchSql, options_.group, event_ids_literal);
+    std::vector<bool> is_new(batch.size(), false);
+    for (const pqxx::row& row : recorded) is_new[row[0].as<int64_t>() - 1] = true;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (is_new[i]) fresh.push_back(&batch[i].event);
+    }
+    if (fresh.empty()) return absl::OkStatus();
+    // Stays set if apply returns an error or throws.
+    apply_failed = true;
+    absl::Status status = apply_(txn, fresh);
+    if (status.ok()) apply_failed = false;
+    return status;
+  });
+  if (!committed.ok()) {
+    // As in ApplyOne: the inbox failing fails the pass; `apply` failing is the batch's problem,
+    // which the caller narrows down to the entry at fault.
+    if (!apply_failed) return committed;
+    return false;
+  }
+  std::vector<std::string> entry_ids;
+  for (const Parsed& parsed : batch) entry_ids.push_back(parsed.entry->id);
+  TL_RETURN_IF_ERROR(AckAll(entry_ids, reclaimed));
+  *applied += static_cast<int>(fresh.size());
+  return true;
 }
 
 absl::Status StreamConsumer::DeadLetter(const Entry& entry, std::string_view error) {
@@ -339,14 +444,23 @@ absl::Status StreamConsumer::DeadLetter(const Entry& entry, std::string_view err
 }
 
 absl::Status StreamConsumer::Ack(std::string_view id, bool reclaimed) {
-  std::vector<std::string> ack = {"XACK", stream_key_, options_.group, std::string(id)};
+  return AckAll({std::string(id)}, reclaimed);
+}
+
+absl::Status StreamConsumer::AckAll(const std::vector<std::string>& ids, bool reclaimed) {
+  std::vector<std::string> ack = {"XACK", stream_key_, options_.group};
+  ack.insert(ack.end(), ids.begin(), ids.end());
   // Only an entry delivered before can have a recorded error.
   if (!reclaimed) return Command(ack).status();
+  std::vector<std::string> forget = {"HDEL", errors_key_};
+  forget.insert(forget.end(), ids.begin(), ids.end());
   TL_ASSIGN_OR_RETURN(const std::vector<redis::Reply> replies,
-                      redis_->Pipeline({std::move(ack), {"HDEL", errors_key_, std::string(id)}}));
+                      redis_->Pipeline({std::move(ack), std::move(forget)}));
   for (const redis::Reply& reply : replies) {
     if (reply.is_error()) {
-      return absl::InternalError(Concat({"acknowledging ", id, ": ", reply.str()}));
+      const std::string more =
+          ids.size() > 1 ? absl::StrCat(" and ", ids.size() - 1, " more") : std::string();
+      return absl::InternalError(Concat({"acknowledging ", ids.front(), more, ": ", reply.str()}));
     }
   }
   return absl::OkStatus();

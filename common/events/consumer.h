@@ -1,12 +1,15 @@
 // Consumes the Redis stream of one topic in a consumer group and applies each event at most
 // once per group, although Redis delivers at least once: every event is applied in the
-// PostgreSQL transaction that records its id in an inbox table.
+// PostgreSQL transaction that records its id in an inbox table. A consumer may apply the
+// entries of one read together, in one transaction (BatchApplyFn).
 #ifndef TOUCHLINE_COMMON_EVENTS_CONSUMER_H_
 #define TOUCHLINE_COMMON_EVENTS_CONSUMER_H_
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <pqxx/transaction>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,7 +44,8 @@ struct ConsumerOptions {
   // This replica's name in the group. Required, unique per process: two replicas with one
   // name would take each other's pending entries for their own.
   std::string consumer;
-  // Most entries per XREADGROUP and per XAUTOCLAIM. Must be >= 1.
+  // Most entries per XREADGROUP and per XAUTOCLAIM. Must be >= 1. With a BatchApplyFn, also
+  // the most events applied in one transaction.
   int batch_size = 64;
   // How long the background loop's XREADGROUP waits for new entries. Must be shorter than the
   // Redis pool's timeout, which would otherwise cut the wait short as a failure.
@@ -72,6 +76,15 @@ std::string DeadLetterKey(std::string_view prefix, std::string_view topic, std::
 using ApplyFn =
     std::function<absl::Status(pqxx::work& txn, const touchline::events::v1::EventEnvelope& event)>;
 
+// Applies `events` (at least one, each new to the group, in stream order) inside the one
+// PostgreSQL transaction that records all their ids as applied. Returning an error (or
+// throwing) rolls the whole transaction back; the consumer then applies the same events one
+// per transaction, calling this with one event each, so that an event that fails alone is
+// retried and dead-lettered alone while the others are applied. Must not have effects outside
+// `txn`: they would repeat.
+using BatchApplyFn = std::function<absl::Status(
+    pqxx::work& txn, std::span<const touchline::events::v1::EventEnvelope* const> events)>;
+
 // Applies one event whose effect is harmless to repeat (dropping a cache entry, say), for a
 // consumer that keeps no inbox: an event delivered twice is applied twice. Returning an error
 // leaves the entry pending, as for ApplyFn.
@@ -83,12 +96,17 @@ using RepeatableApplyFn =
 // is skipped, otherwise `apply` runs. The entry is acknowledged (XACK) only after the commit,
 // so a crash in between leads to a redelivery that the inbox skips. Entries that cannot be
 // parsed, and entries delivered more than max_deliveries times, are moved to the dead-letter
-// stream and acknowledged in one MULTI/EXEC. Thread-safe.
+// stream and acknowledged in one MULTI/EXEC. With a BatchApplyFn the entries of one read (or
+// one XAUTOCLAIM) go through that transaction together and are acknowledged together: see
+// BatchApplyFn for what happens when it fails. Thread-safe.
 class StreamConsumer {
  public:
   // `redis` and `pg` must outlive the consumer; the schema on pg's search_path holds
   // applied_events (InboxMigrations).
   StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg, ApplyFn apply);
+  // As above, but applies up to batch_size events per transaction with `apply`: one inbox
+  // insert and one commit for them all, for consumers whose events are many and small.
+  StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg, BatchApplyFn apply);
   // Without an inbox: each entry is applied with `apply` and then acknowledged, so a crash in
   // between applies it again. For services that own no tables (the gateway).
   StreamConsumer(ConsumerOptions options, redis::Pool* redis, RepeatableApplyFn apply);
@@ -118,9 +136,16 @@ class StreamConsumer {
  private:
   struct Entry;
 
-  // Exactly one of `apply` (with `pg`) and `repeatable_apply` is set.
-  StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg, ApplyFn apply,
-                 RepeatableApplyFn repeatable_apply);
+  // An entry whose "event" field parsed into a valid envelope.
+  struct Parsed {
+    const Entry* entry;
+    touchline::events::v1::EventEnvelope event;
+  };
+
+  // Exactly one of `apply` (with `pg`) and `repeatable_apply` is set; `batched` says whether
+  // `apply` takes several events per transaction.
+  StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::Pool* pg, BatchApplyFn apply,
+                 bool batched, RepeatableApplyFn repeatable_apply);
 
   // One pass as PollOnce; with `block` the read of new entries waits up to that long and
   // happens once.
@@ -133,13 +158,30 @@ class StreamConsumer {
   // Reads up to batch_size new entries (waiting up to `block` if non-zero) and processes them;
   // adds to `*applied` and returns how many entries were read.
   absl::StatusOr<size_t> ReadNew(absl::Duration block, int* applied);
+  // Processes `entries`, in order: one by one (Process), or for a batched consumer,
+  // dead-letters those that do not parse and applies the others together (ApplyTogether),
+  // falling back to one by one (ApplyOne) when that fails.
+  absl::Status ProcessAll(const std::vector<const Entry*>& entries, bool reclaimed, int* applied);
+  // Parses `entry`; one that does not parse is dead-lettered and nullopt returned.
+  absl::StatusOr<std::optional<Parsed>> Parse(const Entry& entry);
   // Applies `entry` unless already applied, and acknowledges it; adds 1 to `*applied` when
   // `apply` ran and committed (or, without an inbox, succeeded).
   absl::Status Process(const Entry& entry, bool reclaimed, int* applied);
+  // Applies `parsed` in a transaction of its own unless already applied, and acknowledges it;
+  // when `apply` fails, records the error and leaves the entry pending.
+  absl::Status ApplyOne(const Parsed& parsed, bool reclaimed, int* applied);
+  // Applies those of `batch` not applied before in one transaction and acknowledges them all;
+  // adds to `*applied` how many were new. false (nothing committed, nothing acknowledged)
+  // when `apply` failed; an error when the inbox or the commit failed.
+  absl::StatusOr<bool> ApplyTogether(const std::vector<Parsed>& batch, bool reclaimed,
+                                     int* applied);
   // Moves `entry` to the dead-letter stream and acknowledges it, atomically.
   absl::Status DeadLetter(const Entry& entry, std::string_view error);
   // Acknowledges `entry` and forgets its last error.
   absl::Status Ack(std::string_view id, bool reclaimed);
+  // Acknowledges the entries `ids` in one round trip and, when `reclaimed`, forgets their
+  // last errors.
+  absl::Status AckAll(const std::vector<std::string>& ids, bool reclaimed);
   // Runs one command; an error reply becomes INTERNAL.
   absl::StatusOr<redis::Reply> Command(const std::vector<std::string>& argv);
   void Run();
@@ -147,7 +189,8 @@ class StreamConsumer {
   const ConsumerOptions options_;
   redis::Pool* const redis_;
   pg::Pool* const pg_;  // null without an inbox
-  const ApplyFn apply_;
+  const BatchApplyFn apply_;
+  const bool batched_;
   const RepeatableApplyFn repeatable_apply_;
   const std::string stream_key_;
   const std::string dead_letter_key_;

@@ -8,6 +8,8 @@
 #include <memory>
 #include <pqxx/result>
 #include <pqxx/transaction>
+#include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -30,6 +32,7 @@ namespace touchline::events {
 namespace {
 
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::touchline::events::v1::EventEnvelope;
@@ -87,6 +90,14 @@ class StreamConsumerTest : public ::testing::Test {
     return std::make_unique<StreamConsumer>(std::move(options), redis_.get(), pg_.get(),
                                             std::move(apply));
   }
+  std::unique_ptr<StreamConsumer> BatchConsumer(ConsumerOptions options, BatchApplyFn apply) {
+    return std::make_unique<StreamConsumer>(std::move(options), redis_.get(), pg_.get(),
+                                            std::move(apply));
+  }
+  // A batched consumer whose apply records each event in `effects`.
+  std::unique_ptr<StreamConsumer> BatchConsumer(ConsumerOptions options) {
+    return BatchConsumer(std::move(options), RecordEffects);
+  }
   // A consumer whose apply records the event in `effects`.
   std::unique_ptr<StreamConsumer> Consumer(ConsumerOptions options) {
     return Consumer(std::move(options), RecordEffect);
@@ -96,6 +107,17 @@ class StreamConsumerTest : public ::testing::Test {
     txn.exec_params("INSERT INTO effects (event_id, aggregate_id) VALUES ($1, $2)",
                     event.event_id(), event.aggregate_id());
     return absl::OkStatus();
+  }
+
+  static absl::Status RecordEffects(pqxx::work& txn, std::span<const EventEnvelope* const> events) {
+    for (const EventEnvelope* event : events) TL_RETURN_IF_ERROR(RecordEffect(txn, *event));
+    return absl::OkStatus();
+  }
+
+  static std::vector<std::string> Aggregates(std::span<const EventEnvelope* const> events) {
+    std::vector<std::string> aggregates;
+    for (const EventEnvelope* event : events) aggregates.push_back(event->aggregate_id());
+    return aggregates;
   }
 
   static EventEnvelope Envelope(std::string_view aggregate_id) {
@@ -370,6 +392,152 @@ TEST_F(StreamConsumerTest, ConcurrentConsumersApplyEachEventExactlyOnce) {
       ConsumerOptions options = Options(name, absl::ZeroDuration());
       options.max_deliveries = 1000;
       auto consumer = Consumer(options);
+      WaitUntil([&] {
+        absl::StatusOr<int> pass = consumer->PollOnce();
+        EXPECT_THAT(pass, touchline::testing::IsOk());
+        applied += pass.value_or(0);
+        return applied.load() >= kEvents;
+      });
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_EQ(applied.load(), kEvents);
+  ExpectEachAppliedOnceAndAcked(aggregates);
+  EXPECT_TRUE(DeadLetters().empty());
+}
+
+TEST_F(StreamConsumerTest, BatchedConsumerAppliesTheEntriesOfOneReadInOneTransaction) {
+  const std::vector<std::string> aggregates = PublishMany(10);
+  std::vector<std::vector<std::string>> calls;
+  std::set<std::string> transactions;
+  auto consumer =
+      BatchConsumer(Options(), [&](pqxx::work& txn, std::span<const EventEnvelope* const> events) {
+        calls.push_back(Aggregates(events));
+        transactions.insert(txn.exec("SELECT txid_current()::text")[0][0].as<std::string>());
+        return RecordEffects(txn, events);
+      });
+
+  // batch_size is 4.
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  EXPECT_EQ(applied, 10);
+  EXPECT_THAT(calls, ElementsAre(ElementsAre("c0", "c1", "c2", "c3"),
+                                 ElementsAre("c4", "c5", "c6", "c7"), ElementsAre("c8", "c9")));
+  EXPECT_EQ(transactions.size(), 3u);
+  ExpectEachAppliedOnceAndAcked(aggregates);
+}
+
+TEST_F(StreamConsumerTest, BatchedConsumerHandsOnlyEventsNewToTheGroupToApply) {
+  const EventEnvelope c1 = Envelope("c1");
+  const EventEnvelope c2 = Envelope("c2");
+  Publish(c1);
+  Publish(c2);
+  std::vector<std::vector<std::string>> calls;
+  ConsumerOptions options = Options();
+  options.batch_size = 16;
+  auto consumer =
+      BatchConsumer(options, [&](pqxx::work& txn, std::span<const EventEnvelope* const> events) {
+        calls.push_back(Aggregates(events));
+        return RecordEffects(txn, events);
+      });
+  TL_ASSERT_OK_AND_ASSIGN(const int first, consumer->PollOnce());
+  EXPECT_EQ(first, 2);
+
+  // Redelivered among new ones, and one new event twice in the same read.
+  const EventEnvelope c4 = Envelope("c4");
+  Publish(c2);
+  Publish(Envelope("c3"));
+  Publish(c1);
+  Publish(c4);
+  Publish(c4);
+  TL_ASSERT_OK_AND_ASSIGN(const int second, consumer->PollOnce());
+  EXPECT_EQ(second, 2);
+  EXPECT_THAT(calls, ElementsAre(ElementsAre("c1", "c2"), ElementsAre("c3", "c4")));
+  ExpectEachAppliedOnceAndAcked({"c1", "c2", "c3", "c4"});
+}
+
+TEST_F(StreamConsumerTest, BatchedConsumerIsolatesAFailingEventAndDeadLettersItAlone) {
+  for (const char* aggregate : {"c0", "c1", "poison", "c3", "c4"}) Publish(Envelope(aggregate));
+  ConsumerOptions options = Options("c1", absl::ZeroDuration());
+  options.batch_size = 8;
+  options.max_deliveries = 2;
+  std::vector<std::vector<std::string>> calls;
+  auto consumer =
+      BatchConsumer(options, [&](pqxx::work& txn, std::span<const EventEnvelope* const> events) {
+        calls.push_back(Aggregates(events));
+        // Written, then rolled back with the failure.
+        TL_RETURN_IF_ERROR(RecordEffects(txn, events));
+        for (const EventEnvelope* event : events) {
+          if (event->aggregate_id() == "poison") {
+            return absl::FailedPreconditionError("poison cannot be applied");
+          }
+        }
+        return absl::OkStatus();
+      });
+
+  // The batch fails, then each event goes alone: only the poison one stays pending.
+  TL_ASSERT_OK_AND_ASSIGN(const int first, consumer->PollOnce());
+  EXPECT_EQ(first, 4);
+  EXPECT_THAT(calls, ElementsAre(ElementsAre("c0", "c1", "poison", "c3", "c4"), ElementsAre("c0"),
+                                 ElementsAre("c1"), ElementsAre("poison"), ElementsAre("c3"),
+                                 ElementsAre("c4")));
+  EXPECT_EQ(PendingCount(), 1);
+
+  // Second delivery fails again; the third is the dead letter.
+  for (int pass = 0; pass < 3; ++pass) {
+    TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+    EXPECT_EQ(applied, 0);
+  }
+  EXPECT_EQ(calls.size(), 7u);
+  ExpectEachAppliedOnceAndAcked({"c0", "c1", "c3", "c4"});
+  const auto letters = DeadLetters();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_THAT(letters[0], Contains(Pair("aggregate", "poison")));
+  EXPECT_THAT(letters[0], Contains(Pair("error", HasSubstr("poison cannot be applied"))));
+}
+
+TEST_F(StreamConsumerTest, BatchedConsumerCommittedButNotAckedSkipsTheBatchOnRedelivery) {
+  // A server of the test's own, whose ACL the test changes: XACK refused is a consumer that
+  // died between its commit and its acknowledgement.
+  touchline::testing::ThrowawayRedis server;
+  TL_ASSERT_OK(server.Start());
+  TL_ASSERT_OK_AND_ASSIGN(redis::RedisOptions redis_options,
+                          redis::ParseRedisAddress(server.address()));
+  TL_ASSERT_OK_AND_ASSIGN(redis_, redis::Pool::Create(redis_options));
+  const std::vector<std::string> aggregates = PublishMany(4);
+  TL_ASSERT_OK(redis_->Command({"ACL", "SETUSER", "default", "-xack"}).status());
+  int calls = 0;
+  auto consumer = BatchConsumer(Options("c1", absl::ZeroDuration()),
+                                [&](pqxx::work& txn, std::span<const EventEnvelope* const> events) {
+                                  ++calls;
+                                  return RecordEffects(txn, events);
+                                });
+  EXPECT_THAT(consumer->PollOnce(), touchline::testing::StatusIs(absl::StatusCode::kInternal));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(EffectCount(), 4);
+  EXPECT_EQ(PendingCount(), 4);
+
+  TL_ASSERT_OK(redis_->Command({"ACL", "SETUSER", "default", "+xack"}).status());
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  EXPECT_EQ(applied, 0);
+  EXPECT_EQ(calls, 1);
+  ExpectEachAppliedOnceAndAcked(aggregates);
+}
+
+TEST_F(StreamConsumerTest, BatchedConcurrentConsumersApplyEachEventExactlyOnce) {
+  constexpr int kEvents = 300;
+  const std::vector<std::string> aggregates = PublishMany(kEvents);
+
+  // claim_idle 0 makes them take batches from each other while they are being applied, so
+  // only the inbox keeps an event from being applied twice.
+  std::atomic<int> applied{0};
+  std::vector<std::thread> threads;
+  for (const char* name : {"a", "b"}) {
+    threads.emplace_back([&, name] {
+      ConsumerOptions options = Options(name, absl::ZeroDuration());
+      options.batch_size = 32;
+      options.max_deliveries = 1000;
+      auto consumer = BatchConsumer(options);
       WaitUntil([&] {
         absl::StatusOr<int> pass = consumer->PollOnce();
         EXPECT_THAT(pass, touchline::testing::IsOk());
