@@ -9,9 +9,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <pqxx/nontransaction>
 #include <pqxx/pqxx>
+#include <set>
+#include <span>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -44,27 +47,40 @@ using ::touchline::events::v1::EventEnvelope;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
-constexpr char kLockHeadSql[] =
-    "SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1 FOR UPDATE";
+// The heads of the tenants $1, locked in tenant id order.
+constexpr char kLockHeadsSql[] =
+    "SELECT tenant_id, last_sequence, last_hash FROM audit_chain_heads"
+    " WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id FOR UPDATE";
 
-constexpr char kCreateHeadSql[] =
-    "INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ($1, 0, $2)"
+constexpr char kCreateHeadsSql[] =
+    "INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash)"
+    " SELECT tenant_id, 0, $2 FROM unnest($1::text[]) AS t(tenant_id) ORDER BY tenant_id"
     " ON CONFLICT (tenant_id) DO NOTHING";
 
 constexpr char kReadHeadSql[] =
     "SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1";
 
-// The entry and the chain head's move to it, in one round trip. occur_time from whole seconds
-// ($3) plus microseconds ($4): both are exact in to_timestamp's double arithmetic.
+// The entries (one array element each, $1 to $14) and the moves of their chain heads ($15 to
+// $17, one element per tenant), in one round trip. occur_time from whole seconds ($3) plus
+// microseconds ($4): both are exact in to_timestamp's double arithmetic. Each element of $10
+// is the text[] literal of one entry's fields.
 constexpr char kAppendSql[] = R"sql(
 WITH appended AS (
   INSERT INTO audit_events (tenant_id, sequence, occur_time, action, actor_id, client,
                             resource_type, resource_id, fields, detail, request_id,
                             previous_hash, hash)
-  VALUES ($1, $2, to_timestamp($3) + $4 * interval '1 microsecond', $5, $6, $7, $8, $9,
-          $10::text[], $11, $12, $13, $14)
+  SELECT tenant_id, sequence, to_timestamp(seconds) + micros * interval '1 microsecond',
+         action, actor_id, client, resource_type, resource_id, fields::text[], detail,
+         request_id, previous_hash, hash
+  FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
+              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+              $13::text[], $14::text[])
+       AS e(tenant_id, sequence, seconds, micros, action, actor_id, client, resource_type,
+            resource_id, fields, detail, request_id, previous_hash, hash)
 )
-UPDATE audit_chain_heads SET last_sequence = $2, last_hash = $14 WHERE tenant_id = $1)sql";
+UPDATE audit_chain_heads AS h SET last_sequence = m.last_sequence, last_hash = m.last_hash
+FROM unnest($15::text[], $16::bigint[], $17::text[]) AS m(tenant_id, last_sequence, last_hash)
+WHERE h.tenant_id = m.tenant_id)sql";
 
 // The columns EventFromRow reads, in its order.
 constexpr char kEventColumns[] =
@@ -210,6 +226,30 @@ class ChainCheck {
   std::string previous_hash_ = kAuditGenesisHash;
 };
 
+// The entry an envelope of the audit topic carries. INVALID_ARGUMENT (so the entry is retried,
+// then dead-lettered, never dropped silently) for another payload type, a payload that does
+// not parse, an invalid tenant id or occur_time.
+absl::StatusOr<v1::AuditEvent> RecordedEvent(const EventEnvelope& envelope) {
+  const std::string at = absl::StrCat("audit event ", envelope.event_id(), ": ");
+  // Only AuditRecorded is published on the audit topic; anything else is kept in the
+  // dead-letter stream rather than dropped.
+  if (!envelope.payload().Is<AuditRecorded>()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(at, "unexpected payload ", envelope.payload().type_url()));
+  }
+  AuditRecorded recorded;
+  if (!envelope.payload().UnpackTo(&recorded)) {
+    return absl::InvalidArgumentError(absl::StrCat(at, "AuditRecorded does not parse"));
+  }
+  if (!auth::IsValidTenantId(envelope.tenant_id())) {
+    return absl::InvalidArgumentError(absl::StrCat(at, "invalid tenant id"));
+  }
+  if (recorded.event().has_occur_time() && !IsValidTimestamp(recorded.event().occur_time())) {
+    return absl::InvalidArgumentError(absl::StrCat(at, "occur_time is not a valid timestamp"));
+  }
+  return std::move(*recorded.mutable_event());
+}
+
 }  // namespace
 
 AuditLog::AuditLog(pg::Pool* pg, paging::PageTokens page_tokens, int verify_chunk_size)
@@ -236,30 +276,98 @@ std::string AuditLog::ChainHash(std::string_view previous_hash, const v1::AuditE
 }
 
 void AuditLog::Append(pqxx::work& txn, const std::string& tenant_id, v1::AuditEvent event) {
-  if (!event.has_occur_time()) {
-    *event.mutable_occur_time() =
-        TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
-  } else if (!IsValidTimestamp(event.occur_time())) {
-    throw std::invalid_argument("audit event: occur_time is not a valid timestamp");
-  }
-  const int32_t nanos = event.occur_time().nanos();
-  event.mutable_occur_time()->set_nanos(nanos - nanos % 1000);
-  MakeStorable(event);
+  std::vector<TenantAuditEvent> events;
+  events.push_back({tenant_id, std::move(event)});
+  Append(txn, std::move(events));
+}
 
-  pqxx::result head = txn.exec_params(kLockHeadSql, tenant_id);
-  if (head.empty()) {
-    txn.exec_params(kCreateHeadSql, tenant_id, std::string(kAuditGenesisHash));
-    head = txn.exec_params(kLockHeadSql, tenant_id);
+void AuditLog::Append(pqxx::work& txn, std::vector<TenantAuditEvent> events) {
+  if (events.empty()) return;
+  for (TenantAuditEvent& appended : events) {
+    v1::AuditEvent& event = appended.event;
+    if (!event.has_occur_time()) {
+      *event.mutable_occur_time() =
+          TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
+    } else if (!IsValidTimestamp(event.occur_time())) {
+      throw std::invalid_argument("audit event: occur_time is not a valid timestamp");
+    }
+    const int32_t nanos = event.occur_time().nanos();
+    event.mutable_occur_time()->set_nanos(nanos - nanos % 1000);
+    MakeStorable(event);
   }
-  event.set_sequence(head[0][0].as<int64_t>() + 1);
-  event.set_previous_hash(head[0][1].as<std::string>());
-  event.set_hash(ChainHash(event.previous_hash(), event));
-  txn.exec_params(
-      kAppendSql, tenant_id, event.sequence(), event.occur_time().seconds(),
-      event.occur_time().nanos() / 1000, event.action(), event.actor_id(), event.client(),
-      event.resource_type(), event.resource_id(),
-      pg::TextArrayLiteral(std::vector<std::string>(event.fields().begin(), event.fields().end())),
-      event.detail(), event.request_id(), event.previous_hash(), event.hash());
+
+  // tenant id -> (last sequence, last hash) of its chain, as this call moves it on.
+  std::map<std::string, std::pair<int64_t, std::string>> heads;
+  for (const TenantAuditEvent& appended : events) heads.try_emplace(appended.tenant_id);
+  std::vector<std::string> tenants;
+  for (const auto& [tenant, head] : heads) tenants.push_back(tenant);  // Sorted.
+  std::set<std::string> locked;
+  const auto lock = [&](const std::vector<std::string>& which) {
+    for (const pqxx::row& row : txn.exec_params(kLockHeadsSql, pg::TextArrayLiteral(which))) {
+      const std::string tenant = row[0].as<std::string>();
+      heads[tenant] = {row[1].as<int64_t>(), row[2].as<std::string>()};
+      locked.insert(tenant);
+    }
+  };
+  lock(tenants);
+  if (locked.size() < tenants.size()) {
+    // A tenant's first entry: its head is created (and, inserted by this transaction, held).
+    std::vector<std::string> missing;
+    for (const std::string& tenant : tenants) {
+      if (!locked.contains(tenant)) missing.push_back(tenant);
+    }
+    txn.exec_params(kCreateHeadsSql, pg::TextArrayLiteral(missing), std::string(kAuditGenesisHash));
+    lock(missing);
+  }
+  // Heads are never deleted, so each created or found one is locked now; a head missing here
+  // would start a chain over from an empty hash.
+  if (locked.size() < tenants.size()) {
+    throw std::runtime_error("audit log: a chain head vanished while it was being locked");
+  }
+
+  // One array per column of kAppendSql.
+  std::array<std::vector<std::string>, 14> columns;
+  for (TenantAuditEvent& appended : events) {
+    v1::AuditEvent& event = appended.event;
+    auto& [last_sequence, last_hash] = heads[appended.tenant_id];
+    event.set_sequence(last_sequence + 1);
+    event.set_previous_hash(last_hash);
+    event.set_hash(ChainHash(event.previous_hash(), event));
+    last_sequence = event.sequence();
+    last_hash = event.hash();
+    const std::vector<std::string> row = {appended.tenant_id,
+                                          std::to_string(event.sequence()),
+                                          std::to_string(event.occur_time().seconds()),
+                                          std::to_string(event.occur_time().nanos() / 1000),
+                                          event.action(),
+                                          event.actor_id(),
+                                          event.client(),
+                                          event.resource_type(),
+                                          event.resource_id(),
+                                          pg::TextArrayLiteral(std::vector<std::string>(
+                                              event.fields().begin(), event.fields().end())),
+                                          event.detail(),
+                                          event.request_id(),
+                                          event.previous_hash(),
+                                          event.hash()};
+    for (size_t column = 0; column < columns.size(); ++column) {
+      columns[column].push_back(row[column]);
+    }
+  }
+  std::vector<std::string> head_tenants, head_sequences, head_hashes;
+  for (const auto& [tenant, head] : heads) {
+    head_tenants.push_back(tenant);
+    head_sequences.push_back(std::to_string(head.first));
+    head_hashes.push_back(head.second);
+  }
+  std::vector<std::string> params;
+  for (const std::vector<std::string>& column : columns) {
+    params.push_back(pg::TextArrayLiteral(column));
+  }
+  for (const std::vector<std::string>* column : {&head_tenants, &head_sequences, &head_hashes}) {
+    params.push_back(pg::TextArrayLiteral(*column));
+  }
+  txn.exec_params(kAppendSql, pqxx::prepare::make_dynamic_params(params));
 }
 
 absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
@@ -379,24 +487,21 @@ absl::StatusOr<v1::VerifyAuditChainResponse> AuditLog::Verify(const std::string&
 
 events::ApplyFn AuditLog::ApplyFromStream() {
   return [](pqxx::work& txn, const EventEnvelope& envelope) -> absl::Status {
-    const std::string at = absl::StrCat("audit event ", envelope.event_id(), ": ");
-    // Only AuditRecorded is published on the audit topic; anything else is kept in the
-    // dead-letter stream rather than dropped.
-    if (!envelope.payload().Is<AuditRecorded>()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(at, "unexpected payload ", envelope.payload().type_url()));
+    TL_ASSIGN_OR_RETURN(v1::AuditEvent event, RecordedEvent(envelope));
+    Append(txn, envelope.tenant_id(), std::move(event));
+    return absl::OkStatus();
+  };
+}
+
+events::BatchApplyFn AuditLog::ApplyBatchFromStream() {
+  return [](pqxx::work& txn, std::span<const EventEnvelope* const> envelopes) -> absl::Status {
+    std::vector<TenantAuditEvent> events;
+    events.reserve(envelopes.size());
+    for (const EventEnvelope* envelope : envelopes) {
+      TL_ASSIGN_OR_RETURN(v1::AuditEvent event, RecordedEvent(*envelope));
+      events.push_back({envelope->tenant_id(), std::move(event)});
     }
-    AuditRecorded recorded;
-    if (!envelope.payload().UnpackTo(&recorded)) {
-      return absl::InvalidArgumentError(absl::StrCat(at, "AuditRecorded does not parse"));
-    }
-    if (!auth::IsValidTenantId(envelope.tenant_id())) {
-      return absl::InvalidArgumentError(absl::StrCat(at, "invalid tenant id"));
-    }
-    if (recorded.event().has_occur_time() && !IsValidTimestamp(recorded.event().occur_time())) {
-      return absl::InvalidArgumentError(absl::StrCat(at, "occur_time is not a valid timestamp"));
-    }
-    Append(txn, envelope.tenant_id(), std::move(*recorded.mutable_event()));
+    Append(txn, std::move(events));
     return absl::OkStatus();
   };
 }

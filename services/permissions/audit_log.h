@@ -19,6 +19,7 @@
 #include <pqxx/transaction>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/events/consumer.h"
@@ -32,6 +33,12 @@ namespace touchline::permissions {
 // previous_hash of a tenant's first entry.
 inline constexpr char kAuditGenesisHash[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
+
+// One event for AuditLog::Append to add to the chain of `tenant_id`.
+struct TenantAuditEvent {
+  std::string tenant_id;
+  touchline::permissions::v1::AuditEvent event;
+};
 
 // The audit log of every tenant. Thread-safe.
 class AuditLog {
@@ -52,6 +59,13 @@ class AuditLog {
   // libpqxx exceptions like any statement run in `txn` (Pool::Transact maps them).
   static void Append(pqxx::work& txn, const std::string& tenant_id,
                      touchline::permissions::v1::AuditEvent event);
+
+  // Appends `events`, of any tenants, as Append would one after the other, but locks the
+  // chain head of each tenant once (heads in tenant id order, so that two such calls wait for
+  // each other rather than deadlock) and writes all entries and heads in one statement. The
+  // events of one tenant are appended in the order given. Same preconditions and exceptions
+  // as Append, checked for every event before anything is written.
+  static void Append(pqxx::work& txn, std::vector<TenantAuditEvent> events);
 
   // One page of `tenant_id`'s entries, newest (highest sequence) first, with the request's
   // filters: actor_id, resource_type and resource_id equal, action starting with
@@ -79,6 +93,12 @@ class AuditLog {
   // INVALID_ARGUMENT (the entry is retried, then dead-lettered, never dropped silently) for
   // another payload type, a payload that does not parse, an invalid tenant id or occur_time.
   static events::ApplyFn ApplyFromStream();
+
+  // The same for a batched StreamConsumer: all events the consumer hands over are appended
+  // in one Append call, so a batch locks each tenant's chain head once. One event that is not
+  // a valid AuditRecorded fails the batch with INVALID_ARGUMENT (the consumer then applies
+  // the events one by one, which isolates it).
+  static events::BatchApplyFn ApplyBatchFromStream();
 
   // hash of an entry whose previous_hash is `previous_hash` (see the top of this file); the
   // event's own sequence counts, its hash and previous_hash do not.

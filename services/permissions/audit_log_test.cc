@@ -4,6 +4,7 @@
 #include <google/protobuf/wrappers.pb.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -35,6 +36,7 @@ namespace {
 namespace v1 = ::touchline::permissions::v1;
 using ::google::protobuf::util::TimeUtil;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::touchline::events::v1::EventEnvelope;
 using ::touchline::testing::StatusIs;
@@ -589,6 +591,219 @@ TEST_F(AuditLogStreamTest, ApplyRefusesWhatIsNotAnAuditEvent) {
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
   }
   EXPECT_EQ(Verify("acme").entries_checked(), 0);
+}
+
+// The audit consumer as the service runs it: batched (ApplyBatchFromStream).
+class AuditLogBatchTest : public AuditLogStreamTest {
+ protected:
+  std::unique_ptr<events::StreamConsumer> BatchConsumer(redis::Pool* redis,
+                                                        absl::Duration claim_idle,
+                                                        int max_deliveries = 5) {
+    events::ConsumerOptions options;
+    options.stream_prefix = prefix_;
+    options.topic = events::kAuditTopic;
+    options.group = "permissions-audit";
+    options.consumer = "c1";
+    options.batch_size = 256;
+    options.claim_idle = claim_idle;
+    options.max_deliveries = max_deliveries;
+    return std::make_unique<events::StreamConsumer>(options, redis, pg_.get(),
+                                                    AuditLog::ApplyBatchFromStream());
+  }
+
+  // A read of customer `resource_id`'s phones in `tenant`.
+  static EventEnvelope Read(const std::string& tenant, const std::string& resource_id) {
+    return events::MakeAuditEnvelope(Caller(tenant), "customer.read_sensitive", "customer",
+                                     resource_id, {"phones"});
+  }
+
+  // Adds `envelope` to the audit stream as AuditPublisher does.
+  void Publish(redis::Pool* redis, const EventEnvelope& envelope) {
+    TL_EXPECT_OK(redis
+                     ->Command({"XADD", events::StreamKey(prefix_, events::kAuditTopic), "*",
+                                "event_id", envelope.event_id(), "type", envelope.event_type(),
+                                "tenant", envelope.tenant_id(), "aggregate",
+                                envelope.aggregate_id(), "event", envelope.SerializeAsString()})
+                     .status());
+  }
+
+  // (sequence, resource_id) of `tenant`'s entries, oldest first.
+  std::vector<std::pair<int64_t, std::string>> Chain(const std::string& tenant) {
+    v1::ListAuditEventsRequest request;
+    request.set_page_size(1000);
+    const v1::ListAuditEventsResponse listed = List(request, tenant);
+    std::vector<std::pair<int64_t, std::string>> chain;
+    for (auto event = listed.events().rbegin(); event != listed.events().rend(); ++event) {
+      chain.emplace_back(event->sequence(), event->resource_id());
+    }
+    return chain;
+  }
+
+  // (1, "<prefix>0"), (2, "<prefix>1"), ...: `count` entries from sequence `first`.
+  static std::vector<std::pair<int64_t, std::string>> Expected(const std::string& prefix, int count,
+                                                               int64_t first = 1) {
+    std::vector<std::pair<int64_t, std::string>> chain;
+    for (int i = 0; i < count; ++i) chain.emplace_back(first + i, absl::StrCat(prefix, i));
+    return chain;
+  }
+
+  // How many transactions wrote `tenant`'s entries from sequence `from` on.
+  int Transactions(const std::string& tenant, int64_t from = 1) {
+    int count = -1;
+    TL_EXPECT_OK(pg_->Transact([&](pqxx::work& txn) {
+      count = txn.exec_params(
+                     "SELECT count(DISTINCT xmin::text) FROM audit_events"
+                     " WHERE tenant_id = $1 AND sequence >= $2",
+                     tenant, from)[0][0]
+                  .as<int>();
+      return absl::OkStatus();
+    }));
+    return count;
+  }
+
+  long long PendingCount(redis::Pool* redis) {
+    absl::StatusOr<redis::Reply> reply = redis->Command(
+        {"XPENDING", events::StreamKey(prefix_, events::kAuditTopic), "permissions-audit"});
+    EXPECT_THAT(reply, touchline::testing::IsOk());
+    return reply.ok() && reply->is_array() ? (*reply)[0].integer() : -1;
+  }
+};
+
+TEST_F(AuditLogBatchTest, BatchIsAppendedInStreamOrderInOneTransaction) {
+  constexpr int kEvents = 40;
+  for (int i = 0; i < kEvents; ++i) Publish(redis_.get(), Read("acme", absl::StrCat("c-", i)));
+  auto consumer = BatchConsumer(redis_.get(), absl::Seconds(30));
+
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  EXPECT_EQ(applied, kEvents);
+  EXPECT_EQ(Chain("acme"), Expected("c-", kEvents));
+  EXPECT_EQ(Transactions("acme"), 1);
+  const v1::VerifyAuditChainResponse verified = Verify("acme");
+  EXPECT_TRUE(verified.intact()) << verified.detail();
+  EXPECT_EQ(verified.entries_checked(), kEvents);
+  EXPECT_EQ(PendingCount(redis_.get()), 0);
+}
+
+TEST_F(AuditLogBatchTest, BatchCommittedButNotAcknowledgedIsNotAppendedTwice) {
+  // A server of the test's own, whose ACL the test changes: XACK refused is a consumer that
+  // died between its commit and its acknowledgement.
+  touchline::testing::ThrowawayRedis server;
+  TL_ASSERT_OK(server.Start());
+  TL_ASSERT_OK_AND_ASSIGN(redis::RedisOptions redis_options,
+                          redis::ParseRedisAddress(server.address()));
+  TL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<redis::Pool> redis, redis::Pool::Create(redis_options));
+  constexpr int kEvents = 12;
+  for (int i = 0; i < kEvents; ++i) Publish(redis.get(), Read("acme", absl::StrCat("c-", i)));
+  TL_ASSERT_OK(redis->Command({"ACL", "SETUSER", "default", "-xack"}).status());
+  auto consumer = BatchConsumer(redis.get(), absl::ZeroDuration());
+  EXPECT_THAT(consumer->PollOnce(), StatusIs(absl::StatusCode::kInternal));
+  EXPECT_EQ(Chain("acme"), Expected("c-", kEvents));
+  EXPECT_EQ(PendingCount(redis.get()), kEvents);
+
+  // The whole batch is delivered again (claim_idle is zero) and skipped.
+  TL_ASSERT_OK(redis->Command({"ACL", "SETUSER", "default", "+xack"}).status());
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  EXPECT_EQ(applied, 0);
+  EXPECT_EQ(PendingCount(redis.get()), 0);
+  EXPECT_EQ(Chain("acme"), Expected("c-", kEvents));
+  EXPECT_TRUE(Verify("acme").intact());
+}
+
+TEST_F(AuditLogBatchTest, PoisonEventIsDeadLetteredAloneAndTheOthersAppendedOnce) {
+  events::v1::AuditRecorded bad_time;
+  ASSERT_TRUE(Read("acme", "x").payload().UnpackTo(&bad_time));
+  bad_time.mutable_event()->mutable_occur_time()->set_seconds(300000000000);  // Year 11476.
+  const EventEnvelope poison =
+      events::MakeEnvelope(bad_time, "acme", "customer", "poison", "req-9", "user-9");
+  Publish(redis_.get(), Read("acme", "c-0"));
+  Publish(redis_.get(), Read("acme", "c-1"));
+  Publish(redis_.get(), poison);
+  Publish(redis_.get(), Read("acme", "c-2"));
+  Publish(redis_.get(), Read("acme", "c-3"));
+  auto consumer = BatchConsumer(redis_.get(), absl::ZeroDuration(), /*max_deliveries=*/2);
+
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  EXPECT_EQ(applied, 4);
+  EXPECT_EQ(PendingCount(redis_.get()), 1);
+  // Delivered a second time, failing again; the third delivery is the dead letter.
+  for (int pass = 0; pass < 3; ++pass) {
+    TL_ASSERT_OK_AND_ASSIGN(const int again, consumer->PollOnce());
+    EXPECT_EQ(again, 0);
+  }
+  EXPECT_EQ(PendingCount(redis_.get()), 0);
+  EXPECT_EQ(Chain("acme"), Expected("c-", 4));
+  EXPECT_TRUE(Verify("acme").intact());
+
+  absl::StatusOr<redis::Reply> letters = redis_->Command(
+      {"XRANGE", events::DeadLetterKey(prefix_, events::kAuditTopic, "permissions-audit"), "-",
+       "+"});
+  TL_ASSERT_OK(letters.status());
+  ASSERT_EQ(letters->size(), 1u);
+  const redis::ReplyView fields = (*letters)[0][1];
+  std::map<std::string, std::string> letter;
+  for (size_t f = 0; f + 1 < fields.size(); f += 2) {
+    letter[std::string(fields[f].str())] = std::string(fields[f + 1].str());
+  }
+  EXPECT_EQ(letter["event_id"], poison.event_id());
+  EXPECT_THAT(letter["error"], HasSubstr("occur_time is not a valid timestamp"));
+}
+
+TEST_F(AuditLogBatchTest, SeveralTenantsInOneBatchEachGetTheirOwnGaplessChain) {
+  // beta's chain has begun before the batch; acme's and gamma's begin in it.
+  TL_ASSERT_OK(Append("beta", Event("earlier", "user-1", "customer", "before")));
+  const std::vector<std::string> tenants = {"gamma", "acme", "beta"};
+  constexpr int kPerTenant = 10;
+  for (int i = 0; i < kPerTenant; ++i) {
+    for (const std::string& tenant : tenants) {
+      Publish(redis_.get(), Read(tenant, absl::StrCat(tenant, "-", i)));
+    }
+  }
+  auto consumer = BatchConsumer(redis_.get(), absl::Seconds(30));
+
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  EXPECT_EQ(applied, 3 * kPerTenant);
+  EXPECT_EQ(Chain("acme"), Expected("acme-", kPerTenant));
+  EXPECT_EQ(Chain("gamma"), Expected("gamma-", kPerTenant));
+  std::vector<std::pair<int64_t, std::string>> beta = {{1, "before"}};
+  for (const auto& entry : Expected("beta-", kPerTenant, 2)) beta.push_back(entry);
+  EXPECT_EQ(Chain("beta"), beta);
+  for (const std::string& tenant : tenants) {
+    const v1::VerifyAuditChainResponse verified = Verify(tenant);
+    EXPECT_TRUE(verified.intact()) << tenant << ": " << verified.detail();
+    EXPECT_EQ(Transactions(tenant, tenant == "beta" ? 2 : 1), 1) << tenant;
+  }
+}
+
+TEST_F(AuditLogTest, ConcurrentMultiTenantAppendsNeitherDeadlockNorLeaveGaps) {
+  // Each transaction appends to the three tenants in a different order; heads locked in the
+  // order met would deadlock, and without retries (0) a deadlock fails the append.
+  const std::vector<std::vector<std::string>> orders = {
+      {"acme", "beta", "gamma"}, {"gamma", "beta", "acme"}, {"beta", "gamma", "acme"}};
+  constexpr int kRounds = 30;
+  std::vector<std::thread> threads;
+  for (const std::vector<std::string>& order : orders) {
+    threads.emplace_back([&, order] {
+      for (int round = 0; round < kRounds; ++round) {
+        std::vector<TenantAuditEvent> batch;
+        for (const std::string& tenant : order) {
+          batch.push_back({tenant, Event(absl::StrCat("round ", round))});
+          batch.push_back({tenant, Event(absl::StrCat("round ", round, " again"))});
+        }
+        TL_EXPECT_OK(pg_->Transact(
+            [&](pqxx::work& txn) {
+              AuditLog::Append(txn, batch);
+              return absl::OkStatus();
+            },
+            /*retries=*/0));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const char* tenant : {"acme", "beta", "gamma"}) {
+    const v1::VerifyAuditChainResponse verified = Verify(tenant);
+    EXPECT_TRUE(verified.intact()) << tenant << ": " << verified.detail();
+    EXPECT_EQ(verified.entries_checked(), 2 * kRounds * static_cast<int>(orders.size()));
+  }
 }
 
 }  // namespace

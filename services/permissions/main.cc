@@ -87,6 +87,10 @@ ABSL_FLAG(std::string, bootstrap_gateway_key_file, "",
           "user and a read-only API key for it, and write the key to this file (mode 0600) "
           "for the gateway's --service_api_keys_file");
 
+ABSL_FLAG(int, audit_batch_size, 256,
+          "Most audit entries the consumer of the audit topic reads at once and appends in one "
+          "transaction (each tenant's chain head locked once per batch); at least 1");
+
 namespace touchline::permissions {
 namespace {
 
@@ -180,6 +184,7 @@ int Run() {
   const std::string schema = absl::GetFlag(FLAGS_pg_schema);
   if (dsn.empty()) Fatal("--pg_dsn (or TOUCHLINE_PG_DSN) is required");
   if (schema.empty()) Fatal("--pg_schema must not be empty");
+  if (absl::GetFlag(FLAGS_audit_batch_size) < 1) Fatal("--audit_batch_size must be at least 1");
   const std::string bootstrap_tenant = absl::GetFlag(FLAGS_bootstrap_tenant);
   if (bootstrap_tenant.empty() && !absl::GetFlag(FLAGS_bootstrap_admin).empty()) {
     Fatal("--bootstrap_admin needs --bootstrap_tenant");
@@ -271,8 +276,9 @@ int Run() {
   events::ConsumerOptions audit_options = customers_options;
   audit_options.topic = events::kAuditTopic;
   audit_options.group = "permissions-audit";
+  audit_options.batch_size = absl::GetFlag(FLAGS_audit_batch_size);
   events::StreamConsumer audit_consumer(audit_options, redis.get(), pool.get(),
-                                        AuditLog::ApplyFromStream());
+                                        AuditLog::ApplyBatchFromStream());
   audit_consumer.Start();
 
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
