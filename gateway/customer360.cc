@@ -372,6 +372,18 @@ void Customer360Service::AuditReads(const auth::RequestContext& caller,
                                             std::move(detail)));
 }
 
+// One GetEncodedAsync call, shared by the steps it goes through (one allocation for all).
+struct Customer360Service::EncodedCall {
+  auth::RequestContext caller;
+  Headers credential;
+  gateway::v1::GetCustomer360Request request;
+  Encoding encoding;
+  Query query;
+  // The prepared view's field in the entry's hash.
+  std::string field;
+  EncodedDone done;
+};
+
 void Customer360Service::GetEncodedAsync(const auth::RequestContext& caller, Headers credential,
                                          gateway::v1::GetCustomer360Request request,
                                          Encoding encoding, EncodedDone done) {
@@ -384,78 +396,88 @@ void Customer360Service::GetEncodedAsync(const auth::RequestContext& caller, Hea
     done(query.status());
     return;
   }
-  // Get on the executor, its answer encoded after.
-  auto blocking = [this, caller, credential = std::move(credential), request, encoding, done]() {
-    auto run = [this, caller, credential, request, encoding, done] {
-      absl::StatusOr<Served> served = Get(caller, credential, request);
-      if (!served.ok()) {
-        done(served.status());
-        return;
-      }
-      absl::StatusOr<std::string> bytes = encoder_->Encode(served->response, encoding);
-      if (!bytes.ok()) {
-        done(bytes.status());
-        return;
-      }
-      done(Encoded{.bytes = *std::move(bytes), .outcome = served->outcome});
-    };
-    if (executor_ == nullptr) {
-      run();
-      return;
-    }
-    const absl::Status queued = executor_->Submit(std::move(run));
-    if (!queued.ok()) done(queued);
-  };
-  if (cache_ == nullptr || !loader_->HasServiceKey(caller.tenant_id)) {
-    blocking();
-    return;
-  }
   const absl::StatusOr<const auth::Scope*> scope = auth::ScopeOf(caller);
   if (!scope.ok()) {
     done(scope.status());
     return;
   }
-  std::string field = PreparedField((*scope)->FieldProfile(), encoding);
+  auto call = std::make_shared<EncodedCall>(EncodedCall{
+      .caller = caller,
+      .credential = std::move(credential),
+      .request = std::move(request),
+      .encoding = encoding,
+      .query = *std::move(query),
+      .field = PreparedField((*scope)->FieldProfile(), encoding),
+      .done = std::move(done)});
+  if (cache_ == nullptr || !loader_->HasServiceKey(call->caller.tenant_id)) {
+    GetEncodedBlocking(std::move(call));
+    return;
+  }
+  const std::string& tenant_id = call->caller.tenant_id;
+  const std::string& customer_id = call->query.customer_id;
+  const std::string& field = call->field;
   cache_->LookupPrepared(
-      caller.tenant_id, query->customer_id, field,
-      [this, caller, customer_id = query->customer_id, count = query->count, encoding, field,
-       blocking = std::move(blocking),
-       done](absl::StatusOr<Customer360Cache::PreparedLookup> found) mutable {
+      tenant_id, customer_id, field,
+      [this, call = std::move(call)](absl::StatusOr<Customer360Cache::PreparedLookup> found) {
         if (!found.ok() || (!found->prepared && !found->entry)) {
-          blocking();
+          GetEncodedBlocking(call);
           return;
         }
         if (found->prepared) {
-          done(ServePrepared(caller, *found->prepared, count, encoding));
+          call->done(ServePrepared(call->caller, *found->prepared, call->query.count,
+                                   call->encoding));
           return;
         }
         // Once per entry and field profile: made where blocking is allowed.
-        auto prepare = [this, caller, customer_id, count, encoding, field,
-                        found = *std::move(found), blocking, done]() {
-          Customer360Cache::Entry entry;
-          if (!entry.ParseFromString(*found.entry)) {
-            // Written by another version of the gateway, say: GetOrLoad loads it again.
-            blocking();
-            return;
-          }
-          absl::StatusOr<std::string> prepared =
-              encoder_->Prepare(*caller.scope, entry, encoding);
-          if (!prepared.ok()) {
-            done(prepared.status());
-            return;
-          }
-          // A failed write is logged by the cache and costs only the next hit a prepare.
-          (void)cache_->StorePrepared(caller.tenant_id, customer_id, field, *prepared,
-                                      *found.entry, found.version);
-          done(ServePrepared(caller, *prepared, count, encoding));
-        };
-        if (executor_ == nullptr) {
-          prepare();
+        Run([this, call, found = *std::move(found)] { PrepareAndServe(call, found); }, call);
+      });
+}
+
+void Customer360Service::Run(std::function<void()> work, const std::shared_ptr<EncodedCall>& call) {
+  if (executor_ == nullptr) {
+    work();
+    return;
+  }
+  const absl::Status queued = executor_->Submit(std::move(work));
+  if (!queued.ok()) call->done(queued);
+}
+
+void Customer360Service::GetEncodedBlocking(std::shared_ptr<EncodedCall> call) {
+  Run(
+      [this, call] {
+        absl::StatusOr<Served> served = Get(call->caller, call->credential, call->request);
+        if (!served.ok()) {
+          call->done(served.status());
           return;
         }
-        const absl::Status queued = executor_->Submit(std::move(prepare));
-        if (!queued.ok()) done(queued);
-      });
+        absl::StatusOr<std::string> bytes = encoder_->Encode(served->response, call->encoding);
+        if (!bytes.ok()) {
+          call->done(bytes.status());
+          return;
+        }
+        call->done(Encoded{.bytes = *std::move(bytes), .outcome = served->outcome});
+      },
+      call);
+}
+
+void Customer360Service::PrepareAndServe(const std::shared_ptr<EncodedCall>& call,
+                                         const Customer360Cache::PreparedLookup& found) {
+  Customer360Cache::Entry entry;
+  if (!entry.ParseFromString(*found.entry)) {
+    // Written by another version of the gateway, say: GetOrLoad loads it again.
+    GetEncodedBlocking(call);
+    return;
+  }
+  absl::StatusOr<std::string> prepared =
+      encoder_->Prepare(*call->caller.scope, entry, call->encoding);
+  if (!prepared.ok()) {
+    call->done(prepared.status());
+    return;
+  }
+  // A failed write is logged by the cache and costs only the next hit a prepare.
+  (void)cache_->StorePrepared(call->caller.tenant_id, call->query.customer_id, call->field,
+                              *prepared, *found.entry, found.version);
+  call->done(ServePrepared(call->caller, *prepared, call->query.count, call->encoding));
 }
 
 absl::StatusOr<Customer360Service::Encoded> Customer360Service::ServePrepared(

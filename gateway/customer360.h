@@ -165,6 +165,16 @@ class Customer360Service {
       const google::protobuf::RepeatedPtrField<permissions::v1::CustomerShare>& shares,
       gateway::v1::GetCustomer360Response& view) const;
 
+  struct EncodedCall;
+  // Runs `work` on the executor (at once without one); `call` gets the executor's refusal.
+  void Run(std::function<void()> work, const std::shared_ptr<EncodedCall>& call);
+  // Get on the executor, its answer encoded.
+  void GetEncodedBlocking(std::shared_ptr<EncodedCall> call);
+  // Prepares the view of the entry `found` for the caller's profile, stores it unless the
+  // entry changed meanwhile, and serves it. Blocks.
+  void PrepareAndServe(const std::shared_ptr<EncodedCall>& call,
+                       const Customer360Cache::PreparedLookup& found);
+
   // Serves a hit from a prepared view: the row decision, the audit, the bytes.
   absl::StatusOr<Encoded> ServePrepared(const auth::RequestContext& caller,
                                         std::string_view prepared, int count,
