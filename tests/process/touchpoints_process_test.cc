@@ -26,6 +26,7 @@
 #include "tests/testing/process.h"
 #include "tests/testing/suite.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
+#include "touchline/permissions/v1/permissions_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
 namespace touchline {
@@ -35,6 +36,7 @@ using testing::Eventually;
 
 using grpc::health::v1::HealthCheckResponse;
 namespace cv1 = ::touchline::contacts::v1;
+namespace pv1 = ::touchline::permissions::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 
 constexpr char kTouchpointsService[] = "touchline.touchpoints.v1.TouchpointsService";
@@ -266,6 +268,101 @@ TEST_F(TouchpointsProcessTest, TheNewestTouchpointsStatusAfterBecomesTheCustomer
   EXPECT_TRUE(Eventually(
       [&] { return customer_now().lifecycle_status() == cv1::LIFECYCLE_STATUS_HIGH_INTENT; }));
   EXPECT_EQ(customer_now().etag(), "3");
+}
+
+// A share made in the permissions service reaches the touchpoints service as an event, and
+// there sends the customer's earlier touchpoints through the change feed again (main.cc wires
+// the shares read model to the store): a partner reading on from its cursor, which passed
+// over them while it did not see the customer, gets them once the customer is shared with it.
+TEST_F(TouchpointsProcessTest, ASharedCustomersEarlierTouchpointsReachThePartnersChangeFeed) {
+  StartSuite();
+  if (HasFatalFailure()) return;
+  const auto as_admin = [&] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    Authorize(*context);
+    return context;
+  };
+  pv1::CreatePartnerOrganizationRequest org;
+  org.mutable_partner_organization()->set_partner_org_id("channel-z");
+  org.mutable_partner_organization()->set_display_name("华南渠道Z");
+  pv1::CreatePartnerOrganizationResponse org_response;
+  ASSERT_TRUE(suite_->Permissions()
+                  ->CreatePartnerOrganization(as_admin().get(), org, &org_response)
+                  .ok());
+  pv1::CreateUserRequest user;
+  user.mutable_user()->set_username("partner_z");
+  user.mutable_user()->set_display_name("渠道用户");
+  user.mutable_user()->set_role_id("partner");
+  user.mutable_user()->set_partner_org_id("channel-z");
+  user.set_password("pw-partner_z-长密码-0001");
+  pv1::CreateUserResponse user_response;
+  const grpc::Status created =
+      suite_->Permissions()->CreateUser(as_admin().get(), user, &user_response);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  pv1::LoginResponse login;
+  ASSERT_TRUE(suite_->Login(kTenant, "partner_z", user.password(), &login).ok());
+  const auto as_partner = [&] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata(auth::kTenantHeader, kTenant);
+    testing::Suite::Authorize(*context, login.access_token());
+    return context;
+  };
+  const auto share = [&](const std::string& customer) {
+    pv1::ShareCustomerRequest request;
+    request.mutable_share()->set_customer_id(customer);
+    request.mutable_share()->set_partner_org_id("channel-z");
+    request.mutable_share()->set_access(pv1::SHARE_ACCESS_READ);
+    pv1::ShareCustomerResponse response;
+    grpc::Status status;
+    // The permissions service learns the customer from contacts' events: retry until then.
+    Eventually([&] {
+      status = suite_->Permissions()->ShareCustomer(as_admin().get(), request, &response);
+      return status.error_code() != grpc::StatusCode::NOT_FOUND;
+    });
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    // ... and the share reaches touchpoints as an event: until then the partner sees nothing.
+    EXPECT_TRUE(Eventually([&] {
+      tv1::ListTouchpointsRequest timeline;
+      timeline.set_customer_id(customer);
+      tv1::ListTouchpointsResponse listed;
+      return Touchpoints()->ListTouchpoints(as_partner().get(), timeline, &listed).ok();
+    }));
+  };
+  // Reads the partner's feed on from `cursor` until `marker` has come (every change
+  // committed before it is final then); returns the touchpoint ids read.
+  std::string cursor;
+  const auto read_through = [&](const std::string& marker) {
+    std::vector<std::string> ids;
+    Eventually([&] {
+      tv1::ListTouchpointChangesRequest request;
+      request.set_cursor(cursor);
+      tv1::ListTouchpointChangesResponse response;
+      const grpc::Status status =
+          Touchpoints()->ListTouchpointChanges(as_partner().get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) return true;
+      for (const tv1::Touchpoint& t : response.touchpoints()) ids.push_back(t.touchpoint_id());
+      cursor = response.next_cursor();
+      return std::find(ids.begin(), ids.end(), marker) != ids.end();
+    });
+    EXPECT_NE(std::find(ids.begin(), ids.end(), marker), ids.end()) << "marker " << marker;
+    return ids;
+  };
+
+  const std::string shared = CreateCustomer("广州南方贸易有限公司");
+  const std::string later = CreateCustomer("佛山后来共享有限公司");
+  tv1::RecordTouchpointResponse recorded;
+  ASSERT_TRUE(Record(later, "before-share", &recorded).ok());
+  const std::string earlier = recorded.touchpoint().touchpoint_id();
+  share(shared);
+  ASSERT_TRUE(Record(shared, "marker-1", &recorded).ok());
+  EXPECT_EQ(read_through(recorded.touchpoint().touchpoint_id()),
+            std::vector<std::string>{recorded.touchpoint().touchpoint_id()});
+
+  share(later);
+  ASSERT_TRUE(Record(shared, "marker-2", &recorded).ok());
+  EXPECT_EQ(read_through(recorded.touchpoint().touchpoint_id()),
+            (std::vector<std::string>{earlier, recorded.touchpoint().touchpoint_id()}));
 }
 
 TEST_F(TouchpointsProcessTest, BadConfigurationExitsTwoWithOneClearLine) {
