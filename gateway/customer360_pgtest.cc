@@ -200,8 +200,9 @@ class Customer360PreparedTest : public ::testing::Test {
     return fields;
   }
 
+  // The hash field of `caller`'s view, stored at the entry's first version.
   std::string Field(const auth::RequestContext& caller, Encoding encoding) {
-    return PreparedField(caller.scope->FieldProfile(), encoding);
+    return PreparedField(caller.scope->FieldProfile(), encoding) + "@0";
   }
 
   // The audit events `publisher` sent, without what differs from one read to the next.

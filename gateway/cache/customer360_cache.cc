@@ -46,12 +46,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 )lua";
 
-// KEYS: entry. ARGV: prepared field. The prepared view if stored: {view}; otherwise
-// {data, ver} as HMGET gives them.
+// KEYS: entry. ARGV: prepared field. The prepared view of the current version if stored:
+// {view}; otherwise {data, ver}. A view is stored under "<field>@<ver>", so that one made
+// before an invalidation is never served after it, even when the invalidation came from a
+// gateway that drops only "data" (an earlier version, during a rollout).
 constexpr char kLookupPreparedScript[] = R"lua(
-local prepared = redis.call('HGET', KEYS[1], ARGV[1])
+local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
+local prepared = redis.call('HGET', KEYS[1], ARGV[1] .. '@' .. ver)
 if prepared then return {prepared} end
-return redis.call('HMGET', KEYS[1], 'data', 'ver')
+return {redis.call('HGET', KEYS[1], 'data') or false, ver}
 )lua";
 
 // KEYS: entry. ARGV: prepared field, prepared view, the data it was made from, the version
@@ -61,7 +64,7 @@ return redis.call('HMGET', KEYS[1], 'data', 'ver')
 constexpr char kStorePreparedScript[] = R"lua(
 if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[4] then return 0 end
 if redis.call('HGET', KEYS[1], 'data') ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1] .. '@' .. ARGV[4], ARGV[2])
 return 1
 )lua";
 

@@ -4,8 +4,9 @@
 // Each entry is the hash "<prefix>:c360:{<tenant>:<customer_id>}" with the fields "data" (a
 // serialized CachedCustomer360), "ver" (how often the entry was invalidated) and any number
 // of prepared views: what the gateway made of "data" for one kind of caller, each under a
-// field of its choosing, written only while "data" is still what it was made from and
-// dropped with it (an invalidation or a new "data" keeps only "ver"). A miss is
+// field of its choosing and the version ("<field>@<ver>"), written only while "data" is still
+// what it was made from and dropped with it (an invalidation or a new "data" keeps only
+// "ver"). A miss is
 // loaded by one caller at a time per key, across replicas (a lock key in the same hash slot);
 // the others wait for its result. The loader reads "ver" before it loads and writes back only
 // if "ver" is unchanged, so a slow load cannot put back data older than an invalidation that

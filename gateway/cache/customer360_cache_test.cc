@@ -377,7 +377,7 @@ TEST_F(Customer360CacheTest, InvalidationDropsPreparedViewsAndRefusesStalePrepar
   TL_ASSERT_OK_AND_ASSIGN(stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b",
                                                       *read_b.entry, read_b.version));
   EXPECT_FALSE(stale);
-  EXPECT_EQ(Integer({"HEXISTS", key, "pv1:b:json"}), 0);
+  EXPECT_EQ(Integer({"HLEN", key}), 2);  // "ver" and "data": no view
   // The entry's version is right but its data is not what the view was made from.
   TL_ASSERT_OK_AND_ASSIGN(auto fresh, LookupPreparedNow(*cache, "pv1:b:json"));
   ASSERT_TRUE(fresh.entry.has_value());
@@ -408,12 +408,37 @@ TEST_F(Customer360CacheTest, StoringNewDataDropsViewsPreparedFromEarlierData) {
   auto cache = Cache();
   const std::string key = cache->EntryKey(kTenant, kCustomer);
   // Views left without their data (as a gateway of an earlier version might).
-  TL_ASSERT_OK(redis_->Command({"HSET", key, "pv1:a:proto", "orphan"}).status());
+  TL_ASSERT_OK(redis_->Command({"HSET", key, "pv1:a:proto@0", "orphan"}).status());
   std::atomic<int> calls = 0;
   TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("d"))).status());
-  EXPECT_EQ(Integer({"HEXISTS", key, "pv1:a:proto"}), 0);
+  EXPECT_EQ(Integer({"HEXISTS", key, "pv1:a:proto@0"}), 0);
   EXPECT_EQ(Integer({"HEXISTS", key, "data"}), 1);
   EXPECT_GT(Integer({"PTTL", key}), 0);
+}
+
+TEST_F(Customer360CacheTest, AViewIsNotServedAfterAnInvalidationThatKeptIt) {
+  // What an earlier gateway's invalidation does (during a rollout): the version bumped and
+  // "data" dropped, views left in place; then data reloaded by it at the new version.
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("old"))).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto read, LookupPreparedNow(*cache, "pv1:a:proto"));
+  ASSERT_TRUE(read.entry.has_value());
+  TL_ASSERT_OK_AND_ASSIGN(bool stored, cache->StorePrepared(kTenant, kCustomer, "pv1:a:proto",
+                                                            "old view", *read.entry, read.version));
+  ASSERT_TRUE(stored);
+  const std::string key = cache->EntryKey(kTenant, kCustomer);
+  TL_ASSERT_OK(redis_->Command({"HINCRBY", key, "ver", "1"}).status());
+  TL_ASSERT_OK(redis_->Command({"HDEL", key, "data"}).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto after, LookupPreparedNow(*cache, "pv1:a:proto"));
+  EXPECT_FALSE(after.prepared.has_value());
+  EXPECT_FALSE(after.entry.has_value());
+  TL_ASSERT_OK(
+      redis_->Command({"HSET", key, "data", MakeEntry("new").SerializeAsString()}).status());
+  TL_ASSERT_OK_AND_ASSIGN(auto reloaded, LookupPreparedNow(*cache, "pv1:a:proto"));
+  EXPECT_FALSE(reloaded.prepared.has_value());
+  ASSERT_TRUE(reloaded.entry.has_value());
+  EXPECT_EQ(reloaded.version, "1");
 }
 
 TEST_F(Customer360CacheTest, LookupPreparedOfAKeyOfTheWrongTypeIsAMiss) {
