@@ -1043,7 +1043,7 @@ Upserted UpsertCustomer(pqxx::work& txn, const std::string& tenant, const cv1::C
   Upserted upserted;
   upserted.applied = !applied.empty();
   if (upserted.applied && !before.empty()) {
-    for (int i = 0; i < 5; ++i) {
+    for (int i = 0; i < static_cast<int>(applied[0].size()); ++i) {
       if (std::string_view(before[0][i].c_str()) != std::string_view(applied[0][i].c_str())) {
         upserted.visibility_changed = true;
       }
