@@ -18,11 +18,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/dispatch.hpp"
+#include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
-#include "boost/asio/strand.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/core/tcp_stream.hpp"
 #include "boost/beast/http/error.hpp"
@@ -148,8 +148,9 @@ class HttpFront::Impl {
         views_(views),
         executor_(executor),
         metrics_("touchline.gateway.Http"),
-        acceptor_(asio::make_strand(io_)),
-        accept_retry_(acceptor_.get_executor()) {}
+        loops_(MakeLoops(options_.threads)),
+        acceptor_(loops_.front()->context),
+        accept_retry_(loops_.front()->context) {}
 
   absl::Status Listen(const std::string& host, int port);
   void Run();
@@ -219,18 +220,34 @@ class HttpFront::Impl {
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 
-  // After the counts: destroying it destroys the connections it still holds, which count
+  // One event loop per thread. Connections are handed to the loops in turn, and each runs
+  // only on its loop's thread, so none needs a strand (which, measured, halved throughput).
+  struct Loop {
+    asio::io_context context{1};
+    // Keeps run() going while the loop has no connection.
+    asio::executor_work_guard<asio::io_context::executor_type> running =
+        asio::make_work_guard(context);
+  };
+  static std::vector<std::unique_ptr<Loop>> MakeLoops(int threads) {
+    std::vector<std::unique_ptr<Loop>> loops;
+    for (int i = 0; i < std::max(1, threads); ++i) loops.push_back(std::make_unique<Loop>());
+    return loops;
+  }
+
+  // After the counts: destroying a loop destroys the connections it still holds, which count
   // themselves out.
-  asio::io_context io_;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  // On the first loop, with the state of accepting.
   tcp::acceptor acceptor_;
   asio::steady_timer accept_retry_;
+  size_t next_loop_ = 0;
   int port_ = 0;
   std::vector<std::thread> threads_;
 };
 
 // One client connection: waits (idle_timeout) for a request to begin, reads it
 // (request_timeout from its first byte), hands it to Serve, writes the answer, and again
-// while the client keeps it alive. Its handlers run on its own strand.
+// while the client keeps it alive. Its handlers run on its loop's thread.
 class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Impl* front, tcp::socket socket, std::string address, bool admitted)
@@ -384,14 +401,14 @@ absl::Status HttpFront::Impl::Listen(const std::string& host, int port) {
 
 void HttpFront::Impl::Run() {
   Accept();
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] { io_.run(); });
+  for (const std::unique_ptr<Loop>& loop : loops_) {
+    threads_.emplace_back([context = &loop->context] { context->run(); });
   }
 }
 
 void HttpFront::Impl::Accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code error,
-                                                        tcp::socket socket) {
+  asio::io_context& loop = loops_[next_loop_++ % loops_.size()]->context;
+  acceptor_.async_accept(loop, [this](beast::error_code error, tcp::socket socket) {
     if (error == asio::error::operation_aborted) return;  // Shutdown
     if (error) {
       // Out of descriptors (or another transient failure): the connections already held
@@ -449,7 +466,7 @@ void HttpFront::Impl::Shutdown() {
     mu_.AwaitWithTimeout(absl::Condition(this, &Impl::NothingInFlight),
                          options_.timeout + absl::Seconds(1));
   }
-  io_.stop();
+  for (const std::unique_ptr<Loop>& loop : loops_) loop->context.stop();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
 }
