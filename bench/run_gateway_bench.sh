@@ -99,7 +99,8 @@ echo "== 2. GET /v1/customers/{id}/360 over HTTP as the partner (wrk, the same h
 for connections in 16 64 1000; do http_row "$connections"; done
 echo "-- gRPC hits as the partner at 1,000 in flight (the HTTP row's baseline)"
 "$build_dir/bench/gateway_load" "${load_flags[@]}" --token="$partner_token" --cold=0 \
-  --rpcs=hit --concurrency=1000 --label="partner "
+  --share_token="$admin_token" --share_partner_org=dealer-1 --rpcs=hit --concurrency=1000 \
+  --label="partner "
 
 echo
 echo "== 3. The 64-connection HTTP row while 2,000 idle and 500 slow connections are held open"
@@ -117,16 +118,21 @@ while True:  # one more header line a second; cut ones (at the head deadline) co
     time.sleep(1)
     cut = set(select.select(slow, [], [], 0)[0])
     for i, s in enumerate(slow):
-        if s in cut:
+        try:
+            if s in cut:
+                raise ConnectionResetError
+            s.send(b"X-Slow: still here\r\n")
+        except OSError:
             s.close()
             slow[i] = begin()
-        else:
-            s.send(b"X-Slow: still here\r\n")
 PY
 holder=$!
 pids+=("$holder")
 for _ in $(seq 100); do grep -q holding "$dir/held.log" && break; sleep 0.1; done
 cat "$dir/held.log"
+gateway_pid=$(pgrep -f "touchline-gateway --listen_address=127.0.0.1:$gateway_port" | head -1)
+(sleep $((seconds / 2)); echo "-- the gateway mid-row: $(ls /proc/"$gateway_pid"/fd | wc -l)" \
+  "descriptors, $(ls /proc/"$gateway_pid"/task | wc -l) threads") &
 http_row 64
-echo "-- gateway threads while holding them: $(ls /proc/"$(pgrep -f touchline-gateway | head -1)"/task | wc -l)"
-kill "$holder"
+wait $!
+kill "$holder" 2>/dev/null || echo "the holder of the connections had stopped"
