@@ -14,6 +14,7 @@
 #include "common/events/outbox.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
+#include "common/server/testing/reflection.h"
 #include "common/server/unary_call.h"
 #include "gateway/customer360.h"
 #include "gateway/edge.h"
@@ -509,39 +510,11 @@ TEST_F(GatewayServiceTest, AnInvisibleCustomerIsNotFoundAndABadRequestInvalid) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
 }
 
-// One ServerReflectionRequest{list_services: ""} over a generic stub, as common/server's test.
 TEST_F(GatewayServiceTest, ReflectionStillDescribesTheService) {
-  grpc::GenericStub stub(channel_);
-  grpc::CompletionQueue queue;
-  grpc::ClientContext context;
-  auto call = stub.PrepareCall(
-      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
-  auto next = [&queue](void* expected) {
-    void* tag = nullptr;
-    bool ok = false;
-    return queue.Next(&tag, &ok) && tag == expected && ok;
-  };
-  int tag = 0;
-  call->StartCall(&tag);
-  ASSERT_TRUE(next(&tag));
-  const std::string list_services("\x3a\x00", 2);  // Field 7 (list_services), empty string.
-  grpc::Slice slice(list_services);
-  grpc::ByteBuffer request(&slice, 1);
-  call->WriteLast(request, grpc::WriteOptions(), &tag);
-  ASSERT_TRUE(next(&tag));
-  grpc::ByteBuffer reply;
-  call->Read(&reply, &tag);
-  ASSERT_TRUE(next(&tag));
-  grpc::Status status;
-  call->Finish(&status, &tag);
-  ASSERT_TRUE(next(&tag));
-  queue.Shutdown();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  grpc::Slice reply_slice;
-  ASSERT_TRUE(reply.DumpToSingleSlice(&reply_slice).ok());
-  const std::string reply_bytes(reinterpret_cast<const char*>(reply_slice.begin()),
-                                reply_slice.size());
-  EXPECT_THAT(reply_bytes, ::testing::HasSubstr(kServiceName));
+  const absl::StatusOr<std::string> services =
+      touchline::server::testing::ListServicesByReflection(channel_);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, ::testing::HasSubstr(kServiceName));
 }
 
 }  // namespace

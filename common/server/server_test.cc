@@ -19,15 +19,14 @@
 #include "common/log/log.h"
 #include "common/metrics/testing/http_get.h"
 #include "common/server/executor.h"
+#include "common/server/testing/reflection.h"
 #include "common/server/unary_call.h"
 #include "common/status/errors.h"
 #include "common/status/grpc_status.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/status_matchers.h"
@@ -568,43 +567,13 @@ TEST(ServerTest, StartFailsWhenThePortIsTaken) {
                                              HasSubstr(options.listen_address)));
 }
 
-// Sends one ServerReflectionRequest{list_services: ""} over a generic stub, so the test does
-// not need the reflection protos (which libgrpc++_reflection already carries).
 TEST(ServerTest, ServesReflection) {
   TestServer server({});
-  grpc::GenericStub stub(server.channel());
-  grpc::CompletionQueue queue;
-  grpc::ClientContext context;
-  auto call = stub.PrepareCall(
-      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
-  auto next = [&queue](void* expected) {
-    void* tag = nullptr;
-    bool ok = false;
-    return queue.Next(&tag, &ok) && tag == expected && ok;
-  };
-  int tag = 0;
-  call->StartCall(&tag);
-  ASSERT_TRUE(next(&tag));
-  const std::string list_services("\x3a\x00", 2);  // Field 7 (list_services), empty string.
-  grpc::Slice slice(list_services);
-  grpc::ByteBuffer request(&slice, 1);
-  call->WriteLast(request, grpc::WriteOptions(), &tag);
-  ASSERT_TRUE(next(&tag));
-  grpc::ByteBuffer reply;
-  call->Read(&reply, &tag);
-  ASSERT_TRUE(next(&tag));
-  grpc::Status status;
-  call->Finish(&status, &tag);
-  ASSERT_TRUE(next(&tag));
-  queue.Shutdown();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-
-  grpc::Slice reply_slice;
-  ASSERT_TRUE(reply.DumpToSingleSlice(&reply_slice).ok());
-  const std::string reply_bytes(reinterpret_cast<const char*>(reply_slice.begin()),
-                                reply_slice.size());
-  EXPECT_THAT(reply_bytes, HasSubstr(kServiceName));
-  EXPECT_THAT(reply_bytes, HasSubstr("grpc.health.v1.Health"));
+  const absl::StatusOr<std::string> services =
+      touchline::server::testing::ListServicesByReflection(server.channel());
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, HasSubstr(kServiceName));
+  EXPECT_THAT(*services, HasSubstr("grpc.health.v1.Health"));
 }
 
 TEST(SignalsTest, WaitReturnsTheBlockedSignal) {
