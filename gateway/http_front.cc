@@ -1,6 +1,7 @@
 #include "gateway/http_front.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "boost/asio/buffer.hpp"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
@@ -64,6 +66,8 @@ constexpr char kAllowedHeaders[] =
 constexpr char kExposedHeaders[] = "x-request-id, x-touchline-cache, retry-after";
 // Bytes a request line may add to the header fields before the parser refuses the head.
 constexpr size_t kRequestLineAllowance = 8 << 10;
+// How long a connection closed after an answer keeps reading what the client still sends.
+constexpr auto kLinger = std::chrono::seconds(1);
 // How long accepting pauses when the process is out of file descriptors.
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 
@@ -355,12 +359,35 @@ class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connecti
     stream_.expires_after(ToChrono(front_->options().request_timeout));
     bhttp::async_write(stream_, *shared,
                        [self = shared_from_this(), shared](beast::error_code error, size_t) {
-                         if (error || !shared->keep_alive()) {
+                         if (error) {
                            self->CloseSocket();
-                           return;
+                         } else if (!shared->keep_alive()) {
+                           self->Linger();
+                         } else {
+                           self->AwaitRequest();
                          }
-                         self->AwaitRequest();
                        });
+  }
+
+  // Closes after an answer while the client may still be sending (a refused request whose
+  // rest was not read, a 503): stops sending, then reads and drops what comes until the
+  // client closes, for up to a second. Closing with unread bytes would reset the connection,
+  // and a reset can destroy the answer before the client reads it.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLinger);
+    Drain();
+  }
+  void Drain() {
+    stream_.async_read_some(asio::buffer(drained_),
+                            [self = shared_from_this()](beast::error_code error, size_t) {
+                              if (error) {  // the client closed, or the second is over
+                                self->stream_.close();
+                                return;
+                              }
+                              self->Drain();
+                            });
   }
 
   void CloseSocket() {
@@ -376,6 +403,7 @@ class HttpFront::Impl::Connection : public std::enable_shared_from_this<Connecti
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   size_t served_ = 0;
+  std::array<char, 4096> drained_;
 };
 
 absl::Status HttpFront::Impl::Listen(const std::string& host, int port) {
