@@ -116,10 +116,13 @@ slow = [begin() for _ in range(500)]
 print("holding", len(idle), "idle and", len(slow), "slow", flush=True)
 while True:  # one more header line a second; cut ones (at the head deadline) come back
     time.sleep(1)
-    cut = set(select.select(slow, [], [], 0)[0])
+    poller = select.poll()  # not select(): these descriptors are above 1024
+    for s in slow:
+        poller.register(s, select.POLLIN)
+    cut = {fd for fd, _ in poller.poll(0)}
     for i, s in enumerate(slow):
         try:
-            if s in cut:
+            if s.fileno() in cut:
                 raise ConnectionResetError
             s.send(b"X-Slow: still here\r\n")
         except OSError:
