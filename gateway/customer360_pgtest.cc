@@ -114,20 +114,6 @@ pv1::EffectiveScope Rep(const std::string& user) {
   return scope;
 }
 
-pv1::EffectiveScope Partner(const std::string& org) {
-  pv1::EffectiveScope scope;
-  scope.set_user_id("u-partner");
-  scope.set_role_id("partner");
-  scope.set_principal_kind(pv1::PRINCIPAL_KIND_PARTNER_USER);
-  scope.set_rank(5);
-  scope.add_grantees("partner:" + org);
-  *scope.add_field_rules() = auth::testing::FieldRuleOf(
-      "customer", "contact_persons.phones", pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_PHONE);
-  *scope.add_field_rules() = auth::testing::FieldRuleOf(
-      "customer", "contact_persons.emails", pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_EMAIL);
-  return scope;
-}
-
 v1::GetCustomer360Request Request(int count = 0) {
   v1::GetCustomer360Request request;
   request.set_customer_id(kCustomerId);
@@ -290,13 +276,13 @@ TEST_F(Customer360PreparedTest, AHitIsServedFromTheStoredPreparedView) {
 
 TEST_F(Customer360PreparedTest, EachFieldProfileGetsItsOwnBytesNeverAnothers) {
   const auth::RequestContext rep = Caller(Rep("u-rep1"));
-  const auth::RequestContext partner = Caller(Partner("dealer-1"));
+  const auth::RequestContext partner = Caller(auth::testing::PartnerScope("dealer-1"));
   pv1::EffectiveScope hidden_scope = Rep("u-rep1");
   *hidden_scope.add_field_rules() =
       auth::testing::FieldRuleOf("touchpoint", "content", pv1::FIELD_ACCESS_HIDDEN);
   const auth::RequestContext hidden = Caller(hidden_scope);
   // Rows differ, field rules do not: one profile.
-  pv1::EffectiveScope other_partner_scope = Partner("dealer-1");
+  pv1::EffectiveScope other_partner_scope = auth::testing::PartnerScope("dealer-1");
   other_partner_scope.set_user_id("u-partner-2");
   const auth::RequestContext other_partner = Caller(other_partner_scope);
   EXPECT_EQ(other_partner.scope->FieldProfile(), partner.scope->FieldProfile());
@@ -327,7 +313,7 @@ TEST_F(Customer360PreparedTest, EachFieldProfileGetsItsOwnBytesNeverAnothers) {
 
 TEST_F(Customer360PreparedTest, AnInvalidationDropsThePreparedViews) {
   const auth::RequestContext rep = Caller(Rep("u-rep1"));
-  const auth::RequestContext partner = Caller(Partner("dealer-1"));
+  const auth::RequestContext partner = Caller(auth::testing::PartnerScope("dealer-1"));
   for (const auth::RequestContext* caller : {&rep, &partner, &rep, &partner}) {
     TL_ASSERT_OK(GetEncoded(*caller, Request(), Encoding::kJson).status());
   }
@@ -347,7 +333,7 @@ TEST_F(Customer360PreparedTest, AnInvalidationDropsThePreparedViews) {
 TEST_F(Customer360PreparedTest, AnInvisibleCustomerIsNotFoundOnEveryPath) {
   const auth::RequestContext owner = Caller(Rep("u-rep1"));
   const auth::RequestContext stranger = Caller(Rep("u-rep2"));
-  const auth::RequestContext other_dealer = Caller(Partner("dealer-2"));
+  const auth::RequestContext other_dealer = Caller(auth::testing::PartnerScope("dealer-2"));
   ASSERT_EQ(stranger.scope->FieldProfile(), owner.scope->FieldProfile());
   const std::string words = std::string("customer ") + kCustomerId + " not found";
   // A miss, then a prepare from the entry, then a prepared hit (stored by the owner's call).
@@ -370,7 +356,7 @@ TEST_F(Customer360PreparedTest, AuditEntriesAreThoseOfTheViewReadWithoutTheCache
   *rep_scope.add_field_rules() =
       auth::testing::FieldRuleOf("touchpoint", "content", pv1::FIELD_ACCESS_READ_ONLY);
   const auth::RequestContext rep = Caller(rep_scope);
-  const auth::RequestContext partner = Caller(Partner("dealer-1"));
+  const auth::RequestContext partner = Caller(auth::testing::PartnerScope("dealer-1"));
   // miss, prepare, prepared hit; in both encodings; with several counts.
   for (Encoding encoding : {Encoding::kProto, Encoding::kJson}) {
     for (int count : {0, 0, 0, 1, 2, kMaxRecentTouchpoints}) {
@@ -401,7 +387,7 @@ TEST_F(Customer360PreparedTest, AuditEntriesAreThoseOfTheViewReadWithoutTheCache
 }
 
 TEST_F(Customer360PreparedTest, APartnersMaskedViewIsNotAudited) {
-  const auth::RequestContext partner = Caller(Partner("dealer-1"));
+  const auth::RequestContext partner = Caller(auth::testing::PartnerScope("dealer-1"));
   for (int i = 0; i < 3; ++i) {
     TL_ASSERT_OK(GetEncoded(partner, Request(), Encoding::kProto).status());
   }
@@ -417,7 +403,7 @@ class GatewayServiceTest : public Customer360PreparedTest {
     Customer360PreparedTest::SetUp();
     authenticator_.SetScope("u-rep1", Rep("u-rep1"));
     authenticator_.SetScope("u-rep2", Rep("u-rep2"));
-    authenticator_.SetScope("u-partner", Partner("dealer-1"));
+    authenticator_.SetScope("u-partner", auth::testing::PartnerScope("dealer-1"));
     runner_ = std::make_unique<server::UnaryRunner>(kServiceName, &executor_, &authenticator_,
                                                     /*access_log=*/false);
     edge_ = std::make_unique<EdgeGuard>(&authenticator_, nullptr, RateLimitPolicy{});
@@ -460,7 +446,7 @@ class GatewayServiceTest : public Customer360PreparedTest {
 };
 
 TEST_F(GatewayServiceTest, AnswersTheViewWithItsCacheOutcomeAndRequestId) {
-  const auth::RequestContext partner = Caller(Partner("dealer-1"));
+  const auth::RequestContext partner = Caller(auth::testing::PartnerScope("dealer-1"));
   reference_loader_.entry = loader_.entry;
   TL_ASSERT_OK_AND_ASSIGN(const Customer360Service::Served expected,
                           reference_->Get(partner, {}, Request(3)));

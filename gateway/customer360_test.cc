@@ -101,21 +101,6 @@ pv1::EffectiveScope Rep(const std::string& user, int rank = 10) {
   return scope;
 }
 
-pv1::EffectiveScope Partner(const std::string& org) {
-  pv1::EffectiveScope scope;
-  scope.set_user_id("u-partner");
-  scope.set_role_id("partner");
-  scope.set_principal_kind(pv1::PRINCIPAL_KIND_PARTNER_USER);
-  scope.set_rank(5);
-  scope.add_grantees("partner:" + org);
-  // What the permissions service compiles for partner users by default.
-  *scope.add_field_rules() = auth::testing::FieldRuleOf(
-      "customer", "contact_persons.phones", pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_PHONE);
-  *scope.add_field_rules() = auth::testing::FieldRuleOf(
-      "customer", "contact_persons.emails", pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_EMAIL);
-  return scope;
-}
-
 gateway::v1::GetCustomer360Request Request(const std::string& id = kCustomerId, int count = 0) {
   gateway::v1::GetCustomer360Request request;
   request.set_customer_id(id);
@@ -186,22 +171,24 @@ TEST_F(Customer360ServiceTest, VipCustomerNeedsAManagersRankOutsideItsOwnersLine
   territory.add_regions("北京");
   EXPECT_THAT(views_.Get(Caller(territory), credential_, Request()).status(),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(views_.Get(Caller(Partner("dealer-1")), credential_, Request()).status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      views_.Get(Caller(auth::testing::PartnerScope("dealer-1")), credential_, Request()).status(),
+      StatusIs(absl::StatusCode::kNotFound));
   territory.set_rank(30);
   territory.set_vip_visible(true);
   EXPECT_TRUE(views_.Get(Caller(territory), credential_, Request()).ok());
 }
 
 TEST_F(Customer360ServiceTest, PartnerSeesASharedCustomerWithPhonesAndEmailsMasked) {
-  TL_ASSERT_OK_AND_ASSIGN(auto served,
-                          views_.Get(Caller(Partner("dealer-1")), credential_, Request()));
+  TL_ASSERT_OK_AND_ASSIGN(auto served, views_.Get(Caller(auth::testing::PartnerScope("dealer-1")),
+                                                  credential_, Request()));
   const contacts::v1::ContactPerson& person = served.response.customer().contact_persons(0);
   EXPECT_EQ(person.phones(0).number(), "+86138****1234");
   EXPECT_EQ(person.emails(0).address(), "w***@example.com");
   EXPECT_EQ(person.note(), "喜欢喝茶");
-  EXPECT_THAT(views_.Get(Caller(Partner("dealer-2")), credential_, Request()).status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      views_.Get(Caller(auth::testing::PartnerScope("dealer-2")), credential_, Request()).status(),
+      StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(Customer360ServiceTest, HiddenFieldsAreAbsentFromCustomerAndTouchpoints) {

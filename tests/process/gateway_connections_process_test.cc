@@ -202,12 +202,7 @@ class GatewayConnectionsTest : public ::testing::Test {
     options.gateway = true;
     world->suite = std::make_unique<Suite>(options);
     if (::testing::Test::HasFatalFailure()) return;
-    const HttpReply login = HttpCall(
-        Port(), "POST", "/v1/sessions:login", "",
-        R"({"username":"admin","password":")" + std::string(testing::kAdminPassword) + R"("})",
-        {{"X-Touchline-Tenant", kTenant}, {"Content-Type", "application/json"}});
-    ASSERT_EQ(login.status, 200) << login.body;
-    world->admin_token = login.json.value("accessToken", "");
+    world->admin_token = world->suite->AdminToken(kTenant);
   }
   static void TearDownTestSuite() {
     delete world;

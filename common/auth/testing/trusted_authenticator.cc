@@ -17,6 +17,22 @@ permissions::v1::FieldRule FieldRuleOf(std::string resource, std::string field_p
   return rule;
 }
 
+permissions::v1::EffectiveScope PartnerScope(const std::string& org) {
+  permissions::v1::EffectiveScope scope;
+  scope.set_user_id("u-partner");
+  scope.set_role_id("partner");
+  scope.set_principal_kind(permissions::v1::PRINCIPAL_KIND_PARTNER_USER);
+  scope.set_rank(5);
+  scope.add_grantees("partner:" + org);
+  *scope.add_field_rules() =
+      FieldRuleOf("customer", "contact_persons.phones", permissions::v1::FIELD_ACCESS_MASKED,
+                  permissions::v1::MASK_PATTERN_PHONE);
+  *scope.add_field_rules() =
+      FieldRuleOf("customer", "contact_persons.emails", permissions::v1::FIELD_ACCESS_MASKED,
+                  permissions::v1::MASK_PATTERN_EMAIL);
+  return scope;
+}
+
 permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string user_id) {
   permissions::v1::EffectiveScope scope;
   scope.set_tenant_id(std::move(tenant_id));

@@ -26,6 +26,11 @@ inline constexpr char kTestSessionId[] = "test-session";
 // no field rules, principal USER, role "admin", session kTestSessionId.
 permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string user_id);
 
+// A partner user ("u-partner", role partner, rank 5) of partner organisation `org`: it sees
+// the customers shared with "partner:<org>", with phones and emails masked, as the
+// permissions service compiles for partner users by default.
+permissions::v1::EffectiveScope PartnerScope(const std::string& org);
+
 // A field rule, for the scopes tests build.
 permissions::v1::FieldRule FieldRuleOf(
     std::string resource, std::string field_path, permissions::v1::FieldAccess access,
