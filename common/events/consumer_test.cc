@@ -172,6 +172,29 @@ class StreamConsumerTest : public ::testing::Test {
   }
 
   // Each of `aggregates` (and nothing else) was applied exactly once, and nothing is pending.
+  // Two consumers ("a" and "b", claim_idle 0, made by `make`) poll at once until `events`
+  // were applied between them; how many were.
+  int ApplyWithTwoConsumers(
+      int events, const std::function<std::unique_ptr<StreamConsumer>(ConsumerOptions)>& make) {
+    std::atomic<int> applied{0};
+    std::vector<std::thread> threads;
+    for (const char* name : {"a", "b"}) {
+      threads.emplace_back([&, name] {
+        ConsumerOptions options = Options(name, absl::ZeroDuration());
+        options.max_deliveries = 1000;
+        const std::unique_ptr<StreamConsumer> consumer = make(std::move(options));
+        WaitUntil([&] {
+          absl::StatusOr<int> pass = consumer->PollOnce();
+          EXPECT_THAT(pass, touchline::testing::IsOk());
+          applied += pass.value_or(0);
+          return applied.load() >= events;
+        });
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    return applied.load();
+  }
+
   void ExpectEachAppliedOnceAndAcked(const std::vector<std::string>& aggregates) {
     std::map<std::string, int> once;
     for (const std::string& aggregate : aggregates) once[aggregate] = 1;
@@ -385,24 +408,10 @@ TEST_F(StreamConsumerTest, ConcurrentConsumersApplyEachEventExactlyOnce) {
 
   // claim_idle 0 makes them take entries from each other while they are being applied, so
   // only the inbox keeps an event from being applied twice.
-  std::atomic<int> applied{0};
-  std::vector<std::thread> threads;
-  for (const char* name : {"a", "b"}) {
-    threads.emplace_back([&, name] {
-      ConsumerOptions options = Options(name, absl::ZeroDuration());
-      options.max_deliveries = 1000;
-      auto consumer = Consumer(options);
-      WaitUntil([&] {
-        absl::StatusOr<int> pass = consumer->PollOnce();
-        EXPECT_THAT(pass, touchline::testing::IsOk());
-        applied += pass.value_or(0);
-        return applied.load() >= kEvents;
-      });
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  const int applied = ApplyWithTwoConsumers(
+      kEvents, [this](ConsumerOptions options) { return Consumer(std::move(options)); });
 
-  EXPECT_EQ(applied.load(), kEvents);
+  EXPECT_EQ(applied, kEvents);
   ExpectEachAppliedOnceAndAcked(aggregates);
   EXPECT_TRUE(DeadLetters().empty());
 }
@@ -530,25 +539,12 @@ TEST_F(StreamConsumerTest, BatchedConcurrentConsumersApplyEachEventExactlyOnce) 
 
   // claim_idle 0 makes them take batches from each other while they are being applied, so
   // only the inbox keeps an event from being applied twice.
-  std::atomic<int> applied{0};
-  std::vector<std::thread> threads;
-  for (const char* name : {"a", "b"}) {
-    threads.emplace_back([&, name] {
-      ConsumerOptions options = Options(name, absl::ZeroDuration());
-      options.batch_size = 32;
-      options.max_deliveries = 1000;
-      auto consumer = BatchConsumer(options);
-      WaitUntil([&] {
-        absl::StatusOr<int> pass = consumer->PollOnce();
-        EXPECT_THAT(pass, touchline::testing::IsOk());
-        applied += pass.value_or(0);
-        return applied.load() >= kEvents;
-      });
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  const int applied = ApplyWithTwoConsumers(kEvents, [this](ConsumerOptions options) {
+    options.batch_size = 32;
+    return BatchConsumer(std::move(options));
+  });
 
-  EXPECT_EQ(applied.load(), kEvents);
+  EXPECT_EQ(applied, kEvents);
   ExpectEachAppliedOnceAndAcked(aggregates);
   EXPECT_TRUE(DeadLetters().empty());
 }
