@@ -26,8 +26,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
-#include "common/events/audit.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
@@ -84,8 +84,8 @@ std::vector<EventEnvelope> Envelopes(int count, int tenants) {
     caller.caller_id = absl::StrCat("rep-", i % 97);
     caller.request_id = ids::NewUuid();
     caller.client = "gateway";
-    envelopes.push_back(events::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
-                                                  absl::StrCat("customer-", i), {"phones"}));
+    envelopes.push_back(audit::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
+                                                 absl::StrCat("customer-", i), {"phones"}));
   }
   return envelopes;
 }

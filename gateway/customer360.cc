@@ -209,7 +209,7 @@ absl::StatusOr<Customer360Cache::Entry> ServiceLoader::Load(const Headers& heade
 }
 
 Customer360Service::Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
-                                       events::AuditPublisher* audit, server::Executor* executor)
+                                       audit::AuditPublisher* audit, server::Executor* executor)
     : loader_(loader),
       cache_(cache),
       audit_(audit),
@@ -348,9 +348,9 @@ void Customer360Service::AuditReads(const auth::RequestContext& caller,
   if (audit_ == nullptr) return;
   // The same entries contacts and touchpoints write for these reads.
   if (!customer.fields.empty()) {
-    audit_->Publish(events::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
-                                              std::string(customer_id),
-                                              {customer.fields.begin(), customer.fields.end()}));
+    audit_->Publish(audit::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
+                                             std::string(customer_id),
+                                             {customer.fields.begin(), customer.fields.end()}));
   }
   std::set<std::string, std::less<>> touchpoint_fields;
   std::vector<std::string_view> touchpoint_ids;
@@ -367,9 +367,9 @@ void Customer360Service::AuditReads(const auth::RequestContext& caller,
   if (named < touchpoint_ids.size()) {
     absl::StrAppend(&detail, " and ", touchpoint_ids.size() - named, " more");
   }
-  audit_->Publish(events::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint", "",
-                                            {touchpoint_fields.begin(), touchpoint_fields.end()},
-                                            std::move(detail)));
+  audit_->Publish(audit::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint", "",
+                                           {touchpoint_fields.begin(), touchpoint_fields.end()},
+                                           std::move(detail)));
 }
 
 // One GetEncodedAsync call, shared by the steps it goes through (one allocation for all).

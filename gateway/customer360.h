@@ -16,8 +16,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
-#include "common/events/audit.h"
 #include "common/server/executor.h"
 #include "gateway/cache/customer360_cache.h"
 #include "gateway/edge.h"
@@ -102,7 +102,7 @@ class Customer360Service {
   // `loader` must outlive this; `cache` (null: no caching), `audit` (null: reads are not
   // audited, for tests) and `executor` (null: GetAsync blocks the calling thread) too.
   Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
-                     events::AuditPublisher* audit, server::Executor* executor = nullptr);
+                     audit::AuditPublisher* audit, server::Executor* executor = nullptr);
 
   struct Served {
     gateway::v1::GetCustomer360Response response;
@@ -188,7 +188,7 @@ class Customer360Service {
 
   Customer360Loader* const loader_;
   Customer360Cache* const cache_;
-  events::AuditPublisher* const audit_;
+  audit::AuditPublisher* const audit_;
   server::Executor* const executor_;
   const absl::StatusOr<ViewEncoder> encoder_;
 };

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
 #include "common/auth/testing/trusted_authenticator.h"
-#include "common/events/audit.h"
 #include "common/events/outbox.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
@@ -131,12 +131,12 @@ class Customer360PreparedTest : public ::testing::Test {
     prefix_ = touchline::testing::UniqueRedisPrefix();
     cache_ = std::make_unique<Customer360Cache>(
         redis_.get(), Customer360CacheOptions{.key_prefix = prefix_, .ttl = absl::Seconds(100)});
-    events::AuditPublisherOptions audit_options;
+    audit::AuditPublisherOptions audit_options;
     audit_options.stream_prefix = prefix_;
-    TL_ASSERT_OK_AND_ASSIGN(audit_, events::AuditPublisher::Create(audit_options, redis_.get()));
+    TL_ASSERT_OK_AND_ASSIGN(audit_, audit::AuditPublisher::Create(audit_options, redis_.get()));
     audit_options.stream_prefix = prefix_ + "-reference";
     TL_ASSERT_OK_AND_ASSIGN(reference_audit_,
-                            events::AuditPublisher::Create(audit_options, redis_.get()));
+                            audit::AuditPublisher::Create(audit_options, redis_.get()));
     views_ = std::make_unique<Customer360Service>(&loader_, cache_.get(), audit_.get(), &executor_);
     reference_ = std::make_unique<Customer360Service>(&reference_loader_, nullptr,
                                                       reference_audit_.get(), nullptr);
@@ -193,7 +193,7 @@ class Customer360PreparedTest : public ::testing::Test {
   }
 
   // The audit events `publisher` sent, without what differs from one read to the next.
-  std::vector<pv1::AuditEvent> AuditEvents(events::AuditPublisher& publisher,
+  std::vector<pv1::AuditEvent> AuditEvents(audit::AuditPublisher& publisher,
                                            const std::string& prefix) {
     publisher.Stop();
     absl::StatusOr<std::vector<events::v1::EventEnvelope>> envelopes =
@@ -219,8 +219,8 @@ class Customer360PreparedTest : public ::testing::Test {
   server::Executor executor_{2, 64};
   FakeLoader loader_;
   FakeLoader reference_loader_;
-  std::unique_ptr<events::AuditPublisher> audit_;
-  std::unique_ptr<events::AuditPublisher> reference_audit_;
+  std::unique_ptr<audit::AuditPublisher> audit_;
+  std::unique_ptr<audit::AuditPublisher> reference_audit_;
   std::unique_ptr<Customer360Cache> cache_;
   std::unique_ptr<Customer360Service> views_;
   std::unique_ptr<Customer360Service> reference_;

@@ -9,12 +9,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
+#include "common/audit/audit.h"
 #include "common/auth/scope_authenticator.h"
-#include "common/auth/sync/enforcement.h"
-#include "common/auth/sync/scope_invalidation.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
-#include "common/events/audit.h"
+#include "common/enforcement/enforcement.h"
+#include "common/enforcement/scope_invalidation.h"
 #include "common/log/log.h"
 #include "common/redis/pool.h"
 #include "common/server/executor.h"
@@ -91,7 +91,7 @@ int Run() {
   const std::string touchpoints_addr = absl::GetFlag(FLAGS_touchpoints_addr);
   if (contacts_addr.empty()) Fatal("--contacts_addr is required");
   if (touchpoints_addr.empty()) Fatal("--touchpoints_addr is required");
-  auth::EnforcementConfig enforcement = auth::EnforcementConfigFromFlags("gateway");
+  enforcement::EnforcementConfig enforcement = enforcement::EnforcementConfigFromFlags("gateway");
   const RateLimitPolicy limits{
       .per_api_key = OrDie(ParseRateLimit(absl::GetFlag(FLAGS_rate_limit_per_api_key)),
                            "--rate_limit_per_api_key"),
@@ -143,16 +143,17 @@ int Run() {
   auth::ScopeAuthenticator authenticator(std::move(enforcement.verifier),
                                          auth::MakeGrpcScopeSource(backends->ChannelOf(
                                              "touchline.permissions.v1.PermissionsService")));
-  auth::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
+  enforcement::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
   invalidation.Start();
   RateLimiter limiter(redis.get(), {.key_prefix = stream_prefix, .clock = nullptr});
-  const std::optional<auth::EdgeAddressSigner> addresses = auth::EdgeAddressSignerFromFlags();
+  const std::optional<auth::EdgeAddressSigner> addresses =
+      enforcement::EdgeAddressSignerFromFlags();
   const EdgeGuard edge(&authenticator, &limiter, limits, addresses ? &*addresses : nullptr);
 
-  events::AuditPublisherOptions audit_options;
+  audit::AuditPublisherOptions audit_options;
   audit_options.stream_prefix = stream_prefix;
   const auto audit =
-      OrDie(events::AuditPublisher::Create(audit_options, redis.get()), "setting up the audit log");
+      OrDie(audit::AuditPublisher::Create(audit_options, redis.get()), "setting up the audit log");
   audit->Start();
 
   ServiceLoader loader(

@@ -86,12 +86,12 @@ class SensitiveReads {
 
   // One "customer.read_sensitive" entry when anything sensitive was let through: naming the
   // customer when there was one, else listing the ids (at most kMaxAuditedIds) in detail.
-  void Report(events::AuditPublisher* audit) const {
+  void Report(audit::AuditPublisher* audit) const {
     if (fields_.empty()) return;
     const std::vector<std::string> fields(fields_.begin(), fields_.end());
     if (ids_.size() == 1) {
-      audit->Publish(events::MakeAuditEnvelope(caller_, "customer.read_sensitive", "customer",
-                                               *ids_.begin(), fields));
+      audit->Publish(audit::MakeAuditEnvelope(caller_, "customer.read_sensitive", "customer",
+                                              *ids_.begin(), fields));
       return;
     }
     std::vector<std::string> listed;
@@ -103,8 +103,8 @@ class SensitiveReads {
     if (ids_.size() > listed.size()) {
       absl::StrAppend(&detail, " and ", ids_.size() - listed.size(), " more");
     }
-    audit->Publish(events::MakeAuditEnvelope(caller_, "customer.read_sensitive", "customer", "",
-                                             fields, std::move(detail)));
+    audit->Publish(audit::MakeAuditEnvelope(caller_, "customer.read_sensitive", "customer", "",
+                                            fields, std::move(detail)));
   }
 
  private:
@@ -200,7 +200,7 @@ absl::StatusOr<CustomerQuery> QueryOf(const v1::ListCustomersRequest& request) {
 }  // namespace
 
 ContactsService::ContactsService(CustomerManager* manager, server::UnaryRunner* runner,
-                                 events::AuditPublisher* audit)
+                                 audit::AuditPublisher* audit)
     : manager_(manager), runner_(runner), audit_(audit) {}
 
 grpc::ServerUnaryReactor* ContactsService::CreateCustomer(grpc::CallbackServerContext* context,

@@ -4,7 +4,7 @@
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_H_
 
-#include "common/events/audit.h"
+#include "common/audit/audit.h"
 #include "common/server/unary_call.h"
 #include "services/contacts/customer_manager.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
@@ -15,7 +15,7 @@ class ContactsService final : public touchline::contacts::v1::ContactsService::C
  public:
   // No pointer is owned; all must outlive the service.
   ContactsService(CustomerManager* manager, server::UnaryRunner* runner,
-                  events::AuditPublisher* audit);
+                  audit::AuditPublisher* audit);
 
   grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* context,
                                            const v1::CreateCustomerRequest* request,
@@ -51,7 +51,7 @@ class ContactsService final : public touchline::contacts::v1::ContactsService::C
  private:
   CustomerManager* manager_;
   server::UnaryRunner* runner_;
-  events::AuditPublisher* audit_;
+  audit::AuditPublisher* audit_;
 };
 
 }  // namespace touchline::contacts

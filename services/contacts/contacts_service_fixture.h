@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
-#include "common/auth/sync/shares_read_model.h"
 #include "common/auth/testing/trusted_authenticator.h"
-#include "common/events/audit.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -64,7 +64,7 @@ class ContactsServiceFixture : public ::testing::Test {
          {std::pair{"contacts", &pg::contacts_migrations()},
           std::pair{"outbox", &events::OutboxMigrations()},
           std::pair{"inbox", &events::InboxMigrations()},
-          std::pair{"shares", &auth::SharesMigrations()},
+          std::pair{"shares", &enforcement::SharesMigrations()},
           std::pair{"page_tokens", &paging::PageTokenMigrations()}}) {
       const absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), name, *migrations);
       ASSERT_TRUE(migrated.ok()) << migrated;
@@ -86,9 +86,9 @@ class ContactsServiceFixture : public ::testing::Test {
     relay_options.schema = schema_.name();
     relay_options.stream_prefix = prefix_;
     relay_ = std::make_unique<events::OutboxRelay>(relay_options, redis_.get());
-    events::AuditPublisherOptions audit_options;
+    audit::AuditPublisherOptions audit_options;
     audit_options.stream_prefix = prefix_;
-    auto audit = events::AuditPublisher::Create(audit_options, redis_.get());
+    auto audit = audit::AuditPublisher::Create(audit_options, redis_.get());
     ASSERT_TRUE(audit.ok()) << audit.status();
     audit_ = *std::move(audit);
     audit_->Start();
@@ -230,8 +230,8 @@ class ContactsServiceFixture : public ::testing::Test {
     changed.set_version(++share_version_);
     const events::v1::EventEnvelope envelope =
         events::MakeEnvelope(changed, tenant, "customer_shares", customer_id, "", "");
-    const absl::Status applied =
-        pool_->Transact([&](pqxx::work& txn) { return auth::ApplyPermissionEvent(txn, envelope); });
+    const absl::Status applied = pool_->Transact(
+        [&](pqxx::work& txn) { return enforcement::ApplyPermissionEvent(txn, envelope); });
     ASSERT_TRUE(applied.ok()) << applied;
   }
 
@@ -309,7 +309,7 @@ class ContactsServiceFixture : public ::testing::Test {
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<events::OutboxRelay> relay_;
-  std::unique_ptr<events::AuditPublisher> audit_;
+  std::unique_ptr<audit::AuditPublisher> audit_;
   std::unique_ptr<PgCustomerStore> store_;
   std::unique_ptr<CustomerManager> manager_;
   server::Executor executor_{32, 1024};

@@ -17,7 +17,7 @@
 
 namespace touchline::contacts {
 
-// The shares of one customer, from the permissions read model (common/auth/sync).
+// The shares of one customer, from the permissions read model (common/enforcement).
 using Shares = std::vector<auth::CustomerAttributes::Share>;
 
 // What the scope's row decisions need of `customer`.

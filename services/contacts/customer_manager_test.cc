@@ -8,8 +8,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/auth/scope.h"
-#include "common/auth/sync/shares_read_model.h"
 #include "common/auth/testing/trusted_authenticator.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
 #include "common/pg/migrator.h"
 #include "gtest/gtest.h"
@@ -97,7 +97,7 @@ TEST(CustomerManagerTest, ACreateTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
   const std::string dsn = testing::TestPgDsn();
   TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "contacts", pg::contacts_migrations()));
   TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "outbox", events::OutboxMigrations()));
-  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "shares", auth::SharesMigrations()));
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "shares", enforcement::SharesMigrations()));
   TL_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const auth::Scope> admin,
                           auth::Scope::Compile(auth::testing::AdminScope("acme", "u1")));
   TL_ASSERT_OK_AND_ASSIGN(auto pool,

@@ -6,11 +6,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
-#include "common/auth/sync/enforcement.h"
-#include "common/auth/sync/shares_read_model.h"
+#include "common/audit/audit.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
-#include "common/events/audit.h"
+#include "common/enforcement/enforcement.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -53,8 +53,8 @@ int Run() {
   OkOrDie(CheckValidationOptions(validation), "--default_phone_region");
   const bool migrate_only = absl::GetFlag(FLAGS_migrate_only);
   // Migrating alone needs neither the token key nor the permissions service.
-  std::optional<auth::EnforcementConfig> enforcement_config;
-  if (!migrate_only) enforcement_config = auth::EnforcementConfigFromFlags("contacts");
+  std::optional<enforcement::EnforcementConfig> enforcement_config;
+  if (!migrate_only) enforcement_config = enforcement::EnforcementConfigFromFlags("contacts");
 
   OkOrDie(pg::ApplyMigrations(dsn, schema, "contacts", pg::contacts_migrations()),
           "migrating the contacts schema");
@@ -62,7 +62,7 @@ int Run() {
           "migrating the outbox");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "inbox", events::InboxMigrations()),
           "migrating the inbox");
-  OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", auth::SharesMigrations()),
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", enforcement::SharesMigrations()),
           "migrating the shares read model");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "page_tokens", paging::PageTokenMigrations()),
           "migrating the page-token key");
@@ -84,14 +84,14 @@ int Run() {
   relay_options.stream_prefix = stream_prefix;
   events::OutboxRelay relay(relay_options, redis.get());
   relay.Start();
-  events::AuditPublisherOptions audit_options;
+  audit::AuditPublisherOptions audit_options;
   audit_options.stream_prefix = stream_prefix;
   const auto audit =
-      OrDie(events::AuditPublisher::Create(audit_options, redis.get()), "setting up the audit log");
+      OrDie(audit::AuditPublisher::Create(audit_options, redis.get()), "setting up the audit log");
   audit->Start();
 
   // Callers: tokens, scopes from the permissions service, the shares read model.
-  auth::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
+  enforcement::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
   enforcement.Start();
 
   PgCustomerStore store(pool.get(), [&relay] { relay.Wake(); });

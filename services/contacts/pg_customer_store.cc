@@ -10,8 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/auth/sync/shares_read_model.h"
-#include "common/events/audit.h"
+#include "common/audit/audit.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
@@ -168,7 +168,7 @@ absl::StatusOr<Found> SelectWithAccess(pqxx::transaction_base& txn, const char* 
                                        auth::Access access) {
   const std::string& tenant_id = context.caller.tenant_id;
   TL_ASSIGN_OR_RETURN(Customer customer, SelectCustomer(txn, statement, tenant_id, customer_id));
-  Shares shares = auth::LoadShares(txn, tenant_id, customer.customer_id);
+  Shares shares = enforcement::LoadShares(txn, tenant_id, customer.customer_id);
   TL_RETURN_IF_ERROR(CheckRowAccess(*context.caller.scope, access, customer, shares));
   return Found{.customer = std::move(customer), .shares = std::move(shares)};
 }
@@ -189,7 +189,7 @@ absl::StatusOr<CustomerMerge> SelectMerge(pqxx::transaction_base& txn, const cha
 // appended to `params` and numbered after those already there; nullopt when it sees them all.
 std::optional<std::string> Visibility(const auth::Scope& scope, std::vector<std::string>& params) {
   auth::SqlCondition condition =
-      scope.SqlVisibility(auth::Access::kRead, sql::kCustomersAlias, auth::kSharesTable,
+      scope.SqlVisibility(auth::Access::kRead, sql::kCustomersAlias, enforcement::kSharesTable,
                           static_cast<int>(params.size()) + 1);
   if (condition.params.empty() && condition.sql == "TRUE") return std::nullopt;
   for (std::string& param : condition.params) params.push_back(std::move(param));
@@ -262,8 +262,8 @@ void Publish(pqxx::work& txn, const WriteContext& context, std::string_view cust
 events::v1::EventEnvelope AuditEntry(const WriteContext& context, std::string action,
                                      const std::string& customer_id,
                                      std::vector<std::string> fields, std::string detail = "") {
-  return events::MakeAuditEnvelope(context.caller, std::move(action), "customer", customer_id,
-                                   std::move(fields), std::move(detail));
+  return audit::MakeAuditEnvelope(context.caller, std::move(action), "customer", customer_id,
+                                  std::move(fields), std::move(detail));
 }
 
 // Records a change in the audit log, durably with it.
@@ -637,10 +637,11 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
     for (const Customer& c : pair) (c.customer_id == survivor_id ? survivor : merged) = &c;
     if (survivor == nullptr) return CustomerNotFound(survivor_id);
     if (merged == nullptr) return CustomerNotFound(merged_id);
-    const Shares survivor_shares = auth::LoadShares(txn, tenant_id, survivor->customer_id);
+    const Shares survivor_shares = enforcement::LoadShares(txn, tenant_id, survivor->customer_id);
     TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, *survivor, survivor_shares));
-    TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, *merged,
-                                      auth::LoadShares(txn, tenant_id, merged->customer_id)));
+    TL_RETURN_IF_ERROR(
+        CheckRowAccess(scope, auth::Access::kWrite, *merged,
+                       enforcement::LoadShares(txn, tenant_id, merged->customer_id)));
     TL_ASSIGN_OR_RETURN(outcome.survivor, fold(*survivor, *merged));
     TL_RETURN_IF_ERROR(CheckStaysWritable(scope, outcome.survivor, survivor_shares));
     outcome.survivor.version = survivor->version + 1;
@@ -705,7 +706,7 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
     // about it may be told first.
     std::vector<Shares> shares;
     for (const Customer* c : {&survivor_now, &merged_now}) {
-      shares.push_back(auth::LoadShares(txn, tenant_id, c->customer_id));
+      shares.push_back(enforcement::LoadShares(txn, tenant_id, c->customer_id));
       if (!scope.Allows(auth::Access::kRead, AttributesOf(*c, shares.back()))) {
         return MergeNotFound(merge_id);
       }

@@ -1,6 +1,6 @@
 // CustomerStore on PostgreSQL (libpqxx), with events and audit entries through the
 // transactional outbox. The schema on the pool's search_path holds the contacts tables, the
-// outbox and the shares read model (auth::SharesMigrations).
+// outbox and the shares read model (enforcement::SharesMigrations).
 #ifndef TOUCHLINE_SERVICES_CONTACTS_PG_CUSTOMER_STORE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_PG_CUSTOMER_STORE_H_
 

@@ -8,8 +8,8 @@
 
 #include "absl/time/clock.h"
 #include "common/auth/scope.h"
-#include "common/auth/sync/shares_read_model.h"
 #include "common/auth/testing/trusted_authenticator.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
 #include "common/pg/migrator.h"
@@ -30,7 +30,8 @@ class PgCustomerStoreTest : public ::testing::Test {
     const std::string dsn = testing::TestPgDsn();
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()));
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()));
-    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "shares", auth::SharesMigrations()));
+    TL_ASSERT_OK(
+        pg::ApplyMigrations(dsn, schema_.name(), "shares", enforcement::SharesMigrations()));
     TL_ASSERT_OK_AND_ASSIGN(admin_, auth::Scope::Compile(auth::testing::AdminScope("acme", "u1")));
     TL_ASSERT_OK_AND_ASSIGN(pool_,
                             pg::Pool::Create({.dsn = dsn,

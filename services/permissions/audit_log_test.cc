@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
-#include "common/events/audit.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/pg/migrator.h"
@@ -518,10 +518,10 @@ class AuditLogStreamTest : public AuditLogTest {
     options.consumer = "c1";
     consumer_ = std::make_unique<events::StreamConsumer>(options, redis_.get(), pg_.get(),
                                                          AuditLog::ApplyFromStream());
-    events::AuditPublisherOptions publisher_options;
+    audit::AuditPublisherOptions publisher_options;
     publisher_options.stream_prefix = prefix_;
     TL_ASSERT_OK_AND_ASSIGN(publisher_,
-                            events::AuditPublisher::Create(publisher_options, redis_.get()));
+                            audit::AuditPublisher::Create(publisher_options, redis_.get()));
   }
 
   static auth::RequestContext Caller(std::string tenant) {
@@ -536,14 +536,14 @@ class AuditLogStreamTest : public AuditLogTest {
   const std::string prefix_ = touchline::testing::UniqueRedisPrefix();
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<events::StreamConsumer> consumer_;
-  std::unique_ptr<events::AuditPublisher> publisher_;
+  std::unique_ptr<audit::AuditPublisher> publisher_;
 };
 
 TEST_F(AuditLogStreamTest, EventsFromTheStreamAreAppendedOnceToTheirTenantsChain) {
-  const EventEnvelope read = events::MakeAuditEnvelope(Caller("acme"), "customer.read_sensitive",
-                                                       "customer", "c-7", {"phones"}, "查看电话");
+  const EventEnvelope read = audit::MakeAuditEnvelope(Caller("acme"), "customer.read_sensitive",
+                                                      "customer", "c-7", {"phones"}, "查看电话");
   const EventEnvelope other_tenant =
-      events::MakeAuditEnvelope(Caller("beta"), "customer.updated", "customer", "c-8", {});
+      audit::MakeAuditEnvelope(Caller("beta"), "customer.updated", "customer", "c-8", {});
   publisher_->Publish(read);
   publisher_->Publish(other_tenant);
   publisher_->Publish(read);  // Delivered twice.
@@ -613,8 +613,8 @@ class AuditLogBatchTest : public AuditLogStreamTest {
 
   // A read of customer `resource_id`'s phones in `tenant`.
   static EventEnvelope Read(const std::string& tenant, const std::string& resource_id) {
-    return events::MakeAuditEnvelope(Caller(tenant), "customer.read_sensitive", "customer",
-                                     resource_id, {"phones"});
+    return audit::MakeAuditEnvelope(Caller(tenant), "customer.read_sensitive", "customer",
+                                    resource_id, {"phones"});
   }
 
   // Adds `envelope` to the audit stream as AuditPublisher does.

@@ -16,16 +16,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope_authenticator.h"
-#include "common/auth/sync/enforcement.h"
-#include "common/auth/sync/scope_invalidation.h"
 #include "common/auth/token.h"
 #include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/customers/customer_directory.h"
-#include "common/events/audit.h"
+#include "common/enforcement/enforcement.h"
+#include "common/enforcement/scope_invalidation.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -244,7 +244,7 @@ int Run() {
     authenticator.Invalidate(tenant, sessions);
   };
   // Changes made by the other replicas.
-  auth::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
+  enforcement::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
   invalidation.Start();
 
   OrgOptions org_options;
@@ -286,7 +286,8 @@ int Run() {
   const bool access_log = absl::GetFlag(FLAGS_access_log);
   server::UnaryRunner runner(kServiceName, &executor, &authenticator, access_log);
   const auth::MetadataAuthenticator tenant_only;
-  const std::optional<auth::EdgeAddressSigner> edge_addresses = auth::EdgeAddressSignerFromFlags();
+  const std::optional<auth::EdgeAddressSigner> edge_addresses =
+      enforcement::EdgeAddressSignerFromFlags();
   server::UnaryRunner login_runner(kServiceName, &executor, &tenant_only, access_log);
   PermissionsService service({.org = &org,
                               .identity = &identity,

@@ -10,10 +10,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/audit/audit.h"
 #include "common/auth/scope.h"
-#include "common/auth/sync/shares_read_model.h"
 #include "common/auth/testing/trusted_authenticator.h"
-#include "common/events/audit.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -61,7 +61,7 @@ class CustomerReadModelTest : public ::testing::Test {
          {std::tuple{tp_schema_.name(), &pg::touchpoints_migrations(), "touchpoints"},
           std::tuple{tp_schema_.name(), &events::OutboxMigrations(), "outbox"},
           std::tuple{tp_schema_.name(), &events::InboxMigrations(), "inbox"},
-          std::tuple{tp_schema_.name(), &auth::SharesMigrations(), "shares"},
+          std::tuple{tp_schema_.name(), &enforcement::SharesMigrations(), "shares"},
           std::tuple{contacts_schema_.name(), &events::OutboxMigrations(), "outbox"}}) {
       TL_ASSERT_OK(pg::ApplyMigrations(dsn_, schema, component, *migrations));
     }
@@ -74,7 +74,7 @@ class CustomerReadModelTest : public ::testing::Test {
     TL_ASSERT_OK(store_->EnsurePartitions(absl::Now() - absl::Hours(24 * 40), absl::Now()));
     TL_ASSERT_OK_AND_ASSIGN(admin_,
                             auth::Scope::Compile(auth::testing::AdminScope(kTenant, "rep-1")));
-    TL_ASSERT_OK_AND_ASSIGN(audit_, events::AuditPublisher::Create({}, redis_.get()));
+    TL_ASSERT_OK_AND_ASSIGN(audit_, audit::AuditPublisher::Create({}, redis_.get()));
     manager_ = std::make_unique<TouchpointManager>(
         store_.get(), audit_.get(), ValidationOptions{},
         paging::PageTokens(std::string(paging::kTokenKeyBytes, 'k')), [] { return absl::Now(); });
@@ -218,7 +218,7 @@ class CustomerReadModelTest : public ::testing::Test {
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<PgTouchpointStore> store_;
   std::shared_ptr<const auth::Scope> admin_;
-  std::unique_ptr<events::AuditPublisher> audit_;
+  std::unique_ptr<audit::AuditPublisher> audit_;
   std::unique_ptr<TouchpointManager> manager_;
 };
 

@@ -7,13 +7,13 @@
 #include "absl/flags/flag.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "common/auth/sync/enforcement.h"
-#include "common/auth/sync/shares_read_model.h"
+#include "common/audit/audit.h"
 #include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/customers/customer_directory.h"
-#include "common/events/audit.h"
+#include "common/enforcement/enforcement.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -63,8 +63,8 @@ int Run() {
   }
   const bool migrate_only = absl::GetFlag(FLAGS_migrate_only);
   // Migrating alone needs neither the token key nor the permissions service.
-  std::optional<auth::EnforcementConfig> enforcement_config;
-  if (!migrate_only) enforcement_config = auth::EnforcementConfigFromFlags("touchpoints");
+  std::optional<enforcement::EnforcementConfig> enforcement_config;
+  if (!migrate_only) enforcement_config = enforcement::EnforcementConfigFromFlags("touchpoints");
   const std::string contacts_addr = absl::GetFlag(FLAGS_contacts_addr);
   if (!migrate_only && contacts_addr.empty()) config::Fatal("--contacts_addr is required");
 
@@ -74,7 +74,7 @@ int Run() {
           "migrating the outbox");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "inbox", events::InboxMigrations()),
           "migrating the inbox");
-  OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", auth::SharesMigrations()),
+  OkOrDie(pg::ApplyMigrations(dsn, schema, "shares", enforcement::SharesMigrations()),
           "migrating the customer shares");
   OkOrDie(pg::ApplyMigrations(dsn, schema, "page_tokens", paging::PageTokenMigrations()),
           "migrating the page-token key");
@@ -141,12 +141,12 @@ int Run() {
       [&store](pqxx::work& txn, const std::string& tenant_id, const std::string& customer_id) {
         return store.SharesChanged(txn, tenant_id, customer_id);
       };
-  auth::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
+  enforcement::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
   enforcement.Start();
-  events::AuditPublisherOptions audit_options;
+  audit::AuditPublisherOptions audit_options;
   audit_options.stream_prefix = stream_prefix;
   const auto audit =
-      OrDie(events::AuditPublisher::Create(audit_options, redis.get()), "--events_stream_prefix");
+      OrDie(audit::AuditPublisher::Create(audit_options, redis.get()), "--events_stream_prefix");
   audit->Start();
 
   ValidationOptions validation;

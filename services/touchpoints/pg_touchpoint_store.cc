@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <map>
-#include <tuple>
 #include <pqxx/pqxx>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -14,10 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
-#include "common/pg/array.h"
-#include "common/auth/sync/shares_read_model.h"
-#include "common/events/audit.h"
+#include "common/audit/audit.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
+#include "common/pg/array.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "services/touchpoints/search_text.h"
@@ -119,7 +119,8 @@ const std::string& AttributeColumns() {
   static const std::string* const columns = new std::string(absl::StrCat(
       "c.owner_id, c.region, c.level, ARRAY(SELECT CASE WHEN s.edit THEN 'e' ELSE 'r' END || "
       "s.grantee FROM ",
-      auth::kSharesTable, " s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.customer_id)"));
+      enforcement::kSharesTable,
+      " s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.customer_id)"));
   return *columns;
 }
 
@@ -144,8 +145,8 @@ auth::CustomerAttributes AttributesFromRow(const pqxx::row& row, int first,
 // boolean over the read model with its parameters added to `p`; "TRUE" when the scope sees
 // every customer (nothing to join).
 std::string VisibleSql(const auth::Scope& scope, Params& p) {
-  auth::SqlCondition condition = scope.SqlVisibility(auth::Access::kRead, "c", auth::kSharesTable,
-                                                     static_cast<int>(p.values().size()) + 1);
+  auth::SqlCondition condition = scope.SqlVisibility(
+      auth::Access::kRead, "c", enforcement::kSharesTable, static_cast<int>(p.values().size()) + 1);
   if (condition.sql == "TRUE") return condition.sql;
   for (std::string& value : condition.params) p.Add(std::move(value));
   return absl::StrCat(
@@ -509,8 +510,8 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
       recorded_events.push_back(
           Envelope(recorded, input[i].context, touchpoints[i].touchpoint_id()));
       audit_events.push_back(
-          events::MakeAuditEnvelope(input[i].context.caller, "touchpoint.recorded", "touchpoint",
-                                    touchpoints[i].touchpoint_id(), input[i].fields));
+          audit::MakeAuditEnvelope(input[i].context.caller, "touchpoint.recorded", "touchpoint",
+                                   touchpoints[i].touchpoint_id(), input[i].fields));
       results[i] = Recorded{touchpoints[i], false};
     }
     if (!rows.empty()) {
@@ -689,7 +690,7 @@ absl::StatusOr<v1::Touchpoint> PgTouchpointStore::Mutate(const WriteContext& con
     }
     events::AppendToOutbox(
         txn, events::kAuditTopic,
-        events::MakeAuditEnvelope(
+        audit::MakeAuditEnvelope(
             context.caller,
             change.kind == ChangeKind::kDeleted ? "touchpoint.deleted" : "touchpoint.updated",
             "touchpoint", t.touchpoint_id(), change.fields));

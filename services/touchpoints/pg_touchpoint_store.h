@@ -1,6 +1,6 @@
 // TouchpointStore on PostgreSQL (migrations/0001_touchpoints.sql), plus the customer read
 // model that contacts' events feed. Visibility is decided over that read model and the shares
-// read model (auth::SharesMigrations(), applied to the same schema).
+// read model (enforcement::SharesMigrations(), applied to the same schema).
 #ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
 #define TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
 
@@ -83,7 +83,7 @@ class PgTouchpointStore final : public TouchpointStore {
   // gets them on from the cursor it holds, even one that passed over them unseen before.
   absl::Status ApplyCustomerEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
 
-  // The shares read model's hook (auth::SharesChangedFn): the customer's shares changed in
+  // The shares read model's hook (enforcement::SharesChangedFn): the customer's shares changed in
   // `txn`, so its touchpoints are sent through the change feed again, as ApplyCustomerEvent
   // does for the customer's own attributes.
   absl::Status SharesChanged(pqxx::work& txn, const std::string& tenant_id,

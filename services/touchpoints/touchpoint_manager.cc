@@ -263,10 +263,10 @@ absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
 
 }  // namespace
 
-TouchpointManager::TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
-                                     ValidationOptions validation,
-                                     paging::PageTokens page_tokens, Clock clock,
-                                     BatchOptions batching, CustomerDirectory* customers)
+TouchpointManager::TouchpointManager(TouchpointStore* store, audit::AuditPublisher* audit,
+                                     ValidationOptions validation, paging::PageTokens page_tokens,
+                                     Clock clock, BatchOptions batching,
+                                     CustomerDirectory* customers)
     : store_(store),
       audit_(audit),
       validation_(validation),
@@ -302,8 +302,8 @@ void TouchpointManager::Disclose(const auth::RequestContext& caller,
     detail = absl::StrJoin(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(named), ",");
     if (named < ids.size()) absl::StrAppend(&detail, " and ", ids.size() - named, " more");
   }
-  audit_->Publish(events::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint",
-                                            resource_id, {fields.begin(), fields.end()}, detail));
+  audit_->Publish(audit::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint",
+                                           resource_id, {fields.begin(), fields.end()}, detail));
 }
 
 absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& context,

@@ -15,9 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
 #include "common/customers/customer_directory.h"
-#include "common/events/audit.h"
 #include "common/paging/page_token.h"
 #include "common/server/batcher.h"
 #include "services/touchpoints/touchpoint_store.h"
@@ -57,7 +57,7 @@ class TouchpointManager {
   // `page_tokens` seals the page tokens and change-feed cursors. `customers`, when given (it
   // must outlive the manager too), is asked for a customer the read model does not know before
   // a touchpoint for it is refused.
-  TouchpointManager(TouchpointStore* store, events::AuditPublisher* audit,
+  TouchpointManager(TouchpointStore* store, audit::AuditPublisher* audit,
                     ValidationOptions validation, paging::PageTokens page_tokens, Clock clock,
                     BatchOptions batching = {}, CustomerDirectory* customers = nullptr);
 
@@ -115,7 +115,7 @@ class TouchpointManager {
                 bool list);
 
   TouchpointStore* store_;
-  events::AuditPublisher* audit_;
+  audit::AuditPublisher* audit_;
   ValidationOptions validation_;
   const paging::PageTokens page_tokens_;
   Clock clock_;

@@ -15,10 +15,10 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
-#include "common/auth/sync/shares_read_model.h"
 #include "common/auth/testing/trusted_authenticator.h"
-#include "common/events/audit.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
@@ -115,7 +115,7 @@ class TouchpointsServiceTest : public ::testing::Test {
     ASSERT_TRUE(migrated.ok()) << migrated;
     migrated = pg::ApplyMigrations(dsn, schema_.name(), "inbox", events::InboxMigrations());
     ASSERT_TRUE(migrated.ok()) << migrated;
-    migrated = pg::ApplyMigrations(dsn, schema_.name(), "shares", auth::SharesMigrations());
+    migrated = pg::ApplyMigrations(dsn, schema_.name(), "shares", enforcement::SharesMigrations());
     ASSERT_TRUE(migrated.ok()) << migrated;
     migrated =
         pg::ApplyMigrations(dsn, schema_.name(), "page_tokens", paging::PageTokenMigrations());
@@ -146,9 +146,9 @@ class TouchpointsServiceTest : public ::testing::Test {
     const absl::Status partitions =
         store_->EnsurePartitions(now - absl::Hours(24 * 31 * 13), now + absl::Hours(24 * 31 * 3));
     ASSERT_TRUE(partitions.ok()) << partitions;
-    events::AuditPublisherOptions audit_options;
+    audit::AuditPublisherOptions audit_options;
     audit_options.stream_prefix = prefix_;
-    auto audit = events::AuditPublisher::Create(audit_options, redis_.get());
+    auto audit = audit::AuditPublisher::Create(audit_options, redis_.get());
     ASSERT_TRUE(audit.ok()) << audit.status();
     audit_ = *std::move(audit);
     audit_->Start();
@@ -511,7 +511,7 @@ class TouchpointsServiceTest : public ::testing::Test {
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<events::OutboxRelay> relay_;
   std::unique_ptr<PgTouchpointStore> store_;
-  std::unique_ptr<events::AuditPublisher> audit_;
+  std::unique_ptr<audit::AuditPublisher> audit_;
   // Asked for customers the read model does not know; a test may set it before SetUp.
   CustomerDirectory* customer_directory_ = nullptr;
   std::unique_ptr<TouchpointManager> manager_;

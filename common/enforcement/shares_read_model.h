@@ -1,7 +1,7 @@
 // A service's local copy of customer shares, kept from the permissions service's events, so
 // that visibility is decided in the service's own SQL (auth::Scope::SqlVisibility).
-#ifndef TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
-#define TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
+#ifndef TOUCHLINE_COMMON_ENFORCEMENT_SHARES_READ_MODEL_H_
+#define TOUCHLINE_COMMON_ENFORCEMENT_SHARES_READ_MODEL_H_
 
 #include <functional>
 #include <pqxx/transaction>
@@ -15,14 +15,15 @@
 #include "common/pg/migrator.h"
 #include "touchline/events/v1/event.pb.h"
 
-namespace touchline::auth {
+namespace touchline::enforcement {
 
 // The tables customer_shares(tenant_id, customer_id uuid, grantee, edit) and
 // customer_share_versions. Apply them to each enforcing service's schema:
 //   pg::ApplyMigrations(dsn, schema, "shares", SharesMigrations());
 const std::vector<pg::Migration>& SharesMigrations();
 
-// The shares table, for Scope::SqlVisibility (unqualified: the service's search_path holds it).
+// The shares table, for auth::Scope::SqlVisibility (unqualified: the service's search_path holds
+// it).
 inline constexpr char kSharesTable[] = "customer_shares";
 
 using ::touchline::events::kPermissionsTopic;
@@ -31,8 +32,8 @@ using ::touchline::events::kPermissionsTopic;
 // its access changed), after the rows are replaced: for a service whose data depends on who
 // sees the customer (touchpoints re-sends the customer's touchpoints through its change feed).
 // A non-OK status fails the event's transaction (the consumer retries it).
-using SharesChangedFn = std::function<absl::Status(
-    pqxx::work& txn, const std::string& tenant_id, const std::string& customer_id)>;
+using SharesChangedFn = std::function<absl::Status(pqxx::work& txn, const std::string& tenant_id,
+                                                   const std::string& customer_id)>;
 
 // Applies one event of the "permissions" topic (for a StreamConsumer's events::ApplyFn): a
 // CustomerSharesChanged replaces the customer's rows with its complete set unless a version at
@@ -42,11 +43,11 @@ using SharesChangedFn = std::function<absl::Status(
 absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelope& event,
                                   const SharesChangedFn& changed = nullptr);
 
-// The shares of one customer, for Scope::Allows on that customer.
-std::vector<CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
-                                                  const std::string& tenant_id,
-                                                  const std::string& customer_id);
+// The shares of one customer, for auth::Scope::Allows on that customer.
+std::vector<auth::CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
+                                                        const std::string& tenant_id,
+                                                        const std::string& customer_id);
 
-}  // namespace touchline::auth
+}  // namespace touchline::enforcement
 
-#endif  // TOUCHLINE_COMMON_AUTH_SYNC_SHARES_READ_MODEL_H_
+#endif  // TOUCHLINE_COMMON_ENFORCEMENT_SHARES_READ_MODEL_H_

@@ -1,4 +1,4 @@
-#include "common/events/audit.h"
+#include "common/audit/audit.h"
 
 #include <memory>
 #include <pqxx/transaction>
@@ -26,7 +26,7 @@
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
-namespace touchline::events {
+namespace touchline::audit {
 namespace {
 
 using ::testing::ElementsAre;
@@ -124,7 +124,7 @@ class AuditPublisherTest : public ::testing::Test {
   std::vector<std::vector<std::pair<std::string, std::string>>> Entries() const {
     std::vector<std::vector<std::pair<std::string, std::string>>> entries;
     absl::StatusOr<redis::Reply> range =
-        redis_->Command({"XRANGE", StreamKey(prefix_, kAuditTopic), "-", "+"});
+        redis_->Command({"XRANGE", events::StreamKey(prefix_, events::kAuditTopic), "-", "+"});
     EXPECT_THAT(range, touchline::testing::IsOk());
     if (!range.ok()) return entries;
     for (size_t i = 0; i < range->size(); ++i) {
@@ -140,7 +140,7 @@ class AuditPublisherTest : public ::testing::Test {
   std::vector<std::string> EventIds(redis::Pool& pool) const {
     std::vector<std::string> ids;
     absl::StatusOr<std::vector<EventEnvelope>> envelopes =
-        touchline::testing::ReadEnvelopes(pool, StreamKey(prefix_, kAuditTopic));
+        touchline::testing::ReadEnvelopes(pool, events::StreamKey(prefix_, events::kAuditTopic));
     EXPECT_THAT(envelopes, touchline::testing::IsOk());
     if (envelopes.ok()) {
       for (const EventEnvelope& envelope : *envelopes) ids.push_back(envelope.event_id());
@@ -195,20 +195,20 @@ TEST_F(AuditPublisherTest, PublishedEnvelopesReachTheStreamAndTheConsumerApplies
   EXPECT_EQ(publisher->dropped(), 0);
 
   touchline::testing::ScopedSchema schema{"audit"};
-  const std::unique_ptr<pg::Pool> pg = PoolOn(schema, "inbox", InboxMigrations());
+  const std::unique_ptr<pg::Pool> pg = PoolOn(schema, "inbox", events::InboxMigrations());
   ASSERT_NE(pg, nullptr);
-  ConsumerOptions consumer_options;
+  events::ConsumerOptions consumer_options;
   consumer_options.stream_prefix = prefix_;
-  consumer_options.topic = kAuditTopic;
+  consumer_options.topic = events::kAuditTopic;
   consumer_options.group = "permissions-audit";
   consumer_options.consumer = "c1";
   std::vector<std::string> applied_ids, applied_resources;
-  StreamConsumer consumer(consumer_options, redis_.get(), pg.get(),
-                          [&](pqxx::work&, const EventEnvelope& event) {
-                            applied_ids.push_back(event.event_id());
-                            applied_resources.push_back(RecordedOf(event).event().resource_id());
-                            return absl::OkStatus();
-                          });
+  events::StreamConsumer consumer(
+      consumer_options, redis_.get(), pg.get(), [&](pqxx::work&, const EventEnvelope& event) {
+        applied_ids.push_back(event.event_id());
+        applied_resources.push_back(RecordedOf(event).event().resource_id());
+        return absl::OkStatus();
+      });
   TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer.PollOnce());
   EXPECT_EQ(applied, 7);
   EXPECT_EQ(applied_ids, published);
@@ -217,19 +217,19 @@ TEST_F(AuditPublisherTest, PublishedEnvelopesReachTheStreamAndTheConsumerApplies
 
 TEST_F(AuditPublisherTest, EntriesHaveExactlyTheFieldsTheOutboxRelayWrites) {
   touchline::testing::ScopedSchema schema{"audit"};
-  const std::unique_ptr<pg::Pool> pg = PoolOn(schema, "outbox", OutboxMigrations());
+  const std::unique_ptr<pg::Pool> pg = PoolOn(schema, "outbox", events::OutboxMigrations());
   ASSERT_NE(pg, nullptr);
   const EventEnvelope relayed =
       MakeAuditEnvelope(Caller(), "customer.updated", "customer", "cust-1", {"display_name"});
   TL_ASSERT_OK(pg->Transact([&](pqxx::work& txn) {
-    AppendToOutbox(txn, kAuditTopic, relayed);
+    events::AppendToOutbox(txn, events::kAuditTopic, relayed);
     return absl::OkStatus();
   }));
-  RelayOptions relay_options;
+  events::RelayOptions relay_options;
   relay_options.dsn = touchline::testing::TestPgDsn();
   relay_options.schema = schema.name();
   relay_options.stream_prefix = prefix_;
-  OutboxRelay relay(relay_options, redis_.get());
+  events::OutboxRelay relay(relay_options, redis_.get());
   TL_ASSERT_OK_AND_ASSIGN(const int relayed_count, relay.PublishPending());
   ASSERT_EQ(relayed_count, 1);
 
@@ -329,4 +329,4 @@ TEST_F(AuditPublisherTest, StopWhileRedisIsDownDropsAndCountsWhatIsLeft) {
 }
 
 }  // namespace
-}  // namespace touchline::events
+}  // namespace touchline::audit

@@ -1,4 +1,4 @@
-#include "common/auth/sync/shares_read_model.h"
+#include "common/enforcement/shares_read_model.h"
 
 #include <map>
 #include <pqxx/pqxx>
@@ -11,7 +11,7 @@ namespace touchline::pg {
 const std::vector<Migration>& shares_migrations();
 }  // namespace touchline::pg
 
-namespace touchline::auth {
+namespace touchline::enforcement {
 namespace {
 
 using permissions::v1::CustomerShare;
@@ -53,7 +53,7 @@ absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelo
   }
   std::map<std::string, bool> after;
   for (const CustomerShare& share : changed.shares()) {
-    const std::string grantee = GranteeOf(share);
+    const std::string grantee = auth::GranteeOf(share);
     if (grantee.empty()) continue;
     after[grantee] = share.access() == SHARE_ACCESS_EDIT;
     txn.exec_params(
@@ -66,10 +66,10 @@ absl::Status ApplyPermissionEvent(pqxx::work& txn, const events::v1::EventEnvelo
   return absl::OkStatus();
 }
 
-std::vector<CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
-                                                  const std::string& tenant_id,
-                                                  const std::string& customer_id) {
-  std::vector<CustomerAttributes::Share> shares;
+std::vector<auth::CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
+                                                        const std::string& tenant_id,
+                                                        const std::string& customer_id) {
+  std::vector<auth::CustomerAttributes::Share> shares;
   if (!ids::IsUuid(customer_id)) return shares;
   const pqxx::result rows = txn.exec_params(
       "SELECT grantee, edit FROM customer_shares WHERE tenant_id = $1 AND customer_id = $2",
@@ -81,4 +81,4 @@ std::vector<CustomerAttributes::Share> LoadShares(pqxx::transaction_base& txn,
   return shares;
 }
 
-}  // namespace touchline::auth
+}  // namespace touchline::enforcement

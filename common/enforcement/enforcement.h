@@ -1,31 +1,32 @@
 // What every service that enforces callers' scopes runs beside its own work, the same in each:
-// the ScopeAuthenticator (tokens verified with the public key, scopes fetched from the
+// the auth::ScopeAuthenticator (tokens verified with the public key, scopes fetched from the
 // permissions service and cached), the listener that drops cached scopes when policies
 // change, and the consumer that keeps the customer shares read model in the service's schema.
 //
-//   auto config = auth::EnforcementConfigFromFlags("contacts");  // at start-up: exit 2 if bad
+//   auto config = enforcement::EnforcementConfigFromFlags("contacts");  // at start-up: exit 2 if
+//   bad
 //   ...
-//   auth::Enforcement enforcement(std::move(config), redis, pool);
+//   enforcement::Enforcement enforcement(std::move(config), redis, pool);
 //   enforcement.Start();
 //   server::UnaryRunner runner(..., enforcement.authenticator(), ...);
 //   ...
 //   enforcement.Stop();  // after the server has shut down
-#ifndef TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
-#define TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
+#ifndef TOUCHLINE_COMMON_ENFORCEMENT_ENFORCEMENT_H_
+#define TOUCHLINE_COMMON_ENFORCEMENT_ENFORCEMENT_H_
 
 #include <optional>
 #include <string>
 
 #include "common/auth/edge_address.h"
 #include "common/auth/scope_authenticator.h"
-#include "common/auth/sync/scope_invalidation.h"
-#include "common/auth/sync/shares_read_model.h"
 #include "common/auth/token.h"
+#include "common/enforcement/scope_invalidation.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
 
-namespace touchline::auth {
+namespace touchline::enforcement {
 
 struct EnforcementOptions {
   // host:port (or any gRPC target, e.g. dns:///permissions:8080) of the permissions service.
@@ -41,7 +42,7 @@ struct EnforcementOptions {
 
 // An Enforcement's configuration: the token verifier and its options.
 struct EnforcementConfig {
-  TokenVerifier verifier;
+  auth::TokenVerifier verifier;
   EnforcementOptions options;
 };
 
@@ -52,7 +53,7 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group);
 
 // The signer of client addresses made from --edge_secret_file; nullopt when the flag is empty.
 // config::Fatal when the file cannot be read or holds fewer than 32 bytes.
-std::optional<EdgeAddressSigner> EdgeAddressSignerFromFlags();
+std::optional<auth::EdgeAddressSigner> EdgeAddressSignerFromFlags();
 
 // Not copyable. `redis` and `pool` (whose schema holds SharesMigrations and the inbox) must
 // outlive it.
@@ -67,14 +68,14 @@ class Enforcement {
   // Stops them; call once no more calls are served.
   void Stop();
 
-  ScopeAuthenticator* authenticator() { return &authenticator_; }
+  auth::ScopeAuthenticator* authenticator() { return &authenticator_; }
 
  private:
-  ScopeAuthenticator authenticator_;
+  auth::ScopeAuthenticator authenticator_;
   ScopeInvalidationListener invalidation_;
   events::StreamConsumer shares_;
 };
 
-}  // namespace touchline::auth
+}  // namespace touchline::enforcement
 
-#endif  // TOUCHLINE_COMMON_AUTH_SYNC_ENFORCEMENT_H_
+#endif  // TOUCHLINE_COMMON_ENFORCEMENT_ENFORCEMENT_H_

@@ -1,4 +1,4 @@
-#include "common/auth/sync/scope_invalidation.h"
+#include "common/enforcement/scope_invalidation.h"
 
 #include <algorithm>
 #include <utility>
@@ -6,25 +6,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/auth/sync/shares_read_model.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
 #include "common/log/log.h"
 #include "touchline/events/v1/event.pb.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
-namespace touchline::auth {
+namespace touchline::enforcement {
 
-ScopeInvalidationListener::ScopeInvalidationListener(redis::Pool* redis,
-                                                     std::string stream_prefix,
+ScopeInvalidationListener::ScopeInvalidationListener(redis::Pool* redis, std::string stream_prefix,
                                                      InvalidateFn invalidate, absl::Duration block)
     : redis_(redis),
       stream_key_(events::StreamKey(stream_prefix, kPermissionsTopic)),
       invalidate_(std::move(invalidate)),
       block_(block) {}
 
-ScopeInvalidationListener::ScopeInvalidationListener(redis::Pool* redis,
-                                                     std::string stream_prefix,
-                                                     ScopeAuthenticator* authenticator,
+ScopeInvalidationListener::ScopeInvalidationListener(redis::Pool* redis, std::string stream_prefix,
+                                                     auth::ScopeAuthenticator* authenticator,
                                                      absl::Duration block)
     : ScopeInvalidationListener(
           redis, std::move(stream_prefix),
@@ -48,8 +46,8 @@ void ScopeInvalidationListener::Stop() {
 
 absl::StatusOr<std::string> ScopeInvalidationListener::PollOnce(const std::string& last_id) {
   absl::StatusOr<redis::Reply> reply = redis_->Command(
-      {"XREAD", "COUNT", "100", "BLOCK", absl::StrCat(absl::ToInt64Milliseconds(block_)),
-       "STREAMS", stream_key_, last_id});
+      {"XREAD", "COUNT", "100", "BLOCK", absl::StrCat(absl::ToInt64Milliseconds(block_)), "STREAMS",
+       stream_key_, last_id});
   if (!reply.ok()) return reply.status();
   const redis::ReplyView streams = reply->view();
   if (streams.is_error()) return absl::UnavailableError(std::string(streams.str()));
@@ -107,4 +105,4 @@ void ScopeInvalidationListener::Run() {
   }
 }
 
-}  // namespace touchline::auth
+}  // namespace touchline::enforcement

@@ -1,14 +1,13 @@
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <pqxx/pqxx>
-
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "common/auth/sync/scope_invalidation.h"
-#include "common/auth/sync/shares_read_model.h"
+#include "common/enforcement/scope_invalidation.h"
+#include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
@@ -18,13 +17,13 @@
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
-namespace touchline::auth {
+namespace touchline::enforcement {
 namespace {
 
+using permissions::v1::CustomerShare;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Pair;
-using permissions::v1::CustomerShare;
 
 constexpr char kCustomer[] = "0190a4b2-7c3d-7e8f-9a0b-1c2d3e4f5a6b";
 
@@ -55,7 +54,7 @@ events::v1::EventEnvelope SharesChanged(const std::string& tenant, int64_t versi
 }
 
 std::vector<std::pair<std::string, bool>> Flatten(
-    const std::vector<CustomerAttributes::Share>& shares) {
+    const std::vector<auth::CustomerAttributes::Share>& shares) {
   std::vector<std::pair<std::string, bool>> out;
   for (const auto& share : shares) out.emplace_back(share.grantee, share.edit);
   std::sort(out.begin(), out.end());
@@ -79,7 +78,7 @@ class SharesReadModelTest : public ::testing::Test {
 
   std::vector<std::pair<std::string, bool>> Shares(const std::string& tenant,
                                                    const std::string& customer = kCustomer) {
-    std::vector<CustomerAttributes::Share> shares;
+    std::vector<auth::CustomerAttributes::Share> shares;
     TL_EXPECT_OK(pool_->Transact([&](pqxx::work& txn) {
       shares = LoadShares(txn, tenant, customer);
       return absl::OkStatus();
@@ -142,8 +141,8 @@ class ScopeInvalidationListenerTest : public ::testing::Test {
     const events::v1::EventEnvelope envelope =
         events::MakeEnvelope(payload, tenant, "role", "rep", "req", "admin");
     TL_ASSERT_OK(redis_
-                     ->Command({"XADD", events::StreamKey(prefix_, kPermissionsTopic), "*",
-                                "event", envelope.SerializeAsString()})
+                     ->Command({"XADD", events::StreamKey(prefix_, kPermissionsTopic), "*", "event",
+                                envelope.SerializeAsString()})
                      .status());
   }
 
@@ -177,8 +176,8 @@ TEST_F(ScopeInvalidationListenerTest, PollAppliesInvalidationsAndSkipsOtherEvent
   TL_ASSERT_OK_AND_ASSIGN(const std::string last, listener.PollOnce("0"));
   {
     absl::MutexLock lock(&mu_);
-    EXPECT_THAT(calls_, ElementsAre(Pair("acme", ElementsAre("s-1", "s-2")),
-                                    Pair("globex", IsEmpty())));
+    EXPECT_THAT(calls_,
+                ElementsAre(Pair("acme", ElementsAre("s-1", "s-2")), Pair("globex", IsEmpty())));
     calls_.clear();
   }
   // Reading on from the returned id finds nothing new.
@@ -209,11 +208,11 @@ TEST_F(ScopeInvalidationListenerTest, BackgroundThreadSeesEventsPublishedAfterSt
     absl::MutexLock lock(&mu_);
     auto seen = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.size() >= 2; };
     ASSERT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&seen), absl::Seconds(5)));
-    EXPECT_THAT(calls_, ElementsAre(Pair("acme", ElementsAre("s-9")),
-                                    Pair("acme", ElementsAre("s-10"))));
+    EXPECT_THAT(calls_,
+                ElementsAre(Pair("acme", ElementsAre("s-9")), Pair("acme", ElementsAre("s-10"))));
   }
   listener.Stop();
 }
 
 }  // namespace
-}  // namespace touchline::auth
+}  // namespace touchline::enforcement

@@ -1,14 +1,14 @@
-#include "common/auth/sync/enforcement.h"
+#include "common/enforcement/enforcement.h"
 
 #include <utility>
 
 #include "absl/flags/flag.h"
-#include "common/auth/sync/shares_read_model.h"
 #include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
+#include "common/enforcement/shares_read_model.h"
 
-namespace touchline::auth {
+namespace touchline::enforcement {
 namespace {
 
 events::ConsumerOptions SharesConsumerOptions(const EnforcementOptions& options) {
@@ -26,25 +26,28 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
   const std::string permissions_addr = absl::GetFlag(FLAGS_permissions_addr);
   if (permissions_addr.empty()) config::Fatal("--permissions_addr is required");
   return EnforcementConfig{
-      .verifier = config::OrDie(TokenVerifier::Create(config::ReadFileOrDie(
-                                    "jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
-                                "--jwt_public_key_file"),
+      .verifier =
+          config::OrDie(auth::TokenVerifier::Create(config::ReadFileOrDie(
+                            "jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file))),
+                        "--jwt_public_key_file"),
       .options = {.permissions_addr = permissions_addr,
                   .stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix),
                   .consumer_group = std::move(consumer_group),
                   .shares_changed = nullptr}};
 }
 
-std::optional<EdgeAddressSigner> EdgeAddressSignerFromFlags() {
+std::optional<auth::EdgeAddressSigner> EdgeAddressSignerFromFlags() {
   const std::string file = absl::GetFlag(FLAGS_edge_secret_file);
   if (file.empty()) return std::nullopt;
-  return config::OrDie(EdgeAddressSigner::Create(config::ReadFileOrDie("edge_secret_file", file)),
-                       "--edge_secret_file");
+  return config::OrDie(
+      auth::EdgeAddressSigner::Create(config::ReadFileOrDie("edge_secret_file", file)),
+      "--edge_secret_file");
 }
 
 Enforcement::Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool* pool)
-    : authenticator_(std::move(config.verifier),
-                     MakeGrpcScopeSource(channel::BalancedChannel(config.options.permissions_addr))),
+    : authenticator_(
+          std::move(config.verifier),
+          auth::MakeGrpcScopeSource(channel::BalancedChannel(config.options.permissions_addr))),
       invalidation_(redis, config.options.stream_prefix, &authenticator_),
       shares_(SharesConsumerOptions(config.options), redis, pool,
               events::ApplyFn([changed = config.options.shares_changed](
@@ -62,4 +65,4 @@ void Enforcement::Stop() {
   shares_.Stop();
 }
 
-}  // namespace touchline::auth
+}  // namespace touchline::enforcement

@@ -1,7 +1,7 @@
 // Keeps a replica's scope cache honest: every ScopesInvalidated event on the "permissions"
 // topic drops the cached scopes it names, in every replica of every service.
-#ifndef TOUCHLINE_COMMON_AUTH_SYNC_SCOPE_INVALIDATION_H_
-#define TOUCHLINE_COMMON_AUTH_SYNC_SCOPE_INVALIDATION_H_
+#ifndef TOUCHLINE_COMMON_ENFORCEMENT_SCOPE_INVALIDATION_H_
+#define TOUCHLINE_COMMON_ENFORCEMENT_SCOPE_INVALIDATION_H_
 
 #include <atomic>
 #include <functional>
@@ -14,13 +14,14 @@
 #include "common/auth/scope_authenticator.h"
 #include "common/redis/pool.h"
 
-namespace touchline::auth {
+namespace touchline::enforcement {
 
 // Reads the "permissions" stream with plain XREAD (no consumer group, so each replica sees
-// every event) from the moment it starts, and calls ScopeAuthenticator::Invalidate (or any
-// `invalidate` function) for each ScopesInvalidated event. After a Redis failure it resumes after the last entry it saw, so
-// nothing published meanwhile is missed while the stream still holds it; scopes also expire
-// by age (ScopeAuthenticatorOptions::max_scope_age), which bounds staleness if it does not.
+// every event) from the moment it starts, and calls auth::ScopeAuthenticator::Invalidate (or any
+// `invalidate` function) for each ScopesInvalidated event. After a Redis failure it resumes after
+// the last entry it saw, so nothing published meanwhile is missed while the stream still holds it;
+// scopes also expire by age (ScopeAuthenticatorOptions::max_scope_age), which bounds staleness if
+// it does not.
 class ScopeInvalidationListener {
  public:
   // Called with the tenant and the session ids of each ScopesInvalidated event (empty: all of
@@ -33,7 +34,7 @@ class ScopeInvalidationListener {
                             absl::Duration block = absl::Milliseconds(500));
   // Invalidates `authenticator`, which must outlive the listener.
   ScopeInvalidationListener(redis::Pool* redis, std::string stream_prefix,
-                            ScopeAuthenticator* authenticator,
+                            auth::ScopeAuthenticator* authenticator,
                             absl::Duration block = absl::Milliseconds(500));
   ~ScopeInvalidationListener();
   ScopeInvalidationListener(const ScopeInvalidationListener&) = delete;
@@ -62,6 +63,6 @@ class ScopeInvalidationListener {
   std::thread thread_;
 };
 
-}  // namespace touchline::auth
+}  // namespace touchline::enforcement
 
-#endif  // TOUCHLINE_COMMON_AUTH_SYNC_SCOPE_INVALIDATION_H_
+#endif  // TOUCHLINE_COMMON_ENFORCEMENT_SCOPE_INVALIDATION_H_

@@ -1,4 +1,4 @@
-#include "common/events/audit.h"
+#include "common/audit/audit.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -15,7 +15,7 @@
 #include "prometheus/counter.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
-namespace touchline::events {
+namespace touchline::audit {
 namespace {
 
 using ::google::protobuf::util::TimeUtil;
@@ -55,8 +55,8 @@ EventEnvelope MakeAuditEnvelope(const auth::RequestContext& caller, std::string 
   for (std::string& field : fields) event.add_fields(std::move(field));
   event.set_detail(std::move(detail));
   event.set_request_id(caller.request_id);
-  return MakeEnvelope(recorded, caller.tenant_id, "audit", resource_id, caller.request_id,
-                      caller.caller_id);
+  return events::MakeEnvelope(recorded, caller.tenant_id, "audit", resource_id, caller.request_id,
+                              caller.caller_id);
 }
 
 absl::StatusOr<std::unique_ptr<AuditPublisher>> AuditPublisher::Create(
@@ -74,7 +74,7 @@ absl::StatusOr<std::unique_ptr<AuditPublisher>> AuditPublisher::Create(
 AuditPublisher::AuditPublisher(AuditPublisherOptions options, redis::Pool* redis)
     : options_(std::move(options)),
       redis_(redis),
-      stream_key_(StreamKey(options_.stream_prefix, kAuditTopic)) {}
+      stream_key_(events::StreamKey(options_.stream_prefix, events::kAuditTopic)) {}
 
 AuditPublisher::~AuditPublisher() { Stop(); }
 
@@ -169,7 +169,7 @@ absl::Status AuditPublisher::SendBatch() {
   }
   if (batch.empty()) return absl::OkStatus();
 
-  // The entry fields of OutboxRelay's publish script (outbox_relay.cc), in its order.
+  // The entry fields of events::OutboxRelay's publish script (outbox_relay.cc), in its order.
   std::vector<std::vector<std::string>> commands;
   commands.reserve(batch.size());
   const std::string max_len = std::to_string(options_.stream_max_len);
@@ -232,4 +232,4 @@ void AuditPublisher::CountDropped(int64_t count, const char* reason) {
   DroppedFamily().Add({{"reason", reason}}).Increment(static_cast<double>(count));
 }
 
-}  // namespace touchline::events
+}  // namespace touchline::audit

@@ -2,7 +2,7 @@
 // chain per tenant (services/permissions/audit_log.h) from the "audit" topic.
 //
 // Changes: durable. Append the envelope to the outbox in the transaction of the change:
-//   AppendToOutbox(txn, kAuditTopic,
+//   events::AppendToOutbox(txn, events::kAuditTopic,
 //                  MakeAuditEnvelope(caller, "customer.updated", "customer", id, paths));
 // so the change is audited if and only if it commits, even if the process dies right after.
 //
@@ -11,8 +11,8 @@
 // stream. An envelope is lost if the process dies before it is flushed, if Redis stays down
 // longer than the queue holds (the oldest are dropped first, counted in
 // touchline_audit_events_dropped_total), or if Redis is down when the publisher stops.
-#ifndef TOUCHLINE_COMMON_EVENTS_AUDIT_H_
-#define TOUCHLINE_COMMON_EVENTS_AUDIT_H_
+#ifndef TOUCHLINE_COMMON_AUDIT_AUDIT_H_
+#define TOUCHLINE_COMMON_AUDIT_AUDIT_H_
 
 #include <atomic>
 #include <cstddef>
@@ -29,13 +29,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
+#include "common/events/topics.h"
 #include "common/redis/pool.h"
 #include "touchline/events/v1/event.pb.h"
 
-namespace touchline::events {
-
-// The topic every audit event is published on.
-inline constexpr char kAuditTopic[] = "audit";
+namespace touchline::audit {
 
 // An envelope (MakeEnvelope) of tenant caller.tenant_id, aggregate_type "audit", aggregate_id
 // `resource_id`, request and actor ids of `caller`, whose payload is a
@@ -48,7 +46,7 @@ touchline::events::v1::EventEnvelope MakeAuditEnvelope(
     std::string resource_id, std::vector<std::string> fields, std::string detail = "");
 
 struct AuditPublisherOptions {
-  // Prefix of the Redis keys: the stream is StreamKey(stream_prefix, kAuditTopic).
+  // Prefix of the Redis keys: the stream is events::StreamKey(stream_prefix, events::kAuditTopic).
   std::string stream_prefix = "touchline";
   // Most envelopes held in memory. When full, Publish drops the oldest. Must be >= 1.
   size_t queue_capacity = 10000;
@@ -128,6 +126,6 @@ class AuditPublisher {
   std::atomic<int64_t> dropped_{0};
 };
 
-}  // namespace touchline::events
+}  // namespace touchline::audit
 
-#endif  // TOUCHLINE_COMMON_EVENTS_AUDIT_H_
+#endif  // TOUCHLINE_COMMON_AUDIT_AUDIT_H_
