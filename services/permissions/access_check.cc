@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
 #include "services/permissions/customer_read_model.h"
-#include "services/permissions/identity_store.h"
-#include "services/permissions/org_manager.h"
-#include "services/permissions/org_store.h"
-#include "services/permissions/org_validation.h"
+#include "services/permissions/identity/identity_store.h"
+#include "services/permissions/org/org_manager.h"
+#include "services/permissions/org/org_store.h"
+#include "services/permissions/org/org_validation.h"
 
 namespace touchline::permissions {
 namespace {

@@ -9,8 +9,8 @@
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
-#include "services/permissions/identity_store.h"
-#include "services/permissions/password.h"
+#include "services/permissions/identity/identity_store.h"
+#include "services/permissions/identity/password.h"
 
 namespace touchline::permissions {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "common/pg/pool.h"
-#include "services/permissions/identity_manager.h"
-#include "services/permissions/org_manager.h"
+#include "services/permissions/identity/identity_manager.h"
+#include "services/permissions/org/org_manager.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 
 namespace touchline::permissions {

@@ -6,9 +6,9 @@
 #include "common/auth/edge_address.h"
 #include "common/server/unary_call.h"
 #include "services/permissions/access_check.h"
-#include "services/permissions/audit_log.h"
-#include "services/permissions/identity_manager.h"
-#include "services/permissions/org_manager.h"
+#include "services/permissions/audit/audit_log.h"
+#include "services/permissions/identity/identity_manager.h"
+#include "services/permissions/org/org_manager.h"
 #include "touchline/permissions/v1/permissions_service.grpc.pb.h"
 
 namespace touchline::permissions {

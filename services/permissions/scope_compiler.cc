@@ -9,7 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
-#include "services/permissions/org_store.h"
+#include "services/permissions/org/org_store.h"
 
 namespace touchline::permissions {
 namespace {

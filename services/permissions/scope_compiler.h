@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "common/auth/scope.h"
 #include "common/pg/pool.h"
-#include "services/permissions/identity_manager.h"
+#include "services/permissions/identity/identity_manager.h"
 
 namespace touchline::permissions {
 

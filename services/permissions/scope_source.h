@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "common/auth/scope_authenticator.h"
 #include "common/auth/token.h"
-#include "services/permissions/identity_manager.h"
+#include "services/permissions/identity/identity_manager.h"
 #include "services/permissions/scope_compiler.h"
 
 namespace touchline::permissions {

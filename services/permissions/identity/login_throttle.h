@@ -8,8 +8,8 @@
 // address the account is known from. Counters live in the permissions schema
 // (0004_login_throttle.sql), shared by every replica, and are forgotten after
 // ThrottlePolicy::memory without a failure.
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_LOGIN_THROTTLE_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_LOGIN_THROTTLE_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_LOGIN_THROTTLE_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_LOGIN_THROTTLE_H_
 
 #include <optional>
 #include <pqxx/transaction_base>
@@ -81,4 +81,4 @@ class LoginThrottle {
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_LOGIN_THROTTLE_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_LOGIN_THROTTLE_H_

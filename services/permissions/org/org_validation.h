@@ -5,8 +5,8 @@
 //
 // Every function returns OK or INVALID_ARGUMENT with a google.rpc.BadRequest naming each bad
 // field by its request path ("role.rank", "territory.regions[2]") with a lower-case reason.
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_ORG_VALIDATION_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_ORG_VALIDATION_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_VALIDATION_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_VALIDATION_H_
 
 #include <set>
 #include <string>
@@ -62,4 +62,4 @@ absl::Status CheckAccessRequest(v1::CheckAccessRequest& request, std::string_vie
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_ORG_VALIDATION_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_VALIDATION_H_

@@ -1,7 +1,7 @@
 // IdentityManager on a real PostgreSQL schema: users and their validation, reporting lines,
 // login with throttling and TOTP, refresh token rotation, sessions, API keys, and what each
 // change leaves in the audit log and the outbox.
-#include "services/permissions/identity_manager.h"
+#include "services/permissions/identity/identity_manager.h"
 
 #include <memory>
 #include <optional>
@@ -20,10 +20,10 @@
 #include "common/status/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/permissions/login_throttle.h"
+#include "services/permissions/identity/login_throttle.h"
 #include "services/permissions/migrations.h"
-#include "services/permissions/password.h"
-#include "services/permissions/totp.h"
+#include "services/permissions/identity/password.h"
+#include "services/permissions/identity/totp.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/event.pb.h"

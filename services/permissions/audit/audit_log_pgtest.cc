@@ -1,4 +1,4 @@
-#include "services/permissions/audit_log.h"
+#include "services/permissions/audit/audit_log.h"
 
 #include <google/protobuf/util/time_util.h>
 #include <google/protobuf/wrappers.pb.h>

@@ -18,9 +18,9 @@ target_link_libraries(touchline_permissions_audit
 touchline_warnings(touchline_permissions_audit)
 
 # Needs TOUCHLINE_PG_DSN and TOUCHLINE_REDIS_ADDR (scripts/dev-servers.sh).
-add_executable(audit_log_test ${permissions_audit_dir}/audit_log_test.cc)
-target_link_libraries(audit_log_test PRIVATE touchline_permissions_audit
+add_executable(audit_log_pgtest ${permissions_audit_dir}/audit_log_pgtest.cc)
+target_link_libraries(audit_log_pgtest PRIVATE touchline_permissions_audit
   touchline_permissions_migrations touchline_audit touchline_test_env touchline_redis
   GTest::gmock GTest::gtest_main)
-touchline_warnings(audit_log_test)
-touchline_discover_tests(audit_log_test LABELS pg redis)
+touchline_warnings(audit_log_pgtest)
+touchline_discover_tests(audit_log_pgtest LABELS pg redis)

@@ -14,7 +14,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "services/permissions/org_store.h"
+#include "services/permissions/org/org_store.h"
 #include "services/permissions/scope_compiler.h"
 #include "services/permissions/testing/permissions_db.h"
 

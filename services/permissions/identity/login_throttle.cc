@@ -1,4 +1,4 @@
-#include "services/permissions/login_throttle.h"
+#include "services/permissions/identity/login_throttle.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "services/permissions/org_manager.h"
+#include "services/permissions/org/org_manager.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -12,12 +12,12 @@
 #include "common/events/outbox.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
-#include "services/permissions/audit_log.h"
+#include "services/permissions/audit/audit_log.h"
 #include "services/permissions/customer_read_model.h"
-#include "services/permissions/identity_manager.h"
-#include "services/permissions/identity_store.h"
-#include "services/permissions/org_store.h"
-#include "services/permissions/org_validation.h"
+#include "services/permissions/identity/identity_manager.h"
+#include "services/permissions/identity/identity_store.h"
+#include "services/permissions/org/org_store.h"
+#include "services/permissions/org/org_validation.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
 namespace touchline::permissions {

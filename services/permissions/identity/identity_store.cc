@@ -1,4 +1,4 @@
-#include "services/permissions/identity_store.h"
+#include "services/permissions/identity/identity_store.h"
 
 #include <pqxx/pqxx>
 #include <string>

@@ -2,8 +2,8 @@
 // over the caller's transaction, so IdentityManager can commit each change together with its
 // audit entry and its outbox event. Every statement is scoped to one tenant. Functions throw
 // what libpqxx throws (pg::Pool::Transact maps it to a Status).
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_STORE_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_STORE_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_STORE_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_STORE_H_
 
 #include <cstdint>
 #include <optional>
@@ -179,4 +179,4 @@ std::optional<RequestRecord> FindRequest(pqxx::transaction_base& txn, std::strin
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_STORE_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_STORE_H_

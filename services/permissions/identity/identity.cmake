@@ -33,10 +33,10 @@ target_link_libraries(touchline_permissions_identity
 touchline_warnings(touchline_permissions_identity)
 
 # Needs TOUCHLINE_PG_DSN (scripts/dev-servers.sh).
-add_executable(identity_manager_test ${identity_dir}/identity_manager_test.cc)
-target_link_libraries(identity_manager_test PRIVATE touchline_permissions_identity
+add_executable(identity_manager_pgtest ${identity_dir}/identity_manager_pgtest.cc)
+target_link_libraries(identity_manager_pgtest PRIVATE touchline_permissions_identity
   touchline_permissions_migrations touchline_events touchline_events_proto touchline_status
   touchline_auth_testing touchline_test_env PkgConfig::PQXX absl::strings absl::synchronization
   GTest::gmock GTest::gtest_main)
-touchline_warnings(identity_manager_test)
-touchline_discover_tests(identity_manager_test LABELS pg)
+touchline_warnings(identity_manager_pgtest)
+touchline_discover_tests(identity_manager_pgtest LABELS pg)

@@ -17,7 +17,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/permissions/bootstrap.h"
-#include "services/permissions/org_manager.h"
+#include "services/permissions/org/org_manager.h"
 #include "services/permissions/testing/permissions_db.h"
 #include "touchline/contacts/v1/customer.pb.h"
 #include "touchline/type/v1/contact_point.pb.h"

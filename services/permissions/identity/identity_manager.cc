@@ -1,4 +1,4 @@
-#include "services/permissions/identity_manager.h"
+#include "services/permissions/identity/identity_manager.h"
 
 #include <sodium.h>
 
@@ -24,10 +24,10 @@
 #include "common/status/time_fields.h"
 #include "common/text/text.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/permissions/audit_log.h"
-#include "services/permissions/identity_store.h"
-#include "services/permissions/login_throttle.h"
-#include "services/permissions/totp.h"
+#include "services/permissions/audit/audit_log.h"
+#include "services/permissions/identity/identity_store.h"
+#include "services/permissions/identity/login_throttle.h"
+#include "services/permissions/identity/totp.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
 namespace touchline::permissions {

@@ -1,8 +1,8 @@
 // The organisation model's rules: roles, territories, teams, partner organisations, field
 // policies and customer shares. Each change runs in one transaction together with its audit
 // entry and its events (ScopesInvalidated; CustomerSharesChanged for shares), or not at all.
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_ORG_MANAGER_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_ORG_MANAGER_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_MANAGER_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_MANAGER_H_
 
 #include <functional>
 #include <string>
@@ -123,4 +123,4 @@ class OrgManager {
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_ORG_MANAGER_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_MANAGER_H_

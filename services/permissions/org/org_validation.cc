@@ -1,4 +1,4 @@
-#include "services/permissions/org_validation.h"
+#include "services/permissions/org/org_validation.h"
 
 #include <algorithm>
 #include <utility>

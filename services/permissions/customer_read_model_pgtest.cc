@@ -14,7 +14,7 @@
 #include "common/ids/ids.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/permissions/org_manager.h"
+#include "services/permissions/org/org_manager.h"
 #include "services/permissions/testing/permissions_db.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/customer_events.pb.h"

@@ -1,4 +1,4 @@
-#include "services/permissions/password.h"
+#include "services/permissions/identity/password.h"
 
 #include <sodium.h>
 

@@ -1,4 +1,4 @@
-#include "services/permissions/org_store.h"
+#include "services/permissions/org/org_store.h"
 
 #include <google/protobuf/util/time_util.h>
 

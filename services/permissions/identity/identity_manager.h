@@ -7,8 +7,8 @@
 // Authorisation of the caller (PERMISSION_ADMINISTER for user and API key administration) is
 // the gRPC adapter's job; the manager enforces only what depends on the data (a user may end
 // their own sessions, an API key gets at most its user's role permissions).
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_MANAGER_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_MANAGER_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_MANAGER_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_MANAGER_H_
 
 #include <cstdint>
 #include <functional>
@@ -26,9 +26,9 @@
 #include "common/events/topics.h"
 #include "common/paging/page_token.h"
 #include "common/pg/pool.h"
-#include "services/permissions/identity_store.h"
-#include "services/permissions/login_throttle.h"
-#include "services/permissions/password.h"
+#include "services/permissions/identity/identity_store.h"
+#include "services/permissions/identity/login_throttle.h"
+#include "services/permissions/identity/password.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 #include "touchline/permissions/v1/permissions_service.pb.h"
 
@@ -209,4 +209,4 @@ class IdentityManager {
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_MANAGER_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_MANAGER_H_

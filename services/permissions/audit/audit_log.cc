@@ -1,4 +1,4 @@
-#include "services/permissions/audit_log.h"
+#include "services/permissions/audit/audit_log.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>

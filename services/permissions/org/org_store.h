@@ -2,8 +2,8 @@
 // scope compilation and membership checks read. Every function runs inside the caller's
 // transaction, so a change, its outbox events and its audit entry commit together; libpqxx
 // exceptions propagate (pg::Pool::Transact maps them).
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_ORG_STORE_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_ORG_STORE_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_STORE_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_STORE_H_
 
 #include <cstdint>
 #include <optional>
@@ -118,4 +118,4 @@ int64_t BumpShareVersion(pqxx::work& txn, const std::string& tenant,
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_ORG_STORE_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_ORG_ORG_STORE_H_

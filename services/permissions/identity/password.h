@@ -1,7 +1,7 @@
 // Passwords: the length rule, and argon2id hashes in libsodium's crypto_pwhash_str format
 // (algorithm, costs and salt inside the string, so costs can change without a migration).
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_PASSWORD_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_PASSWORD_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_PASSWORD_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_PASSWORD_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -47,4 +47,4 @@ bool PasswordNeedsRehash(std::string_view hash, PasswordHashCost cost);
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_PASSWORD_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_PASSWORD_H_

@@ -1,7 +1,7 @@
 // Time-based one-time passwords (RFC 6238 over RFC 4226): HMAC-SHA1, 6 digits, 30 s steps,
 // the secret shared with authenticator apps in base32.
-#ifndef TOUCHLINE_SERVICES_PERMISSIONS_TOTP_H_
-#define TOUCHLINE_SERVICES_PERMISSIONS_TOTP_H_
+#ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_TOTP_H_
+#define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_TOTP_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -43,4 +43,4 @@ std::string OtpauthUri(std::string_view issuer, std::string_view account,
 
 }  // namespace touchline::permissions
 
-#endif  // TOUCHLINE_SERVICES_PERMISSIONS_TOTP_H_
+#endif  // TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_TOTP_H_

@@ -1,4 +1,4 @@
-#include "services/permissions/totp.h"
+#include "services/permissions/identity/totp.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
