@@ -1,5 +1,8 @@
 #include "common/config/common_flags.h"
 
+#include <cstdint>
+#include <utility>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/flags.h"
@@ -21,6 +24,21 @@ ABSL_FLAG(std::string, log_level, "info", "Minimum level logged: debug, info, wa
 ABSL_FLAG(bool, access_log, false, "Log every RPC, not only failed ones.");
 ABSL_FLAG(std::string, events_stream_prefix, "touchline",
           "Prefix of the Redis stream keys events are published to and consumed from.");
+ABSL_FLAG(int64_t, events_stream_max_len, 1000000,
+          "Hard upper bound on each event stream's length (XADD MAXLEN ~); 0 = none. Streams are "
+          "trimmed to what every consumer group still needs; this guard cuts even those entries, "
+          "for a group that falls this far behind.");
+ABSL_FLAG(absl::Duration, events_trim_interval, absl::Seconds(10),
+          "How often event streams are trimmed to what every consumer group has acknowledged.");
+ABSL_FLAG(int64_t, events_dead_letter_max_len, 100000,
+          "Most entries kept in each dead-letter stream; older ones are dropped (and counted).");
+ABSL_FLAG(
+    absl::Duration, inbox_retention, absl::Hours(7 * 24),
+    "How long a consumer's inbox remembers an applied event (redelivery is refused past it).");
+ABSL_FLAG(absl::Duration, idempotency_retention, absl::Hours(7 * 24),
+          "How long a request_id is remembered: at least as long as a client may retry.");
+ABSL_FLAG(absl::Duration, purge_interval, absl::Minutes(1),
+          "How often inbox rows and idempotency keys past their retention are purged.");
 ABSL_FLAG(std::string, jwt_public_key_file, "",
           "PEM file of the RSA public key access tokens are signed with (required).");
 ABSL_FLAG(std::string, permissions_addr, "",
@@ -53,6 +71,25 @@ absl::Status ValidateCommonFlags() {
   }
   if (absl::GetFlag(FLAGS_drain_timeout) < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--drain_timeout: must not be negative");
+  }
+  if (absl::GetFlag(FLAGS_events_stream_max_len) < 0) {
+    return absl::InvalidArgumentError("--events_stream_max_len: must not be negative (0 = none)");
+  }
+  if (const int64_t cap = absl::GetFlag(FLAGS_events_dead_letter_max_len); cap < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--events_dead_letter_max_len: must be at least 1, not ", cap));
+  }
+  for (const auto& [name, value] :
+       {std::pair("events_trim_interval", absl::GetFlag(FLAGS_events_trim_interval)),
+        std::pair("purge_interval", absl::GetFlag(FLAGS_purge_interval)),
+        std::pair("inbox_retention", absl::GetFlag(FLAGS_inbox_retention))}) {
+    if (value <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, ": must be positive"));
+    }
+  }
+  // A client retrying across a short outage must still find its key.
+  if (absl::GetFlag(FLAGS_idempotency_retention) < absl::Hours(1)) {
+    return absl::InvalidArgumentError("--idempotency_retention: must be at least 1h");
   }
   log::Level level;
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {

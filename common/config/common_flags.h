@@ -3,6 +3,7 @@
 #ifndef TOUCHLINE_COMMON_CONFIG_COMMON_FLAGS_H_
 #define TOUCHLINE_COMMON_CONFIG_COMMON_FLAGS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/flags/declare.h"
@@ -31,6 +32,24 @@ ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(bool, access_log);
 // Prefix of the Redis stream keys events are published to and consumed from.
 ABSL_DECLARE_FLAG(std::string, events_stream_prefix);
+// Hard upper bound on the length of each event stream (XADD MAXLEN ~ by the outbox relay and
+// the audit publisher); 0 leaves streams to the trimmer alone. Streams are normally trimmed to
+// what every consumer group still needs (events::StreamTrimmer); this guard cuts the oldest
+// entries even when a group still needs them, so it only matters for a group this far behind.
+ABSL_DECLARE_FLAG(int64_t, events_stream_max_len);
+// How often a service trims its event streams to what every consumer group has acknowledged,
+// and refreshes the groups' lag metrics (events::StreamTrimmer::TrimOnce).
+ABSL_DECLARE_FLAG(absl::Duration, events_trim_interval);
+// Most entries kept in each dead-letter stream (events::ConsumerOptions::dead_letter_max_len).
+ABSL_DECLARE_FLAG(int64_t, events_dead_letter_max_len);
+// How long a consumer's inbox (applied_events) remembers an applied event
+// (events::ConsumerOptions::inbox_retention, events::PurgeAppliedEvents).
+ABSL_DECLARE_FLAG(absl::Duration, inbox_retention);
+// How long an idempotency key (request_id) is kept: at least as long as a client may retry
+// (idempotency::PurgeExpiredKeys).
+ABSL_DECLARE_FLAG(absl::Duration, idempotency_retention);
+// How often a service purges what outlived its retention (inbox rows, idempotency keys).
+ABSL_DECLARE_FLAG(absl::Duration, purge_interval);
 // PEM file of the RSA public key access tokens are signed with; every service verifies them.
 ABSL_DECLARE_FLAG(std::string, jwt_public_key_file);
 // host:port of the permissions service, where the other services fetch callers' scopes.
@@ -43,7 +62,10 @@ namespace touchline::config {
 
 // Checks the values of the flags above that every service relies on: listen_address not
 // empty, pg_pool_size, worker_threads and max_queued_calls at least 1, drain_timeout not
-// negative, log_level one of debug/info/warning/error. INVALID_ARGUMENT naming the first bad
+// negative, log_level one of debug/info/warning/error, events_stream_max_len not negative,
+// events_dead_letter_max_len at least 1, events_trim_interval and purge_interval positive,
+// inbox_retention positive (events::ValidateConsumerOptions checks it against the consumer's
+// claim window) and idempotency_retention at least one hour. INVALID_ARGUMENT naming the first bad
 // flag, e.g. "--worker_threads: must be at least 1". Whether pg_dsn or redis_addr is required
 // depends on the service, so they are not checked here.
 absl::Status ValidateCommonFlags();

@@ -14,9 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
+#include "common/metrics/metrics.h"
 #include "common/pg/array.h"
 #include "common/status/macros.h"
 
@@ -89,7 +92,9 @@ const std::string* FindField(const std::vector<std::pair<std::string, std::strin
   return nullptr;
 }
 
-absl::Status ValidateOptions(const ConsumerOptions& options) {
+}  // namespace
+
+absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
   if (options.topic.empty() || options.group.empty() || options.consumer.empty()) {
     return absl::InvalidArgumentError("consumer options need a topic, a group and a consumer");
   }
@@ -102,10 +107,82 @@ absl::Status ValidateOptions(const ConsumerOptions& options) {
     return absl::InvalidArgumentError(
         "consumer options need block and claim_idle >= 0 and max_backoff >= 10ms");
   }
+  if (options.dead_letter_max_len < 1) {
+    return absl::InvalidArgumentError("consumer options need dead_letter_max_len >= 1");
+  }
+  // The inbox retention argument (ConsumerOptions::inbox_retention) needs the margin, and a
+  // live group should give up on a failing entry by its delivery count, not by its age.
+  const absl::Duration min_retention =
+      kInboxClockAllowance + options.claim_idle * (options.max_deliveries + 1);
+  if (options.inbox_retention < min_retention) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consumer options need inbox_retention >= ", absl::FormatDuration(min_retention),
+        " (1h for clock differences + claim_idle * (max_deliveries + 1)), not ",
+        absl::FormatDuration(options.inbox_retention)));
+  }
   return absl::OkStatus();
 }
 
+namespace {
+
+// The time Redis stamped into a stream entry id "<milliseconds>-<sequence>" when it added the
+// entry; the epoch for an id that does not parse (so it counts as old).
+absl::Time EntryTime(std::string_view id) {
+  int64_t millis = 0;
+  const std::string_view head = id.substr(0, id.find('-'));
+  if (!absl::SimpleAtoi(absl::string_view(head.data(), head.size()), &millis)) {
+    return absl::UnixEpoch();
+  }
+  return absl::FromUnixMillis(millis);
+}
+
+prometheus::Family<prometheus::Counter>& DeadLetteredFamily() {
+  static prometheus::Family<prometheus::Counter>& family =
+      prometheus::BuildCounter()
+          .Name("touchline_events_dead_lettered_total")
+          .Help("Stream entries a consumer group gave up on and moved to its dead-letter stream.")
+          .Register(metrics::DefaultRegistry());
+  return family;
+}
+
+prometheus::Family<prometheus::Counter>& DeadLettersDroppedFamily() {
+  static prometheus::Family<prometheus::Counter>& family =
+      prometheus::BuildCounter()
+          .Name("touchline_events_dead_letters_dropped_total")
+          .Help(
+              "Dead letters dropped, oldest first, to keep a dead-letter stream within its cap "
+              "(--events_dead_letter_max_len).")
+          .Register(metrics::DefaultRegistry());
+  return family;
+}
+
+// "DELETE ... WHERE ctid IN (SELECT ...)" would plan a hash join over a scan of the whole
+// table; "= ANY(ARRAY(...))" is a TID scan of just the rows the bounded subquery found.
+constexpr char kPurgeAppliedSql[] = R"sql(
+DELETE FROM applied_events WHERE ctid = ANY(ARRAY(
+  SELECT ctid FROM applied_events
+  WHERE applied_at < now() - $1::bigint * interval '1 microsecond' LIMIT $2)))sql";
+
 }  // namespace
+
+absl::StatusOr<int64_t> PurgeAppliedEvents(pg::Pool& pool, absl::Duration retention,
+                                           int batch_size) {
+  if (retention <= absl::ZeroDuration() || batch_size < 1) {
+    return absl::InvalidArgumentError(
+        "purging the inbox needs a positive retention and batch_size >= 1");
+  }
+  const int64_t retention_micros = absl::ToInt64Microseconds(retention);
+  int64_t purged = 0;
+  while (true) {
+    int64_t deleted = 0;
+    TL_RETURN_IF_ERROR(pool.Transact([&](pqxx::work& txn) {
+      deleted = txn.exec_params(kPurgeAppliedSql, retention_micros, batch_size).affected_rows();
+      return absl::OkStatus();
+    }));
+    purged += deleted;
+    if (deleted < batch_size) return purged;
+  }
+}
 
 const std::vector<pg::Migration>& InboxMigrations() { return pg::inbox_migrations(); }
 
@@ -149,7 +226,11 @@ StreamConsumer::StreamConsumer(ConsumerOptions options, redis::Pool* redis, pg::
       repeatable_apply_(std::move(repeatable_apply)),
       stream_key_(StreamKey(options_.stream_prefix, options_.topic)),
       dead_letter_key_(DeadLetterKey(options_.stream_prefix, options_.topic, options_.group)),
-      errors_key_(GroupKey(options_.stream_prefix, options_.topic, "errors", options_.group)) {}
+      errors_key_(GroupKey(options_.stream_prefix, options_.topic, "errors", options_.group)),
+      dead_lettered_(
+          DeadLetteredFamily().Add({{"topic", options_.topic}, {"group", options_.group}})),
+      dead_letters_dropped_(
+          DeadLettersDroppedFamily().Add({{"topic", options_.topic}, {"group", options_.group}})) {}
 
 StreamConsumer::~StreamConsumer() { Stop(); }
 
@@ -197,7 +278,7 @@ void StreamConsumer::Run() {
 }
 
 absl::StatusOr<int> StreamConsumer::Pass(absl::Duration block) {
-  TL_RETURN_IF_ERROR(ValidateOptions(options_));
+  TL_RETURN_IF_ERROR(ValidateConsumerOptions(options_));
   TL_RETURN_IF_ERROR(EnsureGroup());
   int applied = 0;
   TL_RETURN_IF_ERROR(Reclaim(&applied));
@@ -258,6 +339,15 @@ absl::Status StreamConsumer::Reclaim(int* applied) {
       // Empty: another consumer finished the entry since the claim.
       if (pending.size() == 0) continue;
       const long long deliveries = pending[0][3].integer();
+      // See ConsumerOptions::inbox_retention: the inbox may have forgotten this entry.
+      if (pg_ != nullptr &&
+          absl::Now() - EntryTime(entry.id) > options_.inbox_retention - kInboxClockAllowance) {
+        TL_RETURN_IF_ERROR(
+            DeadLetter(entry, absl::StrCat("pending for longer than the inbox retention (",
+                                           absl::FormatDuration(options_.inbox_retention),
+                                           "): whether it was applied is no longer known")));
+        continue;
+      }
       if (deliveries > options_.max_deliveries) {
         const redis::Reply& last_error = found[2 * i + 1];
         TL_RETURN_IF_ERROR(DeadLetter(
@@ -430,6 +520,8 @@ absl::Status StreamConsumer::DeadLetter(const Entry& entry, std::string_view err
   TL_ASSIGN_OR_RETURN(const std::vector<redis::Reply> replies,
                       redis_->Pipeline({{"MULTI"},
                                         std::move(add),
+                                        {"XTRIM", dead_letter_key_, "MAXLEN", "=",
+                                         std::to_string(options_.dead_letter_max_len)},
                                         {"XACK", stream_key_, options_.group, entry.id},
                                         {"HDEL", errors_key_, entry.id},
                                         {"EXEC"}}));
@@ -439,6 +531,11 @@ absl::Status StreamConsumer::DeadLetter(const Entry& entry, std::string_view err
   if (failed) {
     return absl::InternalError(
         Concat({"dead-lettering ", entry.id, " to ", dead_letter_key_, ": ", exec.str()}));
+  }
+  dead_lettered_.Increment();
+  // EXEC's replies: XADD, XTRIM (how many it removed), XACK, HDEL.
+  if (exec.size() > 1 && exec[1].is_integer() && exec[1].integer() > 0) {
+    dead_letters_dropped_.Increment(static_cast<double>(exec[1].integer()));
   }
   return absl::OkStatus();
 }

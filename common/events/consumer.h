@@ -6,6 +6,7 @@
 #define TOUCHLINE_COMMON_EVENTS_CONSUMER_H_
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <pqxx/transaction>
@@ -24,14 +25,31 @@
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
+#include "prometheus/counter.h"
 #include "touchline/events/v1/event.pb.h"
 
 namespace touchline::events {
 
 // The inbox table <schema>.applied_events(consumer_group, event_id, applied_at), one row per
-// event a group applied. Apply it to the schema of each consuming service:
+// event a group applied, indexed by applied_at for PurgeAppliedEvents. Apply it to the schema
+// of each consuming service:
 //   pg::ApplyMigrations(dsn, schema, "inbox", InboxMigrations());
 const std::vector<pg::Migration>& InboxMigrations();
+
+// How far the clocks of Redis (which stamps stream entry ids), the consumers and PostgreSQL
+// (which stamps applied_at) may disagree, plus the longest time between a consumer's age check
+// and its apply transaction: the margin of the inbox retention argument (ConsumerOptions).
+inline constexpr absl::Duration kInboxClockAllowance = absl::Hours(1);
+
+// Deletes the inbox rows (of every group) applied more than `retention` ago by PostgreSQL's
+// clock, at most `batch_size` rows per transaction (so no statement holds its locks for long)
+// and as many transactions as it takes. Pass the consumers' ConsumerOptions::inbox_retention
+// (--inbox_retention): see there why an event whose row is gone is never applied again. Run it
+// periodically (--purge_interval) on the schema's pool; replicas may run it at once. Returns
+// how many rows were deleted. Errors: INVALID_ARGUMENT for retention <= 0 or batch_size < 1;
+// the mapped PostgreSQL error of the failing batch (the batches before it stay deleted).
+absl::StatusOr<int64_t> PurgeAppliedEvents(pg::Pool& pool, absl::Duration retention,
+                                           int batch_size = 1000);
 
 struct ConsumerOptions {
   // Prefix of the Redis keys: see StreamKey (outbox.h) and DeadLetterKey.
@@ -59,14 +77,38 @@ struct ConsumerOptions {
   // Longest wait between passes of the background loop while Redis or PostgreSQL fails;
   // waits double from 10 ms up to this.
   absl::Duration max_backoff = absl::Seconds(5);
+  // Most entries kept in the group's dead-letter stream (--events_dead_letter_max_len): each
+  // dead letter trims it to exactly this length (dead letters are rare, so exact trimming costs
+  // nothing), dropping the oldest, counted in touchline_events_dead_letters_dropped_total.
+  // Must be >= 1.
+  long long dead_letter_max_len = 100000;
+  // How long the inbox keeps the row of an applied event (--inbox_retention; the same value
+  // must go to PurgeAppliedEvents). A purged row cannot make an event apply twice, because an
+  // event is applied again only if its entry is delivered again, and:
+  //  - a new entry (XREADGROUP ">") was never delivered to the group, so never applied by it;
+  //  - a delivered entry stays pending until acknowledged, which happens only after its inbox
+  //    row committed; such an entry is delivered again only by Reclaim (XAUTOCLAIM), and
+  //    Reclaim dead-letters instead of applying any entry that entered the stream (its id's
+  //    time) more than inbox_retention - kInboxClockAllowance ago. The row of an entry was
+  //    written after the entry entered the stream, so it is younger than that and still there.
+  // A live group gives up on a failing entry after max_deliveries claims, claim_idle apart,
+  // long before; the age check covers a group whose consumers were all down for longer than the
+  // retention. Must be at least kInboxClockAllowance + claim_idle * (max_deliveries + 1).
+  absl::Duration inbox_retention = absl::Hours(7 * 24);
 };
+
+// INVALID_ARGUMENT, naming the problem, unless `options` are complete and consistent as
+// documented on ConsumerOptions. A service checks its options with this at start-up; every
+// pass of a consumer checks them too.
+absl::Status ValidateConsumerOptions(const ConsumerOptions& options);
 
 // A consumer name unique to this process: "<hostname>-<pid>", for ConsumerOptions::consumer.
 std::string ProcessConsumerName();
 
 // The dead-letter stream of `group` on `topic`: "<prefix>:{<topic>}:dead:<group>", in the
 // same Redis Cluster hash slot as the topic's stream. Its entries hold the fields of the
-// original entry plus "error" (why it was given up, when known) and "group".
+// original entry plus "error" (why it was given up, when known) and "group". It is capped at
+// ConsumerOptions::dead_letter_max_len entries.
 std::string DeadLetterKey(std::string_view prefix, std::string_view topic, std::string_view group);
 
 // Applies one event inside the PostgreSQL transaction that records its id as applied, so an
@@ -95,10 +137,12 @@ using RepeatableApplyFn =
 // applied_events (ON CONFLICT DO NOTHING); if it was there, the event was applied before and
 // is skipped, otherwise `apply` runs. The entry is acknowledged (XACK) only after the commit,
 // so a crash in between leads to a redelivery that the inbox skips. Entries that cannot be
-// parsed, and entries delivered more than max_deliveries times, are moved to the dead-letter
-// stream and acknowledged in one MULTI/EXEC. With a BatchApplyFn the entries of one read (or
-// one XAUTOCLAIM) go through that transaction together and are acknowledged together: see
-// BatchApplyFn for what happens when it fails. Thread-safe.
+// parsed, entries delivered more than max_deliveries times, and redelivered entries older than
+// the inbox retention (see ConsumerOptions::inbox_retention) are moved to the dead-letter stream
+// and acknowledged in one MULTI/EXEC. Exports, labelled by topic and group,
+// touchline_events_dead_lettered_total and touchline_events_dead_letters_dropped_total. With a
+// BatchApplyFn the entries of one read (or one XAUTOCLAIM) go through that transaction together and
+// are acknowledged together: see BatchApplyFn for what happens when it fails. Thread-safe.
 class StreamConsumer {
  public:
   // `redis` and `pg` must outlive the consumer; the schema on pg's search_path holds
@@ -175,7 +219,8 @@ class StreamConsumer {
   // when `apply` failed; an error when the inbox or the commit failed.
   absl::StatusOr<bool> ApplyTogether(const std::vector<Parsed>& batch, bool reclaimed,
                                      int* applied);
-  // Moves `entry` to the dead-letter stream and acknowledges it, atomically.
+  // Moves `entry` to the dead-letter stream, trims that to dead_letter_max_len and acknowledges
+  // the entry, atomically.
   absl::Status DeadLetter(const Entry& entry, std::string_view error);
   // Acknowledges `entry` and forgets its last error.
   absl::Status Ack(std::string_view id, bool reclaimed);
@@ -197,6 +242,8 @@ class StreamConsumer {
   // Hash of entry id -> text of its last apply error, shared by the group's consumers so that
   // whoever dead-letters an entry can say why.
   const std::string errors_key_;
+  prometheus::Counter& dead_lettered_;
+  prometheus::Counter& dead_letters_dropped_;
 
   // Set once the group is known to exist; cleared when Redis says it does not (the stream
   // was deleted), so the next pass creates it again.

@@ -47,18 +47,22 @@ constexpr char kBatchEventsSql[] =
 
 constexpr char kDeleteBatchSql[] = "DELETE FROM outbox WHERE batch_id = $1";
 
-// KEYS: the stream, the relay state key of this schema. ARGV: batch id, max stream length, then
-// five values per event. A schema's batch ids grow and its batches of a topic are published in
-// batch order, so a batch id at or below the recorded one was added before: adding it again
-// would duplicate its events.
+// KEYS: the stream, the relay state key of this schema. ARGV: batch id, max stream length (0:
+// no MAXLEN), then five values per event. A schema's batch ids grow and its batches of a topic are
+// published in batch order, so a batch id at or below the recorded one was added before: adding it
+// again would duplicate its events.
 constexpr char kPublishScript[] = R"lua(
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 if last >= tonumber(ARGV[1]) then return 0 end
 local added = 0
 for i = 3, #ARGV, 5 do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
-             'event_id', ARGV[i], 'type', ARGV[i + 1], 'tenant', ARGV[i + 2],
-             'aggregate', ARGV[i + 3], 'event', ARGV[i + 4])
+  local fields = {'event_id', ARGV[i], 'type', ARGV[i + 1], 'tenant', ARGV[i + 2],
+                  'aggregate', ARGV[i + 3], 'event', ARGV[i + 4]}
+  if ARGV[2] == '0' then
+    redis.call('XADD', KEYS[1], '*', unpack(fields))
+  else
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
+  end
   added = added + 1
 end
 redis.call('SET', KEYS[2], ARGV[1])
@@ -158,9 +162,10 @@ void OutboxRelay::Run() {
 
 absl::StatusOr<int> OutboxRelay::Pass(const std::atomic<bool>* cancel) {
   if (options_.dsn.empty() || options_.schema.empty() || options_.batch_size < 1 ||
-      redis_ == nullptr) {
+      options_.stream_max_len < 0 || redis_ == nullptr) {
     return absl::InvalidArgumentError(
-        "outbox relay: dsn, schema and a Redis pool are required and batch_size must be >= 1");
+        "outbox relay: dsn, schema and a Redis pool are required, batch_size must be >= 1 and "
+        "stream_max_len >= 0");
   }
   absl::MutexLock lock(&pass_mu_);
   try {

@@ -35,7 +35,9 @@ struct RelayOptions {
   // Longest wait between attempts while PostgreSQL or Redis fails; waits double from
   // poll_interval up to this.
   absl::Duration max_backoff = absl::Seconds(5);
-  // Approximate length streams are trimmed to (XADD MAXLEN ~).
+  // The hard upper bound on the length of streams (XADD MAXLEN ~; --events_stream_max_len);
+  // 0 = none. Streams are trimmed to what their consumer groups still need by StreamTrimmer;
+  // this guard cuts entries even a group still needs, which StreamTrimmer reports. Must be >= 0.
   long long stream_max_len = 1000000;
   // Test seam, empty in production: called after a batch was added to its stream and before
   // it is deleted from the outbox. Throwing here acts like a relay that dies at that point.

@@ -1,5 +1,3 @@
-#include "common/events/outbox_relay.h"
-
 #include <google/protobuf/wrappers.pb.h>
 
 #include <functional>
@@ -14,6 +12,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/events/outbox.h"
+#include "common/events/outbox_relay.h"
+#include "common/events/stream_trimmer.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
@@ -96,6 +96,34 @@ class OutboxRelayTest : public ::testing::Test {
     std::vector<std::string> ids;
     for (int i = 0; i < count; ++i) ids.push_back(Write(topic, std::to_string(i)).event_id());
     return ids;
+  }
+
+  // Writes `count` events to `topic` in one committed transaction.
+  void WriteTogether(std::string_view topic, int count) {
+    std::vector<EventEnvelope> events;
+    for (int i = 0; i < count; ++i) {
+      google::protobuf::StringValue payload;
+      payload.set_value(absl::StrCat("changed ", i));
+      events.push_back(
+          MakeEnvelope(payload, "tenant-1", "customer", absl::StrCat(i), "req-1", "user-1"));
+    }
+    TL_ASSERT_OK(writer_->Transact([&](pqxx::work& txn) {
+      AppendToOutbox(txn, topic, events);
+      return absl::OkStatus();
+    }));
+  }
+
+  // Writes 600 events to "contacts" in one transaction and publishes them with a relay whose
+  // guard is `stream_max_len`; returns how many entries the stream holds then.
+  size_t PublishSixHundred(long long stream_max_len) {
+    WriteTogether("contacts", 600);
+    RelayOptions options = Options();
+    options.batch_size = 100;
+    options.stream_max_len = stream_max_len;
+    absl::StatusOr<int> published = OutboxRelay(options, redis_.get()).PublishPending();
+    EXPECT_THAT(published, touchline::testing::IsOk());
+    EXPECT_EQ(published.value_or(0), 600);
+    return Stream("contacts").size();
   }
 
   std::vector<StreamEntry> Stream(redis::Pool& pool, std::string_view topic) const {
@@ -393,6 +421,44 @@ TEST_F(OutboxRelayTest, BackgroundRelayBacksOffWhileRedisIsDownAndCatchesUp) {
   ASSERT_TRUE(WaitUntil([&] { return OutboxRows() == 0; }));
   relay.Stop();
   EXPECT_EQ(EventIds(*redis, "contacts"), written);
+}
+
+TEST_F(OutboxRelayTest, GuardCutsTheStreamAtStreamMaxLenAndTheTrimmerSaysSo) {
+  // A group that reads nothing: nothing but the guard may cut its events.
+  TL_ASSERT_OK(
+      redis_
+          ->Command({"XGROUP", "CREATE", StreamKey(prefix_, "contacts"), "asleep", "0", "MKSTREAM"})
+          .status());
+  // Approximate trimming keeps at least the guard's length and at most one radix-tree node
+  // more.
+  const size_t left = PublishSixHundred(/*stream_max_len=*/100);
+  EXPECT_GE(left, 100u);
+  EXPECT_LT(left, 300u);
+
+  TrimmerOptions trimmer_options;
+  trimmer_options.stream_prefix = prefix_;
+  trimmer_options.topics = {"contacts"};
+  trimmer_options.stream_max_len = 100;
+  ::testing::internal::CaptureStderr();
+  TL_ASSERT_OK_AND_ASSIGN(const std::vector<StreamTrim> trims,
+                          StreamTrimmer(trimmer_options, redis_.get()).TrimOnce());
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(trims.size(), 1u);
+  ASSERT_EQ(trims[0].groups.size(), 1u);
+  EXPECT_TRUE(trims[0].groups[0].at_guard);
+  EXPECT_THAT(log, ::testing::HasSubstr("length guard"));
+  EXPECT_THAT(log, ::testing::HasSubstr("asleep"));
+}
+
+TEST_F(OutboxRelayTest, ZeroStreamMaxLenKeepsEveryEvent) {
+  EXPECT_EQ(PublishSixHundred(/*stream_max_len=*/0), 600u);
+}
+
+TEST_F(OutboxRelayTest, RejectsANegativeStreamMaxLen) {
+  RelayOptions options = Options();
+  options.stream_max_len = -1;
+  EXPECT_THAT(OutboxRelay(options, redis_.get()).PublishPending(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -1,5 +1,3 @@
-#include "common/events/consumer.h"
-
 #include <google/protobuf/wrappers.pb.h>
 
 #include <atomic>
@@ -18,7 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/events/consumer.h"
 #include "common/events/outbox.h"
+#include "common/metrics/metrics.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
@@ -126,9 +126,10 @@ class StreamConsumerTest : public ::testing::Test {
     return MakeEnvelope(payload, "tenant-1", "customer", aggregate_id, "req-1", "user-1");
   }
 
-  // Adds `event` to the topic's stream with the fields the relay writes; returns the entry id.
-  std::string Publish(const EventEnvelope& event) {
-    return Add({"event_id", event.event_id(), "type", event.event_type(), "tenant",
+  // Adds `event` to the topic's stream with the fields the relay writes, as entry `id` (by
+  // default the next one); returns the entry id.
+  std::string Publish(const EventEnvelope& event, const std::string& id = "*") {
+    return Add(id, {"event_id", event.event_id(), "type", event.event_type(), "tenant",
                 event.tenant_id(), "aggregate", event.aggregate_id(), "event",
                 event.SerializeAsString()});
   }
@@ -143,8 +144,10 @@ class StreamConsumerTest : public ::testing::Test {
     return aggregates;
   }
 
-  std::string Add(const std::vector<std::string>& fields) {
-    std::vector<std::string> argv = {"XADD", StreamKey(prefix_, kTopic), "*"};
+  std::string Add(const std::vector<std::string>& fields) { return Add("*", fields); }
+  // As above with the entry id `id`: an explicit one, or "*" for the next.
+  std::string Add(const std::string& id, const std::vector<std::string>& fields) {
+    std::vector<std::string> argv = {"XADD", StreamKey(prefix_, kTopic), id};
     argv.insert(argv.end(), fields.begin(), fields.end());
     absl::StatusOr<redis::Reply> reply = redis_->Command(argv);
     EXPECT_THAT(reply, touchline::testing::IsOk());
@@ -223,6 +226,21 @@ class StreamConsumerTest : public ::testing::Test {
       }
     }
     return letters;
+  }
+
+  // The value of counter `name` for this fixture's topic and group (0 when it has none yet).
+  static double CounterValue(const std::string& name) {
+    for (const prometheus::MetricFamily& family : metrics::DefaultRegistry().Collect()) {
+      if (family.name != name) continue;
+      for (const prometheus::ClientMetric& metric : family.metric) {
+        std::map<std::string, std::string> labels;
+        for (const auto& label : metric.label) labels[label.name] = label.value;
+        if (labels == std::map<std::string, std::string>{{"topic", kTopic}, {"group", kGroup}}) {
+          return metric.counter.value;
+        }
+      }
+    }
+    return 0;
   }
 
   const std::string dsn_ = touchline::testing::TestPgDsn();
@@ -609,6 +627,134 @@ TEST_F(StreamConsumerTest, RejectsIncompleteOptions) {
   ConsumerOptions options = Options();
   options.group.clear();
   EXPECT_THAT(Consumer(options)->PollOnce(),
+              touchline::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(StreamConsumerTest, RejectsInboxRetentionShorterThanTheClaimWindow) {
+  ConsumerOptions options = Options("c1", absl::Minutes(30));
+  options.max_deliveries = 5;
+  // 1h of clock allowance + 30 min * 6 deliveries = 4h.
+  options.inbox_retention = absl::Hours(4) - absl::Seconds(1);
+  EXPECT_THAT(ValidateConsumerOptions(options),
+              touchline::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("inbox_retention")));
+  EXPECT_THAT(Consumer(options)->PollOnce(),
+              touchline::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  options.inbox_retention = absl::Hours(4);
+  TL_EXPECT_OK(ValidateConsumerOptions(options));
+}
+
+TEST_F(StreamConsumerTest, RejectsADeadLetterCapBelowOne) {
+  ConsumerOptions options = Options();
+  options.dead_letter_max_len = 0;
+  EXPECT_THAT(ValidateConsumerOptions(options),
+              touchline::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("dead_letter_max_len")));
+}
+
+TEST_F(StreamConsumerTest, DeadLetterStreamKeepsItsCapAndCountsWhatItDrops) {
+  const double dropped_before = CounterValue("touchline_events_dead_letters_dropped_total");
+  const double lettered_before = CounterValue("touchline_events_dead_lettered_total");
+  for (int i = 0; i < 5; ++i) Add({"event_id", absl::StrCat("bad-", i), "event", "\xff"});
+  ConsumerOptions options = Options();
+  options.dead_letter_max_len = 3;
+  auto consumer = Consumer(options);
+
+  TL_ASSERT_OK(consumer->PollOnce().status());
+
+  const auto letters = DeadLetters();
+  ASSERT_EQ(letters.size(), 3u);
+  // The newest are kept.
+  EXPECT_THAT(letters[0], Contains(Pair("event_id", "bad-2")));
+  EXPECT_THAT(letters[2], Contains(Pair("event_id", "bad-4")));
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(CounterValue("touchline_events_dead_letters_dropped_total") - dropped_before, 2);
+  EXPECT_EQ(CounterValue("touchline_events_dead_lettered_total") - lettered_before, 5);
+}
+
+TEST_F(StreamConsumerTest, RedeliveredEntryOlderThanTheInboxRetentionIsDeadLetteredNotApplied) {
+  const EventEnvelope event = Envelope("c1");
+  // An entry added to the stream in 1970 (its id says when), applied by a consumer that died
+  // before its XACK, whose inbox row has since been purged: only the effect remains.
+  Publish(event, /*id=*/"1000-1");
+  TL_ASSERT_OK(pg_->Transact([&](pqxx::work& txn) { return RecordEffect(txn, event); }));
+  TL_ASSERT_OK(
+      redis_->Command({"XGROUP", "CREATE", StreamKey(prefix_, kTopic), kGroup, "0"}).status());
+  TL_ASSERT_OK(redis_
+                   ->Command({"XREADGROUP", "GROUP", kGroup, "crashed", "STREAMS",
+                              StreamKey(prefix_, kTopic), ">"})
+                   .status());
+
+  auto consumer = Consumer(Options("c2", absl::ZeroDuration()));
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+
+  EXPECT_EQ(applied, 0);
+  ExpectEachAppliedOnceAndAcked({"c1"});
+  const auto letters = DeadLetters();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_THAT(letters[0], Contains(Pair("event_id", event.event_id())));
+  EXPECT_THAT(letters[0], Contains(Pair("error", HasSubstr("inbox retention"))));
+}
+
+TEST_F(StreamConsumerTest, NewEntryIsAppliedWhateverItsAge) {
+  // Never delivered to the group, so never applied by it: the inbox need not remember it.
+  const EventEnvelope event = Envelope("c1");
+  Publish(event, /*id=*/"1000-1");
+  auto consumer = Consumer(Options());
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  EXPECT_EQ(applied, 1);
+  ExpectEachAppliedOnceAndAcked({"c1"});
+}
+
+TEST_F(StreamConsumerTest, InboxPurgeRemovesOnlyRowsOlderThanTheRetention) {
+  const EventEnvelope old_event = Envelope("old");
+  const EventEnvelope older_event = Envelope("older");
+  const EventEnvelope recent = Envelope("recent");
+  for (const EventEnvelope* event : {&old_event, &older_event, &recent}) Publish(*event);
+  auto consumer = Consumer(Options());
+  TL_ASSERT_OK_AND_ASSIGN(const int applied, consumer->PollOnce());
+  ASSERT_EQ(applied, 3);
+  TL_ASSERT_OK(pg_->Transact([&](pqxx::work& txn) {
+    txn.exec_params(
+        "UPDATE applied_events SET applied_at = now() - $2::interval WHERE event_id = $1",
+        old_event.event_id(), "7 days 1 second");
+    txn.exec_params(
+        "UPDATE applied_events SET applied_at = now() - $2::interval WHERE event_id = $1",
+        older_event.event_id(), "30 days");
+    txn.exec_params(
+        "UPDATE applied_events SET applied_at = now() - $2::interval WHERE event_id = $1",
+        recent.event_id(), "6 days 23 hours");
+    return absl::OkStatus();
+  }));
+
+  // One row per batch: three batches, the last one empty.
+  TL_ASSERT_OK_AND_ASSIGN(const int64_t purged,
+                          PurgeAppliedEvents(*pg_, absl::Hours(7 * 24), /*batch_size=*/1));
+  EXPECT_EQ(purged, 2);
+
+  std::vector<std::string> left;
+  TL_ASSERT_OK(pg_->Transact([&](pqxx::work& txn) {
+    for (const auto& row : txn.exec("SELECT event_id::text FROM applied_events")) {
+      left.push_back(row[0].as<std::string>());
+    }
+    return absl::OkStatus();
+  }));
+  EXPECT_THAT(left, ElementsAre(recent.event_id()));
+
+  // The recent event, delivered again, is still recognised and skipped.
+  Publish(recent);
+  TL_ASSERT_OK_AND_ASSIGN(const int again, consumer->PollOnce());
+  EXPECT_EQ(again, 0);
+  ExpectEachAppliedOnceAndAcked({"old", "older", "recent"});
+  TL_ASSERT_OK_AND_ASSIGN(const int64_t purged_again,
+                          PurgeAppliedEvents(*pg_, absl::Hours(7 * 24)));
+  EXPECT_EQ(purged_again, 0);
+}
+
+TEST_F(StreamConsumerTest, InboxPurgeRejectsBadArguments) {
+  EXPECT_THAT(PurgeAppliedEvents(*pg_, absl::ZeroDuration()),
+              touchline::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(PurgeAppliedEvents(*pg_, absl::Hours(1), 0),
               touchline::testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
