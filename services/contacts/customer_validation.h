@@ -9,18 +9,16 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/validation/field_checker.h"
 #include "services/contacts/model.h"
 
 namespace touchline::contacts {
 
 // One bad input field, shaped for google.rpc.BadRequest.FieldViolation. `field` is a path
 // of proto field names: "customer.contact_persons[0].phones[1].number",
-// "customer.custom_fields[\"vip_since\"]", "update_mask".
-struct FieldViolation {
-  std::string field;
-  std::string description;
-  bool operator==(const FieldViolation&) const = default;
-};
+// "customer.custom_fields[\"vip_since\"]", "update_mask". Descriptions are the shared
+// field checker's (common/validation).
+using FieldViolation = validation::FieldViolation;
 
 // Limits of the contract. Lengths count code points unless a rule says bytes. Shared with
 // the merge, which keeps a merged customer within them.

@@ -115,12 +115,12 @@ TEST_F(CustomerValidatorTest, CreateRequiresKind) {
 
 TEST_F(CustomerValidatorTest, RejectsUnknownEnumValues) {
   EXPECT_THAT(ViolationsAfter([](Customer& c) { c.kind = static_cast<CustomerKind>(3); }),
-              ElementsAre(IsViolation("customer.kind", "unknown value 3")));
+              ElementsAre(IsViolation("customer.kind", "must be a known value")));
   EXPECT_THAT(ViolationsAfter([](Customer& c) { c.level = static_cast<CustomerLevel>(4); }),
-              ElementsAre(IsViolation("customer.level", "unknown value 4")));
+              ElementsAre(IsViolation("customer.level", "must be a known value")));
   EXPECT_THAT(
       ViolationsAfter([](Customer& c) { c.lifecycle_status = static_cast<LifecycleStatus>(-1); }),
-      ElementsAre(IsViolation("customer.lifecycle_status", "unknown value -1")));
+      ElementsAre(IsViolation("customer.lifecycle_status", "must be a known value")));
   EXPECT_THAT(ViolationsAfter([](Customer& c) {
                 c.contact_persons[0].phones[0].kind = static_cast<ContactPointKind>(6);
               }),
@@ -504,12 +504,12 @@ TEST_F(CustomerValidatorTest, PersonIdMustBeEmptyOrAUniqueUuid) {
               IsEmpty());
   EXPECT_THAT(ViolationsAfter([](Customer& c) { c.contact_persons[0].person_id = "p-1"; }),
               ElementsAre(IsViolation("customer.contact_persons[0].person_id", "must be a UUID")));
-  EXPECT_THAT(
-      ViolationsAfter([&](Customer& c) {
-        c.contact_persons[0].person_id = id;
-        c.contact_persons.push_back(c.contact_persons[0]);
-      }),
-      ElementsAre(IsViolation("customer.contact_persons[1].person_id", "duplicate person_id")));
+  EXPECT_THAT(ViolationsAfter([&](Customer& c) {
+                c.contact_persons[0].person_id = id;
+                c.contact_persons.push_back(c.contact_persons[0]);
+              }),
+              ElementsAre(IsViolation("customer.contact_persons[1].person_id",
+                                      "duplicates contact_persons[0].person_id")));
 }
 
 // Phones.
@@ -724,7 +724,7 @@ TEST_F(CustomerValidatorTest, ChecksMessagingAccounts) {
   EXPECT_THAT(ViolationsAfter(with_account(MessagingService::kUnspecified, "wxid_1")),
               ElementsAre(IsViolation(path + "[0].service", "is required")));
   EXPECT_THAT(ViolationsAfter(with_account(static_cast<MessagingService>(99), "wxid_1")),
-              ElementsAre(IsViolation(path + "[0].service", "unknown value 99")));
+              ElementsAre(IsViolation(path + "[0].service", "must be a known value")));
   EXPECT_THAT(ViolationsAfter(with_account(MessagingService::kWeCom, "")),
               ElementsAre(IsViolation(path + "[0].account_id", "is required")));
   EXPECT_THAT(ViolationsAfter(with_account(MessagingService::kWeCom, Repeat("w", 129))),

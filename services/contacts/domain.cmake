@@ -22,7 +22,8 @@ add_library(contacts_domain
   ${contacts_domain_dir}/name_key.cc)
 target_include_directories(contacts_domain PUBLIC ${TOUCHLINE_ROOT})
 target_link_libraries(contacts_domain
-  PUBLIC touchline_contacts_proto touchline_ids touchline_text nlohmann_json::nlohmann_json
+  PUBLIC touchline_contacts_proto touchline_ids touchline_text touchline_validation
+         nlohmann_json::nlohmann_json
          absl::status absl::statusor absl::strings absl::time
   PRIVATE touchline_phonenumber ICU::uc ICU::i18n absl::str_format)
 touchline_warnings(contacts_domain)
