@@ -1,20 +1,17 @@
 #include "services/touchpoints/touchpoint_validation.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "common/ids/ids.h"
 #include "common/status/time_fields.h"
 #include "common/text/text.h"
+#include "common/validation/field_checker.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -27,9 +24,12 @@ namespace {
 using ::google::protobuf::Duration;
 using ::google::protobuf::RepeatedPtrField;
 using ::google::protobuf::Timestamp;
-using text::CodePointCount;
 using text::IsValidUtf8;
 using text::TrimSpace;
+using validation::ControlCharacters;
+using validation::FieldChecker;
+using validation::FieldPath;
+using validation::ItemPath;
 
 // Limits the proto states that the header has no constant for.
 constexpr size_t kMaxRoleChars = 64;
@@ -38,71 +38,11 @@ constexpr size_t kMaxMetricKeyChars = kMaxTagChars;  // "keys as tags"
 constexpr size_t kMaxCustomKeyChars = 64;
 constexpr size_t kMaxMediaTypeNameChars = 127;  // RFC 6838 restricted-name, each side
 
-// Field paths are built from std::string_view, which this Abseil's StrCat does not take.
-std::string Field(std::string_view parent, std::string_view name) {
-  if (parent.empty()) return std::string(name);
-  return std::string(parent).append(".").append(name);
-}
-
-std::string Item(std::string_view parent, size_t index) {
-  return std::string(parent).append("[").append(std::to_string(index)).append("]");
-}
-
-// `parent["key"]`, escaped as contacts escapes custom field keys: `"` and `\` get a
-// backslash; control characters and bytes of ill-formed UTF-8 become \xNN.
-std::string Key(std::string_view parent, std::string_view key) {
-  std::string escaped;
-  size_t pos = 0;
-  while (pos < key.size()) {
-    const unsigned char lead = static_cast<unsigned char>(key[pos]);
-    size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-    length = std::min(length, key.size() - pos);
-    const std::string_view sequence = key.substr(pos, length);
-    if (lead == '"' || lead == '\\') {
-      escaped.push_back('\\');
-      escaped.push_back(static_cast<char>(lead));
-    } else if (lead < 0x20 || lead == 0x7F || (lead >= 0x80 && !IsValidUtf8(sequence))) {
-      // One byte at a time: the next byte may start a well-formed sequence.
-      absl::StrAppendFormat(&escaped, "\\x%02X", lead);
-      length = 1;
-    } else {
-      escaped.append(sequence.data(), sequence.size());
-    }
-    pos += length;
-  }
-  return absl::StrCat(std::string(parent), "[\"", escaped, "\"]");
-}
-
-// Which control characters (U+0000..U+001F, U+007F) a text may hold. In UTF-8 they are
-// single bytes that never occur inside a multi-byte sequence, so a byte scan finds them.
-enum class Controls { kNone, kTabAndLineBreaks, kAny };
-enum class Presence { kOptional, kRequired };
-enum class Trim { kYes, kNo };
-
-bool HasForbiddenControl(std::string_view value, Controls allowed) {
-  if (allowed == Controls::kAny) return false;
-  for (char c : value) {
-    const unsigned char byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte != 0x7F) continue;
-    if (allowed == Controls::kTabAndLineBreaks && (c == '\t' || c == '\n' || c == '\r')) continue;
-    return true;
-  }
-  return false;
-}
-
-// Whether valid UTF-8 `value` holds a Unicode White_Space character anywhere (U+3000 too).
-// TrimSpace is the one white-space classifier common/text offers, so each code point is
-// asked whether it trims away.
-bool HasWhiteSpace(std::string_view value) {
-  size_t pos = 0;
-  while (pos < value.size()) {
-    size_t end = pos + 1;
-    while (end < value.size() && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) ++end;
-    if (TrimSpace(value.substr(pos, end - pos)).empty()) return true;
-    pos = end;
-  }
-  return false;
-}
+// Single-line texts hold no control characters; multi-line ones tabs and line breaks.
+constexpr validation::TextRule kSingleLine{.controls = ControlCharacters::kForbidden};
+constexpr validation::TextRule kRequiredSingleLine{.required = true,
+                                                   .controls = ControlCharacters::kForbidden};
+constexpr validation::TextRule kMultiLine{.controls = ControlCharacters::kTabAndLineBreaks};
 
 bool IsHexDigits(std::string_view value) {
   return std::all_of(value.begin(), value.end(),
@@ -140,12 +80,9 @@ bool IsMediaType(std::string_view value) {
   return IsMediaTypeName(value.substr(0, slash)) && IsMediaTypeName(value.substr(slash + 1));
 }
 
-bool IsCustomAttributeKey(std::string_view key) {
-  if (key.empty() || key.size() > kMaxCustomKeyChars) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
-}
+// [A-Za-z0-9_]{1,64}.
+constexpr validation::TokenShape kCustomAttributeKey{
+    .max_length = kMaxCustomKeyChars, .upper_case = true, .punctuation = "_"};
 
 // Map entries in key order, so violations come out in the same order on every run (protobuf
 // maps iterate in an unspecified order).
@@ -159,82 +96,21 @@ std::vector<typename Map::value_type*> SortedEntries(Map& map) {
   return entries;
 }
 
-// The checks every field is built from; each names the path it looked at.
-class Checker {
+// The shared field checks, and those that need the server's clock or touchpoint limits.
+class Checker : public validation::FieldChecker {
  public:
   Checker(const ValidationOptions& options, absl::Time now, status::FieldViolations& violations)
-      : options_(options), now_(now), violations_(violations) {}
-
-  void Add(std::string field, std::string description) {
-    violations_.Add(std::move(field), std::move(description));
-  }
-
-  // Every other check of a string starts here: lengths and syntax mean nothing for bytes
-  // that are not text, and a NUL cannot be stored (custom strings allow other controls).
-  bool Utf8(std::string_view value, const std::string& path) {
-    const char* problem = text::EncodingProblem(value);
-    if (problem == nullptr) return true;
-    Add(path, problem);
-    return false;
-  }
-
-  // Trims `value` (unless told not to), then checks presence, length in code points and
-  // control characters, stopping at the first problem. Returns whether it passed, so
-  // callers only go on to check the syntax of text that is well formed.
-  bool Text(std::string& value, const std::string& path, size_t max_chars, Controls controls,
-            Presence presence = Presence::kOptional, Trim trim = Trim::kYes,
-            const char* empty_description = "is required") {
-    if (!Utf8(value, path)) return false;
-    if (trim == Trim::kYes) value = TrimSpace(value);
-    if (value.empty()) {
-      if (presence == Presence::kRequired) {
-        Add(path, empty_description);
-        return false;
-      }
-      return true;
-    }
-    if (CodePointCount(value) > max_chars) {
-      Add(path, absl::StrCat("must be at most ", max_chars, " characters"));
-      return false;
-    }
-    if (HasForbiddenControl(value, controls)) {
-      Add(path, controls == Controls::kNone
-                    ? "must not contain control characters"
-                    : "must not contain control characters other than tab and line breaks");
-      return false;
-    }
-    return true;
-  }
+      : FieldChecker(violations), options_(options), now_(now), violations_(violations) {}
 
   // An opaque id (a user id): one token of at most kMaxIdChars.
-  bool OpaqueId(std::string& value, const std::string& path, Presence presence) {
-    if (!Text(value, path, kMaxIdChars, Controls::kNone, presence)) return false;
-    if (HasWhiteSpace(value)) {
-      Add(path, "must not contain white space");
-      return false;
-    }
-    return true;
+  bool OpaqueId(std::string& value, const std::string& path, bool required) {
+    return Text(value, path, kMaxIdChars, required ? kRequiredSingleLine : kSingleLine) &&
+           NoWhiteSpace(value, path);
   }
 
-  // A UUID (customer ids, contact person ids).
-  bool Uuid(std::string& value, const std::string& path) {
-    if (!Utf8(value, path)) return false;
-    value = TrimSpace(value);
-    if (value.empty()) {
-      Add(path, "is required");
-      return false;
-    }
-    if (!ids::IsUuid(value)) {
-      Add(path, "must be a UUID");
-      return false;
-    }
-    return true;
-  }
-
-  void MaxEntries(size_t count, const std::string& path, size_t max_entries) {
-    if (count > max_entries) {
-      Add(path, absl::StrCat("must have at most ", max_entries, " entries"));
-    }
+  // A required UUID (customer ids, contact person ids), trimmed first.
+  bool TrimmedUuid(std::string& value, const std::string& path) {
+    return Trim(value, path) && Uuid(value, path);
   }
 
   // A list of free texts (needs, concerns, interests): items are trimmed, items empty after
@@ -255,21 +131,9 @@ class Checker {
     items.Swap(&kept);
     MaxEntries(static_cast<size_t>(items.size()), path, kMaxListItems);
     for (int i = 0; i < items.size(); ++i) {
-      Text(*items.Mutable(i), Item(path, sent_index[static_cast<size_t>(i)]), kMaxListItemChars,
-           Controls::kTabAndLineBreaks);
+      Text(*items.Mutable(i), ItemPath(path, sent_index[static_cast<size_t>(i)]), kMaxListItemChars,
+           kMultiLine);
     }
-  }
-
-  // Checks an enum holds a value its proto defines.
-  bool KnownEnum(int number, bool (*is_valid)(int), const std::string& path) {
-    if (is_valid(number)) return true;
-    Add(path, "must be a known value");
-    return false;
-  }
-
-  // A known value other than 0 (UNSPECIFIED).
-  void RequiredEnum(int number, bool (*is_valid)(int), const std::string& path) {
-    if (KnownEnum(number, is_valid, path) && number == 0) Add(path, "is required");
   }
 
   // Converts a well-formed Timestamp to `*time`; otherwise adds a violation.
@@ -308,11 +172,10 @@ class Checker {
     switch (value.kind_case()) {
       case type::v1::CustomValue::kStringValue:
         // As contacts: not trimmed, and no rule on control characters.
-        Text(*value.mutable_string_value(), path, kMaxCustomStringChars, Controls::kAny,
-             Presence::kOptional, Trim::kNo);
+        Text(*value.mutable_string_value(), path, kMaxCustomStringChars, {.trim = false});
         break;
       case type::v1::CustomValue::kDoubleValue:
-        if (!std::isfinite(value.double_value())) Add(path, "must be a finite number");
+        Finite(value.double_value(), path);
         break;
       case type::v1::CustomValue::kTimestampValue: {
         absl::Time unused;
@@ -335,51 +198,43 @@ class Checker {
 };
 
 void CheckContactPersonIds(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string path = Field(prefix, "contact_person_ids");
+  const std::string path = FieldPath(prefix, "contact_person_ids");
   auto& ids = *touchpoint.mutable_contact_person_ids();
   check.MaxEntries(static_cast<size_t>(ids.size()), path, kMaxListItems);
-  std::map<std::string, size_t> first_index;  // UUIDs compare case-insensitively
+  validation::DuplicateCheck repeats("contact_person_ids");
   for (int i = 0; i < ids.size(); ++i) {
-    const std::string item_path = Item(path, static_cast<size_t>(i));
-    if (!check.Uuid(*ids.Mutable(i), item_path)) continue;
-    const auto [it, inserted] =
-        first_index.emplace(absl::AsciiStrToLower(ids.Get(i)), static_cast<size_t>(i));
-    if (!inserted) {
-      check.Add(item_path, absl::StrCat("duplicates contact_person_ids[", it->second, "]"));
-    }
+    const std::string item_path = ItemPath(path, static_cast<size_t>(i));
+    if (!check.TrimmedUuid(*ids.Mutable(i), item_path)) continue;
+    // UUIDs compare case-insensitively.
+    repeats.First(check, absl::AsciiStrToLower(ids.Get(i)), static_cast<size_t>(i), item_path);
   }
 }
 
 void CheckParticipants(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string path = Field(prefix, "participants");
+  const std::string path = FieldPath(prefix, "participants");
   auto& participants = *touchpoint.mutable_participants();
   check.MaxEntries(static_cast<size_t>(participants.size()), path, kMaxListItems);
-  std::map<std::string, size_t> first_index;
+  validation::DuplicateCheck repeats("participants", ".user_id");
   for (int i = 0; i < participants.size(); ++i) {
     v1::Participant& participant = *participants.Mutable(i);
-    const std::string participant_path = Item(path, static_cast<size_t>(i));
-    const std::string user_path = Field(participant_path, "user_id");
-    if (check.OpaqueId(*participant.mutable_user_id(), user_path, Presence::kRequired)) {
-      const auto [it, inserted] =
-          first_index.emplace(participant.user_id(), static_cast<size_t>(i));
-      if (!inserted) {
-        check.Add(user_path, absl::StrCat("duplicates participants[", it->second, "].user_id"));
-      }
+    const std::string participant_path = ItemPath(path, static_cast<size_t>(i));
+    const std::string user_path = FieldPath(participant_path, "user_id");
+    if (check.OpaqueId(*participant.mutable_user_id(), user_path, /*required=*/true)) {
+      repeats.First(check, participant.user_id(), static_cast<size_t>(i), user_path);
     }
     check.RequiredEnum(participant.kind(), v1::ParticipantKind_IsValid,
-                       Field(participant_path, "kind"));
-    check.Text(*participant.mutable_role(), Field(participant_path, "role"), kMaxRoleChars,
-               Controls::kNone);
+                       FieldPath(participant_path, "kind"));
+    check.Text(*participant.mutable_role(), FieldPath(participant_path, "role"), kMaxRoleChars,
+               kSingleLine);
   }
 }
 
 void CheckTimes(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string occur_path = Field(prefix, "occur_time");
+  const std::string occur_path = FieldPath(prefix, "occur_time");
   absl::Time occur_time;
   bool occur_ok = false;
-  if (!touchpoint.has_occur_time()) {
-    check.Add(occur_path, "is required");
-  } else if (check.Time(touchpoint.occur_time(), occur_path, &occur_time)) {
+  if (check.Required(touchpoint.has_occur_time(), occur_path) &&
+      check.Time(touchpoint.occur_time(), occur_path, &occur_time)) {
     if (occur_time < kEarliestOccurTime) {
       check.Add(occur_path,
                 absl::StrCat("must not be before ", absl::FormatTime("%Y-%m-%d", kEarliestOccurTime,
@@ -389,7 +244,7 @@ void CheckTimes(Checker& check, v1::Touchpoint& touchpoint, std::string_view pre
     }
   }
   if (!touchpoint.has_record_time()) return;  // the caller fills in `now`
-  const std::string record_path = Field(prefix, "record_time");
+  const std::string record_path = FieldPath(prefix, "record_time");
   absl::Time record_time;
   if (!check.Time(touchpoint.record_time(), record_path, &record_time)) return;
   if (occur_ok && record_time < occur_time) {
@@ -400,150 +255,136 @@ void CheckTimes(Checker& check, v1::Touchpoint& touchpoint, std::string_view pre
 }
 
 void CheckEmotionLabels(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string path = Field(prefix, "emotion_labels");
+  const std::string path = FieldPath(prefix, "emotion_labels");
   const auto& labels = touchpoint.emotion_labels();
   check.MaxEntries(static_cast<size_t>(labels.size()), path, kMaxEmotionLabels);
-  std::map<int, size_t> first_index;
+  validation::DuplicateCheck repeats("emotion_labels");
   for (int i = 0; i < labels.size(); ++i) {
-    const std::string item_path = Item(path, static_cast<size_t>(i));
+    const std::string item_path = ItemPath(path, static_cast<size_t>(i));
     const int label = labels.Get(i);
     if (!check.KnownEnum(label, v1::EmotionLabel_IsValid, item_path)) continue;
     if (label == v1::EMOTION_LABEL_UNSPECIFIED) {
       check.Add(item_path, "must not be EMOTION_LABEL_UNSPECIFIED");
       continue;
     }
-    const auto [it, inserted] = first_index.emplace(label, static_cast<size_t>(i));
-    if (!inserted) {
-      check.Add(item_path, absl::StrCat("duplicates emotion_labels[", it->second, "]"));
-    }
+    repeats.First(check, std::to_string(label), static_cast<size_t>(i), item_path);
   }
 }
 
 void CheckBehaviorMetrics(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string path = Field(prefix, "behavior_metrics");
+  const std::string path = FieldPath(prefix, "behavior_metrics");
   auto& metrics = *touchpoint.mutable_behavior_metrics();
   check.MaxEntries(metrics.size(), path, kMaxBehaviorMetrics);
   for (const auto* entry : SortedEntries(metrics)) {
     const std::string& key = entry->first;
-    const std::string entry_path = Key(path, key);
+    const std::string entry_path = validation::EntryPath(path, key);
     // Keys follow the rules of tags; a key cannot be trimmed in place, so padding is an error.
-    if (!IsValidUtf8(key)) {
-      check.Add(entry_path, "must be valid UTF-8");
-    } else if (key.empty()) {
-      check.Add(entry_path, "key must not be empty");
-    } else if (TrimSpace(key) != key) {
-      check.Add(entry_path, "key must not start or end with white space");
-    } else if (CodePointCount(key) > kMaxMetricKeyChars) {
-      check.Add(entry_path,
-                absl::StrCat("key must be at most ", kMaxMetricKeyChars, " characters"));
-    } else if (HasForbiddenControl(key, Controls::kNone)) {
-      check.Add(entry_path, "key must not contain control characters");
+    FieldChecker key_check = check.ForKeys();
+    if (check.Encoding(key, entry_path) && key_check.Required(!key.empty(), entry_path)) {
+      if (TrimSpace(key) != key) {
+        key_check.Add(entry_path, "must not start or end with white space");
+      } else if (key_check.MaxChars(key, entry_path, kMaxMetricKeyChars)) {
+        key_check.Controls(key, entry_path, ControlCharacters::kForbidden);
+      }
     }
-    if (!std::isfinite(entry->second)) check.Add(entry_path, "must be a finite number");
+    check.Finite(entry->second, entry_path);
   }
 }
 
 void CheckNextAction(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
   if (!touchpoint.has_next_action()) return;
-  const std::string path = Field(prefix, "next_action");
+  const std::string path = FieldPath(prefix, "next_action");
   v1::NextAction& action = *touchpoint.mutable_next_action();
-  const std::string description_path = Field(path, "description");
-  const bool description_ok = check.Text(*action.mutable_description(), description_path,
-                                         kMaxNextActionChars, Controls::kTabAndLineBreaks);
-  check.OpaqueId(*action.mutable_owner_id(), Field(path, "owner_id"), Presence::kOptional);
-  if (description_ok && action.description().empty() &&
-      (!action.owner_id().empty() || action.has_due_time())) {
-    check.Add(description_path, "is required");
+  const std::string description_path = FieldPath(path, "description");
+  const bool description_ok =
+      check.Text(*action.mutable_description(), description_path, kMaxNextActionChars, kMultiLine);
+  check.OpaqueId(*action.mutable_owner_id(), FieldPath(path, "owner_id"), /*required=*/false);
+  // An empty next_action is the same as none; an owner or a due time needs a description.
+  if (description_ok && (!action.owner_id().empty() || action.has_due_time())) {
+    check.Required(!action.description().empty(), description_path);
   }
   if (action.has_due_time()) {
     absl::Time unused;
-    check.Time(action.due_time(), Field(path, "due_time"), &unused);
+    check.Time(action.due_time(), FieldPath(path, "due_time"), &unused);
   }
 }
 
 void CheckTags(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string path = Field(prefix, "tags");
+  const std::string path = FieldPath(prefix, "tags");
   auto& tags = *touchpoint.mutable_tags();
   check.MaxEntries(static_cast<size_t>(tags.size()), path, kMaxTags);
-  std::map<std::string, size_t> first_index;
+  validation::DuplicateCheck repeats("tags");
   for (int i = 0; i < tags.size(); ++i) {
-    const std::string item_path = Item(path, static_cast<size_t>(i));
-    if (!check.Text(*tags.Mutable(i), item_path, kMaxTagChars, Controls::kNone, Presence::kRequired,
-                    Trim::kYes, "must not be empty")) {
-      continue;
+    const std::string item_path = ItemPath(path, static_cast<size_t>(i));
+    if (check.Text(*tags.Mutable(i), item_path, kMaxTagChars, kRequiredSingleLine)) {
+      repeats.First(check, tags.Get(i), static_cast<size_t>(i), item_path);
     }
-    const auto [it, inserted] = first_index.emplace(tags.Get(i), static_cast<size_t>(i));
-    if (!inserted) check.Add(item_path, absl::StrCat("duplicates tags[", it->second, "]"));
   }
 }
 
 void CheckCustomAttributes(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string path = Field(prefix, "custom_attributes");
+  const std::string path = FieldPath(prefix, "custom_attributes");
   auto& attributes = *touchpoint.mutable_custom_attributes();
   check.MaxEntries(attributes.size(), path, kMaxCustomAttributes);
   for (auto* entry : SortedEntries(attributes)) {
-    const std::string entry_path = Key(path, entry->first);
-    if (check.Utf8(entry->first, entry_path) && !IsCustomAttributeKey(entry->first)) {
-      check.Add(entry_path, "key must be 1 to 64 characters of A-Z, a-z, 0-9 and _");
+    const std::string entry_path = validation::EntryPath(path, entry->first);
+    if (check.Encoding(entry->first, entry_path)) {
+      check.ForKeys().Token(entry->first, entry_path, kCustomAttributeKey);
     }
     check.CustomValue(entry->second, entry_path);
   }
 }
 
 void CheckAttachments(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string path = Field(prefix, "attachments");
+  const std::string path = FieldPath(prefix, "attachments");
   auto& attachments = *touchpoint.mutable_attachments();
   check.MaxEntries(static_cast<size_t>(attachments.size()), path, kMaxListItems);
   for (int i = 0; i < attachments.size(); ++i) {
     v1::Attachment& attachment = *attachments.Mutable(i);
-    const std::string attachment_path = Item(path, static_cast<size_t>(i));
+    const std::string attachment_path = ItemPath(path, static_cast<size_t>(i));
 
-    const std::string uri_path = Field(attachment_path, "uri");
-    if (check.Text(*attachment.mutable_uri(), uri_path, kMaxUriChars, Controls::kNone,
-                   Presence::kRequired) &&
+    const std::string uri_path = FieldPath(attachment_path, "uri");
+    if (check.Text(*attachment.mutable_uri(), uri_path, kMaxUriChars, kRequiredSingleLine) &&
         !HasUriScheme(attachment.uri())) {
       check.Add(uri_path, "must be an absolute URI with a scheme, e.g. s3://bucket/key");
     }
 
-    const std::string media_type_path = Field(attachment_path, "media_type");
-    if (check.Utf8(attachment.media_type(), media_type_path)) {
-      std::string& media_type = *attachment.mutable_media_type();
-      media_type = absl::AsciiStrToLower(TrimSpace(media_type));
-      if (media_type.empty()) {
-        check.Add(media_type_path, "is required");
-      } else if (!IsMediaType(media_type)) {
+    const std::string media_type_path = FieldPath(attachment_path, "media_type");
+    std::string& media_type = *attachment.mutable_media_type();
+    if (check.Trim(media_type, media_type_path)) {
+      absl::AsciiStrToLower(&media_type);
+      if (check.Required(!media_type.empty(), media_type_path) && !IsMediaType(media_type)) {
         check.Add(media_type_path,
                   "must be a media type of the form type/subtype, e.g. audio/mpeg");
       }
     }
 
     if (attachment.size_bytes() <= 0) {
-      check.Add(Field(attachment_path, "size_bytes"), "must be positive");
+      check.Add(FieldPath(attachment_path, "size_bytes"), "must be positive");
     }
 
-    const std::string sha256_path = Field(attachment_path, "sha256");
-    if (check.Utf8(attachment.sha256(), sha256_path)) {
-      std::string& sha256 = *attachment.mutable_sha256();
-      sha256 = absl::AsciiStrToLower(TrimSpace(sha256));
-      if (sha256.empty()) {
-        check.Add(sha256_path, "is required");
-      } else if (sha256.size() != 64 || !IsHexDigits(sha256)) {
+    const std::string sha256_path = FieldPath(attachment_path, "sha256");
+    std::string& sha256 = *attachment.mutable_sha256();
+    if (check.Trim(sha256, sha256_path)) {
+      absl::AsciiStrToLower(&sha256);
+      if (check.Required(!sha256.empty(), sha256_path) &&
+          (sha256.size() != 64 || !IsHexDigits(sha256))) {
         check.Add(sha256_path, "must be 64 hexadecimal digits");
       }
     }
 
-    check.Text(*attachment.mutable_file_name(), Field(attachment_path, "file_name"),
-               kMaxFileNameChars, Controls::kNone);
+    check.Text(*attachment.mutable_file_name(), FieldPath(attachment_path, "file_name"),
+               kMaxFileNameChars, kSingleLine);
   }
 }
 
 void CheckSource(Checker& check, v1::Touchpoint& touchpoint, std::string_view prefix) {
-  const std::string system_path = Field(prefix, "source_system");
-  const std::string external_path = Field(prefix, "external_id");
+  const std::string system_path = FieldPath(prefix, "source_system");
+  const std::string external_path = FieldPath(prefix, "external_id");
   const bool system_ok = check.Text(*touchpoint.mutable_source_system(), system_path,
-                                    kMaxSourceSystemChars, Controls::kNone);
+                                    kMaxSourceSystemChars, kSingleLine);
   const bool external_ok = check.Text(*touchpoint.mutable_external_id(), external_path,
-                                      kMaxExternalIdChars, Controls::kNone);
+                                      kMaxExternalIdChars, kSingleLine);
   if (!system_ok || !external_ok) return;
   if (touchpoint.source_system().empty() && !touchpoint.external_id().empty()) {
     check.Add(system_path, "is required when external_id is set");
@@ -560,33 +401,33 @@ void NormalizeAndValidate(v1::Touchpoint& touchpoint, absl::Time now,
   Checker check(options, now, violations);
 
   // In field-number order, so violations come out in the order of the contract.
-  check.Uuid(*touchpoint.mutable_customer_id(), Field(prefix, "customer_id"));
+  check.TrimmedUuid(*touchpoint.mutable_customer_id(), FieldPath(prefix, "customer_id"));
   CheckContactPersonIds(check, touchpoint, prefix);
   CheckParticipants(check, touchpoint, prefix);
   CheckTimes(check, touchpoint, prefix);
-  check.RequiredEnum(touchpoint.channel(), v1::Channel_IsValid, Field(prefix, "channel"));
-  check.KnownEnum(touchpoint.direction(), v1::Direction_IsValid, Field(prefix, "direction"));
-  check.RequiredEnum(touchpoint.category(), v1::Category_IsValid, Field(prefix, "category"));
-  check.Text(*touchpoint.mutable_subject(), Field(prefix, "subject"), kMaxSubjectChars,
-             Controls::kNone);
-  check.Text(*touchpoint.mutable_summary(), Field(prefix, "summary"), kMaxSummaryChars,
-             Controls::kTabAndLineBreaks);
+  check.RequiredEnum(touchpoint.channel(), v1::Channel_IsValid, FieldPath(prefix, "channel"));
+  check.KnownEnum(touchpoint.direction(), v1::Direction_IsValid, FieldPath(prefix, "direction"));
+  check.RequiredEnum(touchpoint.category(), v1::Category_IsValid, FieldPath(prefix, "category"));
+  check.Text(*touchpoint.mutable_subject(), FieldPath(prefix, "subject"), kMaxSubjectChars,
+             kSingleLine);
+  check.Text(*touchpoint.mutable_summary(), FieldPath(prefix, "summary"), kMaxSummaryChars,
+             kMultiLine);
   // Content may be a transcript: kept exactly as sent, leading indentation included.
-  check.Text(*touchpoint.mutable_content(), Field(prefix, "content"), kMaxContentChars,
-             Controls::kTabAndLineBreaks, Presence::kOptional, Trim::kNo);
-  check.TextList(*touchpoint.mutable_needs(), Field(prefix, "needs"));
-  check.TextList(*touchpoint.mutable_concerns(), Field(prefix, "concerns"));
-  check.TextList(*touchpoint.mutable_interests(), Field(prefix, "interests"));
-  check.KnownEnum(touchpoint.outcome(), v1::Outcome_IsValid, Field(prefix, "outcome"));
-  check.KnownEnum(touchpoint.sentiment(), v1::Sentiment_IsValid, Field(prefix, "sentiment"));
+  check.Text(*touchpoint.mutable_content(), FieldPath(prefix, "content"), kMaxContentChars,
+             {.trim = false, .controls = ControlCharacters::kTabAndLineBreaks});
+  check.TextList(*touchpoint.mutable_needs(), FieldPath(prefix, "needs"));
+  check.TextList(*touchpoint.mutable_concerns(), FieldPath(prefix, "concerns"));
+  check.TextList(*touchpoint.mutable_interests(), FieldPath(prefix, "interests"));
+  check.KnownEnum(touchpoint.outcome(), v1::Outcome_IsValid, FieldPath(prefix, "outcome"));
+  check.KnownEnum(touchpoint.sentiment(), v1::Sentiment_IsValid, FieldPath(prefix, "sentiment"));
   CheckEmotionLabels(check, touchpoint, prefix);
   if (touchpoint.has_duration()) {
-    check.DurationValue(touchpoint.duration(), Field(prefix, "duration"));
+    check.DurationValue(touchpoint.duration(), FieldPath(prefix, "duration"));
   }
   CheckBehaviorMetrics(check, touchpoint, prefix);
   CheckNextAction(check, touchpoint, prefix);
   check.KnownEnum(touchpoint.customer_status_after(), contacts::v1::LifecycleStatus_IsValid,
-                  Field(prefix, "customer_status_after"));
+                  FieldPath(prefix, "customer_status_after"));
   CheckTags(check, touchpoint, prefix);
   CheckCustomAttributes(check, touchpoint, prefix);
   CheckAttachments(check, touchpoint, prefix);

@@ -196,8 +196,8 @@ TEST(TouchpointValidationTest, EmptyPrefixGivesBarePaths) {
   v1::Touchpoint touchpoint = MinimalTouchpoint();
   touchpoint.clear_customer_id();
   touchpoint.add_tags("");
-  EXPECT_THAT(Validate(touchpoint, ""), ElementsAre(Pair("customer_id", "is required"),
-                                                    Pair("tags[0]", "must not be empty")));
+  EXPECT_THAT(Validate(touchpoint, ""),
+              ElementsAre(Pair("customer_id", "is required"), Pair("tags[0]", "is required")));
 }
 
 TEST(TouchpointValidationTest, PrefixStartsEveryPath) {
@@ -632,7 +632,7 @@ TEST(TouchpointValidationTest, BehaviorMetricKeys) {
                 (*t.mutable_behavior_metrics())["tab\there"] = 1;
                 (*t.mutable_behavior_metrics())["say \"hi\"\xff"] = 1;
               }),
-              ElementsAre(Pair("touchpoint.behavior_metrics[\"\"]", "key must not be empty"),
+              ElementsAre(Pair("touchpoint.behavior_metrics[\"\"]", "key is required"),
                           Pair("touchpoint.behavior_metrics[\" padded\"]",
                                "key must not start or end with white space"),
                           Pair("touchpoint.behavior_metrics[\"say \\\"hi\\\"\\xFF\"]",
@@ -641,6 +641,14 @@ TEST(TouchpointValidationTest, BehaviorMetricKeys) {
                                "key must not contain control characters"),
                           Pair("touchpoint.behavior_metrics[\"" + Repeat("长", 65) + "\"]",
                                "key must be at most 64 characters")));
+}
+
+TEST(TouchpointValidationTest, BehaviorMetricKeyWithNulIsAnEncodingProblem) {
+  EXPECT_THAT(ViolationsAfter([](v1::Touchpoint& t) {
+                (*t.mutable_behavior_metrics())[std::string("a\0b", 3)] = 1;
+              }),
+              ElementsAre(Pair("touchpoint.behavior_metrics[\"a\\x00b\"]",
+                               "must not contain NUL characters")));
 }
 
 TEST(TouchpointValidationTest, BehaviorMetricsAtMost50) {
@@ -703,7 +711,7 @@ TEST(TouchpointValidationTest, Tags) {
                 t.add_tags(" 展会线索");
                 t.add_tags("VIP");
               }),
-              ElementsAre(Pair("touchpoint.tags[2]", "must not be empty"),
+              ElementsAre(Pair("touchpoint.tags[2]", "is required"),
                           Pair("touchpoint.tags[3]", "duplicates tags[0]"),
                           Pair("touchpoint.tags[4]", "duplicates tags[1]")));
   EXPECT_THAT(ViolationsAfter([](v1::Touchpoint& t) { t.add_tags(Repeat("标", 64)); }), IsEmpty());
