@@ -21,6 +21,7 @@
 #include "common/ids/ids.h"
 #include "common/metrics/metrics.h"
 #include "common/pg/array.h"
+#include "common/pg/purge.h"
 #include "common/status/macros.h"
 
 namespace touchline::pg {
@@ -167,21 +168,7 @@ DELETE FROM applied_events WHERE ctid = ANY(ARRAY(
 
 absl::StatusOr<int64_t> PurgeAppliedEvents(pg::Pool& pool, absl::Duration retention,
                                            int batch_size) {
-  if (retention <= absl::ZeroDuration() || batch_size < 1) {
-    return absl::InvalidArgumentError(
-        "purging the inbox needs a positive retention and batch_size >= 1");
-  }
-  const int64_t retention_micros = absl::ToInt64Microseconds(retention);
-  int64_t purged = 0;
-  while (true) {
-    int64_t deleted = 0;
-    TL_RETURN_IF_ERROR(pool.Transact([&](pqxx::work& txn) {
-      deleted = txn.exec_params(kPurgeAppliedSql, retention_micros, batch_size).affected_rows();
-      return absl::OkStatus();
-    }));
-    purged += deleted;
-    if (deleted < batch_size) return purged;
-  }
+  return pg::DeleteInBatches(pool, "the inbox", kPurgeAppliedSql, retention, batch_size);
 }
 
 const std::vector<pg::Migration>& InboxMigrations() { return pg::inbox_migrations(); }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/pg/array.h"
+#include "common/pg/purge.h"
 #include "common/status/macros.h"
 #include "common/text/text.h"
 
@@ -142,21 +143,7 @@ void ReleaseKeys(pqxx::work& txn, std::span<const KeyClaim> claims) {
 }
 
 absl::StatusOr<int64_t> PurgeExpiredKeys(pg::Pool& pool, absl::Duration retention, int batch_size) {
-  if (retention <= absl::ZeroDuration() || batch_size < 1) {
-    return absl::InvalidArgumentError(
-        "purging idempotency keys needs a positive retention and batch_size >= 1");
-  }
-  const int64_t retention_micros = absl::ToInt64Microseconds(retention);
-  int64_t purged = 0;
-  while (true) {
-    int64_t deleted = 0;
-    TL_RETURN_IF_ERROR(pool.Transact([&](pqxx::work& txn) {
-      deleted = txn.exec_params(kPurgeSql, retention_micros, batch_size).affected_rows();
-      return absl::OkStatus();
-    }));
-    purged += deleted;
-    if (deleted < batch_size) return purged;
-  }
+  return pg::DeleteInBatches(pool, "idempotency keys", kPurgeSql, retention, batch_size);
 }
 
 }  // namespace touchline::idempotency
