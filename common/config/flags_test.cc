@@ -192,5 +192,35 @@ TEST_F(FlagsTest, ValidateCommonFlagsNamesTheBadFlag) {
               StatusIs(absl::StatusCode::kInvalidArgument, "--listen_address: must not be empty"));
 }
 
+// The limits of the event plumbing and of the retention purges: each bad value is refused,
+// naming its flag, and the value before it is accepted again.
+TEST_F(FlagsTest, ValidateCommonFlagsChecksTheRetentionAndStreamLimits) {
+  absl::SetFlag(&FLAGS_events_stream_max_len, -1);
+  EXPECT_THAT(ValidateCommonFlags(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--events_stream_max_len: must not be negative (0 = none)"));
+  absl::SetFlag(&FLAGS_events_stream_max_len, 0);
+  EXPECT_THAT(ValidateCommonFlags(), IsOk());
+  absl::SetFlag(&FLAGS_events_dead_letter_max_len, 0);
+  EXPECT_THAT(ValidateCommonFlags(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--events_dead_letter_max_len: must be at least 1, not 0"));
+  absl::SetFlag(&FLAGS_events_dead_letter_max_len, 1);
+  for (const auto& [flag, message] :
+       {std::pair{&FLAGS_events_trim_interval, "--events_trim_interval: must be positive"},
+        std::pair{&FLAGS_purge_interval, "--purge_interval: must be positive"},
+        std::pair{&FLAGS_inbox_retention, "--inbox_retention: must be positive"}}) {
+    const absl::Duration before = absl::GetFlag(*flag);
+    absl::SetFlag(flag, absl::ZeroDuration());
+    EXPECT_THAT(ValidateCommonFlags(), StatusIs(absl::StatusCode::kInvalidArgument, message));
+    absl::SetFlag(flag, before);
+  }
+  absl::SetFlag(&FLAGS_idempotency_retention, absl::Minutes(59));
+  EXPECT_THAT(ValidateCommonFlags(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              "--idempotency_retention: must be at least 1h"));
+  absl::SetFlag(&FLAGS_idempotency_retention, absl::Hours(1));
+  EXPECT_THAT(ValidateCommonFlags(), IsOk());
+}
+
 }  // namespace
 }  // namespace touchline::config
