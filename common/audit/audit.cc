@@ -62,11 +62,11 @@ EventEnvelope MakeAuditEnvelope(const auth::RequestContext& caller, std::string 
 absl::StatusOr<std::unique_ptr<AuditPublisher>> AuditPublisher::Create(
     AuditPublisherOptions options, redis::Pool* redis) {
   if (redis == nullptr || options.queue_capacity < 1 || options.batch_size < 1 ||
-      options.stream_max_len < 1 || options.retry_interval <= absl::ZeroDuration() ||
+      options.stream_max_len < 0 || options.retry_interval <= absl::ZeroDuration() ||
       options.max_backoff < options.retry_interval) {
     return absl::InvalidArgumentError(
-        "audit publisher: a Redis pool is required; queue_capacity, batch_size and "
-        "stream_max_len must be >= 1 and 0 < retry_interval <= max_backoff");
+        "audit publisher: a Redis pool is required; queue_capacity and batch_size must be "
+        ">= 1, stream_max_len >= 0 and 0 < retry_interval <= max_backoff");
   }
   return std::unique_ptr<AuditPublisher>(new AuditPublisher(std::move(options), redis));
 }
@@ -172,12 +172,16 @@ absl::Status AuditPublisher::SendBatch() {
   // The entry fields of events::OutboxRelay's publish script (outbox_relay.cc), in its order.
   std::vector<std::vector<std::string>> commands;
   commands.reserve(batch.size());
-  const std::string max_len = std::to_string(options_.stream_max_len);
+  std::vector<std::string> add = {"XADD", stream_key_};
+  if (options_.stream_max_len > 0) {
+    add.insert(add.end(), {"MAXLEN", "~", std::to_string(options_.stream_max_len)});
+  }
+  add.push_back("*");
   for (const EventEnvelope& envelope : batch) {
-    commands.push_back({"XADD", stream_key_, "MAXLEN", "~", max_len, "*", "event_id",
-                        envelope.event_id(), "type", envelope.event_type(), "tenant",
-                        envelope.tenant_id(), "aggregate", envelope.aggregate_id(), "event",
-                        envelope.SerializeAsString()});
+    std::vector<std::string>& command = commands.emplace_back(add);
+    command.insert(command.end(), {"event_id", envelope.event_id(), "type", envelope.event_type(),
+                                   "tenant", envelope.tenant_id(), "aggregate",
+                                   envelope.aggregate_id(), "event", envelope.SerializeAsString()});
   }
   absl::StatusOr<std::vector<redis::Reply>> replies = redis_->Pipeline(commands);
   if (!replies.ok()) {

@@ -52,7 +52,9 @@ struct AuditPublisherOptions {
   size_t queue_capacity = 10000;
   // Most envelopes per pipelined round trip. Must be >= 1.
   int batch_size = 256;
-  // Approximate length the stream is trimmed to (XADD MAXLEN ~), as the outbox relay does.
+  // The guard on the stream's length (XADD MAXLEN ~), as the outbox relay's
+  // (--events_stream_max_len); 0: none. The stream is trimmed to what its consumer groups
+  // still need by events::StreamTrimmer.
   long long stream_max_len = 1000000;
   // First wait after Redis failed; waits double up to max_backoff. Must be > 0.
   absl::Duration retry_interval = absl::Milliseconds(100);

@@ -183,6 +183,23 @@ TEST_F(AuditPublisherTest, CreateRejectsBadOptions) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(AuditPublisher::Create(Options(), nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  AuditPublisherOptions negative_guard = Options();
+  negative_guard.stream_max_len = -1;
+  EXPECT_THAT(AuditPublisher::Create(negative_guard, redis_.get()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// --events_stream_max_len 0: no guard on the stream's length; entries are added without one.
+TEST_F(AuditPublisherTest, WithoutALengthGuardEntriesStillReachTheStream) {
+  AuditPublisherOptions options = Options();
+  options.stream_max_len = 0;
+  TL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<AuditPublisher> publisher,
+                          AuditPublisher::Create(options, redis_.get()));
+  publisher->Start();
+  const std::vector<std::string> published = PublishMany(*publisher, 0, 4);
+  publisher->Stop();
+  EXPECT_EQ(EventIds(), published);
+  EXPECT_EQ(publisher->dropped(), 0);
 }
 
 TEST_F(AuditPublisherTest, PublishedEnvelopesReachTheStreamAndTheConsumerAppliesThem) {
