@@ -1,10 +1,9 @@
-// The gRPC adapter of the contacts service: proto <-> domain, and every customer that leaves
-// through the caller's field policies (auth::Scope::Redact): read and write responses, lists,
-// duplicate matches. Reads that let sensitive fields through are reported to the audit log.
+// The gRPC adapter of the contacts service: requests into the manager's terms (proto ->
+// domain, idempotency keys, list queries), its results into responses. It decides nothing: what
+// the caller may do and see is the manager's (CustomerManager).
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_H_
 
-#include "common/audit/audit.h"
 #include "common/server/unary_call.h"
 #include "services/contacts/customer_manager.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
@@ -14,8 +13,7 @@ namespace touchline::contacts {
 class ContactsService final : public touchline::contacts::v1::ContactsService::CallbackService {
  public:
   // No pointer is owned; all must outlive the service.
-  ContactsService(CustomerManager* manager, server::UnaryRunner* runner,
-                  audit::AuditPublisher* audit);
+  ContactsService(CustomerManager* manager, server::UnaryRunner* runner);
 
   grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* context,
                                            const v1::CreateCustomerRequest* request,
@@ -51,7 +49,6 @@ class ContactsService final : public touchline::contacts::v1::ContactsService::C
  private:
   CustomerManager* manager_;
   server::UnaryRunner* runner_;
-  audit::AuditPublisher* audit_;
 };
 
 }  // namespace touchline::contacts

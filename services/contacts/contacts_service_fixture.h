@@ -95,12 +95,12 @@ class ContactsServiceFixture : public ::testing::Test {
     store_ = std::make_unique<PgCustomerStore>(pool_.get(), [] {});
     auto page_tokens = paging::PageTokens::Load(*pool_);
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
-    manager_ = std::make_unique<CustomerManager>(store_.get(), CustomerValidator({}),
-                                                 *std::move(page_tokens),
-                                                 [] { return absl::Now(); });
+    manager_ =
+        std::make_unique<CustomerManager>(store_.get(), audit_.get(), CustomerValidator({}),
+                                          *std::move(page_tokens), [] { return absl::Now(); });
     runner_ = std::make_unique<server::UnaryRunner>("touchline.contacts.v1.ContactsService",
                                                     &executor_, &authenticator_, false);
-    service_ = std::make_unique<ContactsService>(manager_.get(), runner_.get(), audit_.get());
+    service_ = std::make_unique<ContactsService>(manager_.get(), runner_.get());
     auto server =
         server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
                               {{"touchline.contacts.v1.ContactsService", service_.get()}});

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/disclosure/disclosure.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
@@ -17,6 +18,7 @@
 #include "services/contacts/customer_access.h"
 #include "services/contacts/customer_json.h"
 #include "services/contacts/customer_merge.h"
+#include "services/contacts/customer_proto.h"
 #include "services/contacts/customer_update.h"
 
 namespace touchline::contacts {
@@ -119,12 +121,54 @@ absl::Status CheckMergePermissions(const auth::Scope& scope) {
   return scope.Require(PERMISSION_CUSTOMERS_MERGE);
 }
 
+// The disclosure of one read response: one entry naming the customer, or listing them.
+disclosure::Disclosure ReadDisclosure(const auth::RequestContext& caller) {
+  return disclosure::Disclosure(caller, auth::kCustomerResource,
+                                {.max_listed_ids = kMaxAuditedIds, .detail_prefix = "customers "});
+}
+
+// Shows the value of `match` of the pair `ids` as the caller's field policies show the field
+// it matched on: the phone, email or name is placed where it lives in a customer, so the same
+// rules apply to it as to that field (hidden: the value is left empty).
+void DiscloseMatch(disclosure::Disclosure& disclosed, DuplicateMatch& match,
+                   const std::vector<std::string>& ids) {
+  v1::Customer probe;
+  switch (match.reason) {
+    case DedupeReason::kPhone:
+      probe.add_contact_persons()->add_phones()->set_number(match.value);
+      break;
+    case DedupeReason::kEmail:
+      probe.add_contact_persons()->add_emails()->set_address(match.value);
+      break;
+    default:
+      probe.set_display_name(match.value);
+      break;
+  }
+  disclosed.Apply(probe, ids);
+  const v1::ContactPerson* person =
+      probe.contact_persons().empty() ? nullptr : &probe.contact_persons(0);
+  switch (match.reason) {
+    case DedupeReason::kPhone:
+      match.value =
+          person != nullptr && !person->phones().empty() ? person->phones(0).number() : "";
+      break;
+    case DedupeReason::kEmail:
+      match.value =
+          person != nullptr && !person->emails().empty() ? person->emails(0).address() : "";
+      break;
+    default:
+      match.value = probe.display_name();
+      break;
+  }
+}
+
 }  // namespace
 
-CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validator,
-                                 paging::PageTokens page_tokens, Clock clock,
-                                 BatchOptions batching)
+CustomerManager::CustomerManager(CustomerStore* store, audit::AuditPublisher* audit,
+                                 CustomerValidator validator, paging::PageTokens page_tokens,
+                                 Clock clock, BatchOptions batching)
     : store_(store),
+      audit_(audit),
       validator_(std::move(validator)),
       page_tokens_(std::move(page_tokens)),
       clock_(std::move(clock)),
@@ -136,6 +180,37 @@ CustomerManager::CustomerManager(CustomerStore* store, CustomerValidator validat
 WriteContext CustomerManager::NewWriteContext(const auth::RequestContext& caller) const {
   // PostgreSQL keeps microseconds: truncate so what we return equals what we stored.
   return WriteContext{.caller = caller, .now = TruncateToMicros(clock_())};
+}
+
+v1::Customer CustomerManager::DiscloseOne(const auth::RequestContext& caller,
+                                          const Customer& customer) const {
+  std::vector<v1::Customer> shown = Disclose(caller, {customer});
+  return std::move(shown.front());
+}
+
+std::vector<v1::Customer> CustomerManager::Disclose(const auth::RequestContext& caller,
+                                                    const std::vector<Customer>& customers) const {
+  disclosure::Disclosure disclosed = ReadDisclosure(caller);
+  std::vector<v1::Customer> shown(customers.size());
+  for (size_t i = 0; i < customers.size(); ++i) {
+    ToProto(customers[i], &shown[i]);
+    disclosed.Apply(shown[i], {customers[i].customer_id});
+  }
+  disclosed.Report(audit_);
+  return shown;
+}
+
+v1::Customer CustomerManager::Shown(const auth::RequestContext& caller, const Customer& customer) {
+  v1::Customer shown;
+  ToProto(customer, &shown);
+  caller.scope->Redact(auth::kCustomerResource, shown);
+  return shown;
+}
+
+absl::StatusOr<v1::Customer> CustomerManager::Shown(const auth::RequestContext& caller,
+                                                    const absl::StatusOr<Customer>& customer) {
+  if (!customer.ok()) return customer.status();
+  return Shown(caller, *customer);
 }
 
 void CustomerManager::Create(const auth::RequestContext& caller, Customer customer,
@@ -183,7 +258,9 @@ void CustomerManager::CreateBatch(std::vector<PendingCreate>& batch) {
           customers, [this](const std::vector<NewCustomer>& group) {
             return store_->CreateMany(group);
           });
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done(Shown(customers[i].context.caller, results[i]));
+  }
 }
 
 void CustomerManager::Get(const auth::RequestContext& caller, std::string_view customer_id,
@@ -193,10 +270,7 @@ void CustomerManager::Get(const auth::RequestContext& caller, std::string_view c
   }
   absl::StatusOr<std::string> id = CheckCustomerId(customer_id, "customer_id");
   if (!id.ok()) return done(id.status());
-  PendingGet pending{.tenant_id = caller.tenant_id,
-                     .scope = caller.scope,
-                     .customer_id = *std::move(id),
-                     .done = std::move(done)};
+  PendingGet pending{.caller = caller, .customer_id = *std::move(id), .done = std::move(done)};
   if (!loader_.Add(pending)) pending.done(absl::ResourceExhaustedError("server overloaded"));
 }
 
@@ -205,7 +279,7 @@ void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
   // credential, so a busy caller's gets still go together.
   std::map<std::pair<std::string, const auth::Scope*>, std::vector<PendingGet*>> by_viewer;
   for (PendingGet& pending : batch) {
-    by_viewer[{pending.tenant_id, pending.scope.get()}].push_back(&pending);
+    by_viewer[{pending.caller.tenant_id, pending.caller.scope.get()}].push_back(&pending);
   }
   for (auto& [viewer, pendings] : by_viewer) {
     const auto& [tenant, scope] = viewer;
@@ -224,13 +298,13 @@ void CustomerManager::LoadBatch(std::vector<PendingGet>& batch) {
       if (it == found->end()) {
         pending->done(CustomerNotFound(pending->customer_id));
       } else {
-        pending->done(*it);
+        pending->done(DiscloseOne(pending->caller, *it));
       }
     }
   }
 }
 
-absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
+absl::StatusOr<std::vector<v1::Customer>> CustomerManager::BatchGet(
     const auth::RequestContext& caller, const std::vector<std::string>& customer_ids) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   if (customer_ids.empty()) return status::InvalidArgument("customer_ids", "is required");
@@ -254,7 +328,7 @@ absl::StatusOr<std::vector<Customer>> CustomerManager::BatchGet(
     if (it == found.end()) return CustomerNotFound(id);
     ordered.push_back(*it);
   }
-  return ordered;
+  return Disclose(caller, ordered);
 }
 
 absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& caller,
@@ -275,7 +349,7 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
     }
   }
   TL_ASSIGN_OR_RETURN(CustomerPage page, store_->List(caller.tenant_id, *scope, query, after));
-  ListResult result{.customers = std::move(page.customers), .next_page_token = {}};
+  ListResult result{.customers = Disclose(caller, page.customers), .next_page_token = {}};
   if (page.next) {
     result.next_page_token = page_tokens_.Encode({{"t", absl::ToUnixMicros(page.next->time)},
                                                   {"n", page.next->display_name},
@@ -285,9 +359,9 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
   return result;
 }
 
-absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& caller,
-                                                 const Customer& patch, std::string_view etag,
-                                                 const std::vector<std::string>& paths) {
+absl::StatusOr<v1::Customer> CustomerManager::Update(const auth::RequestContext& caller,
+                                                     const Customer& patch, std::string_view etag,
+                                                     const std::vector<std::string>& paths) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id,
                       CheckCustomerId(patch.customer_id, "customer.customer_id"));
@@ -296,7 +370,7 @@ absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& cal
   }
   TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   TL_RETURN_IF_ERROR(CheckFieldsWritable(*scope, WrittenFieldPaths(paths)));
-  return store_->Mutate(
+  const absl::StatusOr<Customer> updated = store_->Mutate(
       NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
         TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kActive, "update"));
@@ -305,31 +379,34 @@ absl::StatusOr<Customer> CustomerManager::Update(const auth::RequestContext& cal
         AssignPersonIds(customer);
         return Change{.kind = ChangeKind::kUpdated, .fields = paths};
       });
+  return Shown(caller, updated);
 }
 
-absl::StatusOr<Customer> CustomerManager::Delete(const auth::RequestContext& caller,
-                                                 std::string_view customer_id,
-                                                 std::string_view etag) {
+absl::StatusOr<v1::Customer> CustomerManager::Delete(const auth::RequestContext& caller,
+                                                     std::string_view customer_id,
+                                                     std::string_view etag) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
   TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   const WriteContext context = NewWriteContext(caller);
-  return store_->Mutate(context, id, [&](Customer& customer) -> absl::StatusOr<Change> {
-    TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
-    TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kActive, "delete"));
-    customer.state = CustomerState::kDeleted;
-    customer.delete_time = context.now;
-    return Change{.kind = ChangeKind::kDeleted, .fields = {}};
-  });
+  const absl::StatusOr<Customer> deleted =
+      store_->Mutate(context, id, [&](Customer& customer) -> absl::StatusOr<Change> {
+        TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
+        TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kActive, "delete"));
+        customer.state = CustomerState::kDeleted;
+        customer.delete_time = context.now;
+        return Change{.kind = ChangeKind::kDeleted, .fields = {}};
+      });
+  return Shown(caller, deleted);
 }
 
-absl::StatusOr<Customer> CustomerManager::Undelete(const auth::RequestContext& caller,
-                                                   std::string_view customer_id,
-                                                   std::string_view etag) {
+absl::StatusOr<v1::Customer> CustomerManager::Undelete(const auth::RequestContext& caller,
+                                                       std::string_view customer_id,
+                                                       std::string_view etag) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
   TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
-  return store_->Mutate(
+  const absl::StatusOr<Customer> restored = store_->Mutate(
       NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
         TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kDeleted, "undelete"));
@@ -337,6 +414,7 @@ absl::StatusOr<Customer> CustomerManager::Undelete(const auth::RequestContext& c
         customer.delete_time.reset();
         return Change{.kind = ChangeKind::kUndeleted, .fields = {}};
       });
+  return Shown(caller, restored);
 }
 
 absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::RequestContext& caller,
@@ -364,6 +442,13 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
   TL_ASSIGN_OR_RETURN(DuplicatePage page,
                       store_->FindDuplicates(caller.tenant_id, *scope, id, page_size, after));
   DuplicatesResult result{.pairs = std::move(page.pairs), .next_page_token = {}};
+  disclosure::Disclosure disclosed = ReadDisclosure(caller);
+  for (DuplicatePair& pair : result.pairs) {
+    for (DuplicateMatch& match : pair.matches) {
+      DiscloseMatch(disclosed, match, {pair.customer_id, pair.duplicate_customer_id});
+    }
+  }
+  disclosed.Report(audit_);
   if (page.next) {
     result.next_page_token = page_tokens_.Encode({{"s", page.next->strength},
                                                   {"a", page.next->customer_id},
@@ -373,12 +458,12 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
   return result;
 }
 
-absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& caller,
-                                                    std::string_view survivor_id,
-                                                    std::string_view merged_id,
-                                                    std::string_view survivor_etag,
-                                                    std::string_view merged_etag,
-                                                    const std::optional<IdempotencyKey>& key) {
+absl::StatusOr<MergeResult> CustomerManager::Merge(const auth::RequestContext& caller,
+                                                   std::string_view survivor_id,
+                                                   std::string_view merged_id,
+                                                   std::string_view survivor_etag,
+                                                   std::string_view merged_etag,
+                                                   const std::optional<IdempotencyKey>& key) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckMergePermissions(*scope));
   TL_ASSIGN_OR_RETURN(const std::string survivor,
@@ -405,11 +490,15 @@ absl::StatusOr<MergeOutcome> CustomerManager::Merge(const auth::RequestContext& 
     TL_RETURN_IF_ERROR(CheckFieldsWritable(*scope, ChangedFieldPaths(s, folded)));
     return folded;
   };
-  return store_->Merge(NewWriteContext(caller), survivor, merged, fold, key);
+  TL_ASSIGN_OR_RETURN(const MergeOutcome outcome,
+                      store_->Merge(NewWriteContext(caller), survivor, merged, fold, key));
+  return MergeResult{.survivor = Shown(caller, outcome.survivor),
+                     .merged = Shown(caller, outcome.merged),
+                     .merge = outcome.merge};
 }
 
-absl::StatusOr<MergeOutcome> CustomerManager::Unmerge(const auth::RequestContext& caller,
-                                                      std::string_view merge_id) {
+absl::StatusOr<MergeResult> CustomerManager::Unmerge(const auth::RequestContext& caller,
+                                                     std::string_view merge_id) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_RETURN_IF_ERROR(CheckMergePermissions(*scope));
   if (merge_id.empty()) return status::InvalidArgument("merge_id", "is required");
@@ -418,9 +507,14 @@ absl::StatusOr<MergeOutcome> CustomerManager::Unmerge(const auth::RequestContext
   const auto vet = [scope](const Customer& now, const Customer& restored) {
     return CheckFieldsWritable(*scope, ChangedFieldPaths(now, restored));
   };
-  return store_->Unmerge(NewWriteContext(caller),
-                         absl::AsciiStrToLower(absl::string_view(merge_id.data(), merge_id.size())),
-                         vet);
+  TL_ASSIGN_OR_RETURN(
+      const MergeOutcome outcome,
+      store_->Unmerge(NewWriteContext(caller),
+                      absl::AsciiStrToLower(absl::string_view(merge_id.data(), merge_id.size())),
+                      vet));
+  return MergeResult{.survivor = Shown(caller, outcome.survivor),
+                     .merged = Shown(caller, outcome.merged),
+                     .merge = outcome.merge};
 }
 
 }  // namespace touchline::contacts

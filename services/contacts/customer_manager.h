@@ -5,8 +5,9 @@
 // gRPC or SQL.
 //
 // Every method needs caller.scope (INTERNAL "no scope" without it: a wiring bug). The
-// customers it returns are complete: field policies apply to what leaves the service, in the
-// adapter.
+// customers it returns are as the caller may see them: through the caller's field policies
+// (the shared disclosure step, common/disclosure), and a read that showed sensitive fields
+// (Get, BatchGet, List, FindDuplicates) is reported as one audit entry.
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MANAGER_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MANAGER_H_
 
@@ -19,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/audit/audit.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
 #include "common/paging/page_token.h"
@@ -26,6 +28,7 @@
 #include "services/contacts/customer_store.h"
 #include "services/contacts/customer_validation.h"
 #include "services/contacts/model.h"
+#include "touchline/contacts/v1/customer.pb.h"
 
 namespace touchline::contacts {
 
@@ -45,23 +48,34 @@ struct BatchOptions {
   size_t max_queue = 4096;
 };
 
+// Most customer ids one audit entry of a read lists in its detail.
+inline constexpr size_t kMaxAuditedIds = 100;
+
 struct ListResult {
-  std::vector<Customer> customers;
+  std::vector<v1::Customer> customers;
   std::string next_page_token;
 };
 
+// Each match's value is shown as the field it matched on would be (hidden: empty).
 struct DuplicatesResult {
   std::vector<DuplicatePair> pairs;
   std::string next_page_token;
 };
 
+struct MergeResult {
+  v1::Customer survivor;
+  v1::Customer merged;
+  CustomerMerge merge;
+};
+
 class CustomerManager {
  public:
   using Clock = std::function<absl::Time()>;
-  using CustomerCallback = std::function<void(absl::StatusOr<Customer>)>;
+  using CustomerCallback = std::function<void(absl::StatusOr<v1::Customer>)>;
 
+  // `audit` receives the sensitive reads; both pointers must outlive the manager.
   // `page_tokens` seals the page tokens of List and FindDuplicates.
-  CustomerManager(CustomerStore* store, CustomerValidator validator,
+  CustomerManager(CustomerStore* store, audit::AuditPublisher* audit, CustomerValidator validator,
                   paging::PageTokens page_tokens, Clock clock, BatchOptions batching = {});
 
   // Create and Get never block: they check the request on the calling thread and queue the
@@ -79,8 +93,8 @@ class CustomerManager {
   // the same words.
   void Get(const auth::RequestContext& caller, std::string_view customer_id, CustomerCallback done);
   // In the order of `customer_ids`; NOT_FOUND naming the first missing or invisible id.
-  absl::StatusOr<std::vector<Customer>> BatchGet(const auth::RequestContext& caller,
-                                                 const std::vector<std::string>& customer_ids);
+  absl::StatusOr<std::vector<v1::Customer>> BatchGet(const auth::RequestContext& caller,
+                                                     const std::vector<std::string>& customer_ids);
   // The customers the caller sees. query.page_size 0 means the default. The page token must
   // come from the same query.
   absl::StatusOr<ListResult> List(const auth::RequestContext& caller, CustomerQuery query,
@@ -90,12 +104,12 @@ class CustomerManager {
   // PERMISSION_CUSTOMERS_WRITE, for a path the caller's field policies do not let them write
   // (naming it), and as the store says for the row. Delete and Undelete alike, but for the
   // paths.
-  absl::StatusOr<Customer> Update(const auth::RequestContext& caller, const Customer& patch,
-                                  std::string_view etag, const std::vector<std::string>& paths);
-  absl::StatusOr<Customer> Delete(const auth::RequestContext& caller, std::string_view customer_id,
-                                  std::string_view etag);
-  absl::StatusOr<Customer> Undelete(const auth::RequestContext& caller,
-                                    std::string_view customer_id, std::string_view etag);
+  absl::StatusOr<v1::Customer> Update(const auth::RequestContext& caller, const Customer& patch,
+                                      std::string_view etag, const std::vector<std::string>& paths);
+  absl::StatusOr<v1::Customer> Delete(const auth::RequestContext& caller,
+                                      std::string_view customer_id, std::string_view etag);
+  absl::StatusOr<v1::Customer> Undelete(const auth::RequestContext& caller,
+                                        std::string_view customer_id, std::string_view etag);
   // Pairs of which the caller sees both customers.
   absl::StatusOr<DuplicatesResult> FindDuplicates(const auth::RequestContext& caller,
                                                   std::string_view customer_id, int page_size,
@@ -103,17 +117,16 @@ class CustomerManager {
   // Merge and Unmerge: PERMISSION_DENIED without PERMISSION_CUSTOMERS_WRITE and
   // PERMISSION_CUSTOMERS_MERGE, when a field they would change on the survivor is not the
   // caller's to write (naming it), and as the store says for the rows.
-  absl::StatusOr<MergeOutcome> Merge(const auth::RequestContext& caller,
-                                     std::string_view survivor_id, std::string_view merged_id,
-                                     std::string_view survivor_etag, std::string_view merged_etag,
-                                     const std::optional<IdempotencyKey>& key);
-  absl::StatusOr<MergeOutcome> Unmerge(const auth::RequestContext& caller,
-                                       std::string_view merge_id);
+  absl::StatusOr<MergeResult> Merge(const auth::RequestContext& caller,
+                                    std::string_view survivor_id, std::string_view merged_id,
+                                    std::string_view survivor_etag, std::string_view merged_etag,
+                                    const std::optional<IdempotencyKey>& key);
+  absl::StatusOr<MergeResult> Unmerge(const auth::RequestContext& caller,
+                                      std::string_view merge_id);
 
  private:
   struct PendingGet {
-    std::string tenant_id;
-    std::shared_ptr<const auth::Scope> scope;
+    auth::RequestContext caller;
     std::string customer_id;
     CustomerCallback done;
   };
@@ -123,10 +136,20 @@ class CustomerManager {
   };
 
   WriteContext NewWriteContext(const auth::RequestContext& caller) const;
+  // Read results as the caller may see them, with the audit entry of the sensitive fields
+  // they showed.
+  v1::Customer DiscloseOne(const auth::RequestContext& caller, const Customer& customer) const;
+  std::vector<v1::Customer> Disclose(const auth::RequestContext& caller,
+                                     const std::vector<Customer>& customers) const;
+  // What a write returns to its writer, through the same field policies; not a read to audit.
+  static v1::Customer Shown(const auth::RequestContext& caller, const Customer& customer);
+  static absl::StatusOr<v1::Customer> Shown(const auth::RequestContext& caller,
+                                            const absl::StatusOr<Customer>& customer);
   void LoadBatch(std::vector<PendingGet>& batch);
   void CreateBatch(std::vector<PendingCreate>& batch);
 
   CustomerStore* store_;
+  audit::AuditPublisher* audit_;
   CustomerValidator validator_;
   const paging::PageTokens page_tokens_;
   Clock clock_;

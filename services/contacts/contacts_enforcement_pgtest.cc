@@ -672,7 +672,7 @@ TEST_F(ContactsEnforcementTest, ACallWithoutAScopeIsAWiringBug) {
                                       .request_id = "r",
                                       .scope = nullptr,
                                       .client = ""};
-  const absl::StatusOr<std::vector<Customer>> batch = manager_->BatchGet(unscoped, {c1_});
+  const absl::StatusOr<std::vector<v1::Customer>> batch = manager_->BatchGet(unscoped, {c1_});
   EXPECT_EQ(batch.status(), absl::InternalError("no scope"));
   const absl::StatusOr<ListResult> list = manager_->List(unscoped, CustomerQuery{}, "");
   EXPECT_EQ(list.status(), absl::InternalError("no scope"));
