@@ -23,6 +23,7 @@
 #include "common/redis/pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/touchpoints/customer_events.h"
 #include "services/touchpoints/migrations.h"
 #include "services/touchpoints/pg_touchpoint_store.h"
 #include "services/touchpoints/touchpoint_manager.h"
@@ -131,7 +132,7 @@ class CustomerReadModelTest : public ::testing::Test {
         options, redis_.get(), tp_pool_.get(),
         [this](pqxx::work& txn, const ev::EventEnvelope& event) -> absl::Status {
           txn.exec_params("INSERT INTO apply_log VALUES ($1)", event.event_id());
-          return store_->ApplyCustomerEvent(txn, event);
+          return ApplyCustomerEvent(txn, event);
         });
   }
 

@@ -26,6 +26,7 @@
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/unary_call.h"
+#include "services/touchpoints/customer_events.h"
 #include "services/touchpoints/migrations.h"
 #include "services/touchpoints/pg_touchpoint_store.h"
 #include "services/touchpoints/touchpoint_manager.h"
@@ -128,19 +129,12 @@ int Run() {
   consumer_options.topic = events::kCustomersTopic;
   consumer_options.group = "touchpoints";
   consumer_options.consumer = events::ProcessConsumerName();
-  events::StreamConsumer customers(
-      consumer_options, redis.get(), pool.get(),
-      [&store](pqxx::work& txn, const events::v1::EventEnvelope& event) {
-        return store.ApplyCustomerEvent(txn, event);
-      });
+  events::StreamConsumer customers(consumer_options, redis.get(), pool.get(), &ApplyCustomerEvent);
   customers.Start();
   // Callers: tokens verified here, scopes from the permissions service, cached until a
   // policy change says otherwise; the customer shares read model, whose changes re-send the
   // customer's touchpoints through the change feed.
-  enforcement_config->options.shares_changed =
-      [&store](pqxx::work& txn, const std::string& tenant_id, const std::string& customer_id) {
-        return store.SharesChanged(txn, tenant_id, customer_id);
-      };
+  enforcement_config->options.shares_changed = &SharesChanged;
   enforcement::Enforcement enforcement(*std::move(enforcement_config), redis.get(), pool.get());
   enforcement.Start();
   audit::AuditPublisherOptions audit_options;

@@ -1,6 +1,7 @@
-// TouchpointStore on PostgreSQL (migrations/0001_touchpoints.sql), plus the customer read
-// model that contacts' events feed. Visibility is decided over that read model and the shares
-// read model (enforcement::SharesMigrations(), applied to the same schema).
+// TouchpointStore on PostgreSQL (migrations/, statements in sql.h). Visibility is decided over
+// the customer read model (customer_events.h keeps it) and the shares read model
+// (enforcement::SharesMigrations(), applied to the same schema). What to write is decided in
+// record_decision.h and touchpoint_events.h; this file only reads and writes.
 #ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
 #define TOUCHLINE_SERVICES_TOUCHPOINTS_PG_TOUCHPOINT_STORE_H_
 
@@ -14,7 +15,6 @@
 #include "common/events/topics.h"
 #include "common/pg/pool.h"
 #include "services/touchpoints/touchpoint_store.h"
-#include "touchline/events/v1/event.pb.h"
 
 namespace touchline::touchpoints {
 
@@ -70,24 +70,6 @@ class PgTouchpointStore final : public TouchpointStore {
   // index needs, concerns and interests), `batch` rows a transaction, until none is left or
   // `stop` returns true. Returns how many it rebuilt.
   absl::StatusOr<int64_t> IndexListsOfOlderRows(int batch, const std::function<bool()>& stop);
-
-  // Applies one event of contacts' "customers" topic to the read model, in the consumer's
-  // transaction: upserts the customer unless the model already holds a newer version; on a
-  // merge moves the merged customer's touchpoints to the survivor, on an unmerge moves back
-  // those recorded for the restored customer (or for customers merged into it), each move
-  // with a TouchpointsReassigned event. Other event types are ignored.
-  //
-  // When who may see a customer changes (its owner, region, level, state or merge), its
-  // touchpoints are sent through the change feed again, in the same transaction: their
-  // change_xid moves to it, nothing else of them changes. A reader who sees the customer now
-  // gets them on from the cursor it holds, even one that passed over them unseen before.
-  absl::Status ApplyCustomerEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
-
-  // The shares read model's hook (enforcement::SharesChangedFn): the customer's shares changed in
-  // `txn`, so its touchpoints are sent through the change feed again, as ApplyCustomerEvent
-  // does for the customer's own attributes.
-  absl::Status SharesChanged(pqxx::work& txn, const std::string& tenant_id,
-                             const std::string& customer_id);
 
  private:
   absl::Status EnsureMonths(const std::vector<absl::Time>& times);

@@ -164,11 +164,7 @@ class EnforcementTest : public TouchpointsServiceTest {
     const ev::EventEnvelope envelope =
         events::MakeEnvelope(changed, kTenant, "customer_shares", customers_[name].id, "", "");
     const absl::Status applied = pool_->Transact([&](pqxx::work& txn) {
-      return enforcement::ApplyPermissionEvent(
-          txn, envelope,
-          [this](pqxx::work& t, const std::string& tenant, const std::string& customer) {
-            return store_->SharesChanged(t, tenant, customer);
-          });
+      return enforcement::ApplyPermissionEvent(txn, envelope, &touchpoints::SharesChanged);
     });
     ASSERT_TRUE(applied.ok()) << applied;
   }

@@ -32,6 +32,7 @@
 #include "common/status/grpc_status.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
+#include "services/touchpoints/customer_events.h"
 #include "services/touchpoints/migrations.h"
 #include "services/touchpoints/pg_touchpoint_store.h"
 #include "services/touchpoints/touchpoint_manager.h"
@@ -187,8 +188,8 @@ class TouchpointsServiceTest : public ::testing::Test {
                           const std::string& customer_id) {
     const ev::EventEnvelope envelope =
         events::MakeEnvelope(payload, tenant, "customer", customer_id, "", "");
-    const absl::Status applied =
-        pool_->Transact([&](pqxx::work& txn) { return store_->ApplyCustomerEvent(txn, envelope); });
+    const absl::Status applied = pool_->Transact(
+        [&](pqxx::work& txn) { return touchpoints::ApplyCustomerEvent(txn, envelope); });
     ASSERT_TRUE(applied.ok()) << applied;
   }
 
