@@ -1,0 +1,319 @@
+#include "services/touchpoints/testing/in_memory_touchpoint_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
+#include "services/touchpoints/touchpoint_events.h"
+#include "services/touchpoints/touchpoint_row.h"
+#include "touchline/contacts/v1/customer.pb.h"
+
+namespace touchline::touchpoints::testing {
+namespace {
+
+namespace cv1 = ::touchline::contacts::v1;
+
+absl::Status TouchpointNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat("touchpoint ", std::string(id), " not found"));
+}
+
+CustomerState StateOf(const cv1::Customer& c) {
+  CustomerState state;
+  state.state = c.state();
+  state.merged_into = c.merged_into_customer_id();
+  for (const cv1::ContactPerson& p : c.contact_persons()) state.person_ids.push_back(p.person_id());
+  state.attributes.customer_id = c.customer_id();
+  state.attributes.owner_id = c.owner_id();
+  state.attributes.region = c.region();
+  state.attributes.level = c.level();
+  return state;
+}
+
+int64_t VersionOf(const cv1::Customer& c) { return c.etag().empty() ? 0 : std::stoll(c.etag()); }
+
+template <typename Values, typename Value>
+bool Contains(const Values& values, const Value& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// Whether `t` passes the filter, as the PostgreSQL store's conditions decide.
+bool Matches(const v1::TouchpointFilter& f, const v1::Touchpoint& t) {
+  if (!f.channels().empty() && !Contains(f.channels(), t.channel())) return false;
+  if (!f.categories().empty() && !Contains(f.categories(), t.category())) return false;
+  if (!f.outcomes().empty() && !Contains(f.outcomes(), t.outcome())) return false;
+  if (!f.sentiments().empty() && !Contains(f.sentiments(), t.sentiment())) return false;
+  if (!f.tag().empty() && !Contains(t.tags(), f.tag())) return false;
+  if (!f.participant_id().empty() &&
+      std::none_of(t.participants().begin(), t.participants().end(),
+                   [&](const v1::Participant& p) { return p.user_id() == f.participant_id(); })) {
+    return false;
+  }
+  if (f.has_concerns() && t.concerns().empty()) return false;
+  const absl::Time at = FromProtoTime(t.occur_time());
+  if (f.has_occur_time_start() && at < FromProtoTime(f.occur_time_start())) return false;
+  if (f.has_occur_time_end() && at >= FromProtoTime(f.occur_time_end())) return false;
+  return true;
+}
+
+}  // namespace
+
+void InMemoryTouchpointStore::PutCustomer(const std::string& tenant_id,
+                                          const cv1::Customer& customer) {
+  absl::MutexLock lock(&mu_);
+  customers_[{tenant_id, customer.customer_id()}] = {StateOf(customer), VersionOf(customer)};
+}
+
+void InMemoryTouchpointStore::ShareCustomer(const std::string& tenant_id,
+                                            const std::string& customer_id, std::string grantee,
+                                            bool edit) {
+  absl::MutexLock lock(&mu_);
+  customers_[{tenant_id, customer_id}].state.attributes.shares.push_back(
+      {std::move(grantee), edit});
+}
+
+std::vector<events::v1::EventEnvelope> InMemoryTouchpointStore::events() const {
+  absl::MutexLock lock(&mu_);
+  return events_;
+}
+
+size_t InMemoryTouchpointStore::size() const {
+  absl::MutexLock lock(&mu_);
+  return rows_.size();
+}
+
+CustomerStates InMemoryTouchpointStore::LoadCustomers(const std::string& tenant,
+                                                      std::vector<std::string> ids) const {
+  CustomerStates found;
+  for (int hop = 0; hop <= kMaxMergeHops && !ids.empty(); ++hop) {
+    std::vector<std::string> next;
+    for (const std::string& id : ids) {
+      const auto it = customers_.find({tenant, id});
+      if (it == customers_.end() || found.contains(id)) continue;
+      const CustomerState& c = it->second.state;
+      if (!c.merged_into.empty() && !found.contains(c.merged_into)) next.push_back(c.merged_into);
+      found.emplace(id, c);
+    }
+    ids = std::move(next);
+  }
+  return found;
+}
+
+auth::CustomerAttributes InMemoryTouchpointStore::AttributesOf(
+    const std::string& tenant, const std::string& customer_id) const {
+  const auto it = customers_.find({tenant, customer_id});
+  if (it != customers_.end()) return it->second.state.attributes;
+  auth::CustomerAttributes unknown;
+  unknown.customer_id = customer_id;
+  return unknown;
+}
+
+absl::Status InMemoryTouchpointStore::RequireVisibleCustomer(const auth::Scope& scope,
+                                                             const std::string& tenant,
+                                                             const std::string& customer_id) const {
+  if (!customers_.contains({tenant, customer_id}) ||
+      !scope.Allows(auth::Access::kRead, AttributesOf(tenant, customer_id))) {
+    return absl::NotFoundError(absl::StrCat("customer ", customer_id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> InMemoryTouchpointStore::RecordMany(
+    const std::vector<NewTouchpoint>& input) {
+  absl::MutexLock lock(&mu_);
+  std::vector<absl::StatusOr<Recorded>> results(input.size(), absl::UnknownError("not written"));
+  std::vector<v1::Touchpoint> touchpoints;
+  std::vector<bool> live(input.size(), false);
+  std::vector<IdempotencyKey> keys;
+  for (size_t i = 0; i < input.size(); ++i) {
+    const NewTouchpoint& n = input[i];
+    touchpoints.push_back(n.touchpoint);
+    const absl::Status resolved =
+        ResolveCustomer(LoadCustomers(n.context.caller.tenant_id, {n.touchpoint.customer_id()}),
+                        *n.context.caller.scope, touchpoints[i], n.field_prefix);
+    if (!resolved.ok()) {
+      results[i] = resolved;
+      continue;
+    }
+    live[i] = true;
+    for (IdempotencyKey& key : KeysOf(n, i)) keys.push_back(std::move(key));
+  }
+  // Claimed one by one, as INSERT ... ON CONFLICT DO NOTHING does.
+  std::vector<bool> won;
+  for (const IdempotencyKey& k : keys) {
+    won.push_back(keys_
+                      .try_emplace({k.tenant_id, k.kind, k.key},
+                                   StoredKey{k.kind, k.touchpoint_id, k.fingerprint})
+                      .second);
+  }
+  const ClaimDecision claims = DecideClaims(input.size(), keys, won);
+  for (const size_t k : claims.give_back)
+    keys_.erase({keys[k].tenant_id, keys[k].kind, keys[k].key});
+
+  const uint64_t change = ++last_change_;  // One transaction.
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (!live[i] || !claims.is_new[i]) continue;
+    rows_[{input[i].context.caller.tenant_id, touchpoints[i].touchpoint_id()}] =
+        Row{touchpoints[i], input[i].touchpoint.customer_id(), change};
+    WriteEvents written = RecordedEvents(input[i], touchpoints[i]);
+    events_.push_back(std::move(written.change));
+    events_.push_back(std::move(written.audit));
+    results[i] = Recorded{touchpoints[i], false};
+  }
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (!live[i] || claims.is_new[i]) continue;
+    std::vector<StoredKey> stored;
+    for (const IdempotencyKey& k : KeysOf(input[i], i)) {
+      const auto it = keys_.find({k.tenant_id, k.kind, k.key});
+      if (it != keys_.end()) stored.push_back(it->second);
+    }
+    const absl::StatusOr<std::string> prior = DecideReplay(input[i], stored);
+    if (!prior.ok()) {
+      results[i] = prior.status();
+      continue;
+    }
+    const auto row = rows_.find({input[i].context.caller.tenant_id, *prior});
+    if (row == rows_.end()) return TouchpointNotFound(*prior);
+    results[i] = Recorded{row->second.touchpoint, true};
+  }
+  return results;
+}
+
+absl::StatusOr<v1::Touchpoint> InMemoryTouchpointStore::Get(const auth::Scope& scope,
+                                                            std::string_view tenant_id,
+                                                            std::string_view touchpoint_id) {
+  absl::MutexLock lock(&mu_);
+  const std::string tenant(tenant_id);
+  const auto it = rows_.find({tenant, std::string(touchpoint_id)});
+  if (it == rows_.end() ||
+      !scope.Allows(auth::Access::kRead,
+                    AttributesOf(tenant, it->second.touchpoint.customer_id()))) {
+    return TouchpointNotFound(touchpoint_id);
+  }
+  return it->second.touchpoint;
+}
+
+absl::StatusOr<v1::Touchpoint> InMemoryTouchpointStore::Mutate(const WriteContext& context,
+                                                               std::string_view touchpoint_id,
+                                                               std::string_view field_prefix,
+                                                               const Mutation& mutate) {
+  absl::MutexLock lock(&mu_);
+  const std::string& tenant = context.caller.tenant_id;
+  const auto it = rows_.find({tenant, std::string(touchpoint_id)});
+  if (it == rows_.end()) return TouchpointNotFound(touchpoint_id);
+  v1::Touchpoint t = it->second.touchpoint;
+  TL_ASSIGN_OR_RETURN(const Mutated mutated,
+                      ApplyMutation(
+                          context, AttributesOf(tenant, t.customer_id()), field_prefix, mutate,
+                          [&](const std::string& customer_id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                            return LoadCustomers(tenant, {customer_id});
+                          },
+                          TouchpointNotFound(touchpoint_id), t));
+  it->second.touchpoint = t;
+  if (!mutated.named_customer.empty()) it->second.origin_customer_id = mutated.named_customer;
+  it->second.change = ++last_change_;
+  WriteEvents written = ChangedEvents(context, t, mutated.change);
+  events_.push_back(std::move(written.change));
+  events_.push_back(std::move(written.audit));
+  return t;
+}
+
+absl::StatusOr<TouchpointPage> InMemoryTouchpointStore::List(
+    const auth::Scope& scope, std::string_view tenant_id, std::string_view customer_id,
+    const v1::TouchpointFilter& filter, int page_size, const std::optional<TimeCursor>& after) {
+  absl::MutexLock lock(&mu_);
+  const std::string tenant(tenant_id);
+  TL_RETURN_IF_ERROR(RequireVisibleCustomer(scope, tenant, std::string(customer_id)));
+  // Newest first: (occurred_at, touchpoint_id) descending.
+  std::vector<std::pair<TimeCursor, const v1::Touchpoint*>> timeline;
+  for (const auto& [id, row] : rows_) {
+    const v1::Touchpoint& t = row.touchpoint;
+    if (id.first != tenant || t.customer_id() != customer_id || t.has_delete_time() ||
+        !Matches(filter, t)) {
+      continue;
+    }
+    const TimeCursor at{FromProtoTime(t.occur_time()), t.touchpoint_id()};
+    if (after && std::tie(at.occurred_at, at.touchpoint_id) >=
+                     std::tie(after->occurred_at, after->touchpoint_id)) {
+      continue;
+    }
+    timeline.emplace_back(at, &t);
+  }
+  std::sort(timeline.begin(), timeline.end(), [](const auto& a, const auto& b) {
+    return std::tie(b.first.occurred_at, b.first.touchpoint_id) <
+           std::tie(a.first.occurred_at, a.first.touchpoint_id);
+  });
+  TouchpointPage page;
+  for (const auto& [at, t] : timeline) {
+    if (static_cast<int>(page.touchpoints.size()) == page_size) {
+      page.more = true;
+      const v1::Touchpoint& last = page.touchpoints.back();
+      page.next = TimeCursor{FromProtoTime(last.occur_time()), last.touchpoint_id()};
+      break;
+    }
+    page.touchpoints.push_back(*t);
+  }
+  return page;
+}
+
+absl::StatusOr<TouchpointPage> InMemoryTouchpointStore::Search(const auth::Scope&, std::string_view,
+                                                               const SearchSpec&) {
+  return absl::UnimplementedError("full-text search needs PostgreSQL (touchpoints_*_pgtest)");
+}
+
+absl::StatusOr<v1::GetTouchpointStatsResponse> InMemoryTouchpointStore::Stats(
+    const auth::Scope&, std::string_view, std::string_view, const v1::TouchpointFilter&, absl::Time,
+    absl::Time, std::string_view) {
+  return absl::UnimplementedError("statistics need PostgreSQL (touchpoints_*_pgtest)");
+}
+
+absl::StatusOr<ChangesPage> InMemoryTouchpointStore::Changes(const auth::Scope& scope,
+                                                             std::string_view tenant_id,
+                                                             std::string_view customer_id,
+                                                             const ChangeCursor& after,
+                                                             int page_size) {
+  absl::MutexLock lock(&mu_);
+  const std::string tenant(tenant_id);
+  if (!customer_id.empty()) {
+    TL_RETURN_IF_ERROR(RequireVisibleCustomer(scope, tenant, std::string(customer_id)));
+  }
+  std::vector<std::pair<ChangeCursor, const v1::Touchpoint*>> changed;
+  for (const auto& [id, row] : rows_) {
+    const ChangeCursor at{row.change, row.touchpoint.touchpoint_id()};
+    if (id.first != tenant ||
+        (!customer_id.empty() && row.touchpoint.customer_id() != customer_id) ||
+        std::tie(at.xid, at.touchpoint_id) <= std::tie(after.xid, after.touchpoint_id)) {
+      continue;
+    }
+    changed.emplace_back(at, &row.touchpoint);
+  }
+  std::sort(changed.begin(), changed.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.xid, a.first.touchpoint_id) <
+           std::tie(b.first.xid, b.first.touchpoint_id);
+  });
+  ChangesPage page{{}, after, static_cast<int>(changed.size()) <= page_size};
+  for (int i = 0; i < std::min(static_cast<int>(changed.size()), page_size); ++i) {
+    const auto& [at, t] = changed[i];
+    page.next = at;
+    // Passed over but not returned when the scope does not see its customer.
+    if (scope.Allows(auth::Access::kRead, AttributesOf(tenant, t->customer_id()))) {
+      page.touchpoints.push_back(*t);
+    }
+  }
+  return page;
+}
+
+absl::Status InMemoryTouchpointStore::LearnCustomer(std::string_view tenant_id,
+                                                    const cv1::Customer& customer) {
+  absl::MutexLock lock(&mu_);
+  // One version below the owner's, as the PostgreSQL store does: that version's event applies.
+  const int64_t version = VersionOf(customer) - 1;
+  const Id id{std::string(tenant_id), customer.customer_id()};
+  const auto known = customers_.find(id);
+  if (known == customers_.end() || known->second.version < version) {
+    customers_[id] = {StateOf(customer), version};
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace touchline::touchpoints::testing
