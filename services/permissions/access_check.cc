@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
 #include "services/permissions/customer_read_model.h"
-#include "services/permissions/identity/identity_store.h"
+#include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/org/org_manager.h"
 #include "services/permissions/org/org_store.h"
 #include "services/permissions/org/org_validation.h"
@@ -64,7 +64,10 @@ absl::StatusOr<v1::ExplainAccessResponse> AccessChecker::Explain(const auth::Req
   v1::CheckAccessResponse& decision = *response.mutable_decision();
   const auto reason = [&response](std::string text) { response.add_reasons(std::move(text)); };
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
-    const std::optional<UserRecord> user = FindUser(txn, caller.tenant_id, request.user_id());
+    PgIdentityRows users(txn);
+    TL_ASSIGN_OR_RETURN(const std::optional<UserRecord> user,
+                        users.FindUser(caller.tenant_id, request.user_id(), RowLock::kNone));
+    TL_RETURN_IF_ERROR(users.Finish(absl::OkStatus()));
     if (!user) return absl::NotFoundError(absl::StrCat("user ", request.user_id(), " not found"));
     if (user->state == v1::USER_STATE_DISABLED) {
       reason(absl::StrCat("user ", request.user_id(), " is disabled"));

@@ -9,8 +9,8 @@
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
-#include "services/permissions/identity/identity_store.h"
 #include "services/permissions/identity/password.h"
+#include "services/permissions/identity/pg_identity_store.h"
 
 namespace touchline::permissions {
 namespace {
@@ -30,6 +30,18 @@ v1::Role MakeRole(std::string id, std::string name, int rank, v1::DataScope data
   role.set_data_scope(data_scope);
   for (const v1::Permission p : permissions) role.add_permissions(p);
   return role;
+}
+
+// The user `username` of the tenant (case-insensitively), if any.
+absl::StatusOr<std::optional<UserRecord>> UserByUsername(pg::Pool* pool, const std::string& tenant,
+                                                         std::string_view username) {
+  PgIdentityStore store(pool);
+  std::optional<UserRecord> user;
+  TL_RETURN_IF_ERROR(store.Read([&](IdentityReader& rows) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(user, rows.FindUserByUsername(tenant, username));
+    return absl::OkStatus();
+  }));
+  return user;
 }
 
 // Acts as an administrator of `tenant`, before any user exists.
@@ -98,11 +110,8 @@ absl::StatusOr<BootstrapResult> Bootstrap(pg::Pool* pool, OrgManager* org,
       return created.status();
     }
   }
-  std::optional<UserRecord> admin;
-  TL_RETURN_IF_ERROR(pool->Query([&](pqxx::nontransaction& txn) {
-    admin = FindUserByUsername(txn, tenant, admin_username);
-    return absl::OkStatus();
-  }));
+  TL_ASSIGN_OR_RETURN(const std::optional<UserRecord> admin,
+                      UserByUsername(pool, tenant, admin_username));
   if (admin) {
     result.admin_user_id = admin->user_id;
     return result;
@@ -132,11 +141,8 @@ absl::StatusOr<std::string> CreateGatewayServiceKey(pg::Pool* pool, OrgManager* 
       !created.ok() && !absl::IsAlreadyExists(created.status())) {
     return created.status();
   }
-  std::optional<UserRecord> user;
-  TL_RETURN_IF_ERROR(pool->Query([&](pqxx::nontransaction& txn) {
-    user = FindUserByUsername(txn, tenant, kGatewayUser);
-    return absl::OkStatus();
-  }));
+  TL_ASSIGN_OR_RETURN(const std::optional<UserRecord> user,
+                      UserByUsername(pool, tenant, kGatewayUser));
   std::string user_id;
   if (user) {
     user_id = user->user_id;

@@ -1,7 +1,5 @@
 // Bootstrapping a tenant on real PostgreSQL (a fresh schema per test): the conventional roles
 // and the administrator, once, however often it runs.
-#include "services/permissions/bootstrap.h"
-
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -14,6 +12,8 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "services/permissions/bootstrap.h"
+#include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/org/org_store.h"
 #include "services/permissions/scope_compiler.h"
 #include "services/permissions/testing/permissions_db.h"
@@ -37,7 +37,8 @@ class BootstrapTest : public ::testing::Test {
     identity_options.hash_cost = PasswordHashCost::Minimum();
     auto page_tokens = paging::PageTokens::Load(*pool_);
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
-    identity_ = std::make_unique<IdentityManager>(pool_.get(), *std::move(signer),
+    identity_store_ = std::make_unique<PgIdentityStore>(pool_.get());
+    identity_ = std::make_unique<IdentityManager>(identity_store_.get(), *std::move(signer),
                                                   *std::move(page_tokens), identity_options);
     org_ = std::make_unique<OrgManager>(pool_.get());
   }
@@ -55,6 +56,7 @@ class BootstrapTest : public ::testing::Test {
 
   touchline::testing::ScopedSchema schema_{"permissions"};
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgIdentityStore> identity_store_;
   std::unique_ptr<IdentityManager> identity_;
   std::unique_ptr<OrgManager> org_;
 };

@@ -11,10 +11,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/audit/audit.h"
 #include "common/auth/request_context.h"
@@ -42,6 +44,7 @@
 #include "services/permissions/bootstrap.h"
 #include "services/permissions/customer_read_model.h"
 #include "services/permissions/identity/identity_manager.h"
+#include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/migrations.h"
 #include "services/permissions/org/org_manager.h"
 #include "services/permissions/permissions_service.h"
@@ -60,6 +63,13 @@ ABSL_FLAG(std::string, jwt_private_key_file, "",
 ABSL_FLAG(absl::Duration, access_token_ttl, absl::Minutes(15), "Lifetime of an access token");
 ABSL_FLAG(absl::Duration, session_ttl, absl::Hours(12),
           "Lifetime of a login session and its refresh tokens, from login");
+ABSL_FLAG(absl::Duration, session_retention, absl::Hours(24 * 30),
+          "How long a session stays stored after it expired or was revoked; then a background "
+          "purge deletes it (and its refresh token hashes, which live in its row)");
+ABSL_FLAG(absl::Duration, session_purge_interval, absl::Minutes(10),
+          "How often the purge of ended sessions runs (each run deletes batches of "
+          "--session_purge_batch until fewer are left)");
+ABSL_FLAG(int, session_purge_batch, 1000, "Most sessions one purge statement deletes; at least 1");
 ABSL_FLAG(int, login_throttle_failures, 5,
           "Failed logins from one client address on one account before further attempts from "
           "that address on it are delayed");
@@ -121,6 +131,15 @@ IdentityOptions IdentityConfig() {
   options.login_throttle.first_delay = absl::GetFlag(FLAGS_login_throttle_delay);
   options.login_throttle.max_delay = absl::GetFlag(FLAGS_login_throttle_max_delay);
   options.hash_cost = HashCost(absl::GetFlag(FLAGS_password_hash_strength));
+  options.session_retention = absl::GetFlag(FLAGS_session_retention);
+  options.session_purge_batch = absl::GetFlag(FLAGS_session_purge_batch);
+  if (options.session_retention < absl::ZeroDuration()) {
+    Fatal("--session_retention must not be negative");
+  }
+  if (options.session_purge_batch < 1) Fatal("--session_purge_batch must be at least 1");
+  if (absl::GetFlag(FLAGS_session_purge_interval) <= absl::ZeroDuration()) {
+    Fatal("--session_purge_interval must be positive");
+  }
   if (options.access_token_ttl <= absl::ZeroDuration()) {
     Fatal("--access_token_ttl must be positive");
   }
@@ -218,7 +237,8 @@ int Run() {
   const auto pool = OrDie(pg::Pool::Create(pool_options), "connecting to PostgreSQL");
   const paging::PageTokens page_tokens =
       OrDie(paging::PageTokens::Load(*pool), "loading the page-token key");
-  IdentityManager identity(pool.get(), std::move(signer), page_tokens, identity_options);
+  PgIdentityStore identity_store(pool.get());
+  IdentityManager identity(&identity_store, std::move(signer), page_tokens, identity_options);
   if (!bootstrap_tenant.empty()) {
     OrgManager org(pool.get());
     return RunBootstrap(pool.get(), &org, &identity, bootstrap_tenant);
@@ -281,6 +301,24 @@ int Run() {
                                         AuditLog::ApplyBatchFromStream());
   audit_consumer.Start();
 
+  // Ended sessions are deleted once past --session_retention. A small thread until the shared
+  // service host's periodic tasks replace it.
+  absl::Notification stop_purging;
+  std::thread session_purger([&] {
+    do {
+      absl::StatusOr<int64_t> purged;
+      // A full batch means more are waiting.
+      do {
+        purged = identity.PurgeEndedSessions();
+      } while (purged.ok() && *purged == identity_options.session_purge_batch &&
+               !stop_purging.HasBeenNotified());
+      if (!purged.ok()) {
+        log::Warning("purging ended sessions failed", {{"status", purged.status().ToString()}});
+      }
+    } while (
+        !stop_purging.WaitForNotificationWithTimeout(absl::GetFlag(FLAGS_session_purge_interval)));
+  });
+
   server::Executor executor(absl::GetFlag(FLAGS_worker_threads),
                             absl::GetFlag(FLAGS_max_queued_calls));
   const bool access_log = absl::GetFlag(FLAGS_access_log);
@@ -312,6 +350,8 @@ int Run() {
   log::Info("shutting down", {{"signal", std::to_string(signal)}});
   grpc_server->Shutdown();
   executor.Shutdown();
+  stop_purging.Notify();
+  session_purger.join();
   audit_consumer.Stop();
   customers.Stop();
   invalidation.Stop();

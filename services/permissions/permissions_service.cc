@@ -41,7 +41,6 @@ grpc::ServerUnaryReactor* PermissionsService::CreateUser(grpc::CallbackServerCon
                                                          v1::CreateUserResponse* response) {
   return deps_.runner->Run(
       context, "CreateUser", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
         TL_ASSIGN_OR_RETURN(*response->mutable_user(),
                             deps_.identity->CreateUser(caller, *request));
         return absl::OkStatus();
@@ -53,9 +52,6 @@ grpc::ServerUnaryReactor* PermissionsService::GetUser(grpc::CallbackServerContex
                                                       v1::GetUserResponse* response) {
   return deps_.runner->Run(
       context, "GetUser", [=, this](const RequestContext& caller) -> absl::Status {
-        if (request->user_id() != caller.caller_id) {
-          TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
-        }
         TL_ASSIGN_OR_RETURN(*response->mutable_user(),
                             deps_.identity->GetUser(caller, request->user_id()));
         return absl::OkStatus();
@@ -67,7 +63,6 @@ grpc::ServerUnaryReactor* PermissionsService::ListUsers(grpc::CallbackServerCont
                                                         v1::ListUsersResponse* response) {
   return deps_.runner->Run(
       context, "ListUsers", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
         TL_ASSIGN_OR_RETURN(*response, deps_.identity->ListUsers(caller, *request));
         return absl::OkStatus();
       });
@@ -78,7 +73,6 @@ grpc::ServerUnaryReactor* PermissionsService::UpdateUser(grpc::CallbackServerCon
                                                          v1::UpdateUserResponse* response) {
   return deps_.runner->Run(
       context, "UpdateUser", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
         TL_ASSIGN_OR_RETURN(*response->mutable_user(),
                             deps_.identity->UpdateUser(caller, *request));
         // A role or reporting line change alters this user's scope and their managers'.
@@ -92,7 +86,6 @@ grpc::ServerUnaryReactor* PermissionsService::DisableUser(grpc::CallbackServerCo
                                                           v1::DisableUserResponse* response) {
   return deps_.runner->Run(
       context, "DisableUser", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
         TL_ASSIGN_OR_RETURN(*response->mutable_user(),
                             deps_.identity->DisableUser(caller, request->user_id()));
         Invalidate(caller, {});
@@ -324,9 +317,7 @@ grpc::ServerUnaryReactor* PermissionsService::RevokeSession(
     v1::RevokeSessionResponse* /*response*/) {
   return deps_.runner->Run(
       context, "RevokeSession", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
-        TL_RETURN_IF_ERROR(deps_.identity->RevokeSession(caller, request->session_id(),
-                                                         scope->Has(v1::PERMISSION_ADMINISTER)));
+        TL_RETURN_IF_ERROR(deps_.identity->RevokeSession(caller, request->session_id()));
         Invalidate(caller, {request->session_id()});
         return absl::OkStatus();
       });
@@ -337,7 +328,6 @@ grpc::ServerUnaryReactor* PermissionsService::CreateApiKey(grpc::CallbackServerC
                                                            v1::CreateApiKeyResponse* response) {
   return deps_.runner->Run(
       context, "CreateApiKey", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
         TL_ASSIGN_OR_RETURN(*response, deps_.identity->CreateApiKey(caller, *request));
         return absl::OkStatus();
       });
@@ -348,9 +338,6 @@ grpc::ServerUnaryReactor* PermissionsService::ListApiKeys(grpc::CallbackServerCo
                                                           v1::ListApiKeysResponse* response) {
   return deps_.runner->Run(
       context, "ListApiKeys", [=, this](const RequestContext& caller) -> absl::Status {
-        if (request->user_id().empty() || request->user_id() != caller.caller_id) {
-          TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
-        }
         TL_ASSIGN_OR_RETURN(*response, deps_.identity->ListApiKeys(caller, *request));
         return absl::OkStatus();
       });
@@ -361,7 +348,6 @@ grpc::ServerUnaryReactor* PermissionsService::RevokeApiKey(grpc::CallbackServerC
                                                            v1::RevokeApiKeyResponse* response) {
   return deps_.runner->Run(
       context, "RevokeApiKey", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
         TL_ASSIGN_OR_RETURN(*response->mutable_api_key(),
                             deps_.identity->RevokeApiKey(caller, request->api_key_id()));
         Invalidate(caller, {request->api_key_id()});

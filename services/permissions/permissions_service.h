@@ -32,10 +32,9 @@ struct PermissionsServiceDeps {
   const auth::EdgeAddressSigner* edge_addresses = nullptr;
 };
 
-// Authorisation beyond what the managers check: user administration, API keys and
-// CreateUser need PERMISSION_ADMINISTER (GetUser also allows the user themselves, ListApiKeys
-// a user's own keys); ListAuditEvents and VerifyAuditChain need PERMISSION_AUDIT_READ; a user
-// may revoke their own sessions, others' need PERMISSION_ADMINISTER.
+// The managers authorise their calls (identity_manager.h, org_manager.h); only
+// ListAuditEvents and VerifyAuditChain are checked here (PERMISSION_AUDIT_READ), as AuditLog
+// takes a tenant, not a caller.
 class PermissionsService final : public v1::PermissionsService::CallbackService {
  public:
   explicit PermissionsService(PermissionsServiceDeps deps);

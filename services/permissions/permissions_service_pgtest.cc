@@ -1,8 +1,6 @@
 // The permissions service through a real gRPC stack in process, on real PostgreSQL (a fresh
 // schema per test), authenticated the way production is: signed access tokens and API keys
 // resolved by the in-process scope source.
-#include "services/permissions/permissions_service.h"
-
 #include <grpcpp/grpcpp.h>
 
 #include <map>
@@ -30,7 +28,9 @@
 #include "services/permissions/bootstrap.h"
 #include "services/permissions/customer_read_model.h"
 #include "services/permissions/identity/identity_manager.h"
+#include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/org/org_manager.h"
+#include "services/permissions/permissions_service.h"
 #include "services/permissions/scope_compiler.h"
 #include "services/permissions/scope_source.h"
 #include "services/permissions/testing/permissions_db.h"
@@ -83,8 +83,9 @@ class PermissionsServiceTest : public ::testing::Test {
     identity_options.login_throttle.address_account_failures = 3;
     auto page_tokens = paging::PageTokens::Load(*pool_);
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
-    identity_ = std::make_unique<IdentityManager>(pool_.get(), *std::move(signer), *page_tokens,
-                                                  identity_options);
+    identity_store_ = std::make_unique<PgIdentityStore>(pool_.get());
+    identity_ = std::make_unique<IdentityManager>(identity_store_.get(), *std::move(signer),
+                                                  *page_tokens, identity_options);
     compiler_ = std::make_unique<ScopeCompiler>(pool_.get());
     authenticator_ = std::make_unique<auth::ScopeAuthenticator>(
         *verifier,
@@ -335,6 +336,7 @@ class PermissionsServiceTest : public ::testing::Test {
   inline static auth::testing::TestKeyPair* keys_ = nullptr;
   touchline::testing::ScopedSchema schema_{"permissions"};
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgIdentityStore> identity_store_;
   std::unique_ptr<IdentityManager> identity_;
   std::unique_ptr<ScopeCompiler> compiler_;
   std::unique_ptr<auth::ScopeAuthenticator> authenticator_;

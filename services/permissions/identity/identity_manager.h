@@ -4,16 +4,18 @@
 // make a cached scope stale, a ScopesInvalidated event on the "permissions" topic (naming the
 // affected sessions and API keys, or none for the whole tenant), or not at all.
 //
-// Authorisation of the caller (PERMISSION_ADMINISTER for user and API key administration) is
-// the gRPC adapter's job; the manager enforces only what depends on the data (a user may end
-// their own sessions, an API key gets at most its user's role permissions).
+// One class, three parts: users.cc (users, reporting lines, TOTP enrolment), sessions.cc
+// (login, refresh, sessions and their retention) and api_keys.cc. The manager authorises the
+// caller too: user administration and API keys need PERMISSION_ADMINISTER in the caller's
+// scope (GetUser also allows the user themselves, ListApiKeys a user's own keys), a user may
+// end their own sessions and others' only with PERMISSION_ADMINISTER; such refusals are
+// PERMISSION_DENIED, INTERNAL "no scope" for a caller without a scope.
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_MANAGER_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_MANAGER_H_
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <pqxx/transaction>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +27,6 @@
 #include "common/auth/token.h"
 #include "common/events/topics.h"
 #include "common/paging/page_token.h"
-#include "common/pg/pool.h"
 #include "services/permissions/identity/identity_store.h"
 #include "services/permissions/identity/login_throttle.h"
 #include "services/permissions/identity/password.h"
@@ -70,6 +71,12 @@ struct IdentityOptions {
   int totp_window_steps = 1;
   // Shown by authenticator apps (otpauth:// issuer).
   std::string totp_issuer = "Touchline";
+  // How long a session stays stored after it expired or was revoked (PurgeEndedSessions);
+  // audits of recent logins can still name it meanwhile.
+  absl::Duration session_retention = absl::Hours(24 * 30);
+  // Most sessions one PurgeEndedSessions statement deletes, so a purge never holds locks on
+  // a large part of the table.
+  int session_purge_batch = 1000;
   // What "now" is; tests replace it.
   std::function<absl::Time()> clock = &absl::Now;
   // Called after each committed change with what its ScopesInvalidated event says (the
@@ -82,11 +89,11 @@ struct IdentityOptions {
 // Thread-safe.
 class IdentityManager {
  public:
-  // `pool` (not owned, outlives the manager) reaches the permissions schema: its tables
-  // (0001_org, 0002_identity), the outbox and the audit log. Preconditions (main validates
-  // its flags): login_throttle thresholds >= 1, the durations > 0, totp_window_steps >= 0.
-  // `page_tokens` seals ListUsers' page tokens.
-  IdentityManager(pg::Pool* pool, auth::TokenSigner signer, paging::PageTokens page_tokens,
+  // `store` (not owned, outlives the manager) holds users, sessions, API keys and what
+  // commits with them (pg_identity_store.h in production). Preconditions (main validates its
+  // flags): login_throttle thresholds >= 1, the durations > 0, totp_window_steps >= 0,
+  // session_purge_batch >= 1. `page_tokens` seals ListUsers' page tokens.
+  IdentityManager(IdentityStore* store, auth::TokenSigner signer, paging::PageTokens page_tokens,
                   IdentityOptions options = {});
 
   // --- Users. `caller.tenant_id` scopes every call; caller_id is the actor audited. ---
@@ -145,10 +152,12 @@ class IdentityManager {
                                             std::string_view request_id,
                                             const v1::RefreshTokenRequest& request);
   // Ends a session. NOT_FOUND when the tenant has no such session, or it belongs to another
-  // user and `may_revoke_others` (the caller holds PERMISSION_ADMINISTER) is false. Revoking
-  // a revoked session succeeds.
-  absl::Status RevokeSession(const auth::RequestContext& caller, std::string_view session_id,
-                             bool may_revoke_others);
+  // user and the caller lacks PERMISSION_ADMINISTER. Revoking a revoked session succeeds.
+  absl::Status RevokeSession(const auth::RequestContext& caller, std::string_view session_id);
+  // Retention: deletes up to options.session_purge_batch sessions of any tenant that expired
+  // or were revoked more than options.session_retention ago; returns how many. Run it
+  // periodically; a full batch means more may be waiting.
+  absl::StatusOr<int64_t> PurgeEndedSessions();
 
   // --- API keys. ---
 
@@ -181,10 +190,9 @@ class IdentityManager {
   // Runs `change` in one transaction. `change` appends the session id lists of the
   // ScopesInvalidated events it publishes to its second argument; after the commit each goes
   // to options_.on_scopes_invalidated.
-  absl::Status Commit(
-      std::string_view tenant_id,
-      const std::function<absl::Status(pqxx::work&, std::vector<std::vector<std::string>>&)>&
-          change);
+  absl::Status Commit(std::string_view tenant_id,
+                      const std::function<absl::Status(
+                          IdentityTransaction&, std::vector<std::vector<std::string>>&)>& change);
   // Changes the calling user (caller.caller_id) in one transaction: locks the row (NOT_FOUND
   // when missing, FAILED_PRECONDITION when disabled), applies `change` (whose error aborts the
   // transaction), bumps version and update_time, saves, audits `action` with `fields`, and
@@ -197,7 +205,7 @@ class IdentityManager {
   absl::StatusOr<v1::LoginResponse> IssueTokens(const SessionRecord& session,
                                                 const UserRecord& user, absl::Time now) const;
 
-  pg::Pool* const pool_;
+  IdentityStore* const store_;
   const auth::TokenSigner signer_;
   const IdentityOptions options_;
   const paging::PageTokens page_tokens_;

@@ -1,8 +1,8 @@
 // IdentityManager on a real PostgreSQL schema: users and their validation, reporting lines,
 // login with throttling and TOTP, refresh token rotation, sessions, API keys, and what each
 // change leaves in the audit log and the outbox.
-#include "services/permissions/identity/identity_manager.h"
-
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
@@ -20,10 +20,13 @@
 #include "common/status/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/permissions/identity/identity_manager.h"
 #include "services/permissions/identity/login_throttle.h"
-#include "services/permissions/migrations.h"
 #include "services/permissions/identity/password.h"
+#include "services/permissions/identity/pg_identity_store.h"
+#include "services/permissions/identity/testing/callers.h"
 #include "services/permissions/identity/totp.h"
+#include "services/permissions/migrations.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/event.pb.h"
@@ -96,6 +99,7 @@ class IdentityManagerTest : public ::testing::Test {
                        "create_time) VALUES ('",
                        tenant, "', 'channel-one', '渠道一', now())"));
     }
+    store_ = std::make_unique<PgIdentityStore>(pool_.get());
     manager_ = NewManager(PasswordHashCost::Minimum());
   }
 
@@ -115,7 +119,7 @@ class IdentityManagerTest : public ::testing::Test {
     };
     auto page_tokens = paging::PageTokens::Load(*pool_);
     EXPECT_TRUE(page_tokens.ok()) << page_tokens.status();
-    return std::make_unique<IdentityManager>(pool_.get(), *std::move(signer),
+    return std::make_unique<IdentityManager>(store_.get(), *std::move(signer),
                                              *std::move(page_tokens), std::move(options));
   }
 
@@ -147,16 +151,10 @@ class IdentityManagerTest : public ::testing::Test {
   }
 
   auth::RequestContext Admin(std::string tenant = kTenant) {
-    return auth::RequestContext{.tenant_id = std::move(tenant),
-                                .caller_id = kAdminId,
-                                .request_id = "req-1",
-                                .scope = nullptr,
-                                .client = "ipv4:10.0.0.1 admin-console"};
+    return testing::AdminCaller(tenant, kAdminId);
   }
   auth::RequestContext As(const std::string& user_id) {
-    auth::RequestContext caller = Admin();
-    caller.caller_id = user_id;
-    return caller;
+    return testing::UserCaller(kTenant, user_id);
   }
 
   absl::StatusOr<v1::User> Create(const std::string& username, const std::string& role = "rep",
@@ -285,6 +283,7 @@ class IdentityManagerTest : public ::testing::Test {
 
   touchline::testing::ScopedSchema schema_{"identity"};
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgIdentityStore> store_;
   std::unique_ptr<IdentityManager> manager_;
   absl::Mutex mu_;
   // A step boundary plus 1 s, so TOTP tests know where in the step they are.
@@ -995,6 +994,28 @@ TEST_F(IdentityManagerTest, ExpiredSessionsAreRefused) {
               StatusIs(absl::StatusCode::kUnauthenticated, "session expired"));
 }
 
+TEST_F(IdentityManagerTest, PurgeEndedSessionsDeletesOnlyThosePastTheRetention) {
+  TL_ASSERT_OK(Create("wang"));
+  TL_ASSERT_OK(Login("wang"));  // Expires after 12 h.
+  TL_ASSERT_OK_AND_ASSIGN(const v1::LoginResponse revoked, Login("wang"));
+  TL_ASSERT_OK(manager_->RevokeSession(Admin(), revoked.session_id()));
+  TL_ASSERT_OK_AND_ASSIGN(const int64_t none_yet, manager_->PurgeEndedSessions());
+  EXPECT_EQ(none_yet, 0);
+  // Past the default retention of 30 days.
+  Advance(absl::Hours(24 * 31));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::LoginResponse live, Login("wang"));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::LoginResponse recently_revoked, Login("wang"));
+  TL_ASSERT_OK(manager_->RevokeSession(Admin(), recently_revoked.session_id()));
+  TL_ASSERT_OK_AND_ASSIGN(const int64_t purged, manager_->PurgeEndedSessions());
+  EXPECT_EQ(purged, 2);
+  EXPECT_EQ(QueryValue("SELECT string_agg(session_id::text, ',' ORDER BY session_id) "
+                       "FROM sessions"),
+            absl::StrCat(std::min(live.session_id(), recently_revoked.session_id()), ",",
+                         std::max(live.session_id(), recently_revoked.session_id())));
+  TL_ASSERT_OK_AND_ASSIGN(const int64_t again, manager_->PurgeEndedSessions());
+  EXPECT_EQ(again, 0);
+}
+
 TEST_F(IdentityManagerTest, RevokeSessionOwnOrAsAdministrator) {
   TL_ASSERT_OK_AND_ASSIGN(const v1::User wang, Create("wang"));
   TL_ASSERT_OK_AND_ASSIGN(const v1::User li, Create("li"));
@@ -1003,14 +1024,14 @@ TEST_F(IdentityManagerTest, RevokeSessionOwnOrAsAdministrator) {
   ClearOutbox();
 
   // Someone else's session does not exist for a caller without PERMISSION_ADMINISTER.
-  EXPECT_THAT(manager_->RevokeSession(As(wang.user_id()), li_login.session_id(), false),
+  EXPECT_THAT(manager_->RevokeSession(As(wang.user_id()), li_login.session_id()),
               StatusIs(absl::StatusCode::kNotFound));
   TL_ASSERT_OK(manager_->ResolveSession(kTenant, li.user_id(), li_login.session_id()));
-  TL_EXPECT_OK(manager_->RevokeSession(As(wang.user_id()), wang_login.session_id(), false));
-  TL_EXPECT_OK(manager_->RevokeSession(Admin(), li_login.session_id(), true));
+  TL_EXPECT_OK(manager_->RevokeSession(As(wang.user_id()), wang_login.session_id()));
+  TL_EXPECT_OK(manager_->RevokeSession(Admin(), li_login.session_id()));
   // Again: nothing more happens.
-  TL_EXPECT_OK(manager_->RevokeSession(Admin(), li_login.session_id(), true));
-  EXPECT_THAT(manager_->RevokeSession(Admin(), "00000000-0000-7000-8000-00000000abcd", true),
+  TL_EXPECT_OK(manager_->RevokeSession(Admin(), li_login.session_id()));
+  EXPECT_THAT(manager_->RevokeSession(Admin(), "00000000-0000-7000-8000-00000000abcd"),
               StatusIs(absl::StatusCode::kNotFound));
 
   EXPECT_THAT(manager_->ResolveSession(kTenant, wang.user_id(), wang_login.session_id()),

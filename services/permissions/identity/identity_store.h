@@ -1,18 +1,26 @@
-// Storage of users, login sessions, API keys and CreateUser's idempotency records: named SQL
-// over the caller's transaction, so IdentityManager can commit each change together with its
-// audit entry and its outbox event. Every statement is scoped to one tenant. Functions throw
-// what libpqxx throws (pg::Pool::Transact maps it to a Status).
+// Storage of identity: users, login sessions, API keys, CreateUser's idempotency records and
+// the login throttle's counters, behind an interface so IdentityManager's rules run against
+// PostgreSQL (pg_identity_store.h) or an in-memory fake (testing/in_memory_identity_store.h).
+//
+// A unit of work is one IdentityStore::Transact call: everything it writes, including its
+// audit entries and outbox events, commits together or not at all. Every statement is scoped
+// to one tenant. Errors are absl::Status: ALREADY_EXISTS for a unique key taken (a username),
+// ABORTED when the store gave up on a conflict it could not retry, UNAVAILABLE or
+// DEADLINE_EXCEEDED when the database is unreachable or slow.
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_STORE_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_IDENTITY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
-#include <pqxx/transaction_base>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "touchline/events/v1/event.pb.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 
 namespace touchline::permissions {
@@ -85,97 +93,178 @@ struct RequestRecord {
   std::string resource_id;
 };
 
-// Whether a read locks the rows it returns until the transaction ends (SELECT ... FOR UPDATE).
+// Whether a read locks the rows it returns until the unit of work ends (SELECT ... FOR UPDATE).
 enum class RowLock { kNone, kForUpdate };
 
-// --- users ---
-
-// nullopt when the tenant has no user `user_id` (or it is not a UUID).
-std::optional<UserRecord> FindUser(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                   std::string_view user_id, RowLock lock = RowLock::kNone);
-// By username, compared case-insensitively.
-std::optional<UserRecord> FindUserByUsername(pqxx::transaction_base& txn,
-                                             std::string_view tenant_id, std::string_view username);
-// Throws pqxx::unique_violation for a taken username.
-void InsertUser(pqxx::transaction_base& txn, const UserRecord& user);
-// Writes every mutable column of the row with user.tenant_id and user.user_id.
-void SaveUser(pqxx::transaction_base& txn, const UserRecord& user);
 // Which users ListUsers returns; an empty criterion does not narrow.
 struct UserFilter {
   std::string partner_org_id;
   std::string username;  // Exactly, case included.
   std::string email;     // Case-insensitively.
 };
-// Users matching `filter` by username_key after `after_username_key` ("" from the start), at
-// most `limit`.
-std::vector<UserRecord> ListUsers(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                  const UserFilter& filter, std::string_view after_username_key,
-                                  int limit);
-// The managers above `user_id`, nearest first: its manager, that one's manager, and so on.
-// Stops before a user seen already, so it terminates even on data that holds a cycle.
-std::vector<std::string> ManagerChain(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                      std::string_view user_id);
-// Serialises changes of the tenant's reporting lines until the transaction ends, so that two
-// concurrent changes cannot each pass the cycle check and together make a cycle.
-void LockReportingLines(pqxx::transaction_base& txn, std::string_view tenant_id);
 
-// --- the organisation model, read only ---
+// One login throttle counter as stored (login_throttle.h decides what the numbers mean).
+struct StoredThrottleCounter {
+  std::string key;
+  int failures = 0;
+  std::optional<absl::Time> last_failure_time;
+  std::optional<absl::Time> blocked_until;
+  // When a login succeeded under this counter last (only (address, account) counters).
+  std::optional<absl::Time> last_success_time;
+};
 
-std::optional<RoleFacts> FindRole(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                  std::string_view role_id);
-bool PartnerOrgExists(pqxx::transaction_base& txn, std::string_view tenant_id,
-                      std::string_view partner_org_id);
+// What a unit of work reads. A reader outside a transaction (IdentityStore::Read) sees each
+// statement's own snapshot.
+class IdentityReader {
+ public:
+  virtual ~IdentityReader() = default;
 
-// --- sessions ---
+  // --- users ---
 
-void InsertSession(pqxx::transaction_base& txn, const SessionRecord& session);
-// nullopt when the tenant has no session `session_id` (or it is not a UUID).
-std::optional<SessionRecord> FindSession(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                         std::string_view session_id,
-                                         RowLock lock = RowLock::kNone);
-// Replaces the refresh hashes of the session.
-void SaveRefreshHashes(pqxx::transaction_base& txn, const SessionRecord& session);
-// Sets revoke_time of the session if it has none.
-void RevokeSessionRow(pqxx::transaction_base& txn, std::string_view tenant_id,
-                      std::string_view session_id, absl::Time now);
-// Revokes the user's sessions that are still usable at `now`; returns their ids.
-std::vector<std::string> RevokeUserSessions(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                            std::string_view user_id, absl::Time now);
+  // nullopt when the tenant has no user `user_id` (or it is not a UUID).
+  virtual absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view tenant_id,
+                                                             std::string_view user_id,
+                                                             RowLock lock) = 0;
+  // By username, compared case-insensitively.
+  virtual absl::StatusOr<std::optional<UserRecord>> FindUserByUsername(
+      std::string_view tenant_id, std::string_view username) = 0;
+  // Users matching `filter` by username_key after `after_username_key` ("" from the start),
+  // at most `limit`.
+  virtual absl::StatusOr<std::vector<UserRecord>> ListUsers(std::string_view tenant_id,
+                                                            const UserFilter& filter,
+                                                            std::string_view after_username_key,
+                                                            int limit) = 0;
+  // The managers above `user_id`, nearest first: its manager, that one's manager, and so on.
+  // Stops before a user seen already, so it terminates even on data that holds a cycle.
+  virtual absl::StatusOr<std::vector<std::string>> ManagerChain(std::string_view tenant_id,
+                                                                std::string_view user_id) = 0;
 
-// --- API keys ---
+  // --- the organisation model, read only ---
 
-void InsertApiKey(pqxx::transaction_base& txn, const ApiKeyRecord& key);
-// nullopt when the tenant has no key `api_key_id` (or it is not a UUID).
-std::optional<ApiKeyRecord> FindApiKey(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                       std::string_view api_key_id, RowLock lock = RowLock::kNone);
-std::optional<ApiKeyRecord> FindApiKeyBySecretHash(pqxx::transaction_base& txn,
-                                                   std::string_view tenant_id,
-                                                   std::string_view secret_hash);
-// Newest first; only `user_id`'s unless it is empty.
-std::vector<ApiKeyRecord> ListApiKeys(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                      std::string_view user_id);
-// Sets revoke_time of the key if it has none.
-void RevokeApiKeyRow(pqxx::transaction_base& txn, std::string_view tenant_id,
-                     std::string_view api_key_id, absl::Time now);
-// Revokes the user's keys that are still usable at `now`; returns their ids.
-std::vector<std::string> RevokeUserApiKeys(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                           std::string_view user_id, absl::Time now);
+  virtual absl::StatusOr<std::optional<RoleFacts>> FindRole(std::string_view tenant_id,
+                                                            std::string_view role_id) = 0;
+  virtual absl::StatusOr<bool> PartnerOrgExists(std::string_view tenant_id,
+                                                std::string_view partner_org_id) = 0;
 
-// --- the credentials a user change affects ---
+  // --- sessions and API keys ---
 
-// The ids of the user's sessions and API keys usable at `now`: what a ScopesInvalidated
-// event about the user lists.
-std::vector<std::string> LiveCredentialIds(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                           std::string_view user_id, absl::Time now);
+  // nullopt when the tenant has no session `session_id` (or it is not a UUID).
+  virtual absl::StatusOr<std::optional<SessionRecord>> FindSession(std::string_view tenant_id,
+                                                                   std::string_view session_id,
+                                                                   RowLock lock) = 0;
+  // nullopt when the tenant has no key `api_key_id` (or it is not a UUID).
+  virtual absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKey(std::string_view tenant_id,
+                                                                 std::string_view api_key_id,
+                                                                 RowLock lock) = 0;
+  virtual absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyBySecretHash(
+      std::string_view tenant_id, std::string_view secret_hash) = 0;
+  // Newest first (create_time, then api_key_id, descending); only `user_id`'s unless it is
+  // empty.
+  virtual absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys(std::string_view tenant_id,
+                                                                std::string_view user_id) = 0;
+  // The ids of the user's sessions and API keys usable at `now`: what a ScopesInvalidated
+  // event about the user lists.
+  virtual absl::StatusOr<std::vector<std::string>> LiveCredentialIds(std::string_view tenant_id,
+                                                                     std::string_view user_id,
+                                                                     absl::Time now) = 0;
 
-// --- idempotency ---
+  // --- idempotency and the login throttle ---
 
-// Records `record` for the request id unless one is recorded already; returns whether it
-// was recorded. A concurrent transaction holding the same id makes this wait until it ends.
-bool ClaimRequest(pqxx::transaction_base& txn, std::string_view tenant_id,
-                  std::string_view request_id, const RequestRecord& record);
-std::optional<RequestRecord> FindRequest(pqxx::transaction_base& txn, std::string_view tenant_id,
-                                         std::string_view request_id);
+  virtual absl::StatusOr<std::optional<RequestRecord>> FindRequest(std::string_view tenant_id,
+                                                                   std::string_view request_id) = 0;
+  // The stored counters among `keys` (those never written are left out).
+  virtual absl::StatusOr<std::vector<StoredThrottleCounter>> ThrottleCounters(
+      std::string_view tenant_id, const std::vector<std::string>& keys) = 0;
+};
+
+// What a unit of work reads and writes.
+class IdentityTransaction : public IdentityReader {
+ public:
+  // --- users ---
+
+  // ALREADY_EXISTS for a taken username.
+  virtual absl::Status InsertUser(const UserRecord& user) = 0;
+  // Writes every mutable column of the row with user.tenant_id and user.user_id.
+  virtual absl::Status SaveUser(const UserRecord& user) = 0;
+  // Serialises changes of the tenant's reporting lines until the unit of work ends, so that
+  // two concurrent changes cannot each pass the cycle check and together make a cycle.
+  virtual absl::Status LockReportingLines(std::string_view tenant_id) = 0;
+
+  // --- sessions ---
+
+  virtual absl::Status InsertSession(const SessionRecord& session) = 0;
+  // Replaces the refresh hashes of the session.
+  virtual absl::Status SaveRefreshHashes(const SessionRecord& session) = 0;
+  // Sets revoke_time of the session if it has none.
+  virtual absl::Status RevokeSession(std::string_view tenant_id, std::string_view session_id,
+                                     absl::Time now) = 0;
+  // Revokes the user's sessions that are still usable at `now`; returns their ids.
+  virtual absl::StatusOr<std::vector<std::string>> RevokeUserSessions(std::string_view tenant_id,
+                                                                      std::string_view user_id,
+                                                                      absl::Time now) = 0;
+
+  // --- API keys ---
+
+  virtual absl::Status InsertApiKey(const ApiKeyRecord& key) = 0;
+  // Sets revoke_time of the key if it has none.
+  virtual absl::Status RevokeApiKey(std::string_view tenant_id, std::string_view api_key_id,
+                                    absl::Time now) = 0;
+  // Revokes the user's keys that are still usable at `now`; returns their ids.
+  virtual absl::StatusOr<std::vector<std::string>> RevokeUserApiKeys(std::string_view tenant_id,
+                                                                     std::string_view user_id,
+                                                                     absl::Time now) = 0;
+
+  // --- idempotency ---
+
+  // Records `record` for the request id unless one is recorded already; returns whether it
+  // was recorded. A concurrent unit of work holding the same id makes this wait until it ends.
+  virtual absl::StatusOr<bool> ClaimRequest(std::string_view tenant_id, std::string_view request_id,
+                                            const RequestRecord& record) = 0;
+
+  // --- the login throttle ---
+
+  // The counter `key` (zero when new), locked until the unit of work ends, so that
+  // concurrent failures count twice, not once.
+  virtual absl::StatusOr<StoredThrottleCounter> LockThrottleCounter(std::string_view tenant_id,
+                                                                    std::string_view key) = 0;
+  // Writes failures, last_failure_time and blocked_until of a counter LockThrottleCounter
+  // returned.
+  virtual absl::Status SaveThrottleCounter(std::string_view tenant_id,
+                                           const StoredThrottleCounter& counter) = 0;
+  // Zeroes the counter `key`, clears its block and sets its last_success_time to `now`.
+  virtual absl::Status RecordThrottleSuccess(std::string_view tenant_id, std::string_view key,
+                                             absl::Time now) = 0;
+  // Deletes at most `limit` counters of the tenant whose last failure and last success (each
+  // when set) are before `before`.
+  virtual absl::Status DeleteForgottenThrottleCounters(std::string_view tenant_id,
+                                                       absl::Time before, int limit) = 0;
+
+  // --- what commits with the change ---
+
+  // Appends `event` to the tenant's audit chain (audit/audit_log.h AuditLog::Append).
+  virtual absl::Status AppendAudit(const std::string& tenant_id, v1::AuditEvent event) = 0;
+  // Appends `envelope` to the outbox for `topic`.
+  virtual absl::Status Publish(std::string_view topic,
+                               const events::v1::EventEnvelope& envelope) = 0;
+};
+
+class IdentityStore {
+ public:
+  virtual ~IdentityStore() = default;
+
+  // Runs `work` as one unit of work: commits what it wrote when it returns OK, drops all of it
+  // when it returns an error (returned as is). A conflict with a concurrent unit of work
+  // (serialization failure, deadlock) runs `work` again from the start, so `work` must reset
+  // whatever it captured.
+  virtual absl::Status Transact(const std::function<absl::Status(IdentityTransaction&)>& work) = 0;
+  // Runs `read` outside a unit of work: each read sees the latest committed data.
+  virtual absl::Status Read(const std::function<absl::Status(IdentityReader&)>& read) = 0;
+
+  // Retention: deletes at most `limit` sessions (of any tenant) whose expire_time or
+  // revoke_time is before `before`, and returns how many it deleted. A session is useless
+  // after either; keeping it until `before` keeps it visible to audits of recent logins.
+  virtual absl::StatusOr<int64_t> PurgeSessions(absl::Time before, int limit) = 0;
+};
 
 }  // namespace touchline::permissions
 

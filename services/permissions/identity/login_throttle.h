@@ -6,19 +6,20 @@
 // an address they logged in from before, still gets in; the account-wide and tenant-wide
 // counters, with higher thresholds, slow attacks spread over many addresses, but never an
 // address the account is known from. Counters live in the permissions schema
-// (0004_login_throttle.sql), shared by every replica, and are forgotten after
-// ThrottlePolicy::memory without a failure.
+// (0004_login_throttle.sql, through IdentityStore), shared by every replica, and are forgotten
+// after ThrottlePolicy::memory without a failure.
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_LOGIN_THROTTLE_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_LOGIN_THROTTLE_H_
 
 #include <optional>
-#include <pqxx/transaction_base>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/permissions/identity/identity_store.h"
 
 namespace touchline::permissions {
 
@@ -55,11 +56,12 @@ class LoginThrottle {
                 std::string_view username);
 
   // When the attempt may be made: nullopt now, else the time before which it is refused.
-  std::optional<absl::Time> RefusedUntil(pqxx::transaction_base& txn, absl::Time now) const;
+  absl::StatusOr<std::optional<absl::Time>> RefusedUntil(IdentityReader& store,
+                                                         absl::Time now) const;
   // Counts a failed attempt on every counter (and deletes the tenant's forgotten counters).
-  void RecordFailure(pqxx::transaction_base& txn, absl::Time now) const;
+  absl::Status RecordFailure(IdentityTransaction& store, absl::Time now) const;
   // Starts the (address, account) counter over and makes the address known to the account.
-  void RecordSuccess(pqxx::transaction_base& txn, absl::Time now) const;
+  absl::Status RecordSuccess(IdentityTransaction& store, absl::Time now) const;
 
   // RESOURCE_EXHAUSTED "too many failed logins; retry in N s" with a google.rpc.RetryInfo of
   // the wait from `now` to `until` and ErrorInfo reason LOGIN_THROTTLED.

@@ -15,7 +15,6 @@
 #include "services/permissions/audit/audit_log.h"
 #include "services/permissions/customer_read_model.h"
 #include "services/permissions/identity/identity_manager.h"
-#include "services/permissions/identity/identity_store.h"
 #include "services/permissions/org/org_store.h"
 #include "services/permissions/org/org_validation.h"
 #include "touchline/events/v1/permission_events.pb.h"

@@ -173,6 +173,13 @@ bool InsertPartnerOrganization(pqxx::work& txn, const std::string& tenant,
   return !inserted.empty();
 }
 
+bool PartnerOrgExists(pqxx::transaction_base& txn, const std::string& tenant,
+                      const std::string& partner_org_id) {
+  return !txn.exec_params("SELECT 1 FROM partner_orgs WHERE tenant_id = $1 AND partner_org_id = $2",
+                          tenant, partner_org_id)
+              .empty();
+}
+
 std::vector<v1::PartnerOrganization> ListPartnerOrganizations(pqxx::transaction_base& txn,
                                                               const std::string& tenant) {
   const pqxx::result rows = txn.exec_params(

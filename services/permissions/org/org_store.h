@@ -34,6 +34,8 @@ void UpdateRole(pqxx::work& txn, const std::string& tenant, const v1::Role& role
 
 bool InsertPartnerOrganization(pqxx::work& txn, const std::string& tenant,
                                const v1::PartnerOrganization& partner, absl::Time now);
+bool PartnerOrgExists(pqxx::transaction_base& txn, const std::string& tenant,
+                      const std::string& partner_org_id);
 std::vector<v1::PartnerOrganization> ListPartnerOrganizations(pqxx::transaction_base& txn,
                                                               const std::string& tenant);
 
