@@ -108,7 +108,22 @@ bool ServiceHost::Setup() {
   relay_options.dsn = config_.dsn;
   relay_options.schema = config_.schema;
   relay_options.stream_prefix = stream_prefix_;
+  relay_options.stream_max_len = absl::GetFlag(FLAGS_events_stream_max_len);
   relay_ = std::make_unique<events::OutboxRelay>(relay_options, redis_.get());
+
+  // The host's own upkeep, first on the background thread.
+  periodic_.Add("inbox purge", absl::GetFlag(FLAGS_purge_interval), [pool = pool_.get()] {
+    return events::PurgeAppliedEvents(*pool, absl::GetFlag(FLAGS_inbox_retention)).status();
+  });
+  if (!options_.trimmed_topics.empty()) {
+    events::TrimmerOptions trimmer_options;
+    trimmer_options.stream_prefix = stream_prefix_;
+    trimmer_options.topics = options_.trimmed_topics;
+    trimmer_options.stream_max_len = absl::GetFlag(FLAGS_events_stream_max_len);
+    trimmer_ = std::make_unique<events::StreamTrimmer>(trimmer_options, redis_.get());
+    periodic_.Add("stream trimming", absl::GetFlag(FLAGS_events_trim_interval),
+                  [trimmer = trimmer_.get()] { return trimmer->TrimOnce().status(); });
+  }
   return true;
 }
 
@@ -130,6 +145,7 @@ audit::AuditPublisher* ServiceHost::audit() {
   if (audit_ == nullptr) {
     audit::AuditPublisherOptions audit_options;
     audit_options.stream_prefix = stream_prefix_;
+    audit_options.stream_max_len = absl::GetFlag(FLAGS_events_stream_max_len);
     audit_ = OrDie(audit::AuditPublisher::Create(audit_options, redis_.get()),
                    "setting up the audit log");
   }
@@ -173,6 +189,8 @@ server::UnaryRunner* ServiceHost::runner(std::string service_name,
 events::ConsumerOptions ServiceHost::Completed(events::ConsumerOptions options) const {
   if (redis_ == nullptr) MisWired("AddConsumer before Setup");
   options.stream_prefix = stream_prefix_;
+  options.inbox_retention = absl::GetFlag(FLAGS_inbox_retention);
+  options.dead_letter_max_len = absl::GetFlag(FLAGS_events_dead_letter_max_len);
   if (options.group.empty()) options.group = options_.name;
   if (options.consumer.empty()) options.consumer = events::ProcessConsumerName();
   return options;

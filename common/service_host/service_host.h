@@ -44,6 +44,7 @@
 #include "common/enforcement/enforcement.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox_relay.h"
+#include "common/events/stream_trimmer.h"
 #include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
@@ -77,6 +78,10 @@ struct ServiceOptions {
   std::vector<std::pair<std::string, std::string>> settings;
   // Largest gRPC request or response message.
   int max_message_bytes = 4 << 20;
+  // The topics whose streams the service keeps trimmed to what every consumer group has
+  // acknowledged (events::StreamTrimmer, every --events_trim_interval): those it publishes,
+  // e.g. {events::kCustomersTopic, events::kAuditTopic}. Empty: none.
+  std::vector<std::string> trimmed_topics;
 };
 
 // The checked values of the host's flags.
@@ -94,7 +99,10 @@ struct HostConfig {
 // config::ValidateCommonFlags.
 absl::StatusOr<HostConfig> HostConfigFromFlags();
 
-// Not copyable. See the top of this file.
+// Not copyable. See the top of this file. Beside what the service adds, the host runs its own
+// upkeep as periodic tasks: the inbox purge (--inbox_retention, every --purge_interval) and,
+// with trimmed_topics, the stream trimming; the relay and the audit publisher cap streams at
+// --events_stream_max_len, and consumers their dead letters at --events_dead_letter_max_len.
 class ServiceHost {
  public:
   // The whole start of main: blocks SIGTERM and SIGINT (before any thread exists, so that
@@ -145,10 +153,12 @@ class ServiceHost {
                               const auth::Authenticator* authenticator = nullptr);
 
   // Consumes `topic` in the service's consumer group (as this process's consumer) with an
-  // inbox in the schema; `apply` runs in the inbox transaction. Started by Start.
+  // inbox in the schema (--inbox_retention, --events_dead_letter_max_len); `apply` runs in the
+  // inbox transaction. Started by Start.
   void AddConsumer(std::string topic, events::ApplyFn apply);
   // As above with `options` (topic required; batch size, timings...): the host sets
-  // stream_prefix, and the group (the service's name) and consumer when they are empty.
+  // stream_prefix, inbox_retention and dead_letter_max_len from the flags, and the group (the
+  // service's name) and consumer when they are empty.
   void AddConsumer(events::ConsumerOptions options, events::ApplyFn apply);
   void AddConsumer(events::ConsumerOptions options, events::BatchApplyFn apply);
   // Some other part that runs beside the calls: `start` is called by Start after the parts
@@ -201,6 +211,7 @@ class ServiceHost {
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<events::OutboxRelay> relay_;
+  std::unique_ptr<events::StreamTrimmer> trimmer_;
   std::unique_ptr<audit::AuditPublisher> audit_;
   std::unique_ptr<enforcement::Enforcement> enforcement_;
   std::optional<paging::PageTokens> page_tokens_;

@@ -112,6 +112,7 @@ TEST_F(ServiceHostTest, ServesCallsRunsItsPartsAndFlushesTheAuditAtShutdown) {
   ServiceOptions options("tiny", "");
   options.migrations = &TinyMigrations();
   options.enforce_scopes = false;
+  options.trimmed_topics = {"notes"};
   ServiceHost host(std::move(options));
   ASSERT_TRUE(host.Setup());
   EXPECT_EQ(MigratedComponents(*host.pool()),

@@ -1,6 +1,5 @@
 // The contacts service: the host's standard parts, the store, its consumer, manager and adapter.
 #include <string>
-#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
@@ -31,7 +30,8 @@ int Main(int argc, char** argv) {
       "contacts", "Touchline contacts service: customer master data over gRPC");
   options.migrations = &pg::contacts_migrations();
   options.prepared = PgCustomerStore::PreparedStatements();
-  service_host::ServiceHost host(argc, argv, std::move(options));
+  options.trimmed_topics = {events::kCustomersTopic, events::kAuditTopic};
+  service_host::ServiceHost host(argc, argv, options);
   const ValidationOptions validation{.default_region = absl::GetFlag(FLAGS_default_phone_region)};
   config::OkOrDie(CheckValidationOptions(validation), "--default_phone_region");
   if (!host.Setup()) return 0;  // --migrate_only
