@@ -14,8 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
+#include "common/log/log.h"
 #include "common/pg/array.h"
 #include "common/status/macros.h"
 #include "services/touchpoints/customer_events.h"
@@ -299,6 +301,11 @@ absl::Status PgTouchpointStore::EnsurePartitions(absl::Time first, absl::Time la
   return absl::OkStatus();
 }
 
+absl::Status PgTouchpointStore::EnsurePartitionsAhead(int months) {
+  const absl::Time now = absl::Now();
+  return EnsurePartitions(now, now + absl::Hours(24 * 31 * months));
+}
+
 absl::Status PgTouchpointStore::EnsureMonths(const std::vector<absl::Time>& times) {
   std::optional<absl::Time> first, last;
   {
@@ -417,6 +424,8 @@ absl::StatusOr<int64_t> PgTouchpointStore::IndexListsOfOlderRows(
     }));
     total += done;
   }
+  if (total > 0)
+    log::Info("indexed needs, concerns and interests", {{"touchpoints", absl::StrCat(total)}});
   return total;
 }
 

@@ -65,10 +65,12 @@ class PgTouchpointStore final : public TouchpointStore {
   // none. Writes call it for the months they touch; the service also calls it on a timer for
   // the months ahead.
   absl::Status EnsurePartitions(absl::Time first, absl::Time last);
+  // EnsurePartitions from now to `months` ahead (of 31 days), for the service's timer.
+  absl::Status EnsurePartitionsAhead(int months);
 
   // Rebuilds the search vectors of the rows written before migration 0003 (which did not
   // index needs, concerns and interests), `batch` rows a transaction, until none is left or
-  // `stop` returns true. Returns how many it rebuilt.
+  // `stop` returns true. Returns how many it rebuilt (and logs it, when any).
   absl::StatusOr<int64_t> IndexListsOfOlderRows(int batch, const std::function<bool()>& stop);
 
  private:
