@@ -2,15 +2,14 @@
 
 #include <google/protobuf/util/field_mask_util.h>
 
-#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/auth/scope.h"
+#include "common/disclosure/disclosure.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
@@ -281,29 +280,13 @@ WriteContext TouchpointManager::NewWriteContext(const auth::RequestContext& call
 }
 
 void TouchpointManager::Disclose(const auth::RequestContext& caller,
-                                 absl::Span<v1::Touchpoint* const> touchpoints, bool list) {
-  const auth::Scope& scope = *caller.scope;
-  if (!scope.HasFieldRules(auth::kTouchpointResource)) return;
-  std::set<std::string> fields;
-  std::vector<std::string> ids;
-  for (v1::Touchpoint* t : touchpoints) {
-    const std::vector<std::string> read = scope.Redact(auth::kTouchpointResource, *t);
-    if (read.empty()) continue;
-    fields.insert(read.begin(), read.end());
-    ids.push_back(t->touchpoint_id());
-  }
-  if (ids.empty()) return;
-  std::string resource_id;
-  std::string detail;
-  if (!list) {
-    resource_id = ids.front();
-  } else {
-    const size_t named = std::min(ids.size(), kMaxAuditedIds);
-    detail = absl::StrJoin(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(named), ",");
-    if (named < ids.size()) absl::StrAppend(&detail, " and ", ids.size() - named, " more");
-  }
-  audit_->Publish(audit::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint",
-                                           resource_id, {fields.begin(), fields.end()}, detail));
+                                 absl::Span<v1::Touchpoint* const> touchpoints) {
+  // Without field rules nothing is hidden, masked or sensitive: the hot path skips the walk.
+  if (!caller.scope->HasFieldRules(auth::kTouchpointResource)) return;
+  disclosure::Disclosure disclosed(caller, auth::kTouchpointResource,
+                                   {.max_listed_ids = kMaxAuditedIds, .detail_prefix = ""});
+  for (v1::Touchpoint* t : touchpoints) disclosed.Apply(*t, {t->touchpoint_id()});
+  disclosed.Report(audit_);
 }
 
 absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& context,
@@ -363,7 +346,7 @@ void TouchpointManager::RecordBatch(std::vector<PendingRecord>& batch) {
           touchpoints,
           [this](const std::vector<NewTouchpoint>& group) { return RecordMany(group); });
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (results[i].ok()) Disclose(touchpoints[i].context.caller, {&results[i]->touchpoint}, false);
+    if (results[i].ok()) Disclose(touchpoints[i].context.caller, {&results[i]->touchpoint});
     batch[i].done(std::move(results[i]));
   }
 }
@@ -438,7 +421,7 @@ absl::StatusOr<v1::BatchRecordTouchpointsResponse> TouchpointManager::BatchRecor
   for (v1::BatchRecordResult& result : *response.mutable_results()) {
     if (result.has_touchpoint()) touchpoints.push_back(result.mutable_touchpoint());
   }
-  Disclose(caller, touchpoints, true);
+  Disclose(caller, touchpoints);
   for (const v1::BatchRecordResult& result : response.results()) {
     if (result.has_error()) {
       response.set_failed_count(response.failed_count() + 1);
@@ -454,7 +437,7 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Get(const auth::RequestContext
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id, CheckId(touchpoint_id, "touchpoint_id"));
   TL_ASSIGN_OR_RETURN(v1::Touchpoint t, store_->Get(*scope, caller.tenant_id, id));
-  Disclose(caller, {&t}, false);
+  Disclose(caller, {&t});
   return t;
 }
 
@@ -498,7 +481,7 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Update(
         if (!t.has_record_time()) *t.mutable_record_time() = stored.record_time();
         return Change{ChangeKind::kUpdated, paths};
       }));
-  Disclose(caller, {&updated}, false);
+  Disclose(caller, {&updated});
   return updated;
 }
 
@@ -514,7 +497,7 @@ absl::StatusOr<v1::Touchpoint> TouchpointManager::Delete(
                                        TL_RETURN_IF_ERROR(RequireActive(t, "delete"));
                                        return Change{ChangeKind::kDeleted, {}};
                                      }));
-  Disclose(caller, {&deleted}, false);
+  Disclose(caller, {&deleted});
   return deleted;
 }
 
@@ -538,7 +521,7 @@ absl::StatusOr<v1::ListTouchpointsResponse> TouchpointManager::List(
                                                         request.filter(), page_size, after));
   v1::ListTouchpointsResponse response;
   for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
-  Disclose(caller, Pointers(*response.mutable_touchpoints()), true);
+  Disclose(caller, Pointers(*response.mutable_touchpoints()));
   if (page.next) response.set_next_page_token(EncodeTimeCursor(page_tokens_, *page.next, hash));
   return response;
 }
@@ -621,7 +604,7 @@ absl::StatusOr<v1::SearchTouchpointsResponse> TouchpointManager::Search(
     *hit->mutable_touchpoint() = std::move(page.touchpoints[i]);
     touchpoints.push_back(hit->mutable_touchpoint());
   }
-  Disclose(caller, touchpoints, true);
+  Disclose(caller, touchpoints);
   if (spec.by_relevance) {
     const int next = spec.offset + static_cast<int>(page.touchpoints.size());
     if (page.more && next < kRelevanceWindow) {
@@ -704,7 +687,7 @@ absl::StatusOr<v1::ListTouchpointChangesResponse> TouchpointManager::Changes(
                       store_->Changes(*scope, caller.tenant_id, customer_id, after, page_size));
   v1::ListTouchpointChangesResponse response;
   for (v1::Touchpoint& t : page.touchpoints) *response.add_touchpoints() = std::move(t);
-  Disclose(caller, Pointers(*response.mutable_touchpoints()), true);
+  Disclose(caller, Pointers(*response.mutable_touchpoints()));
   response.set_next_cursor(
       page_tokens_.Encode({{"x", page.next.xid}, {"i", page.next.touchpoint_id}}, hash));
   response.set_caught_up(page.caught_up);

@@ -108,11 +108,10 @@ class TouchpointManager {
   // storing what it said.
   absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> RecordMany(
       const std::vector<NewTouchpoint>& touchpoints);
-  // Applies the caller's field rules to `touchpoints`, the output of one call, and publishes
-  // one audit entry naming the sensitive fields it left readable (if any): of the touchpoint
-  // for a single one, of the ids in the detail for a list.
-  void Disclose(const auth::RequestContext& caller, absl::Span<v1::Touchpoint* const> touchpoints,
-                bool list);
+  // Puts `touchpoints`, the output of one call, through the caller's field rules
+  // (common/disclosure) and publishes one audit entry naming the sensitive fields it left
+  // readable (if any): of the touchpoint when one showed them, else listing their ids.
+  void Disclose(const auth::RequestContext& caller, absl::Span<v1::Touchpoint* const> touchpoints);
 
   TouchpointStore* store_;
   audit::AuditPublisher* audit_;
