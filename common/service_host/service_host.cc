@@ -9,6 +9,7 @@
 #include "common/config/flags.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
+#include "common/idempotency/idempotency.h"
 #include "common/log/log.h"
 
 ABSL_FLAG(std::string, pg_schema, "",
@@ -88,11 +89,12 @@ bool ServiceHost::Setup() {
     OkOrDie(pg::ApplyMigrations(config_.dsn, config_.schema, component, migrations),
             absl::StrCat("migrating ", absl::string_view(component.data(), component.size())));
   };
-  if (options_.migrations != nullptr) migrate(options_.name, *options_.migrations);
   migrate("outbox", events::OutboxMigrations());
   migrate("inbox", events::InboxMigrations());
   if (options_.enforce_scopes) migrate("shares", enforcement::SharesMigrations());
   migrate("page_tokens", paging::PageTokenMigrations());
+  if (options_.request_ids) migrate("idempotency", idempotency::IdempotencyMigrations());
+  if (options_.migrations != nullptr) migrate(options_.name, *options_.migrations);
   if (config_.migrate_only) return false;
 
   pg::PoolOptions pool_options;
@@ -115,6 +117,12 @@ bool ServiceHost::Setup() {
   periodic_.Add("inbox purge", absl::GetFlag(FLAGS_purge_interval), [pool = pool_.get()] {
     return events::PurgeAppliedEvents(*pool, absl::GetFlag(FLAGS_inbox_retention)).status();
   });
+  if (options_.request_ids) {
+    periodic_.Add("idempotency purge", absl::GetFlag(FLAGS_purge_interval), [pool = pool_.get()] {
+      return idempotency::PurgeExpiredKeys(*pool, absl::GetFlag(FLAGS_idempotency_retention))
+          .status();
+    });
+  }
   if (!options_.trimmed_topics.empty()) {
     events::TrimmerOptions trimmer_options;
     trimmer_options.stream_prefix = stream_prefix_;

@@ -66,13 +66,17 @@ struct ServiceOptions {
   std::string name;
   // What --help says the program is.
   std::string usage;
-  // The service's own migrations (component `name`), applied first; may be null.
+  // The service's own migrations (component `name`), applied after the shared ones, so they
+  // may build on those tables (move rows into idempotency_keys, say); may be null.
   const std::vector<pg::Migration>* migrations = nullptr;
   // Whether callers are authenticated by enforcement::Enforcement: tokens verified with
   // --jwt_public_key_file, scopes fetched from --permissions_addr, the customer shares read
   // model kept in the schema (its migrations applied). False for a service that resolves
   // credentials itself (the permissions service) and gives its authenticator to runner().
   bool enforce_scopes = true;
+  // Whether requests carry request ids (common/idempotency): its table is migrated, and keys
+  // older than --idempotency_retention are purged every --purge_interval.
+  bool request_ids = false;
   // Statements prepared, and settings made, on every pooled PostgreSQL connection.
   std::vector<std::pair<std::string, std::string>> prepared;
   std::vector<std::pair<std::string, std::string>> settings;
@@ -100,8 +104,9 @@ struct HostConfig {
 absl::StatusOr<HostConfig> HostConfigFromFlags();
 
 // Not copyable. See the top of this file. Beside what the service adds, the host runs its own
-// upkeep as periodic tasks: the inbox purge (--inbox_retention, every --purge_interval) and,
-// with trimmed_topics, the stream trimming; the relay and the audit publisher cap streams at
+// upkeep as periodic tasks: the inbox purge (--inbox_retention, every --purge_interval), with
+// request_ids the idempotency-key purge, and with trimmed_topics the stream trimming; the relay and
+// the audit publisher cap streams at
 // --events_stream_max_len, and consumers their dead letters at --events_dead_letter_max_len.
 class ServiceHost {
  public:
@@ -120,12 +125,12 @@ class ServiceHost {
   // Shutdown().
   ~ServiceHost();
 
-  // Applies the migrations, each component under the schema's advisory lock: the service's
-  // own, the outbox, the inbox, the shares read model (with enforce_scopes) and the
-  // page-token key. Returns false after that with --migrate_only: main returns 0. Otherwise
-  // connects to PostgreSQL and sets up the Redis pool and the outbox relay (started by
-  // Start), and returns true. config::Fatal when a migration fails or PostgreSQL cannot be
-  // reached.
+  // Applies the migrations, each component under the schema's advisory lock: the outbox, the
+  // inbox, the shares read model (with enforce_scopes), the page-token key, the idempotency
+  // keys (with request_ids), then the service's own. Returns false after that with --migrate_only:
+  // main returns 0. Otherwise connects to PostgreSQL and sets up the Redis pool and the outbox
+  // relay (started by Start), and returns true. config::Fatal when a migration fails or PostgreSQL
+  // cannot be reached.
   bool Setup();
 
   // After Setup returned true.

@@ -35,9 +35,13 @@ using touchline::testing::v1::EchoService;
 
 constexpr char kEchoService[] = "touchline.testing.v1.EchoService";
 
+// The second builds on a shared table: the service's own migrations come after those.
 const std::vector<pg::Migration>& TinyMigrations() {
   static const auto* const kMigrations = new std::vector<pg::Migration>{
-      {.version = 1, .name = "0001_notes.sql", .sql = "CREATE TABLE notes (text text NOT NULL)"}};
+      {.version = 1, .name = "0001_notes.sql", .sql = "CREATE TABLE notes (text text NOT NULL)"},
+      {.version = 2,
+       .name = "0002_note_events.sql",
+       .sql = "CREATE VIEW note_events AS SELECT * FROM outbox WHERE topic = 'notes'"}};
   return *kMigrations;
 }
 
@@ -94,6 +98,7 @@ TEST_F(ServiceHostTest, MigrateOnlyMigratesWithoutTheEnforcementFlags) {
   // No --jwt_public_key_file or --permissions_addr: migrating alone does not need them.
   ServiceOptions options("tiny", "");
   options.migrations = &TinyMigrations();
+  options.request_ids = true;
   ServiceHost host(std::move(options));
   EXPECT_FALSE(host.Setup());
   EXPECT_EQ(host.pool(), nullptr);
@@ -104,8 +109,8 @@ TEST_F(ServiceHostTest, MigrateOnlyMigratesWithoutTheEnforcementFlags) {
                                 .prepared = {},
                                 .settings = {}});
   ASSERT_TRUE(pool.ok()) << pool.status();
-  EXPECT_EQ(MigratedComponents(**pool),
-            (std::set<std::string>{"tiny", "outbox", "inbox", "shares", "page_tokens"}));
+  EXPECT_EQ(MigratedComponents(**pool), (std::set<std::string>{"tiny", "outbox", "inbox", "shares",
+                                                               "page_tokens", "idempotency"}));
 }
 
 TEST_F(ServiceHostTest, ServesCallsRunsItsPartsAndFlushesTheAuditAtShutdown) {
