@@ -1,15 +1,16 @@
 #include "services/contacts/contacts_service.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/status/time_fields.h"
-#include "common/text/text.h"
 #include "services/contacts/customer_proto.h"
 #include "services/contacts/customer_validation.h"
 
@@ -25,12 +26,8 @@ absl::StatusOr<std::optional<IdempotencyKey>> KeyOf(std::string_view method,
                                                     const google::protobuf::Message& request,
                                                     const std::string& request_id) {
   if (request_id.empty()) return std::nullopt;
-  if (const char* problem = text::EncodingProblem(request_id)) {
-    return status::InvalidArgument("request_id", problem);
-  }
-  if (request_id.size() > kMaxRequestIdBytes) {
-    return status::InvalidArgument("request_id",
-                                   absl::StrCat("must be at most ", kMaxRequestIdBytes, " bytes"));
+  if (std::optional<std::string> problem = idempotency::RequestIdProblem(request_id)) {
+    return status::InvalidArgument("request_id", *std::move(problem));
   }
   return IdempotencyKey{.request_id = request_id,
                         .method = std::string(method),

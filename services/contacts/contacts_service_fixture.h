@@ -23,6 +23,7 @@
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
+#include "common/idempotency/idempotency.h"
 #include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
@@ -61,11 +62,12 @@ class ContactsServiceFixture : public ::testing::Test {
   void SetUp() override {
     const std::string dsn = testing::TestPgDsn();
     for (const auto& [name, migrations] :
-         {std::pair{"contacts", &pg::contacts_migrations()},
-          std::pair{"outbox", &events::OutboxMigrations()},
+         {std::pair{"outbox", &events::OutboxMigrations()},
           std::pair{"inbox", &events::InboxMigrations()},
           std::pair{"shares", &enforcement::SharesMigrations()},
-          std::pair{"page_tokens", &paging::PageTokenMigrations()}}) {
+          std::pair{"page_tokens", &paging::PageTokenMigrations()},
+          std::pair{"idempotency", &idempotency::IdempotencyMigrations()},
+          std::pair{"contacts", &pg::contacts_migrations()}}) {
       const absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), name, *migrations);
       ASSERT_TRUE(migrated.ok()) << migrated;
     }

@@ -234,6 +234,19 @@ TEST_F(ContactsServiceTest, SameRequestIdReturnsTheFirstCustomer) {
   EXPECT_EQ(CountRows("customers"), 1);
 }
 
+TEST_F(ContactsServiceTest, ARequestIdIsAtMost128CharactersNotBytes) {
+  std::string id;
+  for (int i = 0; i < 128; ++i) id += "键";  // 384 bytes.
+  v1::Customer first, again;
+  ASSERT_TRUE(Create(Acme(), &first, AdminOf(kTenant), id).ok());
+  ASSERT_TRUE(Create(Acme(), &again, AdminOf(kTenant), id).ok());
+  EXPECT_EQ(again.customer_id(), first.customer_id());
+  const grpc::Status status = Create(Acme(), nullptr, AdminOf(kTenant), id + "键");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status::FieldViolationsOf(status),
+              ElementsAre(Pair("request_id", "must be at most 128 characters")));
+}
+
 TEST_F(ContactsServiceTest, SameRequestIdFromSixteenThreadsCreatesOneCustomer) {
   std::vector<std::thread> threads;
   std::vector<std::string> ids(16);

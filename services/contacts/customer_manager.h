@@ -37,7 +37,6 @@ inline constexpr int kMaxPageSize = 1000;
 inline constexpr int kDefaultCustomerPageSize = 50;
 inline constexpr int kDefaultDuplicatePageSize = 100;
 inline constexpr int kMaxBatchGet = 1000;
-inline constexpr size_t kMaxRequestIdBytes = 128;
 
 // How Get and Create batch concurrent calls (see server::Batcher): `*_threads` workers each
 // take up to max_batch waiting calls; beyond max_queue waiting calls, RESOURCE_EXHAUSTED.

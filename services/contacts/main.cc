@@ -30,6 +30,7 @@ int Main(int argc, char** argv) {
       "contacts", "Touchline contacts service: customer master data over gRPC");
   options.migrations = &pg::contacts_migrations();
   options.prepared = PgCustomerStore::PreparedStatements();
+  options.request_ids = true;
   options.trimmed_topics = {events::kCustomersTopic, events::kAuditTopic};
   service_host::ServiceHost host(argc, argv, options);
   const ValidationOptions validation{.default_region = absl::GetFlag(FLAGS_default_phone_region)};

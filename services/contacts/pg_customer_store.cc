@@ -13,6 +13,7 @@
 #include "common/audit/audit.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
@@ -39,8 +40,6 @@ constexpr char kInsertCustomers[] = "insert_customers";
 constexpr char kUpdateCustomer[] = "update_customer";
 constexpr char kDeleteKeys[] = "delete_keys";
 constexpr char kInsertKeys[] = "insert_keys";
-constexpr char kClaimRequests[] = "claim_requests";
-constexpr char kSelectRequest[] = "select_request";
 constexpr char kInsertMerge[] = "insert_merge";
 constexpr char kSelectMerge[] = "select_merge";
 constexpr char kSelectMergeForUpdate[] = "select_merge_for_update";
@@ -196,56 +195,22 @@ std::optional<std::string> Visibility(const auth::Scope& scope, std::vector<std:
   return std::move(condition.sql);
 }
 
-// Claims idempotency keys, in (tenant, request id) order so that concurrent transactions
-// cannot deadlock on them. Returns, per key, whether this transaction claimed it.
-std::vector<bool> ClaimRequests(
-    pqxx::work& txn,
-    std::vector<std::tuple<std::string, const IdempotencyKey*, std::string>> claims) {
-  std::vector<bool> claimed(claims.size(), false);
-  if (claims.empty()) return claimed;
-  std::vector<size_t> order(claims.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&claims](size_t a, size_t b) {
-    return std::tie(std::get<0>(claims[a]), std::get<1>(claims[a])->request_id) <
-           std::tie(std::get<0>(claims[b]), std::get<1>(claims[b])->request_id);
-  });
-  json rows = json::array();
-  for (const size_t i : order) {
-    const auto& [tenant, key, resource_id] = claims[i];
-    rows.push_back({{"tenant_id", tenant},
-                    {"request_id", key->request_id},
-                    {"method", key->method},
-                    {"fingerprint", key->fingerprint},
-                    {"resource_id", resource_id}});
-  }
-  std::set<std::string> claimed_resources;
-  for (const pqxx::row& row : txn.exec_prepared(kClaimRequests, rows.dump())) {
-    claimed_resources.insert(row[0].as<std::string>());
-  }
-  for (size_t i = 0; i < claims.size(); ++i) {
-    claimed[i] = claimed_resources.contains(std::get<2>(claims[i]));
-  }
-  return claimed;
+// The claim of a write's idempotency key, recording `result` (the id of what it creates).
+idempotency::KeyClaim ClaimOf(const std::string& tenant_id, const IdempotencyKey& key,
+                              std::string result) {
+  return idempotency::KeyClaim{.key = {.tenant_id = tenant_id,
+                                       .request_id = key.request_id,
+                                       .method = key.method,
+                                       .fingerprint = key.fingerprint},
+                               .result = std::move(result)};
 }
 
-// For a key claimed before: the resource id of that earlier request when it was the same
-// request, ALREADY_EXISTS when it was another.
-absl::StatusOr<std::string> PriorResource(pqxx::work& txn, std::string_view tenant_id,
-                                          const IdempotencyKey& key) {
-  const pqxx::result prior =
-      txn.exec_prepared(kSelectRequest, std::string(tenant_id), key.request_id);
-  if (prior.empty()) {
-    // The claim conflicted with a row that is gone again (its transaction rolled back).
-    return absl::AbortedError("request id claim raced with another; retry");
-  }
-  if (prior[0][0].as<std::string>() != key.method ||
-      prior[0][1].as<std::string>() != key.fingerprint) {
-    return status::WithErrorInfo(
-        absl::AlreadyExistsError(absl::StrCat("request_id ", key.request_id,
-                                              " was already used for a different request")),
-        "REQUEST_ID_REUSED", {{"request_id", key.request_id}});
-  }
-  return prior[0][2].as<std::string>();
+// ALREADY_EXISTS for a request id the tenant used before for another request.
+absl::Status RequestIdReused(const IdempotencyKey& key) {
+  return status::WithErrorInfo(
+      absl::AlreadyExistsError(
+          absl::StrCat("request_id ", key.request_id, " was already used for a different request")),
+      "REQUEST_ID_REUSED", {{"request_id", key.request_id}});
 }
 
 events::v1::EventEnvelope CustomerEvent(const WriteContext& context, std::string_view customer_id,
@@ -327,8 +292,6 @@ std::vector<std::pair<std::string, std::string>> PgCustomerStore::PreparedStatem
       {kUpdateCustomer, sql::kUpdateCustomer},
       {kDeleteKeys, sql::kDeleteKeys},
       {kInsertKeys, sql::kInsertKeys},
-      {kClaimRequests, sql::kClaimRequests},
-      {kSelectRequest, sql::kSelectRequest},
       {kInsertMerge, sql::kInsertMerge},
       {kSelectMerge, sql::kSelectMerge},
       {kSelectMergeForUpdate, sql::kSelectMergeForUpdate},
@@ -347,24 +310,27 @@ absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMan
     results.assign(customers.size(), absl::UnknownError("not written"));
     inserted_any = false;
     // Claim the idempotency keys first: a customer whose key was used before is not inserted.
-    std::vector<std::tuple<std::string, const IdempotencyKey*, std::string>> claims;
+    std::vector<idempotency::KeyClaim> claims;
     std::vector<size_t> keyed;
     for (size_t i = 0; i < customers.size(); ++i) {
       if (!customers[i].key) continue;
-      claims.emplace_back(customers[i].context.caller.tenant_id, &*customers[i].key,
-                          customers[i].customer.customer_id);
+      claims.push_back(ClaimOf(customers[i].context.caller.tenant_id, *customers[i].key,
+                               customers[i].customer.customer_id));
       keyed.push_back(i);
     }
-    const std::vector<bool> claimed = ClaimRequests(txn, std::move(claims));
-    std::vector<bool> insert(customers.size(), true);
-    for (size_t k = 0; k < keyed.size(); ++k) insert[keyed[k]] = claimed[k];
+    TL_ASSIGN_OR_RETURN(const std::vector<idempotency::Claim> decided,
+                        idempotency::ClaimKeys(txn, claims));
+    std::vector<std::optional<idempotency::Claim>> earlier(customers.size());
+    for (size_t k = 0; k < keyed.size(); ++k) {
+      if (decided[k].decision != idempotency::Decision::kNew) earlier[keyed[k]] = decided[k];
+    }
 
     json rows = json::array();
     json key_rows = json::array();
     std::vector<events::v1::EventEnvelope> created_events;
     std::vector<events::v1::EventEnvelope> audit_entries;
     for (size_t i = 0; i < customers.size(); ++i) {
-      if (!insert[i]) continue;
+      if (earlier[i]) continue;
       const Customer& c = customers[i].customer;
       rows.push_back({{"tenant_id", c.tenant_id},
                       {"customer_id", c.customer_id},
@@ -401,16 +367,13 @@ absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMan
     }
     // Retries: the customer the first request created (possibly earlier in this batch).
     for (size_t i = 0; i < customers.size(); ++i) {
-      if (insert[i]) continue;
-      const WriteContext& context = customers[i].context;
-      absl::StatusOr<std::string> prior =
-          PriorResource(txn, context.caller.tenant_id, *customers[i].key);
-      if (!prior.ok()) {
-        results[i] = prior.status();
+      if (!earlier[i]) continue;
+      if (earlier[i]->decision == idempotency::Decision::kConflict) {
+        results[i] = RequestIdReused(*customers[i].key);
         continue;
       }
-      absl::StatusOr<Found> found =
-          SelectWithAccess(txn, kSelectCustomer, context, *prior, auth::Access::kRead);
+      absl::StatusOr<Found> found = SelectWithAccess(txn, kSelectCustomer, customers[i].context,
+                                                     earlier[i]->result, auth::Access::kRead);
       results[i] = found.ok() ? absl::StatusOr<Customer>(std::move(found->customer))
                               : absl::StatusOr<Customer>(found.status());
     }
@@ -614,10 +577,13 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
     const std::string& tenant_id = context.caller.tenant_id;
     const auth::Scope& scope = *context.caller.scope;
     if (key) {
-      if (!ClaimRequests(txn, {{tenant_id, &*key, merge_id}})[0]) {
+      const idempotency::KeyClaim mine = ClaimOf(tenant_id, *key, merge_id);
+      TL_ASSIGN_OR_RETURN(const idempotency::Claim claim,
+                          idempotency::ClaimKey(txn, mine.key, mine.result));
+      if (claim.decision == idempotency::Decision::kConflict) return RequestIdReused(*key);
+      if (claim.decision == idempotency::Decision::kReplay) {
         replayed = true;
-        TL_ASSIGN_OR_RETURN(const std::string prior, PriorResource(txn, tenant_id, *key));
-        TL_ASSIGN_OR_RETURN(outcome.merge, SelectMerge(txn, kSelectMerge, tenant_id, prior));
+        TL_ASSIGN_OR_RETURN(outcome.merge, SelectMerge(txn, kSelectMerge, tenant_id, claim.result));
         TL_ASSIGN_OR_RETURN(Found survivor, SelectWithAccess(txn, kSelectCustomer, context,
                                                              outcome.merge.survivor_customer_id,
                                                              auth::Access::kRead));

@@ -1,7 +1,5 @@
 // PgCustomerStore on a real PostgreSQL (a fresh schema per test): what one group commit does
 // when its customers' idempotency keys meet each other and earlier requests.
-#include "services/contacts/pg_customer_store.h"
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,11 +9,13 @@
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/pg/migrator.h"
 #include "gtest/gtest.h"
 #include "services/contacts/customer_json.h"
 #include "services/contacts/migrations.h"
+#include "services/contacts/pg_customer_store.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 
@@ -28,10 +28,12 @@ class PgCustomerStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string dsn = testing::TestPgDsn();
-    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()));
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()));
     TL_ASSERT_OK(
         pg::ApplyMigrations(dsn, schema_.name(), "shares", enforcement::SharesMigrations()));
+    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "idempotency",
+                                     idempotency::IdempotencyMigrations()));
+    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "contacts", pg::contacts_migrations()));
     TL_ASSERT_OK_AND_ASSIGN(admin_, auth::Scope::Compile(auth::testing::AdminScope("acme", "u1")));
     TL_ASSERT_OK_AND_ASSIGN(pool_,
                             pg::Pool::Create({.dsn = dsn,
@@ -135,6 +137,40 @@ TEST_F(PgCustomerStoreTest, BatchGetFindsEachCustomerOnceAndSkipsUnknownIds) {
   TL_ASSERT_OK_AND_ASSIGN(const std::vector<Customer> other_tenant,
                           store_->BatchGet("other", *admin_, {created[0]->customer_id}));
   EXPECT_TRUE(other_tenant.empty());
+}
+
+// Keys recorded in the contacts schema's own table before the shared one existed are moved
+// there, so a retry across the upgrade still replays.
+TEST(ContactsMigrationsTest, RequestIdsMoveToTheSharedIdempotencyTable) {
+  testing::ScopedSchema schema("contacts_migrate");
+  const std::string dsn = testing::TestPgDsn();
+  const std::vector<pg::Migration>& all = pg::contacts_migrations();
+  ASSERT_EQ(all[2].name, "0003_idempotency_keys.sql");
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "contacts", {all[0], all[1]}));
+  TL_ASSERT_OK_AND_ASSIGN(
+      auto pool,
+      pg::Pool::Create(
+          {.dsn = dsn, .search_path = schema.name(), .size = 1, .prepared = {}, .settings = {}}));
+  TL_ASSERT_OK(pool->Transact([](pqxx::work& txn) {
+    txn.exec(
+        "INSERT INTO requests (tenant_id, request_id, method, fingerprint, resource_id) "
+        "VALUES ('acme', 'req-1', 'CreateCustomer', 'f1', 'c1')");
+    return absl::OkStatus();
+  }));
+  TL_ASSERT_OK(
+      pg::ApplyMigrations(dsn, schema.name(), "idempotency", idempotency::IdempotencyMigrations()));
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "contacts", all));
+  TL_EXPECT_OK(pool->Transact([](pqxx::work& txn) {
+    const pqxx::result moved =
+        txn.exec("SELECT tenant_id, request_id, method, fingerprint, result FROM idempotency_keys");
+    EXPECT_EQ(moved.size(), 1u);
+    if (moved.size() == 1) {
+      EXPECT_EQ(moved[0][1].as<std::string>(), "req-1");
+      EXPECT_EQ(moved[0][4].as<std::string>(), "c1");
+    }
+    EXPECT_EQ(txn.exec("SELECT to_regclass('requests') IS NULL")[0][0].as<bool>(), true);
+    return absl::OkStatus();
+  }));
 }
 
 }  // namespace

@@ -92,20 +92,6 @@ inline constexpr char kInsertKeys[] =
     "SELECT e->>0, (e->>1)::smallint, e->>2, (e->>3)::uuid FROM jsonb_array_elements($1::jsonb) e "
     "ON CONFLICT DO NOTHING";
 
-// Claims request ids, from a JSON array of objects. Returns the resource ids of the claims
-// made; a request id claimed before (by a committed transaction: a concurrent one holding it
-// makes this wait until it ends) returns nothing. Callers sort the claims so that two
-// transactions take the same ids in the same order and cannot deadlock.
-inline constexpr char kClaimRequests[] =
-    "INSERT INTO requests (tenant_id, request_id, method, fingerprint, resource_id) "
-    "SELECT r.tenant_id, r.request_id, r.method, r.fingerprint, r.resource_id "
-    "FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id text, request_id text, method text, "
-    "fingerprint text, resource_id text) ON CONFLICT DO NOTHING RETURNING resource_id";
-
-inline constexpr char kSelectRequest[] =
-    "SELECT method, fingerprint, resource_id FROM requests "
-    "WHERE tenant_id = $1 AND request_id = $2";
-
 inline constexpr char kInsertMerge[] =
     "INSERT INTO merges (tenant_id, merge_id, survivor_id, merged_id, survivor_before, "
     "merged_before, survivor_version_after, merged_version_after, create_time) VALUES ($1, "
