@@ -7,12 +7,14 @@
 //     service_host::ServiceOptions options("contacts", "Touchline contacts service: ...");
 //     options.migrations = &pg::contacts_migrations();
 //     options.prepared = PgCustomerStore::PreparedStatements();
+//     options.request_ids = true;  // the idempotency table and its purge
+//     options.trimmed_topics = {events::kCustomersTopic, events::kAuditTopic};
 //     service_host::ServiceHost host(argc, argv, std::move(options));
 //     ... read and check the service's own flags (config::Fatal) ...
 //     if (!host.Setup()) return 0;  // --migrate_only: migrated, nothing more
 //     PgCustomerStore store(host.pool(), host.RelayWaker());
 //     host.AddConsumer(events::kTouchpointsTopic, apply_touchpoint_event);
-//     host.AddPeriodic("purge requests", absl::Hours(1), [&] { return store.Purge(); });
+//     host.AddPeriodic("partitions ahead", absl::Hours(1), [&] { return store.Ahead(); });
 //     CustomerManager manager(&store, ..., host.page_tokens(), host.audit());
 //     ContactsService service(&manager, host.runner(kContactsService));
 //     return host.Serve({{kContactsService, &service}});
@@ -105,9 +107,9 @@ absl::StatusOr<HostConfig> HostConfigFromFlags();
 
 // Not copyable. See the top of this file. Beside what the service adds, the host runs its own
 // upkeep as periodic tasks: the inbox purge (--inbox_retention, every --purge_interval), with
-// request_ids the idempotency-key purge, and with trimmed_topics the stream trimming; the relay and
-// the audit publisher cap streams at
-// --events_stream_max_len, and consumers their dead letters at --events_dead_letter_max_len.
+// request_ids the idempotency-key purge, and with trimmed_topics the stream trimming. The relay
+// and the audit publisher cap streams at --events_stream_max_len, and consumers their dead
+// letters at --events_dead_letter_max_len.
 class ServiceHost {
  public:
   // The whole start of main: blocks SIGTERM and SIGINT (before any thread exists, so that
@@ -127,10 +129,10 @@ class ServiceHost {
 
   // Applies the migrations, each component under the schema's advisory lock: the outbox, the
   // inbox, the shares read model (with enforce_scopes), the page-token key, the idempotency
-  // keys (with request_ids), then the service's own. Returns false after that with --migrate_only:
-  // main returns 0. Otherwise connects to PostgreSQL and sets up the Redis pool and the outbox
-  // relay (started by Start), and returns true. config::Fatal when a migration fails or PostgreSQL
-  // cannot be reached.
+  // keys (with request_ids), then the service's own. Returns false after that with
+  // --migrate_only: main returns 0. Otherwise connects to PostgreSQL and sets up the Redis pool
+  // and the outbox relay (started by Start), and returns true. config::Fatal when a migration
+  // fails or PostgreSQL cannot be reached.
   bool Setup();
 
   // After Setup returned true.
