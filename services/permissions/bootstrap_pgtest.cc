@@ -8,13 +8,14 @@
 #include "common/auth/testing/test_keys.h"
 #include "common/auth/token.h"
 #include "common/pg/pool.h"
+#include "common/status/macros.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/permissions/bootstrap.h"
 #include "services/permissions/identity/pg_identity_store.h"
-#include "services/permissions/org/org_store.h"
+#include "services/permissions/org/pg_org_store.h"
 #include "services/permissions/scope_compiler.h"
 #include "services/permissions/testing/permissions_db.h"
 
@@ -40,7 +41,8 @@ class BootstrapTest : public ::testing::Test {
     identity_store_ = std::make_unique<PgIdentityStore>(pool_.get());
     identity_ = std::make_unique<IdentityManager>(identity_store_.get(), *std::move(signer),
                                                   *std::move(page_tokens), identity_options);
-    org_ = std::make_unique<OrgManager>(pool_.get());
+    org_store_ = std::make_unique<PgOrgStore>(pool_.get());
+    org_ = std::make_unique<OrgManager>(org_store_.get());
   }
 
   // Rows of `table`, as a count.
@@ -58,6 +60,7 @@ class BootstrapTest : public ::testing::Test {
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<PgIdentityStore> identity_store_;
   std::unique_ptr<IdentityManager> identity_;
+  std::unique_ptr<PgOrgStore> org_store_;
   std::unique_ptr<OrgManager> org_;
 };
 
@@ -95,9 +98,9 @@ TEST_F(BootstrapTest, CreatesTheConventionalRolesAndTheAdministratorOnce) {
 TEST_F(BootstrapTest, RolesAreTheConventionalOnes) {
   ASSERT_TRUE(Bootstrap(pool_.get(), org_.get(), identity_.get(), "acme", "admin", kPassword).ok());
   std::vector<v1::Role> roles;
-  ASSERT_TRUE(pool_
-                  ->Query([&](pqxx::nontransaction& txn) {
-                    roles = ListRoles(txn, "acme");
+  ASSERT_TRUE(org_store_
+                  ->Read([&](OrgReader& org) -> absl::Status {
+                    TL_ASSIGN_OR_RETURN(roles, org.ListRoles("acme"));
                     return absl::OkStatus();
                   })
                   .ok());
@@ -144,9 +147,9 @@ TEST_F(BootstrapTest, KeepsRolesAnAdministratorChanged) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_THAT(again->roles_created, ElementsAre("partner"));
   std::optional<v1::Role> rep;
-  ASSERT_TRUE(pool_
-                  ->Query([&](pqxx::nontransaction& txn) {
-                    rep = RoleById(txn, "acme", "rep");
+  ASSERT_TRUE(org_store_
+                  ->Read([&](OrgReader& org) -> absl::Status {
+                    TL_ASSIGN_OR_RETURN(rep, org.FindRole("acme", "rep", OrgLock::kNone));
                     return absl::OkStatus();
                   })
                   .ok());

@@ -1,8 +1,6 @@
 // The customer read model's read-your-writes: a customer contacts created a moment ago, whose
 // event has not arrived, can be shared at once; the read model learns it from contacts (here
 // an in-memory directory) without ever replacing what the events brought.
-#include "services/permissions/customer_read_model.h"
-
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -14,7 +12,9 @@
 #include "common/ids/ids.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/permissions/customer_read_model.h"
 #include "services/permissions/org/org_manager.h"
+#include "services/permissions/org/pg_org_store.h"
 #include "services/permissions/testing/permissions_db.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/customer_events.pb.h"
@@ -40,7 +40,8 @@ class CustomerReadModelTest : public ::testing::Test {
     caller_.request_id = "request-1";
     OrgOptions options;
     options.customers = &directory_;
-    org_ = std::make_unique<OrgManager>(pool_.get(), options);
+    org_store_ = std::make_unique<PgOrgStore>(pool_.get());
+    org_ = std::make_unique<OrgManager>(org_store_.get(), options);
   }
 
   // A customer only contacts knows so far.
@@ -81,6 +82,7 @@ class CustomerReadModelTest : public ::testing::Test {
   std::unique_ptr<pg::Pool> pool_;
   customers::testing::FakeCustomerDirectory directory_;
   auth::RequestContext caller_;
+  std::unique_ptr<PgOrgStore> org_store_;
   std::unique_ptr<OrgManager> org_;
 };
 

@@ -47,6 +47,7 @@
 #include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/migrations.h"
 #include "services/permissions/org/org_manager.h"
+#include "services/permissions/org/pg_org_store.h"
 #include "services/permissions/permissions_service.h"
 #include "services/permissions/scope_compiler.h"
 #include "services/permissions/scope_source.h"
@@ -239,8 +240,9 @@ int Run() {
       OrDie(paging::PageTokens::Load(*pool), "loading the page-token key");
   PgIdentityStore identity_store(pool.get());
   IdentityManager identity(&identity_store, std::move(signer), page_tokens, identity_options);
+  PgOrgStore org_store(pool.get());
   if (!bootstrap_tenant.empty()) {
-    OrgManager org(pool.get());
+    OrgManager org(&org_store);
     return RunBootstrap(pool.get(), &org, &identity, bootstrap_tenant);
   }
 
@@ -280,7 +282,7 @@ int Run() {
     directory = customers::MakeGrpcCustomerDirectory(channel::BalancedChannel(contacts_addr));
     org_options.customers = directory.get();
   }
-  OrgManager org(pool.get(), org_options);
+  OrgManager org(&org_store, org_options);
   AccessChecker access(pool.get(), &compiler);
   AuditLog audit(pool.get(), page_tokens);
 

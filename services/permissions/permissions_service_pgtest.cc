@@ -30,6 +30,7 @@
 #include "services/permissions/identity/identity_manager.h"
 #include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/org/org_manager.h"
+#include "services/permissions/org/pg_org_store.h"
 #include "services/permissions/permissions_service.h"
 #include "services/permissions/scope_compiler.h"
 #include "services/permissions/scope_source.h"
@@ -96,7 +97,8 @@ class PermissionsServiceTest : public ::testing::Test {
     };
     OrgOptions org_options;
     org_options.invalidate_scopes = invalidate;
-    org_ = std::make_unique<OrgManager>(pool_.get(), org_options);
+    org_store_ = std::make_unique<PgOrgStore>(pool_.get());
+    org_ = std::make_unique<OrgManager>(org_store_.get(), org_options);
     access_ = std::make_unique<AccessChecker>(pool_.get(), compiler_.get());
     audit_ = std::make_unique<AuditLog>(pool_.get(), *page_tokens);
     runner_ = std::make_unique<server::UnaryRunner>(kServiceName, &executor_, authenticator_.get(),
@@ -340,6 +342,7 @@ class PermissionsServiceTest : public ::testing::Test {
   std::unique_ptr<IdentityManager> identity_;
   std::unique_ptr<ScopeCompiler> compiler_;
   std::unique_ptr<auth::ScopeAuthenticator> authenticator_;
+  std::unique_ptr<PgOrgStore> org_store_;
   std::unique_ptr<OrgManager> org_;
   std::unique_ptr<AccessChecker> access_;
   std::unique_ptr<AuditLog> audit_;

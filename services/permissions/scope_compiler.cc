@@ -9,7 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
-#include "services/permissions/org/org_store.h"
+#include "services/permissions/org/pg_org_store.h"
 
 namespace touchline::permissions {
 namespace {
@@ -40,11 +40,11 @@ void AddRule(v1::EffectiveScope& scope, const std::string& resource, const std::
   rule->set_mask(mask);
 }
 
-void FieldRules(pqxx::transaction_base& txn, const Principal& principal,
-                v1::EffectiveScope& scope) {
+absl::Status FieldRules(PgOrgRows& org, const Principal& principal, v1::EffectiveScope& scope) {
   absl::flat_hash_set<std::string> customer_policies;
-  for (const v1::FieldPolicy& policy :
-       ListFieldPolicies(txn, principal.tenant_id, principal.role_id)) {
+  TL_ASSIGN_OR_RETURN(const std::vector<v1::FieldPolicy> policies,
+                      org.ListFieldPolicies(principal.tenant_id, principal.role_id));
+  for (const v1::FieldPolicy& policy : policies) {
     if (policy.resource() == auth::kCustomerResource) {
       customer_policies.insert(policy.field_path());
     }
@@ -63,6 +63,7 @@ void FieldRules(pqxx::transaction_base& txn, const Principal& principal,
               return std::tie(a.resource(), a.field_path()) <
                      std::tie(b.resource(), b.field_path());
             });
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -82,7 +83,16 @@ absl::StatusOr<std::shared_ptr<const auth::Scope>> ScopeCompiler::Compile(
 
 absl::StatusOr<std::shared_ptr<const auth::Scope>> ScopeCompiler::Compile(
     pqxx::transaction_base& txn, const Principal& principal) const {
-  const std::optional<v1::Role> role = RoleById(txn, principal.tenant_id, principal.role_id);
+  PgOrgRows org(txn);
+  absl::StatusOr<std::shared_ptr<const auth::Scope>> scope = Compile(org, principal);
+  TL_RETURN_IF_ERROR(org.Finish(scope.status()));
+  return scope;
+}
+
+absl::StatusOr<std::shared_ptr<const auth::Scope>> ScopeCompiler::Compile(
+    PgOrgRows& org, const Principal& principal) const {
+  TL_ASSIGN_OR_RETURN(const std::optional<v1::Role> role,
+                      org.FindRole(principal.tenant_id, principal.role_id, OrgLock::kNone));
   if (!role) {
     return absl::FailedPreconditionError(absl::StrCat("role '", principal.role_id, "' of user ",
                                                       principal.user_id, " does not exist"));
@@ -108,32 +118,36 @@ absl::StatusOr<std::shared_ptr<const auth::Scope>> ScopeCompiler::Compile(
       // Below the VIP rank, the tenant is every customer but the VIP ones: those the user's
       // reporting line owns it still sees.
       if (role->rank() < auth::kVipMinRank) {
-        for (std::string& owner : UserAndReports(txn, principal.tenant_id, principal.user_id)) {
-          scope.add_owner_ids(std::move(owner));
-        }
+        TL_ASSIGN_OR_RETURN(std::vector<std::string> owners,
+                            org.UserAndReports(principal.tenant_id, principal.user_id));
+        for (std::string& owner : owners) scope.add_owner_ids(std::move(owner));
       }
       break;
-    case v1::DATA_SCOPE_TERRITORY:
-      for (std::string& region : RegionsOfMember(txn, principal.tenant_id, principal.user_id)) {
-        scope.add_regions(std::move(region));
-      }
+    case v1::DATA_SCOPE_TERRITORY: {
+      TL_ASSIGN_OR_RETURN(std::vector<std::string> regions,
+                          org.RegionsOfMember(principal.tenant_id, principal.user_id));
+      for (std::string& region : regions) scope.add_regions(std::move(region));
+    }
       [[fallthrough]];
-    case v1::DATA_SCOPE_OWNED:
-      for (std::string& owner : UserAndReports(txn, principal.tenant_id, principal.user_id)) {
-        scope.add_owner_ids(std::move(owner));
-      }
+    case v1::DATA_SCOPE_OWNED: {
+      TL_ASSIGN_OR_RETURN(std::vector<std::string> owners,
+                          org.UserAndReports(principal.tenant_id, principal.user_id));
+      for (std::string& owner : owners) scope.add_owner_ids(std::move(owner));
       break;
+    }
     default:  // DATA_SCOPE_SHARED: only what is shared.
       break;
   }
-  for (const std::string& team : TeamsOfMember(txn, principal.tenant_id, principal.user_id)) {
+  TL_ASSIGN_OR_RETURN(const std::vector<std::string> teams,
+                      org.TeamsOfMember(principal.tenant_id, principal.user_id));
+  for (const std::string& team : teams) {
     scope.add_grantees(TeamGrantee(team));
   }
   if (!principal.partner_org_id.empty()) {
     scope.add_grantees(PartnerGrantee(principal.partner_org_id));
   }
   scope.set_vip_visible(role->rank() >= auth::kVipMinRank);
-  FieldRules(txn, principal, scope);
+  TL_RETURN_IF_ERROR(FieldRules(org, principal, scope));
   const absl::Time expire =
       std::min(options_.clock() + options_.max_scope_age, principal.expire_time);
   *scope.mutable_expire_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(expire));

@@ -15,6 +15,7 @@
 #include "common/auth/scope.h"
 #include "common/pg/pool.h"
 #include "services/permissions/identity/identity_manager.h"
+#include "services/permissions/org/pg_org_store.h"
 
 namespace touchline::permissions {
 
@@ -52,6 +53,9 @@ class ScopeCompiler {
                                                              const Principal& principal) const;
 
  private:
+  absl::StatusOr<std::shared_ptr<const auth::Scope>> Compile(PgOrgRows& org,
+                                                             const Principal& principal) const;
+
   pg::Pool* const pool_;
   const ScopeCompilerOptions options_;
 };

@@ -1,7 +1,5 @@
 // Scope compilation on real PostgreSQL (a fresh schema per test): the five conventional roles,
 // reporting lines at depth 3, territories, teams, partners and their default masks, API keys.
-#include "services/permissions/scope_compiler.h"
-
 #include <google/protobuf/util/time_util.h>
 
 #include <memory>
@@ -18,6 +16,8 @@
 #include "gtest/gtest.h"
 #include "services/permissions/bootstrap.h"
 #include "services/permissions/org/org_manager.h"
+#include "services/permissions/org/pg_org_store.h"
+#include "services/permissions/scope_compiler.h"
 #include "services/permissions/testing/permissions_db.h"
 #include "touchline/contacts/v1/customer.pb.h"
 #include "touchline/type/v1/contact_point.pb.h"
@@ -64,7 +64,8 @@ class ScopeCompilerTest : public ::testing::Test {
   void SetUp() override {
     pool_ = testing::MigratedPool(schema_);
     ASSERT_NE(pool_, nullptr);
-    org_ = std::make_unique<OrgManager>(pool_.get());
+    org_store_ = std::make_unique<PgOrgStore>(pool_.get());
+    org_ = std::make_unique<OrgManager>(org_store_.get());
     compiler_ = std::make_unique<ScopeCompiler>(
         pool_.get(),
         ScopeCompilerOptions{.max_scope_age = absl::Minutes(5), .clock = [] { return kNow; }});
@@ -181,6 +182,7 @@ class ScopeCompilerTest : public ::testing::Test {
 
   touchline::testing::ScopedSchema schema_{"permissions"};
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgOrgStore> org_store_;
   std::unique_ptr<OrgManager> org_;
   std::unique_ptr<ScopeCompiler> compiler_;
   std::string admin_, manager_, lead_, rep1_, rep2_, rep3_, partner_;

@@ -141,31 +141,6 @@ std::string TextArray(const std::vector<std::string>& keys) {
 
 }  // namespace
 
-absl::Status PgIdentityRows::Finish(absl::Status status) const {
-  if (failure_) std::rethrow_exception(failure_);
-  return status;
-}
-
-template <typename T>
-absl::StatusOr<T> PgIdentityRows::Run(const std::function<T()>& statement) {
-  // After a failed statement PostgreSQL refuses the rest of the transaction: report the first.
-  if (failure_) return absl::AbortedError("an earlier statement of the transaction failed");
-  try {
-    return statement();
-  } catch (const std::exception& e) {
-    failure_ = std::current_exception();
-    return pg::StatusFromException(e);
-  }
-}
-
-absl::Status PgIdentityRows::RunVoid(const std::function<void()>& statement) {
-  return Run<bool>([&] {
-           statement();
-           return true;
-         })
-      .status();
-}
-
 absl::Status PgIdentityRows::RequireWork() const {
   if (work_ == nullptr) return absl::FailedPreconditionError("a write outside a transaction");
   return absl::OkStatus();
@@ -175,7 +150,7 @@ absl::StatusOr<std::optional<UserRecord>> PgIdentityRows::FindUser(std::string_v
                                                                    std::string_view user_id,
                                                                    RowLock lock) {
   if (!ids::IsUuid(user_id)) return std::nullopt;
-  return Run<std::optional<UserRecord>>([&] {
+  return statements_.Run([&] {
     return FirstUser(
         txn_.exec_params(lock == RowLock::kForUpdate ? kSelectUserForUpdate : kSelectUser,
                          std::string(tenant_id), std::string(user_id)),
@@ -185,7 +160,7 @@ absl::StatusOr<std::optional<UserRecord>> PgIdentityRows::FindUser(std::string_v
 
 absl::StatusOr<std::optional<UserRecord>> PgIdentityRows::FindUserByUsername(
     std::string_view tenant_id, std::string_view username) {
-  return Run<std::optional<UserRecord>>([&] {
+  return statements_.Run([&] {
     return FirstUser(
         txn_.exec_params(kSelectUserByUsername, std::string(tenant_id), std::string(username)),
         tenant_id);
@@ -195,7 +170,7 @@ absl::StatusOr<std::optional<UserRecord>> PgIdentityRows::FindUserByUsername(
 absl::StatusOr<std::vector<UserRecord>> PgIdentityRows::ListUsers(
     std::string_view tenant_id, const UserFilter& filter, std::string_view after_username_key,
     int limit) {
-  return Run<std::vector<UserRecord>>([&] {
+  return statements_.Run([&] {
     const pqxx::result rows =
         txn_.exec_params(kListUsers, std::string(tenant_id), filter.partner_org_id,
                          std::string(after_username_key), limit, filter.username, filter.email);
@@ -209,7 +184,7 @@ absl::StatusOr<std::vector<UserRecord>> PgIdentityRows::ListUsers(
 absl::StatusOr<std::vector<std::string>> PgIdentityRows::ManagerChain(std::string_view tenant_id,
                                                                       std::string_view user_id) {
   if (!ids::IsUuid(user_id)) return std::vector<std::string>{};
-  return Run<std::vector<std::string>>([&] {
+  return statements_.Run([&] {
     return FirstColumn(
         txn_.exec_params(kManagerChain, std::string(tenant_id), std::string(user_id)));
   });
@@ -217,7 +192,7 @@ absl::StatusOr<std::vector<std::string>> PgIdentityRows::ManagerChain(std::strin
 
 absl::StatusOr<std::optional<RoleFacts>> PgIdentityRows::FindRole(std::string_view tenant_id,
                                                                   std::string_view role_id) {
-  return Run<std::optional<RoleFacts>>([&]() -> std::optional<RoleFacts> {
+  return statements_.Run([&]() -> std::optional<RoleFacts> {
     const pqxx::result rows =
         txn_.exec_params(kSelectRole, std::string(tenant_id), std::string(role_id));
     if (rows.empty()) return std::nullopt;
@@ -228,7 +203,7 @@ absl::StatusOr<std::optional<RoleFacts>> PgIdentityRows::FindRole(std::string_vi
 
 absl::StatusOr<bool> PgIdentityRows::PartnerOrgExists(std::string_view tenant_id,
                                                       std::string_view partner_org_id) {
-  return Run<bool>([&] {
+  return statements_.Run([&] {
     return !txn_.exec_params(kSelectPartnerOrg, std::string(tenant_id), std::string(partner_org_id))
                 .empty();
   });
@@ -237,7 +212,7 @@ absl::StatusOr<bool> PgIdentityRows::PartnerOrgExists(std::string_view tenant_id
 absl::StatusOr<std::optional<SessionRecord>> PgIdentityRows::FindSession(
     std::string_view tenant_id, std::string_view session_id, RowLock lock) {
   if (!ids::IsUuid(session_id)) return std::nullopt;
-  return Run<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
+  return statements_.Run([&]() -> std::optional<SessionRecord> {
     const pqxx::result rows =
         txn_.exec_params(lock == RowLock::kForUpdate ? kSelectSessionForUpdate : kSelectSession,
                          std::string(tenant_id), std::string(session_id));
@@ -250,7 +225,7 @@ absl::StatusOr<std::optional<ApiKeyRecord>> PgIdentityRows::FindApiKey(std::stri
                                                                        std::string_view api_key_id,
                                                                        RowLock lock) {
   if (!ids::IsUuid(api_key_id)) return std::nullopt;
-  return Run<std::optional<ApiKeyRecord>>([&] {
+  return statements_.Run([&] {
     return FirstApiKey(
         txn_.exec_params(lock == RowLock::kForUpdate ? kSelectApiKeyForUpdate : kSelectApiKey,
                          std::string(tenant_id), std::string(api_key_id)),
@@ -260,7 +235,7 @@ absl::StatusOr<std::optional<ApiKeyRecord>> PgIdentityRows::FindApiKey(std::stri
 
 absl::StatusOr<std::optional<ApiKeyRecord>> PgIdentityRows::FindApiKeyBySecretHash(
     std::string_view tenant_id, std::string_view secret_hash) {
-  return Run<std::optional<ApiKeyRecord>>([&] {
+  return statements_.Run([&] {
     return FirstApiKey(txn_.exec_params(kSelectApiKeyBySecretHash, std::string(tenant_id),
                                         std::string(secret_hash)),
                        tenant_id);
@@ -270,7 +245,7 @@ absl::StatusOr<std::optional<ApiKeyRecord>> PgIdentityRows::FindApiKeyBySecretHa
 absl::StatusOr<std::vector<ApiKeyRecord>> PgIdentityRows::ListApiKeys(std::string_view tenant_id,
                                                                       std::string_view user_id) {
   if (!user_id.empty() && !ids::IsUuid(user_id)) return std::vector<ApiKeyRecord>{};
-  return Run<std::vector<ApiKeyRecord>>([&] {
+  return statements_.Run([&] {
     const pqxx::result rows =
         txn_.exec_params(kListApiKeys, std::string(tenant_id), std::string(user_id));
     std::vector<ApiKeyRecord> keys;
@@ -282,7 +257,7 @@ absl::StatusOr<std::vector<ApiKeyRecord>> PgIdentityRows::ListApiKeys(std::strin
 
 absl::StatusOr<std::vector<std::string>> PgIdentityRows::LiveCredentialIds(
     std::string_view tenant_id, std::string_view user_id, absl::Time now) {
-  return Run<std::vector<std::string>>([&] {
+  return statements_.Run([&] {
     return FirstColumn(txn_.exec_params(kLiveCredentialIds, std::string(tenant_id),
                                         std::string(user_id), Micros(now)));
   });
@@ -290,7 +265,7 @@ absl::StatusOr<std::vector<std::string>> PgIdentityRows::LiveCredentialIds(
 
 absl::StatusOr<std::optional<RequestRecord>> PgIdentityRows::FindRequest(
     std::string_view tenant_id, std::string_view request_id) {
-  return Run<std::optional<RequestRecord>>([&]() -> std::optional<RequestRecord> {
+  return statements_.Run([&]() -> std::optional<RequestRecord> {
     const pqxx::result rows =
         txn_.exec_params(kSelectRequest, std::string(tenant_id), std::string(request_id));
     if (rows.empty()) return std::nullopt;
@@ -302,7 +277,7 @@ absl::StatusOr<std::optional<RequestRecord>> PgIdentityRows::FindRequest(
 
 absl::StatusOr<std::vector<StoredThrottleCounter>> PgIdentityRows::ThrottleCounters(
     std::string_view tenant_id, const std::vector<std::string>& keys) {
-  return Run<std::vector<StoredThrottleCounter>>([&] {
+  return statements_.Run([&] {
     std::vector<StoredThrottleCounter> counters;
     for (const pqxx::row& row :
          txn_.exec_params(kSelectCounters, std::string(tenant_id), TextArray(keys))) {
@@ -318,22 +293,22 @@ absl::StatusOr<std::vector<StoredThrottleCounter>> PgIdentityRows::ThrottleCount
 
 absl::Status PgIdentityRows::InsertUser(const UserRecord& user) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] { ExecUser(txn_, kInsertUser, user); });
+  return statements_.Exec([&] { ExecUser(txn_, kInsertUser, user); });
 }
 
 absl::Status PgIdentityRows::SaveUser(const UserRecord& user) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] { ExecUser(txn_, kSaveUser, user); });
+  return statements_.Exec([&] { ExecUser(txn_, kSaveUser, user); });
 }
 
 absl::Status PgIdentityRows::LockReportingLines(std::string_view tenant_id) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] { txn_.exec_params(kLockReportingLines, std::string(tenant_id)); });
+  return statements_.Exec([&] { txn_.exec_params(kLockReportingLines, std::string(tenant_id)); });
 }
 
 absl::Status PgIdentityRows::InsertSession(const SessionRecord& s) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] {
+  return statements_.Exec([&] {
     txn_.exec_params(kInsertSession, s.tenant_id, s.session_id, s.user_id, s.refresh_hash,
                      s.previous_refresh_hash, s.client, Micros(s.create_time),
                      Micros(s.expire_time));
@@ -342,7 +317,7 @@ absl::Status PgIdentityRows::InsertSession(const SessionRecord& s) {
 
 absl::Status PgIdentityRows::SaveRefreshHashes(const SessionRecord& s) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] {
+  return statements_.Exec([&] {
     txn_.exec_params(kSaveRefreshHashes, s.tenant_id, s.session_id, s.refresh_hash,
                      s.previous_refresh_hash);
   });
@@ -351,7 +326,7 @@ absl::Status PgIdentityRows::SaveRefreshHashes(const SessionRecord& s) {
 absl::Status PgIdentityRows::RevokeSession(std::string_view tenant_id, std::string_view session_id,
                                            absl::Time now) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] {
+  return statements_.Exec([&] {
     txn_.exec_params(kRevokeSession, std::string(tenant_id), std::string(session_id), Micros(now));
   });
 }
@@ -359,7 +334,7 @@ absl::Status PgIdentityRows::RevokeSession(std::string_view tenant_id, std::stri
 absl::StatusOr<std::vector<std::string>> PgIdentityRows::RevokeUserSessions(
     std::string_view tenant_id, std::string_view user_id, absl::Time now) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return Run<std::vector<std::string>>([&] {
+  return statements_.Run([&] {
     return FirstColumn(txn_.exec_params(kRevokeUserSessions, std::string(tenant_id),
                                         std::string(user_id), Micros(now)));
   });
@@ -367,7 +342,7 @@ absl::StatusOr<std::vector<std::string>> PgIdentityRows::RevokeUserSessions(
 
 absl::Status PgIdentityRows::InsertApiKey(const ApiKeyRecord& k) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] {
+  return statements_.Exec([&] {
     txn_.exec_params(kInsertApiKey, k.tenant_id, k.api_key_id, k.user_id, k.display_name,
                      k.secret_hash, k.secret_prefix, PermissionsArray(k.permissions),
                      NullableMicros(k.expire_time), Micros(k.create_time));
@@ -377,7 +352,7 @@ absl::Status PgIdentityRows::InsertApiKey(const ApiKeyRecord& k) {
 absl::Status PgIdentityRows::RevokeApiKey(std::string_view tenant_id, std::string_view api_key_id,
                                           absl::Time now) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] {
+  return statements_.Exec([&] {
     txn_.exec_params(kRevokeApiKey, std::string(tenant_id), std::string(api_key_id), Micros(now));
   });
 }
@@ -385,7 +360,7 @@ absl::Status PgIdentityRows::RevokeApiKey(std::string_view tenant_id, std::strin
 absl::StatusOr<std::vector<std::string>> PgIdentityRows::RevokeUserApiKeys(
     std::string_view tenant_id, std::string_view user_id, absl::Time now) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return Run<std::vector<std::string>>([&] {
+  return statements_.Run([&] {
     return FirstColumn(txn_.exec_params(kRevokeUserApiKeys, std::string(tenant_id),
                                         std::string(user_id), Micros(now)));
   });
@@ -395,7 +370,7 @@ absl::StatusOr<bool> PgIdentityRows::ClaimRequest(std::string_view tenant_id,
                                                   std::string_view request_id,
                                                   const RequestRecord& record) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return Run<bool>([&] {
+  return statements_.Run([&] {
     return !txn_.exec_params(kClaimRequest, std::string(tenant_id), std::string(request_id),
                              record.method, record.fingerprint, record.resource_id)
                 .empty();
@@ -405,7 +380,7 @@ absl::StatusOr<bool> PgIdentityRows::ClaimRequest(std::string_view tenant_id,
 absl::StatusOr<StoredThrottleCounter> PgIdentityRows::LockThrottleCounter(
     std::string_view tenant_id, std::string_view key) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return Run<StoredThrottleCounter>([&] {
+  return statements_.Run([&] {
     txn_.exec_params(kEnsureCounter, std::string(tenant_id), std::string(key));
     const pqxx::row row = txn_.exec_params1(kLockCounter, std::string(tenant_id), std::string(key));
     return StoredThrottleCounter{.key = std::string(key),
@@ -419,7 +394,7 @@ absl::StatusOr<StoredThrottleCounter> PgIdentityRows::LockThrottleCounter(
 absl::Status PgIdentityRows::SaveThrottleCounter(std::string_view tenant_id,
                                                  const StoredThrottleCounter& counter) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] {
+  return statements_.Exec([&] {
     txn_.exec_params(kSaveCounter, std::string(tenant_id), counter.key, counter.failures,
                      NullableMicros(counter.last_failure_time),
                      NullableMicros(counter.blocked_until));
@@ -429,7 +404,7 @@ absl::Status PgIdentityRows::SaveThrottleCounter(std::string_view tenant_id,
 absl::Status PgIdentityRows::RecordThrottleSuccess(std::string_view tenant_id, std::string_view key,
                                                    absl::Time now) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] {
+  return statements_.Exec([&] {
     txn_.exec_params(kRecordSuccess, std::string(tenant_id), std::string(key), Micros(now));
   });
 }
@@ -437,19 +412,19 @@ absl::Status PgIdentityRows::RecordThrottleSuccess(std::string_view tenant_id, s
 absl::Status PgIdentityRows::DeleteForgottenThrottleCounters(std::string_view tenant_id,
                                                              absl::Time before, int limit) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid(
+  return statements_.Exec(
       [&] { txn_.exec_params(kDeleteForgotten, std::string(tenant_id), Micros(before), limit); });
 }
 
 absl::Status PgIdentityRows::AppendAudit(const std::string& tenant_id, v1::AuditEvent event) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] { AuditLog::Append(*work_, tenant_id, std::move(event)); });
+  return statements_.Exec([&] { AuditLog::Append(*work_, tenant_id, std::move(event)); });
 }
 
 absl::Status PgIdentityRows::Publish(std::string_view topic,
                                      const events::v1::EventEnvelope& envelope) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return RunVoid([&] { events::AppendToOutbox(*work_, topic, envelope); });
+  return statements_.Exec([&] { events::AppendToOutbox(*work_, topic, envelope); });
 }
 
 absl::Status PgIdentityStore::Transact(

@@ -5,7 +5,6 @@
 #define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_PG_IDENTITY_STORE_H_
 
 #include <cstdint>
-#include <exception>
 #include <functional>
 #include <optional>
 #include <pqxx/transaction>
@@ -18,14 +17,13 @@
 #include "absl/status/statusor.h"
 #include "common/pg/pool.h"
 #include "services/permissions/identity/identity_store.h"
+#include "services/permissions/pg_statements.h"
 
 namespace touchline::permissions {
 
-// The identity tables in one pqxx transaction. Each method maps what libpqxx throws to a
-// Status (pg::StatusFromException) and keeps the first exception, which Finish hands back to
-// pg::Pool so that its retry of serialization failures and deadlocks works as it always has.
-// Writes need a pqxx::work (the constructor with `work`); through a read-only one they fail
-// with FAILED_PRECONDITION.
+// The identity tables in one pqxx transaction, errors mapped as pg_statements.h says (call
+// Finish last). Writes need a pqxx::work (the constructor with `work`); through a read-only
+// one they fail with FAILED_PRECONDITION.
 class PgIdentityRows final : public IdentityTransaction {
  public:
   explicit PgIdentityRows(pqxx::transaction_base& txn) : txn_(txn), work_(nullptr) {}
@@ -33,7 +31,7 @@ class PgIdentityRows final : public IdentityTransaction {
 
   // `status` when no statement failed; else rethrows the first statement's exception (inside
   // pg::Pool::Transact or Query, which maps it).
-  absl::Status Finish(absl::Status status) const;
+  absl::Status Finish(absl::Status status) const { return statements_.Finish(status); }
 
   absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view tenant_id,
                                                      std::string_view user_id,
@@ -98,16 +96,12 @@ class PgIdentityRows final : public IdentityTransaction {
   absl::Status Publish(std::string_view topic, const events::v1::EventEnvelope& envelope) override;
 
  private:
-  // Runs `statement`, mapping what it throws.
-  template <typename T>
-  absl::StatusOr<T> Run(const std::function<T()>& statement);
-  absl::Status RunVoid(const std::function<void()>& statement);
   // FAILED_PRECONDITION unless this transaction may write.
   absl::Status RequireWork() const;
 
   pqxx::transaction_base& txn_;
   pqxx::work* const work_;
-  std::exception_ptr failure_;
+  PgStatements statements_;
 };
 
 class PgIdentityStore final : public IdentityStore {

@@ -1,6 +1,6 @@
 # The organisation model of the permissions service: pure validation of its input here; its
-# manager and store are part of touchline_permissions_lib (../CMakeLists.txt), which includes
-# this file.
+# manager, store interface and PostgreSQL store are part of touchline_permissions_lib
+# (../CMakeLists.txt), which includes this file before defining that library.
 set(permissions_org_dir ${CMAKE_CURRENT_LIST_DIR})
 
 # Pure validation of the organisation model's input (no I/O).

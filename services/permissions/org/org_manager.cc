@@ -10,11 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth/scope.h"
 #include "common/events/outbox.h"
+#include "common/events/topics.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
-#include "services/permissions/audit/audit_log.h"
 #include "services/permissions/customer_read_model.h"
-#include "services/permissions/identity/identity_manager.h"
 #include "services/permissions/org/org_store.h"
 #include "services/permissions/org/org_validation.h"
 #include "touchline/events/v1/permission_events.pb.h"
@@ -27,19 +26,19 @@ namespace cv1 = ::touchline::contacts::v1;
 using auth::RequestContext;
 
 // Tells every service to drop the tenant's cached scopes: `aggregate_type` changed.
-void PublishScopesInvalidated(pqxx::work& txn, const RequestContext& caller,
-                              const std::string& aggregate_type, const std::string& aggregate_id) {
-  events::AppendToOutbox(
-      txn, kPermissionsTopic,
-      events::MakeEnvelope(ev::ScopesInvalidated(), caller.tenant_id, aggregate_type, aggregate_id,
-                           caller.request_id, caller.caller_id));
+absl::Status PublishScopesInvalidated(OrgTransaction& txn, const RequestContext& caller,
+                                      const std::string& aggregate_type,
+                                      const std::string& aggregate_id) {
+  return txn.Publish(events::kPermissionsTopic,
+                     events::MakeEnvelope(ev::ScopesInvalidated(), caller.tenant_id, aggregate_type,
+                                          aggregate_id, caller.request_id, caller.caller_id));
 }
 
 // Appends the audit entry of a change by `caller`. Last in a transaction: it holds the
 // tenant's chain head until the commit.
-void Audit(pqxx::work& txn, const RequestContext& caller, const std::string& action,
-           const std::string& resource_type, const std::string& resource_id,
-           const std::set<std::string>& fields = {}, const std::string& detail = "") {
+absl::Status Audit(OrgTransaction& txn, const RequestContext& caller, const std::string& action,
+                   const std::string& resource_type, const std::string& resource_id,
+                   const std::set<std::string>& fields = {}, const std::string& detail = "") {
   v1::AuditEvent event;
   event.set_action(action);
   event.set_actor_id(caller.caller_id);
@@ -49,14 +48,15 @@ void Audit(pqxx::work& txn, const RequestContext& caller, const std::string& act
   for (const std::string& field : fields) event.add_fields(field);
   event.set_detail(detail);
   event.set_request_id(caller.request_id);
-  AuditLog::Append(txn, caller.tenant_id, std::move(event));
+  return txn.AppendAudit(caller.tenant_id, std::move(event));
 }
 
 // The members of a territory or team must be employees of the tenant.
-absl::Status CheckMembers(pqxx::transaction_base& txn, const std::string& tenant,
+absl::Status CheckMembers(OrgReader& txn, const std::string& tenant,
                           const google::protobuf::RepeatedPtrField<std::string>& members,
                           const std::string& path) {
-  const auto users = PartnerOrgsOfUsers(txn, tenant, {members.begin(), members.end()});
+  TL_ASSIGN_OR_RETURN(const auto users,
+                      txn.PartnerOrgsOfUsers(tenant, {members.begin(), members.end()}));
   status::FieldViolations violations;
   for (int i = 0; i < members.size(); ++i) {
     const std::string field = absl::StrCat(path, "[", i, "]");
@@ -105,12 +105,12 @@ absl::Status RequireEmployee(const RequestContext& caller) {
   return absl::OkStatus();
 }
 
-OrgManager::OrgManager(pg::Pool* pool, OrgOptions options)
-    : pool_(pool), options_(std::move(options)) {}
+OrgManager::OrgManager(OrgStore* store, OrgOptions options)
+    : store_(store), options_(std::move(options)) {}
 
 absl::Status OrgManager::Commit(const RequestContext& caller, bool scopes_changed,
-                                const std::function<absl::Status(pqxx::work&)>& change) {
-  TL_RETURN_IF_ERROR(pool_->Transact(change));
+                                const std::function<absl::Status(OrgTransaction&)>& change) {
+  TL_RETURN_IF_ERROR(store_->Transact(change));
   if (options_.on_events) options_.on_events();
   if (scopes_changed && options_.invalidate_scopes) {
     options_.invalidate_scopes(caller.tenant_id, {});
@@ -118,8 +118,8 @@ absl::Status OrgManager::Commit(const RequestContext& caller, bool scopes_change
   return absl::OkStatus();
 }
 
-absl::Status OrgManager::Read(const std::function<absl::Status(pqxx::nontransaction&)>& read) {
-  return pool_->Query(read);
+absl::Status OrgManager::Read(const std::function<absl::Status(OrgReader&)>& read) {
+  return store_->Read(read);
 }
 
 // --- Roles ---
@@ -130,13 +130,13 @@ absl::StatusOr<v1::Role> OrgManager::CreateRole(const RequestContext& caller,
   v1::Role role = request.role();
   TL_RETURN_IF_ERROR(CheckRole(role, {}));
   std::optional<v1::Role> created;
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) {
-    if (!InsertRole(txn, caller.tenant_id, role, options_.clock())) {
-      return AlreadyExists("role", role.role_id());
-    }
-    created = RoleById(txn, caller.tenant_id, role.role_id());
-    PublishScopesInvalidated(txn, caller, "role", role.role_id());
-    Audit(txn, caller, "role.created", "role", role.role_id());
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(const bool inserted,
+                        txn.InsertRole(caller.tenant_id, role, options_.clock()));
+    if (!inserted) return AlreadyExists("role", role.role_id());
+    TL_ASSIGN_OR_RETURN(created, txn.FindRole(caller.tenant_id, role.role_id(), OrgLock::kNone));
+    TL_RETURN_IF_ERROR(PublishScopesInvalidated(txn, caller, "role", role.role_id()));
+    TL_RETURN_IF_ERROR(Audit(txn, caller, "role.created", "role", role.role_id()));
     return absl::OkStatus();
   }));
   return *std::move(created);
@@ -145,8 +145,9 @@ absl::StatusOr<v1::Role> OrgManager::CreateRole(const RequestContext& caller,
 absl::StatusOr<v1::ListRolesResponse> OrgManager::ListRoles(const RequestContext& caller) {
   TL_RETURN_IF_ERROR(RequireEmployee(caller));
   v1::ListRolesResponse response;
-  TL_RETURN_IF_ERROR(Read([&](pqxx::nontransaction& txn) {
-    for (v1::Role& role : permissions::ListRoles(txn, caller.tenant_id)) {
+  TL_RETURN_IF_ERROR(Read([&](OrgReader& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(std::vector<v1::Role> roles, txn.ListRoles(caller.tenant_id));
+    for (v1::Role& role : roles) {
       *response.add_roles() = std::move(role);
     }
     return absl::OkStatus();
@@ -163,8 +164,9 @@ absl::StatusOr<v1::Role> OrgManager::UpdateRole(const RequestContext& caller,
   v1::Role change = request.role();
   TL_RETURN_IF_ERROR(CheckRole(change, fields));
   std::optional<v1::Role> updated;
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) -> absl::Status {
-    std::optional<v1::Role> role = RoleById(txn, caller.tenant_id, change.role_id(), true);
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(std::optional<v1::Role> role,
+                        txn.FindRole(caller.tenant_id, change.role_id(), OrgLock::kForUpdate));
     if (!role) return NotFound("role", change.role_id());
     if (fields.contains("display_name")) role->set_display_name(change.display_name());
     if (fields.contains("rank")) role->set_rank(change.rank());
@@ -174,7 +176,8 @@ absl::StatusOr<v1::Role> OrgManager::UpdateRole(const RequestContext& caller,
       const bool is_shared = change.data_scope() == v1::DATA_SCOPE_SHARED;
       if (was_shared != is_shared) {
         // Partner users need a SHARED role and employees another one (see User.role_id).
-        const RoleHolders holders = CountRoleHolders(txn, caller.tenant_id, role->role_id());
+        TL_ASSIGN_OR_RETURN(const RoleHolders holders,
+                            txn.CountRoleHolders(caller.tenant_id, role->role_id()));
         const int64_t mismatched = is_shared ? holders.employees : holders.partner_users;
         if (mismatched > 0) {
           return absl::FailedPreconditionError(
@@ -185,10 +188,10 @@ absl::StatusOr<v1::Role> OrgManager::UpdateRole(const RequestContext& caller,
       }
       role->set_data_scope(change.data_scope());
     }
-    permissions::UpdateRole(txn, caller.tenant_id, *role, options_.clock());
-    updated = RoleById(txn, caller.tenant_id, role->role_id());
-    PublishScopesInvalidated(txn, caller, "role", role->role_id());
-    Audit(txn, caller, "role.updated", "role", role->role_id(), fields);
+    TL_RETURN_IF_ERROR(txn.UpdateRole(caller.tenant_id, *role, options_.clock()));
+    TL_ASSIGN_OR_RETURN(updated, txn.FindRole(caller.tenant_id, role->role_id(), OrgLock::kNone));
+    TL_RETURN_IF_ERROR(PublishScopesInvalidated(txn, caller, "role", role->role_id()));
+    TL_RETURN_IF_ERROR(Audit(txn, caller, "role.updated", "role", role->role_id(), fields));
     return absl::OkStatus();
   }));
   return *std::move(updated);
@@ -202,15 +205,18 @@ absl::StatusOr<v1::Territory> OrgManager::CreateTerritory(
   v1::Territory territory = request.territory();
   TL_RETURN_IF_ERROR(CheckTerritory(territory, {}));
   std::optional<v1::Territory> created;
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) {
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
     TL_RETURN_IF_ERROR(CheckMembers(txn, caller.tenant_id, territory.member_user_ids(),
                                     "territory.member_user_ids"));
-    if (!InsertTerritory(txn, caller.tenant_id, territory, options_.clock())) {
-      return AlreadyExists("territory", territory.territory_id());
-    }
-    created = FindTerritory(txn, caller.tenant_id, territory.territory_id());
-    PublishScopesInvalidated(txn, caller, "territory", territory.territory_id());
-    Audit(txn, caller, "territory.created", "territory", territory.territory_id());
+    TL_ASSIGN_OR_RETURN(const bool inserted,
+                        txn.InsertTerritory(caller.tenant_id, territory, options_.clock()));
+    if (!inserted) return AlreadyExists("territory", territory.territory_id());
+    TL_ASSIGN_OR_RETURN(
+        created, txn.FindTerritory(caller.tenant_id, territory.territory_id(), OrgLock::kNone));
+    TL_RETURN_IF_ERROR(
+        PublishScopesInvalidated(txn, caller, "territory", territory.territory_id()));
+    TL_RETURN_IF_ERROR(
+        Audit(txn, caller, "territory.created", "territory", territory.territory_id()));
     return absl::OkStatus();
   }));
   return *std::move(created);
@@ -220,8 +226,10 @@ absl::StatusOr<v1::ListTerritoriesResponse> OrgManager::ListTerritories(
     const RequestContext& caller) {
   TL_RETURN_IF_ERROR(RequireEmployee(caller));
   v1::ListTerritoriesResponse response;
-  TL_RETURN_IF_ERROR(Read([&](pqxx::nontransaction& txn) {
-    for (v1::Territory& territory : permissions::ListTerritories(txn, caller.tenant_id)) {
+  TL_RETURN_IF_ERROR(Read([&](OrgReader& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(std::vector<v1::Territory> territories,
+                        txn.ListTerritories(caller.tenant_id));
+    for (v1::Territory& territory : territories) {
       *response.add_territories() = std::move(territory);
     }
     return absl::OkStatus();
@@ -238,9 +246,10 @@ absl::StatusOr<v1::Territory> OrgManager::UpdateTerritory(
   v1::Territory change = request.territory();
   TL_RETURN_IF_ERROR(CheckTerritory(change, fields));
   std::optional<v1::Territory> updated;
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) -> absl::Status {
-    std::optional<v1::Territory> territory =
-        FindTerritory(txn, caller.tenant_id, change.territory_id(), true);
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(
+        std::optional<v1::Territory> territory,
+        txn.FindTerritory(caller.tenant_id, change.territory_id(), OrgLock::kForUpdate));
     if (!territory) return NotFound("territory", change.territory_id());
     if (fields.contains("display_name")) territory->set_display_name(change.display_name());
     if (fields.contains("regions")) *territory->mutable_regions() = change.regions();
@@ -249,10 +258,13 @@ absl::StatusOr<v1::Territory> OrgManager::UpdateTerritory(
                                       "territory.member_user_ids"));
       *territory->mutable_member_user_ids() = change.member_user_ids();
     }
-    permissions::UpdateTerritory(txn, caller.tenant_id, *territory, options_.clock());
-    updated = FindTerritory(txn, caller.tenant_id, territory->territory_id());
-    PublishScopesInvalidated(txn, caller, "territory", territory->territory_id());
-    Audit(txn, caller, "territory.updated", "territory", territory->territory_id(), fields);
+    TL_RETURN_IF_ERROR(txn.UpdateTerritory(caller.tenant_id, *territory, options_.clock()));
+    TL_ASSIGN_OR_RETURN(
+        updated, txn.FindTerritory(caller.tenant_id, territory->territory_id(), OrgLock::kNone));
+    TL_RETURN_IF_ERROR(
+        PublishScopesInvalidated(txn, caller, "territory", territory->territory_id()));
+    TL_RETURN_IF_ERROR(
+        Audit(txn, caller, "territory.updated", "territory", territory->territory_id(), fields));
     return absl::OkStatus();
   }));
   return *std::move(updated);
@@ -266,15 +278,15 @@ absl::StatusOr<v1::Team> OrgManager::CreateTeam(const RequestContext& caller,
   v1::Team team = request.team();
   TL_RETURN_IF_ERROR(CheckTeam(team, {}));
   std::optional<v1::Team> created;
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) {
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
     TL_RETURN_IF_ERROR(
         CheckMembers(txn, caller.tenant_id, team.member_user_ids(), "team.member_user_ids"));
-    if (!InsertTeam(txn, caller.tenant_id, team, options_.clock())) {
-      return AlreadyExists("team", team.team_id());
-    }
-    created = FindTeam(txn, caller.tenant_id, team.team_id());
-    PublishScopesInvalidated(txn, caller, "team", team.team_id());
-    Audit(txn, caller, "team.created", "team", team.team_id());
+    TL_ASSIGN_OR_RETURN(const bool inserted,
+                        txn.InsertTeam(caller.tenant_id, team, options_.clock()));
+    if (!inserted) return AlreadyExists("team", team.team_id());
+    TL_ASSIGN_OR_RETURN(created, txn.FindTeam(caller.tenant_id, team.team_id(), OrgLock::kNone));
+    TL_RETURN_IF_ERROR(PublishScopesInvalidated(txn, caller, "team", team.team_id()));
+    TL_RETURN_IF_ERROR(Audit(txn, caller, "team.created", "team", team.team_id()));
     return absl::OkStatus();
   }));
   return *std::move(created);
@@ -283,8 +295,9 @@ absl::StatusOr<v1::Team> OrgManager::CreateTeam(const RequestContext& caller,
 absl::StatusOr<v1::ListTeamsResponse> OrgManager::ListTeams(const RequestContext& caller) {
   TL_RETURN_IF_ERROR(RequireEmployee(caller));
   v1::ListTeamsResponse response;
-  TL_RETURN_IF_ERROR(Read([&](pqxx::nontransaction& txn) {
-    for (v1::Team& team : permissions::ListTeams(txn, caller.tenant_id)) {
+  TL_RETURN_IF_ERROR(Read([&](OrgReader& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(std::vector<v1::Team> teams, txn.ListTeams(caller.tenant_id));
+    for (v1::Team& team : teams) {
       *response.add_teams() = std::move(team);
     }
     return absl::OkStatus();
@@ -300,8 +313,9 @@ absl::StatusOr<v1::Team> OrgManager::UpdateTeam(const RequestContext& caller,
   v1::Team change = request.team();
   TL_RETURN_IF_ERROR(CheckTeam(change, fields));
   std::optional<v1::Team> updated;
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) -> absl::Status {
-    std::optional<v1::Team> team = FindTeam(txn, caller.tenant_id, change.team_id(), true);
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(std::optional<v1::Team> team,
+                        txn.FindTeam(caller.tenant_id, change.team_id(), OrgLock::kForUpdate));
     if (!team) return NotFound("team", change.team_id());
     if (fields.contains("display_name")) team->set_display_name(change.display_name());
     if (fields.contains("member_user_ids")) {
@@ -309,10 +323,10 @@ absl::StatusOr<v1::Team> OrgManager::UpdateTeam(const RequestContext& caller,
           CheckMembers(txn, caller.tenant_id, change.member_user_ids(), "team.member_user_ids"));
       *team->mutable_member_user_ids() = change.member_user_ids();
     }
-    permissions::UpdateTeam(txn, caller.tenant_id, *team, options_.clock());
-    updated = FindTeam(txn, caller.tenant_id, team->team_id());
-    PublishScopesInvalidated(txn, caller, "team", team->team_id());
-    Audit(txn, caller, "team.updated", "team", team->team_id(), fields);
+    TL_RETURN_IF_ERROR(txn.UpdateTeam(caller.tenant_id, *team, options_.clock()));
+    TL_ASSIGN_OR_RETURN(updated, txn.FindTeam(caller.tenant_id, team->team_id(), OrgLock::kNone));
+    TL_RETURN_IF_ERROR(PublishScopesInvalidated(txn, caller, "team", team->team_id()));
+    TL_RETURN_IF_ERROR(Audit(txn, caller, "team.updated", "team", team->team_id(), fields));
     return absl::OkStatus();
   }));
   return *std::move(updated);
@@ -325,13 +339,14 @@ absl::StatusOr<v1::PartnerOrganization> OrgManager::CreatePartnerOrganization(
   TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   v1::PartnerOrganization partner = request.partner_organization();
   TL_RETURN_IF_ERROR(CheckPartnerOrganization(partner));
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) {
-    if (!InsertPartnerOrganization(txn, caller.tenant_id, partner, options_.clock())) {
-      return AlreadyExists("partner organization", partner.partner_org_id());
-    }
-    PublishScopesInvalidated(txn, caller, "partner_organization", partner.partner_org_id());
-    Audit(txn, caller, "partner_organization.created", "partner_organization",
-          partner.partner_org_id());
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(const bool inserted,
+                        txn.InsertPartnerOrganization(caller.tenant_id, partner, options_.clock()));
+    if (!inserted) return AlreadyExists("partner organization", partner.partner_org_id());
+    TL_RETURN_IF_ERROR(
+        PublishScopesInvalidated(txn, caller, "partner_organization", partner.partner_org_id()));
+    TL_RETURN_IF_ERROR(Audit(txn, caller, "partner_organization.created", "partner_organization",
+                             partner.partner_org_id()));
     return absl::OkStatus();
   }));
   return partner;
@@ -341,9 +356,10 @@ absl::StatusOr<v1::ListPartnerOrganizationsResponse> OrgManager::ListPartnerOrga
     const RequestContext& caller) {
   TL_RETURN_IF_ERROR(RequireEmployee(caller));
   v1::ListPartnerOrganizationsResponse response;
-  TL_RETURN_IF_ERROR(Read([&](pqxx::nontransaction& txn) {
-    for (v1::PartnerOrganization& partner :
-         permissions::ListPartnerOrganizations(txn, caller.tenant_id)) {
+  TL_RETURN_IF_ERROR(Read([&](OrgReader& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(std::vector<v1::PartnerOrganization> partners,
+                        txn.ListPartnerOrganizations(caller.tenant_id));
+    for (v1::PartnerOrganization& partner : partners) {
       *response.add_partner_organizations() = std::move(partner);
     }
     return absl::OkStatus();
@@ -358,19 +374,22 @@ absl::StatusOr<v1::FieldPolicy> OrgManager::SetFieldPolicy(
   TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   const v1::FieldPolicy& policy = request.policy();
   TL_RETURN_IF_ERROR(CheckFieldPolicy(policy));
-  TL_RETURN_IF_ERROR(Commit(caller, true, [&](pqxx::work& txn) {
-    if (!RoleById(txn, caller.tenant_id, policy.role_id(), true)) {
+  TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(const std::optional<v1::Role> role,
+                        txn.FindRole(caller.tenant_id, policy.role_id(), OrgLock::kForUpdate));
+    if (!role) {
       return status::InvalidArgument("policy.role_id",
                                      absl::StrCat("no role '", policy.role_id(), "'"));
     }
-    UpsertFieldPolicy(txn, caller.tenant_id, policy);
-    PublishScopesInvalidated(txn, caller, "field_policy", policy.role_id());
-    Audit(txn, caller, "field_policy.set", "role", policy.role_id(),
-          {absl::StrCat(policy.resource(), ".", policy.field_path())},
-          absl::StrCat(v1::FieldAccess_Name(policy.access()),
-                       policy.mask() == v1::MASK_PATTERN_UNSPECIFIED
-                           ? ""
-                           : absl::StrCat(" ", v1::MaskPattern_Name(policy.mask()))));
+    TL_RETURN_IF_ERROR(txn.UpsertFieldPolicy(caller.tenant_id, policy));
+    TL_RETURN_IF_ERROR(PublishScopesInvalidated(txn, caller, "field_policy", policy.role_id()));
+    TL_RETURN_IF_ERROR(
+        Audit(txn, caller, "field_policy.set", "role", policy.role_id(),
+              {absl::StrCat(policy.resource(), ".", policy.field_path())},
+              absl::StrCat(v1::FieldAccess_Name(policy.access()),
+                           policy.mask() == v1::MASK_PATTERN_UNSPECIFIED
+                               ? ""
+                               : absl::StrCat(" ", v1::MaskPattern_Name(policy.mask())))));
     return absl::OkStatus();
   }));
   return policy;
@@ -380,15 +399,17 @@ absl::Status OrgManager::DeleteFieldPolicy(const RequestContext& caller,
                                            const v1::DeleteFieldPolicyRequest& request) {
   TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   TL_RETURN_IF_ERROR(CheckFieldPolicyKey(request));
-  return Commit(caller, true, [&](pqxx::work& txn) {
-    if (!permissions::DeleteFieldPolicy(txn, caller.tenant_id, request.role_id(),
-                                        request.resource(), request.field_path())) {
+  return Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(const bool deleted,
+                        txn.DeleteFieldPolicy(caller.tenant_id, request.role_id(),
+                                              request.resource(), request.field_path()));
+    if (!deleted) {
       return absl::NotFoundError(absl::StrCat("role '", request.role_id(), "' has no policy for ",
                                               request.resource(), " ", request.field_path()));
     }
-    PublishScopesInvalidated(txn, caller, "field_policy", request.role_id());
-    Audit(txn, caller, "field_policy.deleted", "role", request.role_id(),
-          {absl::StrCat(request.resource(), ".", request.field_path())});
+    TL_RETURN_IF_ERROR(PublishScopesInvalidated(txn, caller, "field_policy", request.role_id()));
+    TL_RETURN_IF_ERROR(Audit(txn, caller, "field_policy.deleted", "role", request.role_id(),
+                             {absl::StrCat(request.resource(), ".", request.field_path())}));
     return absl::OkStatus();
   });
 }
@@ -397,9 +418,10 @@ absl::StatusOr<v1::ListFieldPoliciesResponse> OrgManager::ListFieldPolicies(
     const RequestContext& caller, const v1::ListFieldPoliciesRequest& request) {
   TL_RETURN_IF_ERROR(RequireEmployee(caller));
   v1::ListFieldPoliciesResponse response;
-  TL_RETURN_IF_ERROR(Read([&](pqxx::nontransaction& txn) {
-    for (v1::FieldPolicy& policy :
-         permissions::ListFieldPolicies(txn, caller.tenant_id, request.role_id())) {
+  TL_RETURN_IF_ERROR(Read([&](OrgReader& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(std::vector<v1::FieldPolicy> policies,
+                        txn.ListFieldPolicies(caller.tenant_id, request.role_id()));
+    for (v1::FieldPolicy& policy : policies) {
       *response.add_policies() = std::move(policy);
     }
     return absl::OkStatus();
@@ -431,13 +453,14 @@ absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& 
   const std::string grantee = auth::GranteeOf(share);
   if (options_.customers != nullptr) {
     TL_RETURN_IF_ERROR(
-        LearnUnknownCustomer(*pool_, *options_.customers, caller, share.customer_id()));
+        store_->LearnUnknownCustomer(*options_.customers, caller, share.customer_id()));
   }
   v1::CustomerShare stored;
-  TL_RETURN_IF_ERROR(Commit(caller, false, [&](pqxx::work& txn) -> absl::Status {
+  TL_RETURN_IF_ERROR(Commit(caller, false, [&](OrgTransaction& txn) -> absl::Status {
     // First, so changes of one customer's shares queue up here and publish in order.
-    const int64_t version = BumpShareVersion(txn, tenant, share.customer_id());
-    const std::optional<KnownCustomer> customer = FindCustomer(txn, tenant, share.customer_id());
+    TL_ASSIGN_OR_RETURN(const int64_t version, txn.BumpShareVersion(tenant, share.customer_id()));
+    TL_ASSIGN_OR_RETURN(const std::optional<KnownCustomer> customer,
+                        txn.FindCustomer(tenant, share.customer_id()));
     if (!customer || !scope.Allows(auth::Access::kRead, customer->attributes)) {
       return CustomerNotFound(share.customer_id());
     }
@@ -450,36 +473,49 @@ absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& 
           "customer ", share.customer_id(), " was merged; share the customer it was merged into"));
     }
     if (grant) {
-      if (share.grantee_case() == v1::CustomerShare::kTeamId &&
-          !FindTeam(txn, tenant, share.team_id())) {
-        return status::InvalidArgument("share.team_id",
-                                       absl::StrCat("no team '", share.team_id(), "'"));
+      if (share.grantee_case() == v1::CustomerShare::kTeamId) {
+        TL_ASSIGN_OR_RETURN(const std::optional<v1::Team> team,
+                            txn.FindTeam(tenant, share.team_id(), OrgLock::kNone));
+        if (!team) {
+          return status::InvalidArgument("share.team_id",
+                                         absl::StrCat("no team '", share.team_id(), "'"));
+        }
       }
-      if (share.grantee_case() == v1::CustomerShare::kPartnerOrgId &&
-          !PartnerOrgExists(txn, tenant, share.partner_org_id())) {
-        return status::InvalidArgument(
-            "share.partner_org_id",
-            absl::StrCat("no partner organization '", share.partner_org_id(), "'"));
+      if (share.grantee_case() == v1::CustomerShare::kPartnerOrgId) {
+        TL_ASSIGN_OR_RETURN(const bool exists,
+                            txn.PartnerOrgExists(tenant, share.partner_org_id()));
+        if (!exists) {
+          return status::InvalidArgument(
+              "share.partner_org_id",
+              absl::StrCat("no partner organization '", share.partner_org_id(), "'"));
+        }
       }
-      UpsertShare(txn, tenant, share, caller.caller_id, options_.clock());
-    } else if (!permissions::DeleteShare(txn, tenant, share.customer_id(), grantee)) {
-      return absl::NotFoundError(
-          absl::StrCat("customer ", share.customer_id(), " is not shared with ", grantee));
+      TL_RETURN_IF_ERROR(txn.UpsertShare(tenant, share, caller.caller_id, options_.clock()));
+    } else {
+      TL_ASSIGN_OR_RETURN(const bool deleted,
+                          txn.DeleteShare(tenant, share.customer_id(), grantee));
+      if (!deleted) {
+        return absl::NotFoundError(
+            absl::StrCat("customer ", share.customer_id(), " is not shared with ", grantee));
+      }
     }
     ev::CustomerSharesChanged changed;
     changed.set_customer_id(share.customer_id());
     changed.set_version(version);
-    for (v1::CustomerShare& current : ListShares(txn, tenant, share.customer_id())) {
+    TL_ASSIGN_OR_RETURN(std::vector<v1::CustomerShare> shares,
+                        txn.ListShares(tenant, share.customer_id()));
+    for (v1::CustomerShare& current : shares) {
       if (auth::GranteeOf(current) == grantee) stored = current;
       *changed.add_shares() = std::move(current);
     }
-    events::AppendToOutbox(
-        txn, kPermissionsTopic,
-        events::MakeEnvelope(changed, tenant, "customer_shares", share.customer_id(),
-                             caller.request_id, caller.caller_id));
-    Audit(txn, caller, grant ? "customer.shared" : "customer.unshared", "customer",
-          share.customer_id(), {},
-          grant ? absl::StrCat(grantee, " ", AccessName(share.access())) : grantee);
+    TL_RETURN_IF_ERROR(
+        txn.Publish(events::kPermissionsTopic,
+                    events::MakeEnvelope(changed, tenant, "customer_shares", share.customer_id(),
+                                         caller.request_id, caller.caller_id)));
+    TL_RETURN_IF_ERROR(
+        Audit(txn, caller, grant ? "customer.shared" : "customer.unshared", "customer",
+              share.customer_id(), {},
+              grant ? absl::StrCat(grantee, " ", AccessName(share.access())) : grantee));
     return absl::OkStatus();
   }));
   return stored;
@@ -492,13 +528,16 @@ absl::StatusOr<v1::ListCustomerSharesResponse> OrgManager::ListCustomerShares(
   TL_RETURN_IF_ERROR(CheckCustomerId(customer_id, "customer_id"));
   const bool partner = !RequireEmployee(caller).ok();
   v1::ListCustomerSharesResponse response;
-  TL_RETURN_IF_ERROR(Read([&](pqxx::nontransaction& txn) -> absl::Status {
-    const std::optional<KnownCustomer> customer = FindCustomer(txn, caller.tenant_id, customer_id);
+  TL_RETURN_IF_ERROR(Read([&](OrgReader& txn) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(const std::optional<KnownCustomer> customer,
+                        txn.FindCustomer(caller.tenant_id, customer_id));
     if (!customer || !scope->Allows(auth::Access::kRead, customer->attributes)) {
       return CustomerNotFound(customer_id);
     }
     const auto& own = scope->proto().grantees();
-    for (v1::CustomerShare& share : ListShares(txn, caller.tenant_id, customer_id)) {
+    TL_ASSIGN_OR_RETURN(std::vector<v1::CustomerShare> shares,
+                        txn.ListShares(caller.tenant_id, customer_id));
+    for (v1::CustomerShare& share : shares) {
       if (partner && std::find(own.begin(), own.end(), auth::GranteeOf(share)) == own.end())
         continue;
       *response.add_shares() = std::move(share);

@@ -15,7 +15,7 @@
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
 #include "common/customers/customer_directory.h"
-#include "common/pg/pool.h"
+#include "services/permissions/org/org_store.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 #include "touchline/permissions/v1/permissions_service.pb.h"
 
@@ -50,8 +50,9 @@ struct OrgOptions {
 // PERMISSION_DENIED as above, the mapped PostgreSQL error.
 class OrgManager {
  public:
-  // `pool` (not owned) reaches the permissions schema.
-  OrgManager(pg::Pool* pool, OrgOptions options = {});
+  // `store` (not owned, outlives the manager) holds the organisation model (pg_org_store.h
+  // in production).
+  OrgManager(OrgStore* store, OrgOptions options = {});
 
   // ALREADY_EXISTS for a taken role_id.
   absl::StatusOr<v1::Role> CreateRole(const auth::RequestContext& caller,
@@ -110,14 +111,14 @@ class OrgManager {
   // Runs `change` in one transaction. After a commit: on_events, and invalidate_scopes for
   // the tenant when `scopes_changed`.
   absl::Status Commit(const auth::RequestContext& caller, bool scopes_changed,
-                      const std::function<absl::Status(pqxx::work&)>& change);
+                      const std::function<absl::Status(OrgTransaction&)>& change);
   // Runs `read` outside a transaction (single statements, or ones that need no snapshot).
-  absl::Status Read(const std::function<absl::Status(pqxx::nontransaction&)>& read);
+  absl::Status Read(const std::function<absl::Status(OrgReader&)>& read);
   // Changes a share (`grant` true: upsert, false: delete) and publishes the customer's shares.
   absl::StatusOr<v1::CustomerShare> ChangeShare(const auth::RequestContext& caller,
                                                 v1::CustomerShare share, bool grant);
 
-  pg::Pool* const pool_;
+  OrgStore* const store_;
   const OrgOptions options_;
 };
 

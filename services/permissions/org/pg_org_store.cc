@@ -1,4 +1,4 @@
-#include "services/permissions/org/org_store.h"
+#include "services/permissions/org/pg_org_store.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -8,7 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/scope.h"
+#include "common/events/outbox.h"
 #include "common/pg/array.h"
+#include "common/status/macros.h"
+#include "services/permissions/audit/audit_log.h"
 
 namespace touchline::permissions {
 namespace {
@@ -94,7 +97,7 @@ void ReplaceMembers(pqxx::work& txn, const std::string& table, const std::string
                   tenant, id, pg::TextArrayLiteral({members.begin(), members.end()}));
 }
 
-std::string LockClause(bool for_update) { return for_update ? " FOR UPDATE" : ""; }
+std::string LockClause(OrgLock lock) { return lock == OrgLock::kForUpdate ? " FOR UPDATE" : ""; }
 
 std::vector<std::string> Column(const pqxx::result& rows) {
   std::vector<std::string> out;
@@ -118,7 +121,7 @@ v1::FieldPolicy FieldPolicyOf(const pqxx::row& row) {
 constexpr char kTeamPrefix[] = "team:";
 constexpr char kPartnerPrefix[] = "partner:";
 
-}  // namespace
+namespace rows {
 
 bool InsertRole(pqxx::work& txn, const std::string& tenant, const v1::Role& role, absl::Time now) {
   const pqxx::result inserted = txn.exec_params(
@@ -133,11 +136,11 @@ bool InsertRole(pqxx::work& txn, const std::string& tenant, const v1::Role& role
   return !inserted.empty();
 }
 
-std::optional<v1::Role> RoleById(pqxx::transaction_base& txn, const std::string& tenant,
-                                 const std::string& role_id, bool for_update) {
+std::optional<v1::Role> FindRole(pqxx::transaction_base& txn, const std::string& tenant,
+                                 const std::string& role_id, OrgLock lock) {
   const pqxx::result rows = txn.exec_params(
       absl::StrCat("SELECT ", kRoleColumns, " FROM roles WHERE tenant_id = $1 AND role_id = $2",
-                   LockClause(for_update)),
+                   LockClause(lock)),
       tenant, role_id);
   if (rows.empty()) return std::nullopt;
   return RoleOf(rows[0]);
@@ -212,12 +215,12 @@ bool InsertTerritory(pqxx::work& txn, const std::string& tenant, const v1::Terri
 }
 
 std::optional<v1::Territory> FindTerritory(pqxx::transaction_base& txn, const std::string& tenant,
-                                           const std::string& territory_id, bool for_update) {
+                                           const std::string& territory_id, OrgLock lock) {
   const pqxx::result rows =
       txn.exec_params(absl::StrCat("SELECT ", kTerritoryColumns,
                                    " FROM territories g WHERE g.tenant_id = $1 "
                                    "AND g.territory_id = $2",
-                                   LockClause(for_update)),
+                                   LockClause(lock)),
                       tenant, territory_id);
   if (rows.empty()) return std::nullopt;
   return TerritoryOf(rows[0]);
@@ -260,11 +263,11 @@ bool InsertTeam(pqxx::work& txn, const std::string& tenant, const v1::Team& team
 }
 
 std::optional<v1::Team> FindTeam(pqxx::transaction_base& txn, const std::string& tenant,
-                                 const std::string& team_id, bool for_update) {
+                                 const std::string& team_id, OrgLock lock) {
   const pqxx::result rows = txn.exec_params(absl::StrCat("SELECT ", kTeamColumns,
                                                          " FROM teams g WHERE g.tenant_id = $1 AND "
                                                          "g.team_id = $2",
-                                                         LockClause(for_update)),
+                                                         LockClause(lock)),
                                             tenant, team_id);
   if (rows.empty()) return std::nullopt;
   return TeamOf(rows[0]);
@@ -376,12 +379,6 @@ std::vector<v1::FieldPolicy> ListFieldPolicies(pqxx::transaction_base& txn,
   return policies;
 }
 
-std::string TeamGrantee(const std::string& team_id) { return absl::StrCat(kTeamPrefix, team_id); }
-
-std::string PartnerGrantee(const std::string& partner_org_id) {
-  return absl::StrCat(kPartnerPrefix, partner_org_id);
-}
-
 void UpsertShare(pqxx::work& txn, const std::string& tenant, const v1::CustomerShare& share,
                  const std::string& granted_by, absl::Time now) {
   txn.exec_params(
@@ -436,6 +433,201 @@ int64_t BumpShareVersion(pqxx::work& txn, const std::string& tenant,
           "SET version = customer_share_versions.version + 1 RETURNING version",
           tenant, customer_id)[0]
       .as<int64_t>();
+}
+
+}  // namespace rows
+}  // namespace
+
+absl::StatusOr<std::optional<v1::Role>> PgOrgRows::FindRole(const std::string& tenant,
+                                                            const std::string& role_id,
+                                                            OrgLock lock) {
+  return statements_.Run([&] { return rows::FindRole(txn_, tenant, role_id, lock); });
+}
+
+absl::StatusOr<std::vector<v1::Role>> PgOrgRows::ListRoles(const std::string& tenant) {
+  return statements_.Run([&] { return rows::ListRoles(txn_, tenant); });
+}
+
+absl::StatusOr<bool> PgOrgRows::PartnerOrgExists(const std::string& tenant,
+                                                 const std::string& partner_org_id) {
+  return statements_.Run([&] { return rows::PartnerOrgExists(txn_, tenant, partner_org_id); });
+}
+
+absl::StatusOr<std::vector<v1::PartnerOrganization>> PgOrgRows::ListPartnerOrganizations(
+    const std::string& tenant) {
+  return statements_.Run([&] { return rows::ListPartnerOrganizations(txn_, tenant); });
+}
+
+absl::StatusOr<std::optional<v1::Territory>> PgOrgRows::FindTerritory(
+    const std::string& tenant, const std::string& territory_id, OrgLock lock) {
+  return statements_.Run([&] { return rows::FindTerritory(txn_, tenant, territory_id, lock); });
+}
+
+absl::StatusOr<std::vector<v1::Territory>> PgOrgRows::ListTerritories(const std::string& tenant) {
+  return statements_.Run([&] { return rows::ListTerritories(txn_, tenant); });
+}
+
+absl::StatusOr<std::optional<v1::Team>> PgOrgRows::FindTeam(const std::string& tenant,
+                                                            const std::string& team_id,
+                                                            OrgLock lock) {
+  return statements_.Run([&] { return rows::FindTeam(txn_, tenant, team_id, lock); });
+}
+
+absl::StatusOr<std::vector<v1::Team>> PgOrgRows::ListTeams(const std::string& tenant) {
+  return statements_.Run([&] { return rows::ListTeams(txn_, tenant); });
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>> PgOrgRows::PartnerOrgsOfUsers(
+    const std::string& tenant, const std::vector<std::string>& user_ids) {
+  return statements_.Run([&] { return rows::PartnerOrgsOfUsers(txn_, tenant, user_ids); });
+}
+
+absl::StatusOr<RoleHolders> PgOrgRows::CountRoleHolders(const std::string& tenant,
+                                                        const std::string& role_id) {
+  return statements_.Run([&] { return rows::CountRoleHolders(txn_, tenant, role_id); });
+}
+
+absl::StatusOr<std::vector<std::string>> PgOrgRows::UserAndReports(const std::string& tenant,
+                                                                   const std::string& user_id) {
+  return statements_.Run([&] { return rows::UserAndReports(txn_, tenant, user_id); });
+}
+
+absl::StatusOr<std::vector<std::string>> PgOrgRows::RegionsOfMember(const std::string& tenant,
+                                                                    const std::string& user_id) {
+  return statements_.Run([&] { return rows::RegionsOfMember(txn_, tenant, user_id); });
+}
+
+absl::StatusOr<std::vector<std::string>> PgOrgRows::TeamsOfMember(const std::string& tenant,
+                                                                  const std::string& user_id) {
+  return statements_.Run([&] { return rows::TeamsOfMember(txn_, tenant, user_id); });
+}
+
+absl::StatusOr<std::vector<v1::FieldPolicy>> PgOrgRows::ListFieldPolicies(
+    const std::string& tenant, const std::string& role_id) {
+  return statements_.Run([&] { return rows::ListFieldPolicies(txn_, tenant, role_id); });
+}
+
+absl::StatusOr<std::vector<v1::CustomerShare>> PgOrgRows::ListShares(
+    const std::string& tenant, const std::string& customer_id) {
+  return statements_.Run([&] { return rows::ListShares(txn_, tenant, customer_id); });
+}
+
+absl::StatusOr<std::optional<KnownCustomer>> PgOrgRows::FindCustomer(
+    const std::string& tenant, const std::string& customer_id) {
+  return statements_.Run([&] { return permissions::FindCustomer(txn_, tenant, customer_id); });
+}
+
+absl::Status PgOrgRows::RequireWork() const {
+  if (work_ == nullptr) return absl::FailedPreconditionError("a write outside a transaction");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> PgOrgRows::InsertRole(const std::string& tenant, const v1::Role& role,
+                                           absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Run([&] { return rows::InsertRole(*work_, tenant, role, now); });
+}
+
+absl::Status PgOrgRows::UpdateRole(const std::string& tenant, const v1::Role& role,
+                                   absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Exec([&] { rows::UpdateRole(*work_, tenant, role, now); });
+}
+
+absl::StatusOr<bool> PgOrgRows::InsertPartnerOrganization(const std::string& tenant,
+                                                          const v1::PartnerOrganization& partner,
+                                                          absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Run(
+      [&] { return rows::InsertPartnerOrganization(*work_, tenant, partner, now); });
+}
+
+absl::StatusOr<bool> PgOrgRows::InsertTerritory(const std::string& tenant,
+                                                const v1::Territory& territory, absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Run([&] { return rows::InsertTerritory(*work_, tenant, territory, now); });
+}
+
+absl::Status PgOrgRows::UpdateTerritory(const std::string& tenant, const v1::Territory& territory,
+                                        absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Exec([&] { rows::UpdateTerritory(*work_, tenant, territory, now); });
+}
+
+absl::StatusOr<bool> PgOrgRows::InsertTeam(const std::string& tenant, const v1::Team& team,
+                                           absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Run([&] { return rows::InsertTeam(*work_, tenant, team, now); });
+}
+
+absl::Status PgOrgRows::UpdateTeam(const std::string& tenant, const v1::Team& team,
+                                   absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Exec([&] { rows::UpdateTeam(*work_, tenant, team, now); });
+}
+
+absl::Status PgOrgRows::UpsertFieldPolicy(const std::string& tenant,
+                                          const v1::FieldPolicy& policy) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Exec([&] { rows::UpsertFieldPolicy(*work_, tenant, policy); });
+}
+
+absl::StatusOr<bool> PgOrgRows::DeleteFieldPolicy(const std::string& tenant,
+                                                  const std::string& role_id,
+                                                  const std::string& resource,
+                                                  const std::string& field_path) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Run(
+      [&] { return rows::DeleteFieldPolicy(*work_, tenant, role_id, resource, field_path); });
+}
+
+absl::Status PgOrgRows::UpsertShare(const std::string& tenant, const v1::CustomerShare& share,
+                                    const std::string& granted_by, absl::Time now) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Exec([&] { rows::UpsertShare(*work_, tenant, share, granted_by, now); });
+}
+
+absl::StatusOr<bool> PgOrgRows::DeleteShare(const std::string& tenant,
+                                            const std::string& customer_id,
+                                            const std::string& grantee) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Run([&] { return rows::DeleteShare(*work_, tenant, customer_id, grantee); });
+}
+
+absl::StatusOr<int64_t> PgOrgRows::BumpShareVersion(const std::string& tenant,
+                                                    const std::string& customer_id) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Run([&] { return rows::BumpShareVersion(*work_, tenant, customer_id); });
+}
+
+absl::Status PgOrgRows::AppendAudit(const std::string& tenant, v1::AuditEvent event) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Exec([&] { AuditLog::Append(*work_, tenant, std::move(event)); });
+}
+
+absl::Status PgOrgRows::Publish(std::string_view topic, const events::v1::EventEnvelope& envelope) {
+  TL_RETURN_IF_ERROR(RequireWork());
+  return statements_.Exec([&] { events::AppendToOutbox(*work_, topic, envelope); });
+}
+
+absl::Status PgOrgStore::Transact(const std::function<absl::Status(OrgTransaction&)>& work) {
+  return pool_->Transact([&](pqxx::work& txn) {
+    PgOrgRows rows(txn);
+    return rows.Finish(work(rows));
+  });
+}
+
+absl::Status PgOrgStore::Read(const std::function<absl::Status(OrgReader&)>& read) {
+  return pool_->Query([&](pqxx::nontransaction& txn) {
+    PgOrgRows rows(static_cast<pqxx::transaction_base&>(txn));
+    return rows.Finish(read(rows));
+  });
+}
+
+absl::Status PgOrgStore::LearnUnknownCustomer(customers::CustomerDirectory& directory,
+                                              const auth::RequestContext& caller,
+                                              const std::string& customer_id) {
+  return permissions::LearnUnknownCustomer(*pool_, directory, caller, customer_id);
 }
 
 }  // namespace touchline::permissions
