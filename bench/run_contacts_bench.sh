@@ -52,13 +52,13 @@ echo "== gRPC: $(nproc) cores shared by client, service, PostgreSQL and Redis; $
   --concurrency=1,16,64
 kill "$service_pid"; wait "$service_pid" || true; service_pid=""
 
-# CreateCustomer's transaction as the service runs it (sql.h, outbox.cc), with the same
+# CreateCustomer's transaction as the service runs it (sql.h, common/idempotency, outbox.cc), with the same
 # values the load generator sends: claim the request id, insert the customer, its name key
 # and its outbox event.
 cat >"$dir/create_customer.sql" <<'SQL'
 \set n random(1, 2000000000)
 BEGIN;
-INSERT INTO contacts.requests (tenant_id, request_id, method, fingerprint, resource_id) VALUES ('pgbench', 'r-' || :client_id || '-' || :n || '-' || random(), 'CreateCustomer', md5(:n::text) || md5(:n::text), gen_random_uuid()::text) ON CONFLICT DO NOTHING RETURNING 1;
+INSERT INTO contacts.idempotency_keys (tenant_id, request_id, method, fingerprint, result) VALUES ('pgbench', 'r-' || :client_id || '-' || :n || '-' || random(), 'CreateCustomer', md5(:n::text) || md5(:n::text), gen_random_uuid()::text) ON CONFLICT DO NOTHING RETURNING 1;
 INSERT INTO contacts.customers (tenant_id, customer_id, kind, display_name, industry, region, level, lifecycle_status, owner_id, tags, custom_fields, contact_persons, addresses, state, merged_into, create_time, update_time, delete_time, version) VALUES ('pgbench', gen_random_uuid(), 1, '压测客户' || :n || '有限公司', '', '华东', 1, 1, 'rep-' || (:n % 50), ARRAY(SELECT jsonb_array_elements_text('["压测"]'::jsonb)), '{}'::jsonb, '[]'::jsonb, '[]'::jsonb, 1, NULL, now(), now(), NULL, 1);
 INSERT INTO contacts.customer_keys (tenant_id, reason, key, customer_id) VALUES ('pgbench', 3, '压测客户' || :n, gen_random_uuid()) ON CONFLICT DO NOTHING;
 INSERT INTO contacts.outbox (topic, event_id, event_type, tenant_id, aggregate_id, envelope) VALUES ('customers', gen_random_uuid(), 'touchline.events.v1.CustomerCreated', 'pgbench', gen_random_uuid()::text, decode(repeat('ab', 260), 'hex'));
