@@ -48,7 +48,6 @@ int Main(int argc, char** argv) {
       [] { return absl::Now(); },
       {.read_threads = absl::GetFlag(FLAGS_read_batch_threads),
        .write_threads = absl::GetFlag(FLAGS_write_batch_threads),
-       .max_batch = 128,
        .max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls))});
   ContactsService service(&manager, host.runner(kServiceName));
   return host.Serve({{kServiceName, &service}});
