@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "common/status/errors.h"
 #include "services/contacts/customer_validation.h"
 
 namespace touchline::contacts {
@@ -101,6 +104,57 @@ std::vector<FoldedPerson> FoldedPersons(const Customer& survivor, const Customer
   std::vector<FoldedPerson> folded;
   FoldInto(survivor, merged, &folded);
   return folded;
+}
+
+MergeOutcome MergeOf(const Customer& survivor, const Customer& merged, Customer folded,
+                     std::string merge_id, absl::Time now) {
+  MergeOutcome outcome;
+  outcome.survivor = std::move(folded);
+  outcome.survivor.version = survivor.version + 1;
+  outcome.survivor.update_time = now;
+  outcome.merged = merged;
+  outcome.merged.state = CustomerState::kMerged;
+  outcome.merged.merged_into_customer_id = survivor.customer_id;
+  outcome.merged.delete_time = now;
+  outcome.merged.version = merged.version + 1;
+  outcome.merged.update_time = now;
+  outcome.merge = CustomerMerge{.tenant_id = survivor.tenant_id,
+                                .merge_id = std::move(merge_id),
+                                .survivor_customer_id = survivor.customer_id,
+                                .merged_customer_id = merged.customer_id,
+                                .create_time = now,
+                                .unmerge_time = std::nullopt,
+                                .survivor_before = survivor,
+                                .merged_before = merged,
+                                .survivor_version_after = outcome.survivor.version,
+                                .merged_version_after = outcome.merged.version};
+  return outcome;
+}
+
+absl::Status CheckNotUnmerged(const CustomerMerge& merge) {
+  if (!merge.unmerge_time) return absl::OkStatus();
+  return status::WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat("merge ", merge.merge_id, " was already undone")),
+      "ALREADY_UNMERGED");
+}
+
+absl::StatusOr<MergeOutcome> UnmergeOf(const CustomerMerge& merge, const Customer& survivor_now,
+                                       const Customer& merged_now, absl::Time now) {
+  if (survivor_now.version != merge.survivor_version_after ||
+      merged_now.version != merge.merged_version_after) {
+    return status::WithErrorInfo(
+        absl::FailedPreconditionError(
+            "a customer of this merge changed after it; undoing it would lose those changes"),
+        "CHANGED_SINCE_MERGE");
+  }
+  MergeOutcome outcome{
+      .survivor = merge.survivor_before, .merged = merge.merged_before, .merge = merge};
+  outcome.survivor.version = survivor_now.version + 1;
+  outcome.survivor.update_time = now;
+  outcome.merged.version = merged_now.version + 1;
+  outcome.merged.update_time = now;
+  outcome.merge.unmerge_time = now;
+  return outcome;
 }
 
 }  // namespace touchline::contacts

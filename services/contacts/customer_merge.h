@@ -1,10 +1,14 @@
-// Folding one customer into another (MergeCustomers).
+// Folding one customer into another (MergeCustomers), and what a merge and its undoing store:
+// the same decisions for every CustomerStore.
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MERGE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_MERGE_H_
 
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "services/contacts/model.h"
 
 namespace touchline::contacts {
@@ -42,6 +46,32 @@ Customer FoldInto(const Customer& survivor, const Customer& merged,
 // The persons FoldInto(survivor, merged) folds (the same every time: FoldInto is deterministic),
 // e.g. for the events of a merge and of its undoing, from the merge record.
 std::vector<FoldedPerson> FoldedPersons(const Customer& survivor, const Customer& merged);
+
+// Both customers of a merge and its record: as a merge leaves them, or as undoing it restores
+// them.
+struct MergeOutcome {
+  Customer survivor;
+  Customer merged;
+  CustomerMerge merge;
+};
+
+// What merging `merged` into `survivor` (both as stored) at `now` stores, `folded` being the
+// survivor's new state (FoldInto, vetted by the caller): the survivor as folded with the next
+// version and update_time `now`; the merged customer MERGED into it, deleted at `now`, with
+// the next version; and the merge record `merge_id` keeping both as they were and the versions
+// the merge left them at.
+MergeOutcome MergeOf(const Customer& survivor, const Customer& merged, Customer folded,
+                     std::string merge_id, absl::Time now);
+
+// FAILED_PRECONDITION (ErrorInfo reason ALREADY_UNMERGED) when `merge` was undone already.
+absl::Status CheckNotUnmerged(const CustomerMerge& merge);
+
+// What undoing `merge` at `now` stores, given both customers as they are now: each exactly as
+// before the merge, but with the next version (an etag never comes back) and update_time
+// `now`; the record with unmerge_time `now`. FAILED_PRECONDITION (reason CHANGED_SINCE_MERGE)
+// when either customer changed after the merge: undoing it would lose those changes.
+absl::StatusOr<MergeOutcome> UnmergeOf(const CustomerMerge& merge, const Customer& survivor_now,
+                                       const Customer& merged_now, absl::Time now);
 
 }  // namespace touchline::contacts
 

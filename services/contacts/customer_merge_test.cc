@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/contacts/customer_testing.h"
@@ -243,6 +244,67 @@ TEST_F(FoldIntoTest, UnitesAddressesWithoutExactDuplicatesUpToEight) {
   merged_.addresses.clear();
   for (int i = 0; i < 10; ++i) merged_.addresses.push_back(AddressIn(std::to_string(i)));
   EXPECT_THAT(FoldInto(survivor_, merged_).addresses, SizeIs(kMaxAddresses));
+}
+
+TEST(MergeOfTest, StampsBothCustomersAndKeepsThemAsTheyWereInTheRecord) {
+  Customer survivor = testing::SampleCustomer();
+  Customer merged = testing::SampleCustomer();
+  merged.customer_id = "0190b3a4-0000-7000-8000-000000000002";
+  merged.version = 7;
+  Customer folded = survivor;
+  folded.industry = "零售";
+  const absl::Time now = absl::FromUnixSeconds(1800000000);
+  const MergeOutcome outcome = MergeOf(survivor, merged, folded, "m1", now);
+  EXPECT_EQ(outcome.survivor.industry, "零售");
+  EXPECT_EQ(outcome.survivor.version, 43);
+  EXPECT_EQ(outcome.survivor.update_time, now);
+  EXPECT_EQ(outcome.merged.state, CustomerState::kMerged);
+  EXPECT_EQ(outcome.merged.merged_into_customer_id, survivor.customer_id);
+  EXPECT_EQ(outcome.merged.delete_time, now);
+  EXPECT_EQ(outcome.merged.version, 8);
+  EXPECT_EQ(outcome.merge.merge_id, "m1");
+  EXPECT_EQ(outcome.merge.tenant_id, survivor.tenant_id);
+  EXPECT_EQ(outcome.merge.survivor_before, survivor);
+  EXPECT_EQ(outcome.merge.merged_before, merged);
+  EXPECT_EQ(outcome.merge.survivor_version_after, 43);
+  EXPECT_EQ(outcome.merge.merged_version_after, 8);
+  EXPECT_EQ(outcome.merge.unmerge_time, std::nullopt);
+}
+
+TEST(UnmergeOfTest, RestoresBothAsTheyWereWithNewVersions) {
+  Customer survivor = testing::SampleCustomer();
+  Customer merged = testing::SampleCustomer();
+  merged.customer_id = "0190b3a4-0000-7000-8000-000000000002";
+  const absl::Time merge_time = absl::FromUnixSeconds(1800000000);
+  const MergeOutcome merge = MergeOf(survivor, merged, survivor, "m1", merge_time);
+  EXPECT_TRUE(CheckNotUnmerged(merge.merge).ok());
+  const absl::Time now = merge_time + absl::Hours(1);
+  const absl::StatusOr<MergeOutcome> undone =
+      UnmergeOf(merge.merge, merge.survivor, merge.merged, now);
+  ASSERT_TRUE(undone.ok()) << undone.status();
+  Customer expected_survivor = survivor;
+  expected_survivor.version = merge.survivor.version + 1;  // An etag never comes back.
+  expected_survivor.update_time = now;
+  EXPECT_EQ(undone->survivor, expected_survivor);
+  EXPECT_EQ(undone->merged.state, CustomerState::kActive);
+  EXPECT_EQ(undone->merged.version, merge.merged.version + 1);
+  EXPECT_EQ(undone->merge.unmerge_time, now);
+  const absl::Status again = CheckNotUnmerged(undone->merge);
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status::ErrorReasonOf(again), "ALREADY_UNMERGED");
+}
+
+TEST(UnmergeOfTest, RefusesWhenACustomerChangedSince) {
+  const Customer survivor = testing::SampleCustomer();
+  Customer merged = testing::SampleCustomer();
+  merged.customer_id = "0190b3a4-0000-7000-8000-000000000002";
+  const MergeOutcome merge = MergeOf(survivor, merged, survivor, "m1", absl::Now());
+  Customer edited = merge.survivor;
+  ++edited.version;
+  const absl::StatusOr<MergeOutcome> undone =
+      UnmergeOf(merge.merge, edited, merge.merged, absl::Now());
+  EXPECT_EQ(undone.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status::ErrorReasonOf(undone.status()), "CHANGED_SINCE_MERGE");
 }
 
 }  // namespace

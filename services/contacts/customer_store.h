@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
+#include "services/contacts/customer_merge.h"
 #include "services/contacts/model.h"
 #include "services/contacts/name_key.h"
 
@@ -102,12 +103,6 @@ struct DuplicateCursor {
 struct DuplicatePage {
   std::vector<DuplicatePair> pairs;
   std::optional<DuplicateCursor> next;
-};
-
-struct MergeOutcome {
-  Customer survivor;
-  Customer merged;
-  CustomerMerge merge;
 };
 
 class CustomerStore {

@@ -4,9 +4,9 @@
 # Included with include() rather than add_subdirectory() so the targets live in the
 # includer's directory scope. The includer sets TOUCHLINE_ROOT to the repository root (the
 # top-level build: ${PROJECT_SOURCE_DIR}); headers are included as "services/contacts/...".
-# Expects the targets touchline_contacts_proto, touchline_ids, touchline_text and
-# touchline_phonenumber, the packages absl, ICU (uc, i18n), nlohmann_json and GTest, and
-# include(GoogleTest).
+# Expects the targets touchline_contacts_proto, touchline_ids, touchline_text,
+# touchline_validation, touchline_status and touchline_phonenumber, the packages absl, ICU
+# (uc, i18n), nlohmann_json and GTest, and include(GoogleTest).
 if(NOT DEFINED TOUCHLINE_ROOT)
   message(FATAL_ERROR "domain.cmake: set TOUCHLINE_ROOT to the repository root first")
 endif()
@@ -25,7 +25,7 @@ target_link_libraries(contacts_domain
   PUBLIC touchline_contacts_proto touchline_ids touchline_text touchline_validation
          nlohmann_json::nlohmann_json
          absl::status absl::statusor absl::strings absl::time
-  PRIVATE touchline_phonenumber ICU::uc ICU::i18n absl::str_format)
+  PRIVATE touchline_phonenumber touchline_status ICU::uc ICU::i18n absl::str_format)
 touchline_warnings(contacts_domain)
 
 add_executable(contacts_domain_test
@@ -35,6 +35,7 @@ add_executable(contacts_domain_test
   ${contacts_domain_dir}/customer_update_test.cc
   ${contacts_domain_dir}/customer_validation_test.cc
   ${contacts_domain_dir}/name_key_test.cc)
-target_link_libraries(contacts_domain_test PRIVATE contacts_domain GTest::gmock GTest::gtest_main)
+target_link_libraries(contacts_domain_test PRIVATE contacts_domain touchline_status GTest::gmock
+                      GTest::gtest_main)
 touchline_warnings(contacts_domain_test)
 gtest_discover_tests(contacts_domain_test)

@@ -608,26 +608,9 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
     TL_RETURN_IF_ERROR(
         CheckRowAccess(scope, auth::Access::kWrite, *merged,
                        enforcement::LoadShares(txn, tenant_id, merged->customer_id)));
-    TL_ASSIGN_OR_RETURN(outcome.survivor, fold(*survivor, *merged));
-    TL_RETURN_IF_ERROR(CheckStaysWritable(scope, outcome.survivor, survivor_shares));
-    outcome.survivor.version = survivor->version + 1;
-    outcome.survivor.update_time = context.now;
-    outcome.merged = *merged;
-    outcome.merged.state = CustomerState::kMerged;
-    outcome.merged.merged_into_customer_id = survivor->customer_id;
-    outcome.merged.delete_time = context.now;
-    outcome.merged.version = merged->version + 1;
-    outcome.merged.update_time = context.now;
-    outcome.merge = CustomerMerge{.tenant_id = tenant_id,
-                                  .merge_id = merge_id,
-                                  .survivor_customer_id = survivor->customer_id,
-                                  .merged_customer_id = merged->customer_id,
-                                  .create_time = context.now,
-                                  .unmerge_time = std::nullopt,
-                                  .survivor_before = *survivor,
-                                  .merged_before = *merged,
-                                  .survivor_version_after = outcome.survivor.version,
-                                  .merged_version_after = outcome.merged.version};
+    TL_ASSIGN_OR_RETURN(Customer folded, fold(*survivor, *merged));
+    TL_RETURN_IF_ERROR(CheckStaysWritable(scope, folded, survivor_shares));
+    outcome = MergeOf(*survivor, *merged, std::move(folded), merge_id, context.now);
     UpdateCustomer(txn, outcome.survivor);
     UpdateCustomer(txn, outcome.merged);
     ReplaceKeys(txn, *survivor, outcome.survivor);
@@ -677,30 +660,12 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
         return MergeNotFound(merge_id);
       }
     }
-    if (merge.unmerge_time) {
-      return status::WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
-                                       "merge ", std::string(merge_id), " was already undone")),
-                                   "ALREADY_UNMERGED");
-    }
+    TL_RETURN_IF_ERROR(CheckNotUnmerged(merge));
     TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, survivor_now, shares[0]));
     TL_RETURN_IF_ERROR(CheckRowAccess(scope, auth::Access::kWrite, merged_now, shares[1]));
-    if (survivor_now.version != merge.survivor_version_after ||
-        merged_now.version != merge.merged_version_after) {
-      return status::WithErrorInfo(
-          absl::FailedPreconditionError(
-              "a customer of this merge changed after it; undoing it would lose those changes"),
-          "CHANGED_SINCE_MERGE");
-    }
-    // Exactly as before the merge, but with a new version: an etag must never come back.
-    outcome.survivor = merge.survivor_before;
-    outcome.survivor.version = survivor_now.version + 1;
-    outcome.survivor.update_time = context.now;
-    outcome.merged = merge.merged_before;
-    outcome.merged.version = merged_now.version + 1;
-    outcome.merged.update_time = context.now;
+    TL_ASSIGN_OR_RETURN(outcome, UnmergeOf(merge, survivor_now, merged_now, context.now));
     TL_RETURN_IF_ERROR(vet(survivor_now, outcome.survivor));
     TL_RETURN_IF_ERROR(vet(merged_now, outcome.merged));
-    merge.unmerge_time = context.now;
     UpdateCustomer(txn, outcome.survivor);
     UpdateCustomer(txn, outcome.merged);
     ReplaceKeys(txn, survivor_now, outcome.survivor);

@@ -216,29 +216,10 @@ absl::StatusOr<MergeOutcome> InMemoryCustomerStore::Merge(
                         WithAccess(context, survivor_id, auth::Access::kWrite));
     TL_ASSIGN_OR_RETURN(const Customer merged,
                         WithAccess(context, merged_id, auth::Access::kWrite));
-    MergeOutcome result;
-    TL_ASSIGN_OR_RETURN(result.survivor, fold(survivor, merged));
-    TL_RETURN_IF_ERROR(CheckStaysWritable(*context.caller.scope, result.survivor,
-                                          SharesOf(KeyOf(tenant_id, survivor_id))));
-    result.survivor.version = survivor.version + 1;
-    result.survivor.update_time = context.now;
-    result.merged = merged;
-    result.merged.state = CustomerState::kMerged;
-    result.merged.merged_into_customer_id = survivor.customer_id;
-    result.merged.delete_time = context.now;
-    result.merged.version = merged.version + 1;
-    result.merged.update_time = context.now;
-    result.merge = CustomerMerge{.tenant_id = tenant_id,
-                                 .merge_id = merge_id,
-                                 .survivor_customer_id = survivor.customer_id,
-                                 .merged_customer_id = merged.customer_id,
-                                 .create_time = context.now,
-                                 .unmerge_time = std::nullopt,
-                                 .survivor_before = survivor,
-                                 .merged_before = merged,
-                                 .survivor_version_after = result.survivor.version,
-                                 .merged_version_after = result.merged.version};
-    return result;
+    TL_ASSIGN_OR_RETURN(Customer folded, fold(survivor, merged));
+    TL_RETURN_IF_ERROR(
+        CheckStaysWritable(*context.caller.scope, folded, SharesOf(KeyOf(tenant_id, survivor_id))));
+    return MergeOf(survivor, merged, std::move(folded), merge_id, context.now);
   }();
   if (!outcome.ok()) {
     unclaim();
@@ -258,35 +239,18 @@ absl::StatusOr<MergeOutcome> InMemoryCustomerStore::Unmerge(const WriteContext& 
   const auth::Scope& scope = *context.caller.scope;
   const auto found = merges_.find(KeyOf(tenant_id, merge_id));
   if (found == merges_.end()) return MergeNotFound(merge_id);
-  MergeOutcome outcome{.survivor = {}, .merged = {}, .merge = found->second};
-  const Customer survivor_now = customers_.at(KeyOf(tenant_id, outcome.merge.survivor_customer_id));
-  const Customer merged_now = customers_.at(KeyOf(tenant_id, outcome.merge.merged_customer_id));
+  const Customer survivor_now = customers_.at(KeyOf(tenant_id, found->second.survivor_customer_id));
+  const Customer merged_now = customers_.at(KeyOf(tenant_id, found->second.merged_customer_id));
   // A merge of customers the caller cannot both see does not exist for them.
   if (!Sees(scope, survivor_now) || !Sees(scope, merged_now)) return MergeNotFound(merge_id);
-  if (outcome.merge.unmerge_time) {
-    return status::WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
-                                     "merge ", std::string(merge_id), " was already undone")),
-                                 "ALREADY_UNMERGED");
-  }
+  TL_RETURN_IF_ERROR(CheckNotUnmerged(found->second));
   TL_RETURN_IF_ERROR(WithAccess(context, survivor_now.customer_id, auth::Access::kWrite).status());
   TL_RETURN_IF_ERROR(WithAccess(context, merged_now.customer_id, auth::Access::kWrite).status());
-  if (survivor_now.version != outcome.merge.survivor_version_after ||
-      merged_now.version != outcome.merge.merged_version_after) {
-    return status::WithErrorInfo(
-        absl::FailedPreconditionError(
-            "a customer of this merge changed after it; undoing it would lose those changes"),
-        "CHANGED_SINCE_MERGE");
-  }
-  outcome.survivor = outcome.merge.survivor_before;
-  outcome.survivor.version = survivor_now.version + 1;
-  outcome.survivor.update_time = context.now;
-  outcome.merged = outcome.merge.merged_before;
-  outcome.merged.version = merged_now.version + 1;
-  outcome.merged.update_time = context.now;
+  TL_ASSIGN_OR_RETURN(const MergeOutcome outcome,
+                      UnmergeOf(found->second, survivor_now, merged_now, context.now));
   TL_RETURN_IF_ERROR(vet(survivor_now, outcome.survivor));
   TL_RETURN_IF_ERROR(vet(merged_now, outcome.merged));
-  outcome.merge.unmerge_time = context.now;
-  found->second.unmerge_time = context.now;
+  found->second = outcome.merge;
   customers_[KeyOf(tenant_id, survivor_now.customer_id)] = outcome.survivor;
   customers_[KeyOf(tenant_id, merged_now.customer_id)] = outcome.merged;
   return outcome;
