@@ -17,6 +17,8 @@ events::ConsumerOptions SharesConsumerOptions(const EnforcementOptions& options)
   consumer.topic = kPermissionsTopic;
   consumer.group = options.consumer_group;
   consumer.consumer = events::ProcessConsumerName();
+  consumer.inbox_retention = options.inbox_retention;
+  consumer.dead_letter_max_len = options.dead_letter_max_len;
   return consumer;
 }
 
@@ -33,7 +35,9 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
       .options = {.permissions_addr = permissions_addr,
                   .stream_prefix = absl::GetFlag(FLAGS_events_stream_prefix),
                   .consumer_group = std::move(consumer_group),
-                  .shares_changed = nullptr}};
+                  .shares_changed = nullptr,
+                  .inbox_retention = absl::GetFlag(FLAGS_inbox_retention),
+                  .dead_letter_max_len = absl::GetFlag(FLAGS_events_dead_letter_max_len)}};
 }
 
 std::optional<auth::EdgeAddressSigner> EdgeAddressSignerFromFlags() {

@@ -38,6 +38,11 @@ struct EnforcementOptions {
   // Called in the transaction that changed a customer's shares (see ApplyPermissionEvent);
   // may be empty.
   SharesChangedFn shares_changed;
+  // Of the shares consumer, as of every consumer of the service (--inbox_retention,
+  // --events_dead_letter_max_len; see events::ConsumerOptions): the inbox purge of the
+  // service's schema must not delete rows this consumer still needs.
+  absl::Duration inbox_retention = events::ConsumerOptions().inbox_retention;
+  long long dead_letter_max_len = events::ConsumerOptions().dead_letter_max_len;
 };
 
 // An Enforcement's configuration: the token verifier and its options.

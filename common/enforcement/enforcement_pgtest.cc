@@ -1,11 +1,20 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/auth/testing/test_keys.h"
+#include "common/config/common_flags.h"
+#include "common/enforcement/enforcement.h"
 #include "common/enforcement/scope_invalidation.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
@@ -212,6 +221,25 @@ TEST_F(ScopeInvalidationListenerTest, BackgroundThreadSeesEventsPublishedAfterSt
                 ElementsAre(Pair("acme", ElementsAre("s-9")), Pair("acme", ElementsAre("s-10"))));
   }
   listener.Stop();
+}
+
+// The shares consumer keeps the inbox rows of its events as long as every other consumer of
+// the service: the schema's one inbox purge (--inbox_retention) must not delete rows it still
+// needs, or a redelivered event would apply twice.
+TEST(EnforcementConfigTest, TheSharesConsumerTakesTheServicesInboxRetentionAndDeadLetterCap) {
+  absl::FlagSaver saver;
+  const std::string key_file =
+      ::testing::TempDir() + "/enforcement_config_test_" + std::to_string(::getpid()) + ".pem";
+  std::ofstream(key_file) << auth::testing::NewTestKeyPair().public_key_pem;
+  absl::SetFlag(&FLAGS_jwt_public_key_file, key_file);
+  absl::SetFlag(&FLAGS_permissions_addr, "127.0.0.1:1");
+  absl::SetFlag(&FLAGS_inbox_retention, absl::Hours(30));
+  absl::SetFlag(&FLAGS_events_dead_letter_max_len, 77);
+  const EnforcementConfig config = EnforcementConfigFromFlags("contacts");
+  std::remove(key_file.c_str());
+  EXPECT_EQ(config.options.inbox_retention, absl::Hours(30));
+  EXPECT_EQ(config.options.dead_letter_max_len, 77);
+  EXPECT_EQ(config.options.consumer_group, "contacts");
 }
 
 }  // namespace
