@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
+#include "common/idempotency/idempotency.h"
 #include "common/log/log.h"
 #include "common/pg/array.h"
 #include "common/status/macros.h"
@@ -214,64 +215,70 @@ absl::StatusOr<TouchpointPage> ReadPage(const std::vector<pqxx::result>& parts, 
   return page;
 }
 
-// Offers `keys` to the key table; whether each was inserted (else it was taken before).
-std::vector<bool> ClaimKeys(pqxx::work& txn, const std::vector<IdempotencyKey>& keys) {
-  if (keys.empty()) return {};
+// Claims the request ids and the source keys of `claims` (filled in by KeysOf).
+absl::Status ClaimKeys(pqxx::work& txn, std::vector<KeyClaims>& claims) {
+  std::vector<idempotency::KeyClaim> requests;
   std::vector<std::string> tenants, kinds, names, ids, times, fingerprints;
-  for (const IdempotencyKey& k : keys) {
-    tenants.push_back(k.tenant_id);
-    kinds.push_back(std::to_string(k.kind));
-    names.push_back(k.key);
-    ids.push_back(k.touchpoint_id);
-    times.push_back(PgTime(k.occurred_at));
-    fingerprints.push_back(k.fingerprint);
+  for (const KeyClaims& c : claims) {
+    if (c.request) requests.push_back(*c.request);
+    if (!c.source) continue;
+    tenants.push_back(c.source->tenant_id);
+    kinds.push_back(std::to_string(kSourceKey));
+    names.push_back(c.source->key);
+    ids.push_back(c.source->touchpoint_id);
+    times.push_back(PgTime(c.source->occurred_at));
+    fingerprints.push_back(c.source->fingerprint);
   }
-  const auto id_of = [](const std::string& tenant, const std::string& kind, const std::string& key,
-                        const std::string& touchpoint) {
-    return absl::StrCat(tenant, "\x1f", kind, "\x1f", key, "\x1f", touchpoint);
-  };
-  absl::flat_hash_set<std::string> inserted;
-  for (const auto& row :
-       txn.exec_params(sql::kClaimKeys, pg::TextArrayLiteral(tenants), pg::TextArrayLiteral(kinds),
-                       pg::TextArrayLiteral(names), pg::TextArrayLiteral(ids),
-                       pg::TextArrayLiteral(times), pg::TextArrayLiteral(fingerprints))) {
-    inserted.insert(id_of(row[0].as<std::string>(), row[1].as<std::string>(),
-                          row[2].as<std::string>(), row[3].as<std::string>()));
+  TL_ASSIGN_OR_RETURN(const std::vector<idempotency::Claim> decided,
+                      idempotency::ClaimKeys(txn, requests));
+  // (tenant, key, touchpoint): a key named twice in one write is inserted for one of them.
+  absl::flat_hash_set<std::tuple<std::string, std::string, std::string>> inserted;
+  if (!names.empty()) {
+    for (const auto& row : txn.exec_params(sql::kClaimKeys, pg::TextArrayLiteral(tenants),
+                                           pg::TextArrayLiteral(kinds), pg::TextArrayLiteral(names),
+                                           pg::TextArrayLiteral(ids), pg::TextArrayLiteral(times),
+                                           pg::TextArrayLiteral(fingerprints))) {
+      inserted.emplace(row[0].as<std::string>(), row[2].as<std::string>(),
+                       row[3].as<std::string>());
+    }
   }
-  std::vector<bool> won;
-  for (size_t k = 0; k < keys.size(); ++k) {
-    won.push_back(inserted.contains(id_of(tenants[k], kinds[k], names[k], ids[k])));
+  size_t r = 0;
+  for (KeyClaims& c : claims) {
+    if (c.request) c.request_claim = decided[r++];
+    if (c.source) {
+      c.source_won =
+          inserted.contains({c.source->tenant_id, c.source->key, c.source->touchpoint_id});
+    }
   }
-  return won;
+  return absl::OkStatus();
 }
 
-// Deletes the keys at positions `which` of `keys`, where they still name their touchpoint.
-void GiveBackKeys(pqxx::work& txn, const std::vector<IdempotencyKey>& keys,
-                  const std::vector<size_t>& which) {
-  if (which.empty()) return;
+// Gives back the keys ClaimDecision says to.
+void GiveBackKeys(pqxx::work& txn, const std::vector<KeyClaims>& claims,
+                  const ClaimDecision& decision) {
+  std::vector<idempotency::KeyClaim> requests;
   std::vector<std::string> tenants, kinds, names, ids;
-  for (const size_t k : which) {
-    tenants.push_back(keys[k].tenant_id);
-    kinds.push_back(std::to_string(keys[k].kind));
-    names.push_back(keys[k].key);
-    ids.push_back(keys[k].touchpoint_id);
+  for (size_t i = 0; i < claims.size(); ++i) {
+    if (decision.give_back_request[i]) requests.push_back(*claims[i].request);
+    if (!decision.give_back_source[i]) continue;
+    tenants.push_back(claims[i].source->tenant_id);
+    kinds.push_back(std::to_string(kSourceKey));
+    names.push_back(claims[i].source->key);
+    ids.push_back(claims[i].source->touchpoint_id);
   }
+  if (!requests.empty()) idempotency::ReleaseKeys(txn, requests);
+  if (ids.empty()) return;
   txn.exec_params(sql::kGiveBackKeys, pg::TextArrayLiteral(tenants), pg::TextArrayLiteral(kinds),
                   pg::TextArrayLiteral(names), pg::TextArrayLiteral(ids));
 }
 
-// The stored rows of the keys `touchpoint` would have claimed, by kind.
-std::vector<StoredKey> StoredKeys(pqxx::work& txn, const NewTouchpoint& touchpoint) {
-  std::string request_key, external_key;
-  for (IdempotencyKey& key : KeysOf(touchpoint, 0)) {
-    (key.kind == kRequestKey ? request_key : external_key) = std::move(key.key);
-  }
-  std::vector<StoredKey> stored;
-  for (const auto& row : txn.exec_params(sql::kStoredKeys, touchpoint.context.caller.tenant_id,
-                                         request_key, external_key)) {
-    stored.push_back({row[0].as<int>(), row[1].c_str(), row[2].c_str()});
-  }
-  return stored;
+// The stored row of the source key of `claims`, if it has one and one is stored.
+std::optional<StoredSourceKey> StoredSource(pqxx::work& txn, const KeyClaims& claims) {
+  if (!claims.source) return std::nullopt;
+  const pqxx::result rows =
+      txn.exec_params(sql::kStoredSourceKey, claims.source->tenant_id, claims.source->key);
+  if (rows.empty()) return std::nullopt;
+  return StoredSourceKey{rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
 }
 
 int64_t MonthIndex(absl::Time t) {
@@ -346,7 +353,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
       customers[tenant] = LoadCustomers(txn, tenant, std::move(ids));
     }
     std::vector<bool> live(input.size(), false);
-    std::vector<IdempotencyKey> keys;
+    std::vector<KeyClaims> keys(input.size());
     for (size_t i = 0; i < input.size(); ++i) {
       const NewTouchpoint& n = input[i];
       const absl::Status resolved =
@@ -357,18 +364,23 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
         continue;
       }
       live[i] = true;
-      for (IdempotencyKey& key : KeysOf(n, i)) keys.push_back(std::move(key));
+      keys[i] = KeysOf(n);
     }
 
     // 2. The idempotency keys: a touchpoint is new when it claims all of its keys.
-    const ClaimDecision claims = DecideClaims(input.size(), keys, ClaimKeys(txn, keys));
-    GiveBackKeys(txn, keys, claims.give_back);
+    TL_RETURN_IF_ERROR(ClaimKeys(txn, keys));
+    const ClaimDecision claims = DecideClaims(keys);
+    GiveBackKeys(txn, keys, claims);
 
     // 3. The new touchpoints and their events.
     std::vector<TouchpointRow> rows;
     std::vector<events::v1::EventEnvelope> recorded_events, audit_events;
+    absl::flat_hash_set<std::string> not_recorded;
     for (size_t i = 0; i < input.size(); ++i) {
-      if (!live[i] || !claims.is_new[i]) continue;
+      if (!live[i] || !claims.is_new[i]) {
+        not_recorded.insert(touchpoints[i].touchpoint_id());
+        continue;
+      }
       rows.push_back(ToRow(input[i].context.caller.tenant_id, touchpoints[i]));
       // Recorded for a merged customer: unmerge moves it back by the customer it named.
       rows.back().origin_customer_id = input[i].touchpoint.customer_id();
@@ -387,7 +399,8 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> PgTouchpointStore::RecordM
     // 4. The others: the touchpoint an earlier request recorded, if it was the same request.
     for (size_t i = 0; i < input.size(); ++i) {
       if (!live[i] || claims.is_new[i]) continue;
-      const absl::StatusOr<std::string> prior = DecideReplay(input[i], StoredKeys(txn, input[i]));
+      const absl::StatusOr<std::string> prior =
+          DecideReplay(input[i], keys[i], StoredSource(txn, keys[i]), not_recorded);
       if (!prior.ok()) {
         results[i] = prior.status();
         continue;

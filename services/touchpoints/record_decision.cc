@@ -94,60 +94,69 @@ absl::Status ResolveCustomer(const CustomerStates& customers, const auth::Scope&
   return absl::OkStatus();
 }
 
-std::vector<IdempotencyKey> KeysOf(const NewTouchpoint& touchpoint, size_t owner) {
+KeyClaims KeysOf(const NewTouchpoint& touchpoint) {
   const v1::Touchpoint& t = touchpoint.touchpoint;
   const std::string& tenant = touchpoint.context.caller.tenant_id;
-  const absl::Time occurred_at =
-      absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t.occur_time()));
-  std::vector<IdempotencyKey> keys;
+  KeyClaims keys;
   if (!touchpoint.request_id.empty()) {
-    keys.push_back({tenant, kRequestKey, touchpoint.request_id, t.touchpoint_id(), occurred_at,
-                    touchpoint.fingerprint, owner});
+    keys.request = idempotency::KeyClaim{
+        {tenant, touchpoint.request_id, kRecordMethod, touchpoint.fingerprint}, t.touchpoint_id()};
   }
   if (!t.source_system().empty()) {
-    keys.push_back({tenant, kExternalKey, ExternalKey(t), t.touchpoint_id(), occurred_at,
-                    touchpoint.fingerprint, owner});
+    keys.source = SourceKey{tenant, ExternalKey(t), t.touchpoint_id(),
+                            absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t.occur_time())),
+                            touchpoint.fingerprint};
   }
   return keys;
 }
 
-ClaimDecision DecideClaims(size_t count, const std::vector<IdempotencyKey>& keys,
-                           const std::vector<bool>& won) {
+ClaimDecision DecideClaims(const std::vector<KeyClaims>& claims) {
   ClaimDecision decision;
-  decision.is_new.assign(count, true);
-  for (size_t k = 0; k < keys.size(); ++k) {
-    if (!won[k]) decision.is_new[keys[k].owner] = false;
-  }
-  // A touchpoint that claimed some keys but not all is a replay (or a conflict): what it took
-  // goes back, so that the key stays free for the touchpoint it names.
-  for (size_t k = 0; k < keys.size(); ++k) {
-    if (won[k] && !decision.is_new[keys[k].owner]) decision.give_back.push_back(k);
+  for (const KeyClaims& c : claims) {
+    const bool request_new = c.request && c.request_claim.decision == idempotency::Decision::kNew;
+    const bool is_new = (!c.request || request_new) && (!c.source || c.source_won);
+    decision.is_new.push_back(is_new);
+    decision.give_back_request.push_back(request_new && !is_new);
+    decision.give_back_source.push_back(c.source && c.source_won && !is_new);
   }
   return decision;
 }
 
-absl::StatusOr<std::string> DecideReplay(const NewTouchpoint& touchpoint,
-                                         const std::vector<StoredKey>& stored) {
+absl::StatusOr<std::string> DecideReplay(const NewTouchpoint& touchpoint, const KeyClaims& claims,
+                                         const std::optional<StoredSourceKey>& source,
+                                         const absl::flat_hash_set<std::string>& not_recorded) {
   const v1::Touchpoint& t = touchpoint.touchpoint;
   std::string prior;
-  for (const StoredKey& key : stored) {
-    const bool by_request = key.kind == kRequestKey;
-    if (key.fingerprint != touchpoint.fingerprint ||
-        (!prior.empty() && prior != key.touchpoint_id)) {
-      const std::string what = by_request ? absl::StrCat("request_id ", touchpoint.request_id)
-                                          : absl::StrCat("source_system/external_id ",
-                                                         t.source_system(), "/", t.external_id());
-      return status::WithErrorInfo(
-          absl::AlreadyExistsError(absl::StrCat(what, " already recorded touchpoint ",
-                                                key.touchpoint_id, " with other content")),
-          by_request ? "REQUEST_ID_REUSED" : "EXTERNAL_ID_EXISTS",
-          {{"touchpoint_id", key.touchpoint_id}});
+  if (claims.request) {
+    switch (claims.request_claim.decision) {
+      case idempotency::Decision::kConflict:
+        return status::WithErrorInfo(
+            absl::AlreadyExistsError(absl::StrCat("request_id ", touchpoint.request_id,
+                                                  " was used for another request")),
+            "REQUEST_ID_REUSED", {{"request_id", touchpoint.request_id}});
+      case idempotency::Decision::kReplay:
+        prior = claims.request_claim.result;
+        break;
+      case idempotency::Decision::kNew:  // Given back: the source key decides.
+        break;
     }
-    prior = key.touchpoint_id;
   }
-  // The key's owner gave it back in this same write (its other key was taken): nothing to
+  if (source) {
+    if (source->fingerprint != touchpoint.fingerprint ||
+        (!prior.empty() && prior != source->touchpoint_id)) {
+      return status::WithErrorInfo(
+          absl::AlreadyExistsError(absl::StrCat(
+              "source_system/external_id ", t.source_system(), "/", t.external_id(),
+              " already recorded touchpoint ", source->touchpoint_id, " with other content")),
+          "EXTERNAL_ID_EXISTS", {{"touchpoint_id", source->touchpoint_id}});
+    }
+    prior = source->touchpoint_id;
+  }
+  // The key's claimer in this same write gave it back (its other key was taken): nothing to
   // replay, and this one can't claim it now without a retry.
-  if (prior.empty()) return absl::AbortedError("idempotency key contended; retry");
+  if (prior.empty() || not_recorded.contains(prior)) {
+    return absl::AbortedError("idempotency key contended; retry");
+  }
   return prior;
 }
 

@@ -8,15 +8,18 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/auth/scope.h"
+#include "common/idempotency/idempotency.h"
 #include "services/touchpoints/touchpoint_store.h"
 #include "touchline/touchpoints/v1/touchpoint.pb.h"
 
@@ -58,55 +61,65 @@ absl::Status CheckStatusAfterWritable(const auth::Scope& scope,
 absl::Status ResolveCustomer(const CustomerStates& customers, const auth::Scope& scope,
                              v1::Touchpoint& t, std::string_view prefix);
 
-// Kinds of idempotency keys (the touchpoint_keys.kind column).
-inline constexpr int kRequestKey = 1;   // The client's request_id.
-inline constexpr int kExternalKey = 2;  // The touchpoint's (source_system, external_id).
+// --- Idempotency: a touchpoint is new when it claims both its request id (common/idempotency)
+// and its (source_system, external_id) (touchpoint_keys), each where it has one ---
 
-// One idempotency key a new touchpoint claims: unique per (tenant_id, kind, key).
-struct IdempotencyKey {
+// The method request ids of touchpoints are claimed under: RecordTouchpoint and each request of
+// BatchRecordTouchpoints alike (a batch request is a RecordTouchpointRequest), so either
+// replays the other.
+inline constexpr char kRecordMethod[] = "RecordTouchpoint";
+
+// The touchpoint_keys.kind of a source key. (Kind 1, request ids, moved to idempotency_keys:
+// migrations/0005.)
+inline constexpr int kSourceKey = 2;
+
+// A (source_system, external_id) key a new touchpoint claims: unique per (tenant_id, key), kept
+// as long as the touchpoint (it is the touchpoint's identity in its source, not a retry window).
+struct SourceKey {
   std::string tenant_id;
-  int kind = kRequestKey;
   std::string key;
   std::string touchpoint_id;  // The touchpoint that claims it.
-  absl::Time occurred_at;     // Its occur_time: keys are kept as long as their touchpoints.
+  absl::Time occurred_at;     // Its occur_time.
   std::string fingerprint;    // Hex SHA-256 of the touchpoint as the client sent it.
-  size_t owner = 0;           // Its position in the write.
 };
-
-// The keys of the touchpoint at position `owner` of a write: its request id (if any) and its
-// (source_system, external_id) (if it has a source system).
-std::vector<IdempotencyKey> KeysOf(const NewTouchpoint& touchpoint, size_t owner);
-
-// What claiming the keys of a write decided.
-struct ClaimDecision {
-  // Per touchpoint of the write: it claimed every one of its keys (or had none), so it is new.
-  std::vector<bool> is_new;
-  // Keys (positions in the claimed keys) taken by a touchpoint that did not get all of its
-  // keys: it is no new touchpoint, so they go back.
-  std::vector<size_t> give_back;
-};
-
-// Decides, for `count` touchpoints whose keys `keys` were offered to the key table and of
-// which those with won[k] were inserted (the rest existed), which touchpoints are new and which
-// keys to give back.
-ClaimDecision DecideClaims(size_t count, const std::vector<IdempotencyKey>& keys,
-                           const std::vector<bool>& won);
-
-// A key as stored by an earlier write.
-struct StoredKey {
-  int kind = kRequestKey;
+// A source key as an earlier write stored it.
+struct StoredSourceKey {
   std::string touchpoint_id;
   std::string fingerprint;  // Hex.
 };
 
-// What a touchpoint that did not claim its keys is, given the stored rows of its keys
-// (`stored`, ordered by kind): the id of the touchpoint an earlier request recorded with the
-// same fingerprint (a replay); ALREADY_EXISTS (reason REQUEST_ID_REUSED or EXTERNAL_ID_EXISTS,
-// metadata touchpoint_id) for a key recorded with another fingerprint or two keys naming two
-// touchpoints; ABORTED when no key is stored (its owner gave it back in the same write, so the
-// client retries).
-absl::StatusOr<std::string> DecideReplay(const NewTouchpoint& touchpoint,
-                                         const std::vector<StoredKey>& stored);
+// The keys of one touchpoint of a write, and what claiming them said.
+struct KeyClaims {
+  std::optional<idempotency::KeyClaim> request;  // Its request id, if any.
+  idempotency::Claim request_claim;              // With `request`: what ClaimKeys said.
+  std::optional<SourceKey> source;               // Its source key, if it has a source system.
+  bool source_won = false;                       // With `source`: the insert took it.
+};
+
+// The keys of `touchpoint` (claims not made yet).
+KeyClaims KeysOf(const NewTouchpoint& touchpoint);
+
+// What claiming the keys of a write decided, per touchpoint.
+struct ClaimDecision {
+  // It claimed every key it has (or has none), so it is new.
+  std::vector<bool> is_new;
+  // Not new, but it claimed its request id or its source key: those go back, so that they
+  // stay free for the touchpoint they name (idempotency::ReleaseKeys, and a delete).
+  std::vector<bool> give_back_request;
+  std::vector<bool> give_back_source;
+};
+ClaimDecision DecideClaims(const std::vector<KeyClaims>& claims);
+
+// What a touchpoint that is not new is: the id of the touchpoint an earlier request recorded
+// with the same content (a replay), given what its request id's claim said and the stored row
+// of its source key (`source`, if one is stored). ALREADY_EXISTS with reason REQUEST_ID_REUSED
+// (metadata request_id) when the request id was used for another request, EXTERNAL_ID_EXISTS
+// (metadata touchpoint_id) when the source recorded other content or another touchpoint than
+// the request id did; ABORTED when nothing is stored to replay, or what is names a touchpoint
+// of `not_recorded` (its claimer in the same write gave its keys back): the client retries.
+absl::StatusOr<std::string> DecideReplay(const NewTouchpoint& touchpoint, const KeyClaims& claims,
+                                         const std::optional<StoredSourceKey>& source,
+                                         const absl::flat_hash_set<std::string>& not_recorded);
 
 // The customers named by `customer_id` and the survivors it was merged into (the store reads
 // them, locked, in the mutation's transaction).

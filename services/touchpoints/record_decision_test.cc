@@ -177,68 +177,96 @@ NewTouchpoint Touchpoint(std::string id, std::string request_id, std::string sou
   return n;
 }
 
+using idempotency::Decision;
+
+// The keys of `n` as claiming them decided: the request id `request` (with `prior` as the
+// touchpoint a replay names), the source key won or not.
+KeyClaims Claimed(const NewTouchpoint& n, Decision request, bool source_won = true,
+                  std::string prior = "") {
+  KeyClaims keys = KeysOf(n);
+  if (keys.request) {
+    keys.request_claim = {request, request == Decision::kNew ? keys.request->result : prior};
+  }
+  keys.source_won = keys.source && source_won;
+  return keys;
+}
+
 TEST(KeysOfTest, TakesTheRequestIdAndTheSource) {
-  const std::vector<IdempotencyKey> keys = KeysOf(Touchpoint("t1", "r1", "crm", "x-7"), 3);
-  ASSERT_THAT(keys, SizeIs(2));
-  EXPECT_EQ(keys[0].kind, kRequestKey);
-  EXPECT_EQ(keys[0].key, "r1");
-  EXPECT_EQ(keys[1].kind, kExternalKey);
-  EXPECT_EQ(keys[0].touchpoint_id, "t1");
-  EXPECT_EQ(keys[1].owner, 3u);
-  EXPECT_EQ(keys[1].fingerprint, "f1");
-  EXPECT_EQ(keys[1].occurred_at, absl::FromUnixSeconds(1700000000));
-  EXPECT_THAT(KeysOf(Touchpoint("t2", ""), 0), SizeIs(0));
-  EXPECT_THAT(KeysOf(Touchpoint("t3", "", "", "x-7"), 0), SizeIs(0));  // No source: no key.
+  const KeyClaims keys = KeysOf(Touchpoint("t1", "r1", "crm", "x-7"));
+  ASSERT_TRUE(keys.request && keys.source);
+  EXPECT_EQ(keys.request->key.tenant_id, kTenant);
+  EXPECT_EQ(keys.request->key.request_id, "r1");
+  EXPECT_EQ(keys.request->key.method, kRecordMethod);
+  EXPECT_EQ(keys.request->key.fingerprint, "f1");
+  EXPECT_EQ(keys.request->result, "t1");  // What a replay returns.
+  EXPECT_EQ(keys.source->touchpoint_id, "t1");
+  EXPECT_EQ(keys.source->fingerprint, "f1");
+  EXPECT_EQ(keys.source->occurred_at, absl::FromUnixSeconds(1700000000));
+  EXPECT_FALSE(KeysOf(Touchpoint("t2", "")).request);
+  EXPECT_FALSE(KeysOf(Touchpoint("t3", "", "", "x-7")).source);  // No source: no key.
 }
 
 TEST(KeysOfTest, KeepsSourcesApartWhateverTheirSplit) {
-  EXPECT_NE(KeysOf(Touchpoint("t1", "", "ab", "c"), 0)[0].key,
-            KeysOf(Touchpoint("t1", "", "a", "bc"), 0)[0].key);
+  EXPECT_NE(KeysOf(Touchpoint("t1", "", "ab", "c")).source->key,
+            KeysOf(Touchpoint("t1", "", "a", "bc")).source->key);
 }
 
 TEST(DecideClaimsTest, NewOnlyWithEveryKeyAndGivesBackTheRest) {
-  // 0: both keys won; 1: one won, one taken; 2: no keys; 3: its only key taken.
-  std::vector<IdempotencyKey> keys;
-  const auto add = [&keys](const NewTouchpoint& n, size_t owner) {
-    for (IdempotencyKey& k : KeysOf(n, owner)) keys.push_back(std::move(k));
-  };
-  add(Touchpoint("t0", "r0", "crm", "a"), 0);
-  add(Touchpoint("t1", "r1", "crm", "b"), 1);
-  add(Touchpoint("t3", "r3"), 3);
-  ASSERT_THAT(keys, SizeIs(5));
-  const ClaimDecision decision = DecideClaims(4, keys, {true, true, true, false, false});
-  EXPECT_THAT(decision.is_new, ElementsAre(true, false, true, false));
-  EXPECT_THAT(decision.give_back, ElementsAre(2));  // t1's request key.
+  const ClaimDecision decision = DecideClaims({
+      Claimed(Touchpoint("t0", "r0", "crm", "a"), Decision::kNew),         // Both won.
+      Claimed(Touchpoint("t1", "r1", "crm", "b"), Decision::kNew, false),  // Source taken.
+      Claimed(Touchpoint("t2", ""), Decision::kNew),                       // No keys.
+      Claimed(Touchpoint("t3", "r3", "crm", "c"), Decision::kReplay, true, "t-old"),
+      Claimed(Touchpoint("t4", "r4"), Decision::kConflict),
+  });
+  EXPECT_THAT(decision.is_new, ElementsAre(true, false, true, false, false));
+  EXPECT_THAT(decision.give_back_request, ElementsAre(false, true, false, false, false));
+  EXPECT_THAT(decision.give_back_source, ElementsAre(false, false, false, true, false));
 }
 
 TEST(DecideReplayTest, ReplaysTheSameRequest) {
   const NewTouchpoint n = Touchpoint("t-new", "r1", "crm", "a");
-  TL_ASSERT_OK_AND_ASSIGN(
-      const std::string prior,
-      DecideReplay(n, {{kRequestKey, "t-old", "f1"}, {kExternalKey, "t-old", "f1"}}));
+  TL_ASSERT_OK_AND_ASSIGN(const std::string prior,
+                          DecideReplay(n, Claimed(n, Decision::kReplay, false, "t-old"),
+                                       StoredSourceKey{"t-old", "f1"}, {}));
   EXPECT_EQ(prior, "t-old");
+  // By the source alone.
+  const NewTouchpoint by_source = Touchpoint("t-new", "", "crm", "a");
+  TL_ASSERT_OK_AND_ASSIGN(const std::string same,
+                          DecideReplay(by_source, Claimed(by_source, Decision::kNew, false),
+                                       StoredSourceKey{"t-old", "f1"}, {}));
+  EXPECT_EQ(same, "t-old");
 }
 
-TEST(DecideReplayTest, RefusesARequestIdReusedForOtherContent) {
+TEST(DecideReplayTest, RefusesARequestIdReusedForAnotherRequest) {
+  const NewTouchpoint n = Touchpoint("t-new", "r1");
   const absl::StatusOr<std::string> replay =
-      DecideReplay(Touchpoint("t-new", "r1", "", "", "f2"), {{kRequestKey, "t-old", "f1"}});
-  EXPECT_THAT(replay,
-              StatusIs(absl::StatusCode::kAlreadyExists,
-                       "request_id r1 already recorded touchpoint t-old with other content"));
+      DecideReplay(n, Claimed(n, Decision::kConflict), std::nullopt, {});
+  EXPECT_THAT(replay, StatusIs(absl::StatusCode::kAlreadyExists,
+                               "request_id r1 was used for another request"));
   EXPECT_EQ(status::ErrorReasonOf(replay.status()), "REQUEST_ID_REUSED");
 }
 
-TEST(DecideReplayTest, RefusesKeysThatNameTwoTouchpoints) {
+TEST(DecideReplayTest, RefusesASourceWithOtherContentOrAnotherTouchpoint) {
+  const NewTouchpoint n = Touchpoint("t-new", "r1", "crm", "a");
+  const absl::StatusOr<std::string> other_content =
+      DecideReplay(n, Claimed(n, Decision::kNew, false), StoredSourceKey{"t-1", "f9"}, {});
+  EXPECT_THAT(other_content, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(status::ErrorReasonOf(other_content.status()), "EXTERNAL_ID_EXISTS");
   // The request id recorded one touchpoint and the source another.
-  const absl::StatusOr<std::string> replay =
-      DecideReplay(Touchpoint("t-new", "r1", "crm", "a"),
-                   {{kRequestKey, "t-1", "f1"}, {kExternalKey, "t-2", "f1"}});
-  EXPECT_THAT(replay, StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_EQ(status::ErrorReasonOf(replay.status()), "EXTERNAL_ID_EXISTS");
+  const absl::StatusOr<std::string> two = DecideReplay(
+      n, Claimed(n, Decision::kReplay, false, "t-1"), StoredSourceKey{"t-2", "f1"}, {});
+  EXPECT_EQ(status::ErrorReasonOf(two.status()), "EXTERNAL_ID_EXISTS");
 }
 
 TEST(DecideReplayTest, AsksForARetryWhenTheKeyWasGivenBack) {
-  EXPECT_THAT(DecideReplay(Touchpoint("t-new", "r1"), {}), StatusIs(absl::StatusCode::kAborted));
+  const NewTouchpoint n = Touchpoint("t-new", "r1");
+  EXPECT_THAT(DecideReplay(n, Claimed(n, Decision::kNew), std::nullopt, {}),
+              StatusIs(absl::StatusCode::kAborted));
+  // Its request id names a touchpoint of the same write that was not recorded.
+  EXPECT_THAT(
+      DecideReplay(n, Claimed(n, Decision::kReplay, true, "t-first"), std::nullopt, {"t-first"}),
+      StatusIs(absl::StatusCode::kAborted));
 }
 
 }  // namespace

@@ -77,8 +77,9 @@ inline constexpr char kPartitionRanges[] =
     "(extract(epoch FROM range_end) * 1000000)::bigint "
     "FROM partition_ranges ORDER BY range_end DESC";
 
-// Claims idempotency keys, parallel arrays $1 tenant, $2 kind, $3 key, $4 touchpoint id,
-// $5 occurred_at, $6 hex fingerprint; returns the keys inserted (those not taken before).
+// Claims source keys (touchpoint_keys), parallel arrays $1 tenant, $2 kind, $3 key,
+// $4 touchpoint id, $5 occurred_at, $6 hex fingerprint; returns the keys inserted (those not
+// taken before).
 inline constexpr char kClaimKeys[] =
     "INSERT INTO touchpoint_keys (tenant_id, kind, key, touchpoint_id, occurred_at, "
     "fingerprint) "
@@ -92,11 +93,10 @@ inline constexpr char kGiveBackKeys[] =
     "DELETE FROM touchpoint_keys k USING unnest($1::text[], $2::smallint[], $3::text[], "
     "$4::uuid[]) AS g(t, kind, key, id) WHERE k.tenant_id = g.t AND k.kind = g.kind "
     "AND k.key = g.key AND k.touchpoint_id = g.id";
-// The stored keys of tenant $1 for request id $2 and external key $3, by kind.
-inline constexpr char kStoredKeys[] =
-    "SELECT kind, touchpoint_id::text, encode(fingerprint, 'hex') FROM touchpoint_keys "
-    "WHERE tenant_id = $1 AND ((kind = 1 AND key = $2) OR (kind = 2 AND key = $3)) "
-    "ORDER BY kind";
+// The stored touchpoint and hex fingerprint of tenant $1's source key $2.
+inline constexpr char kStoredSourceKey[] =
+    "SELECT touchpoint_id::text, encode(fingerprint, 'hex') FROM touchpoint_keys "
+    "WHERE tenant_id = $1 AND kind = 2 AND key = $2";
 
 // Rows whose search vector lacks needs, concerns and interests: tenant_id, kSelectColumns;
 // $1 how many.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth/scope.h"
 #include "common/disclosure/disclosure.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
@@ -304,11 +305,9 @@ absl::StatusOr<NewTouchpoint> TouchpointManager::Prepare(const WriteContext& con
   AppendSetPaths(t, "", n.fields);
   TL_RETURN_IF_ERROR(context.caller.scope->CheckWritable(auth::kTouchpointResource, n.fields));
   status::FieldViolations violations;
-  if (const char* problem = text::EncodingProblem(request.request_id())) {
-    violations.Add(request_id_field, problem);
-  } else if (text::CodePointCount(request.request_id()) > kMaxRequestIdChars) {
-    violations.Add(request_id_field,
-                   absl::StrCat("must be at most ", kMaxRequestIdChars, " characters"));
+  if (const std::optional<std::string> problem =
+          idempotency::RequestIdProblem(request.request_id())) {
+    violations.Add(request_id_field, *problem);
   }
   NormalizeAndValidate(t, context.now, validation_, touchpoint_field, violations);
   TL_RETURN_IF_ERROR(violations.ToStatus());

@@ -34,7 +34,6 @@ inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxSearchPageSize = 100;
 inline constexpr int kDefaultSearchPageSize = 20;
 inline constexpr int kDefaultChangesPageSize = 100;
-inline constexpr size_t kMaxRequestIdChars = 128;
 inline constexpr absl::Duration kMaxStatsRange = absl::Hours(24 * 366);
 // Touchpoint ids named in the detail of one "touchpoint.read_sensitive" audit entry.
 inline constexpr size_t kMaxAuditedIds = 50;

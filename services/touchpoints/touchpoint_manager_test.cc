@@ -181,6 +181,17 @@ TEST_F(TouchpointManagerTest, RecordReplaysTheSameRequestAndRefusesItsReuse) {
   EXPECT_THAT(TouchpointEvents(), ElementsAre("recorded"));
 }
 
+TEST_F(TouchpointManagerTest, RecordTakesRequestIdsByTheSharedRule) {
+  const v1::Touchpoint t = Basic(kCustomer, kNow - absl::Hours(1));
+  std::string chinese;
+  for (int i = 0; i < 128; ++i) chinese += "键";  // 128 characters, 384 bytes.
+  TL_EXPECT_OK(Record(Rep(), t, chinese).status());
+  EXPECT_THAT(Record(Rep(), t, chinese + "键"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Record(Rep(), t, std::string("a\0b", 3)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(store_.size(), 1u);
+}
+
 TEST_F(TouchpointManagerTest, RecordNeedsTheWritePermissionAndAVisibleCustomer) {
   pv1::EffectiveScope reader = RepScope();
   reader.clear_permissions();

@@ -22,6 +22,7 @@
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
@@ -109,7 +110,11 @@ class TouchpointsServiceTest : public ::testing::Test {
   void SetUp() override {
     const std::string dsn = testing::TestPgDsn();
     ASSERT_FALSE(dsn.empty());
-    absl::Status migrated =
+    // The shared tables first, as the service host migrates: the service's own build on them.
+    absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), "idempotency",
+                                                idempotency::IdempotencyMigrations());
+    ASSERT_TRUE(migrated.ok()) << migrated;
+    migrated =
         pg::ApplyMigrations(dsn, schema_.name(), "touchpoints", pg::touchpoints_migrations());
     ASSERT_TRUE(migrated.ok()) << migrated;
     migrated = pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations());

@@ -148,6 +148,7 @@ TEST_F(TouchpointsServiceTest, BadFieldIsInvalidArgumentNamingItAndWritesNothing
   EXPECT_THAT(ListIds(customer.id), IsEmpty());
   EXPECT_EQ(CountRows("touchpoints"), 0);
   EXPECT_EQ(CountRows("touchpoint_keys"), 0);
+  EXPECT_EQ(CountRows("idempotency_keys"), 0);
   EXPECT_EQ(CountRows("outbox"), 0);
 }
 
@@ -243,6 +244,7 @@ TEST_F(TouchpointsServiceTest, UnknownOrDeletedCustomerIsInvalidArgument) {
 
   EXPECT_EQ(CountRows("touchpoints"), 0);
   EXPECT_EQ(CountRows("touchpoint_keys"), 0);
+  EXPECT_EQ(CountRows("idempotency_keys"), 0);
   EXPECT_EQ(CountRows("outbox"), 0);
 }
 
@@ -362,14 +364,16 @@ TEST_F(TouchpointsServiceTest, ResentWebhookWithANewRequestIdReplaysAndKeepsNoSt
   t.set_source_system("wecom");
   t.set_external_id("msg-77");
   v1::RecordTouchpointResponse first, resent, again;
+  // Keys of both kinds: the source's (touchpoint_keys) and the request id (idempotency_keys).
+  const auto keys = [this] { return CountRows("touchpoint_keys") + CountRows("idempotency_keys"); };
   ASSERT_TRUE(Record(t, &first, "delivery-1").ok());
-  EXPECT_EQ(CountRows("touchpoint_keys"), 2);
+  EXPECT_EQ(keys(), 2);
   // The source re-sends with a new delivery id: the external id recognises it, and the new
   // request id it claimed on the way is given back.
   ASSERT_TRUE(Record(t, &resent, "delivery-2").ok());
   EXPECT_TRUE(resent.replayed());
   EXPECT_EQ(resent.touchpoint().touchpoint_id(), first.touchpoint().touchpoint_id());
-  EXPECT_EQ(CountRows("touchpoint_keys"), 2);
+  EXPECT_EQ(keys(), 2);
   ASSERT_TRUE(Record(t, &again, "delivery-2").ok());
   EXPECT_TRUE(again.replayed());
   EXPECT_EQ(again.touchpoint().touchpoint_id(), first.touchpoint().touchpoint_id());

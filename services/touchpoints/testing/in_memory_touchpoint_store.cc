@@ -124,7 +124,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> InMemoryTouchpointStore::R
   std::vector<absl::StatusOr<Recorded>> results(input.size(), absl::UnknownError("not written"));
   std::vector<v1::Touchpoint> touchpoints;
   std::vector<bool> live(input.size(), false);
-  std::vector<IdempotencyKey> keys;
+  std::vector<KeyClaims> keys(input.size());
   for (size_t i = 0; i < input.size(); ++i) {
     const NewTouchpoint& n = input[i];
     touchpoints.push_back(n.touchpoint);
@@ -136,23 +136,46 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> InMemoryTouchpointStore::R
       continue;
     }
     live[i] = true;
-    for (IdempotencyKey& key : KeysOf(n, i)) keys.push_back(std::move(key));
+    keys[i] = KeysOf(n);
   }
-  // Claimed one by one, as INSERT ... ON CONFLICT DO NOTHING does.
-  std::vector<bool> won;
-  for (const IdempotencyKey& k : keys) {
-    won.push_back(keys_
-                      .try_emplace({k.tenant_id, k.kind, k.key},
-                                   StoredKey{k.kind, k.touchpoint_id, k.fingerprint})
-                      .second);
+  // Claimed one by one, as idempotency::ClaimKeys and INSERT ... ON CONFLICT DO NOTHING do.
+  for (KeyClaims& c : keys) {
+    if (c.request) {
+      const idempotency::Key& key = c.request->key;
+      const auto [it, added] = requests_.try_emplace(
+          {key.tenant_id, key.request_id},
+          idempotency::StoredRequest{key.method, key.fingerprint, c.request->result});
+      c.request_claim.decision = added
+                                     ? idempotency::Decision::kNew
+                                     : idempotency::Decide(it->second, key.method, key.fingerprint);
+      if (c.request_claim.decision != idempotency::Decision::kConflict) {
+        c.request_claim.result = it->second.result;
+      }
+    }
+    if (c.source) {
+      c.source_won =
+          sources_
+              .try_emplace({c.source->tenant_id, c.source->key},
+                           StoredSourceKey{c.source->touchpoint_id, c.source->fingerprint})
+              .second;
+    }
   }
-  const ClaimDecision claims = DecideClaims(input.size(), keys, won);
-  for (const size_t k : claims.give_back)
-    keys_.erase({keys[k].tenant_id, keys[k].kind, keys[k].key});
+  const ClaimDecision claims = DecideClaims(keys);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (claims.give_back_request[i]) {
+      requests_.erase({keys[i].request->key.tenant_id, keys[i].request->key.request_id});
+    }
+    if (claims.give_back_source[i])
+      sources_.erase({keys[i].source->tenant_id, keys[i].source->key});
+  }
 
   const uint64_t change = ++last_change_;  // One transaction.
+  absl::flat_hash_set<std::string> not_recorded;
   for (size_t i = 0; i < input.size(); ++i) {
-    if (!live[i] || !claims.is_new[i]) continue;
+    if (!live[i] || !claims.is_new[i]) {
+      not_recorded.insert(touchpoints[i].touchpoint_id());
+      continue;
+    }
     rows_[{input[i].context.caller.tenant_id, touchpoints[i].touchpoint_id()}] =
         Row{touchpoints[i], input[i].touchpoint.customer_id(), change};
     WriteEvents written = RecordedEvents(input[i], touchpoints[i]);
@@ -162,12 +185,12 @@ absl::StatusOr<std::vector<absl::StatusOr<Recorded>>> InMemoryTouchpointStore::R
   }
   for (size_t i = 0; i < input.size(); ++i) {
     if (!live[i] || claims.is_new[i]) continue;
-    std::vector<StoredKey> stored;
-    for (const IdempotencyKey& k : KeysOf(input[i], i)) {
-      const auto it = keys_.find({k.tenant_id, k.kind, k.key});
-      if (it != keys_.end()) stored.push_back(it->second);
+    std::optional<StoredSourceKey> source;
+    if (keys[i].source) {
+      const auto it = sources_.find({keys[i].source->tenant_id, keys[i].source->key});
+      if (it != sources_.end()) source = it->second;
     }
-    const absl::StatusOr<std::string> prior = DecideReplay(input[i], stored);
+    const absl::StatusOr<std::string> prior = DecideReplay(input[i], keys[i], source, not_recorded);
     if (!prior.ok()) {
       results[i] = prior.status();
       continue;

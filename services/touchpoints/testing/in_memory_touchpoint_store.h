@@ -87,8 +87,10 @@ class InMemoryTouchpointStore final : public TouchpointStore {
   mutable absl::Mutex mu_;
   std::map<Id, Customer> customers_ ABSL_GUARDED_BY(mu_);
   std::map<Id, Row> rows_ ABSL_GUARDED_BY(mu_);
-  // (tenant, kind, key) -> the stored key.
-  std::map<std::tuple<std::string, int, std::string>, StoredKey> keys_ ABSL_GUARDED_BY(mu_);
+  // (tenant, request_id) -> what its first request recorded (idempotency_keys).
+  std::map<Id, idempotency::StoredRequest> requests_ ABSL_GUARDED_BY(mu_);
+  // (tenant, source key) -> the stored source key (touchpoint_keys).
+  std::map<Id, StoredSourceKey> sources_ ABSL_GUARDED_BY(mu_);
   uint64_t last_change_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<events::v1::EventEnvelope> events_ ABSL_GUARDED_BY(mu_);
 };
