@@ -27,6 +27,7 @@ int Main(int argc, char** argv) {
   options.settings = PgTouchpointStore::ConnectionSettings();
   options.max_message_bytes = 32 << 20;  // A batch of 1,000 touchpoints with long texts.
   options.request_ids = true;
+  options.trimmed_topics = {events::kTouchpointsTopic, events::kAuditTopic};
   service_host::ServiceHost host(argc, argv, options);
   const ServiceConfig config = ServiceConfigOrDie(host.config().migrate_only);
   if (!host.Setup()) return 0;  // --migrate_only
