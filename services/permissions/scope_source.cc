@@ -1,5 +1,6 @@
 #include "services/permissions/scope_source.h"
 
+#include <memory>
 #include <utility>
 
 #include "common/status/macros.h"
@@ -27,6 +28,19 @@ absl::StatusOr<v1::EffectiveScope> InProcessScopeSource::Fetch(const auth::Crede
   TL_ASSIGN_OR_RETURN(const std::shared_ptr<const auth::Scope> scope,
                       compiler_->Compile(principal));
   return scope->proto();
+}
+
+InProcessScopes::InProcessScopes(const auth::TokenVerifier& verifier, IdentityManager* identity,
+                                 const ScopeCompiler* compiler, redis::Pool* redis,
+                                 std::string stream_prefix)
+    : authenticator_(verifier,
+                     std::make_unique<InProcessScopeSource>(verifier, identity, compiler)),
+      listener_(redis, std::move(stream_prefix), &authenticator_) {}
+
+InvalidateScopesFn InProcessScopes::invalidator() {
+  return [this](const std::string& tenant, const std::vector<std::string>& session_ids) {
+    authenticator_.Invalidate(tenant, session_ids);
+  };
 }
 
 }  // namespace touchline::permissions

@@ -5,13 +5,17 @@
 #define TOUCHLINE_SERVICES_PERMISSIONS_SCOPE_SOURCE_H_
 
 #include <functional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/auth/scope_authenticator.h"
 #include "common/auth/token.h"
+#include "common/enforcement/scope_invalidation.h"
+#include "common/redis/pool.h"
 #include "services/permissions/identity/identity_manager.h"
+#include "services/permissions/org/org_manager.h"
 #include "services/permissions/scope_compiler.h"
 
 namespace touchline::permissions {
@@ -35,6 +39,27 @@ class InProcessScopeSource : public auth::ScopeSource {
   IdentityManager* const identity_;
   const ScopeCompiler* const compiler_;
   const std::function<absl::Time()> clock_;
+};
+
+// The scopes of this process: compiled in process (InProcessScopeSource), cached by an
+// auth::ScopeAuthenticator, and dropped when this process changes them (invalidator()) or
+// another replica does (a ScopeInvalidationListener on the permissions topic, run by
+// Start/Stop). Not copyable.
+class InProcessScopes {
+ public:
+  // None owned; all must outlive this.
+  InProcessScopes(const auth::TokenVerifier& verifier, IdentityManager* identity,
+                  const ScopeCompiler* compiler, redis::Pool* redis, std::string stream_prefix);
+
+  auth::ScopeAuthenticator* authenticator() { return &authenticator_; }
+  // Drops this process's cached scopes of a tenant (all of them for an empty list).
+  InvalidateScopesFn invalidator();
+  void Start() { listener_.Start(); }
+  void Stop() { listener_.Stop(); }
+
+ private:
+  auth::ScopeAuthenticator authenticator_;
+  enforcement::ScopeInvalidationListener listener_;
 };
 
 }  // namespace touchline::permissions

@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
+#include "common/events/topics.h"
 #include "common/paging/page_token.h"
 #include "common/pg/array.h"
 #include "common/status/errors.h"
@@ -491,6 +492,14 @@ events::ApplyFn AuditLog::ApplyFromStream() {
     Append(txn, envelope.tenant_id(), std::move(event));
     return absl::OkStatus();
   };
+}
+
+events::ConsumerOptions AuditLog::StreamConsumerOptions(int batch_size) {
+  events::ConsumerOptions options;
+  options.topic = events::kAuditTopic;
+  options.group = "permissions-audit";
+  options.batch_size = batch_size;
+  return options;
 }
 
 events::BatchApplyFn AuditLog::ApplyBatchFromStream() {

@@ -94,6 +94,10 @@ class AuditLog {
   // another payload type, a payload that does not parse, an invalid tenant id or occur_time.
   static events::ApplyFn ApplyFromStream();
 
+  // The options of that consumer: topic "audit", group "permissions-audit", `batch_size`
+  // entries at most per batch.
+  static events::ConsumerOptions StreamConsumerOptions(int batch_size);
+
   // The same for a batched StreamConsumer: all events the consumer hands over are appended
   // in one Append call, so a batch locks each tenant's chain head once. One event that is not
   // a valid AuditRecorded fails the batch with INVALID_ARGUMENT (the consumer then applies

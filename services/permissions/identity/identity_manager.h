@@ -158,6 +158,9 @@ class IdentityManager {
   // or were revoked more than options.session_retention ago; returns how many. Run it
   // periodically; a full batch means more may be waiting.
   absl::StatusOr<int64_t> PurgeEndedSessions();
+  // PurgeEndedSessions until a batch comes back short or `stopping` returns true; returns how
+  // many it deleted in all.
+  absl::StatusOr<int64_t> PurgeAllEndedSessions(const std::function<bool()>& stopping);
 
   // --- API keys. ---
 

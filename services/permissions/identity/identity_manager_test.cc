@@ -262,5 +262,17 @@ TEST_F(IdentityManagerTest, PurgeDeletesAtMostOneBatch) {
   EXPECT_THAT(store_.Snapshot().sessions, IsEmpty());
 }
 
+TEST_F(IdentityManagerTest, PurgeAllRunsBatchesUntilOneComesBackShortOrItIsStopped) {
+  TL_ASSERT_OK(Create("wang"));
+  for (int i = 0; i < 5; ++i) TL_ASSERT_OK(Login("wang"));
+  now_ += absl::Hours(12 + 24 + 1);
+  int asked = 0;
+  // Stopped after the first batch of 2.
+  EXPECT_EQ(manager_->PurgeAllEndedSessions([&] { return ++asked == 1; }).value_or(-1), 2);
+  // Batches of 2 and 1: the short one ends the run.
+  EXPECT_EQ(manager_->PurgeAllEndedSessions([] { return false; }).value_or(-1), 3);
+  EXPECT_THAT(store_.Snapshot().sessions, IsEmpty());
+}
+
 }  // namespace
 }  // namespace touchline::permissions

@@ -256,6 +256,16 @@ absl::StatusOr<int64_t> IdentityManager::PurgeEndedSessions() {
   return store_->PurgeSessions(Now() - options_.session_retention, options_.session_purge_batch);
 }
 
+absl::StatusOr<int64_t> IdentityManager::PurgeAllEndedSessions(
+    const std::function<bool()>& stopping) {
+  int64_t deleted = 0;
+  while (true) {
+    TL_ASSIGN_OR_RETURN(const int64_t batch, PurgeEndedSessions());
+    deleted += batch;
+    if (batch < options_.session_purge_batch || stopping()) return deleted;
+  }
+}
+
 absl::StatusOr<Principal> IdentityManager::ResolveSession(std::string_view tenant_id,
                                                           std::string_view user_id,
                                                           std::string_view session_id) {
