@@ -1,17 +1,16 @@
 #include "gateway/customer360.h"
 
 #include <algorithm>
-#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
 #include "common/auth/scope_authenticator.h"
+#include "common/disclosure/disclosure.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/status/errors.h"
@@ -346,30 +345,15 @@ void Customer360Service::AuditReads(const auth::RequestContext& caller,
                                     std::string_view customer_id, const SensitiveRead& customer,
                                     const std::vector<const SensitiveRead*>& touchpoints) const {
   if (audit_ == nullptr) return;
-  // The same entries contacts and touchpoints write for these reads.
-  if (!customer.fields.empty()) {
-    audit_->Publish(audit::MakeAuditEnvelope(caller, "customer.read_sensitive", "customer",
-                                             std::string(customer_id),
-                                             {customer.fields.begin(), customer.fields.end()}));
-  }
-  std::set<std::string, std::less<>> touchpoint_fields;
-  std::vector<std::string_view> touchpoint_ids;
-  for (const SensitiveRead* read : touchpoints) {
-    if (read->fields.empty()) continue;
-    touchpoint_fields.insert(read->fields.begin(), read->fields.end());
-    touchpoint_ids.push_back(read->id);
-  }
-  if (touchpoint_ids.empty()) return;
-  const size_t named = std::min(touchpoint_ids.size(), kMaxAuditedIds);
-  std::string detail = absl::StrJoin(
-      touchpoint_ids.begin(), touchpoint_ids.begin() + static_cast<ptrdiff_t>(named), ",",
-      [](std::string* out, std::string_view id) { out->append(id); });
-  if (named < touchpoint_ids.size()) {
-    absl::StrAppend(&detail, " and ", touchpoint_ids.size() - named, " more");
-  }
-  audit_->Publish(audit::MakeAuditEnvelope(caller, "touchpoint.read_sensitive", "touchpoint", "",
-                                           {touchpoint_fields.begin(), touchpoint_fields.end()},
-                                           std::move(detail)));
+  // The views were redacted when they were prepared; the entries are those contacts and
+  // touchpoints write for the same reads.
+  disclosure::Disclosure customer_read(caller, auth::kCustomerResource);
+  customer_read.Note(customer.fields, customer_id);
+  customer_read.Report(audit_);
+  disclosure::Disclosure touchpoint_reads(caller, auth::kTouchpointResource,
+                                          {.max_listed_ids = kMaxAuditedIds, .detail_prefix = ""});
+  for (const SensitiveRead* read : touchpoints) touchpoint_reads.Note(read->fields, read->id);
+  touchpoint_reads.Report(audit_);
 }
 
 // One GetEncodedAsync call, shared by the steps it goes through (one allocation for all).

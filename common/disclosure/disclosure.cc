@@ -19,6 +19,12 @@ void Disclosure::Apply(google::protobuf::Message& message, const std::vector<std
   fields_.insert(read.begin(), read.end());
 }
 
+void Disclosure::Note(const std::vector<std::string_view>& fields, std::string_view id) {
+  if (fields.empty()) return;
+  ids_.emplace(id);
+  for (std::string_view field : fields) fields_.emplace(field);
+}
+
 std::optional<touchline::events::v1::EventEnvelope> Disclosure::Entry() const {
   if (fields_.empty()) return std::nullopt;
   const std::string action = absl::StrCat(resource_, ".read_sensitive");

@@ -50,6 +50,11 @@ class Disclosure {
   // `message` shows: one, or both of a pair) for Report.
   void Apply(google::protobuf::Message& message, const std::vector<std::string>& ids);
 
+  // Notes the sensitive `fields` shown of resource `id` in a message redacted for this caller
+  // before (the gateway's prepared views are redacted when they are built, per field
+  // profile). Nothing when `fields` is empty.
+  void Note(const std::vector<std::string_view>& fields, std::string_view id);
+
   // The audit entry of what was noted; nullopt when nothing sensitive was shown. It names
   // the resource (resource_id) when one was shown; otherwise its detail lists the ids sorted,
   // at most max_listed_ids, after detail_prefix. Its fields are the noted paths, sorted,

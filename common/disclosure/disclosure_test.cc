@@ -98,5 +98,24 @@ TEST(DisclosureTest, NothingSensitiveShownIsNotReported) {
   EXPECT_FALSE(disclosed.Entry().has_value());
 }
 
+// A message redacted before (a prepared view): its sensitive fields are noted as shown.
+TEST(DisclosureTest, NotedReadsAreReportedLikeAppliedOnes) {
+  const auth::RequestContext caller = Caller();
+  Disclosure one(caller, auth::kTouchpointResource);
+  one.Note({}, "t0");  // Nothing sensitive shown: not named.
+  one.Note({"content", "attachments"}, "t1");
+  const pv1::AuditEvent single = EventOf(*one.Entry());
+  EXPECT_EQ(single.resource_id(), "t1");
+  EXPECT_THAT(single.fields(), ElementsAre("attachments", "content"));
+
+  Disclosure several(caller, auth::kTouchpointResource, {.max_listed_ids = 1, .detail_prefix = ""});
+  several.Note({"content"}, "t2");
+  several.Note({"content"}, "t1");
+  const pv1::AuditEvent listed = EventOf(*several.Entry());
+  EXPECT_EQ(listed.resource_id(), "");
+  EXPECT_EQ(listed.detail(), "t1 and 1 more");
+  EXPECT_THAT(listed.fields(), ElementsAre("content"));
+}
+
 }  // namespace
 }  // namespace touchline::disclosure
