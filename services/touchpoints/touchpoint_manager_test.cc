@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/touchpoints/testing/in_memory_touchpoint_store.h"
+#include "services/touchpoints/touchpoint_row.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
@@ -394,6 +395,45 @@ TEST_F(TouchpointManagerTest, DisclosureHidesFieldsAndAuditsTheSensitiveRead) {
   // Filtering by a hidden field would reveal it.
   list.mutable_filter()->set_tag("vip");
   EXPECT_THAT(manager_->List(RestrictedRep(), list), StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST_F(TouchpointManagerTest, StatsLeaveOutWhatTheCallerDoesNotReadInClear) {
+  v1::Touchpoint won = Basic(kCustomer, kNow - absl::Hours(5), v1::CHANNEL_EMAIL);
+  won.set_outcome(v1::OUTCOME_CONNECTED);  // A successful contact: on the heat map.
+  won.set_summary("agreed");
+  TL_ASSERT_OK(Record(Rep(), won).status());
+  TL_ASSERT_OK(Record(Rep(), Basic(kCustomer, kNow - absl::Hours(4))).status());
+  TL_ASSERT_OK(Record(Admin(), Basic(kOtherCustomer, kNow - absl::Hours(3))).status());
+  v1::GetTouchpointStatsRequest request;
+  *request.mutable_start_time() = Ts(kNow - absl::Hours(24));
+  *request.mutable_end_time() = Ts(kNow);
+  request.set_time_zone("UTC");
+
+  TL_ASSERT_OK_AND_ASSIGN(const v1::GetTouchpointStatsResponse all,
+                          manager_->Stats(Rep(), request));
+  EXPECT_EQ(all.total_count(), 2);  // The other rep's customer is not counted.
+  EXPECT_THAT(all.by_channel(), SizeIs(2));
+  EXPECT_THAT(all.by_outcome(), SizeIs(2));
+  EXPECT_THAT(all.heat_map(), SizeIs(1));
+  EXPECT_THAT(all.completeness(), SizeIs(kCompletenessFields.size()));
+
+  pv1::EffectiveScope limited = RepScope();
+  for (const char* field : {"channel", "outcome", "summary"}) {
+    *limited.add_field_rules() =
+        auth::testing::FieldRuleOf("touchpoint", field, pv1::FIELD_ACCESS_HIDDEN);
+  }
+  TL_ASSERT_OK_AND_ASSIGN(const v1::GetTouchpointStatsResponse hidden,
+                          manager_->Stats(Caller(limited, "u-rep"), request));
+  EXPECT_EQ(hidden.total_count(), 2);
+  EXPECT_THAT(hidden.by_channel(), IsEmpty());
+  EXPECT_THAT(hidden.by_outcome(), IsEmpty());
+  EXPECT_THAT(hidden.heat_map(), IsEmpty());  // It counts successful outcomes.
+  EXPECT_THAT(hidden.by_category(), SizeIs(1));
+  std::vector<std::string> fields;
+  for (const v1::FieldCompleteness& c : hidden.completeness()) fields.push_back(c.field());
+  EXPECT_THAT(fields, ::testing::Not(::testing::Contains("summary")));
+  EXPECT_THAT(fields, ::testing::Not(::testing::Contains("outcome")));
+  EXPECT_THAT(fields, SizeIs(kCompletenessFields.size() - 2));
 }
 
 TEST_F(TouchpointManagerTest, ChangesFeedPagesAndPassesOverWhatTheCallerDoesNotSee) {

@@ -1,9 +1,13 @@
 #include "services/touchpoints/testing/in_memory_touchpoint_store.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/status/macros.h"
 #include "services/touchpoints/touchpoint_events.h"
 #include "services/touchpoints/touchpoint_row.h"
@@ -12,6 +16,7 @@
 namespace touchline::touchpoints::testing {
 namespace {
 
+using ::google::protobuf::util::TimeUtil;
 namespace cv1 = ::touchline::contacts::v1;
 
 absl::Status TouchpointNotFound(std::string_view id) {
@@ -285,9 +290,94 @@ absl::StatusOr<TouchpointPage> InMemoryTouchpointStore::Search(const auth::Scope
 }
 
 absl::StatusOr<v1::GetTouchpointStatsResponse> InMemoryTouchpointStore::Stats(
-    const auth::Scope&, std::string_view, std::string_view, const v1::TouchpointFilter&, absl::Time,
-    absl::Time, std::string_view) {
-  return absl::UnimplementedError("statistics need PostgreSQL (touchpoints_*_pgtest)");
+    const auth::Scope& scope, std::string_view tenant_id, std::string_view customer_id,
+    const v1::TouchpointFilter& filter, absl::Time start, absl::Time end,
+    std::string_view time_zone) {
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(std::string(time_zone), &zone)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown time zone ", std::string(time_zone)));
+  }
+  v1::TouchpointFilter untimed = filter;  // The range is [start, end).
+  untimed.clear_occur_time_start();
+  untimed.clear_occur_time_end();
+  absl::MutexLock lock(&mu_);
+  std::vector<const v1::Touchpoint*> counted;
+  for (const auto& [id, row] : rows_) {
+    const v1::Touchpoint& t = row.touchpoint;
+    const absl::Time at = FromProtoTime(t.occur_time());
+    if (id.first == tenant_id && !t.has_delete_time() && at >= start && at < end &&
+        (customer_id.empty() || t.customer_id() == customer_id) && Matches(untimed, t) &&
+        scope.Allows(auth::Access::kRead, AttributesOf(id.first, t.customer_id()))) {
+      counted.push_back(&t);
+    }
+  }
+  v1::GetTouchpointStatsResponse stats;
+  stats.set_total_count(static_cast<int64_t>(counted.size()));
+  std::set<std::string> customers;
+  std::map<int, int64_t> channels, outcomes, categories;
+  std::map<std::pair<int, int>, int64_t> heat;  // (ISO day of week, hour) in `zone`.
+  std::vector<int64_t> filled(kCompletenessFields.size()), delays;
+  // The outcomes that count as a successful contact (the PostgreSQL store's heat map).
+  const std::set<int> successful = {1, 4, 7, 8, 9, 10, 12};
+  for (const v1::Touchpoint* t : counted) {
+    customers.insert(t->customer_id());
+    ++channels[t->channel()];
+    ++outcomes[t->outcome()];
+    ++categories[t->category()];
+    const int bits = CompletenessBits(*t);
+    for (size_t i = 0; i < filled.size(); ++i) filled[i] += (bits >> i) & 1;
+    delays.push_back(absl::ToUnixMicros(FromProtoTime(t->record_time())) -
+                     absl::ToUnixMicros(FromProtoTime(t->occur_time())));
+    if (successful.contains(t->outcome())) {
+      const absl::CivilSecond local = absl::ToCivilSecond(FromProtoTime(t->occur_time()), zone);
+      const int weekday = static_cast<int>(absl::GetWeekday(local));  // Monday = 0.
+      ++heat[{weekday + 1, local.hour()}];
+    }
+  }
+  stats.set_customer_count(static_cast<int64_t>(customers.size()));
+  // Largest count first, then by value.
+  const auto ordered = [](const std::map<int, int64_t>& counts) {
+    std::vector<std::pair<int, int64_t>> sorted(counts.begin(), counts.end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    return sorted;
+  };
+  for (const auto& [channel, count] : ordered(channels)) {
+    v1::ChannelCount* c = stats.add_by_channel();
+    c->set_channel(static_cast<v1::Channel>(channel));
+    c->set_count(count);
+  }
+  for (const auto& [outcome, count] : ordered(outcomes)) {
+    v1::OutcomeCount* c = stats.add_by_outcome();
+    c->set_outcome(static_cast<v1::Outcome>(outcome));
+    c->set_count(count);
+  }
+  for (const auto& [category, count] : ordered(categories)) {
+    v1::CategoryCount* c = stats.add_by_category();
+    c->set_category(static_cast<v1::Category>(category));
+    c->set_count(count);
+  }
+  for (const auto& [cell, count] : heat) {
+    v1::HeatMapCell* c = stats.add_heat_map();
+    c->set_day_of_week(cell.first);
+    c->set_hour(cell.second);
+    c->set_count(count);
+  }
+  for (size_t i = 0; i < filled.size(); ++i) {
+    v1::FieldCompleteness* c = stats.add_completeness();
+    c->set_field(kCompletenessFields[i]);
+    c->set_filled(filled[i]);
+    c->set_ratio(
+        counted.empty() ? 0 : static_cast<double>(filled[i]) / static_cast<double>(counted.size()));
+  }
+  // The median as percentile_cont(0.5): the middle one, or halfway between the middle two.
+  std::sort(delays.begin(), delays.end());
+  const size_t n = delays.size();
+  const int64_t median = n == 0       ? 0
+                         : n % 2 == 1 ? delays[n / 2]
+                                      : (delays[n / 2 - 1] + delays[n / 2]) / 2;
+  *stats.mutable_median_entry_delay() = TimeUtil::MicrosecondsToDuration(median);
+  return stats;
 }
 
 absl::StatusOr<ChangesPage> InMemoryTouchpointStore::Changes(const auth::Scope& scope,

@@ -1,9 +1,8 @@
 // TouchpointStore in memory, for tests of what sits above it (TouchpointManager) without
 // PostgreSQL. Writes follow the same decisions as PgTouchpointStore (record_decision.h) and
 // emit the same events (touchpoint_events.h), kept in events() instead of an outbox; every call
-// is atomic. Full-text search and statistics are PostgreSQL's (tsquery, percentiles, time zones)
-// and are not imitated: Search and Stats return UNIMPLEMENTED, and the *_pgtest suites cover
-// them. Thread-safe.
+// is atomic. Full-text search is PostgreSQL's (its tsquery language) and is not imitated:
+// Search returns UNIMPLEMENTED, and the *_pgtest suites cover it. Thread-safe.
 #ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_TESTING_IN_MEMORY_TOUCHPOINT_STORE_H_
 #define TOUCHLINE_SERVICES_TOUCHPOINTS_TESTING_IN_MEMORY_TOUCHPOINT_STORE_H_
 
