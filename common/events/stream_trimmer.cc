@@ -15,7 +15,8 @@
 namespace touchline::events {
 namespace {
 
-// KEYS[1]: the stream. ARGV[1]: XTRIM's LIMIT. Returns {entries trimmed, entries left, then per
+// KEYS[1]: the stream. ARGV[1]: XTRIM's LIMIT. ARGV[2]: milliseconds of entries kept whatever
+// the groups acknowledged (ids from Redis's clock, so compared with Redis's TIME). Returns {entries trimmed, entries left, then per
 // group {name, lag (-1: unknown), pending, oldest needed id}}. A group needs its oldest pending
 // entry, or else the entries after its last-delivered-id; MINID keeps ids >= its argument, so
 // the id after that last one is "<ms>-<seq + 1>". Reading the groups and trimming in one script
@@ -47,6 +48,14 @@ for _, info in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
     min_ms, min_seq, min_id = ms, seq, needed
   end
   table.insert(reply, {group['name'], group['lag'] or -1, group['pending'], needed})
+end
+local keep_ms = tonumber(ARGV[2])
+if min_id and keep_ms > 0 then
+  local now = redis.call('TIME')
+  local floor_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - keep_ms
+  if floor_ms < 0 then floor_ms = 0 end
+  local f_ms = string.format('%d', floor_ms)
+  if before(f_ms, 0, min_ms, min_seq) then min_ms, min_seq, min_id = f_ms, 0, f_ms .. '-0' end
 end
 if min_id then
   reply[1] = redis.call('XTRIM', KEYS[1], 'MINID', '~', min_id, 'LIMIT', ARGV[1])
@@ -95,10 +104,10 @@ StreamTrimmer::StreamTrimmer(TrimmerOptions options, redis::Pool* redis)
 
 absl::StatusOr<std::vector<StreamTrim>> StreamTrimmer::TrimOnce() {
   if (options_.topics.empty() || options_.stream_max_len < 0 || options_.trim_limit < 1 ||
-      redis_ == nullptr) {
+      options_.keep_recent < absl::ZeroDuration() || redis_ == nullptr) {
     return absl::InvalidArgumentError(
-        "stream trimmer: topics and a Redis pool are required, stream_max_len must be >= 0 and "
-        "trim_limit >= 1");
+        "stream trimmer: topics and a Redis pool are required, stream_max_len must be >= 0, "
+        "trim_limit >= 1 and keep_recent >= 0");
   }
   std::vector<StreamTrim> trims;
   for (const std::string& topic : options_.topics) {
@@ -112,7 +121,8 @@ absl::StatusOr<StreamTrim> StreamTrimmer::Trim(const std::string& topic) {
   const std::string key = StreamKey(options_.stream_prefix, topic);
   TL_ASSIGN_OR_RETURN(
       const redis::Reply reply,
-      redis_->Command({"EVAL", kTrimScript, "1", key, std::to_string(options_.trim_limit)}));
+      redis_->Command({"EVAL", kTrimScript, "1", key, std::to_string(options_.trim_limit),
+                       std::to_string(absl::ToInt64Milliseconds(options_.keep_recent))}));
   if (!reply.is_array() || reply.size() < 2) {
     return absl::InternalError(
         absl::StrCat("stream trimmer: trimming ", key, " failed: ", std::string(reply.str())));

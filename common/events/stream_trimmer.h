@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/redis/pool.h"
 
 namespace touchline::events {
@@ -24,6 +25,12 @@ struct TrimmerOptions {
   // outage frees memory in steps instead of blocking Redis; the next passes remove the rest.
   // Must be >= 1.
   long long trim_limit = 100000;
+  // Entries added this recently are kept even when every group has them: readers that are
+  // not consumer groups (enforcement::ScopeInvalidationListener follows the permissions
+  // stream by id with XREAD) must find the entries after the last id they read, and a reader
+  // that fell behind for a moment (a Redis blip, its backoff) is at most this far behind.
+  // Must be >= 0.
+  absl::Duration keep_recent = absl::Hours(1);
 };
 
 // What a pass found about one consumer group of a stream.
@@ -53,7 +60,8 @@ struct StreamTrim {
 };
 
 // Trims the stream of each topic to what every consumer group has acknowledged: entries older
-// than the oldest entry any group still needs (GroupBacklog::oldest_needed_id) are removed with
+// than the oldest entry any group still needs (GroupBacklog::oldest_needed_id), and than
+// TrimmerOptions::keep_recent, are removed with
 // XTRIM MINID ~, in one Lua script with the reading of the groups, so a group created
 // meanwhile cannot be overtaken. Approximate trimming removes whole radix-tree nodes only, so a
 // few older entries may stay until a later pass. A stream without groups is left to the guard:

@@ -104,6 +104,7 @@ class StreamTrimmerTest : public ::testing::Test {
     options.stream_prefix = prefix_;
     options.topics = {kTopic};
     options.stream_max_len = stream_max_len;
+    options.keep_recent = absl::ZeroDuration();  // The entries here are all seconds old.
     return StreamTrimmer(options, redis_.get());
   }
 
@@ -161,6 +162,24 @@ TEST_F(StreamTrimmerTest, CaughtUpGroupsLetTheStreamBeTrimmedToItsEnd) {
   EXPECT_GE(trim.trimmed, 900);
   EXPECT_EQ(trim.groups[0].lag, 0);
   EXPECT_EQ(trim.groups[0].pending, 0);
+}
+
+// A reader by id (not a group) that is a moment behind still finds what came after its last
+// id: recent entries stay even when every group has acknowledged them.
+TEST_F(StreamTrimmerTest, RecentEntriesStayForReadersThatAreNotGroups) {
+  CreateGroup("a");
+  const std::vector<std::string> ids = AddEntries(1000);
+  Read("a", 1000, 1000);
+  TrimmerOptions options;
+  options.stream_prefix = prefix_;
+  options.topics = {kTopic};
+  options.keep_recent = absl::Minutes(10);
+  absl::StatusOr<std::vector<StreamTrim>> trims = StreamTrimmer(options, redis_.get()).TrimOnce();
+  ASSERT_THAT(trims, touchline::testing::IsOk());
+  EXPECT_EQ((*trims)[0].trimmed, 0);
+  EXPECT_EQ(Ids(), ids);
+  // Without it, the same stream is trimmed to its last node (as in the test above).
+  EXPECT_GE(TrimOnce().trimmed, 900);
 }
 
 TEST_F(StreamTrimmerTest, GroupThatReadNothingKeepsTheWholeStream) {
