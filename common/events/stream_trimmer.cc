@@ -16,11 +16,11 @@ namespace touchline::events {
 namespace {
 
 // KEYS[1]: the stream. ARGV[1]: XTRIM's LIMIT. ARGV[2]: milliseconds of entries kept whatever
-// the groups acknowledged (ids from Redis's clock, so compared with Redis's TIME). Returns {entries trimmed, entries left, then per
-// group {name, lag (-1: unknown), pending, oldest needed id}}. A group needs its oldest pending
-// entry, or else the entries after its last-delivered-id; MINID keeps ids >= its argument, so
-// the id after that last one is "<ms>-<seq + 1>". Reading the groups and trimming in one script
-// means no group can be created or moved back between the two.
+// the groups acknowledged (ids from Redis's clock, so compared with Redis's TIME). Returns {entries
+// trimmed, entries left, then per group {name, lag (-1: unknown), pending, oldest needed id}}. A
+// group needs its oldest pending entry, or else the entries after its last-delivered-id; MINID
+// keeps ids >= its argument, so the id after that last one is "<ms>-<seq + 1>". Reading the groups
+// and trimming in one script means no group can be created or moved back between the two.
 constexpr char kTrimScript[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
 local function split(id)
