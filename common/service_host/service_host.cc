@@ -48,6 +48,19 @@ HostConfig CheckedConfig() {
 
 }  // namespace
 
+std::vector<std::pair<std::string, const std::vector<pg::Migration>*>> StandardMigrations(
+    const ServiceOptions& options) {
+  std::vector<std::pair<std::string, const std::vector<pg::Migration>*>> components = {
+      {"outbox", &events::OutboxMigrations()}, {"inbox", &events::InboxMigrations()}};
+  if (options.enforce_scopes) components.emplace_back("shares", &enforcement::SharesMigrations());
+  components.emplace_back("page_tokens", &paging::PageTokenMigrations());
+  if (options.request_ids) {
+    components.emplace_back("idempotency", &idempotency::IdempotencyMigrations());
+  }
+  if (options.migrations != nullptr) components.emplace_back(options.name, options.migrations);
+  return components;
+}
+
 absl::StatusOr<HostConfig> HostConfigFromFlags() {
   HostConfig config;
   config.dsn = absl::GetFlag(FLAGS_pg_dsn);
@@ -84,17 +97,10 @@ ServiceHost::ServiceHost(ServiceOptions options)
 ServiceHost::~ServiceHost() { Shutdown(); }
 
 bool ServiceHost::Setup() {
-  const auto migrate = [this](std::string_view component,
-                              const std::vector<pg::Migration>& migrations) {
-    OkOrDie(pg::ApplyMigrations(config_.dsn, config_.schema, component, migrations),
-            absl::StrCat("migrating ", absl::string_view(component.data(), component.size())));
-  };
-  migrate("outbox", events::OutboxMigrations());
-  migrate("inbox", events::InboxMigrations());
-  if (options_.enforce_scopes) migrate("shares", enforcement::SharesMigrations());
-  migrate("page_tokens", paging::PageTokenMigrations());
-  if (options_.request_ids) migrate("idempotency", idempotency::IdempotencyMigrations());
-  if (options_.migrations != nullptr) migrate(options_.name, *options_.migrations);
+  for (const auto& [component, migrations] : StandardMigrations(options_)) {
+    OkOrDie(pg::ApplyMigrations(config_.dsn, config_.schema, component, *migrations),
+            absl::StrCat("migrating ", component));
+  }
   if (config_.migrate_only) return false;
 
   pg::PoolOptions pool_options;

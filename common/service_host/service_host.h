@@ -99,6 +99,14 @@ struct HostConfig {
   std::optional<redis::RedisOptions> redis;
 };
 
+// The migration components a service with `options` applies, in order, as (component,
+// migrations): the outbox, the inbox, the shares read model (with enforce_scopes), the
+// page-token key, the idempotency keys (with request_ids), then the service's own (component
+// options.name, when options.migrations is set). ServiceHost::Setup applies them; the
+// in-process test fixture (tests/testing/in_process_service.h) applies the same.
+std::vector<std::pair<std::string, const std::vector<pg::Migration>*>> StandardMigrations(
+    const ServiceOptions& options);
+
 // Reads and checks --pg_dsn (required), --pg_schema (not empty), --migrate_only and, unless
 // migrating only, --redis_addr. INVALID_ARGUMENT with the line config::Fatal prints, e.g.
 // "--pg_dsn (or TOUCHLINE_PG_DSN) is required". The common flags themselves are checked by
@@ -127,9 +135,8 @@ class ServiceHost {
   // Shutdown().
   ~ServiceHost();
 
-  // Applies the migrations, each component under the schema's advisory lock: the outbox, the
-  // inbox, the shares read model (with enforce_scopes), the page-token key, the idempotency
-  // keys (with request_ids), then the service's own. Returns false after that with
+  // Applies the StandardMigrations, each component under the schema's advisory lock. Returns
+  // false after that with
   // --migrate_only: main returns 0. Otherwise connects to PostgreSQL and sets up the Redis pool
   // and the outbox relay (started by Start), and returns true. config::Fatal when a migration
   // fails or PostgreSQL cannot be reached.

@@ -1,8 +1,7 @@
-// The fixture of the contacts service's in-process tests: the service through a real gRPC
-// stack, on real PostgreSQL (a fresh schema per test, with the outbox and the shares read
-// model) and Redis (a fresh key prefix per test), callers authenticated by
-// auth::testing::TrustedAuthenticator (an administrator unless a test gives a caller a
-// scope). The outbox relay is not running: tests publish with relay_->PublishPending().
+// The fixture of the contacts service's in-process tests: the service on
+// testing::InProcessService (real gRPC, PostgreSQL and Redis; callers trusted, an
+// administrator unless a test gives a caller a scope; the relay not running, tests publish
+// with relay_->PublishPending()), with the service's store and manager, and typed calls.
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_FIXTURE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CONTACTS_SERVICE_FIXTURE_H_
 
@@ -17,27 +16,21 @@
 
 #include "absl/time/clock.h"
 #include "common/audit/audit.h"
-#include "common/auth/request_context.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/events/outbox_relay.h"
-#include "common/idempotency/idempotency.h"
 #include "common/paging/page_token.h"
-#include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
-#include "common/server/executor.h"
-#include "common/server/server.h"
-#include "common/server/unary_call.h"
 #include "gtest/gtest.h"
 #include "services/contacts/contacts_service.h"
 #include "services/contacts/customer_manager.h"
 #include "services/contacts/migrations.h"
 #include "services/contacts/pg_customer_store.h"
 #include "tests/testing/event_stream.h"
-#include "tests/testing/pg_test_env.h"
+#include "tests/testing/in_process_service.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/events/v1/event.pb.h"
 #include "touchline/events/v1/permission_events.pb.h"
@@ -45,12 +38,8 @@
 
 namespace touchline::contacts {
 
-// Who calls: the x-touchline-tenant and x-touchline-caller of a call. The caller acts with
-// the scope the test gave authenticator_ for its id, an administrator's otherwise.
-struct Caller {
-  std::string tenant;
-  std::string id;
-};
+using testing::Authorize;
+using testing::Caller;
 
 inline constexpr char kTenant[] = "tenant-a";
 
@@ -60,67 +49,21 @@ inline Caller AdminOf(const std::string& tenant) { return Caller{tenant, "user-1
 class ContactsServiceFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string dsn = testing::TestPgDsn();
-    for (const auto& [name, migrations] :
-         {std::pair{"outbox", &events::OutboxMigrations()},
-          std::pair{"inbox", &events::InboxMigrations()},
-          std::pair{"shares", &enforcement::SharesMigrations()},
-          std::pair{"page_tokens", &paging::PageTokenMigrations()},
-          std::pair{"idempotency", &idempotency::IdempotencyMigrations()},
-          std::pair{"contacts", &pg::contacts_migrations()}}) {
-      const absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), name, *migrations);
-      ASSERT_TRUE(migrated.ok()) << migrated;
-    }
-    auto pool = pg::Pool::Create({.dsn = dsn,
-                                  .search_path = schema_.name(),
-                                  .size = 20,
-                                  .prepared = PgCustomerStore::PreparedStatements(),
-                                  .settings = {}});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    auto redis_options = redis::ParseRedisAddress(testing::TestRedisAddr());
-    ASSERT_TRUE(redis_options.ok()) << redis_options.status();
-    auto redis = redis::Pool::Create(*redis_options);
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    events::RelayOptions relay_options;
-    relay_options.dsn = dsn;
-    relay_options.schema = schema_.name();
-    relay_options.stream_prefix = prefix_;
-    relay_ = std::make_unique<events::OutboxRelay>(relay_options, redis_.get());
-    audit::AuditPublisherOptions audit_options;
-    audit_options.stream_prefix = prefix_;
-    auto audit = audit::AuditPublisher::Create(audit_options, redis_.get());
-    ASSERT_TRUE(audit.ok()) << audit.status();
-    audit_ = *std::move(audit);
-    audit_->Start();
+    env_.SetUp();
+    if (HasFatalFailure()) return;
     store_ = std::make_unique<PgCustomerStore>(pool_.get(), [] {});
     auto page_tokens = paging::PageTokens::Load(*pool_);
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
     manager_ =
         std::make_unique<CustomerManager>(store_.get(), audit_.get(), CustomerValidator({}),
                                           *std::move(page_tokens), [] { return absl::Now(); });
-    runner_ = std::make_unique<server::UnaryRunner>("touchline.contacts.v1.ContactsService",
-                                                    &executor_, &authenticator_, false);
-    service_ = std::make_unique<ContactsService>(manager_.get(), runner_.get());
-    auto server =
-        server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
-                              {{"touchline.contacts.v1.ContactsService", service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = v1::ContactsService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    service_ = std::make_unique<ContactsService>(manager_.get(), env_.runner());
+    env_.Serve(service_.get());
+    if (HasFatalFailure()) return;
+    stub_ = v1::ContactsService::NewStub(env_.channel());
   }
 
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-    if (audit_) audit_->Stop();
-  }
-
-  static void Authorize(grpc::ClientContext& context, const Caller& caller) {
-    context.AddMetadata(auth::kTenantHeader, caller.tenant);
-    context.AddMetadata(auth::kCallerHeader, caller.id);
-  }
+  void TearDown() override { env_.Shutdown(); }
 
   // --- Calls ----------------------------------------------------------------------------------
 
@@ -306,19 +249,27 @@ class ContactsServiceFixture : public ::testing::Test {
     return count;
   }
 
-  testing::ScopedSchema schema_{"contacts_test"};
-  std::string prefix_ = testing::UniqueRedisPrefix();
-  std::unique_ptr<pg::Pool> pool_;
-  std::unique_ptr<redis::Pool> redis_;
-  std::unique_ptr<events::OutboxRelay> relay_;
-  std::unique_ptr<audit::AuditPublisher> audit_;
+  static testing::InProcessService::Options EnvOptions() {
+    testing::InProcessService::Options options;
+    options.name = "contacts";
+    options.grpc_service = v1::ContactsService::service_full_name();
+    options.migrations = &pg::contacts_migrations();
+    options.request_ids = true;
+    options.prepared = PgCustomerStore::PreparedStatements();
+    return options;
+  }
+
+  testing::InProcessService env_{EnvOptions()};
+  // The environment's parts under the names the tests use.
+  const std::string& prefix_ = env_.prefix();
+  const std::unique_ptr<pg::Pool>& pool_ = env_.pool();
+  const std::unique_ptr<redis::Pool>& redis_ = env_.redis();
+  const std::unique_ptr<events::OutboxRelay>& relay_ = env_.relay();
+  const std::unique_ptr<audit::AuditPublisher>& audit_ = env_.audit();
+  auth::testing::TrustedAuthenticator& authenticator_ = env_.authenticator();
   std::unique_ptr<PgCustomerStore> store_;
   std::unique_ptr<CustomerManager> manager_;
-  server::Executor executor_{32, 1024};
-  auth::testing::TrustedAuthenticator authenticator_;
-  std::unique_ptr<server::UnaryRunner> runner_;
   std::unique_ptr<ContactsService> service_;
-  std::unique_ptr<server::Server> server_;
   std::unique_ptr<v1::ContactsService::Stub> stub_;
   int64_t share_version_ = 0;
 };
