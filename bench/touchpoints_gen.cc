@@ -52,6 +52,7 @@
 #include "bench/bench_ids.h"
 #include "bench/touchpoints_fake.h"
 #include "common/events/outbox.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/pg/migrator.h"
 #include "common/status/errors.h"
@@ -276,11 +277,13 @@ int Main() {
     return 2;
   }
 
-  // The schema, as the service makes it.
+  // The schema, as the service makes it: the shared tables first (the service's migrations
+  // move request ids into idempotency_keys), then its own.
   for (const auto& [component, migrations] :
-       {std::pair<const char*, const std::vector<pg::Migration>*>{"touchpoints",
-                                                                  &pg::touchpoints_migrations()},
-        {"outbox", &events::OutboxMigrations()}}) {
+       {std::pair<const char*, const std::vector<pg::Migration>*>{"outbox",
+                                                                  &events::OutboxMigrations()},
+        {"idempotency", &idempotency::IdempotencyMigrations()},
+        {"touchpoints", &pg::touchpoints_migrations()}}) {
     const absl::Status status = pg::ApplyMigrations(dsn, schema, component, *migrations);
     if (!status.ok()) {
       std::fprintf(stderr, "migrating %s: %s\n", component, status.ToString().c_str());
