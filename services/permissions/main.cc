@@ -16,6 +16,7 @@ int Main(int argc, char** argv) {
       "permissions", "Touchline permissions service: users, roles, scopes and the audit log");
   options.migrations = &pg::permissions_migrations();
   options.enforce_scopes = false;  // Credentials are resolved here, in process.
+  options.request_ids = true;      // CreateUser's, kept for --idempotency_retention.
   options.trimmed_topics = {events::kPermissionsTopic};
   service_host::ServiceHost host(argc, argv, options);
   const ServiceConfig config = ServiceConfigOrDie();
@@ -29,8 +30,7 @@ int Main(int argc, char** argv) {
   InProcessScopes scopes(keys.verifier, &identity, &compiler, host.redis(), host.stream_prefix());
   host.AddBackground(&scopes);
   const std::unique_ptr<customers::CustomerDirectory> directory = CustomerDirectoryOrNull(config);
-  OrgManager org(&org_store, {.clock = &absl::Now,
-                              .invalidate_scopes = scopes.invalidator(),
+  OrgManager org(&org_store, {.invalidate_scopes = scopes.invalidator(),
                               .on_events = host.RelayWaker(),
                               .customers = directory.get()});
   AccessChecker access(host.pool(), &compiler);

@@ -32,7 +32,8 @@ add_library(touchline_permissions_identity
 target_include_directories(touchline_permissions_identity PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(touchline_permissions_identity
   PUBLIC touchline_permissions_credentials touchline_permissions_proto touchline_events_proto
-         touchline_auth touchline_paging absl::status absl::statusor absl::time
+         touchline_auth touchline_idempotency touchline_paging absl::status absl::statusor
+         absl::time
   PRIVATE touchline_events touchline_ids touchline_status touchline_text PkgConfig::SODIUM
           nlohmann_json::nlohmann_json absl::flat_hash_set absl::strings protobuf::libprotobuf)
 touchline_warnings(touchline_permissions_identity)

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth/testing/test_keys.h"
 #include "common/events/outbox.h"
+#include "common/idempotency/idempotency.h"
 #include "common/pg/migrator.h"
 #include "common/status/errors.h"
 #include "gmock/gmock.h"
@@ -70,6 +71,8 @@ class IdentityManagerTest : public ::testing::Test {
   void SetUp() override {
     const std::string dsn = touchline::testing::TestPgDsn();
     ASSERT_FALSE(dsn.empty());
+    TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "idempotency",
+                                     idempotency::IdempotencyMigrations()));
     TL_ASSERT_OK(
         pg::ApplyMigrations(dsn, schema_.name(), "permissions", pg::permissions_migrations()));
     TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations()));
@@ -349,7 +352,7 @@ TEST_F(IdentityManagerTest, CreateUserNamesEveryBadField) {
                   Pair("user.email", "must be a valid email address"),
                   Pair("user.role_id", "must not be empty"),
                   Pair("password", "must be 12 to 256 characters long, not 5"),
-                  Pair("request_id", "must be at most 128 bytes")));
+                  Pair("request_id", "must be at most 128 characters")));
   EXPECT_THAT(AuditRows(), IsEmpty());
 }
 
@@ -427,7 +430,45 @@ TEST_F(IdentityManagerTest, CreateUserIsIdempotentByRequestId) {
   EXPECT_EQ(QueryValue("SELECT count(*) FROM users"), "1");
   EXPECT_THAT(AuditActions(), ElementsAre("user.created"));
   // The password is not part of the stored fingerprint.
-  EXPECT_EQ(QueryValue("SELECT count(*) FROM requests WHERE fingerprint LIKE '%horse%'"), "0");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM idempotency_keys WHERE fingerprint LIKE '%horse%'"),
+            "0");
+}
+
+// Request ids recorded in the schema's own requests table before the shared idempotency table
+// existed move there (0006), so a retry across the upgrade still replays.
+TEST(IdentityMigrationsTest, RequestIdsMoveToTheSharedIdempotencyTable) {
+  touchline::testing::ScopedSchema schema("permissions_migrate");
+  const std::string dsn = touchline::testing::TestPgDsn();
+  const std::vector<pg::Migration>& all = pg::permissions_migrations();
+  ASSERT_EQ(all[5].name, "0006_idempotency_keys.sql");
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "permissions",
+                                   std::vector<pg::Migration>(all.begin(), all.begin() + 5)));
+  TL_ASSERT_OK_AND_ASSIGN(auto pool, pg::Pool::Create({.dsn = dsn,
+                                                       .search_path = schema.name(),
+                                                       .size = 1,
+                                                       .acquire_timeout = absl::Seconds(10),
+                                                       .statement_timeout = absl::Seconds(10),
+                                                       .prepared = {},
+                                                       .settings = {}}));
+  TL_ASSERT_OK(pool->Transact([](pqxx::work& txn) {
+    txn.exec(
+        "INSERT INTO requests (tenant_id, request_id, method, fingerprint, resource_id) "
+        "VALUES ('acme', 'create-li-1', 'CreateUser', 'f1', 'u-li')");
+    return absl::OkStatus();
+  }));
+  TL_ASSERT_OK(
+      pg::ApplyMigrations(dsn, schema.name(), "idempotency", idempotency::IdempotencyMigrations()));
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "permissions", all));
+  std::string moved;
+  TL_ASSERT_OK(pool->Query([&](pqxx::nontransaction& txn) {
+    moved = txn.exec1(
+                   "SELECT tenant_id || ' ' || request_id || ' ' || method || ' ' || fingerprint "
+                   "|| ' ' || result FROM idempotency_keys")[0]
+                .as<std::string>();
+    EXPECT_TRUE(txn.exec("SELECT to_regclass('requests')")[0][0].is_null());
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(moved, "acme create-li-1 CreateUser f1 u-li");
 }
 
 TEST_F(IdentityManagerTest, GetAndListUsers) {

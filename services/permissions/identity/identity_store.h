@@ -1,4 +1,4 @@
-// Storage of identity: users, login sessions, API keys, CreateUser's idempotency records and
+// Storage of identity: users, login sessions, API keys, CreateUser's request ids and
 // the login throttle's counters, behind an interface so IdentityManager's rules run against
 // PostgreSQL (pg_identity_store.h) or an in-memory fake (testing/in_memory_identity_store.h).
 //
@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/idempotency/idempotency.h"
 #include "touchline/events/v1/event.pb.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 
@@ -84,13 +85,6 @@ struct ApiKeyRecord {
 struct RoleFacts {
   v1::DataScope data_scope = v1::DATA_SCOPE_UNSPECIFIED;
   std::vector<v1::Permission> permissions;
-};
-
-// The outcome recorded for an idempotency key.
-struct RequestRecord {
-  std::string method;
-  std::string fingerprint;
-  std::string resource_id;
 };
 
 // Whether a read locks the rows it returns until the unit of work ends (SELECT ... FOR UPDATE).
@@ -168,10 +162,8 @@ class IdentityReader {
                                                                      std::string_view user_id,
                                                                      absl::Time now) = 0;
 
-  // --- idempotency and the login throttle ---
+  // --- the login throttle ---
 
-  virtual absl::StatusOr<std::optional<RequestRecord>> FindRequest(std::string_view tenant_id,
-                                                                   std::string_view request_id) = 0;
   // The stored counters among `keys` (those never written are left out).
   virtual absl::StatusOr<std::vector<StoredThrottleCounter>> ThrottleCounters(
       std::string_view tenant_id, const std::vector<std::string>& keys) = 0;
@@ -214,12 +206,13 @@ class IdentityTransaction : public IdentityReader {
                                                                      std::string_view user_id,
                                                                      absl::Time now) = 0;
 
-  // --- idempotency ---
+  // --- request ids ---
 
-  // Records `record` for the request id unless one is recorded already; returns whether it
-  // was recorded. A concurrent unit of work holding the same id makes this wait until it ends.
-  virtual absl::StatusOr<bool> ClaimRequest(std::string_view tenant_id, std::string_view request_id,
-                                            const RequestRecord& record) = 0;
+  // Claims `key` for this unit of work (common/idempotency ClaimKey): kNew records `result`
+  // (the id of what the request creates); kReplay returns what the first request recorded;
+  // kConflict when the id was used for another request. Kept for --idempotency_retention.
+  virtual absl::StatusOr<idempotency::Claim> ClaimRequestId(const idempotency::Key& key,
+                                                            std::string_view result) = 0;
 
   // --- the login throttle ---
 

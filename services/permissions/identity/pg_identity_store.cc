@@ -263,18 +263,6 @@ absl::StatusOr<std::vector<std::string>> PgIdentityRows::LiveCredentialIds(
   });
 }
 
-absl::StatusOr<std::optional<RequestRecord>> PgIdentityRows::FindRequest(
-    std::string_view tenant_id, std::string_view request_id) {
-  return statements_.Run([&]() -> std::optional<RequestRecord> {
-    const pqxx::result rows =
-        txn_.exec_params(kSelectRequest, std::string(tenant_id), std::string(request_id));
-    if (rows.empty()) return std::nullopt;
-    return RequestRecord{.method = rows[0][0].as<std::string>(),
-                         .fingerprint = rows[0][1].as<std::string>(),
-                         .resource_id = rows[0][2].as<std::string>()};
-  });
-}
-
 absl::StatusOr<std::vector<StoredThrottleCounter>> PgIdentityRows::ThrottleCounters(
     std::string_view tenant_id, const std::vector<std::string>& keys) {
   return statements_.Run([&] {
@@ -366,15 +354,12 @@ absl::StatusOr<std::vector<std::string>> PgIdentityRows::RevokeUserApiKeys(
   });
 }
 
-absl::StatusOr<bool> PgIdentityRows::ClaimRequest(std::string_view tenant_id,
-                                                  std::string_view request_id,
-                                                  const RequestRecord& record) {
+absl::StatusOr<idempotency::Claim> PgIdentityRows::ClaimRequestId(const idempotency::Key& key,
+                                                                  std::string_view result) {
   TL_RETURN_IF_ERROR(RequireWork());
-  return statements_.Run([&] {
-    return !txn_.exec_params(kClaimRequest, std::string(tenant_id), std::string(request_id),
-                             record.method, record.fingerprint, record.resource_id)
-                .empty();
-  });
+  TL_ASSIGN_OR_RETURN(absl::StatusOr<idempotency::Claim> claim,
+                      statements_.Run([&] { return idempotency::ClaimKey(*work_, key, result); }));
+  return claim;
 }
 
 absl::StatusOr<StoredThrottleCounter> PgIdentityRows::LockThrottleCounter(

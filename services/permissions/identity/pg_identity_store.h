@@ -61,8 +61,6 @@ class PgIdentityRows final : public IdentityTransaction {
   absl::StatusOr<std::vector<std::string>> LiveCredentialIds(std::string_view tenant_id,
                                                              std::string_view user_id,
                                                              absl::Time now) override;
-  absl::StatusOr<std::optional<RequestRecord>> FindRequest(std::string_view tenant_id,
-                                                           std::string_view request_id) override;
   absl::StatusOr<std::vector<StoredThrottleCounter>> ThrottleCounters(
       std::string_view tenant_id, const std::vector<std::string>& keys) override;
 
@@ -82,8 +80,8 @@ class PgIdentityRows final : public IdentityTransaction {
   absl::StatusOr<std::vector<std::string>> RevokeUserApiKeys(std::string_view tenant_id,
                                                              std::string_view user_id,
                                                              absl::Time now) override;
-  absl::StatusOr<bool> ClaimRequest(std::string_view tenant_id, std::string_view request_id,
-                                    const RequestRecord& record) override;
+  absl::StatusOr<idempotency::Claim> ClaimRequestId(const idempotency::Key& key,
+                                                    std::string_view result) override;
   absl::StatusOr<StoredThrottleCounter> LockThrottleCounter(std::string_view tenant_id,
                                                             std::string_view key) override;
   absl::Status SaveThrottleCounter(std::string_view tenant_id,

@@ -137,13 +137,6 @@ constexpr char kLiveCredentialIds[] =
     "SELECT api_key_id::text FROM api_keys WHERE tenant_id = $1 AND user_id = $2::uuid "
     "AND revoke_time IS NULL AND (expire_time IS NULL OR expire_time > " TL_MICROS(3) ")";
 
-constexpr char kClaimRequest[] =
-    "INSERT INTO requests (tenant_id, request_id, method, fingerprint, resource_id) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1";
-constexpr char kSelectRequest[] =
-    "SELECT method, fingerprint, resource_id FROM requests "
-    "WHERE tenant_id = $1 AND request_id = $2";
-
 // --- retention ---
 
 // Sessions of every tenant that ended (expired or revoked) before $1, at most $2 of them;

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
@@ -28,7 +29,6 @@ using namespace identity_internal;  // NOLINT(build/namespaces): the parts of th
 
 constexpr size_t kMaxUsernameLength = 128;
 constexpr size_t kMaxEmailBytes = 254;
-constexpr size_t kMaxRequestIdBytes = 128;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
@@ -170,8 +170,8 @@ absl::StatusOr<v1::User> IdentityManager::CreateUser(const auth::RequestContext&
   if (std::optional<std::string> problem = CheckPassword(request.password())) {
     violations.Add("password", std::move(*problem));
   }
-  if (request.request_id().size() > kMaxRequestIdBytes) {
-    violations.Add("request_id", absl::StrCat("must be at most ", kMaxRequestIdBytes, " bytes"));
+  if (std::optional<std::string> problem = idempotency::RequestIdProblem(request.request_id())) {
+    violations.Add("request_id", *std::move(problem));
   }
   TL_RETURN_IF_ERROR(violations.ToStatus());
 
@@ -210,22 +210,20 @@ absl::StatusOr<v1::User> IdentityManager::CreateUser(const auth::RequestContext&
       Commit(caller.tenant_id, [&](IdentityTransaction& txn, Invalidations& inv) -> absl::Status {
         created.reset();
         if (!request.request_id().empty()) {
-          TL_ASSIGN_OR_RETURN(const bool claimed,
-                              txn.ClaimRequest(caller.tenant_id, request.request_id(),
-                                               {.method = "CreateUser",
-                                                .fingerprint = fingerprint,
-                                                .resource_id = user.user_id}));
-          if (!claimed) {
-            TL_ASSIGN_OR_RETURN(const std::optional<RequestRecord> earlier,
-                                txn.FindRequest(caller.tenant_id, request.request_id()));
-            if (!earlier || earlier->method != "CreateUser" ||
-                earlier->fingerprint != fingerprint) {
-              return absl::AlreadyExistsError(absl::StrCat("request_id '", request.request_id(),
-                                                           "' was used for another request"));
-            }
-            TL_ASSIGN_OR_RETURN(
-                created, txn.FindUser(caller.tenant_id, earlier->resource_id, RowLock::kNone));
-            if (!created) return UserNotFound(earlier->resource_id);
+          TL_ASSIGN_OR_RETURN(const idempotency::Claim claim,
+                              txn.ClaimRequestId({.tenant_id = caller.tenant_id,
+                                                  .request_id = request.request_id(),
+                                                  .method = "CreateUser",
+                                                  .fingerprint = fingerprint},
+                                                 user.user_id));
+          if (claim.decision == idempotency::Decision::kConflict) {
+            return absl::AlreadyExistsError(absl::StrCat("request_id '", request.request_id(),
+                                                         "' was used for another request"));
+          }
+          if (claim.decision == idempotency::Decision::kReplay) {
+            TL_ASSIGN_OR_RETURN(created,
+                                txn.FindUser(caller.tenant_id, claim.result, RowLock::kNone));
+            if (!created) return UserNotFound(claim.result);
             return absl::OkStatus();
           }
         }

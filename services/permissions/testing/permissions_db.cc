@@ -6,6 +6,7 @@
 
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
+#include "common/idempotency/idempotency.h"
 #include "common/paging/page_token.h"
 #include "common/pg/migrator.h"
 #include "gtest/gtest.h"
@@ -17,10 +18,12 @@ std::unique_ptr<pg::Pool> MigratedPool(const touchline::testing::ScopedSchema& s
   const std::string dsn = touchline::testing::TestPgDsn();
   if (dsn.empty()) return nullptr;
   const std::pair<const char*, const std::vector<pg::Migration>*> components[] = {
-      {"permissions", &pg::permissions_migrations()},
+      // The shared ones first, as the service host applies them.
       {"outbox", &events::OutboxMigrations()},
       {"inbox", &events::InboxMigrations()},
-      {"page_tokens", &paging::PageTokenMigrations()}};
+      {"page_tokens", &paging::PageTokenMigrations()},
+      {"idempotency", &idempotency::IdempotencyMigrations()},
+      {"permissions", &pg::permissions_migrations()}};
   for (const auto& [component, migrations] : components) {
     const absl::Status migrated = pg::ApplyMigrations(dsn, schema.name(), component, *migrations);
     if (!migrated.ok()) {

@@ -122,10 +122,6 @@ class Rows final : public IdentityTransaction {
     for (std::string& id : LiveKeys(tenant_id, user_id, now)) ids.push_back(std::move(id));
     return ids;
   }
-  absl::StatusOr<std::optional<RequestRecord>> FindRequest(std::string_view tenant_id,
-                                                           std::string_view request_id) override {
-    return Find(data_.requests, Key(tenant_id, request_id));
-  }
   absl::StatusOr<std::vector<StoredThrottleCounter>> ThrottleCounters(
       std::string_view tenant_id, const std::vector<std::string>& keys) override {
     std::vector<StoredThrottleCounter> counters;
@@ -207,10 +203,24 @@ class Rows final : public IdentityTransaction {
     for (const std::string& id : ids) data_.api_keys[IdKey(tenant_id, id)].revoke_time = now;
     return ids;
   }
-  absl::StatusOr<bool> ClaimRequest(std::string_view tenant_id, std::string_view request_id,
-                                    const RequestRecord& record) override {
+  absl::StatusOr<idempotency::Claim> ClaimRequestId(const idempotency::Key& key,
+                                                    std::string_view result) override {
     TL_RETURN_IF_ERROR(RequireWritable());
-    return data_.requests.emplace(Key(tenant_id, request_id), record).second;
+    const Key id(key.tenant_id, key.request_id);
+    const std::optional<idempotency::StoredRequest> stored = Find(data_.request_ids, id);
+    switch (idempotency::Decide(stored, key.method, key.fingerprint)) {
+      case idempotency::Decision::kNew:
+        data_.request_ids[id] = {
+            .method = key.method, .fingerprint = key.fingerprint, .result = std::string(result)};
+        return idempotency::Claim{.decision = idempotency::Decision::kNew,
+                                  .result = std::string(result)};
+      case idempotency::Decision::kReplay:
+        return idempotency::Claim{.decision = idempotency::Decision::kReplay,
+                                  .result = stored->result};
+      case idempotency::Decision::kConflict:
+        break;
+    }
+    return idempotency::Claim{.decision = idempotency::Decision::kConflict, .result = ""};
   }
   absl::StatusOr<StoredThrottleCounter> LockThrottleCounter(std::string_view tenant_id,
                                                             std::string_view key) override {

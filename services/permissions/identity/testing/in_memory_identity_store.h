@@ -38,7 +38,7 @@ class InMemoryIdentityStore final : public IdentityStore {
     std::map<std::pair<std::string, std::string>, ApiKeyRecord> api_keys;
     std::map<std::pair<std::string, std::string>, RoleFacts> roles;
     std::set<std::pair<std::string, std::string>> partner_orgs;
-    std::map<std::pair<std::string, std::string>, RequestRecord> requests;
+    std::map<std::pair<std::string, std::string>, idempotency::StoredRequest> request_ids;
     std::map<std::pair<std::string, std::string>, StoredThrottleCounter> throttle;
     std::vector<AuditEntry> audit;
     std::vector<Published> published;
