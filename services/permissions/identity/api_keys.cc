@@ -13,6 +13,7 @@
 #include "common/status/macros.h"
 #include "common/status/time_fields.h"
 #include "common/text/text.h"
+#include "common/validation/field_checker.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/permissions/identity/identity_internal.h"
 #include "services/permissions/identity/identity_manager.h"
@@ -67,7 +68,7 @@ absl::StatusOr<v1::CreateApiKeyResponse> IdentityManager::CreateApiKey(
   status::FieldViolations violations;
   CheckText(text::TrimSpace(in.display_name()), kMaxDisplayNameLength, "api_key.display_name",
             violations);
-  if (in.user_id().empty()) violations.Add("api_key.user_id", "must not be empty");
+  validation::FieldChecker(violations).Required(!in.user_id().empty(), "api_key.user_id");
   std::vector<v1::Permission> permissions;
   for (const int p : in.permissions()) {
     const auto permission = static_cast<v1::Permission>(p);

@@ -34,7 +34,8 @@ target_link_libraries(touchline_permissions_identity
   PUBLIC touchline_permissions_credentials touchline_permissions_proto touchline_events_proto
          touchline_auth touchline_idempotency touchline_paging absl::status absl::statusor
          absl::time
-  PRIVATE touchline_events touchline_ids touchline_status touchline_text PkgConfig::SODIUM
+  PRIVATE touchline_events touchline_ids touchline_status touchline_text touchline_validation
+          PkgConfig::SODIUM
           nlohmann_json::nlohmann_json absl::flat_hash_set absl::strings protobuf::libprotobuf)
 touchline_warnings(touchline_permissions_identity)
 

@@ -13,7 +13,7 @@
 #include "common/events/outbox.h"
 #include "common/events/topics.h"
 #include "common/status/macros.h"
-#include "common/text/text.h"
+#include "common/validation/field_checker.h"
 #include "google/protobuf/util/time_util.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
@@ -129,16 +129,8 @@ v1::User ToProto(const UserRecord& u, absl::Time now) {
 
 void CheckText(std::string_view value, size_t max, std::string field,
                status::FieldViolations& violations) {
-  if (const char* problem = text::EncodingProblem(value)) {
-    violations.Add(std::move(field), problem);
-    return;
-  }
-  const size_t length = text::CodePointCount(value);
-  if (length == 0) {
-    violations.Add(std::move(field), "must not be empty");
-  } else if (length > max) {
-    violations.Add(std::move(field), absl::StrCat("must be at most ", max, " characters"));
-  }
+  std::string text(value);
+  validation::FieldChecker(violations).Text(text, field, max, {.required = true, .trim = false});
 }
 
 absl::Status RequireAdministrator(const auth::RequestContext& caller) {

@@ -76,7 +76,8 @@ absl::Status InvalidateUserScopes(IdentityTransaction& txn, const Actor& actor,
 // `locked_until` is shown only while it is after `now`.
 v1::User ToProto(const UserRecord& u, absl::Time now);
 
-// 1 to `max` code points of valid UTF-8 without NUL.
+// 1 to `max` code points of valid UTF-8 without NUL (validation::FieldChecker::Text, as sent:
+// callers trim first where trimming applies).
 void CheckText(std::string_view value, size_t max, std::string field,
                status::FieldViolations& violations);
 

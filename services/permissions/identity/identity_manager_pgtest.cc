@@ -348,9 +348,9 @@ TEST_F(IdentityManagerTest, CreateUserNamesEveryBadField) {
   EXPECT_THAT(
       status::FieldViolationsOf(status),
       ElementsAre(Pair("user.username", "must not contain white space or control characters"),
-                  Pair("user.display_name", "must not be empty"),
+                  Pair("user.display_name", "is required"),
                   Pair("user.email", "must be a valid email address"),
-                  Pair("user.role_id", "must not be empty"),
+                  Pair("user.role_id", "is required"),
                   Pair("password", "must be 12 to 256 characters long, not 5"),
                   Pair("request_id", "must be at most 128 characters")));
   EXPECT_THAT(AuditRows(), IsEmpty());

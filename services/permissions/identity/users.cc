@@ -18,6 +18,7 @@
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/text/text.h"
+#include "common/validation/field_checker.h"
 #include "services/permissions/identity/identity_internal.h"
 #include "services/permissions/identity/identity_manager.h"
 #include "services/permissions/identity/totp.h"
@@ -75,16 +76,13 @@ void CheckUserFields(const v1::User& user, const absl::flat_hash_set<std::string
               violations);
   }
   if (paths.contains("email")) CheckEmail(text::TrimSpace(user.email()), violations);
-  if (paths.contains("role_id") && user.role_id().empty()) {
-    violations.Add("user.role_id", "must not be empty");
-  }
+  validation::FieldChecker fields(violations);
+  if (paths.contains("role_id")) fields.Required(!user.role_id().empty(), "user.role_id");
   // References are looked up by value: bytes PostgreSQL cannot hold are refused first.
   for (const auto& [name, value] :
        {std::pair{"role_id", &user.role_id()}, std::pair{"manager_id", &user.manager_id()},
         std::pair{"partner_org_id", &user.partner_org_id()}}) {
-    if (const char* problem = text::EncodingProblem(*value); problem && paths.contains(name)) {
-      violations.Add(absl::StrCat("user.", name), problem);
-    }
+    if (paths.contains(name)) fields.Encoding(*value, absl::StrCat("user.", name));
   }
 }
 
@@ -284,7 +282,7 @@ absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
   for (const auto& [field, value] :
        {std::pair{"partner_org_id", &request.partner_org_id()},
         std::pair{"username", &request.username()}, std::pair{"email", &request.email()}}) {
-    if (const char* problem = text::EncodingProblem(*value)) violations.Add(field, problem);
+    validation::FieldChecker(violations).Encoding(*value, field);
   }
   TL_RETURN_IF_ERROR(violations.ToStatus());
   const std::string query_hash = UsersQueryHash(request);
@@ -323,7 +321,7 @@ absl::StatusOr<v1::User> IdentityManager::UpdateUser(const auth::RequestContext&
   TL_RETURN_IF_ERROR(RequireAdministrator(caller));
   const v1::User& in = request.user();
   status::FieldViolations violations;
-  if (in.user_id().empty()) violations.Add("user.user_id", "must not be empty");
+  validation::FieldChecker(violations).Required(!in.user_id().empty(), "user.user_id");
   absl::flat_hash_set<std::string> paths;
   for (const std::string& path : request.update_mask().paths()) {
     if (std::find(kUpdatablePaths.begin(), kUpdatablePaths.end(), std::string_view(path)) ==

@@ -8,7 +8,8 @@ add_library(touchline_permissions_org_validation ${permissions_org_dir}/org_vali
 target_include_directories(touchline_permissions_org_validation PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(touchline_permissions_org_validation
   PUBLIC touchline_permissions_proto touchline_status absl::status absl::statusor
-  PRIVATE touchline_auth touchline_text touchline_ids absl::strings absl::flat_hash_set)
+  PRIVATE touchline_auth touchline_text touchline_ids touchline_validation absl::strings
+          absl::flat_hash_set)
 touchline_warnings(touchline_permissions_org_validation)
 
 add_executable(org_validation_test ${permissions_org_dir}/org_validation_test.cc)

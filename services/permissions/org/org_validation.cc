@@ -10,22 +10,15 @@
 #include "common/auth/scope.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
-#include "common/text/text.h"
+#include "common/validation/field_checker.h"
 
 namespace touchline::permissions {
 namespace {
 
 constexpr char kIdSyntax[] = "must match [a-z][a-z0-9_-]{0,62}";
 
-// Request paths are built from std::string_view, which this Abseil's StrCat does not take.
-std::string Field(std::string_view parent, std::string_view name) {
-  if (parent.empty()) return std::string(name);
-  return std::string(parent).append(".").append(name);
-}
-
-std::string Item(std::string_view parent, size_t index) {
-  return std::string(parent).append("[").append(std::to_string(index)).append("]");
-}
+using validation::FieldPath;
+using validation::ItemPath;
 
 bool Wants(const std::set<std::string>& fields, const std::string& name) {
   return fields.empty() || fields.contains(name);
@@ -48,50 +41,39 @@ class Checker {
 
   // Trims `value` and checks it is 1 to `max_length` characters of UTF-8 without NUL.
   void Text(std::string& value, const std::string& path, size_t max_length) {
-    if (const char* problem = text::EncodingProblem(value)) {
-      Add(path, problem);
-      return;
-    }
-    value = text::TrimSpace(value);
-    if (value.empty()) {
-      Add(path, "is required");
-    } else if (text::CodePointCount(value) > max_length) {
-      Add(path, absl::StrCat("must be at most ", max_length, " characters"));
-    }
+    fields_.Text(value, path, max_length, {.required = true});
   }
 
   // User ids: UUIDs, lower-cased, each at most once.
   void UserIds(google::protobuf::RepeatedPtrField<std::string>& ids, const std::string& path) {
-    if (static_cast<size_t>(ids.size()) > kMaxMembers) {
-      Add(path, absl::StrCat("must have at most ", kMaxMembers, " entries"));
-      return;
-    }
+    if (!fields_.MaxEntries(static_cast<size_t>(ids.size()), path, kMaxMembers)) return;
     absl::flat_hash_set<std::string> seen;
     for (int i = 0; i < ids.size(); ++i) {
       std::string& id = *ids.Mutable(i);
       if (!ids::IsUuid(id)) {
-        Add(Item(path, i), absl::StrCat("no user '", id, "'"));
+        Add(ItemPath(path, i), absl::StrCat("no user '", id, "'"));
         continue;
       }
       absl::AsciiStrToLower(&id);
-      if (!seen.insert(id).second) Add(Item(path, i), absl::StrCat("duplicate user '", id, "'"));
+      if (!seen.insert(id).second)
+        Add(ItemPath(path, i), absl::StrCat("duplicate user '", id, "'"));
     }
   }
 
+  bool MaxEntries(size_t count, const std::string& path, size_t max_entries) {
+    return fields_.MaxEntries(count, path, max_entries);
+  }
+
+  // Lower-cased when it is one.
   void Uuid(std::string& id, const std::string& path) {
-    if (id.empty()) {
-      Add(path, "is required");
-    } else if (!ids::IsUuid(id)) {
-      Add(path, "must be a UUID");
-    } else {
-      absl::AsciiStrToLower(&id);
-    }
+    if (fields_.Uuid(id, path)) absl::AsciiStrToLower(&id);
   }
 
   absl::Status Done() const { return violations_.ToStatus(); }
 
  private:
   status::FieldViolations violations_;
+  validation::FieldChecker fields_{violations_};
 };
 
 }  // namespace
@@ -113,7 +95,7 @@ absl::StatusOr<std::set<std::string>> UpdatedFields(const google::protobuf::Fiel
     const std::string& path = mask.paths(i);
     if (std::find(updatable.begin(), updatable.end(), path) == updatable.end()) {
       check.Add(
-          Item("update_mask.paths", i),
+          ItemPath("update_mask.paths", i),
           absl::StrCat("cannot update '", path, "'; updatable: ", absl::StrJoin(updatable, ", ")));
     } else {
       fields.insert(path);
@@ -125,18 +107,20 @@ absl::StatusOr<std::set<std::string>> UpdatedFields(const google::protobuf::Fiel
 
 absl::Status CheckRole(v1::Role& role, const std::set<std::string>& fields, std::string_view path) {
   Checker check;
-  check.Id(role.role_id(), Field(path, "role_id"));
+  check.Id(role.role_id(), FieldPath(path, "role_id"));
   if (Wants(fields, "display_name")) {
-    check.Text(*role.mutable_display_name(), Field(path, "display_name"), kMaxDisplayNameLength);
+    check.Text(*role.mutable_display_name(), FieldPath(path, "display_name"),
+               kMaxDisplayNameLength);
   }
   if (Wants(fields, "rank") && (role.rank() < 0 || role.rank() > 100)) {
-    check.Add(Field(path, "rank"), "must be between 0 and 100");
+    check.Add(FieldPath(path, "rank"), "must be between 0 and 100");
   }
   if (Wants(fields, "data_scope")) {
     if (role.data_scope() == v1::DATA_SCOPE_UNSPECIFIED) {
-      check.Add(Field(path, "data_scope"), "is required");
+      check.Add(FieldPath(path, "data_scope"), "is required");
     } else if (!v1::DataScope_IsValid(role.data_scope())) {
-      check.Add(Field(path, "data_scope"), absl::StrCat("unknown data scope ", role.data_scope()));
+      check.Add(FieldPath(path, "data_scope"),
+                absl::StrCat("unknown data scope ", role.data_scope()));
     }
   }
   if (Wants(fields, "permissions")) {
@@ -144,10 +128,10 @@ absl::Status CheckRole(v1::Role& role, const std::set<std::string>& fields, std:
     for (int i = 0; i < role.permissions_size(); ++i) {
       const int permission = role.permissions(i);
       if (permission == v1::PERMISSION_UNSPECIFIED || !v1::Permission_IsValid(permission)) {
-        check.Add(Item(Field(path, "permissions"), i),
+        check.Add(ItemPath(FieldPath(path, "permissions"), i),
                   absl::StrCat("unknown permission ", permission));
       } else if (!seen.insert(permission).second) {
-        check.Add(Item(Field(path, "permissions"), i),
+        check.Add(ItemPath(FieldPath(path, "permissions"), i),
                   absl::StrCat("duplicate permission ", v1::Permission_Name(role.permissions(i))));
       }
     }
@@ -158,50 +142,51 @@ absl::Status CheckRole(v1::Role& role, const std::set<std::string>& fields, std:
 absl::Status CheckTerritory(v1::Territory& territory, const std::set<std::string>& fields,
                             std::string_view path) {
   Checker check;
-  check.Id(territory.territory_id(), Field(path, "territory_id"));
+  check.Id(territory.territory_id(), FieldPath(path, "territory_id"));
   if (Wants(fields, "display_name")) {
-    check.Text(*territory.mutable_display_name(), Field(path, "display_name"),
+    check.Text(*territory.mutable_display_name(), FieldPath(path, "display_name"),
                kMaxDisplayNameLength);
   }
   if (Wants(fields, "regions")) {
-    const std::string regions = Field(path, "regions");
+    const std::string regions = FieldPath(path, "regions");
     if (territory.regions().empty()) {
       check.Add(regions, "must have at least one region");
-    } else if (static_cast<size_t>(territory.regions_size()) > kMaxRegions) {
-      check.Add(regions, absl::StrCat("must have at most ", kMaxRegions, " entries"));
-    } else {
+    } else if (check.MaxEntries(static_cast<size_t>(territory.regions_size()), regions,
+                                kMaxRegions)) {
       absl::flat_hash_set<std::string> seen;
       for (int i = 0; i < territory.regions_size(); ++i) {
         std::string& region = *territory.mutable_regions(i);
-        check.Text(region, Item(regions, i), kMaxRegionLength);
+        check.Text(region, ItemPath(regions, i), kMaxRegionLength);
         if (!region.empty() && !seen.insert(region).second) {
-          check.Add(Item(regions, i), absl::StrCat("duplicate region '", region, "'"));
+          check.Add(ItemPath(regions, i), absl::StrCat("duplicate region '", region, "'"));
         }
       }
     }
   }
   if (Wants(fields, "member_user_ids")) {
-    check.UserIds(*territory.mutable_member_user_ids(), Field(path, "member_user_ids"));
+    check.UserIds(*territory.mutable_member_user_ids(), FieldPath(path, "member_user_ids"));
   }
   return check.Done();
 }
 
 absl::Status CheckTeam(v1::Team& team, const std::set<std::string>& fields, std::string_view path) {
   Checker check;
-  check.Id(team.team_id(), Field(path, "team_id"));
+  check.Id(team.team_id(), FieldPath(path, "team_id"));
   if (Wants(fields, "display_name")) {
-    check.Text(*team.mutable_display_name(), Field(path, "display_name"), kMaxDisplayNameLength);
+    check.Text(*team.mutable_display_name(), FieldPath(path, "display_name"),
+               kMaxDisplayNameLength);
   }
   if (Wants(fields, "member_user_ids")) {
-    check.UserIds(*team.mutable_member_user_ids(), Field(path, "member_user_ids"));
+    check.UserIds(*team.mutable_member_user_ids(), FieldPath(path, "member_user_ids"));
   }
   return check.Done();
 }
 
 absl::Status CheckPartnerOrganization(v1::PartnerOrganization& partner, std::string_view path) {
   Checker check;
-  check.Id(partner.partner_org_id(), Field(path, "partner_org_id"));
-  check.Text(*partner.mutable_display_name(), Field(path, "display_name"), kMaxDisplayNameLength);
+  check.Id(partner.partner_org_id(), FieldPath(path, "partner_org_id"));
+  check.Text(*partner.mutable_display_name(), FieldPath(path, "display_name"),
+             kMaxDisplayNameLength);
   return check.Done();
 }
 
@@ -211,14 +196,14 @@ namespace {
 void CheckPolicyTarget(Checker& check, std::string_view resource, std::string_view field_path,
                        std::string_view path) {
   if (resource.empty()) {
-    check.Add(Field(path, "resource"), "is required");
+    check.Add(FieldPath(path, "resource"), "is required");
   } else if (auth::ResourceDescriptor(resource) == nullptr) {
-    check.Add(Field(path, "resource"),
+    check.Add(FieldPath(path, "resource"),
               absl::StrCat("must be ", auth::kCustomerResource, " or ", auth::kTouchpointResource));
   } else if (field_path.empty()) {
-    check.Add(Field(path, "field_path"), "is required");
+    check.Add(FieldPath(path, "field_path"), "is required");
   } else if (absl::Status valid = auth::ValidateFieldPath(resource, field_path); !valid.ok()) {
-    check.Add(Field(path, "field_path"), std::string(valid.message()));
+    check.Add(FieldPath(path, "field_path"), std::string(valid.message()));
   }
 }
 
@@ -226,18 +211,18 @@ void CheckPolicyTarget(Checker& check, std::string_view resource, std::string_vi
 
 absl::Status CheckFieldPolicy(const v1::FieldPolicy& policy, std::string_view path) {
   Checker check;
-  check.Id(policy.role_id(), Field(path, "role_id"));
+  check.Id(policy.role_id(), FieldPath(path, "role_id"));
   CheckPolicyTarget(check, policy.resource(), policy.field_path(), path);
   if (policy.access() == v1::FIELD_ACCESS_UNSPECIFIED) {
-    check.Add(Field(path, "access"), "is required");
+    check.Add(FieldPath(path, "access"), "is required");
   } else if (!v1::FieldAccess_IsValid(policy.access())) {
-    check.Add(Field(path, "access"), absl::StrCat("unknown access ", policy.access()));
+    check.Add(FieldPath(path, "access"), absl::StrCat("unknown access ", policy.access()));
   }
   if (!v1::MaskPattern_IsValid(policy.mask())) {
-    check.Add(Field(path, "mask"), absl::StrCat("unknown mask pattern ", policy.mask()));
+    check.Add(FieldPath(path, "mask"), absl::StrCat("unknown mask pattern ", policy.mask()));
   } else if (policy.mask() != v1::MASK_PATTERN_UNSPECIFIED &&
              policy.access() != v1::FIELD_ACCESS_MASKED) {
-    check.Add(Field(path, "mask"), "must be unset unless access is FIELD_ACCESS_MASKED");
+    check.Add(FieldPath(path, "mask"), "must be unset unless access is FIELD_ACCESS_MASKED");
   }
   return check.Done();
 }
@@ -251,23 +236,23 @@ absl::Status CheckFieldPolicyKey(const v1::DeleteFieldPolicyRequest& request) {
 
 absl::Status CheckShare(v1::CustomerShare& share, bool access_required, std::string_view path) {
   Checker check;
-  check.Uuid(*share.mutable_customer_id(), Field(path, "customer_id"));
+  check.Uuid(*share.mutable_customer_id(), FieldPath(path, "customer_id"));
   switch (share.grantee_case()) {
     case v1::CustomerShare::kTeamId:
-      check.Id(share.team_id(), Field(path, "team_id"));
+      check.Id(share.team_id(), FieldPath(path, "team_id"));
       break;
     case v1::CustomerShare::kPartnerOrgId:
-      check.Id(share.partner_org_id(), Field(path, "partner_org_id"));
+      check.Id(share.partner_org_id(), FieldPath(path, "partner_org_id"));
       break;
     case v1::CustomerShare::GRANTEE_NOT_SET:
-      check.Add(Field(path, "grantee"), "a team_id or a partner_org_id is required");
+      check.Add(FieldPath(path, "grantee"), "a team_id or a partner_org_id is required");
       break;
   }
   if (access_required) {
     if (share.access() == v1::SHARE_ACCESS_UNSPECIFIED) {
-      check.Add(Field(path, "access"), "is required");
+      check.Add(FieldPath(path, "access"), "is required");
     } else if (!v1::ShareAccess_IsValid(share.access())) {
-      check.Add(Field(path, "access"), absl::StrCat("unknown access ", share.access()));
+      check.Add(FieldPath(path, "access"), absl::StrCat("unknown access ", share.access()));
     }
   }
   return check.Done();
@@ -281,18 +266,18 @@ absl::Status CheckCustomerId(std::string& customer_id, const std::string& field)
 
 absl::Status CheckAccessRequest(v1::CheckAccessRequest& request, std::string_view path) {
   Checker check;
-  check.Uuid(*request.mutable_user_id(), Field(path, "user_id"));
-  check.Uuid(*request.mutable_customer_id(), Field(path, "customer_id"));
+  check.Uuid(*request.mutable_user_id(), FieldPath(path, "user_id"));
+  check.Uuid(*request.mutable_customer_id(), FieldPath(path, "customer_id"));
   if (!request.field_path().empty()) {
     if (absl::Status valid = auth::ValidateFieldPath(auth::kCustomerResource, request.field_path());
         !valid.ok()) {
-      check.Add(Field(path, "field_path"), std::string(valid.message()));
+      check.Add(FieldPath(path, "field_path"), std::string(valid.message()));
     }
   }
   if (request.action() == v1::ACCESS_ACTION_UNSPECIFIED) {
-    check.Add(Field(path, "action"), "is required");
+    check.Add(FieldPath(path, "action"), "is required");
   } else if (!v1::AccessAction_IsValid(request.action())) {
-    check.Add(Field(path, "action"), absl::StrCat("unknown action ", request.action()));
+    check.Add(FieldPath(path, "action"), absl::StrCat("unknown action ", request.action()));
   }
   return check.Done();
 }
