@@ -19,8 +19,10 @@ Key IdKey(std::string_view tenant_id, std::string_view id) {
   return {std::string(tenant_id), absl::AsciiStrToLower(std::string(id))};
 }
 
+}  // namespace
+
 // The rows of one unit of work (or of a read, which refuses writes).
-class Rows final : public IdentityTransaction {
+class InMemoryIdentityStore::Rows final : public IdentityTransaction {
  public:
   Rows(InMemoryIdentityStore::Data& data, bool writable) : data_(data), writable_(writable) {}
 
@@ -324,56 +326,43 @@ class Rows final : public IdentityTransaction {
   const bool writable_;
 };
 
-}  // namespace
-
 absl::Status InMemoryIdentityStore::Transact(
     const std::function<absl::Status(IdentityTransaction&)>& work) {
-  absl::MutexLock lock(&mu_);
-  Data copy = data_;
-  Rows rows(copy, /*writable=*/true);
-  TL_RETURN_IF_ERROR(work(rows));
-  data_ = std::move(copy);
-  return absl::OkStatus();
+  return units_.Transact(work);
 }
 
 absl::Status InMemoryIdentityStore::Read(const std::function<absl::Status(IdentityReader&)>& read) {
-  absl::MutexLock lock(&mu_);
-  Rows rows(data_, /*writable=*/false);
-  return read(rows);
+  return units_.Read(read);
 }
 
 absl::StatusOr<int64_t> InMemoryIdentityStore::PurgeSessions(absl::Time before, int limit) {
-  absl::MutexLock lock(&mu_);
   int64_t deleted = 0;
-  for (auto it = data_.sessions.begin(); it != data_.sessions.end() && deleted < limit;) {
-    const SessionRecord& s = it->second;
-    const absl::Time ended =
-        s.revoke_time ? std::min(s.expire_time, *s.revoke_time) : s.expire_time;
-    if (ended < before) {
-      it = data_.sessions.erase(it);
-      ++deleted;
-    } else {
-      ++it;
+  units_.Change([&](Data& data) {
+    for (auto it = data.sessions.begin(); it != data.sessions.end() && deleted < limit;) {
+      const SessionRecord& s = it->second;
+      const absl::Time ended =
+          s.revoke_time ? std::min(s.expire_time, *s.revoke_time) : s.expire_time;
+      if (ended < before) {
+        it = data.sessions.erase(it);
+        ++deleted;
+      } else {
+        ++it;
+      }
     }
-  }
+  });
   return deleted;
 }
 
 void InMemoryIdentityStore::AddRole(const std::string& tenant_id, const std::string& role_id,
                                     RoleFacts role) {
-  absl::MutexLock lock(&mu_);
-  data_.roles[{tenant_id, role_id}] = std::move(role);
+  units_.Change([&](Data& data) { data.roles[{tenant_id, role_id}] = std::move(role); });
 }
 
 void InMemoryIdentityStore::AddPartnerOrg(const std::string& tenant_id,
                                           const std::string& partner_org_id) {
-  absl::MutexLock lock(&mu_);
-  data_.partner_orgs.insert({tenant_id, partner_org_id});
+  units_.Change([&](Data& data) { data.partner_orgs.insert({tenant_id, partner_org_id}); });
 }
 
-InMemoryIdentityStore::Data InMemoryIdentityStore::Snapshot() const {
-  absl::MutexLock lock(&mu_);
-  return data_;
-}
+InMemoryIdentityStore::Data InMemoryIdentityStore::Snapshot() const { return units_.Snapshot(); }
 
 }  // namespace touchline::permissions::testing

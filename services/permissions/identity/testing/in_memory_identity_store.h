@@ -13,23 +13,16 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "services/permissions/identity/identity_store.h"
+#include "services/permissions/testing/units_of_work.h"
 
 namespace touchline::permissions::testing {
 
 class InMemoryIdentityStore final : public IdentityStore {
  public:
   // An audit entry or outbox event committed with a unit of work.
-  struct AuditEntry {
-    std::string tenant_id;
-    v1::AuditEvent event;
-  };
-  struct Published {
-    std::string topic;
-    events::v1::EventEnvelope envelope;
-  };
+  using AuditEntry = CommittedAudit;
+  using Published = CommittedEvent;
 
   // Everything the store holds; keys are (tenant_id, id).
   struct Data {
@@ -56,8 +49,8 @@ class InMemoryIdentityStore final : public IdentityStore {
   Data Snapshot() const;
 
  private:
-  mutable absl::Mutex mu_;
-  Data data_ ABSL_GUARDED_BY(mu_);
+  class Rows;
+  UnitsOfWork<Data, Rows> units_;
 };
 
 }  // namespace touchline::permissions::testing

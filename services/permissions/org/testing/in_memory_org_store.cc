@@ -49,8 +49,10 @@ std::vector<Row> OfTenant(const std::map<Key, Row>& rows, const std::string& ten
   return out;
 }
 
+}  // namespace
+
 // The rows of one unit of work (or of a read, which refuses writes).
-class Rows final : public OrgTransaction {
+class InMemoryOrgStore::Rows final : public OrgTransaction {
  public:
   Rows(InMemoryOrgStore::Data& data, bool writable) : data_(data), writable_(writable) {}
 
@@ -249,21 +251,12 @@ class Rows final : public OrgTransaction {
   const bool writable_;
 };
 
-}  // namespace
-
 absl::Status InMemoryOrgStore::Transact(const std::function<absl::Status(OrgTransaction&)>& work) {
-  absl::MutexLock lock(&mu_);
-  Data copy = data_;
-  Rows rows(copy, /*writable=*/true);
-  TL_RETURN_IF_ERROR(work(rows));
-  data_ = std::move(copy);
-  return absl::OkStatus();
+  return units_.Transact(work);
 }
 
 absl::Status InMemoryOrgStore::Read(const std::function<absl::Status(OrgReader&)>& read) {
-  absl::MutexLock lock(&mu_);
-  Rows rows(data_, /*writable=*/false);
-  return read(rows);
+  return units_.Read(read);
 }
 
 absl::Status InMemoryOrgStore::LearnUnknownCustomer(customers::CustomerDirectory& /*directory*/,
@@ -273,19 +266,16 @@ absl::Status InMemoryOrgStore::LearnUnknownCustomer(customers::CustomerDirectory
 }
 
 void InMemoryOrgStore::AddUser(const std::string& tenant, const std::string& user_id, User user) {
-  absl::MutexLock lock(&mu_);
-  data_.users[{tenant, absl::AsciiStrToLower(user_id)}] = std::move(user);
+  units_.Change([&](Data& data) {
+    data.users[{tenant, absl::AsciiStrToLower(user_id)}] = std::move(user);
+  });
 }
 
 void InMemoryOrgStore::AddCustomer(const std::string& tenant, KnownCustomer customer) {
-  absl::MutexLock lock(&mu_);
   const std::string id = customer.attributes.customer_id;
-  data_.customers[{tenant, id}] = std::move(customer);
+  units_.Change([&](Data& data) { data.customers[{tenant, id}] = std::move(customer); });
 }
 
-InMemoryOrgStore::Data InMemoryOrgStore::Snapshot() const {
-  absl::MutexLock lock(&mu_);
-  return data_;
-}
+InMemoryOrgStore::Data InMemoryOrgStore::Snapshot() const { return units_.Snapshot(); }
 
 }  // namespace touchline::permissions::testing

@@ -12,9 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "services/permissions/org/org_store.h"
+#include "services/permissions/testing/units_of_work.h"
 
 namespace touchline::permissions::testing {
 
@@ -25,14 +24,8 @@ class InMemoryOrgStore final : public OrgStore {
     std::string role_id;
     std::string partner_org_id;  // Empty for employees.
   };
-  struct AuditEntry {
-    std::string tenant_id;
-    v1::AuditEvent event;
-  };
-  struct Published {
-    std::string topic;
-    events::v1::EventEnvelope envelope;
-  };
+  using AuditEntry = CommittedAudit;
+  using Published = CommittedEvent;
   using Key = std::pair<std::string, std::string>;  // (tenant, id)
 
   // Everything the store holds.
@@ -70,8 +63,8 @@ class InMemoryOrgStore final : public OrgStore {
   Data Snapshot() const;
 
  private:
-  mutable absl::Mutex mu_;
-  Data data_ ABSL_GUARDED_BY(mu_);
+  class Rows;
+  UnitsOfWork<Data, Rows> units_;
 };
 
 }  // namespace touchline::permissions::testing
