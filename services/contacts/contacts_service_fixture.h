@@ -55,7 +55,7 @@ class ContactsServiceFixture : public ::testing::Test {
     auto page_tokens = paging::PageTokens::Load(*pool_);
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
     manager_ =
-        std::make_unique<CustomerManager>(store_.get(), audit_.get(), CustomerValidator({}),
+        std::make_unique<CustomerManager>(store_.get(), env_.audit().get(), CustomerValidator({}),
                                           *std::move(page_tokens), [] { return absl::Now(); });
     service_ = std::make_unique<ContactsService>(manager_.get(), env_.runner());
     env_.Serve(service_.get());
@@ -219,7 +219,7 @@ class ContactsServiceFixture : public ::testing::Test {
 
   // The audit entries of reads the publisher sent, oldest first (flushes it first).
   std::vector<permissions::v1::AuditEvent> PublishedAudit() {
-    audit_->Stop();
+    env_.audit()->Stop();
     auto envelopes =
         testing::ReadEnvelopes(*redis_, events::StreamKey(prefix_, events::kAuditTopic));
     EXPECT_TRUE(envelopes.ok()) << envelopes.status();
@@ -238,16 +238,7 @@ class ContactsServiceFixture : public ::testing::Test {
   }
 
   // count(*) of `from` (a table, optionally with a WHERE clause).
-  int CountRows(const std::string& from) {
-    int count = -1;
-    EXPECT_TRUE(pool_
-                    ->Query([&](pqxx::nontransaction& txn) {
-                      count = txn.exec("SELECT count(*) FROM " + from)[0][0].as<int>();
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    return count;
-  }
+  int CountRows(const std::string& from) { return env_.CountRows(from); }
 
   static testing::InProcessService::Options EnvOptions() {
     testing::InProcessService::Options options;
@@ -265,7 +256,6 @@ class ContactsServiceFixture : public ::testing::Test {
   const std::unique_ptr<pg::Pool>& pool_ = env_.pool();
   const std::unique_ptr<redis::Pool>& redis_ = env_.redis();
   const std::unique_ptr<events::OutboxRelay>& relay_ = env_.relay();
-  const std::unique_ptr<audit::AuditPublisher>& audit_ = env_.audit();
   auth::testing::TrustedAuthenticator& authenticator_ = env_.authenticator();
   std::unique_ptr<PgCustomerStore> store_;
   std::unique_ptr<CustomerManager> manager_;

@@ -1,7 +1,8 @@
-// The fixture of the touchpoints service's in-process tests: the service through a real gRPC
-// stack, on real PostgreSQL (a fresh schema per test) and Redis (a fresh key prefix per test),
-// with the outbox relay and the audit publisher running, and callers authenticated by
-// auth::testing::TrustedAuthenticator (an administrator unless a test gives a caller a scope).
+// The fixture of the touchpoints service's in-process tests: the service on
+// testing::InProcessService (real gRPC, PostgreSQL and Redis; callers trusted, an
+// administrator unless a test gives a caller a scope), with the outbox relay running, the
+// service's store (partitions for the last 13 and the next 3 months) and manager, and typed
+// calls.
 #ifndef TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINTS_SERVICE_FIXTURE_H_
 #define TOUCHLINE_SERVICES_TOUCHPOINTS_TOUCHPOINTS_SERVICE_FIXTURE_H_
 
@@ -16,7 +17,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/audit/audit.h"
-#include "common/auth/request_context.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/consumer.h"
@@ -24,12 +24,8 @@
 #include "common/events/outbox_relay.h"
 #include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
-#include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
-#include "common/server/executor.h"
-#include "common/server/server.h"
-#include "common/server/unary_call.h"
 #include "common/status/grpc_status.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
@@ -39,7 +35,7 @@
 #include "services/touchpoints/touchpoint_manager.h"
 #include "services/touchpoints/touchpoints_service.h"
 #include "tests/testing/event_stream.h"
-#include "tests/testing/pg_test_env.h"
+#include "tests/testing/in_process_service.h"
 #include "touchline/contacts/v1/customer.pb.h"
 #include "touchline/events/v1/customer_events.pb.h"
 #include "touchline/events/v1/event.pb.h"
@@ -108,83 +104,29 @@ struct SeededCustomer {
 class TouchpointsServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string dsn = testing::TestPgDsn();
-    ASSERT_FALSE(dsn.empty());
-    // The shared tables first, as the service host migrates: the service's own build on them.
-    absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), "idempotency",
-                                                idempotency::IdempotencyMigrations());
-    ASSERT_TRUE(migrated.ok()) << migrated;
-    migrated =
-        pg::ApplyMigrations(dsn, schema_.name(), "touchpoints", pg::touchpoints_migrations());
-    ASSERT_TRUE(migrated.ok()) << migrated;
-    migrated = pg::ApplyMigrations(dsn, schema_.name(), "outbox", events::OutboxMigrations());
-    ASSERT_TRUE(migrated.ok()) << migrated;
-    migrated = pg::ApplyMigrations(dsn, schema_.name(), "inbox", events::InboxMigrations());
-    ASSERT_TRUE(migrated.ok()) << migrated;
-    migrated = pg::ApplyMigrations(dsn, schema_.name(), "shares", enforcement::SharesMigrations());
-    ASSERT_TRUE(migrated.ok()) << migrated;
-    migrated =
-        pg::ApplyMigrations(dsn, schema_.name(), "page_tokens", paging::PageTokenMigrations());
-    ASSERT_TRUE(migrated.ok()) << migrated;
-    pg::PoolOptions pool_options;
-    pool_options.dsn = dsn;
-    pool_options.search_path = schema_.name();
-    pool_options.prepared = PgTouchpointStore::PreparedStatements();
-    pool_options.settings = PgTouchpointStore::ConnectionSettings();
-    pool_options.size = 20;
-    auto pool = pg::Pool::Create(pool_options);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    auto redis_options = redis::ParseRedisAddress(testing::TestRedisAddr());
-    ASSERT_TRUE(redis_options.ok()) << redis_options.status();
-    auto redis = redis::Pool::Create(*redis_options);
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    events::RelayOptions relay_options;
-    relay_options.dsn = dsn;
-    relay_options.schema = schema_.name();
-    relay_options.stream_prefix = prefix_;
-    relay_options.poll_interval = absl::Milliseconds(50);
-    relay_ = std::make_unique<events::OutboxRelay>(relay_options, redis_.get());
-    relay_->Start();
-    store_ = std::make_unique<PgTouchpointStore>(pool_.get(), [this] { relay_->Wake(); });
+    env_.SetUp();
+    if (HasFatalFailure()) return;
+    store_ = std::make_unique<PgTouchpointStore>(pool_.get(), [this] { env_.relay()->Wake(); });
     const absl::Time now = absl::Now();
     const absl::Status partitions =
         store_->EnsurePartitions(now - absl::Hours(24 * 31 * 13), now + absl::Hours(24 * 31 * 3));
     ASSERT_TRUE(partitions.ok()) << partitions;
-    audit::AuditPublisherOptions audit_options;
-    audit_options.stream_prefix = prefix_;
-    auto audit = audit::AuditPublisher::Create(audit_options, redis_.get());
-    ASSERT_TRUE(audit.ok()) << audit.status();
-    audit_ = *std::move(audit);
-    audit_->Start();
     auto page_tokens = paging::PageTokens::Load(*pool_);
     ASSERT_TRUE(page_tokens.ok()) << page_tokens.status();
-    manager_ = std::make_unique<TouchpointManager>(store_.get(), audit_.get(), ValidationOptions{},
-                                                   *std::move(page_tokens),
-                                                   [] { return absl::Now(); }, BatchOptions{},
-                                                   customer_directory_);
-    runner_ = std::make_unique<server::UnaryRunner>("touchline.touchpoints.v1.TouchpointsService",
-                                                    &executor_, &authenticator_, false);
-    service_ = std::make_unique<TouchpointsService>(manager_.get(), runner_.get());
-    auto server =
-        server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
-                              {{"touchline.touchpoints.v1.TouchpointsService", service_.get()}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = v1::TouchpointsService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    manager_ = std::make_unique<TouchpointManager>(
+        store_.get(), env_.audit().get(), ValidationOptions{}, *std::move(page_tokens),
+        [] { return absl::Now(); }, BatchOptions{}, customer_directory_);
+    service_ = std::make_unique<TouchpointsService>(manager_.get(), env_.runner());
+    env_.Serve(service_.get());
+    if (HasFatalFailure()) return;
+    stub_ = v1::TouchpointsService::NewStub(env_.channel());
   }
 
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-    if (audit_) audit_->Stop();
-  }
+  void TearDown() override { env_.Shutdown(); }
 
   // Calls act as caller_ of `tenant`.
   void SetTenant(grpc::ClientContext& context, const std::string& tenant) const {
-    context.AddMetadata(auth::kTenantHeader, tenant);
-    context.AddMetadata(auth::kCallerHeader, caller_);
+    testing::Authorize(context, {tenant, caller_});
   }
 
   // --- The customer read model -------------------------------------------------------------
@@ -482,16 +424,7 @@ class TouchpointsServiceTest : public ::testing::Test {
     return stub_->BatchRecordTouchpoints(&context, request, out);
   }
 
-  int CountRows(const std::string& table) {
-    int count = -1;
-    EXPECT_TRUE(pool_
-                    ->Query([&](pqxx::nontransaction& txn) {
-                      count = txn.exec("SELECT count(*) FROM " + table)[0][0].as<int>();
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    return count;
-  }
+  int CountRows(const std::string& table) { return env_.CountRows(table); }
 
   // The envelopes of the stream of `topic` once the relay has published everything (the
   // outbox is empty) and at least `at_least` arrived.
@@ -500,8 +433,8 @@ class TouchpointsServiceTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     std::vector<ev::EventEnvelope> envelopes;
     while (true) {
-      relay_->Wake();
-      auto read = testing::ReadEnvelopes(*redis_, events::StreamKey(prefix_, topic));
+      env_.relay()->Wake();
+      auto read = testing::ReadEnvelopes(*env_.redis(), events::StreamKey(env_.prefix(), topic));
       EXPECT_TRUE(read.ok()) << read.status();
       if (read.ok()) envelopes = *std::move(read);
       if ((envelopes.size() >= at_least && CountRows("outbox") == 0) || absl::Now() > deadline) {
@@ -511,22 +444,29 @@ class TouchpointsServiceTest : public ::testing::Test {
     }
   }
 
-  testing::ScopedSchema schema_{"touchpoints_test"};
-  std::string prefix_ = testing::UniqueRedisPrefix();
-  std::unique_ptr<pg::Pool> pool_;
-  std::unique_ptr<redis::Pool> redis_;
-  std::unique_ptr<events::OutboxRelay> relay_;
+  static testing::InProcessService::Options EnvOptions() {
+    testing::InProcessService::Options options;
+    options.name = "touchpoints";
+    options.grpc_service = v1::TouchpointsService::service_full_name();
+    options.migrations = &pg::touchpoints_migrations();
+    options.request_ids = true;
+    options.prepared = PgTouchpointStore::PreparedStatements();
+    options.settings = PgTouchpointStore::ConnectionSettings();
+    options.run_relay = true;
+    return options;
+  }
+
+  testing::InProcessService env_{EnvOptions()};
+  // The environment's parts under the names the tests use.
+  const testing::ScopedSchema& schema_ = env_.schema();
+  const std::unique_ptr<pg::Pool>& pool_ = env_.pool();
+  auth::testing::TrustedAuthenticator& authenticator_ = env_.authenticator();
   std::unique_ptr<PgTouchpointStore> store_;
-  std::unique_ptr<audit::AuditPublisher> audit_;
   // Asked for customers the read model does not know; a test may set it before SetUp.
   CustomerDirectory* customer_directory_ = nullptr;
   std::unique_ptr<TouchpointManager> manager_;
-  server::Executor executor_{32, 1024};
-  auth::testing::TrustedAuthenticator authenticator_;
   std::string caller_ = kCaller;
-  std::unique_ptr<server::UnaryRunner> runner_;
   std::unique_ptr<TouchpointsService> service_;
-  std::unique_ptr<server::Server> server_;
   std::unique_ptr<v1::TouchpointsService::Stub> stub_;
 };
 

@@ -1,7 +1,9 @@
 #include "tests/testing/in_process_service.h"
 
+#include <pqxx/pqxx>
 #include <utility>
 
+#include "absl/time/time.h"
 #include "common/auth/request_context.h"
 #include "common/service_host/service_host.h"
 #include "gtest/gtest.h"
@@ -45,7 +47,9 @@ void InProcessService::SetUp() {
   relay_options.dsn = dsn;
   relay_options.schema = schema_.name();
   relay_options.stream_prefix = prefix_;
+  if (options_.run_relay) relay_options.poll_interval = absl::Milliseconds(50);
   relay_ = std::make_unique<events::OutboxRelay>(relay_options, redis_.get());
+  if (options_.run_relay) relay_->Start();
   audit::AuditPublisherOptions audit_options;
   audit_options.stream_prefix = prefix_;
   auto audit = audit::AuditPublisher::Create(audit_options, redis_.get());
@@ -66,6 +70,16 @@ void InProcessService::Serve(grpc::Service* service) {
 void InProcessService::Shutdown() {
   if (server_) server_->Shutdown();
   if (audit_) audit_->Stop();
+}
+
+int InProcessService::CountRows(const std::string& from) const {
+  int count = -1;
+  const absl::Status counted = pool_->Query([&](pqxx::nontransaction& txn) {
+    count = txn.exec("SELECT count(*) FROM " + from)[0][0].as<int>();
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(counted.ok()) << from << ": " << counted;
+  return count;
 }
 
 std::shared_ptr<grpc::Channel> InProcessService::channel() const {

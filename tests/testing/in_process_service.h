@@ -2,8 +2,9 @@
 // real PostgreSQL (a fresh schema per test, with the migrations the service host applies) and
 // Redis (a fresh key prefix per test), callers authenticated by
 // auth::testing::TrustedAuthenticator (an administrator unless a test gives a caller a scope).
-// The outbox relay is made but not started: tests publish with relay()->PublishPending(). A
-// service's fixture holds one and adds only its own store, manager and typed calls:
+// The outbox relay is made but not started (unless Options::run_relay): tests publish with
+// relay()->PublishPending(). A service's fixture holds one and adds only its own store,
+// manager and typed calls:
 //
 //   class ContactsServiceFixture : public ::testing::Test {
 //    protected:
@@ -73,6 +74,9 @@ class InProcessService {
     std::vector<std::pair<std::string, std::string>> prepared;
     std::vector<std::pair<std::string, std::string>> settings;
     int pool_size = 20;
+    // Whether the relay runs, publishing every 50 ms and at every relay()->Wake() (a store's
+    // "events written"), for tests that wait for what the service published.
+    bool run_relay = false;
   };
 
   // Makes the schema (failing the test if it cannot) and the key prefix; connects nothing.
@@ -83,8 +87,8 @@ class InProcessService {
   ~InProcessService();
 
   // Migrates the schema as service_host::StandardMigrations says, connects the pool, sets up
-  // the Redis pool, the relay and the runner, and starts the audit publisher. A fatal test
-  // failure when a step fails: the caller checks HasFatalFailure().
+  // the Redis pool, the relay (started with run_relay) and the runner, and starts the audit
+  // publisher. A fatal test failure when a step fails: the caller checks HasFatalFailure().
   void SetUp();
   // After SetUp: serves `service` (not owned; it must outlive Shutdown) as
   // options.grpc_service on 127.0.0.1 at a free port. A fatal test failure when the server
@@ -105,6 +109,10 @@ class InProcessService {
   auth::testing::TrustedAuthenticator& authenticator() { return authenticator_; }
   // After Serve: a channel to the server.
   std::shared_ptr<grpc::Channel> channel() const;
+
+  // After SetUp: count(*) of `from` (a table, optionally with a WHERE clause); -1 and a test
+  // failure when the query fails.
+  int CountRows(const std::string& from) const;
 
  private:
   const Options options_;
