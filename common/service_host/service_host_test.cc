@@ -4,6 +4,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
@@ -138,6 +139,32 @@ TEST_F(HostConfigTest, RefusesABadRedisAddressUnlessOnlyMigrating) {
   ASSERT_TRUE(migrating.ok()) << migrating.status();
   EXPECT_TRUE(migrating->migrate_only);
   EXPECT_FALSE(migrating->redis.has_value());
+}
+
+// The components in the order they must run: the shared tables before the service's own,
+// whose migrations may move rows into them (request ids into idempotency_keys).
+std::vector<std::string> ComponentsOf(const ServiceOptions& options) {
+  std::vector<std::string> names;
+  for (const auto& [name, migrations] : StandardMigrations(options)) {
+    EXPECT_NE(migrations, nullptr) << name;
+    names.push_back(name);
+  }
+  return names;
+}
+
+TEST(StandardMigrationsTest, SharedTablesFirstThenTheServicesOwn) {
+  const std::vector<pg::Migration> own;
+  ServiceOptions options("contacts", "a test service");
+  options.migrations = &own;
+  options.request_ids = true;
+  EXPECT_THAT(ComponentsOf(options),
+              ElementsAre("outbox", "inbox", "shares", "page_tokens", "idempotency", "contacts"));
+}
+
+TEST(StandardMigrationsTest, SharesOnlyWhenEnforcingAndKeysOnlyWithRequestIds) {
+  ServiceOptions options("permissions", "a test service");
+  options.enforce_scopes = false;
+  EXPECT_THAT(ComponentsOf(options), ElementsAre("outbox", "inbox", "page_tokens"));
 }
 
 }  // namespace
