@@ -391,23 +391,21 @@ grpc::ServerUnaryReactor* PermissionsService::ExplainAccess(grpc::CallbackServer
 grpc::ServerUnaryReactor* PermissionsService::ListAuditEvents(
     grpc::CallbackServerContext* context, const v1::ListAuditEventsRequest* request,
     v1::ListAuditEventsResponse* response) {
-  return deps_.runner->Run(
-      context, "ListAuditEvents", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_AUDIT_READ));
-        TL_ASSIGN_OR_RETURN(*response, deps_.audit->List(caller.tenant_id, *request));
-        return absl::OkStatus();
-      });
+  return deps_.runner->Run(context, "ListAuditEvents",
+                           [=, this](const RequestContext& caller) -> absl::Status {
+                             TL_ASSIGN_OR_RETURN(*response, deps_.audit->List(caller, *request));
+                             return absl::OkStatus();
+                           });
 }
 
 grpc::ServerUnaryReactor* PermissionsService::VerifyAuditChain(
     grpc::CallbackServerContext* context, const v1::VerifyAuditChainRequest* /*request*/,
     v1::VerifyAuditChainResponse* response) {
-  return deps_.runner->Run(
-      context, "VerifyAuditChain", [=, this](const RequestContext& caller) -> absl::Status {
-        TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_AUDIT_READ));
-        TL_ASSIGN_OR_RETURN(*response, deps_.audit->Verify(caller.tenant_id));
-        return absl::OkStatus();
-      });
+  return deps_.runner->Run(context, "VerifyAuditChain",
+                           [=, this](const RequestContext& caller) -> absl::Status {
+                             TL_ASSIGN_OR_RETURN(*response, deps_.audit->Verify(caller));
+                             return absl::OkStatus();
+                           });
 }
 
 }  // namespace touchline::permissions

@@ -1,5 +1,5 @@
-// The gRPC adapter of the permissions service: authorisation of each call, requests to the
-// managers, and dropping this process's cached scopes after changes. Nothing else.
+// The gRPC adapter of the permissions service: requests to the managers, and dropping this
+// process's cached scopes after changes. Nothing else.
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_PERMISSIONS_SERVICE_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_PERMISSIONS_SERVICE_H_
 
@@ -32,9 +32,8 @@ struct PermissionsServiceDeps {
   const auth::EdgeAddressSigner* edge_addresses = nullptr;
 };
 
-// The managers authorise their calls (identity_manager.h, org_manager.h); only
-// ListAuditEvents and VerifyAuditChain are checked here (PERMISSION_AUDIT_READ), as AuditLog
-// takes a tenant, not a caller.
+// The managers authorise their calls (identity_manager.h, org_manager.h, access_check.h,
+// audit_log.h): this class checks nothing itself.
 class PermissionsService final : public v1::PermissionsService::CallbackService {
  public:
   explicit PermissionsService(PermissionsServiceDeps deps);

@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/auth/request_context.h"
+#include "common/auth/scope.h"
 #include "common/events/topics.h"
 #include "common/paging/page_token.h"
 #include "common/pg/array.h"
@@ -492,6 +493,20 @@ events::ApplyFn AuditLog::ApplyFromStream() {
     Append(txn, envelope.tenant_id(), std::move(event));
     return absl::OkStatus();
   };
+}
+
+absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
+    const auth::RequestContext& caller, const v1::ListAuditEventsRequest& request) const {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  TL_RETURN_IF_ERROR(scope->Require(v1::PERMISSION_AUDIT_READ));
+  return List(caller.tenant_id, request);
+}
+
+absl::StatusOr<v1::VerifyAuditChainResponse> AuditLog::Verify(
+    const auth::RequestContext& caller) const {
+  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
+  TL_RETURN_IF_ERROR(scope->Require(v1::PERMISSION_AUDIT_READ));
+  return Verify(caller.tenant_id);
 }
 
 events::ConsumerOptions AuditLog::StreamConsumerOptions(int batch_size) {

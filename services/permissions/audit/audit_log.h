@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/auth/request_context.h"
 #include "common/events/consumer.h"
 #include "common/paging/page_token.h"
 #include "common/pg/pool.h"
@@ -76,6 +77,14 @@ class AuditLog {
   absl::StatusOr<touchline::permissions::v1::ListAuditEventsResponse> List(
       const std::string& tenant_id,
       const touchline::permissions::v1::ListAuditEventsRequest& request) const;
+
+  // List and Verify for `caller`: of caller.tenant_id, and PERMISSION_DENIED unless its scope
+  // holds PERMISSION_AUDIT_READ (INTERNAL "no scope" without a scope).
+  absl::StatusOr<touchline::permissions::v1::ListAuditEventsResponse> List(
+      const auth::RequestContext& caller,
+      const touchline::permissions::v1::ListAuditEventsRequest& request) const;
+  absl::StatusOr<touchline::permissions::v1::VerifyAuditChainResponse> Verify(
+      const auth::RequestContext& caller) const;
 
   // Recomputes `tenant_id`'s chain in sequence order, from one snapshot, `verify_chunk_size`
   // entries per query, and reports the first break: a missing sequence (first_broken_sequence
