@@ -35,7 +35,8 @@
 #include "common/pg/migrator.h"
 #include "common/pg/pool.h"
 #include "common/redis/pool.h"
-#include "services/permissions/audit_log.h"
+#include "common/service_host/service_host.h"
+#include "services/permissions/audit/audit_log.h"
 #include "services/permissions/migrations.h"
 
 ABSL_FLAG(int, events, 50000, "Audit envelopes pushed into the stream per run");
@@ -113,19 +114,15 @@ double Measure(const Run& run, const std::string& dsn, redis::Pool& redis,
   const std::string schema =
       absl::StrCat("audit_bench_", absl::StrReplaceAll(ids::NewUuid(), {{"-", ""}}));
   const std::string prefix = absl::StrCat("bench:", ids::NewUuid());
-  if (absl::Status s =
-          pg::ApplyMigrations(dsn, schema, "permissions", pg::permissions_migrations());
-      !s.ok()) {
-    Die("migrating", s);
-  }
-  if (absl::Status s = pg::ApplyMigrations(dsn, schema, "inbox", events::InboxMigrations());
-      !s.ok()) {
-    Die("migrating", s);
-  }
-  if (absl::Status s =
-          pg::ApplyMigrations(dsn, schema, "page_tokens", paging::PageTokenMigrations());
-      !s.ok()) {
-    Die("migrating", s);
+  // The permissions service's schema, migrated as its host does.
+  service_host::ServiceOptions service("permissions", "");
+  service.migrations = &pg::permissions_migrations();
+  service.enforce_scopes = false;
+  service.request_ids = true;
+  for (const auto& [component, migrations] : service_host::StandardMigrations(service)) {
+    if (absl::Status s = pg::ApplyMigrations(dsn, schema, component, *migrations); !s.ok()) {
+      Die("migrating", s);
+    }
   }
   pg::PoolOptions pg_options;
   pg_options.dsn = dsn;

@@ -1,5 +1,5 @@
 // How every service reports to the audit log, which the permissions service keeps as one hash
-// chain per tenant (services/permissions/audit_log.h) from the "audit" topic.
+// chain per tenant (services/permissions/audit/audit_log.h) from the "audit" topic.
 //
 // Changes: durable. Append the envelope to the outbox in the transaction of the change:
 //   events::AppendToOutbox(txn, events::kAuditTopic,
