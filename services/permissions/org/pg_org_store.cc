@@ -6,28 +6,23 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "common/auth/scope.h"
 #include "common/events/outbox.h"
 #include "common/pg/array.h"
 #include "common/status/macros.h"
 #include "services/permissions/audit/audit_log.h"
+#include "services/permissions/org/sql.h"
 
 namespace touchline::permissions {
 namespace {
 
 using ::google::protobuf::util::TimeUtil;
+using namespace org_sql;  // NOLINT(build/namespaces): the statements of this store.
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 google::protobuf::Timestamp Timestamp(const pqxx::field& micros) {
   return TimeUtil::MicrosecondsToTimestamp(micros.as<int64_t>());
-}
-
-// The SQL turning parameter $n, Unix microseconds, into a timestamptz. Times travel as
-// microseconds, exact both ways.
-std::string TimeParam(int n) {
-  return absl::StrCat("(timestamptz 'epoch' + $", n, " * interval '1 microsecond')");
 }
 
 std::string PermissionArray(const google::protobuf::RepeatedField<int>& permissions) {
@@ -37,11 +32,6 @@ std::string PermissionArray(const google::protobuf::RepeatedField<int>& permissi
 }
 
 // --- Roles ---
-
-constexpr char kRoleColumns[] =
-    "role_id, display_name, rank, data_scope, permissions::text[], "
-    "(extract(epoch FROM create_time) * 1000000)::bigint, "
-    "(extract(epoch FROM update_time) * 1000000)::bigint";
 
 v1::Role RoleOf(const pqxx::row& row) {
   v1::Role role;
@@ -58,15 +48,6 @@ v1::Role RoleOf(const pqxx::row& row) {
 }
 
 // --- Territories and teams ---
-
-// Territories and teams (alias g) with their members, sorted by user id.
-constexpr char kTerritoryColumns[] =
-    "g.territory_id, g.display_name, g.regions, ARRAY(SELECT m.user_id::text FROM "
-    "territory_members m WHERE m.tenant_id = g.tenant_id AND m.territory_id = g.territory_id "
-    "ORDER BY m.user_id)";
-constexpr char kTeamColumns[] =
-    "g.team_id, g.display_name, ARRAY(SELECT m.user_id::text FROM team_members m "
-    "WHERE m.tenant_id = g.tenant_id AND m.team_id = g.team_id ORDER BY m.user_id)";
 
 v1::Territory TerritoryOf(const pqxx::row& row) {
   v1::Territory territory;
@@ -85,19 +66,27 @@ v1::Team TeamOf(const pqxx::row& row) {
   return team;
 }
 
-// Replaces the members of one territory or team.
-void ReplaceMembers(pqxx::work& txn, const std::string& table, const std::string& key,
-                    const std::string& tenant, const std::string& id,
+// The statements that replace the members of one territory or of one team.
+struct MemberStatements {
+  const char* remove;
+  const char* insert;
+};
+constexpr MemberStatements kTerritoryMembers{kDeleteTerritoryMembers, kInsertTerritoryMembers};
+constexpr MemberStatements kTeamMembers{kDeleteTeamMembers, kInsertTeamMembers};
+
+void ReplaceMembers(pqxx::work& txn, const MemberStatements& statements, const std::string& tenant,
+                    const std::string& id,
                     const google::protobuf::RepeatedPtrField<std::string>& members) {
-  txn.exec_params(absl::StrCat("DELETE FROM ", table, " WHERE tenant_id = $1 AND ", key, " = $2"),
-                  tenant, id);
+  txn.exec_params(statements.remove, tenant, id);
   if (members.empty()) return;
-  txn.exec_params(absl::StrCat("INSERT INTO ", table, " (tenant_id, ", key, ", user_id) ",
-                               "SELECT $1, $2, u FROM unnest($3::uuid[]) u"),
-                  tenant, id, pg::TextArrayLiteral({members.begin(), members.end()}));
+  txn.exec_params(statements.insert, tenant, id,
+                  pg::TextArrayLiteral({members.begin(), members.end()}));
 }
 
-std::string LockClause(OrgLock lock) { return lock == OrgLock::kForUpdate ? " FOR UPDATE" : ""; }
+// The statement for a row read plain or FOR UPDATE.
+const char* Locked(OrgLock lock, const char* plain, const char* for_update) {
+  return lock == OrgLock::kForUpdate ? for_update : plain;
+}
 
 std::vector<std::string> Column(const pqxx::result& rows) {
   std::vector<std::string> out;
@@ -124,73 +113,48 @@ constexpr char kPartnerPrefix[] = "partner:";
 namespace rows {
 
 bool InsertRole(pqxx::work& txn, const std::string& tenant, const v1::Role& role, absl::Time now) {
-  const pqxx::result inserted = txn.exec_params(
-      absl::StrCat("INSERT INTO roles (tenant_id, role_id, display_name, rank, data_scope, "
-                   "permissions, create_time, update_time) VALUES ($1, $2, $3, $4, $5, "
-                   "$6::smallint[], ",
-                   TimeParam(7), ", ", TimeParam(7),
-                   ") "
-                   "ON CONFLICT (tenant_id, role_id) DO NOTHING RETURNING 1"),
-      tenant, role.role_id(), role.display_name(), role.rank(), static_cast<int>(role.data_scope()),
-      PermissionArray(role.permissions()), Micros(now));
-  return !inserted.empty();
+  return !txn.exec_params(kInsertRole, tenant, role.role_id(), role.display_name(), role.rank(),
+                          static_cast<int>(role.data_scope()), PermissionArray(role.permissions()),
+                          Micros(now))
+              .empty();
 }
 
 std::optional<v1::Role> FindRole(pqxx::transaction_base& txn, const std::string& tenant,
                                  const std::string& role_id, OrgLock lock) {
-  const pqxx::result rows = txn.exec_params(
-      absl::StrCat("SELECT ", kRoleColumns, " FROM roles WHERE tenant_id = $1 AND role_id = $2",
-                   LockClause(lock)),
-      tenant, role_id);
+  const pqxx::result rows =
+      txn.exec_params(Locked(lock, kSelectRole, kSelectRoleForUpdate), tenant, role_id);
   if (rows.empty()) return std::nullopt;
   return RoleOf(rows[0]);
 }
 
 std::vector<v1::Role> ListRoles(pqxx::transaction_base& txn, const std::string& tenant) {
-  const pqxx::result rows = txn.exec_params(
-      absl::StrCat("SELECT ", kRoleColumns, " FROM roles WHERE tenant_id = $1 ORDER BY role_id"),
-      tenant);
   std::vector<v1::Role> roles;
-  for (const pqxx::row& row : rows) roles.push_back(RoleOf(row));
+  for (const pqxx::row& row : txn.exec_params(kListRoles, tenant)) roles.push_back(RoleOf(row));
   return roles;
 }
 
 void UpdateRole(pqxx::work& txn, const std::string& tenant, const v1::Role& role, absl::Time now) {
-  txn.exec_params(absl::StrCat("UPDATE roles SET display_name = $3, rank = $4, data_scope = $5, "
-                               "permissions = $6::smallint[], update_time = ",
-                               TimeParam(7), " WHERE tenant_id = $1 AND role_id = $2"),
-                  tenant, role.role_id(), role.display_name(), role.rank(),
+  txn.exec_params(kUpdateRole, tenant, role.role_id(), role.display_name(), role.rank(),
                   static_cast<int>(role.data_scope()), PermissionArray(role.permissions()),
                   Micros(now));
 }
 
 bool InsertPartnerOrganization(pqxx::work& txn, const std::string& tenant,
                                const v1::PartnerOrganization& partner, absl::Time now) {
-  const pqxx::result inserted = txn.exec_params(
-      absl::StrCat("INSERT INTO partner_orgs (tenant_id, partner_org_id, display_name, "
-                   "create_time) VALUES ($1, $2, $3, ",
-                   TimeParam(4),
-                   ") "
-                   "ON CONFLICT (tenant_id, partner_org_id) DO NOTHING RETURNING 1"),
-      tenant, partner.partner_org_id(), partner.display_name(), Micros(now));
-  return !inserted.empty();
+  return !txn.exec_params(kInsertPartnerOrg, tenant, partner.partner_org_id(),
+                          partner.display_name(), Micros(now))
+              .empty();
 }
 
 bool PartnerOrgExists(pqxx::transaction_base& txn, const std::string& tenant,
                       const std::string& partner_org_id) {
-  return !txn.exec_params("SELECT 1 FROM partner_orgs WHERE tenant_id = $1 AND partner_org_id = $2",
-                          tenant, partner_org_id)
-              .empty();
+  return !txn.exec_params(kPartnerOrgExists, tenant, partner_org_id).empty();
 }
 
 std::vector<v1::PartnerOrganization> ListPartnerOrganizations(pqxx::transaction_base& txn,
                                                               const std::string& tenant) {
-  const pqxx::result rows = txn.exec_params(
-      "SELECT partner_org_id, display_name FROM partner_orgs WHERE tenant_id = $1 "
-      "ORDER BY partner_org_id",
-      tenant);
   std::vector<v1::PartnerOrganization> partners;
-  for (const pqxx::row& row : rows) {
+  for (const pqxx::row& row : txn.exec_params(kListPartnerOrgs, tenant)) {
     v1::PartnerOrganization& partner = partners.emplace_back();
     partner.set_partner_org_id(row[0].as<std::string>());
     partner.set_display_name(row[1].as<std::string>());
@@ -201,93 +165,64 @@ std::vector<v1::PartnerOrganization> ListPartnerOrganizations(pqxx::transaction_
 bool InsertTerritory(pqxx::work& txn, const std::string& tenant, const v1::Territory& territory,
                      absl::Time now) {
   const pqxx::result inserted = txn.exec_params(
-      absl::StrCat("INSERT INTO territories (tenant_id, territory_id, display_name, regions, "
-                   "create_time, update_time) VALUES ($1, $2, $3, $4::text[], ",
-                   TimeParam(5), ", ", TimeParam(5),
-                   ") ON CONFLICT (tenant_id, territory_id) DO NOTHING "
-                   "RETURNING 1"),
-      tenant, territory.territory_id(), territory.display_name(),
+      kInsertTerritory, tenant, territory.territory_id(), territory.display_name(),
       pg::TextArrayLiteral({territory.regions().begin(), territory.regions().end()}), Micros(now));
   if (inserted.empty()) return false;
-  ReplaceMembers(txn, "territory_members", "territory_id", tenant, territory.territory_id(),
+  ReplaceMembers(txn, kTerritoryMembers, tenant, territory.territory_id(),
                  territory.member_user_ids());
   return true;
 }
 
 std::optional<v1::Territory> FindTerritory(pqxx::transaction_base& txn, const std::string& tenant,
                                            const std::string& territory_id, OrgLock lock) {
-  const pqxx::result rows =
-      txn.exec_params(absl::StrCat("SELECT ", kTerritoryColumns,
-                                   " FROM territories g WHERE g.tenant_id = $1 "
-                                   "AND g.territory_id = $2",
-                                   LockClause(lock)),
-                      tenant, territory_id);
+  const pqxx::result rows = txn.exec_params(
+      Locked(lock, kSelectTerritory, kSelectTerritoryForUpdate), tenant, territory_id);
   if (rows.empty()) return std::nullopt;
   return TerritoryOf(rows[0]);
 }
 
 std::vector<v1::Territory> ListTerritories(pqxx::transaction_base& txn, const std::string& tenant) {
-  const pqxx::result rows =
-      txn.exec_params(absl::StrCat("SELECT ", kTerritoryColumns,
-                                   " FROM territories g WHERE g.tenant_id = $1 "
-                                   "ORDER BY g.territory_id"),
-                      tenant);
   std::vector<v1::Territory> territories;
-  for (const pqxx::row& row : rows) territories.push_back(TerritoryOf(row));
+  for (const pqxx::row& row : txn.exec_params(kListTerritories, tenant)) {
+    territories.push_back(TerritoryOf(row));
+  }
   return territories;
 }
 
 void UpdateTerritory(pqxx::work& txn, const std::string& tenant, const v1::Territory& territory,
                      absl::Time now) {
-  txn.exec_params(absl::StrCat("UPDATE territories SET display_name = $3, regions = $4::text[], "
-                               "update_time = ",
-                               TimeParam(5), " WHERE tenant_id = $1 AND territory_id = $2"),
-                  tenant, territory.territory_id(), territory.display_name(),
+  txn.exec_params(kUpdateTerritory, tenant, territory.territory_id(), territory.display_name(),
                   pg::TextArrayLiteral({territory.regions().begin(), territory.regions().end()}),
                   Micros(now));
-  ReplaceMembers(txn, "territory_members", "territory_id", tenant, territory.territory_id(),
+  ReplaceMembers(txn, kTerritoryMembers, tenant, territory.territory_id(),
                  territory.member_user_ids());
 }
 
 bool InsertTeam(pqxx::work& txn, const std::string& tenant, const v1::Team& team, absl::Time now) {
-  const pqxx::result inserted = txn.exec_params(
-      absl::StrCat("INSERT INTO teams (tenant_id, team_id, display_name, create_time, "
-                   "update_time) VALUES ($1, $2, $3, ",
-                   TimeParam(4), ", ", TimeParam(4),
-                   ") "
-                   "ON CONFLICT (tenant_id, team_id) DO NOTHING RETURNING 1"),
-      tenant, team.team_id(), team.display_name(), Micros(now));
+  const pqxx::result inserted =
+      txn.exec_params(kInsertTeam, tenant, team.team_id(), team.display_name(), Micros(now));
   if (inserted.empty()) return false;
-  ReplaceMembers(txn, "team_members", "team_id", tenant, team.team_id(), team.member_user_ids());
+  ReplaceMembers(txn, kTeamMembers, tenant, team.team_id(), team.member_user_ids());
   return true;
 }
 
 std::optional<v1::Team> FindTeam(pqxx::transaction_base& txn, const std::string& tenant,
                                  const std::string& team_id, OrgLock lock) {
-  const pqxx::result rows = txn.exec_params(absl::StrCat("SELECT ", kTeamColumns,
-                                                         " FROM teams g WHERE g.tenant_id = $1 AND "
-                                                         "g.team_id = $2",
-                                                         LockClause(lock)),
-                                            tenant, team_id);
+  const pqxx::result rows =
+      txn.exec_params(Locked(lock, kSelectTeam, kSelectTeamForUpdate), tenant, team_id);
   if (rows.empty()) return std::nullopt;
   return TeamOf(rows[0]);
 }
 
 std::vector<v1::Team> ListTeams(pqxx::transaction_base& txn, const std::string& tenant) {
-  const pqxx::result rows = txn.exec_params(absl::StrCat("SELECT ", kTeamColumns,
-                                                         " FROM teams g WHERE g.tenant_id = $1 "
-                                                         "ORDER BY g.team_id"),
-                                            tenant);
   std::vector<v1::Team> teams;
-  for (const pqxx::row& row : rows) teams.push_back(TeamOf(row));
+  for (const pqxx::row& row : txn.exec_params(kListTeams, tenant)) teams.push_back(TeamOf(row));
   return teams;
 }
 
 void UpdateTeam(pqxx::work& txn, const std::string& tenant, const v1::Team& team, absl::Time now) {
-  txn.exec_params(absl::StrCat("UPDATE teams SET display_name = $3, update_time = ", TimeParam(4),
-                               " WHERE tenant_id = $1 AND team_id = $2"),
-                  tenant, team.team_id(), team.display_name(), Micros(now));
-  ReplaceMembers(txn, "team_members", "team_id", tenant, team.team_id(), team.member_user_ids());
+  txn.exec_params(kUpdateTeam, tenant, team.team_id(), team.display_name(), Micros(now));
+  ReplaceMembers(txn, kTeamMembers, tenant, team.team_id(), team.member_user_ids());
 }
 
 absl::flat_hash_map<std::string, std::string> PartnerOrgsOfUsers(
@@ -295,11 +230,8 @@ absl::flat_hash_map<std::string, std::string> PartnerOrgsOfUsers(
     const std::vector<std::string>& user_ids) {
   absl::flat_hash_map<std::string, std::string> users;
   if (user_ids.empty()) return users;
-  const pqxx::result rows = txn.exec_params(
-      "SELECT user_id::text, coalesce(partner_org_id, '') FROM users "
-      "WHERE tenant_id = $1 AND user_id = ANY($2::uuid[])",
-      tenant, pg::TextArrayLiteral(user_ids));
-  for (const pqxx::row& row : rows) {
+  for (const pqxx::row& row :
+       txn.exec_params(kPartnerOrgsOfUsers, tenant, pg::TextArrayLiteral(user_ids))) {
     users.emplace(row[0].as<std::string>(), row[1].as<std::string>());
   }
   return users;
@@ -307,108 +239,61 @@ absl::flat_hash_map<std::string, std::string> PartnerOrgsOfUsers(
 
 RoleHolders CountRoleHolders(pqxx::transaction_base& txn, const std::string& tenant,
                              const std::string& role_id) {
-  const pqxx::row row = txn.exec_params1(
-      "SELECT count(*) FILTER (WHERE partner_org_id IS NULL), "
-      "count(*) FILTER (WHERE partner_org_id IS NOT NULL) "
-      "FROM users WHERE tenant_id = $1 AND role_id = $2",
-      tenant, role_id);
+  const pqxx::row row = txn.exec_params1(kCountRoleHolders, tenant, role_id);
   return RoleHolders{.employees = row[0].as<int64_t>(), .partner_users = row[1].as<int64_t>()};
 }
 
 std::vector<std::string> UserAndReports(pqxx::transaction_base& txn, const std::string& tenant,
                                         const std::string& user_id) {
-  // Each user has one manager, so a user is reached once; CYCLE stops the walk should a
-  // cycle ever be stored.
-  return Column(
-      txn.exec_params("WITH RECURSIVE reports(user_id, depth) AS ("
-                      "  SELECT $2::uuid, 0"
-                      "  UNION ALL"
-                      "  SELECT u.user_id, r.depth + 1 FROM users u JOIN reports r"
-                      "    ON u.tenant_id = $1 AND u.manager_id = r.user_id"
-                      ") CYCLE user_id SET is_cycle USING path "
-                      "SELECT user_id::text FROM reports WHERE NOT is_cycle "
-                      "GROUP BY user_id ORDER BY min(depth), user_id",
-                      tenant, user_id));
+  return Column(txn.exec_params(kUserAndReports, tenant, user_id));
 }
 
 std::vector<std::string> RegionsOfMember(pqxx::transaction_base& txn, const std::string& tenant,
                                          const std::string& user_id) {
-  return Column(txn.exec_params(
-      "SELECT DISTINCT region FROM territory_members m "
-      "JOIN territories t ON t.tenant_id = m.tenant_id AND t.territory_id = m.territory_id, "
-      "unnest(t.regions) region "
-      "WHERE m.tenant_id = $1 AND m.user_id = $2::uuid ORDER BY region",
-      tenant, user_id));
+  return Column(txn.exec_params(kRegionsOfMember, tenant, user_id));
 }
 
 std::vector<std::string> TeamsOfMember(pqxx::transaction_base& txn, const std::string& tenant,
                                        const std::string& user_id) {
-  return Column(txn.exec_params(
-      "SELECT team_id FROM team_members WHERE tenant_id = $1 AND user_id = $2::uuid "
-      "ORDER BY team_id",
-      tenant, user_id));
+  return Column(txn.exec_params(kTeamsOfMember, tenant, user_id));
 }
 
 void UpsertFieldPolicy(pqxx::work& txn, const std::string& tenant, const v1::FieldPolicy& policy) {
-  txn.exec_params(
-      "INSERT INTO field_policies (tenant_id, role_id, resource, field_path, access, mask) "
-      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, role_id, resource, field_path) "
-      "DO UPDATE SET access = EXCLUDED.access, mask = EXCLUDED.mask",
-      tenant, policy.role_id(), policy.resource(), policy.field_path(),
-      static_cast<int>(policy.access()), static_cast<int>(policy.mask()));
+  txn.exec_params(kUpsertFieldPolicy, tenant, policy.role_id(), policy.resource(),
+                  policy.field_path(), static_cast<int>(policy.access()),
+                  static_cast<int>(policy.mask()));
 }
 
 bool DeleteFieldPolicy(pqxx::work& txn, const std::string& tenant, const std::string& role_id,
                        const std::string& resource, const std::string& field_path) {
-  return !txn.exec_params(
-                 "DELETE FROM field_policies WHERE tenant_id = $1 AND role_id = $2 "
-                 "AND resource = $3 AND field_path = $4 RETURNING 1",
-                 tenant, role_id, resource, field_path)
-              .empty();
+  return !txn.exec_params(kDeleteFieldPolicy, tenant, role_id, resource, field_path).empty();
 }
 
 std::vector<v1::FieldPolicy> ListFieldPolicies(pqxx::transaction_base& txn,
                                                const std::string& tenant,
                                                const std::string& role_id) {
-  const pqxx::result rows = txn.exec_params(
-      "SELECT role_id, resource, field_path, access, mask FROM field_policies "
-      "WHERE tenant_id = $1 AND ($2 = '' OR role_id = $2) ORDER BY role_id, resource, field_path",
-      tenant, role_id);
   std::vector<v1::FieldPolicy> policies;
-  for (const pqxx::row& row : rows) policies.push_back(FieldPolicyOf(row));
+  for (const pqxx::row& row : txn.exec_params(kListFieldPolicies, tenant, role_id)) {
+    policies.push_back(FieldPolicyOf(row));
+  }
   return policies;
 }
 
 void UpsertShare(pqxx::work& txn, const std::string& tenant, const v1::CustomerShare& share,
                  const std::string& granted_by, absl::Time now) {
-  txn.exec_params(
-      absl::StrCat("INSERT INTO customer_shares (tenant_id, customer_id, grantee, edit, "
-                   "granted_by, create_time) VALUES ($1, $2::uuid, $3, $4, $5, ",
-                   TimeParam(6),
-                   ") ON CONFLICT (tenant_id, customer_id, grantee) DO UPDATE SET "
-                   "edit = EXCLUDED.edit"),
-      tenant, share.customer_id(), auth::GranteeOf(share), share.access() == v1::SHARE_ACCESS_EDIT,
-      granted_by, Micros(now));
+  txn.exec_params(kUpsertShare, tenant, share.customer_id(), auth::GranteeOf(share),
+                  share.access() == v1::SHARE_ACCESS_EDIT, granted_by, Micros(now));
 }
 
 bool DeleteShare(pqxx::work& txn, const std::string& tenant, const std::string& customer_id,
                  const std::string& grantee) {
-  return !txn.exec_params(
-                 "DELETE FROM customer_shares WHERE tenant_id = $1 AND "
-                 "customer_id = $2::uuid AND grantee = $3 RETURNING 1",
-                 tenant, customer_id, grantee)
-              .empty();
+  return !txn.exec_params(kDeleteShare, tenant, customer_id, grantee).empty();
 }
 
 std::vector<v1::CustomerShare> ListShares(pqxx::transaction_base& txn, const std::string& tenant,
                                           const std::string& customer_id) {
-  const pqxx::result rows = txn.exec_params(
-      "SELECT customer_id::text, grantee, edit, granted_by, "
-      "(extract(epoch FROM create_time) * 1000000)::bigint FROM customer_shares "
-      "WHERE tenant_id = $1 AND customer_id = $2::uuid ORDER BY grantee",
-      tenant, customer_id);
   std::vector<v1::CustomerShare> shares;
-  for (const pqxx::row& row : rows) {
+  for (const pqxx::row& row : txn.exec_params(kListShares, tenant, customer_id)) {
     v1::CustomerShare& share = shares.emplace_back();
     share.set_customer_id(row[0].as<std::string>());
     const std::string grantee = row[1].as<std::string>();
@@ -426,13 +311,7 @@ std::vector<v1::CustomerShare> ListShares(pqxx::transaction_base& txn, const std
 
 int64_t BumpShareVersion(pqxx::work& txn, const std::string& tenant,
                          const std::string& customer_id) {
-  return txn
-      .exec_params1(
-          "INSERT INTO customer_share_versions (tenant_id, customer_id, version) "
-          "VALUES ($1, $2::uuid, 1) ON CONFLICT (tenant_id, customer_id) DO UPDATE "
-          "SET version = customer_share_versions.version + 1 RETURNING version",
-          tenant, customer_id)[0]
-      .as<int64_t>();
+  return txn.exec_params1(kBumpShareVersion, tenant, customer_id)[0].as<int64_t>();
 }
 
 }  // namespace rows
