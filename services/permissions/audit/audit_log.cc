@@ -7,11 +7,10 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
-#include <pqxx/nontransaction>
 #include <pqxx/pqxx>
 #include <set>
 #include <span>
@@ -28,12 +27,12 @@
 #include "common/auth/scope.h"
 #include "common/events/topics.h"
 #include "common/paging/page_token.h"
-#include "common/pg/array.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/status/time_fields.h"
 #include "common/text/text.h"
 #include "nlohmann/json.hpp"
+#include "services/permissions/audit/pg_audit_store.h"
 #include "touchline/events/v1/permission_events.pb.h"
 
 namespace touchline::permissions {
@@ -48,47 +47,6 @@ using ::touchline::events::v1::EventEnvelope;
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
-
-// The heads of the tenants $1, locked in tenant id order.
-constexpr char kLockHeadsSql[] =
-    "SELECT tenant_id, last_sequence, last_hash FROM audit_chain_heads"
-    " WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id FOR UPDATE";
-
-constexpr char kCreateHeadsSql[] =
-    "INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash)"
-    " SELECT tenant_id, 0, $2 FROM unnest($1::text[]) AS t(tenant_id) ORDER BY tenant_id"
-    " ON CONFLICT (tenant_id) DO NOTHING";
-
-constexpr char kReadHeadSql[] =
-    "SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1";
-
-// The entries (one array element each, $1 to $14) and the moves of their chain heads ($15 to
-// $17, one element per tenant), in one round trip. occur_time from whole seconds ($3) plus
-// microseconds ($4): both are exact in to_timestamp's double arithmetic. Each element of $10
-// is the text[] literal of one entry's fields.
-constexpr char kAppendSql[] = R"sql(
-WITH appended AS (
-  INSERT INTO audit_events (tenant_id, sequence, occur_time, action, actor_id, client,
-                            resource_type, resource_id, fields, detail, request_id,
-                            previous_hash, hash)
-  SELECT tenant_id, sequence, to_timestamp(seconds) + micros * interval '1 microsecond',
-         action, actor_id, client, resource_type, resource_id, fields::text[], detail,
-         request_id, previous_hash, hash
-  FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
-              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-              $13::text[], $14::text[])
-       AS e(tenant_id, sequence, seconds, micros, action, actor_id, client, resource_type,
-            resource_id, fields, detail, request_id, previous_hash, hash)
-)
-UPDATE audit_chain_heads AS h SET last_sequence = m.last_sequence, last_hash = m.last_hash
-FROM unnest($15::text[], $16::bigint[], $17::text[]) AS m(tenant_id, last_sequence, last_hash)
-WHERE h.tenant_id = m.tenant_id)sql";
-
-// The columns EventFromRow reads, in its order.
-constexpr char kEventColumns[] =
-    "sequence, (extract(epoch FROM occur_time) * 1000000)::bigint, action, actor_id, client,"
-    " resource_type, resource_id, to_json(fields)::text, detail, request_id, previous_hash,"
-    " hash";
 
 // U+FFFD REPLACEMENT CHARACTER.
 constexpr char kReplacement[] = "\xEF\xBF\xBD";
@@ -134,35 +92,6 @@ void MakeStorable(v1::AuditEvent& event) {
     *value = StorableText(std::move(*value));
   }
   for (std::string& field : *event.mutable_fields()) field = StorableText(std::move(field));
-}
-
-// SQL for the instant `micros` (since the Unix epoch), binding its parts as parameters.
-std::string TimeSql(int64_t micros, std::vector<std::string>& params) {
-  const Timestamp time = TimeUtil::MicrosecondsToTimestamp(micros);
-  params.push_back(std::to_string(time.seconds()));
-  params.push_back(std::to_string(time.nanos() / 1000));
-  return absl::StrCat("(to_timestamp($", params.size() - 1, ") + $", params.size(),
-                      " * interval '1 microsecond')");
-}
-
-// An entry as stored, from the columns kEventColumns.
-v1::AuditEvent EventFromRow(const pqxx::row& row) {
-  v1::AuditEvent event;
-  event.set_sequence(row[0].as<int64_t>());
-  *event.mutable_occur_time() = TimeUtil::MicrosecondsToTimestamp(row[1].as<int64_t>());
-  event.set_action(row[2].as<std::string>());
-  event.set_actor_id(row[3].as<std::string>());
-  event.set_client(row[4].as<std::string>());
-  event.set_resource_type(row[5].as<std::string>());
-  event.set_resource_id(row[6].as<std::string>());
-  for (const json& field : json::parse(row[7].c_str())) {
-    event.add_fields(field.get<std::string>());
-  }
-  event.set_detail(row[8].as<std::string>());
-  event.set_request_id(row[9].as<std::string>());
-  event.set_previous_hash(row[10].as<std::string>());
-  event.set_hash(row[11].as<std::string>());
-  return event;
 }
 
 // Walks a chain in sequence order and remembers its first break.
@@ -252,10 +181,64 @@ absl::StatusOr<v1::AuditEvent> RecordedEvent(const EventEnvelope& envelope) {
   return std::move(*recorded.mutable_event());
 }
 
+// Sets occur_time to now when unset and truncates it to the microsecond, and makes the text
+// storable. INVALID_ARGUMENT, before any event is changed, when an occur_time is invalid.
+absl::Status Prepare(std::vector<TenantAuditEvent>& events) {
+  for (const TenantAuditEvent& appended : events) {
+    if (appended.event.has_occur_time() && !IsValidTimestamp(appended.event.occur_time())) {
+      return absl::InvalidArgumentError("audit event: occur_time is not a valid timestamp");
+    }
+  }
+  for (TenantAuditEvent& appended : events) {
+    v1::AuditEvent& event = appended.event;
+    if (!event.has_occur_time()) {
+      *event.mutable_occur_time() =
+          TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
+    }
+    const int32_t nanos = event.occur_time().nanos();
+    event.mutable_occur_time()->set_nanos(nanos - nanos % 1000);
+    MakeStorable(event);
+  }
+  return absl::OkStatus();
+}
+
+// Appends prepared `events` (not empty) to their chains: locks each tenant's head once, links
+// the entries on, and writes them and the moved heads.
+absl::Status Chain(AuditTransaction& txn, std::vector<TenantAuditEvent> events) {
+  std::set<std::string> distinct;
+  for (const TenantAuditEvent& appended : events) distinct.insert(appended.tenant_id);
+  const std::vector<std::string> tenants(distinct.begin(), distinct.end());  // Sorted.
+  using Heads = std::map<std::string, AuditChainHead>;
+  TL_ASSIGN_OR_RETURN(Heads heads, txn.LockHeads(tenants));
+  // Heads are never deleted, so each created or found one is locked now; a head missing here
+  // would start a chain over from an empty hash.
+  for (const std::string& tenant : tenants) {
+    if (!heads.contains(tenant)) {
+      return absl::InternalError("audit log: a chain head vanished while it was being locked");
+    }
+  }
+  for (TenantAuditEvent& appended : events) {
+    v1::AuditEvent& event = appended.event;
+    AuditChainHead& head = heads[appended.tenant_id];
+    event.set_sequence(head.last_sequence + 1);
+    event.set_previous_hash(head.last_hash);
+    event.set_hash(AuditLog::ChainHash(event.previous_hash(), event));
+    head.last_sequence = event.sequence();
+    head.last_hash = event.hash();
+  }
+  return txn.Write(events, heads);
+}
+
 }  // namespace
 
+AuditLog::AuditLog(AuditStore* store, paging::PageTokens page_tokens, int verify_chunk_size)
+    : store_(store),
+      page_tokens_(std::move(page_tokens)),
+      verify_chunk_size_(std::max(verify_chunk_size, 1)) {}
+
 AuditLog::AuditLog(pg::Pool* pg, paging::PageTokens page_tokens, int verify_chunk_size)
-    : pg_(pg),
+    : owned_store_(std::make_unique<PgAuditStore>(pg)),
+      store_(owned_store_.get()),
       page_tokens_(std::move(page_tokens)),
       verify_chunk_size_(std::max(verify_chunk_size, 1)) {}
 
@@ -285,91 +268,19 @@ void AuditLog::Append(pqxx::work& txn, const std::string& tenant_id, v1::AuditEv
 
 void AuditLog::Append(pqxx::work& txn, std::vector<TenantAuditEvent> events) {
   if (events.empty()) return;
-  for (TenantAuditEvent& appended : events) {
-    v1::AuditEvent& event = appended.event;
-    if (!event.has_occur_time()) {
-      *event.mutable_occur_time() =
-          TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
-    } else if (!IsValidTimestamp(event.occur_time())) {
-      throw std::invalid_argument("audit event: occur_time is not a valid timestamp");
-    }
-    const int32_t nanos = event.occur_time().nanos();
-    event.mutable_occur_time()->set_nanos(nanos - nanos % 1000);
-    MakeStorable(event);
+  if (!Prepare(events).ok()) {
+    throw std::invalid_argument("audit event: occur_time is not a valid timestamp");
   }
+  PgAuditRows rows(txn);
+  // Finish rethrows a failed statement's exception; what is left is the chain's own error.
+  const absl::Status status = rows.Finish(Chain(rows, std::move(events)));
+  if (!status.ok()) throw std::runtime_error(std::string(status.message()));
+}
 
-  // tenant id -> (last sequence, last hash) of its chain, as this call moves it on.
-  std::map<std::string, std::pair<int64_t, std::string>> heads;
-  for (const TenantAuditEvent& appended : events) heads.try_emplace(appended.tenant_id);
-  std::vector<std::string> tenants;
-  for (const auto& [tenant, head] : heads) tenants.push_back(tenant);  // Sorted.
-  std::set<std::string> locked;
-  const auto lock = [&](const std::vector<std::string>& which) {
-    for (const pqxx::row& row : txn.exec_params(kLockHeadsSql, pg::TextArrayLiteral(which))) {
-      const std::string tenant = row[0].as<std::string>();
-      heads[tenant] = {row[1].as<int64_t>(), row[2].as<std::string>()};
-      locked.insert(tenant);
-    }
-  };
-  lock(tenants);
-  if (locked.size() < tenants.size()) {
-    // A tenant's first entry: its head is created (and, inserted by this transaction, held).
-    std::vector<std::string> missing;
-    for (const std::string& tenant : tenants) {
-      if (!locked.contains(tenant)) missing.push_back(tenant);
-    }
-    txn.exec_params(kCreateHeadsSql, pg::TextArrayLiteral(missing), std::string(kAuditGenesisHash));
-    lock(missing);
-  }
-  // Heads are never deleted, so each created or found one is locked now; a head missing here
-  // would start a chain over from an empty hash.
-  if (locked.size() < tenants.size()) {
-    throw std::runtime_error("audit log: a chain head vanished while it was being locked");
-  }
-
-  // One array per column of kAppendSql.
-  std::array<std::vector<std::string>, 14> columns;
-  for (TenantAuditEvent& appended : events) {
-    v1::AuditEvent& event = appended.event;
-    auto& [last_sequence, last_hash] = heads[appended.tenant_id];
-    event.set_sequence(last_sequence + 1);
-    event.set_previous_hash(last_hash);
-    event.set_hash(ChainHash(event.previous_hash(), event));
-    last_sequence = event.sequence();
-    last_hash = event.hash();
-    const std::vector<std::string> row = {appended.tenant_id,
-                                          std::to_string(event.sequence()),
-                                          std::to_string(event.occur_time().seconds()),
-                                          std::to_string(event.occur_time().nanos() / 1000),
-                                          event.action(),
-                                          event.actor_id(),
-                                          event.client(),
-                                          event.resource_type(),
-                                          event.resource_id(),
-                                          pg::TextArrayLiteral(std::vector<std::string>(
-                                              event.fields().begin(), event.fields().end())),
-                                          event.detail(),
-                                          event.request_id(),
-                                          event.previous_hash(),
-                                          event.hash()};
-    for (size_t column = 0; column < columns.size(); ++column) {
-      columns[column].push_back(row[column]);
-    }
-  }
-  std::vector<std::string> head_tenants, head_sequences, head_hashes;
-  for (const auto& [tenant, head] : heads) {
-    head_tenants.push_back(tenant);
-    head_sequences.push_back(std::to_string(head.first));
-    head_hashes.push_back(head.second);
-  }
-  std::vector<std::string> params;
-  for (const std::vector<std::string>& column : columns) {
-    params.push_back(pg::TextArrayLiteral(column));
-  }
-  for (const std::vector<std::string>* column : {&head_tenants, &head_sequences, &head_hashes}) {
-    params.push_back(pg::TextArrayLiteral(*column));
-  }
-  txn.exec_params(kAppendSql, pqxx::prepare::make_dynamic_params(params));
+absl::Status AuditLog::Append(AuditTransaction& txn, std::vector<TenantAuditEvent> events) {
+  if (events.empty()) return absl::OkStatus();
+  TL_RETURN_IF_ERROR(Prepare(events));
+  return Chain(txn, std::move(events));
 }
 
 absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
@@ -416,71 +327,53 @@ absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
   }
   const int page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
 
-  std::vector<std::string> params = {tenant_id};
-  const auto param = [&params](std::string value) {
-    params.push_back(std::move(value));
-    return absl::StrCat("$", params.size());
-  };
-  std::string sql =
-      absl::StrCat("SELECT ", kEventColumns, " FROM audit_events WHERE tenant_id = $1");
-  if (!request.actor_id().empty()) {
-    absl::StrAppend(&sql, " AND actor_id = ", param(request.actor_id()));
-  }
-  if (!request.resource_type().empty()) {
-    absl::StrAppend(&sql, " AND resource_type = ", param(request.resource_type()));
-  }
-  if (!request.resource_id().empty()) {
-    absl::StrAppend(&sql, " AND resource_id = ", param(request.resource_id()));
-  }
-  if (!request.action_prefix().empty()) {
-    absl::StrAppend(&sql, " AND starts_with(action, ", param(request.action_prefix()), ")");
-  }
-  if (has_start) absl::StrAppend(&sql, " AND occur_time >= ", TimeSql(start, params));
-  if (has_end) absl::StrAppend(&sql, " AND occur_time < ", TimeSql(end, params));
-  if (before) absl::StrAppend(&sql, " AND sequence < ", param(std::to_string(*before)));
-  // One more than the page, to know whether another page follows.
-  absl::StrAppend(&sql, " ORDER BY sequence DESC LIMIT ", param(std::to_string(page_size + 1)));
+  AuditEntryFilter filter;
+  filter.actor_id = request.actor_id();
+  filter.resource_type = request.resource_type();
+  filter.resource_id = request.resource_id();
+  filter.action_prefix = request.action_prefix();
+  if (has_start) filter.start_micros = start;
+  if (has_end) filter.end_micros = end;
+  filter.before_sequence = before;
+  filter.limit = page_size + 1;  // One more than the page, to know whether another follows.
 
-  v1::ListAuditEventsResponse response;
-  TL_RETURN_IF_ERROR(pg_->Query([&](pqxx::nontransaction& txn) {
-    const pqxx::result rows = txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
-    for (const pqxx::row& row : rows) {
-      if (response.events_size() == page_size) {
-        response.set_next_page_token(
-            page_tokens_.Encode({{"s", response.events(page_size - 1).sequence()}}, query_hash));
-        break;
-      }
-      *response.add_events() = EventFromRow(row);
-    }
+  std::vector<v1::AuditEvent> entries;
+  TL_RETURN_IF_ERROR(store_->Read([&](AuditReader& reader) -> absl::Status {
+    TL_ASSIGN_OR_RETURN(entries, reader.ListEntries(tenant_id, filter));
     return absl::OkStatus();
   }));
+  v1::ListAuditEventsResponse response;
+  for (v1::AuditEvent& entry : entries) {
+    if (response.events_size() == page_size) {
+      response.set_next_page_token(
+          page_tokens_.Encode({{"s", response.events(page_size - 1).sequence()}}, query_hash));
+      break;
+    }
+    *response.add_events() = std::move(entry);
+  }
   return response;
 }
 
 absl::StatusOr<v1::VerifyAuditChainResponse> AuditLog::Verify(const std::string& tenant_id) const {
   std::optional<ChainCheck> check;
-  TL_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) {
-    check.emplace();  // Afresh if the transaction is retried.
-    // One snapshot for the entries and the head: what a concurrent append adds is either
-    // wholly seen or not at all.
-    txn.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const std::string chunk_sql =
-        absl::StrCat("SELECT ", kEventColumns,
-                     " FROM audit_events WHERE tenant_id = $1 AND sequence > $2"
-                     " ORDER BY sequence LIMIT $3");
+  // One snapshot for the entries and the head: what a concurrent append adds is either wholly
+  // seen or not at all.
+  TL_RETURN_IF_ERROR(store_->ReadSnapshot([&](AuditReader& reader) -> absl::Status {
+    check.emplace();  // Afresh if the read is retried.
     while (true) {
-      const pqxx::result rows =
-          txn.exec_params(chunk_sql, tenant_id, check->last_sequence(), verify_chunk_size_);
-      for (const pqxx::row& row : rows) {
-        if (!check->Next(EventFromRow(row))) return absl::OkStatus();
+      TL_ASSIGN_OR_RETURN(
+          const std::vector<v1::AuditEvent> entries,
+          reader.EntriesAfter(tenant_id, check->last_sequence(), verify_chunk_size_));
+      for (const v1::AuditEvent& entry : entries) {
+        if (!check->Next(entry)) return absl::OkStatus();
       }
-      if (static_cast<int>(rows.size()) < verify_chunk_size_) break;
+      if (static_cast<int>(entries.size()) < verify_chunk_size_) break;
     }
-    const pqxx::result head = txn.exec_params(kReadHeadSql, tenant_id);
-    if (head.empty()) {
+    TL_ASSIGN_OR_RETURN(const std::optional<AuditChainHead> head, reader.Head(tenant_id));
+    if (!head) {
       check->End(0, "");
     } else {
-      check->End(head[0][0].as<int64_t>(), head[0][1].as<std::string>());
+      check->End(head->last_sequence, head->last_hash);
     }
     return absl::OkStatus();
   }));

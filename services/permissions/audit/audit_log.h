@@ -16,6 +16,7 @@
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_AUDIT_AUDIT_LOG_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_AUDIT_AUDIT_LOG_H_
 
+#include <memory>
 #include <pqxx/transaction>
 #include <string>
 #include <string_view>
@@ -26,27 +27,20 @@
 #include "common/events/consumer.h"
 #include "common/paging/page_token.h"
 #include "common/pg/pool.h"
+#include "services/permissions/audit/audit_store.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 #include "touchline/permissions/v1/permissions_service.pb.h"
 
 namespace touchline::permissions {
 
-// previous_hash of a tenant's first entry.
-inline constexpr char kAuditGenesisHash[] =
-    "0000000000000000000000000000000000000000000000000000000000000000";
-
-// One event for AuditLog::Append to add to the chain of `tenant_id`.
-struct TenantAuditEvent {
-  std::string tenant_id;
-  touchline::permissions::v1::AuditEvent event;
-};
-
-// The audit log of every tenant. Thread-safe.
+// The audit log of every tenant: the chain's rules over an AuditStore. Thread-safe.
 class AuditLog {
  public:
-  // `pg` has the permissions schema on its search_path and must outlive the log. Verify reads
-  // the chain `verify_chunk_size` (>= 1) entries at a time. `page_tokens` seals List's page
-  // tokens.
+  // Over `store` (not owned, outlives the log). Verify reads the chain `verify_chunk_size`
+  // (>= 1) entries at a time. `page_tokens` seals List's page tokens.
+  AuditLog(AuditStore* store, paging::PageTokens page_tokens, int verify_chunk_size = 1000);
+  // Over a PgAuditStore of `pg`, which has the permissions schema on its search_path and must
+  // outlive the log.
   AuditLog(pg::Pool* pg, paging::PageTokens page_tokens, int verify_chunk_size = 1000);
 
   // Appends `event` to `tenant_id`'s chain inside the caller's transaction: it is in the log
@@ -67,6 +61,11 @@ class AuditLog {
   // events of one tenant are appended in the order given. Same preconditions and exceptions
   // as Append, checked for every event before anything is written.
   static void Append(pqxx::work& txn, std::vector<TenantAuditEvent> events);
+
+  // The same inside a unit of work of any AuditStore, errors returned: INVALID_ARGUMENT for
+  // an invalid occur_time (nothing written), INTERNAL when a head the store locked is missing
+  // from its answer, the store's error otherwise.
+  static absl::Status Append(AuditTransaction& txn, std::vector<TenantAuditEvent> events);
 
   // One page of `tenant_id`'s entries, newest (highest sequence) first, with the request's
   // filters: actor_id, resource_type and resource_id equal, action starting with
@@ -119,7 +118,8 @@ class AuditLog {
                                const touchline::permissions::v1::AuditEvent& event);
 
  private:
-  pg::Pool* const pg_;
+  std::unique_ptr<AuditStore> owned_store_;  // Set by the pg::Pool constructor.
+  AuditStore* const store_;
   const paging::PageTokens page_tokens_;
   const int verify_chunk_size_;
 };
