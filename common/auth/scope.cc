@@ -520,6 +520,13 @@ absl::StatusOr<const Scope*> ScopeOf(const RequestContext& caller) {
   return caller.scope.get();
 }
 
+absl::Status RequirePermission(const RequestContext& caller,
+                               permissions::v1::Permission permission) {
+  absl::StatusOr<const Scope*> scope = ScopeOf(caller);
+  if (!scope.ok()) return scope.status();
+  return (*scope)->Require(permission);
+}
+
 bool Scope::Allows(Access access, const CustomerAttributes& customer) const {
   if (access != Access::kRead && !Has(PermissionFor(access))) return false;
   // The owner and those the owner reports to, VIP or not.

@@ -205,6 +205,11 @@ class Scope {
 // defect (a production authenticator always attaches one), never the caller's mistake.
 absl::StatusOr<const Scope*> ScopeOf(const RequestContext& caller);
 
+// The caller's scope grants `permission`: ScopeOf's error, or Scope::Require's
+// PERMISSION_DENIED.
+absl::Status RequirePermission(const RequestContext& caller,
+                               permissions::v1::Permission permission);
+
 }  // namespace touchline::auth
 
 #endif  // TOUCHLINE_COMMON_AUTH_SCOPE_H_

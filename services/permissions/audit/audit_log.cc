@@ -390,15 +390,13 @@ events::ApplyFn AuditLog::ApplyFromStream() {
 
 absl::StatusOr<v1::ListAuditEventsResponse> AuditLog::List(
     const auth::RequestContext& caller, const v1::ListAuditEventsRequest& request) const {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
-  TL_RETURN_IF_ERROR(scope->Require(v1::PERMISSION_AUDIT_READ));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_AUDIT_READ));
   return List(caller.tenant_id, request);
 }
 
 absl::StatusOr<v1::VerifyAuditChainResponse> AuditLog::Verify(
     const auth::RequestContext& caller) const {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
-  TL_RETURN_IF_ERROR(scope->Require(v1::PERMISSION_AUDIT_READ));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_AUDIT_READ));
   return Verify(caller.tenant_id);
 }
 

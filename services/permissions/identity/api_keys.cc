@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/request_context.h"
+#include "common/auth/scope.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
@@ -62,7 +63,7 @@ std::string ApiKeyTenant(std::string_view secret) {
 
 absl::StatusOr<v1::CreateApiKeyResponse> IdentityManager::CreateApiKey(
     const auth::RequestContext& caller, const v1::CreateApiKeyRequest& request) {
-  TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   const v1::ApiKey& in = request.api_key();
   const absl::Time now = Now();
   status::FieldViolations violations;
@@ -140,7 +141,7 @@ absl::StatusOr<v1::CreateApiKeyResponse> IdentityManager::CreateApiKey(
 absl::StatusOr<v1::ListApiKeysResponse> IdentityManager::ListApiKeys(
     const auth::RequestContext& caller, const v1::ListApiKeysRequest& request) {
   if (request.user_id().empty() || request.user_id() != caller.caller_id) {
-    TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+    TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   }
   std::vector<ApiKeyRecord> keys;
   TL_RETURN_IF_ERROR(store_->Read([&](IdentityReader& txn) -> absl::Status {
@@ -154,7 +155,7 @@ absl::StatusOr<v1::ListApiKeysResponse> IdentityManager::ListApiKeys(
 
 absl::StatusOr<v1::ApiKey> IdentityManager::RevokeApiKey(const auth::RequestContext& caller,
                                                          std::string_view api_key_id) {
-  TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   const absl::Time now = Now();
   const Actor actor = ActorOf(caller, now);
   std::optional<ApiKeyRecord> revoked;

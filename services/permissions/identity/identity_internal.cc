@@ -133,11 +133,6 @@ void CheckText(std::string_view value, size_t max, std::string field,
   validation::FieldChecker(violations).Text(text, field, max, {.required = true, .trim = false});
 }
 
-absl::Status RequireAdministrator(const auth::RequestContext& caller) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
-  return scope->Require(v1::PERMISSION_ADMINISTER);
-}
-
 absl::Status UserNotFound(std::string_view user_id) {
   return absl::NotFoundError(absl::StrCat("no user '", std::string(user_id), "'"));
 }

@@ -81,9 +81,6 @@ v1::User ToProto(const UserRecord& u, absl::Time now);
 void CheckText(std::string_view value, size_t max, std::string field,
                status::FieldViolations& violations);
 
-// PERMISSION_DENIED unless the caller's scope holds PERMISSION_ADMINISTER; INTERNAL "no
-// scope" without a scope (auth::ScopeOf).
-absl::Status RequireAdministrator(const auth::RequestContext& caller);
 
 absl::Status UserNotFound(std::string_view user_id);
 absl::Status UserDisabled(std::string_view user_id);

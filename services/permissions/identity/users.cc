@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/auth/scope.h"
 #include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
@@ -159,7 +160,7 @@ absl::StatusOr<int> PageSize(int requested) {
 
 absl::StatusOr<v1::User> IdentityManager::CreateUser(const auth::RequestContext& caller,
                                                      const v1::CreateUserRequest& request) {
-  TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   const v1::User& in = request.user();
   status::FieldViolations violations;
   CheckUserFields(in,
@@ -264,7 +265,7 @@ absl::StatusOr<v1::User> IdentityManager::CreateUser(const auth::RequestContext&
 
 absl::StatusOr<v1::User> IdentityManager::GetUser(const auth::RequestContext& caller,
                                                   std::string_view user_id) {
-  if (user_id != caller.caller_id) TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+  if (user_id != caller.caller_id) TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   std::optional<UserRecord> user;
   TL_RETURN_IF_ERROR(store_->Read([&](IdentityReader& txn) -> absl::Status {
     TL_ASSIGN_OR_RETURN(user, txn.FindUser(caller.tenant_id, user_id, RowLock::kNone));
@@ -276,7 +277,7 @@ absl::StatusOr<v1::User> IdentityManager::GetUser(const auth::RequestContext& ca
 
 absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
     const auth::RequestContext& caller, const v1::ListUsersRequest& request) {
-  TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   TL_ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
   status::FieldViolations violations;
   for (const auto& [field, value] :
@@ -318,7 +319,7 @@ absl::StatusOr<v1::ListUsersResponse> IdentityManager::ListUsers(
 
 absl::StatusOr<v1::User> IdentityManager::UpdateUser(const auth::RequestContext& caller,
                                                      const v1::UpdateUserRequest& request) {
-  TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   const v1::User& in = request.user();
   status::FieldViolations violations;
   validation::FieldChecker(violations).Required(!in.user_id().empty(), "user.user_id");
@@ -409,7 +410,7 @@ absl::StatusOr<v1::User> IdentityManager::UpdateUser(const auth::RequestContext&
 
 absl::StatusOr<v1::User> IdentityManager::DisableUser(const auth::RequestContext& caller,
                                                       std::string_view user_id) {
-  TL_RETURN_IF_ERROR(RequireAdministrator(caller));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   const absl::Time now = Now();
   const Actor actor = ActorOf(caller, now);
   std::optional<UserRecord> disabled;

@@ -90,11 +90,6 @@ std::string AccessName(v1::ShareAccess access) {
 
 }  // namespace
 
-absl::Status RequirePermission(const RequestContext& caller, v1::Permission permission) {
-  TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
-  return scope->Require(permission);
-}
-
 absl::Status RequireEmployee(const RequestContext& caller) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   for (const std::string& grantee : scope->proto().grantees()) {
@@ -126,7 +121,7 @@ absl::Status OrgManager::Read(const std::function<absl::Status(OrgReader&)>& rea
 
 absl::StatusOr<v1::Role> OrgManager::CreateRole(const RequestContext& caller,
                                                 const v1::CreateRoleRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   v1::Role role = request.role();
   TL_RETURN_IF_ERROR(CheckRole(role, {}));
   std::optional<v1::Role> created;
@@ -157,7 +152,7 @@ absl::StatusOr<v1::ListRolesResponse> OrgManager::ListRoles(const RequestContext
 
 absl::StatusOr<v1::Role> OrgManager::UpdateRole(const RequestContext& caller,
                                                 const v1::UpdateRoleRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   TL_ASSIGN_OR_RETURN(
       const std::set<std::string> fields,
       UpdatedFields(request.update_mask(), {"display_name", "rank", "data_scope", "permissions"}));
@@ -201,7 +196,7 @@ absl::StatusOr<v1::Role> OrgManager::UpdateRole(const RequestContext& caller,
 
 absl::StatusOr<v1::Territory> OrgManager::CreateTerritory(
     const RequestContext& caller, const v1::CreateTerritoryRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   v1::Territory territory = request.territory();
   TL_RETURN_IF_ERROR(CheckTerritory(territory, {}));
   std::optional<v1::Territory> created;
@@ -239,7 +234,7 @@ absl::StatusOr<v1::ListTerritoriesResponse> OrgManager::ListTerritories(
 
 absl::StatusOr<v1::Territory> OrgManager::UpdateTerritory(
     const RequestContext& caller, const v1::UpdateTerritoryRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   TL_ASSIGN_OR_RETURN(
       const std::set<std::string> fields,
       UpdatedFields(request.update_mask(), {"display_name", "regions", "member_user_ids"}));
@@ -274,7 +269,7 @@ absl::StatusOr<v1::Territory> OrgManager::UpdateTerritory(
 
 absl::StatusOr<v1::Team> OrgManager::CreateTeam(const RequestContext& caller,
                                                 const v1::CreateTeamRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   v1::Team team = request.team();
   TL_RETURN_IF_ERROR(CheckTeam(team, {}));
   std::optional<v1::Team> created;
@@ -307,7 +302,7 @@ absl::StatusOr<v1::ListTeamsResponse> OrgManager::ListTeams(const RequestContext
 
 absl::StatusOr<v1::Team> OrgManager::UpdateTeam(const RequestContext& caller,
                                                 const v1::UpdateTeamRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   TL_ASSIGN_OR_RETURN(const std::set<std::string> fields,
                       UpdatedFields(request.update_mask(), {"display_name", "member_user_ids"}));
   v1::Team change = request.team();
@@ -336,7 +331,7 @@ absl::StatusOr<v1::Team> OrgManager::UpdateTeam(const RequestContext& caller,
 
 absl::StatusOr<v1::PartnerOrganization> OrgManager::CreatePartnerOrganization(
     const RequestContext& caller, const v1::CreatePartnerOrganizationRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   v1::PartnerOrganization partner = request.partner_organization();
   TL_RETURN_IF_ERROR(CheckPartnerOrganization(partner));
   TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
@@ -371,7 +366,7 @@ absl::StatusOr<v1::ListPartnerOrganizationsResponse> OrgManager::ListPartnerOrga
 
 absl::StatusOr<v1::FieldPolicy> OrgManager::SetFieldPolicy(
     const RequestContext& caller, const v1::SetFieldPolicyRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   const v1::FieldPolicy& policy = request.policy();
   TL_RETURN_IF_ERROR(CheckFieldPolicy(policy));
   TL_RETURN_IF_ERROR(Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
@@ -397,7 +392,7 @@ absl::StatusOr<v1::FieldPolicy> OrgManager::SetFieldPolicy(
 
 absl::Status OrgManager::DeleteFieldPolicy(const RequestContext& caller,
                                            const v1::DeleteFieldPolicyRequest& request) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_ADMINISTER));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_ADMINISTER));
   TL_RETURN_IF_ERROR(CheckFieldPolicyKey(request));
   return Commit(caller, true, [&](OrgTransaction& txn) -> absl::Status {
     TL_ASSIGN_OR_RETURN(const bool deleted,
@@ -447,7 +442,7 @@ absl::Status OrgManager::UnshareCustomer(const RequestContext& caller,
 
 absl::StatusOr<v1::CustomerShare> OrgManager::ChangeShare(const RequestContext& caller,
                                                           v1::CustomerShare share, bool grant) {
-  TL_RETURN_IF_ERROR(RequirePermission(caller, v1::PERMISSION_CUSTOMERS_WRITE));
+  TL_RETURN_IF_ERROR(auth::RequirePermission(caller, v1::PERMISSION_CUSTOMERS_WRITE));
   const auth::Scope& scope = **auth::ScopeOf(caller);
   const std::string& tenant = caller.tenant_id;
   const std::string grantee = auth::GranteeOf(share);

@@ -21,10 +21,8 @@
 
 namespace touchline::permissions {
 
-// auth::Scope::Require on the caller's scope (auth::ScopeOf: INTERNAL "no scope" without one).
-absl::Status RequirePermission(const auth::RequestContext& caller, v1::Permission permission);
 // PERMISSION_DENIED for partner users (and their API keys): the organisation is read by
-// employees only. INTERNAL "no scope" as above.
+// employees only. INTERNAL "no scope" without a scope (auth::ScopeOf).
 absl::Status RequireEmployee(const auth::RequestContext& caller);
 
 // Drops cached scopes of a tenant: of `session_ids`, or all of them when it is empty.
