@@ -81,7 +81,6 @@ v1::User ToProto(const UserRecord& u, absl::Time now);
 void CheckText(std::string_view value, size_t max, std::string field,
                status::FieldViolations& violations);
 
-
 absl::Status UserNotFound(std::string_view user_id);
 absl::Status UserDisabled(std::string_view user_id);
 
