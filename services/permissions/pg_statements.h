@@ -6,6 +6,8 @@
 #define TOUCHLINE_SERVICES_PERMISSIONS_PG_STATEMENTS_H_
 
 #include <exception>
+#include <pqxx/transaction>
+#include <pqxx/transaction_base>
 #include <type_traits>
 
 #include "absl/status/status.h"
@@ -46,6 +48,29 @@ class PgStatements {
 
  private:
   std::exception_ptr failure_;
+};
+
+// What the stores' row classes (PgIdentityRows, PgOrgRows, PgAuditRows) share: the
+// transaction they run in, the pqxx::work their writes need, and the statements' first
+// failure. Writes through a read-only transaction fail with FAILED_PRECONDITION (RequireWork).
+class PgRows {
+ public:
+  // `status` when no statement failed; else rethrows the first statement's exception (inside
+  // pg::Pool::Transact or Query, which maps it). Call it last.
+  absl::Status Finish(absl::Status status) const { return statements_.Finish(status); }
+
+ protected:
+  explicit PgRows(pqxx::transaction_base& txn) : txn_(txn), work_(nullptr) {}
+  explicit PgRows(pqxx::work& work) : txn_(work), work_(&work) {}
+
+  absl::Status RequireWork() const {
+    if (work_ == nullptr) return absl::FailedPreconditionError("a write outside a transaction");
+    return absl::OkStatus();
+  }
+
+  pqxx::transaction_base& txn_;
+  pqxx::work* const work_;
+  PgStatements statements_;
 };
 
 }  // namespace touchline::permissions

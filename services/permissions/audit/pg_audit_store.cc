@@ -87,11 +87,6 @@ std::pair<std::string, std::vector<std::string>> ListStatement(const std::string
 
 }  // namespace
 
-absl::Status PgAuditRows::RequireWork() const {
-  if (work_ == nullptr) return absl::FailedPreconditionError("a write outside a transaction");
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<v1::AuditEvent>> PgAuditRows::ListEntries(
     const std::string& tenant, const AuditEntryFilter& filter) {
   return statements_.Run([&] {

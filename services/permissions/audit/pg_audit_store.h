@@ -22,12 +22,10 @@ namespace touchline::permissions {
 // The audit tables in one pqxx transaction, errors mapped as pg_statements.h says (call
 // Finish last). Writes need a pqxx::work; through a read-only transaction they fail with
 // FAILED_PRECONDITION.
-class PgAuditRows final : public AuditTransaction {
+class PgAuditRows final : public AuditTransaction, public PgRows {
  public:
-  explicit PgAuditRows(pqxx::transaction_base& txn) : txn_(txn), work_(nullptr) {}
-  explicit PgAuditRows(pqxx::work& work) : txn_(work), work_(&work) {}
-
-  absl::Status Finish(absl::Status status) const { return statements_.Finish(status); }
+  explicit PgAuditRows(pqxx::transaction_base& txn) : PgRows(txn) {}
+  explicit PgAuditRows(pqxx::work& work) : PgRows(work) {}
 
   absl::StatusOr<std::vector<v1::AuditEvent>> ListEntries(const std::string& tenant,
                                                           const AuditEntryFilter& filter) override;
@@ -38,13 +36,6 @@ class PgAuditRows final : public AuditTransaction {
       const std::vector<std::string>& tenants) override;
   absl::Status Write(const std::vector<TenantAuditEvent>& entries,
                      const std::map<std::string, AuditChainHead>& heads) override;
-
- private:
-  absl::Status RequireWork() const;
-
-  pqxx::transaction_base& txn_;
-  pqxx::work* const work_;
-  PgStatements statements_;
 };
 
 class PgAuditStore final : public AuditStore {

@@ -141,11 +141,6 @@ std::string TextArray(const std::vector<std::string>& keys) {
 
 }  // namespace
 
-absl::Status PgIdentityRows::RequireWork() const {
-  if (work_ == nullptr) return absl::FailedPreconditionError("a write outside a transaction");
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::optional<UserRecord>> PgIdentityRows::FindUser(std::string_view tenant_id,
                                                                    std::string_view user_id,
                                                                    RowLock lock) {

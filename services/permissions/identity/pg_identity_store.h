@@ -24,14 +24,10 @@ namespace touchline::permissions {
 // The identity tables in one pqxx transaction, errors mapped as pg_statements.h says (call
 // Finish last). Writes need a pqxx::work (the constructor with `work`); through a read-only
 // one they fail with FAILED_PRECONDITION.
-class PgIdentityRows final : public IdentityTransaction {
+class PgIdentityRows final : public IdentityTransaction, public PgRows {
  public:
-  explicit PgIdentityRows(pqxx::transaction_base& txn) : txn_(txn), work_(nullptr) {}
-  explicit PgIdentityRows(pqxx::work& work) : txn_(work), work_(&work) {}
-
-  // `status` when no statement failed; else rethrows the first statement's exception (inside
-  // pg::Pool::Transact or Query, which maps it).
-  absl::Status Finish(absl::Status status) const { return statements_.Finish(status); }
+  explicit PgIdentityRows(pqxx::transaction_base& txn) : PgRows(txn) {}
+  explicit PgIdentityRows(pqxx::work& work) : PgRows(work) {}
 
   absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view tenant_id,
                                                      std::string_view user_id,
@@ -92,14 +88,6 @@ class PgIdentityRows final : public IdentityTransaction {
                                                int limit) override;
   absl::Status AppendAudit(const std::string& tenant_id, v1::AuditEvent event) override;
   absl::Status Publish(std::string_view topic, const events::v1::EventEnvelope& envelope) override;
-
- private:
-  // FAILED_PRECONDITION unless this transaction may write.
-  absl::Status RequireWork() const;
-
-  pqxx::transaction_base& txn_;
-  pqxx::work* const work_;
-  PgStatements statements_;
 };
 
 class PgIdentityStore final : public IdentityStore {

@@ -396,11 +396,6 @@ absl::StatusOr<std::optional<KnownCustomer>> PgOrgRows::FindCustomer(
   return statements_.Run([&] { return permissions::FindCustomer(txn_, tenant, customer_id); });
 }
 
-absl::Status PgOrgRows::RequireWork() const {
-  if (work_ == nullptr) return absl::FailedPreconditionError("a write outside a transaction");
-  return absl::OkStatus();
-}
-
 absl::StatusOr<bool> PgOrgRows::InsertRole(const std::string& tenant, const v1::Role& role,
                                            absl::Time now) {
   TL_RETURN_IF_ERROR(RequireWork());

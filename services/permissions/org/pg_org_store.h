@@ -22,12 +22,10 @@ namespace touchline::permissions {
 // The organisation tables in one pqxx transaction, errors mapped as pg_statements.h says
 // (call Finish last). Writes need a pqxx::work; through a read-only transaction they fail with
 // FAILED_PRECONDITION.
-class PgOrgRows final : public OrgTransaction {
+class PgOrgRows final : public OrgTransaction, public PgRows {
  public:
-  explicit PgOrgRows(pqxx::transaction_base& txn) : txn_(txn), work_(nullptr) {}
-  explicit PgOrgRows(pqxx::work& work) : txn_(work), work_(&work) {}
-
-  absl::Status Finish(absl::Status status) const { return statements_.Finish(status); }
+  explicit PgOrgRows(pqxx::transaction_base& txn) : PgRows(txn) {}
+  explicit PgOrgRows(pqxx::work& work) : PgRows(work) {}
 
   // --- Scope compilation (scope_compiler.h), PostgreSQL only ---
 
@@ -96,13 +94,6 @@ class PgOrgRows final : public OrgTransaction {
                                            const std::string& customer_id) override;
   absl::Status AppendAudit(const std::string& tenant, v1::AuditEvent event) override;
   absl::Status Publish(std::string_view topic, const events::v1::EventEnvelope& envelope) override;
-
- private:
-  absl::Status RequireWork() const;
-
-  pqxx::transaction_base& txn_;
-  pqxx::work* const work_;
-  PgStatements statements_;
 };
 
 class PgOrgStore final : public OrgStore {
