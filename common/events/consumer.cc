@@ -292,6 +292,51 @@ absl::Status StreamConsumer::EnsureGroup() {
   return absl::OkStatus();
 }
 
+// KEYS[1] the stream, ARGV[1] the group. Entries the group was never delivered went missing
+// when one was deleted from inside the stream after the group's last-delivered-id
+// (max-deleted-entry-id, XDEL) or when the head was cut past it: then the stream's first entry
+// is after it, and of the entries ever added (entries-added) fewer are in the stream
+// (length) than the group has not read (entries-added - entries-read). Returns the stream's
+// max-deleted-entry-id or first entry id accordingly (an id after the last entry lost), else ''.
+// A group that does not exist counts as one that has read nothing.
+constexpr char kLostEntryScript[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+local function split(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function after(a, b)
+  local a_ms, a_seq = split(a)
+  local b_ms, b_seq = split(b)
+  return a_ms > b_ms or (a_ms == b_ms and a_seq > b_seq)
+end
+local delivered, read = '0-0', 0
+for _, info in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local group = {}
+  for i = 1, #info, 2 do group[info[i]] = info[i + 1] end
+  if group['name'] == ARGV[1] then
+    delivered = group['last-delivered-id']
+    read = group['entries-read']
+  end
+end
+local stream = {}
+local reply = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #reply, 2 do stream[reply[i]] = reply[i + 1] end
+if after(stream['max-deleted-entry-id'], delivered) then return stream['max-deleted-entry-id'] end
+local first = stream['recorded-first-entry-id']
+if type(read) == 'number' and after(first, delivered) and
+    stream['entries-added'] - read > stream['length'] then
+  return first
+end
+return ''
+)lua";
+
+absl::StatusOr<std::string> StreamConsumer::LostEntryId() {
+  TL_ASSIGN_OR_RETURN(const redis::Reply reply,
+                      Command({"EVAL", kLostEntryScript, "1", stream_key_, options_.group}));
+  return std::string(reply.str());
+}
+
 absl::Status StreamConsumer::Reclaim(int* applied) {
   const std::string count = std::to_string(options_.batch_size);
   std::string cursor = kScanDone;

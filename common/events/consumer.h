@@ -177,6 +177,18 @@ class StreamConsumer {
   // Redis rejects a command.
   absl::StatusOr<int> PollOnce();
 
+  // Creates the group if it does not exist, from the stream's first entry (Start and PollOnce
+  // do it too). A reader that must not miss what is published after it begins
+  // (customers::Bootstrapper) calls it first. UNAVAILABLE if Redis cannot be reached.
+  absl::Status EnsureGroup();
+
+  // Whether entries were deleted from the stream before they were delivered to the group (cut
+  // by the MAXLEN guard or by hand while the group was behind, or before the group existed):
+  // "" when none were, else a stream id after the last one lost, which grows with each new
+  // loss. Those events are lost to the group: a read model rebuilds from its owner instead.
+  // Read atomically (one script). UNAVAILABLE if Redis cannot be reached.
+  absl::StatusOr<std::string> LostEntryId();
+
  private:
   struct Entry;
 
@@ -196,7 +208,6 @@ class StreamConsumer {
   absl::StatusOr<int> Pass(absl::Duration block);
   // The entries of an XREADGROUP or XAUTOCLAIM reply.
   static std::vector<Entry> ParseEntries(redis::ReplyView entries);
-  absl::Status EnsureGroup();
   // Takes over idle pending entries and processes them; adds to `*applied`.
   absl::Status Reclaim(int* applied);
   // Reads up to batch_size new entries (waiting up to `block` if non-zero) and processes them;
