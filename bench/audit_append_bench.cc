@@ -119,6 +119,7 @@ double Measure(const Run& run, const std::string& dsn, redis::Pool& redis,
   service.migrations = &pg::permissions_migrations();
   service.enforce_scopes = false;
   service.request_ids = true;
+  service.customer_read_model = true;
   for (const auto& [component, migrations] : service_host::StandardMigrations(service)) {
     if (absl::Status s = pg::ApplyMigrations(dsn, schema, component, *migrations); !s.ok()) {
       Die("migrating", s);

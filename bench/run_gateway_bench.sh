@@ -48,7 +48,8 @@ start() {
   "$build_dir/common/server/touchline-health" "127.0.0.1:$port" --wait=30s >/dev/null
 }
 permissions=$(tl_start_permissions "$build_dir" "$dir" "$tenant" "$admin_password")
-client_flags=(--jwt_public_key_file="$dir/keys/jwt.pub" --permissions_addr="$permissions")
+client_flags=(--jwt_public_key_file="$dir/keys/jwt.pub" --permissions_addr="$permissions"
+  --edge_secret_file="$dir/keys/edge.secret")
 contacts_port=$(tl_free_port)
 start "$build_dir/services/contacts/touchline-contacts" "$contacts_port" "${client_flags[@]}"
 touchpoints_port=$(tl_free_port)

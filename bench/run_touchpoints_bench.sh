@@ -102,7 +102,7 @@ port=$(tl_free_port)
 "$build_dir/services/touchpoints/touchline-touchpoints" --pg_dsn="$dsn" \
   --redis_addr="127.0.0.1:$redis_port" --listen_address="127.0.0.1:$port" \
   --metrics_address= --jwt_public_key_file="$dir/keys/jwt.pub" \
-  --permissions_addr="$permissions" \
+  --permissions_addr="$permissions" --edge_secret_file="$dir/keys/edge.secret" \
   --contacts_addr=127.0.0.1:1 2>"$dir/touchpoints.log" &  # No contacts: customers are seeded.
 service_pid=$!
 if ! "$build_dir/common/server/touchline-health" "127.0.0.1:$port" --wait=120s >/dev/null; then

@@ -51,6 +51,7 @@
 #include "absl/time/time.h"
 #include "bench/bench_ids.h"
 #include "bench/touchpoints_fake.h"
+#include "common/customers/read_model.h"
 #include "common/events/outbox.h"
 #include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
@@ -283,7 +284,8 @@ int Main() {
        {std::pair<const char*, const std::vector<pg::Migration>*>{"outbox",
                                                                   &events::OutboxMigrations()},
         {"idempotency", &idempotency::IdempotencyMigrations()},
-        {"touchpoints", &pg::touchpoints_migrations()}}) {
+        {"touchpoints", &pg::touchpoints_migrations()},
+        {"customer_read_model", &customers::ReadModelMigrations()}}) {
     const absl::Status status = pg::ApplyMigrations(dsn, schema, component, *migrations);
     if (!status.ok()) {
       std::fprintf(stderr, "migrating %s: %s\n", component, status.ToString().c_str());

@@ -215,9 +215,9 @@ void Bootstrapper::Run() {
       backoff = absl::ZeroDuration();
     } else {
       backoff = std::clamp(backoff * 2, absl::Milliseconds(100), options_.max_backoff);
-      log::Warning("customer read model: bootstrap failed, retrying",
-                   {{"error", step.status().ToString()},
-                    {"retry_in", absl::FormatDuration(backoff)}});
+      log::Warning(
+          "customer read model: bootstrap failed, retrying",
+          {{"error", step.status().ToString()}, {"retry_in", absl::FormatDuration(backoff)}});
     }
     const absl::Duration wait = backoff > absl::ZeroDuration() ? backoff : options_.check_interval;
     absl::MutexLock lock(&mu_);

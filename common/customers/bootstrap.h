@@ -55,7 +55,8 @@ struct BootstrapOptions {
   int page_size = 500;  // 1..1000
   // How often the running service checks whether its group lost entries.
   absl::Duration check_interval = absl::Minutes(1);
-  // Longest wait between attempts while contacts, PostgreSQL or Redis fails (from 100 ms, doubling).
+  // Longest wait between attempts while contacts, PostgreSQL or Redis fails (from 100 ms,
+  // doubling).
   absl::Duration max_backoff = absl::Seconds(30);
 };
 

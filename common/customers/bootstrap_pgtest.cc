@@ -1,5 +1,3 @@
-#include "common/customers/bootstrap.h"
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -7,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/customers/bootstrap.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
@@ -43,7 +42,8 @@ class FakeFeed final : public CustomerFeed {
     for (size_t i = start; i < snapshots_.size() && i < start + page_size; ++i) {
       *page.add_customers() = snapshots_[i];
     }
-    if (start + page_size < snapshots_.size()) page.set_next_page_token(absl::StrCat(start + page_size));
+    if (start + page_size < snapshots_.size())
+      page.set_next_page_token(absl::StrCat(start + page_size));
     return page;
   }
 
@@ -83,8 +83,8 @@ class BootstrapTest : public ::testing::Test {
  protected:
   void SetUp() override {
     TL_ASSERT_OK(pg::ApplyMigrations(dsn_, schema_.name(), "inbox", events::InboxMigrations()));
-    TL_ASSERT_OK(pg::ApplyMigrations(dsn_, schema_.name(), "customer_read_model",
-                                     ReadModelMigrations()));
+    TL_ASSERT_OK(
+        pg::ApplyMigrations(dsn_, schema_.name(), "customer_read_model", ReadModelMigrations()));
     pg::PoolOptions options;
     options.dsn = dsn_;
     options.search_path = schema_.name();

@@ -53,7 +53,8 @@ absl::Status CheckRow(const CustomerRow& row) {
 
 std::vector<std::string> FoldedLiterals(const CustomerRow& row) {
   std::vector<std::string> pairs;
-  for (const auto& [person, into] : row.folded_persons) pairs.push_back(absl::StrCat(person, ":", into));
+  for (const auto& [person, into] : row.folded_persons)
+    pairs.push_back(absl::StrCat(person, ":", into));
   return pairs;
 }
 
@@ -153,7 +154,8 @@ std::optional<CustomerRow> FindCustomer(pqxx::transaction_base& txn, const std::
 absl::StatusOr<bool> ReadModel::Apply(pqxx::work& txn, const CustomerRow& row,
                                       const ev::EventEnvelope* cause) const {
   // Locked, so that `before` is what this transaction replaces.
-  const std::optional<CustomerRow> before = Find(txn, row.tenant_id, row.customer_id, /*lock=*/true);
+  const std::optional<CustomerRow> before =
+      Find(txn, row.tenant_id, row.customer_id, /*lock=*/true);
   if (before.has_value() && before->version >= row.version) return false;
   const pqxx::result written = txn.exec_params(
       kUpsert, row.tenant_id, row.customer_id, static_cast<int>(row.state), row.merged_into,

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <pqxx/transaction_base>
 #include <pqxx/pqxx>
+#include <pqxx/transaction_base>
 #include <string>
 #include <utility>
 #include <vector>

@@ -1,10 +1,9 @@
-#include "common/customers/read_model.h"
-
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/customers/read_model.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
 #include "common/pg/migrator.h"
@@ -48,8 +47,8 @@ struct Change {
 class ReadModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    TL_ASSERT_OK(pg::ApplyMigrations(dsn_, schema_.name(), "customer_read_model",
-                                     ReadModelMigrations()));
+    TL_ASSERT_OK(
+        pg::ApplyMigrations(dsn_, schema_.name(), "customer_read_model", ReadModelMigrations()));
     pg::PoolOptions options;
     options.dsn = dsn_;
     options.search_path = schema_.name();
@@ -58,7 +57,8 @@ class ReadModelTest : public ::testing::Test {
   }
 
   absl::Status Apply(const google::protobuf::Message& payload, const std::string& id) {
-    const ev::EventEnvelope event = events::MakeEnvelope(payload, kTenant, "customer", id, "r", "u");
+    const ev::EventEnvelope event =
+        events::MakeEnvelope(payload, kTenant, "customer", id, "r", "u");
     return pool_->Transact([&](pqxx::work& txn) { return model_.ApplyEvent(txn, event); });
   }
 

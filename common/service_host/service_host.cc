@@ -5,10 +5,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/events/outbox.h"
+#include "common/events/topics.h"
 #include "common/idempotency/idempotency.h"
 #include "common/log/log.h"
 
@@ -58,6 +60,9 @@ std::vector<std::pair<std::string, const std::vector<pg::Migration>*>> StandardM
     components.emplace_back("idempotency", &idempotency::IdempotencyMigrations());
   }
   if (options.migrations != nullptr) components.emplace_back(options.name, options.migrations);
+  if (options.customer_read_model) {
+    components.emplace_back("customer_read_model", &customers::ReadModelMigrations());
+  }
   return components;
 }
 
@@ -226,6 +231,35 @@ void ServiceHost::AddConsumer(events::ConsumerOptions options, events::BatchAppl
   consumers_.push_back(std::make_unique<events::StreamConsumer>(
       Completed(std::move(options)), redis_.get(), pool_.get(), std::move(apply)));
   AddBackground(consumers_.back().get());
+}
+
+void ServiceHost::ReadCustomers(const customers::ReadModel* model,
+                                const std::string& contacts_addr) {
+  if (!options_.customer_read_model || bootstrapper_ != nullptr || customer_feed_ != nullptr) {
+    MisWired("ReadCustomers without customer_read_model, or twice");
+  }
+  AddConsumer(events::kCustomersTopic,
+              [model](pqxx::work& txn, const events::v1::EventEnvelope& event) {
+                return model->ApplyEvent(txn, event);
+              });
+  events::StreamConsumer* consumer = consumers_.back().get();
+  if (contacts_addr.empty()) {
+    log::Warning(
+        "no --contacts_addr: the customer read model is not built from contacts, and holds only "
+        "what the customers stream still had");
+    return;
+  }
+  std::optional<auth::ServiceSigner> signer = enforcement::ServiceSignerFromFlags();
+  if (!signer.has_value()) {
+    config::Fatal("--edge_secret_file is required to build the customer read model from contacts");
+  }
+  customer_feed_ = customers::MakeGrpcCustomerFeed(channel::BalancedChannel(contacts_addr),
+                                                   *std::move(signer), options_.name);
+  bootstrapper_ = std::make_unique<customers::Bootstrapper>(
+      pool_.get(), customer_feed_.get(), model,
+      customers::CustomersStream{.ensure_group = [consumer] { return consumer->EnsureGroup(); },
+                                 .lost_entry_id = [consumer] { return consumer->LostEntryId(); }});
+  AddBackground(bootstrapper_.get());
 }
 
 void ServiceHost::AddBackground(std::function<void()> start, std::function<void()> stop) {

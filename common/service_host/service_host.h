@@ -43,6 +43,8 @@
 #include "common/audit/audit.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope_authenticator.h"
+#include "common/customers/bootstrap.h"
+#include "common/customers/read_model.h"
 #include "common/enforcement/enforcement.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox_relay.h"
@@ -88,6 +90,9 @@ struct ServiceOptions {
   // acknowledged (events::StreamTrimmer, every --events_trim_interval): those it publishes,
   // e.g. {events::kCustomersTopic, events::kAuditTopic}. Empty: none.
   std::vector<std::string> trimmed_topics;
+  // Whether the service keeps a read model of contacts' customers (customers::ReadModel, fed
+  // by ReadCustomers): its table and bootstrap passes are migrated after the service's own.
+  bool customer_read_model = false;
 };
 
 // The checked values of the host's flags.
@@ -102,7 +107,8 @@ struct HostConfig {
 // The migration components a service with `options` applies, in order, as (component,
 // migrations): the outbox, the inbox, the shares read model (with enforce_scopes), the
 // page-token key, the idempotency keys (with request_ids), then the service's own (component
-// options.name, when options.migrations is set). ServiceHost::Setup applies them; the
+// options.name, when options.migrations is set), then the customer read model (with
+// customer_read_model). ServiceHost::Setup applies them; the
 // in-process test fixture (tests/testing/in_process_service.h) applies the same.
 std::vector<std::pair<std::string, const std::vector<pg::Migration>*>> StandardMigrations(
     const ServiceOptions& options);
@@ -175,6 +181,12 @@ class ServiceHost {
   // service's name) and consumer when they are empty.
   void AddConsumer(events::ConsumerOptions options, events::ApplyFn apply);
   void AddConsumer(events::ConsumerOptions options, events::BatchApplyFn apply);
+  // With customer_read_model: keeps `model` (not owned; must outlive the host) from the
+  // "customers" topic (AddConsumer) and, when `contacts_addr` is set, builds it from contacts'
+  // CustomerFeedService (customers::Bootstrapper, signed as the service with
+  // --edge_secret_file, which is then required: config::Fatal without it). Without
+  // `contacts_addr` the model holds only what the stream still had: logged as a warning.
+  void ReadCustomers(const customers::ReadModel* model, const std::string& contacts_addr);
   // Some other part that runs beside the calls: `start` is called by Start after the parts
   // added before it, `stop` at shutdown before them.
   void AddBackground(std::function<void()> start, std::function<void()> stop);
@@ -230,6 +242,8 @@ class ServiceHost {
   std::unique_ptr<enforcement::Enforcement> enforcement_;
   std::optional<paging::PageTokens> page_tokens_;
   std::deque<std::unique_ptr<events::StreamConsumer>> consumers_;
+  std::unique_ptr<customers::CustomerFeed> customer_feed_;
+  std::unique_ptr<customers::Bootstrapper> bootstrapper_;
   std::vector<Part> parts_;
   PeriodicRunner periodic_;
   std::unique_ptr<server::Executor> executor_;

@@ -1,6 +1,6 @@
-// The permissions service's read model of contacts' customers: the attributes visibility
-// depends on (owner, region, level, state), fed by the "customers" topic, plus the shares this
-// service owns. ShareCustomer and CheckAccess decide on it.
+// What the permissions service knows of contacts' customers: the customer read model (the
+// attributes visibility depends on: owner, region, level, state) plus the shares this service
+// owns. ShareCustomer and CheckAccess decide on it.
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_CUSTOMER_READ_MODEL_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_CUSTOMER_READ_MODEL_H_
 
@@ -13,23 +13,17 @@
 #include "common/auth/request_context.h"
 #include "common/auth/scope.h"
 #include "common/customers/customer_directory.h"
-#include "common/events/topics.h"
+#include "common/customers/read_model.h"
 #include "common/pg/pool.h"
 #include "touchline/contacts/v1/customer.pb.h"
-#include "touchline/events/v1/event.pb.h"
 
 namespace touchline::permissions {
 
-// The topic and consumer group the read model is fed from.
-using ::touchline::events::kCustomersTopic;
-inline constexpr char kCustomersGroup[] = "permissions";
-
-// An events::ApplyFn for the "customers" topic: CustomerCreated, CustomerUpdated,
-// CustomerDeleted, CustomerUndeleted, CustomersMerged and CustomersUnmerged upsert the
-// customers they carry unless the read model holds a version (etag) at least as new; other
-// events are ignored. INVALID_ARGUMENT for a customer whose id is not a UUID or whose etag is
-// not a number (the event cannot be applied; the consumer dead-letters it).
-absl::Status ApplyCustomerEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
+// The read model of contacts' customers (customers::ReadModel, in this service's schema): fed
+// by the "customers" topic and built from contacts' CustomerFeedService
+// (service_host::ServiceHost::ReadCustomers). Nothing here depends on a change of a customer,
+// so it has no ChangedFn.
+const customers::ReadModel& CustomerReadModel();
 
 // One customer of the read model.
 struct KnownCustomer {

@@ -100,7 +100,8 @@ TEST_F(CustomerReadModelTest, ACustomerJustCreatedInContactsCanBeSharedAtOnce) {
   *created.mutable_customer() = customer;
   const ev::EventEnvelope envelope =
       events::MakeEnvelope(created, kTenant, "customer", customer.customer_id(), "", "");
-  TL_ASSERT_OK(pool_->Transact([&](pqxx::work& txn) { return ApplyCustomerEvent(txn, envelope); }));
+  TL_ASSERT_OK(pool_->Transact(
+      [&](pqxx::work& txn) { return CustomerReadModel().ApplyEvent(txn, envelope); }));
   EXPECT_EQ(Version(customer.customer_id()), 3);
   // A customer contacts does not give is still unknown.
   const std::string unknown = ids::NewUuid();
@@ -116,7 +117,8 @@ TEST_F(CustomerReadModelTest, WhatContactsSaysNeverReplacesWhatTheEventsBrought)
   *deleted.mutable_customer() = customer;
   const ev::EventEnvelope envelope =
       events::MakeEnvelope(deleted, kTenant, "customer", customer.customer_id(), "", "");
-  TL_ASSERT_OK(pool_->Transact([&](pqxx::work& txn) { return ApplyCustomerEvent(txn, envelope); }));
+  TL_ASSERT_OK(pool_->Transact(
+      [&](pqxx::work& txn) { return CustomerReadModel().ApplyEvent(txn, envelope); }));
   // Known: contacts is not asked, and version 5 stays.
   TL_ASSERT_OK(LearnUnknownCustomer(*pool_, directory_, caller_, customer.customer_id()));
   EXPECT_TRUE(directory_.asked().empty());

@@ -18,6 +18,7 @@ int Main(int argc, char** argv) {
   options.enforce_scopes = false;  // Credentials are resolved here, in process.
   options.request_ids = true;      // CreateUser's, kept for --idempotency_retention.
   options.trimmed_topics = {events::kPermissionsTopic};
+  options.customer_read_model = true;
   service_host::ServiceHost host(argc, argv, options);
   const ServiceConfig config = ServiceConfigOrDie();
   if (!host.Setup()) return 0;  // --migrate_only
@@ -35,7 +36,7 @@ int Main(int argc, char** argv) {
                               .customers = directory.get()});
   AccessChecker access(host.pool(), &compiler);
   AuditLog audit(host.pool(), host.page_tokens());
-  host.AddConsumer(kCustomersTopic, &ApplyCustomerEvent);
+  host.ReadCustomers(&CustomerReadModel(), config.contacts_addr);
   host.AddConsumer(AuditLog::StreamConsumerOptions(config.audit_batch_size),
                    AuditLog::ApplyBatchFromStream());
   host.AddPeriodic("purging ended sessions", config.session_purge_interval, [&] {

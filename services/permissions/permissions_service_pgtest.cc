@@ -243,8 +243,8 @@ class PermissionsServiceTest : public ::testing::Test {
                      const std::string& customer_id) {
     const ev::EventEnvelope envelope =
         events::MakeEnvelope(payload, tenant, "customer", customer_id, "", "");
-    const absl::Status applied =
-        pool_->Transact([&](pqxx::work& txn) { return ApplyCustomerEvent(txn, envelope); });
+    const absl::Status applied = pool_->Transact(
+        [&](pqxx::work& txn) { return CustomerReadModel().ApplyEvent(txn, envelope); });
     ASSERT_TRUE(applied.ok()) << applied;
   }
 

@@ -63,6 +63,7 @@ class CustomerReadModelTest : public ::testing::Test {
           std::tuple{tp_schema_.name(), &events::OutboxMigrations(), "outbox"},
           std::tuple{tp_schema_.name(), &events::InboxMigrations(), "inbox"},
           std::tuple{tp_schema_.name(), &enforcement::SharesMigrations(), "shares"},
+          std::tuple{tp_schema_.name(), &customers::ReadModelMigrations(), "customer_read_model"},
           std::tuple{contacts_schema_.name(), &events::OutboxMigrations(), "outbox"}}) {
       TL_ASSERT_OK(pg::ApplyMigrations(dsn_, schema, component, *migrations));
     }
@@ -132,7 +133,7 @@ class CustomerReadModelTest : public ::testing::Test {
         options, redis_.get(), tp_pool_.get(),
         [this](pqxx::work& txn, const ev::EventEnvelope& event) -> absl::Status {
           txn.exec_params("INSERT INTO apply_log VALUES ($1)", event.event_id());
-          return ApplyCustomerEvent(txn, event);
+          return CustomerReadModel().ApplyEvent(txn, event);
         });
   }
 
@@ -255,14 +256,15 @@ TEST_F(CustomerReadModelTest, MergeMovesTouchpointsToTheSurvivorAndUnmergeMovesT
   const std::vector<std::string> of_b = {Record(b)};
   const std::vector<std::string> of_c = {Record(c)};
 
-  // c into a, then a into b.
+  // c into a, then a into b (merge ids are UUIDs, as contacts makes them).
+  const std::string m1 = ids::NewUuid(), m2 = ids::NewUuid();
   ev::CustomersMerged c_into_a;
-  c_into_a.mutable_merge()->set_merge_id("m1");
+  c_into_a.mutable_merge()->set_merge_id(m1);
   *c_into_a.mutable_survivor() = Customer(a, 2);
   *c_into_a.mutable_merged() = Customer(c, 2, cv1::CUSTOMER_STATE_MERGED, a);
   Publish(c_into_a, a);
   ev::CustomersMerged a_into_b;
-  a_into_b.mutable_merge()->set_merge_id("m2");
+  a_into_b.mutable_merge()->set_merge_id(m2);
   *a_into_b.mutable_survivor() = Customer(b, 2);
   *a_into_b.mutable_merged() = Customer(a, 3, cv1::CUSTOMER_STATE_MERGED, b);
   Publish(a_into_b, b);
@@ -281,7 +283,7 @@ TEST_F(CustomerReadModelTest, MergeMovesTouchpointsToTheSurvivorAndUnmergeMovesT
   // Undo a into b: a gets back its own touchpoints and those of c (merged into a), and the
   // one recorded for c after the merge.
   ev::CustomersUnmerged undo;
-  undo.mutable_merge()->set_merge_id("m2");
+  undo.mutable_merge()->set_merge_id(m2);
   *undo.mutable_survivor() = Customer(b, 3);
   *undo.mutable_restored() = Customer(a, 4);
   Publish(undo, b);
@@ -296,13 +298,14 @@ TEST_F(CustomerReadModelTest, MergeMovesTouchpointsToTheSurvivorAndUnmergeMovesT
   ASSERT_EQ(moves.size(), 3u);
   EXPECT_EQ(moves[0].to_customer_id(), a);  // c's one touchpoint.
   EXPECT_EQ(moves[0].count(), 1);
+  EXPECT_EQ(moves[0].merge_id(), m1);
   EXPECT_EQ(moves[1].from_customer_id(), a);
   EXPECT_EQ(moves[1].to_customer_id(), b);
   EXPECT_EQ(moves[1].count(), 3);
   EXPECT_EQ(moves[2].from_customer_id(), b);
   EXPECT_EQ(moves[2].to_customer_id(), a);
   EXPECT_EQ(moves[2].count(), 4);
-  EXPECT_EQ(moves[2].merge_id(), "m2");
+  EXPECT_EQ(moves[2].merge_id(), m2);
 }
 
 TEST_F(CustomerReadModelTest, RelayKilledMidPublishLosesNothingAndNothingIsAppliedTwice) {
@@ -326,16 +329,17 @@ TEST_F(CustomerReadModelTest, RelayKilledMidPublishLosesNothingAndNothingIsAppli
   // ...and two consumers, one of them re-reading the stream from the start under a new group
   // position, apply each event exactly once.
   TL_ASSERT_OK(Consumer("c2")->PollOnce().status());
-  TL_ASSERT_OK(redis_->Command({"XGROUP", "SETID", events::StreamKey(prefix_, "customers"),
-                                "touchpoints", "0"})
+  TL_ASSERT_OK(redis_
+                   ->Command({"XGROUP", "SETID", events::StreamKey(prefix_, "customers"),
+                              "touchpoints", "0"})
                    .status());
   TL_ASSERT_OK(Consumer("c1")->PollOnce().status());
   EXPECT_EQ(Count("SELECT count(*) FROM customers"), 7);
   EXPECT_EQ(Count("SELECT count(*) FROM apply_log"), 7);
   EXPECT_EQ(Count("SELECT count(DISTINCT event_id) FROM apply_log"), 7);
-  TL_ASSERT_OK_AND_ASSIGN(const std::vector<ev::EventEnvelope> stream,
-                          touchline::testing::ReadEnvelopes(
-                              *redis_, events::StreamKey(prefix_, "customers")));
+  TL_ASSERT_OK_AND_ASSIGN(
+      const std::vector<ev::EventEnvelope> stream,
+      touchline::testing::ReadEnvelopes(*redis_, events::StreamKey(prefix_, "customers")));
   EXPECT_EQ(stream.size(), 7u);
 }
 

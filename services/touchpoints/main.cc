@@ -28,6 +28,7 @@ int Main(int argc, char** argv) {
   options.max_message_bytes = 32 << 20;  // A batch of 1,000 touchpoints with long texts.
   options.request_ids = true;
   options.trimmed_topics = {events::kTouchpointsTopic, events::kAuditTopic};
+  options.customer_read_model = true;
   service_host::ServiceHost host(argc, argv, options);
   const ServiceConfig config = ServiceConfigOrDie(host.config().migrate_only);
   if (!host.Setup()) return 0;  // --migrate_only
@@ -39,7 +40,7 @@ int Main(int argc, char** argv) {
   });
   host.AddPeriodic("creating partitions ahead", absl::Hours(1),
                    [&] { return store.EnsurePartitionsAhead(config.months_ahead); });
-  host.AddConsumer(events::kCustomersTopic, &ApplyCustomerEvent);
+  host.ReadCustomers(&CustomerReadModel(), config.contacts_addr);
   host.OnSharesChanged(&SharesChanged);
   // Customers the read model does not know yet, from their owner.
   const std::unique_ptr<CustomerDirectory> directory =

@@ -789,8 +789,7 @@ absl::Status PgTouchpointStore::LearnCustomer(std::string_view tenant_id,
   return pool_->Transact([&](pqxx::work& txn) -> absl::Status {
     // One version below what the owner reported: the event of that version still applies
     // (and brings what the owner may have masked for the caller).
-    LearnReportedCustomer(txn, std::string(tenant_id), customer, -1);
-    return absl::OkStatus();
+    return CustomerReadModel().Learn(txn, std::string(tenant_id), customer);
   });
 }
 

@@ -139,34 +139,6 @@ inline constexpr char kResendTouchpoints[] =
     "UPDATE touchpoints SET change_xid = pg_current_xact_id() "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND change_xid <> pg_current_xact_id()";
 
-// What of a customer of the read model decides who sees it (auth::Scope, the store's
-// visibility condition), and its life (a deleted or merged customer's touchpoints are re-sent
-// as its state changes too).
-inline constexpr char kVisibilityColumns[] =
-    "owner_id, region, level, state, coalesce(merged_into::text, '')";
-
-// kVisibilityColumns of tenant $1, customer $2, locked.
-inline std::string LockCustomerSql() {
-  return absl::StrCat("SELECT ", kVisibilityColumns,
-                      " FROM customers WHERE tenant_id = $1 AND customer_id = $2::uuid FOR UPDATE");
-}
-
-// Upserts a customer unless the model holds a version as new ($9): $1 tenant, $2 id, $3 state,
-// $4 merged_into ('' for none), $5 person ids, $6 owner, $7 region, $8 level, $10 folded
-// persons. Returns kVisibilityColumns when it wrote.
-inline std::string UpsertCustomerSql() {
-  return absl::StrCat(
-      "INSERT INTO customers (tenant_id, customer_id, state, merged_into, person_ids, "
-      "owner_id, region, level, version, folded_persons) VALUES ($1, $2::uuid, $3, "
-      "nullif($4, '')::uuid, $5::uuid[], $6, $7, $8, $9, $10::text[]) "
-      "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET state = EXCLUDED.state, "
-      "merged_into = EXCLUDED.merged_into, person_ids = EXCLUDED.person_ids, "
-      "owner_id = EXCLUDED.owner_id, region = EXCLUDED.region, level = EXCLUDED.level, "
-      "version = EXCLUDED.version, folded_persons = EXCLUDED.folded_persons "
-      "WHERE customers.version < EXCLUDED.version RETURNING ",
-      kVisibilityColumns);
-}
-
 // Rewrites bodies only: $1 tenant, parallel arrays $2 id, $3 occurred_at, $4 hex body.
 inline constexpr char kRewriteBodies[] =
     "UPDATE touchpoints t SET body = decode(k.body, 'hex') "

@@ -136,7 +136,7 @@ class TouchpointsServiceTest : public ::testing::Test {
     const ev::EventEnvelope envelope =
         events::MakeEnvelope(payload, tenant, "customer", customer_id, "", "");
     const absl::Status applied = pool_->Transact(
-        [&](pqxx::work& txn) { return touchpoints::ApplyCustomerEvent(txn, envelope); });
+        [&](pqxx::work& txn) { return CustomerReadModel().ApplyEvent(txn, envelope); });
     ASSERT_TRUE(applied.ok()) << applied;
   }
 
@@ -450,6 +450,7 @@ class TouchpointsServiceTest : public ::testing::Test {
     options.grpc_service = v1::TouchpointsService::service_full_name();
     options.migrations = &pg::touchpoints_migrations();
     options.request_ids = true;
+    options.customer_read_model = true;
     options.prepared = PgTouchpointStore::PreparedStatements();
     options.settings = PgTouchpointStore::ConnectionSettings();
     options.run_relay = true;

@@ -27,6 +27,7 @@ void InProcessService::SetUp() {
   host_options.migrations = options_.migrations;
   host_options.enforce_scopes = options_.enforce_scopes;
   host_options.request_ids = options_.request_ids;
+  host_options.customer_read_model = options_.customer_read_model;
   for (const auto& [component, migrations] : service_host::StandardMigrations(host_options)) {
     const absl::Status migrated = pg::ApplyMigrations(dsn, schema_.name(), component, *migrations);
     ASSERT_TRUE(migrated.ok()) << component << ": " << migrated;

@@ -66,11 +66,12 @@ class InProcessService {
     // and the server's.
     std::string grpc_service;
     // As service_host::ServiceOptions: the service's own migrations (may be null), whether
-    // the shares read model and the idempotency keys are migrated too, and what every pooled
-    // connection prepares and sets.
+    // the shares read model, the idempotency keys and the customer read model are migrated
+    // too, and what every pooled connection prepares and sets.
     const std::vector<pg::Migration>* migrations = nullptr;
     bool enforce_scopes = true;
     bool request_ids = false;
+    bool customer_read_model = false;
     std::vector<std::pair<std::string, std::string>> prepared;
     std::vector<std::pair<std::string, std::string>> settings;
     int pool_size = 20;

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/customers/read_model.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/idempotency/idempotency.h"
@@ -23,7 +24,8 @@ std::unique_ptr<pg::Pool> MigratedPool(const touchline::testing::ScopedSchema& s
       {"inbox", &events::InboxMigrations()},
       {"page_tokens", &paging::PageTokenMigrations()},
       {"idempotency", &idempotency::IdempotencyMigrations()},
-      {"permissions", &pg::permissions_migrations()}};
+      {"permissions", &pg::permissions_migrations()},
+      {"customer_read_model", &customers::ReadModelMigrations()}};
   for (const auto& [component, migrations] : components) {
     const absl::Status migrated = pg::ApplyMigrations(dsn, schema.name(), component, *migrations);
     if (!migrated.ok()) {
