@@ -1,30 +1,19 @@
 #include "common/auth/edge_address.h"
 
-#include <sodium.h>
-
-#include <iterator>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "common/auth/request_context.h"
+#include "common/status/macros.h"
 
 namespace touchline::auth {
 namespace {
 
 constexpr size_t kMaxAddressBytes = 128;
 // Binds a MAC to this use of the secret.
-constexpr char kContext[] = "touchline-client-address.v1";
+constexpr internal::SignedHeaders kClientAddress{.context = "touchline-client-address.v1",
+                                                 .value_header = kClientAddressHeader,
+                                                 .signature_header = kClientAddressSignatureHeader};
 
-std::string_view ViewOf(const grpc::string_ref& ref) { return {ref.data(), ref.size()}; }
-
-// The single value of `name`, nullopt when absent or repeated.
-std::optional<std::string_view> Single(
-    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, const char* name) {
-  const auto [first, last] = metadata.equal_range(name);
-  if (first == last || std::next(first) != last) return std::nullopt;
-  return ViewOf(first->second);
+bool IsSignableAddress(std::string_view address) {
+  return !address.empty() && address.size() <= kMaxAddressBytes && IsValidMetadataValue(address);
 }
 
 }  // namespace
@@ -44,64 +33,21 @@ std::string PeerAddress(std::string_view grpc_peer) {
 
 absl::StatusOr<EdgeAddressSigner> EdgeAddressSigner::Create(std::string_view secret,
                                                             absl::Duration tolerance) {
-  const absl::string_view trimmed =
-      absl::StripAsciiWhitespace(absl::string_view(secret.data(), secret.size()));
-  if (trimmed.size() < kMinSecretBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the edge secret must have at least ", kMinSecretBytes, " bytes"));
-  }
-  return EdgeAddressSigner(std::string(trimmed), tolerance);
-}
-
-std::string EdgeAddressSigner::Mac(std::string_view address, int64_t unix_seconds) const {
-  const std::string message = absl::StrCat(kContext, "\n", unix_seconds, "\n",
-                                           absl::string_view(address.data(), address.size()));
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key_.data()),
-                              key_.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()),
-                                message.size());
-  std::string mac(crypto_auth_hmacsha256_BYTES, '\0');
-  crypto_auth_hmacsha256_final(&state, reinterpret_cast<unsigned char*>(mac.data()));
-  return mac;
+  TL_ASSIGN_OR_RETURN(std::string key, internal::SecretKey(secret));
+  return EdgeAddressSigner(internal::MetadataSigner(kClientAddress, std::move(key), tolerance));
 }
 
 std::vector<std::pair<std::string, std::string>> EdgeAddressSigner::Sign(std::string_view address,
                                                                          absl::Time now) const {
-  if (address.empty() || address.size() > kMaxAddressBytes || !IsValidMetadataValue(address)) {
-    return {};
-  }
-  const int64_t seconds = absl::ToUnixSeconds(now);
-  const std::string mac = Mac(address, seconds);
-  return {{kClientAddressHeader, std::string(address)},
-          {kClientAddressSignatureHeader,
-           absl::StrCat(seconds, ".", absl::BytesToHexString(absl::string_view(mac)))}};
+  if (!IsSignableAddress(address)) return {};
+  return signer_.Sign(address, now);
 }
 
 std::optional<std::string> EdgeAddressSigner::Verify(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, absl::Time now) const {
-  const std::optional<std::string_view> address = Single(metadata, kClientAddressHeader);
-  const std::optional<std::string_view> signature = Single(metadata, kClientAddressSignatureHeader);
-  if (!address || !signature || address->empty() || address->size() > kMaxAddressBytes) {
-    return std::nullopt;
-  }
-  const size_t dot = signature->find('.');
-  int64_t seconds = 0;
-  if (dot == std::string_view::npos ||
-      !absl::SimpleAtoi(absl::string_view(signature->data(), dot), &seconds)) {
-    return std::nullopt;
-  }
-  const std::string_view hex = signature->substr(dot + 1);
-  if (hex.size() != 2 * crypto_auth_hmacsha256_BYTES) return std::nullopt;
-  for (const char c : hex) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-  }
-  const absl::Time signed_at = absl::FromUnixSeconds(seconds);
-  if (signed_at < now - tolerance_ || signed_at > now + tolerance_) return std::nullopt;
-  const std::string given = absl::HexStringToBytes(absl::string_view(hex.data(), hex.size()));
-  const std::string expected = Mac(*address, seconds);
-  if (sodium_memcmp(given.data(), expected.data(), expected.size()) != 0) return std::nullopt;
-  return std::string(*address);
+  std::optional<std::string> address = signer_.Verify(metadata, now);
+  if (!address || !IsSignableAddress(*address)) return std::nullopt;
+  return address;
 }
 
 }  // namespace touchline::auth

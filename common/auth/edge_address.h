@@ -6,7 +6,6 @@
 #ifndef TOUCHLINE_COMMON_AUTH_EDGE_ADDRESS_H_
 #define TOUCHLINE_COMMON_AUTH_EDGE_ADDRESS_H_
 
-#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/auth/metadata_signer.h"
 #include "grpcpp/support/string_ref.h"
 
 namespace touchline::auth {
@@ -35,7 +35,7 @@ class EdgeAddressSigner {
   // Signatures made more than this before or after the verifier's clock are refused.
   static constexpr absl::Duration kDefaultTolerance = absl::Minutes(5);
   // Fewest bytes of secret (after trimming surrounding whitespace) accepted.
-  static constexpr size_t kMinSecretBytes = 32;
+  static constexpr size_t kMinSecretBytes = internal::kMinSecretBytes;
 
   // `secret` is the content of the secret file; surrounding whitespace is ignored.
   // INVALID_ARGUMENT when fewer than kMinSecretBytes remain.
@@ -54,13 +54,9 @@ class EdgeAddressSigner {
       const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, absl::Time now) const;
 
  private:
-  EdgeAddressSigner(std::string key, absl::Duration tolerance)
-      : key_(std::move(key)), tolerance_(tolerance) {}
-  // The raw HMAC of `address` at `unix_seconds`.
-  std::string Mac(std::string_view address, int64_t unix_seconds) const;
+  explicit EdgeAddressSigner(internal::MetadataSigner signer) : signer_(std::move(signer)) {}
 
-  std::string key_;
-  absl::Duration tolerance_;
+  internal::MetadataSigner signer_;
 };
 
 }  // namespace touchline::auth

@@ -22,6 +22,17 @@ events::ConsumerOptions SharesConsumerOptions(const EnforcementOptions& options)
   return consumer;
 }
 
+// The signer `create` makes of the content of --edge_secret_file; nullopt when it is empty.
+template <typename Signer>
+std::optional<Signer> SignerFromFlags(absl::StatusOr<Signer> (*create)(std::string_view,
+                                                                       absl::Duration)) {
+  const std::string file = absl::GetFlag(FLAGS_edge_secret_file);
+  if (file.empty()) return std::nullopt;
+  return config::OrDie(
+      create(config::ReadFileOrDie("edge_secret_file", file), Signer::kDefaultTolerance),
+      "--edge_secret_file");
+}
+
 }  // namespace
 
 EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
@@ -41,11 +52,11 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group) {
 }
 
 std::optional<auth::EdgeAddressSigner> EdgeAddressSignerFromFlags() {
-  const std::string file = absl::GetFlag(FLAGS_edge_secret_file);
-  if (file.empty()) return std::nullopt;
-  return config::OrDie(
-      auth::EdgeAddressSigner::Create(config::ReadFileOrDie("edge_secret_file", file)),
-      "--edge_secret_file");
+  return SignerFromFlags(&auth::EdgeAddressSigner::Create);
+}
+
+std::optional<auth::ServiceSigner> ServiceSignerFromFlags() {
+  return SignerFromFlags(&auth::ServiceSigner::Create);
 }
 
 Enforcement::Enforcement(EnforcementConfig config, redis::Pool* redis, pg::Pool* pool)

@@ -19,6 +19,7 @@
 
 #include "common/auth/edge_address.h"
 #include "common/auth/scope_authenticator.h"
+#include "common/auth/service_credential.h"
 #include "common/auth/token.h"
 #include "common/enforcement/scope_invalidation.h"
 #include "common/enforcement/shares_read_model.h"
@@ -59,6 +60,10 @@ EnforcementConfig EnforcementConfigFromFlags(std::string consumer_group);
 // The signer of client addresses made from --edge_secret_file; nullopt when the flag is empty.
 // config::Fatal when the file cannot be read or holds fewer than 32 bytes.
 std::optional<auth::EdgeAddressSigner> EdgeAddressSignerFromFlags();
+
+// The signer of service names (service_credential.h) made from the same --edge_secret_file;
+// nullopt when the flag is empty. config::Fatal as above.
+std::optional<auth::ServiceSigner> ServiceSignerFromFlags();
 
 // Not copyable. `redis` and `pool` (whose schema holds SharesMigrations and the inbox) must
 // outlive it.

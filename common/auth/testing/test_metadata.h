@@ -16,7 +16,10 @@ namespace touchline::auth::testing {
 class TestMetadata {
  public:
   TestMetadata(std::initializer_list<std::pair<std::string, std::string>> entries)
-      : storage_(entries) {
+      : TestMetadata(std::vector<std::pair<std::string, std::string>>(entries)) {}
+  // E.g. what a signer's Sign returned.
+  explicit TestMetadata(std::vector<std::pair<std::string, std::string>> entries)
+      : storage_(std::move(entries)) {
     for (const auto& [key, value] : storage_) map_.emplace(key, value);
   }
   TestMetadata(const TestMetadata&) = delete;
