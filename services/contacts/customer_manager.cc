@@ -8,12 +8,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/service_credential.h"
 #include "common/disclosure/disclosure.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/text/text.h"
+#include "common/validation/field_checker.h"
 #include "nlohmann/json.hpp"
 #include "services/contacts/customer_access.h"
 #include "services/contacts/customer_json.h"
@@ -63,11 +65,37 @@ absl::Status RequireState(const Customer& c, CustomerState state, std::string_vi
 }
 
 absl::Status CheckPageSize(int page_size, std::string_view field) {
+  status::FieldViolations violations;
   if (page_size < 0 || page_size > kMaxPageSize) {
-    return status::InvalidArgument(std::string(field),
-                                   absl::StrCat("must be between 0 and ", kMaxPageSize));
+    validation::FieldChecker(violations)
+        .Add(field, absl::StrCat("must be between 0 and ", kMaxPageSize));
   }
-  return absl::OkStatus();
+  return violations.ToStatus();
+}
+
+// A snapshot page token: the web-safe base64 of "<tenant_id>/<customer_id>" of the last
+// customer returned. Tenant ids have no '/'. Readable, and that is fine: only services read
+// the feed, and they see every customer anyway.
+std::string SnapshotToken(const CustomerSnapshot& last) {
+  return absl::WebSafeBase64Escape(absl::StrCat(last.tenant_id, "/", last.customer_id));
+}
+
+absl::StatusOr<std::optional<SnapshotPosition>> SnapshotPositionOf(std::string_view token) {
+  if (token.empty()) return std::nullopt;
+  std::string decoded;
+  if (absl::WebSafeBase64Unescape(absl::string_view(token.data(), token.size()), &decoded)) {
+    const size_t slash = decoded.find('/');
+    if (slash != std::string::npos) {
+      SnapshotPosition position{.tenant_id = decoded.substr(0, slash),
+                                .customer_id = decoded.substr(slash + 1)};
+      if (auth::IsValidTenantId(position.tenant_id) && ids::IsUuid(position.customer_id)) {
+        return position;
+      }
+    }
+  }
+  status::FieldViolations violations;
+  validation::FieldChecker(violations).Add("page_token", "is not a token this feed returned");
+  return violations.ToStatus();
 }
 
 json QueryJson(const CustomerQuery& q) {
@@ -456,6 +484,27 @@ absl::StatusOr<DuplicatesResult> CustomerManager::FindDuplicates(const auth::Req
                                                  query_hash);
   }
   return result;
+}
+
+absl::StatusOr<SnapshotPage> CustomerManager::ListSnapshots(const auth::RequestContext& caller,
+                                                            int page_size,
+                                                            std::string_view page_token) {
+  if (!caller.caller_id.starts_with(auth::kServiceCallerPrefix)) {
+    return absl::PermissionDeniedError("only a Touchline service may read the customer feed");
+  }
+  TL_RETURN_IF_ERROR(CheckPageSize(page_size, "page_size"));
+  if (page_size == 0) page_size = kDefaultSnapshotPageSize;
+  TL_ASSIGN_OR_RETURN(const std::optional<SnapshotPosition> after, SnapshotPositionOf(page_token));
+  // One more than the page, to know whether another follows.
+  TL_ASSIGN_OR_RETURN(std::vector<CustomerSnapshot> snapshots,
+                      store_->ListSnapshots(after, page_size + 1));
+  SnapshotPage page;
+  if (snapshots.size() > static_cast<size_t>(page_size)) {
+    snapshots.resize(static_cast<size_t>(page_size));
+    page.next_page_token = SnapshotToken(snapshots.back());
+  }
+  page.snapshots = std::move(snapshots);
+  return page;
 }
 
 absl::StatusOr<MergeResult> CustomerManager::Merge(const auth::RequestContext& caller,

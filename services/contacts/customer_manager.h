@@ -4,7 +4,8 @@
 // the store (customer_store.h). Storage is behind CustomerStore; nothing here knows about
 // gRPC or SQL.
 //
-// Every method needs caller.scope (INTERNAL "no scope" without it: a wiring bug). The
+// Every method but ListSnapshots needs caller.scope (INTERNAL "no scope" without it: a wiring
+// bug). The
 // customers it returns are as the caller may see them: through the caller's field policies
 // (the shared disclosure step, common/disclosure), and a read that showed sensitive fields
 // (Get, BatchGet, List, FindDuplicates) is reported as one audit entry.
@@ -36,6 +37,7 @@ namespace touchline::contacts {
 inline constexpr int kMaxPageSize = 1000;
 inline constexpr int kDefaultCustomerPageSize = 50;
 inline constexpr int kDefaultDuplicatePageSize = 100;
+inline constexpr int kDefaultSnapshotPageSize = 500;
 inline constexpr int kMaxBatchGet = 1000;
 
 // How Get and Create batch concurrent calls (see server::Batcher): `*_threads` workers each
@@ -65,6 +67,12 @@ struct MergeResult {
   v1::Customer survivor;
   v1::Customer merged;
   CustomerMerge merge;
+};
+
+// One page of the customer feed (CustomerFeedService).
+struct SnapshotPage {
+  std::vector<CustomerSnapshot> snapshots;
+  std::string next_page_token;  // Empty on the last page.
 };
 
 class CustomerManager {
@@ -122,6 +130,14 @@ class CustomerManager {
                                     const std::optional<IdempotencyKey>& key);
   absl::StatusOr<MergeResult> Unmerge(const auth::RequestContext& caller,
                                       std::string_view merge_id);
+  // One page of every customer of every tenant, in (tenant_id, customer_id) order, for the
+  // read models of other services. Only a service calls it: PERMISSION_DENIED unless
+  // caller.caller_id starts with auth::kServiceCallerPrefix (no scope needed, none checked).
+  // page_size 0 means kDefaultSnapshotPageSize; INVALID_ARGUMENT naming page_size outside 0 to
+  // kMaxPageSize, and naming page_token for a token the feed did not return. A token names
+  // the last customer of its page, so it never expires.
+  absl::StatusOr<SnapshotPage> ListSnapshots(const auth::RequestContext& caller, int page_size,
+                                             std::string_view page_token);
 
  private:
   struct PendingGet {

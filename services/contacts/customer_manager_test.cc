@@ -3,15 +3,18 @@
 // pg_customer_store_pgtest; the service end to end in contacts_*_pgtest.
 #include "services/contacts/customer_manager.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/synchronization/notification.h"
 #include "common/audit/audit.h"
 #include "common/auth/scope.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/redis/pool.h"
+#include "common/status/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/contacts/testing/in_memory_customer_store.h"
@@ -22,6 +25,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 using ::touchline::testing::StatusIs;
 namespace pv1 = ::touchline::permissions::v1;
 
@@ -77,6 +81,10 @@ class RefusingStore final : public CustomerStore {
       std::string_view tenant_id, const auth::Scope& scope, std::string_view customer_id,
       int page_size, const std::optional<DuplicateCursor>& after) override {
     return store_->FindDuplicates(tenant_id, scope, customer_id, page_size, after);
+  }
+  absl::StatusOr<std::vector<CustomerSnapshot>> ListSnapshots(
+      const std::optional<SnapshotPosition>& after, int limit) override {
+    return store_->ListSnapshots(after, limit);
   }
 
  private:
@@ -346,6 +354,138 @@ TEST_F(CustomerManagerTest, AMergeIsUndoneExactly) {
   EXPECT_THAT(manager->Unmerge(rep_, merge.merge.merge_id).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(store_.Find(kTenant, survivor.customer_id())->tags, IsEmpty());
+}
+
+// A call CustomerFeedService let through: a service, with no tenant and no scope.
+const auth::RequestContext kFeedReader{.tenant_id = "",
+                                       .caller_id = "service:touchpoints",
+                                       .request_id = "r2",
+                                       .scope = nullptr,
+                                       .client = "test"};
+
+// The (tenant, customer) of each snapshot, in order.
+std::vector<std::pair<std::string, std::string>> Keys(const std::vector<CustomerSnapshot>& page) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const CustomerSnapshot& s : page) keys.emplace_back(s.tenant_id, s.customer_id);
+  return keys;
+}
+
+TEST_F(CustomerManagerTest, TheFeedPagesThroughEveryTenantInKeyOrder) {
+  const auto manager = Manager(&store_);
+  auth::RequestContext other_tenant = CallerWith(auth::testing::AdminScope("globex", "admin-2"));
+  other_tenant.tenant_id = "globex";
+  std::vector<std::pair<std::string, std::string>> expected;
+  for (const char* name : {"甲", "乙", "丙"}) {
+    expected.emplace_back(kTenant, MustCreate(*manager, admin_, Organization(name)).customer_id());
+  }
+  const v1::Customer with_person =
+      MustCreate(*manager, other_tenant, Organization("环球贸易", "+8613800138000"));
+  expected.emplace_back("globex", with_person.customer_id());
+  expected.emplace_back("globex",
+                        MustCreate(*manager, other_tenant, Organization("丁")).customer_id());
+  std::sort(expected.begin(), expected.end());
+
+  std::vector<CustomerSnapshot> seen;
+  std::string token;
+  std::vector<size_t> page_sizes;
+  do {
+    TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage page, manager->ListSnapshots(kFeedReader, 2, token));
+    page_sizes.push_back(page.snapshots.size());
+    seen.insert(seen.end(), page.snapshots.begin(), page.snapshots.end());
+    token = page.next_page_token;
+  } while (!token.empty() && page_sizes.size() < 10);
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{2, 2, 1}));
+  EXPECT_EQ(Keys(seen), expected);
+  const auto person = std::find_if(seen.begin(), seen.end(), [&](const CustomerSnapshot& s) {
+    return s.customer_id == with_person.customer_id();
+  });
+  ASSERT_NE(person, seen.end());
+  EXPECT_THAT(person->person_ids, ElementsAre(with_person.contact_persons(0).person_id()));
+  EXPECT_EQ(person->owner_id, "rep-li");
+  EXPECT_EQ(person->state, CustomerState::kActive);
+  EXPECT_EQ(person->version, 1);
+
+  // 0 is the default page (500): everything at once, and no token.
+  TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage all, manager->ListSnapshots(kFeedReader, 0, ""));
+  EXPECT_EQ(Keys(all.snapshots), expected);
+  EXPECT_EQ(all.next_page_token, "");
+  // A token names a place, not a moment: used later, it resumes after the same customer, and
+  // a customer created since (its id sorts last in its tenant) comes with the rest.
+  TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage first, manager->ListSnapshots(kFeedReader, 3, ""));
+  EXPECT_EQ(Keys(first.snapshots), std::vector(expected.begin(), expected.begin() + 3));
+  const v1::Customer later = MustCreate(*manager, admin_, Organization("戊"));
+  TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage rest,
+                          manager->ListSnapshots(kFeedReader, 1000, first.next_page_token));
+  EXPECT_THAT(Keys(rest.snapshots),
+              ElementsAre(Pair(kTenant, later.customer_id()), expected[3], expected[4]));
+}
+
+TEST_F(CustomerManagerTest, TheFeedShowsAMergedCustomersMergeAndFoldedPersons) {
+  const auto manager = Manager(&store_);
+  const v1::Customer survivor =
+      MustCreate(*manager, admin_, Organization("腾飞", "+8613800138000"));
+  const v1::Customer merged =
+      MustCreate(*manager, admin_, Organization("腾飞科技", "+8613800138000"));
+  TL_ASSERT_OK_AND_ASSIGN(const MergeResult merge,
+                          manager->Merge(admin_, survivor.customer_id(), merged.customer_id(),
+                                         survivor.etag(), merged.etag(), std::nullopt));
+  TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage page, manager->ListSnapshots(kFeedReader, 0, ""));
+  const auto of = [&](const std::string& id) {
+    return *std::find_if(page.snapshots.begin(), page.snapshots.end(),
+                         [&](const CustomerSnapshot& s) { return s.customer_id == id; });
+  };
+  ASSERT_EQ(page.snapshots.size(), 2u);
+  const CustomerSnapshot gone = of(merged.customer_id());
+  EXPECT_EQ(gone.state, CustomerState::kMerged);
+  EXPECT_EQ(gone.merged_into_customer_id, survivor.customer_id());
+  EXPECT_EQ(gone.merge_id, merge.merge.merge_id);
+  EXPECT_THAT(gone.folded_persons,
+              ElementsAre(FoldedPerson{.person_id = merged.contact_persons(0).person_id(),
+                                       .into_person_id = survivor.contact_persons(0).person_id()}));
+  EXPECT_EQ(of(survivor.customer_id()).merge_id, "");
+
+  TL_ASSERT_OK(manager->Unmerge(admin_, merge.merge.merge_id).status());
+  TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage after, manager->ListSnapshots(kFeedReader, 0, ""));
+  for (const CustomerSnapshot& s : after.snapshots) {
+    EXPECT_EQ(s.state, CustomerState::kActive);
+    EXPECT_EQ(s.merge_id, "");
+    EXPECT_EQ(s.merged_into_customer_id, "");
+    EXPECT_THAT(s.folded_persons, IsEmpty());
+  }
+}
+
+TEST_F(CustomerManagerTest, TheFeedRefusesBadPageSizesAndTokens) {
+  const auto manager = Manager(&store_);
+  MustCreate(*manager, admin_, Organization("甲"));
+  for (const int page_size : {-1, 1001}) {
+    const absl::Status refused = manager->ListSnapshots(kFeedReader, page_size, "").status();
+    EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument)) << page_size;
+    EXPECT_THAT(status::FieldViolationsOf(refused), ElementsAre(Pair("page_size", ::testing::_)));
+  }
+  TL_EXPECT_OK(manager->ListSnapshots(kFeedReader, 1, "").status());
+  TL_EXPECT_OK(manager->ListSnapshots(kFeedReader, 1000, "").status());
+  const std::string id = "0190b3a4-0000-7000-8000-000000000001";
+  TL_EXPECT_OK(
+      manager->ListSnapshots(kFeedReader, 1, absl::WebSafeBase64Escape("acme/" + id)).status());
+  for (const std::string& token :
+       {std::string("not a token!"), absl::WebSafeBase64Escape("acme"),
+        absl::WebSafeBase64Escape("acme/not-a-uuid"), absl::WebSafeBase64Escape("ACME/" + id),
+        absl::WebSafeBase64Escape("/" + id)}) {
+    const absl::Status refused = manager->ListSnapshots(kFeedReader, 1, token).status();
+    EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument)) << token;
+    EXPECT_THAT(status::FieldViolationsOf(refused), ElementsAre(Pair("page_token", ::testing::_)));
+  }
+}
+
+TEST_F(CustomerManagerTest, OnlyAServiceReadsTheFeed) {
+  const auto manager = Manager(&store_);
+  EXPECT_THAT(manager->ListSnapshots(admin_, 0, "").status(),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  auth::RequestContext named_like_one = kFeedReader;
+  named_like_one.caller_id = "touchpoints";
+  EXPECT_THAT(manager->ListSnapshots(named_like_one, 0, "").status(),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  TL_EXPECT_OK(manager->ListSnapshots(kFeedReader, 0, "").status());
 }
 
 TEST_F(CustomerManagerTest, ACallWithoutAScopeIsAWiringBug) {

@@ -1,13 +1,13 @@
-// Storage of customers. Every method is scoped to one tenant and is one transaction: what
-// it writes (the customer, its dedupe keys, its idempotency record, its event and its audit
-// entry) commits together or not at all.
+// Storage of customers. Every method but ListSnapshots is scoped to one tenant; each is one
+// transaction: what it writes (the customer, its dedupe keys, its idempotency record, its event
+// and its audit entry) commits together or not at all.
 //
-// Every method touches only the rows the caller's scope allows: reads leave out, in SQL, the
-// customers it cannot see (so pages stay full and exact), and writes fail with NOT_FOUND for a
-// customer it cannot see (in the same words as for a missing one), with PERMISSION_DENIED for one
-// it sees but may not change, and with PERMISSION_DENIED when the write would leave a customer the
-// caller could no longer change (customer_access.h). Field policies are the caller's business
-// (CustomerManager).
+// Every method (ListSnapshots aside) touches only the rows the caller's scope allows: reads leave
+// out, in SQL, the customers it cannot see (so pages stay full and exact), and writes fail with
+// NOT_FOUND for a customer it cannot see (in the same words as for a missing one), with
+// PERMISSION_DENIED for one it sees but may not change, and with PERMISSION_DENIED when the write
+// would leave a customer the caller could no longer change (customer_access.h). Field policies are
+// the caller's business (CustomerManager).
 #ifndef TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_STORE_H_
 #define TOUCHLINE_SERVICES_CONTACTS_CUSTOMER_STORE_H_
 
@@ -105,6 +105,30 @@ struct DuplicatePage {
   std::optional<DuplicateCursor> next;
 };
 
+// What a read model of another service keeps of one customer (CustomerFeedService).
+struct CustomerSnapshot {
+  std::string tenant_id;
+  std::string customer_id;
+  CustomerState state = CustomerState::kUnspecified;
+  std::string merged_into_customer_id;  // While kMerged; else empty.
+  std::string merge_id;                 // The active merge that folded it, while kMerged.
+  std::vector<std::string> person_ids;  // Of its contact persons, in order.
+  std::string owner_id;
+  std::string region;
+  CustomerLevel level = CustomerLevel::kUnspecified;
+  std::int64_t version = 0;
+  // While kMerged: its persons the merge folded into the survivor's (FoldedPersons of the
+  // merge record, as the CustomersMerged event has them).
+  std::vector<FoldedPerson> folded_persons;
+  bool operator==(const CustomerSnapshot&) const = default;
+};
+
+// A place in the order of every customer of every tenant: (tenant_id, customer_id).
+struct SnapshotPosition {
+  std::string tenant_id;
+  std::string customer_id;
+};
+
 class CustomerStore {
  public:
   virtual ~CustomerStore() = default;
@@ -159,6 +183,12 @@ class CustomerStore {
   using Vet = std::function<absl::Status(const Customer& now, const Customer& restored)>;
   virtual absl::StatusOr<MergeOutcome> Unmerge(const WriteContext& context,
                                                std::string_view merge_id, const Vet& vet) = 0;
+
+  // Up to `limit` customers of every tenant, in (tenant_id, customer_id) order, starting after
+  // `after` (from the first when nullopt). The one method not scoped to a tenant or a caller:
+  // it feeds other services' read models (CustomerManager::ListSnapshots checks the caller).
+  virtual absl::StatusOr<std::vector<CustomerSnapshot>> ListSnapshots(
+      const std::optional<SnapshotPosition>& after, int limit) = 0;
 
   // Pairs of active customers sharing a dedupe key, both of which `scope` sees, most matches
   // first. Keys shared by more than kMaxCustomersPerKey customers (a switchboard number,

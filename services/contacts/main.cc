@@ -1,13 +1,16 @@
-// The contacts service: the host's standard parts, the store, its consumer, manager and adapter.
+// The contacts service: the host's standard parts, the store, its consumer, manager, adapters.
+#include <functional>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
+#include "common/enforcement/enforcement.h"
 #include "common/events/topics.h"
 #include "common/service_host/service_host.h"
 #include "services/contacts/contacts_service.h"
+#include "services/contacts/customer_feed_service.h"
 #include "services/contacts/customer_manager.h"
 #include "services/contacts/migrations.h"
 #include "services/contacts/pg_customer_store.h"
@@ -21,11 +24,10 @@ ABSL_FLAG(int, write_batch_threads, 2,
           "Threads that commit CreateCustomer in batches (one transaction per batch)");
 
 namespace touchline::contacts {
-namespace {
-
-constexpr char kServiceName[] = "touchline.contacts.v1.ContactsService";
 
 int Main(int argc, char** argv) {
+  constexpr char kServiceName[] = "touchline.contacts.v1.ContactsService";
+  constexpr char kFeedName[] = "touchline.contacts.v1.CustomerFeedService";  // Services only.
   service_host::ServiceOptions options(
       "contacts", "Touchline contacts service: customer master data over gRPC");
   options.migrations = &pg::contacts_migrations();
@@ -37,12 +39,9 @@ int Main(int argc, char** argv) {
   config::OkOrDie(CheckValidationOptions(validation), "--default_phone_region");
   if (!host.Setup()) return 0;  // --migrate_only
   PgCustomerStore store(host.pool(), host.RelayWaker());
-  // Lifecycle status from the touchpoints recorded with each customer.
-  const TouchpointStatusSync status_sync(&store, [] { return absl::Now(); });
+  const TouchpointStatusSync status_sync(&store, &absl::Now);  // Lifecycle status from touchpoints.
   host.AddConsumer(events::kTouchpointsTopic,
-                   [&status_sync](pqxx::work& txn, const events::v1::EventEnvelope& event) {
-                     return status_sync.Apply(txn, event);
-                   });
+                   std::bind_front(&TouchpointStatusSync::Apply, &status_sync));
   CustomerManager manager(
       &store, host.audit(), CustomerValidator(validation), host.page_tokens(),
       [] { return absl::Now(); },
@@ -50,10 +49,11 @@ int Main(int argc, char** argv) {
        .write_threads = absl::GetFlag(FLAGS_write_batch_threads),
        .max_queue = static_cast<size_t>(absl::GetFlag(FLAGS_max_queued_calls))});
   ContactsService service(&manager, host.runner(kServiceName));
-  return host.Serve({{kServiceName, &service}});
+  const auth::ServiceAuthenticator service_authenticator(enforcement::ServiceSignerFromFlags());
+  CustomerFeedService feed(&manager, host.runner(kFeedName, &service_authenticator));
+  return host.Serve({{kServiceName, &service}, {kFeedName, &feed}});
 }
 
-}  // namespace
 }  // namespace touchline::contacts
 
 int main(int argc, char** argv) { return touchline::contacts::Main(argc, argv); }

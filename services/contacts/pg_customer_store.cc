@@ -44,6 +44,10 @@ constexpr char kInsertMerge[] = "insert_merge";
 constexpr char kSelectMerge[] = "select_merge";
 constexpr char kSelectMergeForUpdate[] = "select_merge_for_update";
 constexpr char kMarkUnmerged[] = "mark_unmerged";
+constexpr char kListSnapshots[] = "list_snapshots";
+
+// The smallest UUID: with tenant '', where kListSnapshots starts its first page.
+constexpr char kBeforeEveryId[] = "00000000-0000-0000-0000-000000000000";
 
 // ICU's Chinese collation: pinyin order for Han characters, Latin text alongside.
 constexpr char kZhCollation[] = "\"zh-Hans-x-icu\"";
@@ -89,6 +93,30 @@ absl::StatusOr<std::vector<Customer>> ParseCustomers(const pqxx::result& rows,
     customers.push_back(std::move(c));
   }
   return customers;
+}
+
+// Reads a row of kListSnapshots.
+absl::StatusOr<CustomerSnapshot> ParseSnapshot(const pqxx::row& row) {
+  CustomerSnapshot s;
+  s.tenant_id = row[0].as<std::string>();
+  s.customer_id = row[1].as<std::string>();
+  s.state = static_cast<CustomerState>(row[2].as<int>());
+  s.merged_into_customer_id = row[3].as<std::string>();
+  s.owner_id = row[4].as<std::string>();
+  s.region = row[5].as<std::string>();
+  s.level = static_cast<CustomerLevel>(row[6].as<int>());
+  s.version = row[7].as<std::int64_t>();
+  TL_ASSIGN_OR_RETURN(json person_ids, ParseJson(row[8].c_str()));
+  for (const json& id : person_ids) s.person_ids.push_back(id.get<std::string>());
+  s.merge_id = row[9].as<std::string>();
+  if (!s.merge_id.empty()) {
+    TL_ASSIGN_OR_RETURN(json survivor, ParseJson(row[10].c_str()));
+    TL_ASSIGN_OR_RETURN(const Customer survivor_before, CustomerFromJson(survivor));
+    TL_ASSIGN_OR_RETURN(json merged, ParseJson(row[11].c_str()));
+    TL_ASSIGN_OR_RETURN(const Customer merged_before, CustomerFromJson(merged));
+    s.folded_persons = FoldedPersons(survivor_before, merged_before);
+  }
+  return s;
 }
 
 // Reads a row of TL_MERGE_COLUMNS.
@@ -296,6 +324,7 @@ std::vector<std::pair<std::string, std::string>> PgCustomerStore::PreparedStatem
       {kSelectMerge, sql::kSelectMerge},
       {kSelectMergeForUpdate, sql::kSelectMergeForUpdate},
       {kMarkUnmerged, sql::kMarkUnmerged},
+      {kListSnapshots, sql::kListSnapshots},
   };
 }
 
@@ -686,6 +715,25 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Unmerge(const WriteContext& contex
   }));
   events_written_();
   return outcome;
+}
+
+absl::StatusOr<std::vector<CustomerSnapshot>> PgCustomerStore::ListSnapshots(
+    const std::optional<SnapshotPosition>& after, int limit) {
+  std::vector<CustomerSnapshot> snapshots;
+  TL_RETURN_IF_ERROR(pool_->Query([&](pqxx::nontransaction& txn) -> absl::Status {
+    const pqxx::result rows =
+        txn.exec_prepared(kListSnapshots, after ? after->tenant_id : std::string(),
+                          after ? after->customer_id : std::string(kBeforeEveryId), limit,
+                          static_cast<int>(CustomerState::kMerged));
+    snapshots.clear();
+    snapshots.reserve(rows.size());
+    for (const pqxx::row& row : rows) {
+      TL_ASSIGN_OR_RETURN(CustomerSnapshot snapshot, ParseSnapshot(row));
+      snapshots.push_back(std::move(snapshot));
+    }
+    return absl::OkStatus();
+  }));
+  return snapshots;
 }
 
 absl::StatusOr<DuplicatePage> PgCustomerStore::FindDuplicates(

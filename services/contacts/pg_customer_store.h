@@ -46,6 +46,8 @@ class PgCustomerStore final : public CustomerStore {
   absl::StatusOr<DuplicatePage> FindDuplicates(
       std::string_view tenant_id, const auth::Scope& scope, std::string_view customer_id,
       int page_size, const std::optional<DuplicateCursor>& after) override;
+  absl::StatusOr<std::vector<CustomerSnapshot>> ListSnapshots(
+      const std::optional<SnapshotPosition>& after, int limit) override;
 
   // Within `txn` (the inbox transaction of the consumer of touchpoint events): makes
   // `status.status` the customer's lifecycle status if its touchpoint occurred after the one

@@ -1,10 +1,13 @@
 // PgCustomerStore on a real PostgreSQL (a fresh schema per test): what one group commit does
-// when its customers' idempotency keys meet each other and earlier requests.
+// when its customers' idempotency keys meet each other and earlier requests, and the customer
+// feed's listing across tenants, merges and their undoing.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/audit/audit.h"
 #include "common/auth/scope.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/enforcement/shares_read_model.h"
@@ -12,8 +15,12 @@
 #include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/pg/migrator.h"
+#include "common/redis/pool.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/contacts/customer_json.h"
+#include "services/contacts/customer_manager.h"
+#include "services/contacts/customer_merge.h"
 #include "services/contacts/migrations.h"
 #include "services/contacts/pg_customer_store.h"
 #include "tests/testing/pg_test_env.h"
@@ -22,6 +29,8 @@
 namespace touchline::contacts {
 namespace {
 
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using ::touchline::testing::StatusIs;
 
 class PgCustomerStoreTest : public ::testing::Test {
@@ -45,16 +54,16 @@ class PgCustomerStoreTest : public ::testing::Test {
   }
 
   NewCustomer Make(const std::string& name, const std::string& request_id,
-                   const std::string& fingerprint) {
+                   const std::string& fingerprint, const std::string& tenant_id = "acme") {
     const absl::Time now = TruncateToMicros(absl::Now());
     NewCustomer n;
-    n.context = {.caller = {.tenant_id = "acme",
+    n.context = {.caller = {.tenant_id = tenant_id,
                             .caller_id = "u1",
                             .request_id = "trace",
                             .scope = admin_,
                             .client = "test"},
                  .now = now};
-    n.customer.tenant_id = "acme";
+    n.customer.tenant_id = tenant_id;
     n.customer.customer_id = ids::NewUuid(now);
     n.customer.kind = CustomerKind::kOrganization;
     n.customer.display_name = name;
@@ -137,6 +146,143 @@ TEST_F(PgCustomerStoreTest, BatchGetFindsEachCustomerOnceAndSkipsUnknownIds) {
   TL_ASSERT_OK_AND_ASSIGN(const std::vector<Customer> other_tenant,
                           store_->BatchGet("other", *admin_, {created[0]->customer_id}));
   EXPECT_TRUE(other_tenant.empty());
+}
+
+// A contact person with a fresh id.
+ContactPerson Person(const std::string& name, const std::string& phone) {
+  ContactPerson person;
+  person.person_id = ids::NewUuid();
+  person.name.formatted_name = name;
+  person.phones.push_back({.number = phone, .kind = ContactPointKind::kMobile, .primary = true});
+  return person;
+}
+
+// Every snapshot, a page of `limit` at a time, each page resuming after the last of the one
+// before.
+std::vector<CustomerSnapshot> AllSnapshots(CustomerStore& store, int limit) {
+  std::vector<CustomerSnapshot> all;
+  std::optional<SnapshotPosition> after;
+  for (int pages = 0; pages < 100; ++pages) {
+    absl::StatusOr<std::vector<CustomerSnapshot>> page = store.ListSnapshots(after, limit);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok() || page->empty()) break;
+    EXPECT_LE(page->size(), static_cast<size_t>(limit));
+    all.insert(all.end(), page->begin(), page->end());
+    after =
+        SnapshotPosition{.tenant_id = all.back().tenant_id, .customer_id = all.back().customer_id};
+  }
+  return all;
+}
+
+TEST_F(PgCustomerStoreTest, SnapshotsListEveryTenantWithTheirMergesInKeyOrder) {
+  // acme: 甲 takes in 乙 (one of 乙's persons is 甲's 张伟 again); 丙 takes in 丁, undone.
+  NewCustomer a = Make("甲公司", "", "");
+  a.customer.contact_persons = {Person("张伟", "+8613800138000")};
+  NewCustomer b = Make("乙公司", "", "");
+  b.customer.contact_persons = {Person("张伟", "+8613800138000"), Person("李娜", "+8613900139000")};
+  b.customer.owner_id = "rep-li";
+  b.customer.region = "华南";
+  b.customer.level = CustomerLevel::kVip;
+  NewCustomer c = Make("丙公司", "", "");
+  NewCustomer d = Make("丁公司", "", "");
+  d.customer.contact_persons = {Person("王芳", "+8613700137000")};
+  NewCustomer g = Make("环球贸易有限公司", "", "", "globex");
+  g.customer.contact_persons = {Person("陈静", "+8613600136000")};
+  TL_ASSERT_OK_AND_ASSIGN(const auto created, store_->CreateMany({a, b, c, d, g}));
+  for (const auto& result : created) TL_ASSERT_OK(result);
+  const auto fold = [](const Customer& s, const Customer& m) -> absl::StatusOr<Customer> {
+    return FoldInto(s, m);
+  };
+  TL_ASSERT_OK_AND_ASSIGN(const MergeOutcome kept, store_->Merge(a.context, a.customer.customer_id,
+                                                                 b.customer.customer_id, fold, {}));
+  TL_ASSERT_OK_AND_ASSIGN(
+      const MergeOutcome undone,
+      store_->Merge(c.context, c.customer.customer_id, d.customer.customer_id, fold, {}));
+  TL_ASSERT_OK(store_
+                   ->Unmerge(c.context, undone.merge.merge_id,
+                             [](const Customer&, const Customer&) { return absl::OkStatus(); })
+                   .status());
+
+  const std::vector<CustomerSnapshot> all = AllSnapshots(*store_, 1000);
+  ASSERT_EQ(all.size(), 5u);
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const CustomerSnapshot& s : all) keys.emplace_back(s.tenant_id, s.customer_id);
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  EXPECT_EQ(all.back().tenant_id, "globex");
+  const auto of = [&](const NewCustomer& n) {
+    return *std::find_if(all.begin(), all.end(), [&](const CustomerSnapshot& s) {
+      return s.customer_id == n.customer.customer_id;
+    });
+  };
+
+  const CustomerSnapshot merged = of(b);
+  EXPECT_EQ(merged.state, CustomerState::kMerged);
+  EXPECT_EQ(merged.merged_into_customer_id, a.customer.customer_id);
+  EXPECT_EQ(merged.merge_id, kept.merge.merge_id);
+  EXPECT_THAT(merged.person_ids, ElementsAre(b.customer.contact_persons[0].person_id,
+                                             b.customer.contact_persons[1].person_id));
+  // As the CustomersMerged event has them: 乙's 张伟 folded into 甲's.
+  EXPECT_THAT(merged.folded_persons,
+              ElementsAre(FoldedPerson{.person_id = b.customer.contact_persons[0].person_id,
+                                       .into_person_id = a.customer.contact_persons[0].person_id}));
+  EXPECT_EQ(merged.folded_persons, FoldedPersons(a.customer, b.customer));
+  EXPECT_EQ(merged.owner_id, "rep-li");
+  EXPECT_EQ(merged.region, "华南");
+  EXPECT_EQ(merged.level, CustomerLevel::kVip);
+  EXPECT_EQ(merged.version, 2);
+
+  const CustomerSnapshot survivor = of(a);
+  EXPECT_EQ(survivor.state, CustomerState::kActive);
+  EXPECT_EQ(survivor.merge_id, "");
+  EXPECT_THAT(survivor.folded_persons, IsEmpty());
+  EXPECT_THAT(survivor.person_ids, ElementsAre(a.customer.contact_persons[0].person_id,
+                                               b.customer.contact_persons[1].person_id));
+
+  for (const NewCustomer* restored : {&c, &d}) {
+    const CustomerSnapshot s = of(*restored);
+    EXPECT_EQ(s.state, CustomerState::kActive);
+    EXPECT_EQ(s.merged_into_customer_id, "");
+    EXPECT_EQ(s.merge_id, "");
+    EXPECT_THAT(s.folded_persons, IsEmpty());
+    EXPECT_EQ(s.version, 3);  // Created, merged, restored.
+  }
+  EXPECT_THAT(of(d).person_ids, ElementsAre(d.customer.contact_persons[0].person_id));
+
+  const CustomerSnapshot chinese = of(g);
+  EXPECT_EQ(chinese.tenant_id, "globex");
+  EXPECT_THAT(chinese.person_ids, ElementsAre(g.customer.contact_persons[0].person_id));
+
+  // Pages of two, each resuming after the last customer of the one before, list the same.
+  EXPECT_EQ(AllSnapshots(*store_, 2), all);
+  TL_ASSERT_OK_AND_ASSIGN(
+      const std::vector<CustomerSnapshot> after_last,
+      store_->ListSnapshots(
+          SnapshotPosition{.tenant_id = "globex", .customer_id = g.customer.customer_id}, 10));
+  EXPECT_THAT(after_last, IsEmpty());
+}
+
+TEST_F(PgCustomerStoreTest, TheFeedResumesFromItsPageToken) {
+  std::vector<NewCustomer> batch;
+  for (const char* name : {"甲", "乙", "丙"}) batch.push_back(Make(name, "", ""));
+  batch.push_back(Make("环球", "", "", "globex"));
+  TL_ASSERT_OK(store_->CreateMany(batch).status());
+  // Never started: the feed audits nothing.
+  TL_ASSERT_OK_AND_ASSIGN(auto redis,
+                          redis::Pool::Create({.host = "127.0.0.1", .port = 1, .pool_size = 1}));
+  TL_ASSERT_OK_AND_ASSIGN(auto audit, audit::AuditPublisher::Create({}, redis.get()));
+  CustomerManager manager(store_.get(), audit.get(), CustomerValidator({}),
+                          paging::PageTokens(std::string(paging::kTokenKeyBytes, 'k')), &absl::Now);
+  auth::RequestContext service;
+  service.caller_id = "service:permissions";
+  TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage first, manager.ListSnapshots(service, 3, ""));
+  ASSERT_EQ(first.snapshots.size(), 3u);
+  ASSERT_NE(first.next_page_token, "");
+  TL_ASSERT_OK_AND_ASSIGN(const SnapshotPage second,
+                          manager.ListSnapshots(service, 3, first.next_page_token));
+  ASSERT_EQ(second.snapshots.size(), 1u);
+  EXPECT_EQ(second.snapshots[0].tenant_id, "globex");
+  EXPECT_EQ(second.snapshots[0].customer_id, batch[3].customer.customer_id);
+  EXPECT_EQ(second.next_page_token, "");
 }
 
 // Keys recorded in the contacts schema's own table before the shared one existed are moved

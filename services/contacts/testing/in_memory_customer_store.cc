@@ -311,4 +311,34 @@ absl::StatusOr<DuplicatePage> InMemoryCustomerStore::FindDuplicates(
   return page;
 }
 
+absl::StatusOr<std::vector<CustomerSnapshot>> InMemoryCustomerStore::ListSnapshots(
+    const std::optional<SnapshotPosition>& after, int limit) {
+  absl::MutexLock lock(&mu_);
+  std::vector<CustomerSnapshot> snapshots;
+  auto it = after ? customers_.upper_bound(KeyOf(after->tenant_id, after->customer_id))
+                  : customers_.begin();
+  for (; it != customers_.end() && snapshots.size() < static_cast<size_t>(limit); ++it) {
+    const Customer& c = it->second;
+    CustomerSnapshot& s = snapshots.emplace_back();
+    s.tenant_id = it->first.first;
+    s.customer_id = it->first.second;
+    s.state = c.state;
+    s.merged_into_customer_id = c.merged_into_customer_id;
+    for (const ContactPerson& person : c.contact_persons) s.person_ids.push_back(person.person_id);
+    s.owner_id = c.owner_id;
+    s.region = c.region;
+    s.level = c.level;
+    s.version = c.version;
+    if (c.state != CustomerState::kMerged) continue;
+    for (const auto& [key, merge] : merges_) {
+      if (key.first == s.tenant_id && merge.merged_customer_id == c.customer_id &&
+          !merge.unmerge_time) {
+        s.merge_id = merge.merge_id;
+        s.folded_persons = FoldedPersons(merge.survivor_before, merge.merged_before);
+      }
+    }
+  }
+  return snapshots;
+}
+
 }  // namespace touchline::contacts::testing

@@ -45,6 +45,8 @@ class InMemoryCustomerStore final : public CustomerStore {
   absl::StatusOr<DuplicatePage> FindDuplicates(
       std::string_view tenant_id, const auth::Scope& scope, std::string_view customer_id,
       int page_size, const std::optional<DuplicateCursor>& after) override;
+  absl::StatusOr<std::vector<CustomerSnapshot>> ListSnapshots(
+      const std::optional<SnapshotPosition>& after, int limit) override;
 
  private:
   using Key = std::pair<std::string, std::string>;  // (tenant, id)
