@@ -22,20 +22,23 @@ namespace ev = ::touchline::events::v1;
 // The columns of a row, in CustomerRow's order after the key.
 constexpr char kColumns[] =
     "state, coalesce(merged_into::text, ''), coalesce(merge_id::text, ''), person_ids::text[], "
-    "owner_id, region, level, version, folded_persons";
+    "owner_id, region, level, version, folded_persons, lifecycle_status, tags";
 
 // Upserts $1 tenant, $2 id, $3 state, $4 merged_into ('' none), $5 merge_id ('' none), $6
 // person ids, $7 owner, $8 region, $9 level, $10 version, $11 folded persons, unless the row
-// holds version $10 or a newer one. Returns a row when it wrote.
+// $12 lifecycle status, $13 tags, unless the row holds version $10 or a newer one. Returns a
+// row when it wrote.
 constexpr char kUpsert[] =
     "INSERT INTO customers (tenant_id, customer_id, state, merged_into, merge_id, person_ids, "
-    "owner_id, region, level, version, folded_persons) VALUES ($1, $2::uuid, $3, "
-    "nullif($4, '')::uuid, nullif($5, '')::uuid, $6::uuid[], $7, $8, $9, $10, $11::text[]) "
+    "owner_id, region, level, version, folded_persons, lifecycle_status, tags) VALUES ($1, "
+    "$2::uuid, $3, nullif($4, '')::uuid, nullif($5, '')::uuid, $6::uuid[], $7, $8, $9, $10, "
+    "$11::text[], $12, $13::text[]) "
     "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET state = EXCLUDED.state, "
     "merged_into = EXCLUDED.merged_into, merge_id = EXCLUDED.merge_id, "
     "person_ids = EXCLUDED.person_ids, owner_id = EXCLUDED.owner_id, region = EXCLUDED.region, "
     "level = EXCLUDED.level, version = EXCLUDED.version, "
-    "folded_persons = EXCLUDED.folded_persons "
+    "folded_persons = EXCLUDED.folded_persons, lifecycle_status = EXCLUDED.lifecycle_status, "
+    "tags = EXCLUDED.tags "
     "WHERE customers.version < EXCLUDED.version RETURNING 1";
 
 absl::Status CheckId(const char* what, const std::string& id) {
@@ -76,6 +79,8 @@ CustomerRow FromResult(const std::string& tenant, const std::string& customer_id
     if (colon == std::string::npos) continue;
     row.folded_persons.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
   }
+  row.lifecycle_status = static_cast<cv1::LifecycleStatus>(r[9].as<int>());
+  row.tags = pg::ParseTextArray(r[10]);
   return row;
 }
 
@@ -122,6 +127,8 @@ absl::StatusOr<CustomerRow> RowOf(const std::string& tenant, const cv1::Customer
   row.region = customer.region();
   row.level = customer.level();
   row.version = version + version_offset;
+  row.lifecycle_status = customer.lifecycle_status();
+  row.tags.assign(customer.tags().begin(), customer.tags().end());
   TL_RETURN_IF_ERROR(CheckRow(row));
   return row;
 }
@@ -141,6 +148,8 @@ absl::StatusOr<CustomerRow> RowOf(const cv1::CustomerSnapshot& snapshot) {
   for (const cv1::CustomerSnapshot::FoldedPerson& folded : snapshot.folded_persons()) {
     row.folded_persons.emplace_back(folded.person_id(), folded.into_person_id());
   }
+  row.lifecycle_status = snapshot.lifecycle_status();
+  row.tags.assign(snapshot.tags().begin(), snapshot.tags().end());
   if (row.tenant_id.empty()) return absl::InvalidArgumentError("a snapshot without a tenant");
   TL_RETURN_IF_ERROR(CheckRow(row));
   return row;
@@ -160,7 +169,8 @@ absl::StatusOr<bool> ReadModel::Apply(pqxx::work& txn, const CustomerRow& row,
   const pqxx::result written = txn.exec_params(
       kUpsert, row.tenant_id, row.customer_id, static_cast<int>(row.state), row.merged_into,
       row.merge_id, pg::TextArrayLiteral(row.person_ids), row.owner_id, row.region, row.level,
-      row.version, pg::TextArrayLiteral(FoldedLiterals(row)));
+      row.version, pg::TextArrayLiteral(FoldedLiterals(row)),
+      static_cast<int>(row.lifecycle_status), pg::TextArrayLiteral(row.tags));
   if (written.empty()) return false;  // A newer row came in between (inserted concurrently).
   if (changed_) TL_RETURN_IF_ERROR(changed_(txn, before ? &*before : nullptr, row, cause));
   return true;

@@ -1,9 +1,9 @@
 // A service's read model of contacts' customers: what decides who sees a customer (owner,
-// region, level, state), its merge and its contact persons' ids, one row per customer in the
-// service's schema. Fed by the "customers" topic and built from scratch by a pass over
-// contacts' CustomerFeedService (bootstrap.h); both go through ReadModel::Apply, which keeps a
-// row only when its version is newer than the one held, so events and pages may come in any
-// order, twice, or both for the same change.
+// region, level, state), its merge, its contact persons' ids, its lifecycle status and tags,
+// one row per customer in the service's schema. Fed by the "customers" topic and built from scratch
+// by a pass over contacts' CustomerFeedService (bootstrap.h); both go through ReadModel::Apply,
+// which keeps a row only when its version is newer than the one held, so events and pages may come
+// in any order, twice, or both for the same change.
 #ifndef TOUCHLINE_COMMON_CUSTOMERS_READ_MODEL_H_
 #define TOUCHLINE_COMMON_CUSTOMERS_READ_MODEL_H_
 
@@ -43,6 +43,8 @@ struct CustomerRow {
   int64_t version = 0;
   // While merged: (person_id, into_person_id) of its persons folded into the survivor's.
   std::vector<std::pair<std::string, std::string>> folded_persons;
+  contacts::v1::LifecycleStatus lifecycle_status = contacts::v1::LIFECYCLE_STATUS_UNSPECIFIED;
+  std::vector<std::string> tags;
 
   // Whether `other` differs in what decides who sees the customer: owner, region, level,
   // state or merge.

@@ -34,6 +34,8 @@ cv1::Customer MakeCustomer(const std::string& id, int64_t version, const std::st
   c.set_owner_id(owner);
   c.set_region("华东");
   c.set_level(cv1::CUSTOMER_LEVEL_KEY);
+  c.set_lifecycle_status(cv1::LIFECYCLE_STATUS_PROSPECT);
+  c.add_tags("展会线索");
   return c;
 }
 
@@ -99,6 +101,8 @@ TEST_F(ReadModelTest, KeepsOnlyNewerVersionsAndReportsEachChange) {
   EXPECT_EQ(row->owner_id, "u-李");
   EXPECT_EQ(row->region, "华东");
   EXPECT_EQ(row->version, 3);
+  EXPECT_EQ(row->lifecycle_status, cv1::LIFECYCLE_STATUS_PROSPECT);
+  EXPECT_THAT(row->tags, ElementsAre("展会线索"));
   ASSERT_EQ(changes_.size(), 2u);
   EXPECT_FALSE(changes_[0].before.has_value());
   EXPECT_EQ(changes_[1].before->owner_id, "u-张");
