@@ -2,8 +2,9 @@
 # benchmarks. Sourced after servers.sh. Needs TOUCHLINE_PG_DSN and TOUCHLINE_REDIS_ADDR set.
 
 # tl_make_keys DIR: the RSA key pair that signs and verifies access tokens (DIR/jwt.key,
-# DIR/jwt.pub) and the secret the gateway and permissions share to sign client addresses
-# (DIR/edge.secret, for --edge_secret_file), each made once.
+# DIR/jwt.pub) and the secret every process shares (DIR/edge.secret, for --edge_secret_file:
+# the gateway signs client addresses with it, the services their calls to contacts' customer
+# feed), each made once.
 tl_make_keys() {
   local dir=$1
   mkdir -p "$dir"
@@ -43,7 +44,8 @@ tl_start_permissions() {
   port=$(tl_free_port)
   "$build_dir/services/permissions/touchline-permissions" --listen_address="127.0.0.1:$port" \
     --metrics_address= --jwt_private_key_file="$dir/keys/jwt.key" \
-    --jwt_public_key_file="$dir/keys/jwt.pub" >>"$dir/permissions.log" 2>&1 &
+    --jwt_public_key_file="$dir/keys/jwt.pub" --edge_secret_file="$dir/keys/edge.secret" \
+    >>"$dir/permissions.log" 2>&1 &
   echo $! >"$dir/permissions.pid"
   "$build_dir/common/server/touchline-health" "127.0.0.1:$port" --wait=30s >/dev/null || return 1
   echo "127.0.0.1:$port"

@@ -98,7 +98,8 @@ std::vector<std::string> Suite::CommonArgs(const std::string& schema, int port) 
 
 std::vector<std::string> Suite::ClientArgs() const {
   return {"--jwt_public_key_file=" + dir_ + "/jwt.pub",
-          "--permissions_addr=" + permissions_address()};
+          "--permissions_addr=" + permissions_address(),
+          "--edge_secret_file=" + edge_secret_path()};
 }
 
 void Suite::StartContacts(std::vector<std::string> extra) {
@@ -132,8 +133,7 @@ void Suite::StartGateway(std::vector<std::string> extra) {
                                    "--metrics_address=",
                                    "--contacts_addr=" + contacts_address(),
                                    "--touchpoints_addr=" + touchpoints_address(),
-                                   "--service_api_keys_file=" + service_keys_path(),
-                                   "--edge_secret_file=" + edge_secret_path()};
+                                   "--service_api_keys_file=" + service_keys_path()};
   for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
   for (const std::string& flag : gateway_flags_) args.push_back(flag);
   for (auto& arg : extra) args.push_back(std::move(arg));

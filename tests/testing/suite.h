@@ -50,7 +50,8 @@ class Suite {
   int gateway_http_port() const { return gateway_http_port_; }
   // The file of the tenants' gateway service keys (one line per tenant).
   std::string service_keys_path() const { return dir_ + "/gateway.keys"; }
-  // The secret gateway and permissions share (--edge_secret_file) to sign client addresses.
+  // The secret every process shares (--edge_secret_file): the gateway signs client addresses
+  // with it, and the services their calls to contacts' CustomerFeedService.
   std::string edge_secret_path() const { return dir_ + "/edge.secret"; }
   // The PEM of the key that signs access tokens, for tests that forge tokens.
   std::string private_key_pem() const;
@@ -83,6 +84,8 @@ class Suite {
   // The constructor's work, in a void function so that ASSERT_* can stop it.
   void Start(const Options& options);
   std::vector<std::string> CommonArgs(const std::string& schema, int port) const;
+  // The flags of a process that calls permissions and the other services: the public key,
+  // permissions' address and the shared secret.
   std::vector<std::string> ClientArgs() const;
 
   std::string dir_;
