@@ -24,6 +24,8 @@ void ToProto(const CustomerSnapshot& snapshot, v1::CustomerSnapshot* out) {
     person->set_person_id(folded.person_id);
     person->set_into_person_id(folded.into_person_id);
   }
+  out->set_lifecycle_status(static_cast<v1::LifecycleStatus>(snapshot.lifecycle_status));
+  for (const std::string& tag : snapshot.tags) out->add_tags(tag);
 }
 
 }  // namespace

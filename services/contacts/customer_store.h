@@ -120,6 +120,8 @@ struct CustomerSnapshot {
   // While kMerged: its persons the merge folded into the survivor's (FoldedPersons of the
   // merge record, as the CustomersMerged event has them).
   std::vector<FoldedPerson> folded_persons;
+  LifecycleStatus lifecycle_status = LifecycleStatus::kUnspecified;
+  std::vector<std::string> tags;
   bool operator==(const CustomerSnapshot&) const = default;
 };
 

@@ -116,6 +116,9 @@ absl::StatusOr<CustomerSnapshot> ParseSnapshot(const pqxx::row& row) {
     TL_ASSIGN_OR_RETURN(const Customer merged_before, CustomerFromJson(merged));
     s.folded_persons = FoldedPersons(survivor_before, merged_before);
   }
+  s.lifecycle_status = static_cast<LifecycleStatus>(row[12].as<int>());
+  TL_ASSIGN_OR_RETURN(json tags, ParseJson(row[13].c_str()));
+  for (const json& tag : tags) s.tags.push_back(tag.get<std::string>());
   return s;
 }
 
@@ -559,8 +562,8 @@ absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
 }
 
 absl::StatusOr<bool> PgCustomerStore::ApplyTouchpointStatus(pqxx::work& txn,
-                                                           const TouchpointStatus& status,
-                                                           absl::Time now) {
+                                                            const TouchpointStatus& status,
+                                                            absl::Time now) {
   if (txn.exec_params(sql::kClaimStatusSource, status.tenant_id, status.customer_id,
                       status.touchpoint_id, Micros(status.occurred_at))
           .empty()) {

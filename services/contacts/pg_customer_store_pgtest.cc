@@ -188,6 +188,8 @@ TEST_F(PgCustomerStoreTest, SnapshotsListEveryTenantWithTheirMergesInKeyOrder) {
   d.customer.contact_persons = {Person("王芳", "+8613700137000")};
   NewCustomer g = Make("环球贸易有限公司", "", "", "globex");
   g.customer.contact_persons = {Person("陈静", "+8613600136000")};
+  g.customer.lifecycle_status = LifecycleStatus::kOpportunity;
+  g.customer.tags = {"展会线索", "VIP候选"};
   TL_ASSERT_OK_AND_ASSIGN(const auto created, store_->CreateMany({a, b, c, d, g}));
   for (const auto& result : created) TL_ASSERT_OK(result);
   const auto fold = [](const Customer& s, const Customer& m) -> absl::StatusOr<Customer> {
@@ -251,6 +253,8 @@ TEST_F(PgCustomerStoreTest, SnapshotsListEveryTenantWithTheirMergesInKeyOrder) {
   const CustomerSnapshot chinese = of(g);
   EXPECT_EQ(chinese.tenant_id, "globex");
   EXPECT_THAT(chinese.person_ids, ElementsAre(g.customer.contact_persons[0].person_id));
+  EXPECT_EQ(chinese.lifecycle_status, LifecycleStatus::kOpportunity);
+  EXPECT_THAT(chinese.tags, ElementsAre("展会线索", "VIP候选"));
 
   // Pages of two, each resuming after the last customer of the one before, list the same.
   EXPECT_EQ(AllSnapshots(*store_, 2), all);

@@ -152,14 +152,15 @@ inline constexpr char kDuplicateBVisible[] = TL_DUPLICATE_VISIBLE("b");
 // Every customer of every tenant after ($1, $2) in primary-key order, $3 at most, as another
 // service's read model keeps it: its contact persons' ids (a JSON array, in order) and, while
 // it is in state $4 (MERGED), the merge that folded it and was not undone, with both customers
-// as they were before it. The first page starts after ('', the nil UUID), before every key.
+// as they were before it; then its lifecycle status and tags (a JSON array). The first page
+// starts after ('', the nil UUID), before every key.
 inline constexpr char kListSnapshots[] =
     "SELECT c.tenant_id, c.customer_id::text, c.state, coalesce(c.merged_into::text, ''), "
     "c.owner_id, c.region, c.level, c.version, "
     "(SELECT coalesce(json_agg(coalesce(p.person ->> 'person_id', '') ORDER BY p.n), '[]')::text "
     "  FROM jsonb_array_elements(c.contact_persons) WITH ORDINALITY AS p(person, n)), "
     "coalesce(m.merge_id::text, ''), coalesce(m.survivor_before::text, ''), "
-    "coalesce(m.merged_before::text, '') "
+    "coalesce(m.merged_before::text, ''), c.lifecycle_status, array_to_json(c.tags)::text "
     "FROM customers c LEFT JOIN LATERAL (SELECT merge_id, survivor_before, merged_before "
     "  FROM merges WHERE c.state = $4 AND tenant_id = c.tenant_id AND merged_id = c.customer_id "
     "  AND unmerge_time IS NULL ORDER BY create_time DESC LIMIT 1) m ON TRUE "

@@ -329,6 +329,8 @@ absl::StatusOr<std::vector<CustomerSnapshot>> InMemoryCustomerStore::ListSnapsho
     s.region = c.region;
     s.level = c.level;
     s.version = c.version;
+    s.lifecycle_status = c.lifecycle_status;
+    s.tags = c.tags;
     if (c.state != CustomerState::kMerged) continue;
     for (const auto& [key, merge] : merges_) {
       if (key.first == s.tenant_id && merge.merged_customer_id == c.customer_id &&
