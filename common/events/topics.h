@@ -11,6 +11,9 @@ inline constexpr char kCustomersTopic[] = "customers";
 inline constexpr char kTouchpointsTopic[] = "touchpoints";
 // Scope invalidations and customer shares, from permissions (permission_events.proto).
 inline constexpr char kPermissionsTopic[] = "permissions";
+// Customers entering, moving through and completing journeys, from journeys
+// (journey_events.proto).
+inline constexpr char kJourneysTopic[] = "journeys";
 // What every service reports to the audit log the permissions service keeps
 // (common/audit/audit.h).
 inline constexpr char kAuditTopic[] = "audit";
