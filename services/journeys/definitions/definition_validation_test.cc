@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/journeys/definitions/testing/sample_journey.h"
 
 namespace touchline::journeys {
 namespace {
@@ -13,18 +14,11 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Pair;
+using testing::StageOf;
 namespace tv1 = ::touchline::touchpoints::v1;
 namespace cv1 = ::touchline::contacts::v1;
 
 using Violations = std::vector<std::pair<std::string, std::string>>;
-
-v1::Stage StageOf(std::string id, std::string name, v1::StageKind kind) {
-  v1::Stage stage;
-  stage.set_stage_id(std::move(id));
-  stage.set_display_name(std::move(name));
-  stage.set_kind(kind);
-  return stage;
-}
 
 // A dealer journey: entry, a normal stage, a goal and an exit, with one rule of each trigger.
 v1::Journey Dealer() {
