@@ -82,12 +82,7 @@ class DefinitionManagerTest : public ::testing::Test {
   }
   absl::StatusOr<v1::Journey> Rename(const std::string& id, std::string name,
                                      std::string etag = "") {
-    v1::UpdateJourneyRequest request;
-    request.mutable_journey()->set_journey_id(id);
-    request.mutable_journey()->set_display_name(std::move(name));
-    request.mutable_journey()->set_etag(std::move(etag));
-    request.mutable_update_mask()->add_paths("display_name");
-    return manager_.Update(Admin(), request);
+    return manager_.Update(Admin(), testing::RenameRequest(id, std::move(name), std::move(etag)));
   }
   absl::StatusOr<v1::Journey> Publish(const std::string& id, std::string etag = "",
                                       const auth::RequestContext& caller = Admin()) {

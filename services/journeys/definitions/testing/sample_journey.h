@@ -1,4 +1,5 @@
-// Journeys for the definitions' tests: a stage, and a small valid journey to start from.
+// Journeys for the definitions' tests: a stage, a small valid journey to start from, and a
+// rename.
 #ifndef TOUCHLINE_SERVICES_JOURNEYS_DEFINITIONS_TESTING_SAMPLE_JOURNEY_H_
 #define TOUCHLINE_SERVICES_JOURNEYS_DEFINITIONS_TESTING_SAMPLE_JOURNEY_H_
 
@@ -6,6 +7,7 @@
 #include <utility>
 
 #include "touchline/journeys/v1/journey.pb.h"
+#include "touchline/journeys/v1/journeys_service.pb.h"
 #include "touchline/touchpoints/v1/touchpoint.pb.h"
 
 namespace touchline::journeys::testing {
@@ -29,6 +31,17 @@ inline v1::Journey SampleJourney(std::string name = "经销商旅程") {
   rule->set_to_stage_id("visit");
   rule->mutable_touchpoint()->add_channels(touchpoints::v1::CHANNEL_PHONE);
   return journey;
+}
+
+// An update of the journey's display name, of the version with `etag` when it is set.
+inline v1::UpdateJourneyRequest RenameRequest(const std::string& journey_id, std::string name,
+                                              std::string etag = "") {
+  v1::UpdateJourneyRequest request;
+  request.mutable_journey()->set_journey_id(journey_id);
+  request.mutable_journey()->set_display_name(std::move(name));
+  request.mutable_journey()->set_etag(std::move(etag));
+  request.mutable_update_mask()->add_paths("display_name");
+  return request;
 }
 
 }  // namespace touchline::journeys::testing
