@@ -128,8 +128,8 @@ void CheckTouchpointCondition(FieldChecker& check, v1::TouchpointCondition& cond
                 FieldPath(path, "sentiments"));
   Labels(check, *condition.mutable_tags(), FieldPath(path, "tags"));
   // In key order, so violations come out in the same order on every run.
-  std::vector<std::pair<std::string, std::string>> attributes(
-      condition.custom_attributes().begin(), condition.custom_attributes().end());
+  std::vector<std::pair<std::string, std::string>> attributes(condition.custom_attributes().begin(),
+                                                              condition.custom_attributes().end());
   std::sort(attributes.begin(), attributes.end());
   const std::string attributes_path = FieldPath(path, "custom_attributes");
   FieldChecker keys = check.ForKeys();
@@ -191,14 +191,13 @@ void NormalizeAndValidate(v1::Journey& journey, std::string_view prefix,
   FieldChecker check(violations);
   check.Text(*journey.mutable_display_name(), FieldPath(prefix, "display_name"),
              kMaxJourneyNameChars, kRequiredSingleLine);
-  check.Text(*journey.mutable_description(), FieldPath(prefix, "description"),
-             kMaxDescriptionChars, kMultiLine);
+  check.Text(*journey.mutable_description(), FieldPath(prefix, "description"), kMaxDescriptionChars,
+             kMultiLine);
   const StageKinds stages =
       CheckStages(check, *journey.mutable_stages(), FieldPath(prefix, "stages"));
   CheckEntryRule(check, *journey.mutable_entry_rule(), FieldPath(prefix, "entry_rule"));
   const std::string rules_path = FieldPath(prefix, "mapping_rules");
-  check.MaxEntries(static_cast<size_t>(journey.mapping_rules_size()), rules_path,
-                   kMaxMappingRules);
+  check.MaxEntries(static_cast<size_t>(journey.mapping_rules_size()), rules_path, kMaxMappingRules);
   for (int i = 0; i < journey.mapping_rules_size(); ++i) {
     CheckMappingRule(check, *journey.mutable_mapping_rules(i), stages,
                      ItemPath(rules_path, static_cast<size_t>(i)));

@@ -63,9 +63,10 @@ TEST(DefinitionValidationTest, CountsCodePointsNotBytes) {
 
   journey.mutable_stages(1)->set_display_name(hundred + "段");
   journey.set_display_name(two_hundred + "程");
-  EXPECT_THAT(Check(journey),
-              ElementsAre(Pair("journey.display_name", "must be at most 200 characters"),
-                          Pair("journey.stages[1].display_name", "must be at most 100 characters")));
+  EXPECT_THAT(
+      Check(journey),
+      ElementsAre(Pair("journey.display_name", "must be at most 200 characters"),
+                  Pair("journey.stages[1].display_name", "must be at most 100 characters")));
 }
 
 TEST(DefinitionValidationTest, TrimsNames) {
@@ -122,21 +123,19 @@ TEST(DefinitionValidationTest, EntryIsTheOneFirstStage) {
   v1::Journey journey = Dealer();
   journey.mutable_stages(0)->set_kind(v1::STAGE_KIND_NORMAL);
   journey.mutable_stages(1)->set_kind(v1::STAGE_KIND_ENTRY);
-  EXPECT_THAT(
-      Check(journey),
-      ElementsAre(Pair("journey.stages[0].kind",
-                       "must be STAGE_KIND_ENTRY: the first stage is the entry"),
-                  Pair("journey.stages[1].kind",
-                       "must not be STAGE_KIND_ENTRY: only the first stage is the entry")));
+  EXPECT_THAT(Check(journey),
+              ElementsAre(Pair("journey.stages[0].kind",
+                               "must be STAGE_KIND_ENTRY: the first stage is the entry"),
+                          Pair("journey.stages[1].kind",
+                               "must not be STAGE_KIND_ENTRY: only the first stage is the entry")));
 }
 
 TEST(DefinitionValidationTest, StageKindIsRequiredAndKnown) {
   v1::Journey journey = Dealer();
   journey.mutable_stages(1)->set_kind(v1::STAGE_KIND_UNSPECIFIED);
   journey.mutable_stages(3)->set_kind(static_cast<v1::StageKind>(99));
-  EXPECT_THAT(Check(journey),
-              ElementsAre(Pair("journey.stages[1].kind", "is required"),
-                          Pair("journey.stages[3].kind", "must be a known value")));
+  EXPECT_THAT(Check(journey), ElementsAre(Pair("journey.stages[1].kind", "is required"),
+                                          Pair("journey.stages[3].kind", "must be a known value")));
 }
 
 TEST(DefinitionValidationTest, NeedsAGoal) {
@@ -239,8 +238,7 @@ TEST(DefinitionValidationTest, TouchpointConditionValues) {
                "key must be at most 64 characters"),
           Pair("journey.mapping_rules[0].touchpoint.custom_attributes[\"note\"]",
                "must be at most 256 characters"),
-          Pair("journey.mapping_rules[0].touchpoint.custom_attributes[\"tier\"]",
-               "is required")));
+          Pair("journey.mapping_rules[0].touchpoint.custom_attributes[\"tier\"]", "is required")));
 }
 
 TEST(DefinitionValidationTest, CustomerConditionValues) {
@@ -262,7 +260,8 @@ TEST(DefinitionValidationTest, CustomerConditionValues) {
 
 TEST(DefinitionValidationTest, AtMost200Rules) {
   v1::Journey journey = Dealer();
-  while (journey.mapping_rules_size() < 200) *journey.add_mapping_rules() = journey.mapping_rules(0);
+  while (journey.mapping_rules_size() < 200)
+    *journey.add_mapping_rules() = journey.mapping_rules(0);
   EXPECT_THAT(Check(journey), IsEmpty());
   *journey.add_mapping_rules() = journey.mapping_rules(0);
   EXPECT_THAT(Check(journey),
