@@ -78,6 +78,8 @@ class Suite {
   ServiceProcess* touchpoints() { return touchpoints_.get(); }
   ServiceProcess* gateway() { return gateway_.get(); }
   const std::string& redis_prefix() const { return prefix_; }
+  // The schema touchline-touchpoints keeps its tables in (TOUCHLINE_PG_DSN's database).
+  const std::string& touchpoints_schema() const { return touchpoints_schema_.name(); }
   const std::string& log_path() const { return log_; }
 
  private:
