@@ -64,4 +64,42 @@ grpc::ServerUnaryReactor* JourneysService::ArchiveJourney(grpc::CallbackServerCo
   });
 }
 
+grpc::ServerUnaryReactor* JourneysService::GetCustomerJourneys(
+    grpc::CallbackServerContext* context, const v1::GetCustomerJourneysRequest* request,
+    v1::GetCustomerJourneysResponse* response) {
+  return parts_.runner->Run(
+      context, "GetCustomerJourneys", [=, this](const RequestContext& caller) {
+        TL_ASSIGN_OR_RETURN(*response, parts_.state->GetCustomerJourneys(caller, *request));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* JourneysService::ListStageHistory(
+    grpc::CallbackServerContext* context, const v1::ListStageHistoryRequest* request,
+    v1::ListStageHistoryResponse* response) {
+  return parts_.runner->Run(context, "ListStageHistory", [=, this](const RequestContext& caller) {
+    TL_ASSIGN_OR_RETURN(*response, parts_.state->ListStageHistory(caller, *request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* JourneysService::MoveCustomer(grpc::CallbackServerContext* context,
+                                                        const v1::MoveCustomerRequest* request,
+                                                        v1::MoveCustomerResponse* response) {
+  return parts_.runner->Run(context, "MoveCustomer", [=, this](const RequestContext& caller) {
+    TL_ASSIGN_OR_RETURN(*response, parts_.state->MoveCustomer(caller, *request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* JourneysService::ListCustomersInStage(
+    grpc::CallbackServerContext* context, const v1::ListCustomersInStageRequest* request,
+    v1::ListCustomersInStageResponse* response) {
+  return parts_.runner->Run(
+      context, "ListCustomersInStage", [=, this](const RequestContext& caller) {
+        TL_ASSIGN_OR_RETURN(*response, parts_.state->ListCustomersInStage(caller, *request));
+        return absl::OkStatus();
+      });
+}
+
 }  // namespace touchline::journeys

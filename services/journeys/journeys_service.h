@@ -4,6 +4,7 @@
 
 #include "common/server/unary_call.h"
 #include "services/journeys/definitions/definition_manager.h"
+#include "services/journeys/state/journey_state_manager.h"
 #include "touchline/journeys/v1/journeys_service.grpc.pb.h"
 
 namespace touchline::journeys {
@@ -13,6 +14,7 @@ class JourneysService final : public v1::JourneysService::CallbackService {
   // What the calls are handed to. No pointer is owned; each must outlive the service.
   struct Parts {
     DefinitionManager* definitions = nullptr;
+    JourneyStateManager* state = nullptr;
     server::UnaryRunner* runner = nullptr;
   };
 
@@ -36,6 +38,18 @@ class JourneysService final : public v1::JourneysService::CallbackService {
   grpc::ServerUnaryReactor* ArchiveJourney(grpc::CallbackServerContext* context,
                                            const v1::ArchiveJourneyRequest* request,
                                            v1::ArchiveJourneyResponse* response) override;
+  grpc::ServerUnaryReactor* GetCustomerJourneys(grpc::CallbackServerContext* context,
+                                                const v1::GetCustomerJourneysRequest* request,
+                                                v1::GetCustomerJourneysResponse* response) override;
+  grpc::ServerUnaryReactor* ListStageHistory(grpc::CallbackServerContext* context,
+                                             const v1::ListStageHistoryRequest* request,
+                                             v1::ListStageHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* MoveCustomer(grpc::CallbackServerContext* context,
+                                         const v1::MoveCustomerRequest* request,
+                                         v1::MoveCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* ListCustomersInStage(
+      grpc::CallbackServerContext* context, const v1::ListCustomersInStageRequest* request,
+      v1::ListCustomersInStageResponse* response) override;
 
  private:
   Parts parts_;

@@ -1,8 +1,7 @@
 # Journey definitions: validation, store, manager.
 #
 # Included with include() from ../CMakeLists.txt; headers are included as
-# "services/journeys/...". The adapter (../journeys_service.*) is defined here too, as
-# journeys_service_adapter, until the service's other parts join it.
+# "services/journeys/...".
 set(journeys_definitions_dir ${CMAKE_CURRENT_LIST_DIR})
 
 # Pure validation of a journey (no I/O).
@@ -58,11 +57,3 @@ target_link_libraries(journeys_definitions_pgtest PRIVATE journeys_definitions
   touchline_status PkgConfig::PQXX GTest::gmock GTest::gtest_main)
 touchline_warnings(journeys_definitions_pgtest)
 touchline_discover_tests(journeys_definitions_pgtest LABELS pg)
-
-# The gRPC adapter: the definition RPCs through server::UnaryRunner.
-add_library(journeys_service_adapter ${journeys_definitions_dir}/../journeys_service.cc)
-target_include_directories(journeys_service_adapter PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(journeys_service_adapter
-  PUBLIC journeys_definitions touchline_journeys_proto touchline_server touchline_auth
-  PRIVATE touchline_status)
-touchline_warnings(journeys_service_adapter)

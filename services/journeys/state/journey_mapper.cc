@@ -1,0 +1,475 @@
+#include "services/journeys/state/journey_mapper.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/events/outbox.h"
+#include "common/events/topics.h"
+#include "common/pg/array.h"
+#include "common/status/errors.h"
+#include "common/status/macros.h"
+#include "services/journeys/path/path.h"
+#include "services/journeys/state/sql.h"
+#include "services/journeys/state/visit_rows.h"
+#include "touchline/events/v1/journey_events.pb.h"
+#include "touchline/events/v1/touchpoint_events.pb.h"
+
+namespace touchline::journeys {
+namespace {
+
+namespace cv1 = ::touchline::contacts::v1;
+namespace ev = ::touchline::events::v1;
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+// Who a change is attributed to in the events it causes: the cause's request and actor.
+struct Origin {
+  std::string request_id;
+  std::string actor_id;
+  static Origin Of(const ev::EventEnvelope* cause) {
+    return cause == nullptr ? Origin{} : Origin{cause->request_id(), cause->actor_id()};
+  }
+};
+
+// The published versions of one tenant, and the latest published version of each journey.
+struct Published {
+  absl::flat_hash_map<std::pair<std::string, int>, v1::Journey> versions;
+  absl::flat_hash_map<std::string, int> latest;
+
+  const v1::Journey* Find(const std::string& journey_id, int version) const {
+    const auto it = versions.find(std::make_pair(journey_id, version));
+    return it == versions.end() ? nullptr : &it->second;
+  }
+};
+
+absl::StatusOr<Published> LoadPublished(pqxx::work& txn, const std::string& tenant) {
+  Published published;
+  for (const pqxx::row& row : txn.exec_params(sql::kPublishedJourneys, tenant)) {
+    v1::Journey journey;
+    if (!ParseBody(row[0], journey)) {
+      return absl::InternalError("a published journey does not parse");
+    }
+    int& latest = published.latest[journey.journey_id()];
+    latest = std::max(latest, journey.version());
+    published.versions.emplace(std::make_pair(journey.journey_id(), journey.version()),
+                               std::move(journey));
+  }
+  return published;
+}
+
+// A customer's place on one journey, as journey_members holds it.
+struct Member {
+  std::string journey_id;
+  int version = 0;
+  absl::Time selected;
+  absl::Time enter;
+  std::optional<std::pair<absl::Time, std::string>> last_fact;
+};
+
+std::vector<Member> LockMembers(pqxx::work& txn, const std::string& tenant,
+                                const std::string& customer) {
+  std::vector<Member> members;
+  for (const pqxx::row& row : txn.exec_params(sql::kLockMembers, tenant, customer)) {
+    Member& m = members.emplace_back();
+    m.journey_id = row[0].as<std::string>();
+    m.version = row[1].as<int>();
+    m.selected = TimeOfMicros(row[2]);
+    m.enter = TimeOfMicros(row[3]);
+    if (!row[4].is_null()) m.last_fact.emplace(TimeOfMicros(row[4]), row[5].as<std::string>());
+  }
+  return members;
+}
+
+std::vector<internal::Fact> LoadFacts(pqxx::work& txn, const std::string& tenant,
+                                      const std::string& customer) {
+  std::vector<internal::Fact> facts;
+  for (const pqxx::row& row : txn.exec_params(sql::kCustomerFacts, tenant, customer)) {
+    internal::Fact& fact = facts.emplace_back();
+    if (!ParseBody(row[0], fact)) facts.pop_back();
+  }
+  return facts;
+}
+
+void Publish(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+             const google::protobuf::Message& payload, const Origin& origin) {
+  events::AppendToOutbox(txn, events::kJourneysTopic,
+                         events::MakeEnvelope(payload, tenant, "customer", customer,
+                                              origin.request_id, origin.actor_id));
+}
+
+std::optional<int64_t> OptionalMicros(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return std::nullopt;
+  return Micros(t);
+}
+
+void InsertVisit(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+                 const v1::Journey& journey, int seq, const Visit& v) {
+  txn.exec_params(sql::kInsertVisit, tenant, customer, journey.journey_id(), seq, journey.version(),
+                  v.stage_id, v.from_stage_id, Micros(v.enter_time), OptionalMicros(v.exit_time),
+                  CauseNumber(v.cause), v.cause_id, v.user_id, v.reason);
+}
+
+// Records where the customer stands after `visits` (not empty).
+void UpdateMember(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+                  const v1::Journey& journey, absl::Time enter, const std::vector<Visit>& visits,
+                  const std::optional<std::pair<absl::Time, std::string>>& last_fact) {
+  const Visit& current = visits.back();
+  txn.exec_params(sql::kUpdateMember, tenant, customer, journey.journey_id(), Micros(enter),
+                  current.stage_id, Micros(current.enter_time), Terminal(journey, current.stage_id),
+                  last_fact ? std::optional<int64_t>(Micros(last_fact->first)) : std::nullopt,
+                  last_fact ? last_fact->second : std::string());
+}
+
+// Derives the customer's whole path on `journey` from its facts again and replaces the visits
+// when they differ (StagePathRederived).
+void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+              const Member& member, const v1::Journey& journey, const Origin& origin) {
+  const std::vector<internal::Fact> facts = LoadFacts(txn, tenant, customer);
+  absl::Time enter = member.selected;
+  std::optional<std::pair<absl::Time, std::string>> last_fact;
+  if (!facts.empty()) {
+    enter = std::min(enter, FromProtoTime(facts.front().occur_time()));
+    last_fact.emplace(FromProtoTime(facts.back().occur_time()), facts.back().fact_id());
+  }
+  const std::vector<Visit> visits = DerivePath(journey, enter, facts);
+  std::vector<Visit> stored;
+  for (const pqxx::row& row : txn.exec_params(sql::kVisits, tenant, customer, member.journey_id)) {
+    stored.push_back(VisitFromRow(row));
+  }
+  UpdateMember(txn, tenant, customer, journey, enter, visits, last_fact);
+  if (stored == visits) return;
+  txn.exec_params(sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
+  ev::StagePathRederived rederived;
+  rederived.set_customer_id(customer);
+  rederived.set_journey_id(journey.journey_id());
+  for (size_t i = 0; i < visits.size(); ++i) {
+    InsertVisit(txn, tenant, customer, journey, static_cast<int>(i) + 1, visits[i]);
+    *rederived.add_visits() = VisitToProto(journey, visits[i]);
+  }
+  Publish(txn, tenant, customer, rederived, origin);
+}
+
+// Folds one fact later than every fact folded so far into the customer's path on `journey`:
+// a move ends the current visit and starts the next (StageExited, StageEntered and, on a goal
+// or exit stage, JourneyCompleted).
+void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+                   const Member& member, const v1::Journey& journey, const internal::Fact& fact,
+                   const Origin& origin) {
+  const pqxx::result last = txn.exec_params(sql::kLastVisit, tenant, customer, member.journey_id);
+  if (last.empty()) return Rederive(txn, tenant, customer, member, journey, origin);
+  const int seq = last[0][0].as<int>();
+  std::vector<Visit> visits = {VisitFromRow(last[0])};
+  const std::pair<absl::Time, std::string> folded(FromProtoTime(fact.occur_time()), fact.fact_id());
+  if (Advance(journey, fact, visits)) {
+    txn.exec_params(sql::kExitVisit, tenant, customer, member.journey_id, seq,
+                    Micros(visits[0].exit_time));
+    InsertVisit(txn, tenant, customer, journey, seq + 1, visits[1]);
+    ev::StageExited exited;
+    *exited.mutable_visit() = VisitToProto(journey, visits[0]);
+    Publish(txn, tenant, customer, exited, origin);
+    ev::StageEntered entered;
+    *entered.mutable_visit() = VisitToProto(journey, visits[1]);
+    Publish(txn, tenant, customer, entered, origin);
+    if (const v1::Stage* stage = StageOf(journey, visits[1].stage_id);
+        stage != nullptr && Terminal(journey, stage->stage_id())) {
+      ev::JourneyCompleted completed;
+      *completed.mutable_visit() = VisitToProto(journey, visits[1]);
+      completed.set_goal(stage->kind() == v1::STAGE_KIND_GOAL);
+      Publish(txn, tenant, customer, completed, origin);
+    }
+  }
+  UpdateMember(txn, tenant, customer, journey, member.enter, {visits.back()}, folded);
+}
+
+// Brings the customer's paths on every journey it is on up to date with its facts: `fact`
+// (just stored) is folded in where it is later than every fact folded before; otherwise (or
+// with no fact: facts removed or moved) the path is derived again.
+absl::Status Place(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+                   const internal::Fact* fact, const Origin& origin) {
+  TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
+  for (const Member& member : LockMembers(txn, tenant, customer)) {
+    const v1::Journey* journey = published.Find(member.journey_id, member.version);
+    if (journey == nullptr) continue;  // archived: the path stays as it was
+    if (fact != nullptr) {
+      const std::pair<absl::Time, std::string> at(FromProtoTime(fact->occur_time()),
+                                                  fact->fact_id());
+      if (at.first >= member.enter && (!member.last_fact || at > *member.last_fact)) {
+        AdvanceMember(txn, tenant, customer, member, *journey, *fact, origin);
+        continue;
+      }
+    }
+    Rederive(txn, tenant, customer, member, *journey, origin);
+  }
+  return absl::OkStatus();
+}
+
+// Puts the customer on `journey` (a published version), selected at `selected`, and derives
+// its path. Returns whether it was not on the journey before.
+bool Enter(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+           const v1::Journey& journey, absl::Time selected, const Origin& origin) {
+  if (journey.stages().empty()) return false;
+  if (txn.exec_params(sql::kInsertMember, tenant, customer, journey.journey_id(), journey.version(),
+                      Micros(selected), journey.stages(0).stage_id())
+          .empty()) {
+    return false;
+  }
+  Member member{.journey_id = journey.journey_id(),
+                .version = journey.version(),
+                .selected = selected,
+                .enter = selected,
+                .last_fact = std::nullopt};
+  Rederive(txn, tenant, customer, member, journey, origin);
+  return true;
+}
+
+CustomerProfile ProfileOf(const customers::CustomerRow& row) {
+  return CustomerProfile{.region = row.region,
+                         .level = static_cast<cv1::CustomerLevel>(row.level),
+                         .lifecycle_status = row.lifecycle_status,
+                         .tags = row.tags};
+}
+
+// Stores `fact` for `customer`. Returns the customer it belonged to before, if another.
+std::optional<std::string> StoreFact(pqxx::work& txn, const std::string& tenant,
+                                     const std::string& customer, const internal::Fact& fact) {
+  const pqxx::result old = txn.exec_params(sql::kUpsertFact, tenant, fact.fact_id(), customer,
+                                           Micros(FromProtoTime(fact.occur_time())),
+                                           absl::BytesToHexString(fact.SerializeAsString()));
+  if (old.empty() || old[0][0].is_null() || old[0][0].as<std::string>() == customer) {
+    return std::nullopt;
+  }
+  return old[0][0].as<std::string>();
+}
+
+// Whether the fact was there before (a replaced one).
+bool FactExisted(pqxx::work& txn, const std::string& tenant, const std::string& fact_id) {
+  return !txn.exec_params("SELECT 1 FROM customer_facts WHERE tenant_id = $1 AND fact_id = $2",
+                          tenant, fact_id)
+              .empty();
+}
+
+// What rules and analytics read of a touchpoint.
+internal::Fact FactOf(const touchpoints::v1::Touchpoint& t) {
+  internal::Fact fact;
+  fact.set_fact_id(t.touchpoint_id());
+  *fact.mutable_occur_time() = t.occur_time();
+  touchpoints::v1::Touchpoint* kept = fact.mutable_touchpoint();
+  kept->set_touchpoint_id(t.touchpoint_id());
+  *kept->mutable_occur_time() = t.occur_time();
+  kept->set_channel(t.channel());
+  kept->set_direction(t.direction());
+  kept->set_category(t.category());
+  kept->set_outcome(t.outcome());
+  kept->set_sentiment(t.sentiment());
+  *kept->mutable_emotion_labels() = t.emotion_labels();
+  *kept->mutable_tags() = t.tags();
+  *kept->mutable_custom_attributes() = t.custom_attributes();
+  return fact;
+}
+
+absl::Status TouchpointChanged(pqxx::work& txn, const std::string& tenant,
+                               const touchpoints::v1::Touchpoint& t, const Origin& origin) {
+  if (t.state() == touchpoints::v1::TOUCHPOINT_STATE_DELETED) {
+    const pqxx::result gone = txn.exec_params(sql::kDeleteFact, tenant, t.touchpoint_id());
+    if (gone.empty()) return absl::OkStatus();
+    return Place(txn, tenant, gone[0][0].as<std::string>(), nullptr, origin);
+  }
+  const internal::Fact fact = FactOf(t);
+  const bool replaced = FactExisted(txn, tenant, fact.fact_id());
+  if (const std::optional<std::string> before = StoreFact(txn, tenant, t.customer_id(), fact)) {
+    TL_RETURN_IF_ERROR(Place(txn, tenant, *before, nullptr, origin));
+  }
+  return Place(txn, tenant, t.customer_id(), replaced ? nullptr : &fact, origin);
+}
+
+}  // namespace
+
+absl::Status ApplyTouchpointEvent(pqxx::work& txn, const ev::EventEnvelope& event) {
+  const Origin origin = Origin::Of(&event);
+  const google::protobuf::Any& payload = event.payload();
+  if (payload.Is<ev::TouchpointRecorded>()) {
+    ev::TouchpointRecorded recorded;
+    if (!payload.UnpackTo(&recorded))
+      return absl::InvalidArgumentError("TouchpointRecorded does not parse");
+    return TouchpointChanged(txn, event.tenant_id(), recorded.touchpoint(), origin);
+  }
+  if (payload.Is<ev::TouchpointUpdated>()) {
+    ev::TouchpointUpdated updated;
+    if (!payload.UnpackTo(&updated))
+      return absl::InvalidArgumentError("TouchpointUpdated does not parse");
+    return TouchpointChanged(txn, event.tenant_id(), updated.touchpoint(), origin);
+  }
+  if (payload.Is<ev::TouchpointDeleted>()) {
+    ev::TouchpointDeleted deleted;
+    if (!payload.UnpackTo(&deleted))
+      return absl::InvalidArgumentError("TouchpointDeleted does not parse");
+    touchpoints::v1::Touchpoint t = deleted.touchpoint();
+    t.set_state(touchpoints::v1::TOUCHPOINT_STATE_DELETED);
+    return TouchpointChanged(txn, event.tenant_id(), t, origin);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* before,
+                             const customers::CustomerRow& after, const ev::EventEnvelope* cause) {
+  const Origin origin = Origin::Of(cause);
+  const std::string& tenant = after.tenant_id;
+  const std::string& id = after.customer_id;
+  const absl::Time now = cause != nullptr ? FromProtoTime(cause->occur_time()) : absl::Now();
+  const std::string was_merged_into = before != nullptr ? before->merged_into : "";
+  if (!after.merged_into.empty() && after.merged_into != was_merged_into) {
+    // Merged: its journeys fold into the survivor's.
+    txn.exec_params(sql::kMoveFactsToSurvivor, tenant, id, after.merged_into);
+    TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
+    for (const pqxx::row& row : txn.exec_params(sql::kDeleteMembers, tenant, id)) {
+      if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
+        Enter(txn, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
+      }
+    }
+    return Place(txn, tenant, after.merged_into, nullptr, origin);
+  }
+  TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
+  bool rederive = false;
+  if (!was_merged_into.empty() && after.merged_into.empty()) {
+    // Unmerged: what came from it goes back, and it is on its journeys again.
+    txn.exec_params(sql::kMoveFactsToRestored, tenant, id, was_merged_into);
+    for (const pqxx::row& row : txn.exec_params(sql::kVisitedJourneys, tenant, id)) {
+      if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
+        Enter(txn, tenant, id, *journey, TimeOfMicros(row[2]), origin);
+      }
+    }
+    TL_RETURN_IF_ERROR(Place(txn, tenant, was_merged_into, nullptr, origin));
+    rederive = true;
+  }
+  if (after.state != cv1::CUSTOMER_STATE_ACTIVE) return absl::OkStatus();
+  // A change a rule may match, stored before entering new journeys so their paths include it.
+  std::optional<internal::Fact> change;
+  if (cause != nullptr && before != nullptr) {
+    internal::CustomerChange c;
+    c.set_lifecycle_before(before->lifecycle_status);
+    c.set_lifecycle_after(after.lifecycle_status);
+    c.set_level_before(static_cast<cv1::CustomerLevel>(before->level));
+    c.set_level_after(static_cast<cv1::CustomerLevel>(after.level));
+    const absl::flat_hash_set<std::string> had(before->tags.begin(), before->tags.end());
+    for (const std::string& tag : after.tags) {
+      if (!had.contains(tag)) c.add_tags_added(tag);
+    }
+    if (c.lifecycle_before() != c.lifecycle_after() || c.level_before() != c.level_after() ||
+        c.tags_added_size() > 0) {
+      change.emplace();
+      change->set_fact_id(cause->event_id());
+      *change->mutable_occur_time() = cause->occur_time();
+      *change->mutable_customer() = std::move(c);
+      StoreFact(txn, tenant, id, *change);
+    }
+  }
+  absl::flat_hash_set<std::string> on;
+  for (const Member& member : LockMembers(txn, tenant, id)) on.insert(member.journey_id);
+  const CustomerProfile profile = ProfileOf(after);
+  for (const auto& [journey_id, version] : published.latest) {
+    const v1::Journey* journey = published.Find(journey_id, version);
+    if (!on.contains(journey_id) && Selects(journey->entry_rule(), profile)) {
+      Enter(txn, tenant, id, *journey, now, origin);
+    }
+  }
+  if (change.has_value()) return Place(txn, tenant, id, &*change, origin);
+  if (rederive) return Place(txn, tenant, id, nullptr, origin);
+  return absl::OkStatus();
+}
+
+const customers::ReadModel& CustomerReadModel() {
+  static const customers::ReadModel* const kModel = new customers::ReadModel(&CustomerChanged);
+  return *kModel;
+}
+
+absl::StatusOr<v1::CustomerJourney> MoveCustomer(
+    pqxx::work& txn, const std::string& tenant, const std::string& customer_id,
+    const std::string& journey_id, const std::string& to_stage_id, const std::string& user_id,
+    const std::string& reason, const std::string& move_id, absl::Time now) {
+  TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
+  const std::vector<Member> members = LockMembers(txn, tenant, customer_id);
+  const auto member = std::find_if(members.begin(), members.end(),
+                                   [&](const Member& m) { return m.journey_id == journey_id; });
+  const v1::Journey* journey =
+      member == members.end() ? nullptr : published.Find(journey_id, member->version);
+  if (journey == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("customer ", customer_id, " is not on journey ", journey_id));
+  }
+  if (StageOf(*journey, to_stage_id) == nullptr) {
+    return status::InvalidArgument("to_stage_id",
+                                   absl::StrCat("'", to_stage_id, "' is not a stage of version ",
+                                                journey->version(), " of journey ", journey_id));
+  }
+  internal::Fact fact;
+  fact.set_fact_id(move_id);
+  *fact.mutable_occur_time() = ToProtoTime(now);
+  internal::ManualMove* move = fact.mutable_manual();
+  move->set_journey_id(journey_id);
+  move->set_to_stage_id(to_stage_id);
+  move->set_user_id(user_id);
+  move->set_reason(reason);
+  StoreFact(txn, tenant, customer_id, fact);
+  TL_RETURN_IF_ERROR(Place(txn, tenant, customer_id, &fact, Origin{"", user_id}));
+  const pqxx::result last = txn.exec_params(sql::kLastVisit, tenant, customer_id, journey_id);
+  const std::vector<Member> now_members = LockMembers(txn, tenant, customer_id);
+  const auto moved = std::find_if(now_members.begin(), now_members.end(),
+                                  [&](const Member& m) { return m.journey_id == journey_id; });
+  const Visit current = VisitFromRow(last.at(0));
+  return CustomerJourneyOf(*journey, current.stage_id, current.enter_time, moved->enter);
+}
+
+absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
+  const pqxx::result pass = txn.exec(sql::kNextEntryPass);
+  if (pass.empty()) return false;
+  const std::string tenant = pass[0][0].as<std::string>();
+  const std::string journey_id = pass[0][1].as<std::string>();
+  const int version = pass[0][2].as<int>();
+  std::string after = pass[0][3].as<std::string>();
+  TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
+  const v1::Journey* journey = published.Find(journey_id, version);
+  int64_t entered = 0;
+  bool finished = true;
+  if (journey != nullptr) {  // else archived meanwhile: nothing to enter
+    const pqxx::result page = txn.exec_params(sql::kCustomersAfter, tenant, after, batch);
+    for (const pqxx::row& row : page) {
+      const CustomerProfile profile{
+          .region = row[1].as<std::string>(),
+          .level = static_cast<cv1::CustomerLevel>(row[2].as<int>()),
+          .lifecycle_status = static_cast<cv1::LifecycleStatus>(row[3].as<int>()),
+          .tags = pg::ParseTextArray(row[4])};
+      after = row[0].as<std::string>();
+      if (Selects(journey->entry_rule(), profile) &&
+          Enter(txn, tenant, after, *journey, now, Origin{})) {
+        ++entered;
+      }
+    }
+    finished = page.size() < static_cast<size_t>(batch);
+  }
+  txn.exec_params(sql::kAdvanceEntryPass, tenant, journey_id, version, after, entered, finished);
+  return true;
+}
+
+absl::Status RunEntryPasses(pg::Pool& pool, int batch, const std::function<void()>& events_written,
+                            const std::function<bool()>& stopping) {
+  bool more = true;
+  while (more && !stopping()) {
+    TL_RETURN_IF_ERROR(pool.Transact([&](pqxx::work& txn) -> absl::Status {
+      TL_ASSIGN_OR_RETURN(more, RunEntryPass(txn, batch, absl::Now()));
+      return absl::OkStatus();
+    }));
+    if (more && events_written) events_written();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace touchline::journeys

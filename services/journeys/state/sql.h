@@ -1,0 +1,176 @@
+// The SQL of the journeys state: facts, members, visits and entry passes
+// (migrations/0001_journeys.sql). Times go in and out as microseconds since the epoch.
+#ifndef TOUCHLINE_SERVICES_JOURNEYS_STATE_SQL_H_
+#define TOUCHLINE_SERVICES_JOURNEYS_STATE_SQL_H_
+
+namespace touchline::journeys::sql {
+
+// $n (bigint microseconds) as a timestamptz.
+#define TL_JOURNEYS_MICROS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
+// A timestamptz column as bigint microseconds.
+#define TL_JOURNEYS_TO_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
+
+// Every published version of tenant $1 (bodies).
+inline constexpr char kPublishedJourneys[] =
+    "SELECT body FROM journeys WHERE tenant_id = $1 AND state = 2";
+
+// Adds or replaces fact $2 of tenant $1 for customer $3 at $4 (micros), body $5 (hex). A new
+// fact's origin is the customer; a replaced one keeps its origin. Returns the customer and
+// time it had before (NULLs for a new fact).
+inline constexpr char kUpsertFact[] =
+    "WITH old AS (SELECT customer_id, occurred_at FROM customer_facts "
+    "  WHERE tenant_id = $1 AND fact_id = $2 FOR UPDATE) "
+    "INSERT INTO customer_facts AS f (tenant_id, fact_id, customer_id, origin_customer_id, "
+    "occurred_at, body) VALUES ($1, $2, $3::uuid, $3::uuid, " TL_JOURNEYS_MICROS(4)
+    ", decode($5, 'hex')) "
+    "ON CONFLICT (tenant_id, fact_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, "
+    "occurred_at = EXCLUDED.occurred_at, body = EXCLUDED.body "
+    "RETURNING (SELECT customer_id::text FROM old), "
+    "(SELECT " TL_JOURNEYS_TO_MICROS("occurred_at") " FROM old)";
+
+// Deletes fact $2 of tenant $1; returns its customer and time.
+inline constexpr char kDeleteFact[] =
+    "DELETE FROM customer_facts WHERE tenant_id = $1 AND fact_id = $2 "
+    "RETURNING customer_id::text, " TL_JOURNEYS_TO_MICROS("occurred_at");
+
+// The facts of customer $2 of tenant $1, in (occurred_at, fact_id) order.
+inline constexpr char kCustomerFacts[] =
+    "SELECT body FROM customer_facts WHERE tenant_id = $1 AND customer_id = $2::uuid "
+    "ORDER BY occurred_at, fact_id";
+
+// Moves the facts of the merged customer $2 to the survivor $3 (tenant $1).
+inline constexpr char kMoveFactsToSurvivor[] =
+    "UPDATE customer_facts SET customer_id = $3::uuid "
+    "WHERE tenant_id = $1 AND customer_id = $2::uuid";
+
+// Moves back to the restored customer $2, from the survivor $3 (tenant $1), the facts that came
+// from it or from customers merged into it earlier (by the customer read model).
+inline constexpr char kMoveFactsToRestored[] =
+    "WITH RECURSIVE folded(id) AS ("
+    "  SELECT $2::uuid"
+    "  UNION SELECT c.customer_id FROM customers c JOIN folded f"
+    "    ON c.tenant_id = $1 AND c.merged_into = f.id) "
+    "UPDATE customer_facts SET customer_id = $2::uuid "
+    "WHERE tenant_id = $1 AND customer_id = $3::uuid "
+    "AND origin_customer_id IN (SELECT id FROM folded)";
+
+// The journeys customer $2 of tenant $1 is on, locked: journey, version, selected, enter,
+// last fact time (NULL for none) and id.
+inline constexpr char kLockMembers[] =
+    "SELECT journey_id::text, version, " TL_JOURNEYS_TO_MICROS("selected_time") ", "
+    TL_JOURNEYS_TO_MICROS("enter_time") ", " TL_JOURNEYS_TO_MICROS("last_fact_time") ", "
+    "last_fact_id FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
+    "ORDER BY journey_id FOR UPDATE";
+
+// Adds customer $2 of tenant $1 to journey $3 version $4, selected at $5 (micros), at the
+// entry stage $6 for now (the path is derived next). Nothing when it is on the journey.
+inline constexpr char kInsertMember[] =
+    "INSERT INTO journey_members (tenant_id, customer_id, journey_id, version, selected_time, "
+    "enter_time, stage_id, stage_enter_time) VALUES ($1, $2::uuid, $3::uuid, $4, "
+    TL_JOURNEYS_MICROS(5) ", " TL_JOURNEYS_MICROS(5) ", $6, " TL_JOURNEYS_MICROS(5) ") "
+    "ON CONFLICT DO NOTHING RETURNING 1";
+
+// Where customer $2 of tenant $1 stands on journey $3 now: version, enter (micros), stage,
+// stage enter (micros), completed, the last fact (micros, or NULL) and its id.
+inline constexpr char kUpdateMember[] =
+    "UPDATE journey_members SET enter_time = " TL_JOURNEYS_MICROS(4) ", stage_id = $5, "
+    "stage_enter_time = " TL_JOURNEYS_MICROS(6) ", completed = $7, "
+    "last_fact_time = CASE WHEN $8::bigint IS NULL THEN NULL ELSE " TL_JOURNEYS_MICROS(8) " END, "
+    "last_fact_id = $9 "
+    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid";
+
+// Takes customer $2 of tenant $1 off every journey (a merged customer: its visits stay).
+inline constexpr char kDeleteMembers[] =
+    "DELETE FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
+    "RETURNING journey_id::text, version, " TL_JOURNEYS_TO_MICROS("selected_time");
+
+// The journeys customer $2 of tenant $1 has visits on, with the version of the latest visit
+// and the earliest enter time: where an unmerged customer was before its merge.
+inline constexpr char kVisitedJourneys[] =
+    "SELECT DISTINCT ON (journey_id) journey_id::text, version, "
+    "(SELECT " TL_JOURNEYS_TO_MICROS("min(enter_time)") " FROM stage_visits w "
+    "  WHERE w.tenant_id = v.tenant_id AND w.customer_id = v.customer_id "
+    "  AND w.journey_id = v.journey_id) "
+    "FROM stage_visits v WHERE tenant_id = $1 AND customer_id = $2::uuid "
+    "ORDER BY journey_id, seq DESC";
+
+// The visit columns, in VisitFromRow's order.
+#define TL_JOURNEYS_VISIT_COLUMNS                                                               \
+  "seq, version, stage_id, from_stage_id, " TL_JOURNEYS_TO_MICROS(                              \
+      "enter_time") ", " TL_JOURNEYS_TO_MICROS("exit_time") ", cause_kind, cause_id, user_id, " \
+                                                            "reason"
+
+// The visits of customer $2 on journey $3 (tenant $1), in order.
+inline constexpr char kVisits[] =
+    "SELECT " TL_JOURNEYS_VISIT_COLUMNS
+    " FROM stage_visits "
+    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid ORDER BY seq";
+
+// The last visit of customer $2 on journey $3 (tenant $1).
+inline constexpr char kLastVisit[] =
+    "SELECT " TL_JOURNEYS_VISIT_COLUMNS
+    " FROM stage_visits "
+    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid "
+    "ORDER BY seq DESC LIMIT 1";
+
+// Removes the visits of customer $2 on journey $3 (tenant $1) from seq $4 on.
+inline constexpr char kDeleteVisitsFrom[] =
+    "DELETE FROM stage_visits WHERE tenant_id = $1 AND customer_id = $2::uuid "
+    "AND journey_id = $3::uuid AND seq >= $4";
+
+// Ends visit $4 of customer $2 on journey $3 (tenant $1) at $5 (micros).
+inline constexpr char kExitVisit[] =
+    "UPDATE stage_visits SET exit_time = " TL_JOURNEYS_MICROS(5) " "
+    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid AND seq = $4";
+
+// One visit: $1 tenant, $2 customer, $3 journey, $4 seq, $5 version, $6 stage, $7 from stage,
+// $8 enter (micros), $9 exit (micros or NULL), $10 cause kind, $11 cause id, $12 user, $13
+// reason.
+inline constexpr char kInsertVisit[] =
+    "INSERT INTO stage_visits (tenant_id, customer_id, journey_id, seq, version, stage_id, "
+    "from_stage_id, enter_time, exit_time, cause_kind, cause_id, user_id, reason) VALUES ($1, "
+    "$2::uuid, $3::uuid, $4, $5, $6, $7, " TL_JOURNEYS_MICROS(8) ", "
+    "CASE WHEN $9::bigint IS NULL THEN NULL ELSE " TL_JOURNEYS_MICROS(9) " END, "
+    "$10, $11, $12, $13)";
+
+// The oldest unfinished entry pass, locked (others skip it): tenant, journey, version, the
+// last customer judged ('' before the first).
+inline constexpr char kNextEntryPass[] =
+    "SELECT tenant_id, journey_id::text, version, coalesce(after_customer_id::text, '') "
+    "FROM journey_entry_passes WHERE finish_time IS NULL ORDER BY start_time "
+    "LIMIT 1 FOR UPDATE SKIP LOCKED";
+
+// Active customers of tenant $1 after customer $2 ('' for the first), $3 at most, with what
+// entry rules look at.
+inline constexpr char kCustomersAfter[] =
+    "SELECT customer_id::text, region, level, lifecycle_status, tags FROM customers "
+    "WHERE tenant_id = $1 AND state = 1 AND customer_id > coalesce(nullif($2, '')::uuid, "
+    "'00000000-0000-0000-0000-000000000000'::uuid) ORDER BY customer_id LIMIT $3";
+
+// Records the progress of the pass of journey $2 version $3 (tenant $1): the last customer
+// judged $4, $5 more entered, finished when $6.
+inline constexpr char kAdvanceEntryPass[] =
+    "UPDATE journey_entry_passes SET after_customer_id = nullif($4, '')::uuid, "
+    "entered = entered + $5, finish_time = CASE WHEN $6 THEN now() END "
+    "WHERE tenant_id = $1 AND journey_id = $2::uuid AND version = $3";
+
+// The journeys customer $2 of tenant $1 is on, with the version's body: journey, version,
+// stage, stage enter (micros), enter (micros), completed, body; by journey display name.
+inline constexpr char kCustomerJourneys[] =
+    "SELECT m.journey_id::text, m.version, m.stage_id, "
+    TL_JOURNEYS_TO_MICROS("m.stage_enter_time") ", " TL_JOURNEYS_TO_MICROS("m.enter_time") ", "
+    "m.completed, j.body FROM journey_members m JOIN journeys j ON j.tenant_id = m.tenant_id "
+    "AND j.journey_id = m.journey_id AND j.version = m.version "
+    "WHERE m.tenant_id = $1 AND m.customer_id = $2::uuid "
+    "ORDER BY j.display_name COLLATE \"zh-Hans-x-icu\", m.journey_id";
+
+// The visits of customer $2 on journey $3 (tenant $1) after seq $4, $5 at most.
+inline constexpr char kVisitsAfter[] =
+    "SELECT " TL_JOURNEYS_VISIT_COLUMNS
+    " FROM stage_visits "
+    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid AND seq > $4 "
+    "ORDER BY seq LIMIT $5";
+
+}  // namespace touchline::journeys::sql
+
+#endif  // TOUCHLINE_SERVICES_JOURNEYS_STATE_SQL_H_
