@@ -30,9 +30,12 @@
 #include "gateway/http/route_table.h"
 #include "gateway/http_front.h"
 #include "gateway/ratelimit/rate_limiter.h"
+#include "touchline/journeys/v1/journeys_service.pb.h"
 
 ABSL_FLAG(std::string, contacts_addr, "", "gRPC target of the contacts service (required)");
 ABSL_FLAG(std::string, touchpoints_addr, "", "gRPC target of the touchpoints service (required)");
+ABSL_FLAG(std::string, journeys_addr, "",
+          "gRPC target of the journeys service; empty: its routes are not served");
 ABSL_FLAG(std::string, http_address, "127.0.0.1:0",
           "host:port of the HTTP/JSON front; port 0 picks a free port; empty turns it off");
 ABSL_FLAG(int, http_threads, 2, "Event-loop threads of the HTTP front");
@@ -120,18 +123,22 @@ int Run() {
   if (absl::GetFlag(FLAGS_cache_ttl) <= absl::ZeroDuration()) Fatal("--cache_ttl must be positive");
 
   const int max_message_bytes = server::ServerOptions().max_message_bytes;
-  const auto backends = OrDie(
-      Backends::Create(
-          {{"touchline.contacts.v1.ContactsService", contacts_addr},
-           {"touchline.touchpoints.v1.TouchpointsService", touchpoints_addr},
-           {"touchline.permissions.v1.PermissionsService", enforcement.options.permissions_addr}},
-          max_message_bytes),
-      "connecting to the services");
-  const http::RouteTable routes =
-      OrDie(http::RouteTable::Build({kServiceName, "touchline.contacts.v1.ContactsService",
-                                     "touchline.touchpoints.v1.TouchpointsService",
-                                     "touchline.permissions.v1.PermissionsService"}),
-            "reading the HTTP routes");
+  std::vector<Backends::Target> targets = {
+      {"touchline.contacts.v1.ContactsService", contacts_addr},
+      {"touchline.touchpoints.v1.TouchpointsService", touchpoints_addr},
+      {"touchline.permissions.v1.PermissionsService", enforcement.options.permissions_addr}};
+  if (const std::string journeys_addr = absl::GetFlag(FLAGS_journeys_addr);
+      !journeys_addr.empty()) {
+    // Naming the service's descriptor links its contract in, for the routes to find it.
+    targets.push_back(
+        {journeys::v1::GetCustomerJourneysRequest::descriptor()->file()->service(0)->full_name(),
+         journeys_addr});
+  }
+  const auto backends =
+      OrDie(Backends::Create(targets, max_message_bytes), "connecting to the services");
+  std::vector<std::string> routed = {kServiceName};
+  for (const Backends::Target& target : targets) routed.push_back(target.service);
+  const http::RouteTable routes = OrDie(http::RouteTable::Build(routed), "reading the HTTP routes");
 
   auto redis_options =
       OrDie(redis::ParseRedisAddress(absl::GetFlag(FLAGS_redis_addr)), "--redis_addr");

@@ -75,11 +75,16 @@ void Suite::Start(const Options& options) {
       << ReadFile(log_);
   if (options.contacts) StartContacts();
   if (options.touchpoints) StartTouchpoints();
-  if (options.gateway) StartGateway();
+  if (options.journeys) StartJourneys();
+  if (options.gateway)
+    StartGateway(options.journeys
+                     ? std::vector<std::string>{"--journeys_addr=" + journeys_address()}
+                     : std::vector<std::string>{});
 }
 
 Suite::~Suite() {
   gateway_.reset();
+  journeys_.reset();
   touchpoints_.reset();
   contacts_.reset();
   permissions_.reset();
@@ -102,27 +107,33 @@ std::vector<std::string> Suite::ClientArgs() const {
           "--edge_secret_file=" + edge_secret_path()};
 }
 
-void Suite::StartContacts(std::vector<std::string> extra) {
-  std::vector<std::string> args = CommonArgs(contacts_schema_.name(), contacts_port_);
+void Suite::StartService(std::unique_ptr<ServiceProcess>& process, const char* binary,
+                         const ScopedSchema& schema, int port, const char* grpc_service,
+                         std::vector<std::string> extra) {
+  std::vector<std::string> args = CommonArgs(schema.name(), port);
   for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
   for (auto& arg : extra) args.push_back(std::move(arg));
-  contacts_.reset();
-  contacts_ = std::make_unique<ServiceProcess>(TOUCHLINE_CONTACTS_BINARY, args, log_);
-  ASSERT_TRUE(WaitForHealth(contacts_address(), "touchline.contacts.v1.ContactsService",
-                            HealthCheckResponse::SERVING))
+  process.reset();
+  process = std::make_unique<ServiceProcess>(binary, args, log_);
+  ASSERT_TRUE(WaitForHealth(Address(port), grpc_service, HealthCheckResponse::SERVING))
       << ReadFile(log_);
 }
 
+void Suite::StartContacts(std::vector<std::string> extra) {
+  StartService(contacts_, TOUCHLINE_CONTACTS_BINARY, contacts_schema_, contacts_port_,
+               "touchline.contacts.v1.ContactsService", std::move(extra));
+}
+
 void Suite::StartTouchpoints(std::vector<std::string> extra) {
-  std::vector<std::string> args = CommonArgs(touchpoints_schema_.name(), touchpoints_port_);
-  for (auto& arg : ClientArgs()) args.push_back(std::move(arg));
-  args.push_back("--contacts_addr=" + contacts_address());
-  for (auto& arg : extra) args.push_back(std::move(arg));
-  touchpoints_.reset();
-  touchpoints_ = std::make_unique<ServiceProcess>(TOUCHLINE_TOUCHPOINTS_BINARY, args, log_);
-  ASSERT_TRUE(WaitForHealth(touchpoints_address(), "touchline.touchpoints.v1.TouchpointsService",
-                            HealthCheckResponse::SERVING))
-      << ReadFile(log_);
+  extra.insert(extra.begin(), "--contacts_addr=" + contacts_address());
+  StartService(touchpoints_, TOUCHLINE_TOUCHPOINTS_BINARY, touchpoints_schema_, touchpoints_port_,
+               "touchline.touchpoints.v1.TouchpointsService", std::move(extra));
+}
+
+void Suite::StartJourneys(std::vector<std::string> extra) {
+  extra.insert(extra.begin(), "--contacts_addr=" + contacts_address());
+  StartService(journeys_, TOUCHLINE_JOURNEYS_BINARY, journeys_schema_, journeys_port_,
+               "touchline.journeys.v1.JourneysService", std::move(extra));
 }
 
 void Suite::StartGateway(std::vector<std::string> extra) {
@@ -150,6 +161,7 @@ std::string Suite::gateway_address() const { return Address(gateway_port_); }
 std::string Suite::permissions_address() const { return Address(permissions_port_); }
 std::string Suite::contacts_address() const { return Address(contacts_port_); }
 std::string Suite::touchpoints_address() const { return Address(touchpoints_port_); }
+std::string Suite::journeys_address() const { return Address(journeys_port_); }
 std::string Suite::private_key_pem() const { return ReadFile(dir_ + "/jwt.key"); }
 std::string Suite::public_key_pem() const { return ReadFile(dir_ + "/jwt.pub"); }
 

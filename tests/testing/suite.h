@@ -1,9 +1,9 @@
 // The whole suite as an operator runs it, for process-level tests: a fresh RSA key pair and
 // edge secret (shared by permissions and the gateway), the real touchline-permissions binary
 // with tenants bootstrapped (an administrator and a gateway service key each), then
-// touchline-contacts and touchline-touchpoints pointed at it, each in its own schema of the
-// test database, and optionally touchline-gateway in front of them, all sharing one Redis key
-// prefix.
+// touchline-contacts and touchline-touchpoints (and optionally touchline-journeys) pointed at
+// it, each in its own schema of the test database, and optionally touchline-gateway in front of
+// them (with the journeys routes when journeys runs), all sharing one Redis key prefix.
 #ifndef TOUCHLINE_TESTS_TESTING_SUITE_H_
 #define TOUCHLINE_TESTS_TESTING_SUITE_H_
 
@@ -28,6 +28,7 @@ class Suite {
     std::vector<std::string> tenants = {"acme"};
     bool contacts = true;
     bool touchpoints = true;
+    bool journeys = false;
     // Starts touchline-gateway too (needs contacts and touchpoints), with these extra flags.
     bool gateway = false;
     std::vector<std::string> gateway_flags;
@@ -45,6 +46,7 @@ class Suite {
   std::string permissions_address() const;
   std::string contacts_address() const;
   std::string touchpoints_address() const;
+  std::string journeys_address() const;
   // The gateway's gRPC address and HTTP port.
   std::string gateway_address() const;
   int gateway_http_port() const { return gateway_http_port_; }
@@ -72,10 +74,12 @@ class Suite {
   // Starts or restarts (after Kill) contacts or touchpoints with extra flags.
   void StartContacts(std::vector<std::string> extra = {});
   void StartTouchpoints(std::vector<std::string> extra = {});
+  void StartJourneys(std::vector<std::string> extra = {});
   // Starts or restarts the gateway (after Kill) with Options::gateway_flags and `extra`.
   void StartGateway(std::vector<std::string> extra = {});
   ServiceProcess* contacts() { return contacts_.get(); }
   ServiceProcess* touchpoints() { return touchpoints_.get(); }
+  ServiceProcess* journeys() { return journeys_.get(); }
   ServiceProcess* gateway() { return gateway_.get(); }
   const std::string& redis_prefix() const { return prefix_; }
   // The schema touchline-touchpoints keeps its tables in (TOUCHLINE_PG_DSN's database).
@@ -86,6 +90,11 @@ class Suite {
   // The constructor's work, in a void function so that ASSERT_* can stop it.
   void Start(const Options& options);
   std::vector<std::string> CommonArgs(const std::string& schema, int port) const;
+  // (Re)starts `process` from `binary` on `schema` and `port` with ClientArgs() and `extra`,
+  // and waits until `grpc_service` is healthy.
+  void StartService(std::unique_ptr<ServiceProcess>& process, const char* binary,
+                    const ScopedSchema& schema, int port, const char* grpc_service,
+                    std::vector<std::string> extra);
   // The flags of a process that calls permissions and the other services: the public key,
   // permissions' address and the shared secret.
   std::vector<std::string> ClientArgs() const;
@@ -98,14 +107,17 @@ class Suite {
   ScopedSchema permissions_schema_{"perm_e2e"};
   ScopedSchema contacts_schema_{"contacts_e2e"};
   ScopedSchema touchpoints_schema_{"touchpoints_e2e"};
+  ScopedSchema journeys_schema_{"journeys_e2e"};
   int permissions_port_ = FreePort();
   int contacts_port_ = FreePort();
   int touchpoints_port_ = FreePort();
+  int journeys_port_ = FreePort();
   int gateway_port_ = FreePort();
   int gateway_http_port_ = FreePort();
   std::unique_ptr<ServiceProcess> permissions_;
   std::unique_ptr<ServiceProcess> contacts_;
   std::unique_ptr<ServiceProcess> touchpoints_;
+  std::unique_ptr<ServiceProcess> journeys_;
   std::unique_ptr<ServiceProcess> gateway_;
 };
 

@@ -261,10 +261,11 @@ bool FactExisted(pqxx::work& txn, const std::string& tenant, const std::string& 
 internal::Fact FactOf(const touchpoints::v1::Touchpoint& t) {
   internal::Fact fact;
   fact.set_fact_id(t.touchpoint_id());
-  *fact.mutable_occur_time() = t.occur_time();
+  // To the microsecond, as PostgreSQL keeps it: folded facts are compared at that precision.
+  *fact.mutable_occur_time() = ToProtoTime(FromProtoTime(t.occur_time()));
   touchpoints::v1::Touchpoint* kept = fact.mutable_touchpoint();
   kept->set_touchpoint_id(t.touchpoint_id());
-  *kept->mutable_occur_time() = t.occur_time();
+  *kept->mutable_occur_time() = fact.occur_time();
   kept->set_channel(t.channel());
   kept->set_direction(t.direction());
   kept->set_category(t.category());
@@ -367,7 +368,7 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
         c.tags_added_size() > 0) {
       change.emplace();
       change->set_fact_id(cause->event_id());
-      *change->mutable_occur_time() = cause->occur_time();
+      *change->mutable_occur_time() = ToProtoTime(FromProtoTime(cause->occur_time()));
       *change->mutable_customer() = std::move(c);
       StoreFact(txn, tenant, id, *change);
     }
