@@ -620,6 +620,19 @@ absl::Status Scope::CheckRow(Access access, const CustomerAttributes& customer,
 
 SqlCondition Scope::SqlVisibility(Access access, std::string_view alias,
                                   std::string_view shares_table, int first_param) const {
+  return VisibilitySql(access, alias, shares_table, first_param);
+}
+
+Scope::AttributeVisibility Scope::SqlAttributeVisibility(Access access, std::string_view alias,
+                                                         int first_param) const {
+  const bool permitted = access == Access::kRead || Has(PermissionFor(access));
+  return AttributeVisibility{
+      .condition = VisibilitySql(access, alias, "", first_param),
+      .through_shares = permitted && !proto_.all_customers() && !grantees_.empty()};
+}
+
+SqlCondition Scope::VisibilitySql(Access access, std::string_view alias,
+                                  std::string_view shares_table, int first_param) const {
   if (access != Access::kRead && !Has(PermissionFor(access))) {
     return SqlCondition{.sql = "FALSE", .params = {}};
   }
@@ -644,7 +657,7 @@ SqlCondition Scope::SqlVisibility(Access access, std::string_view alias,
     if (!regions_.empty()) {
       others.push_back(absl::StrCat(table, ".region = ANY(", bind(regions_literal_), ")"));
     }
-    if (!grantees_.empty()) {
+    if (!grantees_.empty() && !shares_table.empty()) {
       others.push_back(absl::StrCat(
           "EXISTS (SELECT 1 FROM ", std::string(shares_table), " scope_share WHERE ",
           "scope_share.tenant_id = ", table, ".tenant_id AND scope_share.customer_id = ", table,

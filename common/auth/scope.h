@@ -148,6 +148,20 @@ class Scope {
   SqlCondition SqlVisibility(Access access, std::string_view alias, std::string_view shares_table,
                              int first_param) const;
 
+  // The part of SqlVisibility a row decides by its customer's attributes alone, for tables
+  // that keep owner_id, region and level (smallint) but no customer_id (aggregates summed
+  // per owner, region and level): the owner, territory and tenant branches with the VIP rule,
+  // never the shares. Bind `condition.params` as SqlVisibility's. "TRUE" for scopes that see
+  // every customer, "FALSE" when no attribute grants anything.
+  struct AttributeVisibility {
+    SqlCondition condition;
+    // Whether the scope may also see customers through shares, which only SqlVisibility over
+    // the customers themselves decides (those rows cannot be found by their attributes).
+    bool through_shares = false;
+  };
+  AttributeVisibility SqlAttributeVisibility(Access access, std::string_view alias,
+                                             int first_param) const;
+
   // How a field is shown and written: the access of the rule for `field_path` or its nearest
   // ancestor path, EDITABLE when none.
   permissions::v1::FieldAccess FieldAccessOf(std::string_view resource,
@@ -179,6 +193,9 @@ class Scope {
 
  private:
   explicit Scope(permissions::v1::EffectiveScope proto);
+  // SqlVisibility, with the share branch only when `shares_table` is not empty.
+  SqlCondition VisibilitySql(Access access, std::string_view alias, std::string_view shares_table,
+                             int first_param) const;
   // Builds rule trees and sensitive paths of every resource from rules_.
   void IndexFieldRules();
   // FieldProfile() of rules_.

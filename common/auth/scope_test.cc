@@ -444,6 +444,80 @@ TEST(ScopeSqlTest, NothingGrantedIsFalse) {
   EXPECT_EQ(condition.sql, "FALSE");
 }
 
+TEST(ScopeSqlTest, AttributeVisibilityLeavesOutShares) {
+  const Scope::AttributeVisibility rep = RepScope()->SqlAttributeVisibility(Access::kRead, "a", 2);
+  EXPECT_EQ(rep.condition.sql,
+            "(a.owner_id = ANY($2::text[]) OR (a.level IS DISTINCT FROM 3 AND "
+            "(a.region = ANY($3::text[]))))");
+  EXPECT_THAT(rep.condition.params, ElementsAre(R"({"u-rep","u-17"})", R"({"北京"})"));
+  EXPECT_TRUE(rep.through_shares);
+  // SqlVisibility itself still has the share branch.
+  EXPECT_THAT(RepScope()->SqlVisibility(Access::kRead, "a", "s", 2).sql,
+              ::testing::HasSubstr("scope_share.grantee"));
+}
+
+TEST(ScopeSqlTest, AttributeVisibilityOfAPartnerIsFalseWithShares) {
+  pv1::EffectiveScope proto = BaseScope();
+  proto.add_grantees("partner:p-1");
+  const Scope::AttributeVisibility partner =
+      MustCompile(proto)->SqlAttributeVisibility(Access::kRead, "a", 1);
+  EXPECT_EQ(partner.condition.sql, "FALSE");
+  EXPECT_THAT(partner.condition.params, IsEmpty());
+  EXPECT_TRUE(partner.through_shares);
+  // A write through shares needs the write's permission.
+  EXPECT_FALSE(MustCompile(proto)->SqlAttributeVisibility(Access::kWrite, "a", 1).through_shares);
+}
+
+TEST(ScopeSqlTest, AttributeVisibilityOfTenantScopes) {
+  pv1::EffectiveScope proto = BaseScope();
+  proto.set_all_customers(true);
+  proto.add_grantees("team:east");  // adds nothing to a tenant scope
+  proto.set_vip_visible(true);
+  Scope::AttributeVisibility all =
+      MustCompile(proto)->SqlAttributeVisibility(Access::kRead, "a", 1);
+  EXPECT_EQ(all.condition.sql, "TRUE");
+  EXPECT_FALSE(all.through_shares);
+  proto.set_vip_visible(false);
+  proto.add_owner_ids("u-rep");
+  Scope::AttributeVisibility vip_blind =
+      MustCompile(proto)->SqlAttributeVisibility(Access::kRead, "a", 1);
+  EXPECT_EQ(vip_blind.condition.sql,
+            "(a.owner_id = ANY($1::text[]) OR a.level IS DISTINCT FROM 3)");
+  EXPECT_FALSE(vip_blind.through_shares);
+}
+
+// Over every combination of grants: the condition never looks at shares, names the owner
+// branch exactly when owners are granted, and through_shares is set exactly when some customer
+// is visible through a share and not through its attributes.
+TEST(ScopeSqlTest, AttributeVisibilityCoversWhatSharesDoNot) {
+  for (int mask = 0; mask < 32; ++mask) {
+    pv1::EffectiveScope proto = BaseScope();
+    if (mask & 1) proto.add_owner_ids("u-1");
+    if (mask & 2) proto.add_regions("华北");
+    if (mask & 4) proto.add_grantees("team:a");
+    if (mask & 8) proto.set_all_customers(true);
+    if (mask & 16) proto.set_vip_visible(true);
+    const std::shared_ptr<const Scope> scope = MustCompile(proto);
+    const Scope::AttributeVisibility visibility =
+        scope->SqlAttributeVisibility(Access::kRead, "a", 1);
+    EXPECT_THAT(visibility.condition.sql, ::testing::Not(::testing::HasSubstr("share")));
+    EXPECT_EQ(visibility.condition.sql.find("a.owner_id") != std::string::npos,
+              (mask & 1) != 0 && (mask & 24) != 24)
+        << mask;
+    bool only_shared = false;
+    for (const char* owner : {"u-1", "u-2"}) {
+      for (const char* region : {"华北", "华南"}) {
+        for (int level : {1, kVipLevel}) {
+          only_shared |=
+              scope->Allows(Access::kRead, Customer(owner, region, level, {{"team:a", false}})) &&
+              !scope->Allows(Access::kRead, Customer(owner, region, level));
+        }
+      }
+    }
+    EXPECT_EQ(visibility.through_shares, only_shared) << mask;
+  }
+}
+
 // ---- Fields ----
 
 cv1::Customer SampleCustomer() {
@@ -683,10 +757,10 @@ TEST(ScopeFieldProfileTest, EqualFieldRulesGiveEqualProfilesWhateverElseDiffers)
   *other.add_field_rules() = Rule(kTouchpointResource, "content", pv1::FIELD_ACCESS_HIDDEN);
   *other.add_field_rules() = Rule(kCustomerResource, "contact_persons.phones",
                                   pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_PHONE);
-  std::shared_ptr<const Scope> rules = WithRules(
-      {Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_MASKED,
-            pv1::MASK_PATTERN_PHONE),
-       Rule(kTouchpointResource, "content", pv1::FIELD_ACCESS_HIDDEN)});
+  std::shared_ptr<const Scope> rules =
+      WithRules({Rule(kCustomerResource, "contact_persons.phones", pv1::FIELD_ACCESS_MASKED,
+                      pv1::MASK_PATTERN_PHONE),
+                 Rule(kTouchpointResource, "content", pv1::FIELD_ACCESS_HIDDEN)});
   EXPECT_EQ(MustCompile(other)->FieldProfile(), rules->FieldProfile());
   EXPECT_EQ(WithRules({})->FieldProfile(), none->FieldProfile());
   // The mask a MASKED rule leaves unspecified is resolved first: PHONE for phones.
