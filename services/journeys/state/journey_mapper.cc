@@ -17,6 +17,7 @@
 #include "common/pg/array.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "services/journeys/analytics/stage_stats.h"
 #include "services/journeys/path/path.h"
 #include "services/journeys/state/sql.h"
 #include "services/journeys/state/visit_rows.h"
@@ -118,6 +119,51 @@ void InsertVisit(pqxx::work& txn, const std::string& tenant, const std::string& 
                   CauseNumber(v.cause), v.cause_id, v.user_id, v.reason);
 }
 
+// Where a member's contribution to the stage analytics is filed: the customer's owner,
+// region and level as the read model holds them (`row`; '' and 0 when it holds none), its
+// version, and the day it entered the journey.
+analytics::ContributionKey KeyOf(const customers::CustomerRow* row, int version, absl::Time enter) {
+  const customers::CustomerRow none;
+  const customers::CustomerRow& held = row != nullptr ? *row : none;
+  return analytics::ContributionKey{.version = version,
+                                    .owner_id = held.owner_id,
+                                    .region = held.region,
+                                    .level = held.level,
+                                    .entry_day = analytics::UtcDay(enter)};
+}
+
+// Files the change of a member's contribution from `before` (entered at `before_enter`) to
+// `after` (entered at `after_enter`) in the stage analytics, under the customer as the read
+// model holds it: nothing when nothing changes, else one read of the customer and one write.
+void FileChange(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+                const std::string& journey_id, int version, const analytics::Contribution& before,
+                absl::Time before_enter, const analytics::Contribution& after,
+                absl::Time after_enter) {
+  // The owner, region and level are the same on both sides: whether anything changes does
+  // not depend on them.
+  if (analytics::Diff(KeyOf(nullptr, version, before_enter), before,
+                      KeyOf(nullptr, version, after_enter), after)
+          .empty()) {
+    return;
+  }
+  const std::optional<customers::CustomerRow> row = customers::FindCustomer(txn, tenant, customer);
+  const customers::CustomerRow* held = row ? &*row : nullptr;
+  analytics::ApplyStatsDelta(txn, tenant, journey_id,
+                             analytics::Diff(KeyOf(held, version, before_enter), before,
+                                             KeyOf(held, version, after_enter), after));
+}
+
+// The contribution of the customer's whole path on `journey_id`.
+analytics::Contribution StoredContribution(pqxx::work& txn, const std::string& tenant,
+                                           const std::string& customer,
+                                           const std::string& journey_id) {
+  std::vector<Visit> visits;
+  for (const pqxx::row& row : txn.exec_params(sql::kVisits, tenant, customer, journey_id)) {
+    visits.push_back(VisitFromRow(row));
+  }
+  return analytics::ContributionOf(visits);
+}
+
 // Records where the customer stands after `visits` (not empty).
 void UpdateMember(pqxx::work& txn, const std::string& tenant, const std::string& customer,
                   const v1::Journey& journey, absl::Time enter, const std::vector<Visit>& visits,
@@ -130,9 +176,11 @@ void UpdateMember(pqxx::work& txn, const std::string& tenant, const std::string&
 }
 
 // Derives the customer's whole path on `journey` from its facts again and replaces the visits
-// when they differ (StagePathRederived).
+// when they differ (StagePathRederived). `counted`: the member's stored visits are in the
+// stage analytics (false for a member just added, whose visits, if any, are history).
 void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& customer,
-              const Member& member, const v1::Journey& journey, const Origin& origin) {
+              const Member& member, const v1::Journey& journey, const Origin& origin,
+              bool counted = true) {
   const std::vector<internal::Fact> facts = LoadFacts(txn, tenant, customer);
   absl::Time enter = member.selected;
   std::optional<std::pair<absl::Time, std::string>> last_fact;
@@ -146,6 +194,11 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
     stored.push_back(VisitFromRow(row));
   }
   UpdateMember(txn, tenant, customer, journey, enter, visits, last_fact);
+  if (!counted || stored != visits || analytics::UtcDay(member.enter) != analytics::UtcDay(enter)) {
+    FileChange(txn, tenant, customer, member.journey_id, journey.version(),
+               counted ? analytics::ContributionOf(stored) : analytics::Contribution{},
+               member.enter, analytics::ContributionOf(visits), enter);
+  }
   if (stored == visits) return;
   txn.exec_params(sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
   ev::StagePathRederived rederived;
@@ -169,10 +222,23 @@ void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string
   const int seq = last[0][0].as<int>();
   std::vector<Visit> visits = {VisitFromRow(last[0])};
   const std::pair<absl::Time, std::string> folded(FromProtoTime(fact.occur_time()), fact.fact_id());
+  const std::vector<Visit> was = visits;
   if (Advance(journey, fact, visits)) {
     txn.exec_params(sql::kExitVisit, tenant, customer, member.journey_id, seq,
                     Micros(visits[0].exit_time));
     InsertVisit(txn, tenant, customer, journey, seq + 1, visits[1]);
+    // The analytics change by the current stay that ended and the one that began; the stage
+    // entered counts as reached already when an earlier visit reached it.
+    std::vector<std::string> reached_before;
+    if (visits[1].stage_id != was[0].stage_id &&
+        !txn.exec_params(sql::kReachedBefore, tenant, customer, member.journey_id,
+                         visits[1].stage_id, seq)
+             .empty()) {
+      reached_before.push_back(visits[1].stage_id);
+    }
+    FileChange(txn, tenant, customer, member.journey_id, journey.version(),
+               analytics::TailContribution(was, reached_before), member.enter,
+               analytics::TailContribution(visits, reached_before), member.enter);
     ev::StageExited exited;
     *exited.mutable_visit() = VisitToProto(journey, visits[0]);
     Publish(txn, tenant, customer, exited, origin);
@@ -227,8 +293,26 @@ bool Enter(pqxx::work& txn, const std::string& tenant, const std::string& custom
                 .selected = selected,
                 .enter = selected,
                 .last_fact = std::nullopt};
-  Rederive(txn, tenant, customer, member, journey, origin);
+  Rederive(txn, tenant, customer, member, journey, origin, /*counted=*/false);
   return true;
+}
+
+// Files the customer's contributions on every journey it is on under `after`'s owner, region
+// and level instead of `before`'s, when they differ.
+void RefileMembers(pqxx::work& txn, const customers::CustomerRow* before,
+                   const customers::CustomerRow& after) {
+  const customers::CustomerRow none;
+  const customers::CustomerRow& was = before != nullptr ? *before : none;
+  if (was.owner_id == after.owner_id && was.region == after.region && was.level == after.level) {
+    return;
+  }
+  for (const Member& member : LockMembers(txn, after.tenant_id, after.customer_id)) {
+    const analytics::Contribution c =
+        StoredContribution(txn, after.tenant_id, after.customer_id, member.journey_id);
+    analytics::ApplyStatsDelta(txn, after.tenant_id, member.journey_id,
+                               analytics::Diff(KeyOf(&was, member.version, member.enter), c,
+                                               KeyOf(&after, member.version, member.enter), c));
+  }
 }
 
 CustomerProfile ProfileOf(const customers::CustomerRow& row) {
@@ -327,11 +411,19 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
   const std::string& id = after.customer_id;
   const absl::Time now = cause != nullptr ? FromProtoTime(cause->occur_time()) : absl::Now();
   const std::string was_merged_into = before != nullptr ? before->merged_into : "";
+  // First, so that everything below files under the customer as it is now.
+  RefileMembers(txn, before, after);
   if (!after.merged_into.empty() && after.merged_into != was_merged_into) {
-    // Merged: its journeys fold into the survivor's.
+    // Merged: its journeys fold into the survivor's; its visits leave the analytics.
     txn.exec_params(sql::kMoveFactsToSurvivor, tenant, id, after.merged_into);
     TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
     for (const pqxx::row& row : txn.exec_params(sql::kDeleteMembers, tenant, id)) {
+      const std::string journey_id = row[0].as<std::string>();
+      const int version = row[1].as<int>();
+      const analytics::ContributionKey key = KeyOf(&after, version, TimeOfMicros(row[3]));
+      analytics::ApplyStatsDelta(
+          txn, tenant, journey_id,
+          analytics::Diff(key, StoredContribution(txn, tenant, id, journey_id), key, {}));
       if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
         Enter(txn, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
       }

@@ -80,9 +80,11 @@ inline constexpr char kUpdateMember[] =
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid";
 
 // Takes customer $2 of tenant $1 off every journey (a merged customer: its visits stay).
+// Returns journey, version, selected and enter (micros) of each.
 inline constexpr char kDeleteMembers[] =
     "DELETE FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
-    "RETURNING journey_id::text, version, " TL_JOURNEYS_TO_MICROS("selected_time");
+    "RETURNING journey_id::text, version, " TL_JOURNEYS_TO_MICROS(
+        "selected_time") ", " TL_JOURNEYS_TO_MICROS("enter_time");
 
 // The journeys customer $2 of tenant $1 has visits on, with the version of the latest visit
 // and the earliest enter time: where an unmerged customer was before its merge.
@@ -95,7 +97,7 @@ inline constexpr char kVisitedJourneys[] =
     "ORDER BY journey_id, seq DESC";
 
 // The visit columns, in VisitFromRow's order.
-#define TL_JOURNEYS_VISIT_COLUMNS                                                               \
+#define TL_JOURNEYS_VISIT_COLUMNS \
   "seq, version, stage_id, from_stage_id, " TL_JOURNEYS_TO_MICROS(                              \
       "enter_time") ", " TL_JOURNEYS_TO_MICROS("exit_time") ", cause_kind, cause_id, user_id, " \
                                                             "reason"
@@ -112,6 +114,11 @@ inline constexpr char kLastVisit[] =
     " FROM stage_visits "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid "
     "ORDER BY seq DESC LIMIT 1";
+
+// Whether customer $2 reached stage $4 on journey $3 (tenant $1) before visit $5.
+inline constexpr char kReachedBefore[] =
+    "SELECT 1 FROM stage_visits WHERE tenant_id = $1 AND customer_id = $2::uuid "
+    "AND journey_id = $3::uuid AND stage_id = $4 AND seq < $5 LIMIT 1";
 
 // Removes the visits of customer $2 on journey $3 (tenant $1) from seq $4 on.
 inline constexpr char kDeleteVisitsFrom[] =
