@@ -102,4 +102,13 @@ grpc::ServerUnaryReactor* JourneysService::ListCustomersInStage(
       });
 }
 
+grpc::ServerUnaryReactor* JourneysService::GetStageAnalytics(
+    grpc::CallbackServerContext* context, const v1::GetStageAnalyticsRequest* request,
+    v1::GetStageAnalyticsResponse* response) {
+  return parts_.runner->Run(context, "GetStageAnalytics", [=, this](const RequestContext& caller) {
+    TL_ASSIGN_OR_RETURN(*response, parts_.analytics->GetStageAnalytics(caller, *request));
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace touchline::journeys

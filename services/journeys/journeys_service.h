@@ -3,6 +3,7 @@
 #define TOUCHLINE_SERVICES_JOURNEYS_JOURNEYS_SERVICE_H_
 
 #include "common/server/unary_call.h"
+#include "services/journeys/analytics/analytics_manager.h"
 #include "services/journeys/definitions/definition_manager.h"
 #include "services/journeys/state/journey_state_manager.h"
 #include "touchline/journeys/v1/journeys_service.grpc.pb.h"
@@ -15,6 +16,7 @@ class JourneysService final : public v1::JourneysService::CallbackService {
   struct Parts {
     DefinitionManager* definitions = nullptr;
     JourneyStateManager* state = nullptr;
+    AnalyticsManager* analytics = nullptr;
     server::UnaryRunner* runner = nullptr;
   };
 
@@ -50,6 +52,9 @@ class JourneysService final : public v1::JourneysService::CallbackService {
   grpc::ServerUnaryReactor* ListCustomersInStage(
       grpc::CallbackServerContext* context, const v1::ListCustomersInStageRequest* request,
       v1::ListCustomersInStageResponse* response) override;
+  grpc::ServerUnaryReactor* GetStageAnalytics(grpc::CallbackServerContext* context,
+                                              const v1::GetStageAnalyticsRequest* request,
+                                              v1::GetStageAnalyticsResponse* response) override;
 
  private:
   Parts parts_;

@@ -1,5 +1,4 @@
-// The journeys service: the host's standard parts, the customer read model and the mapping
-// from the event streams, the definitions and state managers, and the adapter.
+// The journeys service on the shared host: read model, stream mapping, managers and adapter.
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -48,8 +47,9 @@ int Main(int argc, char** argv) {
   DefinitionManager definitions(&definition_store, host.page_tokens(), [] { return absl::Now(); });
   PgJourneyStateStore state_store(host.pool(), host.RelayWaker());
   JourneyStateManager state(&state_store, &host.page_tokens(), [] { return absl::Now(); });
-  JourneysService service(
-      {.definitions = &definitions, .state = &state, .runner = host.runner(kServiceName)});
+  analytics::PgStageStatsStore stats_store(host.pool());
+  AnalyticsManager analytics(&stats_store, [] { return absl::Now(); });
+  JourneysService service({&definitions, &state, &analytics, host.runner(kServiceName)});
   return host.Serve({{kServiceName, &service}});
 }
 

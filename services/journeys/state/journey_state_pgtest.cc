@@ -20,12 +20,12 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "services/journeys/migrations.h"
 #include "services/journeys/state/journey_mapper.h"
 #include "services/journeys/state/journey_state_manager.h"
 #include "services/journeys/state/pg_state_store.h"
 #include "services/journeys/state/sql.h"
 #include "services/journeys/state/visit_rows.h"
+#include "services/journeys/testing/migrated_pool.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/customer_events.pb.h"
@@ -82,18 +82,7 @@ v1::Journey B2cJourney(const std::string& id, int version = 1) {
 class JourneyStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    service_host::ServiceOptions options("journeys", "");
-    options.migrations = &pg::journeys_migrations();
-    options.request_ids = true;
-    options.customer_read_model = true;
-    for (const auto& [component, migrations] : service_host::StandardMigrations(options)) {
-      TL_ASSERT_OK(pg::ApplyMigrations(dsn_, schema_.name(), component, *migrations));
-    }
-    pg::PoolOptions pool_options;
-    pool_options.dsn = dsn_;
-    pool_options.search_path = schema_.name();
-    pool_options.size = 2;
-    TL_ASSERT_OK_AND_ASSIGN(pool_, pg::Pool::Create(pool_options));
+    TL_ASSERT_OK_AND_ASSIGN(pool_, testing::MigratedPool(dsn_, schema_.name()));
     TL_ASSERT_OK_AND_ASSIGN(tokens_, paging::PageTokens::Load(*pool_));
     store_ = std::make_unique<PgJourneyStateStore>(pool_.get(), [] {});
     manager_ =
