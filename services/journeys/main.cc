@@ -31,14 +31,15 @@ int Main(int argc, char** argv) {
   options.customer_read_model = true;
   options.trimmed_topics = {events::kJourneysTopic, events::kAuditTopic};
   service_host::ServiceHost host(argc, argv, options);
-  const std::string contacts_addr = absl::GetFlag(FLAGS_contacts_addr);
+  const std::string contacts = absl::GetFlag(FLAGS_contacts_addr);
   const int batch = absl::GetFlag(FLAGS_entry_pass_batch);
-  if (!host.config().migrate_only && contacts_addr.empty())
-    config::Fatal("--contacts_addr is required");
+  if (contacts.empty() && !host.config().migrate_only) config::Fatal("--contacts_addr is required");
   if (batch < 1) config::Fatal("--entry_pass_batch must be at least 1");
   if (!host.Setup()) return 0;  // --migrate_only
-  host.ReadCustomers(&CustomerReadModel(), contacts_addr);
-  host.AddConsumer(events::kTouchpointsTopic, &ApplyTouchpointEvent);
+  host.ReadCustomers(&CustomerReadModel(), contacts);
+  host.AddConsumer(
+      {.topic = events::kTouchpointsTopic, .group = {}, .consumer = {}, .batch_size = 128},
+      &ApplyTouchpointEvents);
   host.AddPeriodic("entering customers into published journeys", absl::Seconds(2), [&] {
     return RunEntryPasses(*host.pool(), batch, host.RelayWaker(),
                           [&host] { return host.stopping(); });

@@ -259,9 +259,9 @@ void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string
 // Brings the customer's paths on every journey it is on up to date with its facts: `fact`
 // (just stored) is folded in where it is later than every fact folded before; otherwise (or
 // with no fact: facts removed or moved) the path is derived again.
-absl::Status Place(pqxx::work& txn, const std::string& tenant, const std::string& customer,
-                   const internal::Fact* fact, const Origin& origin) {
-  TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
+// `published` are the tenant's published versions.
+absl::Status Place(pqxx::work& txn, const Published& published, const std::string& tenant,
+                   const std::string& customer, const internal::Fact* fact, const Origin& origin) {
   for (const Member& member : LockMembers(txn, tenant, customer)) {
     const v1::Journey* journey = published.Find(member.journey_id, member.version);
     if (journey == nullptr) continue;  // archived: the path stays as it was
@@ -322,23 +322,23 @@ CustomerProfile ProfileOf(const customers::CustomerRow& row) {
                          .tags = row.tags};
 }
 
-// Stores `fact` for `customer`. Returns the customer it belonged to before, if another.
-std::optional<std::string> StoreFact(pqxx::work& txn, const std::string& tenant,
-                                     const std::string& customer, const internal::Fact& fact) {
+// What storing a fact replaced.
+struct StoredFact {
+  bool replaced = false;                  // The fact was there before (a correction, or a replay).
+  std::optional<std::string> moved_from;  // The customer it belonged to before, if another.
+};
+
+// Stores `fact` for `customer`.
+StoredFact StoreFact(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+                     const internal::Fact& fact) {
   const pqxx::result old = txn.exec_params(sql::kUpsertFact, tenant, fact.fact_id(), customer,
                                            Micros(FromProtoTime(fact.occur_time())),
                                            absl::BytesToHexString(fact.SerializeAsString()));
-  if (old.empty() || old[0][0].is_null() || old[0][0].as<std::string>() == customer) {
-    return std::nullopt;
-  }
-  return old[0][0].as<std::string>();
-}
-
-// Whether the fact was there before (a replaced one).
-bool FactExisted(pqxx::work& txn, const std::string& tenant, const std::string& fact_id) {
-  return !txn.exec_params("SELECT 1 FROM customer_facts WHERE tenant_id = $1 AND fact_id = $2",
-                          tenant, fact_id)
-              .empty();
+  StoredFact stored;
+  if (old.empty() || old[0][0].is_null()) return stored;
+  stored.replaced = true;
+  if (old[0][0].as<std::string>() != customer) stored.moved_from = old[0][0].as<std::string>();
+  return stored;
 }
 
 // What rules and analytics read of a touchpoint.
@@ -361,45 +361,68 @@ internal::Fact FactOf(const touchpoints::v1::Touchpoint& t) {
   return fact;
 }
 
-absl::Status TouchpointChanged(pqxx::work& txn, const std::string& tenant,
-                               const touchpoints::v1::Touchpoint& t, const Origin& origin) {
+absl::Status TouchpointChanged(pqxx::work& txn, const Published& published,
+                               const std::string& tenant, const touchpoints::v1::Touchpoint& t,
+                               const Origin& origin) {
   if (t.state() == touchpoints::v1::TOUCHPOINT_STATE_DELETED) {
     const pqxx::result gone = txn.exec_params(sql::kDeleteFact, tenant, t.touchpoint_id());
     if (gone.empty()) return absl::OkStatus();
-    return Place(txn, tenant, gone[0][0].as<std::string>(), nullptr, origin);
+    return Place(txn, published, tenant, gone[0][0].as<std::string>(), nullptr, origin);
   }
   const internal::Fact fact = FactOf(t);
-  const bool replaced = FactExisted(txn, tenant, fact.fact_id());
-  if (const std::optional<std::string> before = StoreFact(txn, tenant, t.customer_id(), fact)) {
-    TL_RETURN_IF_ERROR(Place(txn, tenant, *before, nullptr, origin));
+  const StoredFact stored = StoreFact(txn, tenant, t.customer_id(), fact);
+  if (stored.moved_from.has_value()) {
+    TL_RETURN_IF_ERROR(Place(txn, published, tenant, *stored.moved_from, nullptr, origin));
   }
-  return Place(txn, tenant, t.customer_id(), replaced ? nullptr : &fact, origin);
+  return Place(txn, published, tenant, t.customer_id(), stored.replaced ? nullptr : &fact, origin);
+}
+
+// The touchpoint an event of the "touchpoints" topic changed, marked DELETED for a deletion;
+// nullopt for other events. INVALID_ARGUMENT for a payload that does not parse.
+absl::StatusOr<std::optional<touchpoints::v1::Touchpoint>> TouchpointOf(
+    const ev::EventEnvelope& event) {
+  const google::protobuf::Any& payload = event.payload();
+  const auto unpack =
+      [&](auto message) -> absl::StatusOr<std::optional<touchpoints::v1::Touchpoint>> {
+    if (!payload.UnpackTo(&message)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("event ", event.event_id(), ": ", message.GetTypeName(), " does not parse"));
+    }
+    return std::move(*message.mutable_touchpoint());
+  };
+  if (payload.Is<ev::TouchpointRecorded>()) return unpack(ev::TouchpointRecorded());
+  if (payload.Is<ev::TouchpointUpdated>()) return unpack(ev::TouchpointUpdated());
+  if (payload.Is<ev::TouchpointDeleted>()) {
+    TL_ASSIGN_OR_RETURN(std::optional<touchpoints::v1::Touchpoint> t,
+                        unpack(ev::TouchpointDeleted()));
+    t->set_state(touchpoints::v1::TOUCHPOINT_STATE_DELETED);
+    return t;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
 absl::Status ApplyTouchpointEvent(pqxx::work& txn, const ev::EventEnvelope& event) {
-  const Origin origin = Origin::Of(&event);
-  const google::protobuf::Any& payload = event.payload();
-  if (payload.Is<ev::TouchpointRecorded>()) {
-    ev::TouchpointRecorded recorded;
-    if (!payload.UnpackTo(&recorded))
-      return absl::InvalidArgumentError("TouchpointRecorded does not parse");
-    return TouchpointChanged(txn, event.tenant_id(), recorded.touchpoint(), origin);
-  }
-  if (payload.Is<ev::TouchpointUpdated>()) {
-    ev::TouchpointUpdated updated;
-    if (!payload.UnpackTo(&updated))
-      return absl::InvalidArgumentError("TouchpointUpdated does not parse");
-    return TouchpointChanged(txn, event.tenant_id(), updated.touchpoint(), origin);
-  }
-  if (payload.Is<ev::TouchpointDeleted>()) {
-    ev::TouchpointDeleted deleted;
-    if (!payload.UnpackTo(&deleted))
-      return absl::InvalidArgumentError("TouchpointDeleted does not parse");
-    touchpoints::v1::Touchpoint t = deleted.touchpoint();
-    t.set_state(touchpoints::v1::TOUCHPOINT_STATE_DELETED);
-    return TouchpointChanged(txn, event.tenant_id(), t, origin);
+  const ev::EventEnvelope* one[] = {&event};
+  return ApplyTouchpointEvents(txn, one);
+}
+
+absl::Status ApplyTouchpointEvents(pqxx::work& txn,
+                                   std::span<const ev::EventEnvelope* const> events) {
+  // The published versions, read once per tenant of the batch (no transaction of the mapper
+  // changes them).
+  absl::flat_hash_map<std::string, Published> published;
+  for (const ev::EventEnvelope* event : events) {
+    TL_ASSIGN_OR_RETURN(const std::optional<touchpoints::v1::Touchpoint> t, TouchpointOf(*event));
+    if (!t.has_value()) continue;
+    auto it = published.find(event->tenant_id());
+    if (it == published.end()) {
+      TL_ASSIGN_OR_RETURN(Published loaded, LoadPublished(txn, event->tenant_id()));
+      it = published.emplace(event->tenant_id(), std::move(loaded)).first;
+    }
+    TL_RETURN_IF_ERROR(
+        TouchpointChanged(txn, it->second, event->tenant_id(), *t, Origin::Of(event)));
   }
   return absl::OkStatus();
 }
@@ -428,7 +451,7 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
         Enter(txn, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
       }
     }
-    return Place(txn, tenant, after.merged_into, nullptr, origin);
+    return Place(txn, published, tenant, after.merged_into, nullptr, origin);
   }
   TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
   bool rederive = false;
@@ -440,7 +463,7 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
         Enter(txn, tenant, id, *journey, TimeOfMicros(row[2]), origin);
       }
     }
-    TL_RETURN_IF_ERROR(Place(txn, tenant, was_merged_into, nullptr, origin));
+    TL_RETURN_IF_ERROR(Place(txn, published, tenant, was_merged_into, nullptr, origin));
     rederive = true;
   }
   if (after.state != cv1::CUSTOMER_STATE_ACTIVE) return absl::OkStatus();
@@ -474,8 +497,8 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
       Enter(txn, tenant, id, *journey, now, origin);
     }
   }
-  if (change.has_value()) return Place(txn, tenant, id, &*change, origin);
-  if (rederive) return Place(txn, tenant, id, nullptr, origin);
+  if (change.has_value()) return Place(txn, published, tenant, id, &*change, origin);
+  if (rederive) return Place(txn, published, tenant, id, nullptr, origin);
   return absl::OkStatus();
 }
 
@@ -512,7 +535,7 @@ absl::StatusOr<v1::CustomerJourney> MoveCustomer(
   move->set_user_id(user_id);
   move->set_reason(reason);
   StoreFact(txn, tenant, customer_id, fact);
-  TL_RETURN_IF_ERROR(Place(txn, tenant, customer_id, &fact, Origin{"", user_id}));
+  TL_RETURN_IF_ERROR(Place(txn, published, tenant, customer_id, &fact, Origin{"", user_id}));
   const pqxx::result last = txn.exec_params(sql::kLastVisit, tenant, customer_id, journey_id);
   const std::vector<Member> now_members = LockMembers(txn, tenant, customer_id);
   const auto moved = std::find_if(now_members.begin(), now_members.end(),

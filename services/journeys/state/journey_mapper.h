@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <pqxx/pqxx>
+#include <span>
 #include <string>
 
 #include "absl/status/status.h"
@@ -28,6 +29,11 @@ namespace touchline::journeys {
 // replaces) a fact of its customer, a deleted one is removed, and the customer's journeys
 // follow. TouchpointsReassigned is ignored (merges move facts through CustomerChanged).
 absl::Status ApplyTouchpointEvent(pqxx::work& txn, const events::v1::EventEnvelope& event);
+
+// An events::BatchApplyFn of ApplyTouchpointEvent: the events of one read in one transaction,
+// in stream order, so that a burst of touchpoints costs one commit per batch, not per event.
+absl::Status ApplyTouchpointEvents(pqxx::work& txn,
+                                   std::span<const events::v1::EventEnvelope* const> events);
 
 // The customer read model's hook (customers::ChangedFn):
 //  - merged: its facts move to the survivor, it leaves its journeys (its visits stay), and the
