@@ -13,8 +13,7 @@
 #include "services/journeys/state/pg_state_store.h"
 
 ABSL_FLAG(std::string, contacts_addr, "",
-          "Where the contacts service runs (e.g. dns:///contacts:8080): its customer feed builds "
-          "the customer read model. Required");
+          "Required: where contacts runs (dns:///contacts:8080); its feed builds the read model");
 ABSL_FLAG(int, entry_pass_batch, 500,
           "Customers judged per transaction when a published journey enters existing customers");
 
@@ -22,13 +21,13 @@ namespace touchline::journeys {
 namespace {
 
 constexpr char kServiceName[] = "touchline.journeys.v1.JourneysService";
-
 int Main(int argc, char** argv) {
   service_host::ServiceOptions options(
       "journeys", "Touchline journeys service: journey maps and where each customer stands");
   options.migrations = &pg::journeys_migrations();
   options.request_ids = true;
   options.customer_read_model = true;
+  options.prepared = MapperStatements();
   options.trimmed_topics = {events::kJourneysTopic, events::kAuditTopic};
   service_host::ServiceHost host(argc, argv, options);
   const std::string contacts = absl::GetFlag(FLAGS_contacts_addr);

@@ -24,6 +24,8 @@ namespace touchline::journeys::analytics::sql {
 // Adds the rows of $3 (jsonb: arrays "stats", "stats_all", "current", "current_all" of
 // StatsDelta rows) to the four tables, for journey $2 of tenant $1. A row left negative fails
 // the statement (check_violation); exit_seconds is 0 with no exits left (no rounding residue).
+// kAddStats is prepared under this name on the mapper's connections (MapperStatements).
+inline constexpr char kAddStatsName[] = "journeys_add_stats";
 inline constexpr char kAddStats[] =
     "WITH stats AS ("
     "  INSERT INTO stage_stats AS t (tenant_id, journey_id, version, stage_id, entry_day, "

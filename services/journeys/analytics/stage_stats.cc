@@ -180,7 +180,7 @@ void ApplyStatsDelta(pqxx::work& txn, const std::string& tenant, const std::stri
                      {"stats_all", StatsJson(delta.stats_all)},
                      {"current", CurrentJson(delta.current)},
                      {"current_all", CurrentJson(delta.current_all)}};
-  txn.exec_params(sql::kAddStats, tenant, journey_id, rows.dump());
+  txn.exec_prepared(sql::kAddStatsName, tenant, journey_id, rows.dump());
 }
 
 }  // namespace touchline::journeys::analytics

@@ -17,6 +17,7 @@
 #include "common/pg/array.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "services/journeys/analytics/sql.h"
 #include "services/journeys/analytics/stage_stats.h"
 #include "services/journeys/path/path.h"
 #include "services/journeys/state/sql.h"
@@ -31,6 +32,16 @@ namespace cv1 = ::touchline::contacts::v1;
 namespace ev = ::touchline::events::v1;
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+// Runs `sql` as the statement prepared under its name when it is one of sql::kPerEvent (the
+// pool prepares those: MapperStatements), else as it is.
+template <typename... Args>
+pqxx::result Exec(pqxx::work& txn, const char* sql, Args&&... args) {
+  for (const auto& [name, text] : sql::kPerEvent) {
+    if (text == sql) return txn.exec_prepared(name, std::forward<Args>(args)...);
+  }
+  return txn.exec_params(sql, std::forward<Args>(args)...);
+}
 
 // Who a change is attributed to in the events it causes: the cause's request and actor.
 struct Origin {
@@ -54,7 +65,7 @@ struct Published {
 
 absl::StatusOr<Published> LoadPublished(pqxx::work& txn, const std::string& tenant) {
   Published published;
-  for (const pqxx::row& row : txn.exec_params(sql::kPublishedJourneys, tenant)) {
+  for (const pqxx::row& row : Exec(txn, sql::kPublishedJourneys, tenant)) {
     v1::Journey journey;
     if (!ParseBody(row[0], journey)) {
       return absl::InternalError("a published journey does not parse");
@@ -79,7 +90,7 @@ struct Member {
 std::vector<Member> LockMembers(pqxx::work& txn, const std::string& tenant,
                                 const std::string& customer) {
   std::vector<Member> members;
-  for (const pqxx::row& row : txn.exec_params(sql::kLockMembers, tenant, customer)) {
+  for (const pqxx::row& row : Exec(txn, sql::kLockMembers, tenant, customer)) {
     Member& m = members.emplace_back();
     m.journey_id = row[0].as<std::string>();
     m.version = row[1].as<int>();
@@ -93,7 +104,7 @@ std::vector<Member> LockMembers(pqxx::work& txn, const std::string& tenant,
 std::vector<internal::Fact> LoadFacts(pqxx::work& txn, const std::string& tenant,
                                       const std::string& customer) {
   std::vector<internal::Fact> facts;
-  for (const pqxx::row& row : txn.exec_params(sql::kCustomerFacts, tenant, customer)) {
+  for (const pqxx::row& row : Exec(txn, sql::kCustomerFacts, tenant, customer)) {
     internal::Fact& fact = facts.emplace_back();
     if (!ParseBody(row[0], fact)) facts.pop_back();
   }
@@ -114,9 +125,9 @@ std::optional<int64_t> OptionalMicros(absl::Time t) {
 
 void InsertVisit(pqxx::work& txn, const std::string& tenant, const std::string& customer,
                  const v1::Journey& journey, int seq, const Visit& v) {
-  txn.exec_params(sql::kInsertVisit, tenant, customer, journey.journey_id(), seq, journey.version(),
-                  v.stage_id, v.from_stage_id, Micros(v.enter_time), OptionalMicros(v.exit_time),
-                  CauseNumber(v.cause), v.cause_id, v.user_id, v.reason);
+  Exec(txn, sql::kInsertVisit, tenant, customer, journey.journey_id(), seq, journey.version(),
+       v.stage_id, v.from_stage_id, Micros(v.enter_time), OptionalMicros(v.exit_time),
+       CauseNumber(v.cause), v.cause_id, v.user_id, v.reason);
 }
 
 // Where a member's contribution to the stage analytics is filed: the customer's owner,
@@ -158,7 +169,7 @@ analytics::Contribution StoredContribution(pqxx::work& txn, const std::string& t
                                            const std::string& customer,
                                            const std::string& journey_id) {
   std::vector<Visit> visits;
-  for (const pqxx::row& row : txn.exec_params(sql::kVisits, tenant, customer, journey_id)) {
+  for (const pqxx::row& row : Exec(txn, sql::kVisits, tenant, customer, journey_id)) {
     visits.push_back(VisitFromRow(row));
   }
   return analytics::ContributionOf(visits);
@@ -169,10 +180,10 @@ void UpdateMember(pqxx::work& txn, const std::string& tenant, const std::string&
                   const v1::Journey& journey, absl::Time enter, const std::vector<Visit>& visits,
                   const std::optional<std::pair<absl::Time, std::string>>& last_fact) {
   const Visit& current = visits.back();
-  txn.exec_params(sql::kUpdateMember, tenant, customer, journey.journey_id(), Micros(enter),
-                  current.stage_id, Micros(current.enter_time), Terminal(journey, current.stage_id),
-                  last_fact ? std::optional<int64_t>(Micros(last_fact->first)) : std::nullopt,
-                  last_fact ? last_fact->second : std::string());
+  Exec(txn, sql::kUpdateMember, tenant, customer, journey.journey_id(), Micros(enter),
+       current.stage_id, Micros(current.enter_time), Terminal(journey, current.stage_id),
+       last_fact ? std::optional<int64_t>(Micros(last_fact->first)) : std::nullopt,
+       last_fact ? last_fact->second : std::string());
 }
 
 // Derives the customer's whole path on `journey` from its facts again and replaces the visits
@@ -190,7 +201,7 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
   }
   const std::vector<Visit> visits = DerivePath(journey, enter, facts);
   std::vector<Visit> stored;
-  for (const pqxx::row& row : txn.exec_params(sql::kVisits, tenant, customer, member.journey_id)) {
+  for (const pqxx::row& row : Exec(txn, sql::kVisits, tenant, customer, member.journey_id)) {
     stored.push_back(VisitFromRow(row));
   }
   UpdateMember(txn, tenant, customer, journey, enter, visits, last_fact);
@@ -200,7 +211,7 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
                member.enter, analytics::ContributionOf(visits), enter);
   }
   if (stored == visits) return;
-  txn.exec_params(sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
+  Exec(txn, sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
   ev::StagePathRederived rederived;
   rederived.set_customer_id(customer);
   rederived.set_journey_id(journey.journey_id());
@@ -217,23 +228,22 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
 void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string& customer,
                    const Member& member, const v1::Journey& journey, const internal::Fact& fact,
                    const Origin& origin) {
-  const pqxx::result last = txn.exec_params(sql::kLastVisit, tenant, customer, member.journey_id);
+  const pqxx::result last = Exec(txn, sql::kLastVisit, tenant, customer, member.journey_id);
   if (last.empty()) return Rederive(txn, tenant, customer, member, journey, origin);
   const int seq = last[0][0].as<int>();
   std::vector<Visit> visits = {VisitFromRow(last[0])};
   const std::pair<absl::Time, std::string> folded(FromProtoTime(fact.occur_time()), fact.fact_id());
   const std::vector<Visit> was = visits;
   if (Advance(journey, fact, visits)) {
-    txn.exec_params(sql::kExitVisit, tenant, customer, member.journey_id, seq,
-                    Micros(visits[0].exit_time));
+    Exec(txn, sql::kExitVisit, tenant, customer, member.journey_id, seq,
+         Micros(visits[0].exit_time));
     InsertVisit(txn, tenant, customer, journey, seq + 1, visits[1]);
     // The analytics change by the current stay that ended and the one that began; the stage
     // entered counts as reached already when an earlier visit reached it.
     std::vector<std::string> reached_before;
-    if (visits[1].stage_id != was[0].stage_id &&
-        !txn.exec_params(sql::kReachedBefore, tenant, customer, member.journey_id,
-                         visits[1].stage_id, seq)
-             .empty()) {
+    if (visits[1].stage_id != was[0].stage_id && !Exec(txn, sql::kReachedBefore, tenant, customer,
+                                                       member.journey_id, visits[1].stage_id, seq)
+                                                      .empty()) {
       reached_before.push_back(visits[1].stage_id);
     }
     FileChange(txn, tenant, customer, member.journey_id, journey.version(),
@@ -283,8 +293,8 @@ absl::Status Place(pqxx::work& txn, const Published& published, const std::strin
 bool Enter(pqxx::work& txn, const std::string& tenant, const std::string& customer,
            const v1::Journey& journey, absl::Time selected, const Origin& origin) {
   if (journey.stages().empty()) return false;
-  if (txn.exec_params(sql::kInsertMember, tenant, customer, journey.journey_id(), journey.version(),
-                      Micros(selected), journey.stages(0).stage_id())
+  if (Exec(txn, sql::kInsertMember, tenant, customer, journey.journey_id(), journey.version(),
+           Micros(selected), journey.stages(0).stage_id())
           .empty()) {
     return false;
   }
@@ -331,9 +341,9 @@ struct StoredFact {
 // Stores `fact` for `customer`.
 StoredFact StoreFact(pqxx::work& txn, const std::string& tenant, const std::string& customer,
                      const internal::Fact& fact) {
-  const pqxx::result old = txn.exec_params(sql::kUpsertFact, tenant, fact.fact_id(), customer,
-                                           Micros(FromProtoTime(fact.occur_time())),
-                                           absl::BytesToHexString(fact.SerializeAsString()));
+  const pqxx::result old = Exec(txn, sql::kUpsertFact, tenant, fact.fact_id(), customer,
+                                Micros(FromProtoTime(fact.occur_time())),
+                                absl::BytesToHexString(fact.SerializeAsString()));
   StoredFact stored;
   if (old.empty() || old[0][0].is_null()) return stored;
   stored.replaced = true;
@@ -365,7 +375,7 @@ absl::Status TouchpointChanged(pqxx::work& txn, const Published& published,
                                const std::string& tenant, const touchpoints::v1::Touchpoint& t,
                                const Origin& origin) {
   if (t.state() == touchpoints::v1::TOUCHPOINT_STATE_DELETED) {
-    const pqxx::result gone = txn.exec_params(sql::kDeleteFact, tenant, t.touchpoint_id());
+    const pqxx::result gone = Exec(txn, sql::kDeleteFact, tenant, t.touchpoint_id());
     if (gone.empty()) return absl::OkStatus();
     return Place(txn, published, tenant, gone[0][0].as<std::string>(), nullptr, origin);
   }
@@ -438,9 +448,9 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
   RefileMembers(txn, before, after);
   if (!after.merged_into.empty() && after.merged_into != was_merged_into) {
     // Merged: its journeys fold into the survivor's; its visits leave the analytics.
-    txn.exec_params(sql::kMoveFactsToSurvivor, tenant, id, after.merged_into);
+    Exec(txn, sql::kMoveFactsToSurvivor, tenant, id, after.merged_into);
     TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
-    for (const pqxx::row& row : txn.exec_params(sql::kDeleteMembers, tenant, id)) {
+    for (const pqxx::row& row : Exec(txn, sql::kDeleteMembers, tenant, id)) {
       const std::string journey_id = row[0].as<std::string>();
       const int version = row[1].as<int>();
       const analytics::ContributionKey key = KeyOf(&after, version, TimeOfMicros(row[3]));
@@ -457,8 +467,8 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
   bool rederive = false;
   if (!was_merged_into.empty() && after.merged_into.empty()) {
     // Unmerged: what came from it goes back, and it is on its journeys again.
-    txn.exec_params(sql::kMoveFactsToRestored, tenant, id, was_merged_into);
-    for (const pqxx::row& row : txn.exec_params(sql::kVisitedJourneys, tenant, id)) {
+    Exec(txn, sql::kMoveFactsToRestored, tenant, id, was_merged_into);
+    for (const pqxx::row& row : Exec(txn, sql::kVisitedJourneys, tenant, id)) {
       if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
         Enter(txn, tenant, id, *journey, TimeOfMicros(row[2]), origin);
       }
@@ -536,7 +546,7 @@ absl::StatusOr<v1::CustomerJourney> MoveCustomer(
   move->set_reason(reason);
   StoreFact(txn, tenant, customer_id, fact);
   TL_RETURN_IF_ERROR(Place(txn, published, tenant, customer_id, &fact, Origin{"", user_id}));
-  const pqxx::result last = txn.exec_params(sql::kLastVisit, tenant, customer_id, journey_id);
+  const pqxx::result last = Exec(txn, sql::kLastVisit, tenant, customer_id, journey_id);
   const std::vector<Member> now_members = LockMembers(txn, tenant, customer_id);
   const auto moved = std::find_if(now_members.begin(), now_members.end(),
                                   [&](const Member& m) { return m.journey_id == journey_id; });
@@ -545,7 +555,7 @@ absl::StatusOr<v1::CustomerJourney> MoveCustomer(
 }
 
 absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
-  const pqxx::result pass = txn.exec(sql::kNextEntryPass);
+  const pqxx::result pass = Exec(txn, sql::kNextEntryPass);
   if (pass.empty()) return false;
   const std::string tenant = pass[0][0].as<std::string>();
   const std::string journey_id = pass[0][1].as<std::string>();
@@ -556,7 +566,7 @@ absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
   int64_t entered = 0;
   bool finished = true;
   if (journey != nullptr) {  // else archived meanwhile: nothing to enter
-    const pqxx::result page = txn.exec_params(sql::kCustomersAfter, tenant, after, batch);
+    const pqxx::result page = Exec(txn, sql::kCustomersAfter, tenant, after, batch);
     for (const pqxx::row& row : page) {
       const CustomerProfile profile{
           .region = row[1].as<std::string>(),
@@ -571,7 +581,7 @@ absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
     }
     finished = page.size() < static_cast<size_t>(batch);
   }
-  txn.exec_params(sql::kAdvanceEntryPass, tenant, journey_id, version, after, entered, finished);
+  Exec(txn, sql::kAdvanceEntryPass, tenant, journey_id, version, after, entered, finished);
   return true;
 }
 
@@ -586,6 +596,13 @@ absl::Status RunEntryPasses(pg::Pool& pool, int batch, const std::function<void(
     if (more && events_written) events_written();
   }
   return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, std::string>> MapperStatements() {
+  std::vector<std::pair<std::string, std::string>> statements;
+  for (const auto& [name, text] : sql::kPerEvent) statements.emplace_back(name, text);
+  statements.emplace_back(analytics::sql::kAddStatsName, analytics::sql::kAddStats);
+  return statements;
 }
 
 }  // namespace touchline::journeys

@@ -13,6 +13,8 @@
 #include <pqxx/pqxx>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,6 +26,10 @@
 #include "touchline/journeys/v1/journey.pb.h"
 
 namespace touchline::journeys {
+
+// The statements the mapper runs for every event, (name, sql): the pool it runs on must prepare
+// them on every connection (pg::PoolOptions::prepared, service_host::ServiceOptions::prepared).
+std::vector<std::pair<std::string, std::string>> MapperStatements();
 
 // An events::ApplyFn for the "touchpoints" topic: a recorded or updated touchpoint becomes (or
 // replaces) a fact of its customer, a deleted one is removed, and the customer's journeys

@@ -3,6 +3,8 @@
 #ifndef TOUCHLINE_SERVICES_JOURNEYS_STATE_SQL_H_
 #define TOUCHLINE_SERVICES_JOURNEYS_STATE_SQL_H_
 
+#include <utility>
+
 namespace touchline::journeys::sql {
 
 // $n (bigint microseconds) as a timestamptz.
@@ -177,6 +179,18 @@ inline constexpr char kVisitsAfter[] =
     " FROM stage_visits "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid AND seq > $4 "
     "ORDER BY seq LIMIT $5";
+
+// The statements the mapper runs for every event, prepared on every connection of the pool it
+// runs on (MapperStatements in journey_mapper.h): PostgreSQL then plans each once per
+// connection instead of once per call. (name, sql).
+inline constexpr std::pair<const char*, const char*> kPerEvent[] = {
+    {"journeys_published", kPublishedJourneys}, {"journeys_upsert_fact", kUpsertFact},
+    {"journeys_delete_fact", kDeleteFact},      {"journeys_facts", kCustomerFacts},
+    {"journeys_lock_members", kLockMembers},    {"journeys_insert_member", kInsertMember},
+    {"journeys_update_member", kUpdateMember},  {"journeys_visits", kVisits},
+    {"journeys_last_visit", kLastVisit},        {"journeys_delete_visits", kDeleteVisitsFrom},
+    {"journeys_exit_visit", kExitVisit},        {"journeys_insert_visit", kInsertVisit},
+    {"journeys_reached_before", kReachedBefore}};
 
 }  // namespace touchline::journeys::sql
 

@@ -11,6 +11,7 @@
 #include "common/pg/pool.h"
 #include "common/service_host/service_host.h"
 #include "services/journeys/migrations.h"
+#include "services/journeys/state/journey_mapper.h"
 
 namespace touchline::journeys::testing {
 
@@ -29,6 +30,7 @@ inline absl::StatusOr<std::unique_ptr<pg::Pool>> MigratedPool(const std::string&
   pool_options.dsn = dsn;
   pool_options.search_path = schema;
   pool_options.size = 2;
+  pool_options.prepared = MapperStatements();
   return pg::Pool::Create(pool_options);
 }
 
