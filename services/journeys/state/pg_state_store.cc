@@ -20,12 +20,7 @@ namespace {
 
 constexpr char kMoveMethod[] = "MoveCustomer";
 
-// The customer's place on `journey_id`, as CustomerJourneys shows it; NOT_FOUND when it is not
-// on the journey.
-absl::StatusOr<v1::CustomerJourney> PlaceOn(pqxx::transaction_base& txn, const std::string& tenant,
-                                            const std::string& customer,
-                                            const std::string& journey_id);
-
+// Every journey the customer is on, as CustomerJourneys shows them.
 std::vector<v1::CustomerJourney> JourneysOf(pqxx::transaction_base& txn, const std::string& tenant,
                                             const std::string& customer) {
   std::vector<v1::CustomerJourney> journeys;
@@ -38,6 +33,7 @@ std::vector<v1::CustomerJourney> JourneysOf(pqxx::transaction_base& txn, const s
   return journeys;
 }
 
+// The customer's place on `journey_id`; NOT_FOUND when it is not on the journey.
 absl::StatusOr<v1::CustomerJourney> PlaceOn(pqxx::transaction_base& txn, const std::string& tenant,
                                             const std::string& customer,
                                             const std::string& journey_id) {
