@@ -83,14 +83,7 @@ class TouchpointManagerTest : public ::testing::Test {
   }
 
   static auth::RequestContext Caller(pv1::EffectiveScope proto, std::string caller_id) {
-    proto.set_tenant_id(kTenant);
-    proto.set_user_id(caller_id);
-    auth::RequestContext caller;
-    caller.tenant_id = kTenant;
-    caller.caller_id = std::move(caller_id);
-    caller.request_id = "trace-1";
-    caller.scope = *auth::Scope::Compile(std::move(proto));
-    return caller;
+    return auth::testing::CallerWithScope(std::move(proto), kTenant, std::move(caller_id));
   }
   static auth::RequestContext Admin() {
     return Caller(auth::testing::AdminScope(kTenant, "u-admin"), "u-admin");

@@ -14,6 +14,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "services/journeys/definitions/testing/sample_journey.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/process.h"
 #include "tests/testing/suite.h"
@@ -55,30 +56,11 @@ class JourneysProcessTest : public ::testing::Test {
     testing::Suite::Authorize(context, token_);
   }
 
-  // The seed's four stages: a store visit or a call makes a customer of 华东 consider, a won
+  // The seed's retail map: a store visit or a call makes a customer of 华东 consider, a won
   // deal makes it buy.
   std::string PublishJourney() {
     jv1::CreateJourneyRequest create;
-    jv1::Journey* j = create.mutable_journey();
-    j->set_display_name("零售客户旅程");
-    const auto stage = [&](const char* id, const char* name, jv1::StageKind kind) {
-      jv1::Stage* s = j->add_stages();
-      s->set_stage_id(id);
-      s->set_display_name(name);
-      s->set_kind(kind);
-    };
-    stage("awareness", "认知", jv1::STAGE_KIND_ENTRY);
-    stage("consideration", "考虑", jv1::STAGE_KIND_NORMAL);
-    stage("purchase", "购买", jv1::STAGE_KIND_GOAL);
-    stage("loyalty", "忠诚", jv1::STAGE_KIND_GOAL);
-    j->mutable_entry_rule()->add_regions("华东");
-    jv1::MappingRule* consider = j->add_mapping_rules();
-    consider->set_to_stage_id("consideration");
-    consider->mutable_touchpoint()->add_channels(tv1::CHANNEL_STORE_VISIT);
-    consider->mutable_touchpoint()->add_channels(tv1::CHANNEL_PHONE);
-    jv1::MappingRule* buy = j->add_mapping_rules();
-    buy->set_to_stage_id("purchase");
-    buy->mutable_touchpoint()->add_outcomes(tv1::OUTCOME_WON);
+    *create.mutable_journey() = journeys::testing::RetailJourney();
     jv1::CreateJourneyResponse created;
     {
       grpc::ClientContext context;

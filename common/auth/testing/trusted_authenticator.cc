@@ -33,6 +33,18 @@ permissions::v1::EffectiveScope PartnerScope(const std::string& org) {
   return scope;
 }
 
+RequestContext CallerWithScope(permissions::v1::EffectiveScope scope, std::string tenant_id,
+                               std::string caller_id) {
+  scope.set_tenant_id(tenant_id);
+  scope.set_user_id(caller_id);
+  RequestContext caller;
+  caller.tenant_id = std::move(tenant_id);
+  caller.caller_id = std::move(caller_id);
+  caller.request_id = "trace-1";
+  caller.scope = Scope::Compile(std::move(scope)).value();
+  return caller;
+}
+
 permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string user_id) {
   permissions::v1::EffectiveScope scope;
   scope.set_tenant_id(std::move(tenant_id));

@@ -31,6 +31,12 @@ permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string us
 // permissions service compiles for partner users by default.
 permissions::v1::EffectiveScope PartnerScope(const std::string& org);
 
+// A caller of `tenant_id` with id `caller_id`, request id "trace-1", and `scope` compiled
+// with that tenant and user (a test's scope that does not compile fails the process: the test
+// is wrong).
+RequestContext CallerWithScope(permissions::v1::EffectiveScope scope, std::string tenant_id,
+                               std::string caller_id);
+
 // A field rule, for the scopes tests build.
 permissions::v1::FieldRule FieldRuleOf(
     std::string resource, std::string field_path, permissions::v1::FieldAccess access,

@@ -241,15 +241,11 @@ class AnalyticsTest : public ::testing::Test {
   }
 
   static auth::RequestContext Caller(pv1::EffectiveScope proto) {
-    proto.set_tenant_id(kTenant);
     if (proto.user_id().empty()) proto.set_user_id("u-caller");
     if (proto.role_id().empty()) proto.set_role_id("role");
     proto.set_principal_kind(pv1::PRINCIPAL_KIND_USER);
-    auth::RequestContext caller;
-    caller.tenant_id = kTenant;
-    caller.caller_id = proto.user_id();
-    caller.scope = *auth::Scope::Compile(std::move(proto));
-    return caller;
+    std::string user = proto.user_id();
+    return auth::testing::CallerWithScope(std::move(proto), kTenant, std::move(user));
   }
 
   // The scopes the figures are checked for, by name.

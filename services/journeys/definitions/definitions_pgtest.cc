@@ -63,12 +63,8 @@ class DefinitionsPgTest : public ::testing::Test {
   }
 
   static auth::RequestContext Admin() {
-    auth::RequestContext caller;
-    caller.tenant_id = kTenant;
-    caller.caller_id = "u-admin";
-    caller.request_id = "trace-1";
-    caller.scope = *auth::Scope::Compile(auth::testing::AdminScope(kTenant, "u-admin"));
-    return caller;
+    return auth::testing::CallerWithScope(auth::testing::AdminScope(kTenant, "u-admin"), kTenant,
+                                          "u-admin");
   }
 
   absl::StatusOr<v1::Journey> Create(v1::Journey journey, std::string request_id = "") {

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "services/journeys/definitions/testing/sample_journey.h"
 #include "services/journeys/state/journey_mapper.h"
 #include "services/journeys/state/journey_state_manager.h"
 #include "services/journeys/state/pg_state_store.h"
@@ -47,35 +48,12 @@ using ::touchline::testing::StatusIs;
 constexpr char kTenant[] = "acme";
 const absl::Time kDay0 = absl::FromCivil(absl::CivilDay(2026, 3, 1), absl::UTCTimeZone());
 
-// The seed's B2C map: awareness -> consideration -> purchase -> loyalty, with a "lost" exit.
+// The seed's retail map, published as version `version` of journey `id`.
 v1::Journey B2cJourney(const std::string& id, int version = 1) {
-  v1::Journey j;
+  v1::Journey j = testing::RetailJourney();
   j.set_journey_id(id);
   j.set_version(version);
   j.set_state(v1::JOURNEY_STATE_PUBLISHED);
-  j.set_display_name("零售客户旅程");
-  const auto stage = [&](const char* stage_id, const char* name, v1::StageKind kind) {
-    v1::Stage* s = j.add_stages();
-    s->set_stage_id(stage_id);
-    s->set_display_name(name);
-    s->set_kind(kind);
-  };
-  stage("awareness", "认知", v1::STAGE_KIND_ENTRY);
-  stage("consideration", "考虑", v1::STAGE_KIND_NORMAL);
-  stage("purchase", "购买", v1::STAGE_KIND_GOAL);
-  stage("lost", "流失", v1::STAGE_KIND_EXIT);
-  j.mutable_entry_rule()->add_regions("华东");
-  v1::MappingRule* visit = j.add_mapping_rules();  // a store visit or a call: considering
-  visit->set_to_stage_id("consideration");
-  visit->mutable_touchpoint()->add_channels(tv1::CHANNEL_STORE_VISIT);
-  visit->mutable_touchpoint()->add_channels(tv1::CHANNEL_PHONE);
-  v1::MappingRule* won = j.add_mapping_rules();
-  won->set_to_stage_id("purchase");
-  won->mutable_touchpoint()->add_outcomes(tv1::OUTCOME_WON);
-  v1::MappingRule* lost = j.add_mapping_rules();
-  lost->set_to_stage_id("lost");
-  lost->add_from_stage_ids("consideration");
-  lost->mutable_touchpoint()->add_outcomes(tv1::OUTCOME_LOST);
   return j;
 }
 
@@ -193,14 +171,7 @@ class JourneyStateTest : public ::testing::Test {
   }
 
   static auth::RequestContext Caller(pv1::EffectiveScope proto, std::string caller_id) {
-    proto.set_tenant_id(kTenant);
-    proto.set_user_id(caller_id);
-    auth::RequestContext caller;
-    caller.tenant_id = kTenant;
-    caller.caller_id = std::move(caller_id);
-    caller.request_id = "trace-1";
-    caller.scope = *auth::Scope::Compile(std::move(proto));
-    return caller;
+    return auth::testing::CallerWithScope(std::move(proto), kTenant, std::move(caller_id));
   }
   static auth::RequestContext Admin() {
     return Caller(auth::testing::AdminScope(kTenant, "u-admin"), "u-admin");
