@@ -1,8 +1,10 @@
 #include "services/journeys/analytics/analytics_manager.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -64,6 +66,57 @@ absl::StatusOr<std::vector<const v1::Journey*>> VersionsListed(
   return listed;
 }
 
+constexpr int kDefaultPathLength = 3;
+constexpr int kMaxPathCount = 20;
+constexpr int kDefaultPathCount = 5;
+
+// The emotion curve's point of one stage: its touchpoints' sentiments and emotions.
+void SetEmotions(const analytics::StageContribution& sums, v1::StageFigures& figures) {
+  figures.set_touchpoints(sums.touchpoints);
+  const auto& [positive, neutral, negative] = sums.sentiments;
+  figures.mutable_sentiment()->set_positive(positive);
+  figures.mutable_sentiment()->set_neutral(neutral);
+  figures.mutable_sentiment()->set_negative(negative);
+  if (const int64_t rated = positive + neutral + negative; rated > 0) {
+    figures.set_mean_sentiment(static_cast<double>(positive - negative) /
+                               static_cast<double>(rated));
+  }
+  std::vector<std::pair<int64_t, int>> emotions;  // (touchpoints, label)
+  for (int i = 0; i < analytics::kEmotionLabels; ++i) {
+    if (sums.emotions[i] > 0) emotions.emplace_back(sums.emotions[i], i + 1);
+  }
+  std::stable_sort(emotions.begin(), emotions.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [count, label] : emotions) {
+    v1::EmotionCount* emotion = figures.add_emotions();
+    emotion->set_label(static_cast<touchpoints::v1::EmotionLabel>(label));
+    emotion->set_touchpoints(count);
+  }
+}
+
+// The `count` most frequent of `paths`, the most frequent first, ties in channel order.
+void SetCommonPaths(const std::map<analytics::ChannelPath, int64_t>& paths, int count,
+                    v1::StageFigures& figures) {
+  std::vector<std::pair<const analytics::ChannelPath*, int64_t>> ranked;
+  for (const auto& [path, customers] : paths) {
+    if (customers > 0) ranked.emplace_back(&path, customers);
+  }
+  // `paths` is in channel order, so a stable sort by count keeps ties in it.
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (ranked.size() > static_cast<size_t>(count)) ranked.resize(count);
+  for (const auto& [path, customers] : ranked) {
+    v1::ChannelPath* common = figures.add_common_paths();
+    for (const int channel : *path) {
+      common->add_channels(static_cast<touchpoints::v1::Channel>(channel));
+    }
+    common->set_customers(customers);
+    if (figures.reached() > 0) {
+      common->set_share(static_cast<double>(customers) / static_cast<double>(figures.reached()));
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<v1::GetStageAnalyticsResponse> AnalyticsManager::GetStageAnalytics(
@@ -72,6 +125,12 @@ absl::StatusOr<v1::GetStageAnalyticsResponse> AnalyticsManager::GetStageAnalytic
   validation::FieldChecker checker(violations);
   checker.Uuid(request.journey_id(), "journey_id");
   if (request.version() < 0) checker.Add("version", "must be at least 0");
+  if (request.path_length() < 0 || request.path_length() > analytics::kMaxPathLength) {
+    checker.Add("path_length", absl::StrCat("must be 0 to ", analytics::kMaxPathLength));
+  }
+  if (request.path_count() < 0 || request.path_count() > kMaxPathCount) {
+    checker.Add("path_count", absl::StrCat("must be 0 to ", kMaxPathCount));
+  }
   analytics::TotalsQuery query;
   if (request.has_entered_after() &&
       status::CheckTimestamp(request.entered_after(), "entered_after", violations)) {
@@ -96,6 +155,7 @@ absl::StatusOr<v1::GetStageAnalyticsResponse> AnalyticsManager::GetStageAnalytic
   query.tenant_id = caller.tenant_id;
   query.journey_id = request.journey_id();
   query.version = request.version();
+  query.path_length = request.path_length() > 0 ? request.path_length() : kDefaultPathLength;
   TL_ASSIGN_OR_RETURN(const TotalsByStage totals, store_->Totals(query));
 
   const absl::CivilDay today = analytics::UtcDay(clock_());
@@ -110,10 +170,12 @@ absl::StatusOr<v1::GetStageAnalyticsResponse> AnalyticsManager::GetStageAnalytic
     figures->set_display_name(stage->display_name());
     figures->set_kind(stage->kind());
     analytics::StageContribution sums;
+    std::map<analytics::ChannelPath, int64_t> paths;
     int64_t stalled = 0;
     for (const auto& [key, stage_totals] : totals) {
       if (key.second != stage->stage_id()) continue;
       analytics::AddFigures(sums, stage_totals.figures);
+      for (const auto& [path, customers] : stage_totals.paths) paths[path] += customers;
       // The threshold of the version the customers are on.
       const auto version = by_version.find(key.first);
       const v1::Stage* own =
@@ -136,6 +198,9 @@ absl::StatusOr<v1::GetStageAnalyticsResponse> AnalyticsManager::GetStageAnalytic
       }
       figures->set_dropped_off(std::max<int64_t>(0, previous->reached() - sums.reached));
     }
+    SetEmotions(sums, *figures);
+    SetCommonPaths(paths, request.path_count() > 0 ? request.path_count() : kDefaultPathCount,
+                   *figures);
     figures->set_completed_stays(sums.exits);
     if (sums.exits > 0) {
       *figures->mutable_mean_time_in_stage() =

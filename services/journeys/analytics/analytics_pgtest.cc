@@ -3,6 +3,7 @@
 // a brute-force computation over stage_visits and journey_members of the customers each scope
 // sees.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -91,7 +92,15 @@ struct Expected {
   int64_t reached = 0, current = 0, stalled = 0, exits = 0;
   int64_t exit_micros = 0;
   std::vector<int> buckets;  // of every ended stay
+  int64_t touchpoints = 0;
+  std::array<int64_t, 4> sentiments{};  // by Sentiment number
+  std::map<int, int64_t> emotions;      // by EmotionLabel number
+  std::map<std::vector<int>, int64_t> paths;
 };
+
+// The path length and count every comparison asks for.
+constexpr int kPathLength = 2;
+constexpr int kPathCount = 20;
 
 // The bucket of a stay of `micros`, computed independently of stage_stats.cc.
 int BruteBucket(int64_t micros) {
@@ -222,13 +231,17 @@ class AnalyticsTest : public ::testing::Test {
 
   static tv1::Touchpoint Touchpoint(const std::string& customer, absl::Time at,
                                     tv1::Channel channel,
-                                    tv1::Outcome outcome = tv1::OUTCOME_UNSPECIFIED) {
+                                    tv1::Outcome outcome = tv1::OUTCOME_UNSPECIFIED,
+                                    tv1::Sentiment sentiment = tv1::SENTIMENT_UNSPECIFIED,
+                                    std::vector<tv1::EmotionLabel> emotions = {}) {
     tv1::Touchpoint t;
     t.set_touchpoint_id(ids::NewUuid());
     t.set_customer_id(customer);
     *t.mutable_occur_time() = ToProtoTime(at);
     t.set_channel(channel);
     t.set_outcome(outcome);
+    t.set_sentiment(sentiment);
+    for (tv1::EmotionLabel label : emotions) t.add_emotion_labels(label);
     t.set_state(tv1::TOUCHPOINT_STATE_ACTIVE);
     return t;
   }
@@ -317,10 +330,26 @@ class AnalyticsTest : public ::testing::Test {
         members[id] = enter;
         ++*entered;
       }
+      // Each member's touchpoints and visits in fold order: (micros, fact id or cause id).
+      using Key = std::pair<int64_t, std::string>;
+      std::map<std::string, std::map<Key, tv1::Touchpoint>> touchpoints;
+      for (const pqxx::row& row : txn.exec_params(
+               "SELECT customer_id::text, body FROM customer_facts WHERE tenant_id = $1",
+               kTenant)) {
+        internal::Fact fact;
+        if (!members.contains(row[0].as<std::string>()) || !ParseBody(row[1], fact) ||
+            !fact.has_touchpoint()) {
+          continue;
+        }
+        touchpoints[row[0].as<std::string>()][{absl::ToUnixMicros(FromProtoTime(fact.occur_time())),
+                                               fact.fact_id()}] = fact.touchpoint();
+      }
+      std::map<std::string, std::vector<std::pair<Key, std::string>>> starts;  // -> stage
       std::map<std::string, std::set<std::string>> reached;
       for (const pqxx::row& row : txn.exec_params(
                "SELECT customer_id::text, stage_id, " TL_JOURNEYS_TO_MICROS(
-                   "enter_time") ", " TL_JOURNEYS_TO_MICROS("exit_time") " FROM stage_visits WHERE "
+                   "enter_time") ", " TL_JOURNEYS_TO_MICROS("exit_time") ", cause_id FROM "
+                                                                         "stage_visits WHERE "
                                                                          "tenant_id = $1 "
                                                                          "AND journey_id = "
                                                                          "$2::uuid ORDER BY "
@@ -330,7 +359,18 @@ class AnalyticsTest : public ::testing::Test {
         if (!members.contains(id)) continue;
         const std::string stage = row[1].as<std::string>();
         Expected& e = expected[stage];
-        if (reached[id].insert(stage).second) ++e.reached;
+        const Key start{row[2].as<int64_t>(), row[4].as<std::string>()};
+        starts[id].emplace_back(start, stage);
+        if (reached[id].insert(stage).second) {
+          ++e.reached;
+          // The channels of the last kPathLength touchpoints at or before the first visit.
+          std::vector<int> path;
+          for (const auto& [key, t] : touchpoints[id]) {
+            if (key <= start) path.push_back(t.channel());
+          }
+          if (path.size() > kPathLength) path.erase(path.begin(), path.end() - kPathLength);
+          if (!path.empty()) ++e.paths[path];
+        }
         const absl::Time enter = TimeOfMicros(row[2]);
         if (row[3].is_null()) {
           ++e.current;
@@ -342,6 +382,20 @@ class AnalyticsTest : public ::testing::Test {
         ++e.exits;
         e.exit_micros += micros;
         e.buckets.push_back(BruteBucket(micros));
+      }
+      // Each touchpoint counts in the stage of the last visit that began at or before it.
+      for (const auto& [id, by_key] : touchpoints) {
+        for (const auto& [key, t] : by_key) {
+          const std::string* stage = nullptr;
+          for (const auto& [start, stage_id] : starts[id]) {
+            if (start <= key) stage = &stage_id;
+          }
+          if (stage == nullptr) continue;
+          Expected& e = expected[*stage];
+          ++e.touchpoints;
+          ++e.sentiments[t.sentiment()];
+          for (const int label : t.emotion_labels()) ++e.emotions[label];
+        }
       }
       return absl::OkStatus();
     }));
@@ -357,6 +411,8 @@ class AnalyticsTest : public ::testing::Test {
     v1::GetStageAnalyticsRequest request;
     request.set_journey_id(journey_id_);
     request.set_version(version);
+    request.set_path_length(kPathLength);
+    request.set_path_count(kPathCount);
     const auto at = [](absl::CivilDay day) {
       return ToProtoTime(absl::FromCivil(day, absl::UTCTimeZone()) + absl::Hours(13));
     };
@@ -378,6 +434,27 @@ class AnalyticsTest : public ::testing::Test {
       EXPECT_EQ(got.current(), want.current);
       EXPECT_EQ(got.stalled(), want.stalled);
       EXPECT_EQ(got.completed_stays(), want.exits);
+      EXPECT_EQ(got.touchpoints(), want.touchpoints);
+      EXPECT_EQ(got.sentiment().positive(), want.sentiments[tv1::SENTIMENT_POSITIVE]);
+      EXPECT_EQ(got.sentiment().neutral(), want.sentiments[tv1::SENTIMENT_NEUTRAL]);
+      EXPECT_EQ(got.sentiment().negative(), want.sentiments[tv1::SENTIMENT_NEGATIVE]);
+      std::map<int, int64_t> emotions;
+      for (const v1::EmotionCount& emotion : got.emotions()) {
+        emotions[emotion.label()] = emotion.touchpoints();
+      }
+      EXPECT_EQ(emotions, want.emotions);
+      // The kPathCount most frequent, ties in channel order.
+      std::vector<std::pair<std::vector<int>, int64_t>> ranked(want.paths.begin(),
+                                                               want.paths.end());
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      if (ranked.size() > kPathCount) ranked.resize(kPathCount);
+      std::vector<std::pair<std::vector<int>, int64_t>> paths;
+      for (const v1::ChannelPath& path : got.common_paths()) {
+        paths.emplace_back(std::vector<int>(path.channels().begin(), path.channels().end()),
+                           path.customers());
+      }
+      EXPECT_EQ(paths, ranked);
       if (previous < 0) {
         EXPECT_EQ(got.conversion_from_previous(), 1);
         EXPECT_EQ(got.dropped_off(), 0);
@@ -454,7 +531,12 @@ TEST_F(AnalyticsTest, RandomHistoriesGiveTheBruteForceFiguresForEveryScope) {
     Person& p = people[pick(static_cast<int>(people.size()))];
     const int what = pick(20);
     if (what < 13) {  // a touchpoint, often late (times are random)
-      recorded.push_back(Touchpoint(p.id, at, channels[pick(4)], outcomes[pick(4)]));
+      std::vector<tv1::EmotionLabel> emotions;
+      for (int label = 1; label <= 6; ++label) {
+        if (pick(5) == 0) emotions.push_back(static_cast<tv1::EmotionLabel>(label));
+      }
+      recorded.push_back(Touchpoint(p.id, at, channels[pick(4)], outcomes[pick(4)],
+                                    static_cast<tv1::Sentiment>(pick(4)), emotions));
       Touch(recorded.back());
     } else if (what < 15 && !recorded.empty()) {  // a deletion
       const size_t i = pick(static_cast<int>(recorded.size()));
@@ -486,6 +568,85 @@ TEST_F(AnalyticsTest, RandomHistoriesGiveTheBruteForceFiguresForEveryScope) {
     ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 3, 4), absl::CivilDay(2026, 3, 8));
     ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 3, 6), std::nullopt, 1);
   }
+  EXPECT_EQ(NegativeRows(), 0);
+}
+
+TEST_F(AnalyticsTest, EmotionCurveAndCommonPaths) {
+  const auto at = [](int hours) { return kDay0 + absl::Hours(hours); };
+  // Three app visits, then a call: consideration. Another customer calls straight away.
+  Person app = NewPerson("u-1", "华东");
+  Person direct = NewPerson("u-2", "华南");
+  Created(app, at(0));
+  Created(direct, at(0));
+  for (int i = 1; i <= 3; ++i) {
+    Touch(Touchpoint(app.id, at(i), tv1::CHANNEL_APP, tv1::OUTCOME_UNSPECIFIED,
+                     tv1::SENTIMENT_POSITIVE));
+  }
+  Touch(Touchpoint(app.id, at(4), tv1::CHANNEL_PHONE, tv1::OUTCOME_UNSPECIFIED,
+                   tv1::SENTIMENT_NEGATIVE, {tv1::EMOTION_LABEL_COMPLAINT}));
+  Touch(Touchpoint(direct.id, at(5), tv1::CHANNEL_PHONE, tv1::OUTCOME_UNSPECIFIED,
+                   tv1::SENTIMENT_NEGATIVE,
+                   {tv1::EMOTION_LABEL_COMPLAINT, tv1::EMOTION_LABEL_ANGER}));
+  // A complaint synced late, while `direct` was still in awareness.
+  Touch(Touchpoint(direct.id, at(2), tv1::CHANNEL_WECOM, tv1::OUTCOME_UNSPECIFIED,
+                   tv1::SENTIMENT_NEUTRAL, {tv1::EMOTION_LABEL_ANXIETY}));
+
+  v1::GetStageAnalyticsRequest request;
+  request.set_journey_id(journey_id_);
+  request.set_path_length(4);
+  TL_ASSERT_OK_AND_ASSIGN(
+      const v1::GetStageAnalyticsResponse response,
+      manager_->GetStageAnalytics(Caller(auth::testing::AdminScope(kTenant, "u")), request));
+  const v1::StageFigures& awareness = response.stages(0);
+  EXPECT_EQ(awareness.touchpoints(), 4);  // three app visits, the late WeCom message
+  EXPECT_EQ(awareness.sentiment().positive(), 3);
+  EXPECT_EQ(awareness.sentiment().neutral(), 1);
+  EXPECT_DOUBLE_EQ(awareness.mean_sentiment(), 0.75);
+  EXPECT_THAT(awareness.common_paths(), ::testing::IsEmpty());
+  const v1::StageFigures& consideration = response.stages(1);
+  EXPECT_EQ(consideration.touchpoints(), 2);  // the calls that moved them there
+  EXPECT_EQ(consideration.sentiment().negative(), 2);
+  EXPECT_DOUBLE_EQ(consideration.mean_sentiment(), -1);
+  ASSERT_EQ(consideration.emotions_size(), 2);
+  EXPECT_EQ(consideration.emotions(0).label(), tv1::EMOTION_LABEL_COMPLAINT);
+  EXPECT_EQ(consideration.emotions(0).touchpoints(), 2);
+  EXPECT_EQ(consideration.emotions(1).label(), tv1::EMOTION_LABEL_ANGER);
+  ASSERT_EQ(consideration.common_paths_size(), 2);
+  // One customer each: ties in channel number order, element by element (WeCom 8 < app 13).
+  EXPECT_THAT(consideration.common_paths(0).channels(),
+              ::testing::ElementsAre(tv1::CHANNEL_WECOM, tv1::CHANNEL_PHONE));
+  EXPECT_EQ(consideration.common_paths(0).customers(), 1);
+  EXPECT_DOUBLE_EQ(consideration.common_paths(0).share(), 0.5);
+  EXPECT_THAT(consideration.common_paths(1).channels(),
+              ::testing::ElementsAre(tv1::CHANNEL_APP, tv1::CHANNEL_APP, tv1::CHANNEL_APP,
+                                     tv1::CHANNEL_PHONE));
+  // path_length out of range names the field.
+  request.set_path_length(6);
+  EXPECT_THAT(manager_->GetStageAnalytics(Caller(auth::testing::AdminScope(kTenant, "u")), request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Members filed before migration 0003 (filed NULL, aggregates without touchpoints or paths)
+// are completed by their next change.
+TEST_F(AnalyticsTest, MembersFiledBeforeTheEmotionCurveAreCompletedByTheirNextChange) {
+  Person p = NewPerson("u-1", "华东");
+  Created(p, kDay0);
+  Touch(Touchpoint(p.id, kDay0 + absl::Hours(1), tv1::CHANNEL_APP, tv1::OUTCOME_UNSPECIFIED,
+                   tv1::SENTIMENT_POSITIVE));
+  Touch(Touchpoint(p.id, kDay0 + absl::Hours(2), tv1::CHANNEL_PHONE));
+  const auth::RequestContext admin = Caller(auth::testing::AdminScope(kTenant, "u"));
+  // What the aggregates and the member held before 0003.
+  Exec("UPDATE journey_members SET filed = NULL");
+  for (const char* table : {"stage_stats", "stage_stats_all"}) {
+    Exec(absl::StrCat("UPDATE ", table,
+                      " SET touchpoints = 0, sentiments = '{0,0,0}', emotions = '{0,0,0,0,0,0}'"));
+  }
+  Exec("DELETE FROM stage_paths");
+  Exec("DELETE FROM stage_paths_all");
+  Touch(Touchpoint(p.id, kDay0 + absl::Hours(3), tv1::CHANNEL_EMAIL, tv1::OUTCOME_UNSPECIFIED,
+                   tv1::SENTIMENT_NEGATIVE, {tv1::EMOTION_LABEL_ANXIETY}));
+  ExpectFiguresMatch("admin", admin);
+  ExpectFiguresMatch("rep", Scopes().at("rep"));
   EXPECT_EQ(NegativeRows(), 0);
 }
 

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <array>
 #include <pqxx/pqxx>
 
 #include "absl/strings/numbers.h"
@@ -26,44 +28,76 @@ absl::CivilDay ParseDay(const pqxx::field& field) {
   return day;
 }
 
-// Adds the sums of `table` (a stats table) and `current_table` under `condition` (over s).
-absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query, const char* table,
-                           const char* current_table, const auth::SqlCondition& condition,
+// Parses the counts `text` (joined by commas) into `counts`.
+template <size_t N>
+absl::Status ParseCounts(const char* text, std::array<int64_t, N>& counts) {
+  size_t i = 0;
+  for (absl::string_view count : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    if (i < N && !absl::SimpleAtoi(count, &counts[i++])) {
+      return absl::InternalError("a stage analytics array does not parse");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The tables of one kind of sums.
+struct Tables {
+  const char* stats;
+  const char* current;
+  const char* paths;
+};
+constexpr Tables kAllTables{"stage_stats_all", "stage_current_all", "stage_paths_all"};
+constexpr Tables kKeyedTables{"stage_stats", "stage_current", "stage_paths"};
+
+// Adds the sums of `tables` under `condition` (over s).
+absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query,
+                           const Tables& tables, const auth::SqlCondition& condition,
                            TotalsByStage& totals) {
   std::vector<std::string> params = BaseParams(query);
   params.insert(params.end(), condition.params.begin(), condition.params.end());
   const std::string where =
       condition.sql == "TRUE" ? "" : absl::StrCat(" AND (", condition.sql, ")");
   const auto bound = pqxx::prepare::make_dynamic_params(params);
-  for (const pqxx::row& row : txn.exec_params(
-           absl::StrCat(sql::kSumStatsFrom, table, sql::kSumStatsRange, where, sql::kSumStatsGroup),
-           bound)) {
+  for (const pqxx::row& row :
+       txn.exec_params(absl::StrCat(sql::kSumStatsFrom, tables.stats, sql::kSumStatsRange, where,
+                                    sql::kSumStatsGroup),
+                       bound)) {
     StageContribution sums{.reached = row[2].as<int64_t>(),
                            .current = row[3].as<int64_t>(),
                            .exits = row[4].as<int64_t>(),
-                           .exit_seconds = row[5].as<double>()};
-    int i = 0;
-    for (absl::string_view count : absl::StrSplit(row[6].c_str(), ',', absl::SkipEmpty())) {
-      if (i < kHistogramBuckets && !absl::SimpleAtoi(count, &sums.histogram[i++])) {
-        return absl::InternalError("a stage histogram does not parse");
-      }
-    }
+                           .exit_seconds = row[5].as<double>(),
+                           .touchpoints = row[7].as<int64_t>()};
+    TL_RETURN_IF_ERROR(ParseCounts(row[6].c_str(), sums.histogram));
+    TL_RETURN_IF_ERROR(ParseCounts(row[8].c_str(), sums.sentiments));
+    TL_RETURN_IF_ERROR(ParseCounts(row[9].c_str(), sums.emotions));
     AddFigures(totals[{row[0].as<int>(), row[1].as<std::string>()}].figures, sums);
   }
   for (const pqxx::row& row :
-       txn.exec_params(absl::StrCat(sql::kSumCurrentFrom, current_table, sql::kSumStatsRange, where,
-                                    sql::kSumCurrentGroup),
+       txn.exec_params(absl::StrCat(sql::kSumCurrentFrom, tables.current, sql::kSumStatsRange,
+                                    where, sql::kSumCurrentGroup),
                        bound)) {
     totals[{row[0].as<int>(), row[1].as<std::string>()}].current_since[ParseDay(row[2])] +=
         row[3].as<int64_t>();
   }
+  for (const pqxx::row& row :
+       txn.exec_params(absl::StrCat(sql::kSumPathsFrom, query.path_length, sql::kSumPathsFromTable,
+                                    tables.paths, sql::kSumStatsRange, where, sql::kSumPathsGroup),
+                       bound)) {
+    ChannelPath path;
+    for (absl::string_view channel : absl::StrSplit(row[2].c_str(), ',', absl::SkipEmpty())) {
+      if (!absl::SimpleAtoi(channel, &path.emplace_back())) {
+        return absl::InternalError("a stage path does not parse");
+      }
+    }
+    totals[{row[0].as<int>(), row[1].as<std::string>()}].paths[path] += row[3].as<int64_t>();
+  }
   return absl::OkStatus();
 }
 
-// Adds the contributions of the members whose customers the scope sees only through shares
-// (`visible` and not `by_attributes`, both over c), from their visits.
-void AddSharedMembers(pqxx::transaction_base& txn, const TotalsQuery& query,
-                      TotalsByStage& totals) {
+// Adds the contributions filed by the members whose customers the scope sees only through
+// shares (`visible` and not `by_attributes`, both over c).
+absl::Status AddSharedMembers(pqxx::transaction_base& txn, const TotalsQuery& query,
+                              TotalsByStage& totals) {
   std::vector<std::string> params = BaseParams(query);
   const auth::SqlCondition visible = query.scope->SqlVisibility(
       auth::Access::kRead, "c", enforcement::kSharesTable, kBaseParams + 1);
@@ -73,30 +107,35 @@ void AddSharedMembers(pqxx::transaction_base& txn, const TotalsQuery& query,
           ->SqlAttributeVisibility(auth::Access::kRead, "c", static_cast<int>(params.size()) + 1)
           .condition;
   params.insert(params.end(), by_attributes.params.begin(), by_attributes.params.end());
-  const std::string sql = absl::StrCat(sql::kMemberVisits, " AND (", visible.sql, ") AND (",
-                                       by_attributes.sql, ") IS NOT TRUE", sql::kMemberVisitsOrder);
-  std::string customer;
-  int version = 0;
-  std::vector<Visit> visits;
-  const auto flush = [&] {
-    if (visits.empty()) return;
-    const Contribution c = ContributionOf(visits);
-    for (const auto& [stage, figures] : c.stages)
+  const std::string sql = absl::StrCat(sql::kMembersFiled, " AND (", visible.sql, ") AND (",
+                                       by_attributes.sql, ") IS NOT TRUE");
+  for (const pqxx::row& row : txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params))) {
+    const int version = row[1].as<int>();
+    Contribution c;
+    if (row[2].is_null()) {  // filed before migration 0003: its visits
+      std::vector<Visit> visits;
+      for (const pqxx::row& visit : txn.exec_params(journeys::sql::kVisits, query.tenant_id,
+                                                    row[0].as<std::string>(), query.journey_id)) {
+        visits.push_back(VisitFromRow(visit));
+      }
+      c = ContributionOf(visits);
+    } else {
+      internal::Contribution filed;
+      if (!ParseBody(row[2], filed))
+        return absl::InternalError("a filed contribution does not parse");
+      c = FromProto(filed);
+    }
+    for (const auto& [stage, figures] : c.stages) {
       AddFigures(totals[{version, stage}].figures, figures);
+    }
     if (!c.current_stage.empty())
       ++totals[{version, c.current_stage}].current_since[c.current_since];
-    visits.clear();
-  };
-  for (const pqxx::row& row : txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params))) {
-    // Columns 0-9: the visit; 10: customer, 11: version.
-    if (row[10].as<std::string>() != customer) {
-      flush();
-      customer = row[10].as<std::string>();
-      version = row[11].as<int>();
+    for (const auto& [stage, path] : c.paths) {
+      const size_t keep = std::min<size_t>(path.size(), query.path_length);
+      ++totals[{version, stage}].paths[ChannelPath(path.end() - keep, path.end())];
     }
-    visits.push_back(VisitFromRow(row));
   }
-  flush();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -124,15 +163,14 @@ absl::StatusOr<TotalsByStage> PgStageStatsStore::Totals(const TotalsQuery& query
     const auth::SqlCondition everyone = query.scope->SqlVisibility(
         auth::Access::kRead, "c", enforcement::kSharesTable, kBaseParams + 1);
     if (everyone.sql == "TRUE") {
-      return AddAggregates(txn, query, "stage_stats_all", "stage_current_all", everyone, totals);
+      return AddAggregates(txn, query, kAllTables, everyone, totals);
     }
     const auth::Scope::AttributeVisibility visibility =
         query.scope->SqlAttributeVisibility(auth::Access::kRead, "s", kBaseParams + 1);
     if (visibility.condition.sql != "FALSE") {
-      TL_RETURN_IF_ERROR(
-          AddAggregates(txn, query, "stage_stats", "stage_current", visibility.condition, totals));
+      TL_RETURN_IF_ERROR(AddAggregates(txn, query, kKeyedTables, visibility.condition, totals));
     }
-    if (visibility.through_shares) AddSharedMembers(txn, query, totals);
+    if (visibility.through_shares) TL_RETURN_IF_ERROR(AddSharedMembers(txn, query, totals));
     return absl::OkStatus();
   }));
   return totals;

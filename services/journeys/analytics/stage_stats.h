@@ -1,8 +1,9 @@
-// What one member of a journey adds to the stage analytics (migrations/0002_stage_stats.sql),
-// computed from its visits alone, and how a change of the member changes the sums: the
-// mapper (state/journey_mapper.cc) files the difference of a member's contribution before and
-// after each change, in the change's transaction, so the aggregates always equal a
-// recomputation from stage_visits and journey_members. Everything but ApplyStatsDelta is pure.
+// What one member of a journey adds to the stage analytics (migrations/0002_stage_stats.sql,
+// 0003_emotions_and_paths.sql), computed from its visits and its touchpoints, and how a change
+// of the member changes the sums: the mapper (state/journey_mapper.cc) keeps each member's
+// contribution as last filed (journey_members.filed) and files the difference to the new one
+// with each change, in the change's transaction, so the aggregates always equal the sum of the
+// members' contributions. Everything but ApplyStatsDelta is pure.
 #ifndef TOUCHLINE_SERVICES_JOURNEYS_ANALYTICS_STAGE_STATS_H_
 #define TOUCHLINE_SERVICES_JOURNEYS_ANALYTICS_STAGE_STATS_H_
 
@@ -10,11 +11,13 @@
 #include <cstdint>
 #include <map>
 #include <pqxx/pqxx>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "services/journeys/facts.pb.h"
 #include "services/journeys/path/path.h"
 
 namespace touchline::journeys::analytics {
@@ -33,6 +36,13 @@ absl::Duration BucketMiddle(int bucket);
 // ceil(percent/100 * n)-th shortest stay), as its bucket's middle; zero when it counts none.
 absl::Duration HistogramPercentile(const Histogram& histogram, int percent);
 
+// Sentiments counted (touchline.touchpoints.v1.Sentiment 1 to 3: positive, neutral,
+// negative) and emotion labels (EmotionLabel 1 to 6), each at its number - 1.
+inline constexpr int kSentiments = 3;
+inline constexpr int kEmotionLabels = 6;
+using SentimentCounts = std::array<int64_t, kSentiments>;
+using EmotionCounts = std::array<int64_t, kEmotionLabels>;
+
 // One stage's share of a member's figures.
 struct StageContribution {
   int64_t reached = 0;  // 1 when the path reached the stage, however often
@@ -40,6 +50,10 @@ struct StageContribution {
   int64_t exits = 0;    // stays in it that ended
   double exit_seconds = 0;
   Histogram histogram{};
+  // The member's touchpoints recorded while it was in the stage, their sentiments and emotions.
+  int64_t touchpoints = 0;
+  SentimentCounts sentiments{};
+  EmotionCounts emotions{};
 
   bool operator==(const StageContribution&) const = default;
 };
@@ -47,25 +61,47 @@ struct StageContribution {
 // Adds `sign` times `from` to `to`.
 void AddFigures(StageContribution& to, const StageContribution& from, int sign = 1);
 
-// A member's contribution: its figures by stage, and the stay it is in now.
+// The channels (touchline.touchpoints.v1.Channel numbers) of a customer's last touchpoints up to
+// some point, oldest first, at most kMaxPathLength.
+inline constexpr int kMaxPathLength = 5;
+using ChannelPath = std::vector<int>;
+
+// A member's contribution: its figures by stage, the stay it is in now, and its common paths.
+//
+// A touchpoint counts in the stage of the last visit that began at or before it, comparing
+// (time, fact id) as the path is folded: the touchpoint that moved the customer into a stage
+// counts in that stage. A stage's path is the channels of the last kMaxPathLength touchpoints
+// at or before the start of the stage's first visit (that touchpoint included); none when
+// there were none.
 struct Contribution {
   std::map<std::string, StageContribution> stages;
   // The stage of the visit not yet exited ("" when none) and the UTC day it began.
   std::string current_stage;
   absl::CivilDay current_since;
+  // By stage reached after at least one touchpoint.
+  std::map<std::string, ChannelPath> paths;
+  // The channels of the last touchpoints folded: not filed, what the next stage reached takes
+  // as its path.
+  ChannelPath recent;
 
   bool operator==(const Contribution&) const = default;
 };
 
-// The contribution of a member whose path is `visits` (in order).
-Contribution ContributionOf(const std::vector<Visit>& visits);
+// The contribution of a member whose path is `visits` (in order) given its facts `facts` (any
+// order; only touchpoints count).
+Contribution ContributionOf(const std::vector<Visit>& visits,
+                            std::span<const internal::Fact> facts = {});
 
-// The contribution of `tail`, the last visits of a path whose earlier visits reached the
-// stages `reached_before`: those stages count as reached and their earlier stays are left out.
-// Equal earlier visits cancel in a diff, so the diff of two tails over the same earlier visits
-// is the diff of the whole paths (what an advance needs without loading the path).
-Contribution TailContribution(const std::vector<Visit>& tail,
-                              const std::vector<std::string>& reached_before);
+// `filed` (a member's contribution) after one more fact, later than every fact folded into it,
+// has been folded into its path: `visits` are the visit the member was in before it and the one
+// it entered (when it moved the member), or the visit it is still in. Equals ContributionOf
+// over the whole path and every fact, without them.
+Contribution Advanced(Contribution filed, const internal::Fact& fact,
+                      const std::vector<Visit>& visits);
+
+// The stored form of a contribution (journey_members.filed), and back.
+internal::Contribution ToProto(const Contribution& c);
+Contribution FromProto(const internal::Contribution& proto);
 
 // Where a member's contribution is filed.
 struct ContributionKey {
@@ -81,7 +117,7 @@ struct ContributionKey {
 // The UTC day of `time`.
 absl::CivilDay UtcDay(absl::Time time);
 
-// What to add to the four tables: rows with their key, none of them all zeros.
+// What to add to the six tables: rows with their key, none of them all zeros.
 struct StatsDelta {
   struct Stats {
     ContributionKey key;  // owner, region and level empty/0 in stats_all
@@ -94,13 +130,22 @@ struct StatsDelta {
     absl::CivilDay stage_enter_day;
     int64_t current = 0;
   };
+  struct Path {
+    ContributionKey key;
+    std::string stage_id;
+    ChannelPath channels;
+    int64_t customers = 0;
+  };
   std::vector<Stats> stats;
   std::vector<Stats> stats_all;
   std::vector<Current> current;
   std::vector<Current> current_all;
+  std::vector<Path> paths;
+  std::vector<Path> paths_all;
 
   bool empty() const {
-    return stats.empty() && stats_all.empty() && current.empty() && current_all.empty();
+    return stats.empty() && stats_all.empty() && current.empty() && current_all.empty() &&
+           paths.empty() && paths_all.empty();
   }
 };
 
@@ -109,7 +154,7 @@ struct StatsDelta {
 StatsDelta Diff(const ContributionKey& before_key, const Contribution& before,
                 const ContributionKey& after_key, const Contribution& after);
 
-// Adds `delta` to the four tables for journey `journey_id` of `tenant`, in the caller's
+// Adds `delta` to the six tables for journey `journey_id` of `tenant`, in the caller's
 // transaction: one statement, none when the delta is empty. A row left negative fails the
 // statement (check_violation): the aggregates and the paths disagreed.
 void ApplyStatsDelta(pqxx::work& txn, const std::string& tenant, const std::string& journey_id,

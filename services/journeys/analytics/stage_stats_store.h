@@ -23,6 +23,8 @@ struct StageTotals {
   StageContribution figures;
   // The members in the stage now, by the UTC day they entered it.
   std::map<absl::CivilDay, int64_t> current_since;
+  // The members by the path (cut to TotalsQuery::path_length) they first reached it on.
+  std::map<ChannelPath, int64_t> paths;
 };
 
 // By (version, stage_id).
@@ -37,6 +39,8 @@ struct TotalsQuery {
   std::optional<absl::CivilDay> before_day;
   // Whose customers count. Not owned.
   const auth::Scope* scope = nullptr;
+  // How many of the last channels of each path count (1 to kMaxPathLength).
+  int path_length = 3;
 };
 
 class StageStatsStore {
@@ -50,8 +54,8 @@ class StageStatsStore {
 };
 
 // Reads the aggregates: the _all tables for a scope that sees every customer, else the keyed
-// tables under the scope's attribute condition plus, computed from their visits, the members
-// whose customers the scope sees only through shares.
+// tables under the scope's attribute condition plus, from the contributions they filed, the
+// members whose customers the scope sees only through shares.
 class PgStageStatsStore final : public StageStatsStore {
  public:
   // Not owned; must outlive the store.

@@ -1,11 +1,16 @@
 #include "services/journeys/analytics/stage_stats.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/journeys/path/testing/random_journeys.h"
 
 namespace touchline::journeys::analytics {
 namespace {
@@ -107,30 +112,127 @@ TEST(ContributionTest, BackAndForthReachesOnceAndCountsEveryStay) {
   EXPECT_EQ(c.stages.at("b").current, 1);
 }
 
-TEST(ContributionTest, TailsOverTheSameEarlierVisitsDiffLikeWholePaths) {
-  const absl::Time t1 = kT0 + absl::Hours(1), t2 = t1 + absl::Hours(2), t3 = t2 + absl::Hours(3);
-  const std::vector<Visit> earlier = {Stay("a", kT0, t1), Stay("b", t1, t2)};
-  const Visit open_a = Stay("a", t2);
-  const std::vector<Visit> moved = {Stay("a", t2, t3), Stay("b", t3)};
-  std::vector<Visit> whole_before = earlier, whole_after = earlier;
-  whole_before.push_back(open_a);
-  whole_after.insert(whole_after.end(), moved.begin(), moved.end());
-  const StatsDelta whole =
-      Diff(Key("u"), ContributionOf(whole_before), Key("u"), ContributionOf(whole_after));
-  const StatsDelta tail =
-      Diff(Key("u"), TailContribution({open_a}, {"b"}), Key("u"), TailContribution(moved, {"b"}));
-  ASSERT_EQ(whole.stats.size(), tail.stats.size());
-  for (size_t i = 0; i < whole.stats.size(); ++i) {
-    EXPECT_EQ(whole.stats[i].stage_id, tail.stats[i].stage_id);
-    EXPECT_EQ(whole.stats[i].figures, tail.stats[i].figures);
+namespace tv1 = ::touchline::touchpoints::v1;
+
+// Touchpoint fact `id` at `at`.
+internal::Fact Touch(const std::string& id, absl::Time at, tv1::Channel channel,
+                     tv1::Sentiment sentiment = tv1::SENTIMENT_UNSPECIFIED,
+                     std::vector<tv1::EmotionLabel> emotions = {}) {
+  internal::Fact fact = path_testing::FactAt(id, at);
+  tv1::Touchpoint& t = *fact.mutable_touchpoint();
+  t.set_touchpoint_id(id);
+  t.set_channel(channel);
+  t.set_sentiment(sentiment);
+  for (tv1::EmotionLabel label : emotions) t.add_emotion_labels(label);
+  return fact;
+}
+
+TEST(ContributionTest, TouchpointsCountInTheStayTheyFallInAndPathsEndAtTheFirstVisit) {
+  const absl::Time t1 = kT0 + absl::Hours(1), t2 = t1 + absl::Hours(1), t3 = t2 + absl::Hours(1);
+  Visit b = Stay("b", t2);
+  b.cause = CauseKind::kTouchpoint;
+  b.cause_id = "tp2";
+  const std::vector<internal::Fact> facts = {
+      Touch("tp3", t3, tv1::CHANNEL_STORE_VISIT, tv1::SENTIMENT_NEUTRAL),
+      Touch("tp1", t1, tv1::CHANNEL_PHONE, tv1::SENTIMENT_POSITIVE, {tv1::EMOTION_LABEL_PRAISE}),
+      Touch("tp2", t2, tv1::CHANNEL_WECOM, tv1::SENTIMENT_NEGATIVE,
+            {tv1::EMOTION_LABEL_COMPLAINT, tv1::EMOTION_LABEL_ANGER})};
+  const Contribution c = ContributionOf({Stay("a", kT0, t2), b}, facts);
+  const StageContribution& a_figures = c.stages.at("a");
+  EXPECT_EQ(a_figures.touchpoints, 1);
+  EXPECT_EQ(a_figures.sentiments, (SentimentCounts{1, 0, 0}));
+  EXPECT_EQ(a_figures.emotions, (EmotionCounts{0, 1, 0, 0, 0, 0}));
+  // The touchpoint that moved the customer counts in the stage it moved it to.
+  const StageContribution& b_figures = c.stages.at("b");
+  EXPECT_EQ(b_figures.touchpoints, 2);
+  EXPECT_EQ(b_figures.sentiments, (SentimentCounts{0, 1, 1}));
+  EXPECT_EQ(b_figures.emotions, (EmotionCounts{1, 0, 1, 0, 0, 0}));
+  // b's path ends with the touchpoint that moved the customer there; a had none before it.
+  EXPECT_EQ(c.paths,
+            (std::map<std::string, ChannelPath>{{"b", {tv1::CHANNEL_PHONE, tv1::CHANNEL_WECOM}}}));
+  EXPECT_EQ(c.recent,
+            (ChannelPath{tv1::CHANNEL_PHONE, tv1::CHANNEL_WECOM, tv1::CHANNEL_STORE_VISIT}));
+}
+
+TEST(ContributionTest, PathsKeepTheLastFiveTouchpointsOfTheFirstVisitOnly) {
+  std::vector<internal::Fact> facts;
+  for (int i = 0; i < 7; ++i) {
+    facts.push_back(Touch(absl::StrCat("t", i), kT0 + absl::Minutes(i + 1),
+                          i % 2 == 0 ? tv1::CHANNEL_APP : tv1::CHANNEL_PHONE));
   }
-  // b was reached before: the move changes its current and a's stays, not b's reached.
-  ASSERT_EQ(tail.stats.size(), 2u);
-  EXPECT_EQ(tail.stats[1].stage_id, "b");
-  EXPECT_EQ(tail.stats[1].figures.reached, 0);
-  EXPECT_EQ(tail.stats[1].figures.current, 1);
-  EXPECT_EQ(tail.stats[0].figures.current, -1);
-  EXPECT_EQ(tail.stats[0].figures.exits, 1);
+  const absl::Time t1 = kT0 + absl::Minutes(10), t2 = t1 + absl::Minutes(10);
+  facts.push_back(Touch("t7", t2 + absl::Minutes(1), tv1::CHANNEL_EMAIL));
+  // a, then b at t1 (by hand), then a again at t2: a's path is from before its first visit.
+  Visit b = Stay("b", t1, t2);
+  b.cause = CauseKind::kManual;
+  b.cause_id = "m1";
+  Visit again = Stay("a", t2);
+  again.cause = CauseKind::kManual;
+  again.cause_id = "m2";
+  const Contribution c = ContributionOf({Stay("a", kT0, t1), b, again}, facts);
+  EXPECT_EQ(
+      c.paths,
+      (std::map<std::string, ChannelPath>{{"b",
+                                           {tv1::CHANNEL_APP, tv1::CHANNEL_PHONE, tv1::CHANNEL_APP,
+                                            tv1::CHANNEL_PHONE, tv1::CHANNEL_APP}}}));
+  EXPECT_EQ(c.stages.at("a").touchpoints, 8);
+  EXPECT_EQ(c.recent.size(), 5u);
+  EXPECT_EQ(c.recent.back(), tv1::CHANNEL_EMAIL);
+}
+
+// Advanced, fact by fact, always equals the contribution of the whole path and the facts so
+// far, and the stored form keeps all of it.
+TEST(ContributionPropertyTest, AdvancedEqualsContributionOfTheWholePath) {
+  const absl::Time enter = kT0;
+  path_testing::RandomJourneys random(20261207, enter);
+  int touchpoints = 0, paths = 0;
+  for (int iteration = 0; iteration < 300; ++iteration) {
+    SCOPED_TRACE(absl::StrCat("iteration ", iteration));
+    const v1::Journey journey = random.Journey();
+    std::vector<internal::Fact> facts;
+    // The mapper advances only facts at or after the member's entry.
+    for (internal::Fact& fact : random.Facts(journey)) {
+      if (absl::FromUnixSeconds(fact.occur_time().seconds()) >= enter) {
+        facts.push_back(std::move(fact));
+      }
+    }
+    std::sort(facts.begin(), facts.end(), path_testing::InOrder);
+    std::vector<Visit> path = DerivePath(journey, enter, {});
+    Contribution filed = ContributionOf(path);
+    for (size_t i = 0; i < facts.size(); ++i) {
+      std::vector<Visit> tail = {path.back()};
+      Advance(journey, facts[i], tail);
+      filed = Advanced(filed, facts[i], tail);
+      path.back() = tail[0];
+      if (tail.size() == 2) path.push_back(tail[1]);
+      const std::span<const internal::Fact> so_far = std::span(facts).first(i + 1);
+      ASSERT_EQ(filed, ContributionOf(DerivePath(journey, enter, so_far), so_far))
+          << journey.DebugString() << "\nfact " << facts[i].DebugString();
+      ASSERT_EQ(FromProto(ToProto(filed)), filed);
+    }
+    for (const auto& [stage, figures] : filed.stages) touchpoints += figures.touchpoints;
+    paths += static_cast<int>(filed.paths.size());
+  }
+  // The generator must exercise touchpoints and paths, or the property holds vacuously.
+  EXPECT_GT(touchpoints, 1000);
+  EXPECT_GT(paths, 100);
+}
+
+TEST(DiffTest, APathChangeMovesOneCustomerBetweenPathRows) {
+  Contribution before = ContributionOf({Stay("a", kT0)});
+  before.paths["b"] = {1, 2};
+  Contribution after = before;
+  after.paths["b"] = {2, 2};
+  after.recent = {9};  // not filed
+  const StatsDelta d = Diff(Key("u"), before, Key("u"), after);
+  EXPECT_THAT(d.stats, IsEmpty());
+  ASSERT_EQ(d.paths.size(), 2u);
+  EXPECT_EQ(d.paths[0].channels, (ChannelPath{1, 2}));
+  EXPECT_EQ(d.paths[0].customers, -1);
+  EXPECT_EQ(d.paths[1].channels, (ChannelPath{2, 2}));
+  EXPECT_EQ(d.paths[1].customers, 1);
+  ASSERT_EQ(d.paths_all.size(), 2u);
+  EXPECT_EQ(d.paths_all[0].key.owner_id, "");
 }
 
 TEST(DiffTest, NothingChangedIsEmpty) {

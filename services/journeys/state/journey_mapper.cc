@@ -85,7 +85,17 @@ struct Member {
   absl::Time selected;
   absl::Time enter;
   std::optional<std::pair<absl::Time, std::string>> last_fact;
+  // The contribution filed; none when it was filed before migration 0003 (then it is that of
+  // the member's visits alone).
+  std::optional<analytics::Contribution> filed;
 };
+
+// The contribution stored in `field` (journey_members.filed); none for NULL.
+std::optional<analytics::Contribution> FiledOf(const pqxx::field& field) {
+  internal::Contribution proto;
+  if (field.is_null() || !ParseBody(field, proto)) return std::nullopt;
+  return analytics::FromProto(proto);
+}
 
 std::vector<Member> LockMembers(pqxx::work& txn, const std::string& tenant,
                                 const std::string& customer) {
@@ -97,6 +107,7 @@ std::vector<Member> LockMembers(pqxx::work& txn, const std::string& tenant,
     m.selected = TimeOfMicros(row[2]);
     m.enter = TimeOfMicros(row[3]);
     if (!row[4].is_null()) m.last_fact.emplace(TimeOfMicros(row[4]), row[5].as<std::string>());
+    m.filed = FiledOf(row[6]);
   }
   return members;
 }
@@ -164,26 +175,36 @@ void FileChange(pqxx::work& txn, const std::string& tenant, const std::string& c
                                              KeyOf(held, version, after_enter), after));
 }
 
-// The contribution of the customer's whole path on `journey_id`.
-analytics::Contribution StoredContribution(pqxx::work& txn, const std::string& tenant,
-                                           const std::string& customer,
-                                           const std::string& journey_id) {
+std::vector<Visit> LoadVisits(pqxx::work& txn, const std::string& tenant,
+                              const std::string& customer, const std::string& journey_id) {
   std::vector<Visit> visits;
   for (const pqxx::row& row : Exec(txn, sql::kVisits, tenant, customer, journey_id)) {
     visits.push_back(VisitFromRow(row));
   }
-  return analytics::ContributionOf(visits);
+  return visits;
 }
 
-// Records where the customer stands after `visits` (not empty).
+// The contribution the customer filed on `journey_id`: `filed`, or when none, that of its
+// visits alone (what was filed before migration 0003).
+analytics::Contribution FiledContribution(pqxx::work& txn, const std::string& tenant,
+                                          const std::string& customer,
+                                          const std::string& journey_id,
+                                          const std::optional<analytics::Contribution>& filed) {
+  if (filed.has_value()) return *filed;
+  return analytics::ContributionOf(LoadVisits(txn, tenant, customer, journey_id));
+}
+
+// Records where the customer stands after `visits` (not empty), and the contribution filed.
 void UpdateMember(pqxx::work& txn, const std::string& tenant, const std::string& customer,
                   const v1::Journey& journey, absl::Time enter, const std::vector<Visit>& visits,
-                  const std::optional<std::pair<absl::Time, std::string>>& last_fact) {
+                  const std::optional<std::pair<absl::Time, std::string>>& last_fact,
+                  const analytics::Contribution& filed) {
   const Visit& current = visits.back();
   Exec(txn, sql::kUpdateMember, tenant, customer, journey.journey_id(), Micros(enter),
        current.stage_id, Micros(current.enter_time), Terminal(journey, current.stage_id),
        last_fact ? std::optional<int64_t>(Micros(last_fact->first)) : std::nullopt,
-       last_fact ? last_fact->second : std::string());
+       last_fact ? last_fact->second : std::string(),
+       absl::BytesToHexString(analytics::ToProto(filed).SerializeAsString()));
 }
 
 // Derives the customer's whole path on `journey` from its facts again and replaces the visits
@@ -200,16 +221,16 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
     last_fact.emplace(FromProtoTime(facts.back().occur_time()), facts.back().fact_id());
   }
   const std::vector<Visit> visits = DerivePath(journey, enter, facts);
-  std::vector<Visit> stored;
-  for (const pqxx::row& row : Exec(txn, sql::kVisits, tenant, customer, member.journey_id)) {
-    stored.push_back(VisitFromRow(row));
-  }
-  UpdateMember(txn, tenant, customer, journey, enter, visits, last_fact);
-  if (!counted || stored != visits || analytics::UtcDay(member.enter) != analytics::UtcDay(enter)) {
-    FileChange(txn, tenant, customer, member.journey_id, journey.version(),
-               counted ? analytics::ContributionOf(stored) : analytics::Contribution{},
-               member.enter, analytics::ContributionOf(visits), enter);
-  }
+  const std::vector<Visit> stored = LoadVisits(txn, tenant, customer, member.journey_id);
+  const analytics::Contribution after = analytics::ContributionOf(visits, facts);
+  UpdateMember(txn, tenant, customer, journey, enter, visits, last_fact, after);
+  // What was filed before: nothing for a new member; for one filed before migration 0003, its
+  // visits alone.
+  const analytics::Contribution before = !counted       ? analytics::Contribution{}
+                                         : member.filed ? *member.filed
+                                                        : analytics::ContributionOf(stored);
+  FileChange(txn, tenant, customer, member.journey_id, journey.version(), before, member.enter,
+             after, enter);
   if (stored == visits) return;
   Exec(txn, sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
   ev::StagePathRederived rederived;
@@ -224,7 +245,7 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
 
 // Folds one fact later than every fact folded so far into the customer's path on `journey`:
 // a move ends the current visit and starts the next (StageExited, StageEntered and, on a goal
-// or exit stage, JourneyCompleted).
+// or exit stage, JourneyCompleted). Precondition: member.filed.
 void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string& customer,
                    const Member& member, const v1::Journey& journey, const internal::Fact& fact,
                    const Origin& origin) {
@@ -233,22 +254,14 @@ void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string
   const int seq = last[0][0].as<int>();
   std::vector<Visit> visits = {VisitFromRow(last[0])};
   const std::pair<absl::Time, std::string> folded(FromProtoTime(fact.occur_time()), fact.fact_id());
-  const std::vector<Visit> was = visits;
-  if (Advance(journey, fact, visits)) {
+  const bool moved = Advance(journey, fact, visits);
+  const analytics::Contribution after = analytics::Advanced(*member.filed, fact, visits);
+  FileChange(txn, tenant, customer, member.journey_id, journey.version(), *member.filed,
+             member.enter, after, member.enter);
+  if (moved) {
     Exec(txn, sql::kExitVisit, tenant, customer, member.journey_id, seq,
          Micros(visits[0].exit_time));
     InsertVisit(txn, tenant, customer, journey, seq + 1, visits[1]);
-    // The analytics change by the current stay that ended and the one that began; the stage
-    // entered counts as reached already when an earlier visit reached it.
-    std::vector<std::string> reached_before;
-    if (visits[1].stage_id != was[0].stage_id && !Exec(txn, sql::kReachedBefore, tenant, customer,
-                                                       member.journey_id, visits[1].stage_id, seq)
-                                                      .empty()) {
-      reached_before.push_back(visits[1].stage_id);
-    }
-    FileChange(txn, tenant, customer, member.journey_id, journey.version(),
-               analytics::TailContribution(was, reached_before), member.enter,
-               analytics::TailContribution(visits, reached_before), member.enter);
     ev::StageExited exited;
     *exited.mutable_visit() = VisitToProto(journey, visits[0]);
     Publish(txn, tenant, customer, exited, origin);
@@ -263,7 +276,7 @@ void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string
       Publish(txn, tenant, customer, completed, origin);
     }
   }
-  UpdateMember(txn, tenant, customer, journey, member.enter, {visits.back()}, folded);
+  UpdateMember(txn, tenant, customer, journey, member.enter, {visits.back()}, folded, after);
 }
 
 // Brings the customer's paths on every journey it is on up to date with its facts: `fact`
@@ -278,7 +291,9 @@ absl::Status Place(pqxx::work& txn, const Published& published, const std::strin
     if (fact != nullptr) {
       const std::pair<absl::Time, std::string> at(FromProtoTime(fact->occur_time()),
                                                   fact->fact_id());
-      if (at.first >= member.enter && (!member.last_fact || at > *member.last_fact)) {
+      // A member filed before migration 0003 is derived again, to file its touchpoints.
+      if (member.filed.has_value() && at.first >= member.enter &&
+          (!member.last_fact || at > *member.last_fact)) {
         AdvanceMember(txn, tenant, customer, member, *journey, *fact, origin);
         continue;
       }
@@ -302,7 +317,8 @@ bool Enter(pqxx::work& txn, const std::string& tenant, const std::string& custom
                 .version = journey.version(),
                 .selected = selected,
                 .enter = selected,
-                .last_fact = std::nullopt};
+                .last_fact = std::nullopt,
+                .filed = std::nullopt};
   Rederive(txn, tenant, customer, member, journey, origin, /*counted=*/false);
   return true;
 }
@@ -318,7 +334,7 @@ void RefileMembers(pqxx::work& txn, const customers::CustomerRow* before,
   }
   for (const Member& member : LockMembers(txn, after.tenant_id, after.customer_id)) {
     const analytics::Contribution c =
-        StoredContribution(txn, after.tenant_id, after.customer_id, member.journey_id);
+        FiledContribution(txn, after.tenant_id, after.customer_id, member.journey_id, member.filed);
     analytics::ApplyStatsDelta(txn, after.tenant_id, member.journey_id,
                                analytics::Diff(KeyOf(&was, member.version, member.enter), c,
                                                KeyOf(&after, member.version, member.enter), c));
@@ -456,7 +472,8 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
       const analytics::ContributionKey key = KeyOf(&after, version, TimeOfMicros(row[3]));
       analytics::ApplyStatsDelta(
           txn, tenant, journey_id,
-          analytics::Diff(key, StoredContribution(txn, tenant, id, journey_id), key, {}));
+          analytics::Diff(key, FiledContribution(txn, tenant, id, journey_id, FiledOf(row[4])), key,
+                          {}));
       if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
         Enter(txn, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
       }

@@ -57,11 +57,12 @@ inline constexpr char kMoveFactsToRestored[] =
     "AND origin_customer_id IN (SELECT id FROM folded)";
 
 // The journeys customer $2 of tenant $1 is on, locked: journey, version, selected, enter,
-// last fact time (NULL for none) and id.
+// last fact time (NULL for none) and id, the contribution filed (NULL: filed before migration
+// 0003, that of its visits alone).
 inline constexpr char kLockMembers[] =
     "SELECT journey_id::text, version, " TL_JOURNEYS_TO_MICROS("selected_time") ", "
     TL_JOURNEYS_TO_MICROS("enter_time") ", " TL_JOURNEYS_TO_MICROS("last_fact_time") ", "
-    "last_fact_id FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
+    "last_fact_id, filed FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
     "ORDER BY journey_id FOR UPDATE";
 
 // Adds customer $2 of tenant $1 to journey $3 version $4, selected at $5 (micros), at the
@@ -72,21 +73,21 @@ inline constexpr char kInsertMember[] =
     TL_JOURNEYS_MICROS(5) ", " TL_JOURNEYS_MICROS(5) ", $6, " TL_JOURNEYS_MICROS(5) ") "
     "ON CONFLICT DO NOTHING RETURNING 1";
 
-// Where customer $2 of tenant $1 stands on journey $3 now: version, enter (micros), stage,
-// stage enter (micros), completed, the last fact (micros, or NULL) and its id.
+// Where customer $2 of tenant $1 stands on journey $3 now: enter (micros), stage, stage enter
+// (micros), completed, the last fact (micros, or NULL) and its id, the contribution filed (hex).
 inline constexpr char kUpdateMember[] =
     "UPDATE journey_members SET enter_time = " TL_JOURNEYS_MICROS(4) ", stage_id = $5, "
     "stage_enter_time = " TL_JOURNEYS_MICROS(6) ", completed = $7, "
     "last_fact_time = CASE WHEN $8::bigint IS NULL THEN NULL ELSE " TL_JOURNEYS_MICROS(8) " END, "
-    "last_fact_id = $9 "
+    "last_fact_id = $9, filed = decode($10, 'hex') "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid";
 
 // Takes customer $2 of tenant $1 off every journey (a merged customer: its visits stay).
-// Returns journey, version, selected and enter (micros) of each.
+// Returns journey, version, selected and enter (micros) and the contribution filed of each.
 inline constexpr char kDeleteMembers[] =
     "DELETE FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
     "RETURNING journey_id::text, version, " TL_JOURNEYS_TO_MICROS(
-        "selected_time") ", " TL_JOURNEYS_TO_MICROS("enter_time");
+        "selected_time") ", " TL_JOURNEYS_TO_MICROS("enter_time") ", filed";
 
 // The journeys customer $2 of tenant $1 has visits on, with the version of the latest visit
 // and the earliest enter time: where an unmerged customer was before its merge.
@@ -116,11 +117,6 @@ inline constexpr char kLastVisit[] =
     " FROM stage_visits "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid "
     "ORDER BY seq DESC LIMIT 1";
-
-// Whether customer $2 reached stage $4 on journey $3 (tenant $1) before visit $5.
-inline constexpr char kReachedBefore[] =
-    "SELECT 1 FROM stage_visits WHERE tenant_id = $1 AND customer_id = $2::uuid "
-    "AND journey_id = $3::uuid AND stage_id = $4 AND seq < $5 LIMIT 1";
 
 // Removes the visits of customer $2 on journey $3 (tenant $1) from seq $4 on.
 inline constexpr char kDeleteVisitsFrom[] =
@@ -189,8 +185,7 @@ inline constexpr std::pair<const char*, const char*> kPerEvent[] = {
     {"journeys_lock_members", kLockMembers},    {"journeys_insert_member", kInsertMember},
     {"journeys_update_member", kUpdateMember},  {"journeys_visits", kVisits},
     {"journeys_last_visit", kLastVisit},        {"journeys_delete_visits", kDeleteVisitsFrom},
-    {"journeys_exit_visit", kExitVisit},        {"journeys_insert_visit", kInsertVisit},
-    {"journeys_reached_before", kReachedBefore}};
+    {"journeys_exit_visit", kExitVisit},        {"journeys_insert_visit", kInsertVisit}};
 
 }  // namespace touchline::journeys::sql
 
