@@ -26,6 +26,19 @@ using CurrentRow =
 using PathRow =
     std::tuple<int, std::string, std::string, int, absl::CivilDay, std::string, ChannelPath>;
 
+StatsRow RowOf(const StatsDelta::Stats& row) {
+  const ContributionKey& k = row.key;
+  return {k.version, k.owner_id, k.region, k.level, k.entry_day, row.stage_id};
+}
+CurrentRow RowOf(const StatsDelta::Current& row) {
+  const ContributionKey& k = row.key;
+  return {k.version, k.owner_id, k.region, k.level, k.entry_day, row.stage_id, row.stage_enter_day};
+}
+PathRow RowOf(const StatsDelta::Path& row) {
+  const ContributionKey& k = row.key;
+  return {k.version, k.owner_id, k.region, k.level, k.entry_day, row.stage_id, row.channels};
+}
+
 struct Sums {
   std::map<StatsRow, StageContribution> stats;
   std::map<StatsRow, StageContribution> stats_all;
@@ -33,6 +46,21 @@ struct Sums {
   std::map<CurrentRow, int64_t> current_all;
   std::map<PathRow, int64_t> paths;
   std::map<PathRow, int64_t> paths_all;
+
+  void Add(const StatsDelta& delta) {
+    for (const StatsDelta::Stats& row : delta.stats) AddFigures(stats[RowOf(row)], row.figures);
+    for (const StatsDelta::Stats& row : delta.stats_all) {
+      AddFigures(stats_all[RowOf(row)], row.figures);
+    }
+    for (const StatsDelta::Current& row : delta.current) current[RowOf(row)] += row.current;
+    for (const StatsDelta::Current& row : delta.current_all) {
+      current_all[RowOf(row)] += row.current;
+    }
+    for (const StatsDelta::Path& row : delta.paths) paths[RowOf(row)] += row.customers;
+    for (const StatsDelta::Path& row : delta.paths_all) paths_all[RowOf(row)] += row.customers;
+  }
+
+  StatsDelta Delta() const;
 
   void Add(const ContributionKey& k, const Contribution& c, int sign) {
     for (const auto& [stage, figures] : c.stages) {
@@ -87,6 +115,17 @@ std::vector<StatsDelta::Path> PathRows(const std::map<PathRow, int64_t>& sums) {
         {ContributionKey{version, owner, region, level, entry_day}, stage, channels, customers});
   }
   return rows;
+}
+
+StatsDelta Sums::Delta() const {
+  StatsDelta delta;
+  delta.stats = StatsRows(stats);
+  delta.stats_all = StatsRows(stats_all);
+  delta.current = CurrentRows(current);
+  delta.current_all = CurrentRows(current_all);
+  delta.paths = PathRows(paths);
+  delta.paths_all = PathRows(paths_all);
+  return delta;
 }
 
 json KeyJson(const ContributionKey& key, const std::string& stage_id) {
@@ -334,14 +373,7 @@ StatsDelta Diff(const ContributionKey& before_key, const Contribution& before,
   Sums sums;
   sums.Add(before_key, before, -1);
   sums.Add(after_key, after, 1);
-  StatsDelta delta;
-  delta.stats = StatsRows(sums.stats);
-  delta.stats_all = StatsRows(sums.stats_all);
-  delta.current = CurrentRows(sums.current);
-  delta.current_all = CurrentRows(sums.current_all);
-  delta.paths = PathRows(sums.paths);
-  delta.paths_all = PathRows(sums.paths_all);
-  return delta;
+  return sums.Delta();
 }
 
 void ApplyStatsDelta(pqxx::work& txn, const std::string& tenant, const std::string& journey_id,
@@ -352,6 +384,19 @@ void ApplyStatsDelta(pqxx::work& txn, const std::string& tenant, const std::stri
       {"current", CurrentJson(delta.current)}, {"current_all", CurrentJson(delta.current_all)},
       {"paths", PathsJson(delta.paths)},       {"paths_all", PathsJson(delta.paths_all)}};
   txn.exec_prepared(sql::kAddStatsName, tenant, journey_id, rows.dump());
+}
+
+void PendingStats::Add(const std::string& tenant, const std::string& journey_id, StatsDelta delta) {
+  if (!delta.empty()) deltas_[{tenant, journey_id}].push_back(std::move(delta));
+}
+
+void PendingStats::Apply(pqxx::work& txn) {
+  for (const auto& [journey, deltas] : deltas_) {
+    Sums sums;
+    for (const StatsDelta& delta : deltas) sums.Add(delta);
+    ApplyStatsDelta(txn, journey.first, journey.second, sums.Delta());
+  }
+  deltas_.clear();
 }
 
 }  // namespace touchline::journeys::analytics

@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/civil_time.h"
@@ -159,6 +160,19 @@ StatsDelta Diff(const ContributionKey& before_key, const Contribution& before,
 // statement (check_violation): the aggregates and the paths disagreed.
 void ApplyStatsDelta(pqxx::work& txn, const std::string& tenant, const std::string& journey_id,
                      const StatsDelta& delta);
+
+// The deltas of the changes of one transaction, summed per row, to be added at its end: one
+// statement per journey however many changes there were (a batch of touchpoints of customers
+// with the same owner, region, level and entry day adds to the same few rows).
+class PendingStats {
+ public:
+  void Add(const std::string& tenant, const std::string& journey_id, StatsDelta delta);
+  // ApplyStatsDelta of the sums, per tenant and journey; then nothing is pending.
+  void Apply(pqxx::work& txn);
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::vector<StatsDelta>> deltas_;
+};
 
 }  // namespace touchline::journeys::analytics
 

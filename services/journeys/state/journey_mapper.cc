@@ -88,6 +88,12 @@ struct Member {
   // The contribution filed; none when it was filed before migration 0003 (then it is that of
   // the member's visits alone).
   std::optional<analytics::Contribution> filed;
+  // The current stage, since when.
+  std::string stage_id;
+  absl::Time stage_enter;
+  // The customer as the read model holds it, where the member's contribution is filed; none
+  // when not read (then FileChange reads it).
+  std::optional<customers::CustomerRow> customer;
 };
 
 // The contribution stored in `field` (journey_members.filed); none for NULL.
@@ -108,6 +114,14 @@ std::vector<Member> LockMembers(pqxx::work& txn, const std::string& tenant,
     m.enter = TimeOfMicros(row[3]);
     if (!row[4].is_null()) m.last_fact.emplace(TimeOfMicros(row[4]), row[5].as<std::string>());
     m.filed = FiledOf(row[6]);
+    m.stage_id = row[7].as<std::string>();
+    m.stage_enter = TimeOfMicros(row[8]);
+    customers::CustomerRow& held = m.customer.emplace();  // '' and 0 when it holds none
+    if (!row[9].is_null()) {
+      held.owner_id = row[9].as<std::string>();
+      held.region = row[10].as<std::string>();
+      held.level = row[11].as<int>();
+    }
   }
   return members;
 }
@@ -154,25 +168,23 @@ analytics::ContributionKey KeyOf(const customers::CustomerRow* row, int version,
                                     .entry_day = analytics::UtcDay(enter)};
 }
 
-// Files the change of a member's contribution from `before` (entered at `before_enter`) to
-// `after` (entered at `after_enter`) in the stage analytics, under the customer as the read
-// model holds it: nothing when nothing changes, else one read of the customer and one write.
-void FileChange(pqxx::work& txn, const std::string& tenant, const std::string& customer,
-                const std::string& journey_id, int version, const analytics::Contribution& before,
-                absl::Time before_enter, const analytics::Contribution& after,
-                absl::Time after_enter) {
-  // The owner, region and level are the same on both sides: whether anything changes does
-  // not depend on them.
-  if (analytics::Diff(KeyOf(nullptr, version, before_enter), before,
-                      KeyOf(nullptr, version, after_enter), after)
-          .empty()) {
-    return;
+// Files the change of `member`'s contribution on `journey` from `before` (entered at
+// `before_enter`) to `after` (entered at `after_enter`) in the stage analytics (`stats`, added
+// at the end of the transaction), under the customer as the read model holds it.
+void FileChange(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+                const std::string& customer, const Member& member, const v1::Journey& journey,
+                const analytics::Contribution& before, absl::Time before_enter,
+                const analytics::Contribution& after, absl::Time after_enter) {
+  std::optional<customers::CustomerRow> read;
+  if (!member.customer.has_value() && before != after) {
+    read = customers::FindCustomer(txn, tenant, customer);
   }
-  const std::optional<customers::CustomerRow> row = customers::FindCustomer(txn, tenant, customer);
-  const customers::CustomerRow* held = row ? &*row : nullptr;
-  analytics::ApplyStatsDelta(txn, tenant, journey_id,
-                             analytics::Diff(KeyOf(held, version, before_enter), before,
-                                             KeyOf(held, version, after_enter), after));
+  const customers::CustomerRow* held = member.customer.has_value() ? &*member.customer
+                                       : read                      ? &*read
+                                                                   : nullptr;
+  stats.Add(tenant, journey.journey_id(),
+            analytics::Diff(KeyOf(held, journey.version(), before_enter), before,
+                            KeyOf(held, journey.version(), after_enter), after));
 }
 
 std::vector<Visit> LoadVisits(pqxx::work& txn, const std::string& tenant,
@@ -210,9 +222,9 @@ void UpdateMember(pqxx::work& txn, const std::string& tenant, const std::string&
 // Derives the customer's whole path on `journey` from its facts again and replaces the visits
 // when they differ (StagePathRederived). `counted`: the member's stored visits are in the
 // stage analytics (false for a member just added, whose visits, if any, are history).
-void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& customer,
-              const Member& member, const v1::Journey& journey, const Origin& origin,
-              bool counted = true) {
+void Rederive(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+              const std::string& customer, const Member& member, const v1::Journey& journey,
+              const Origin& origin, bool counted = true) {
   const std::vector<internal::Fact> facts = LoadFacts(txn, tenant, customer);
   absl::Time enter = member.selected;
   std::optional<std::pair<absl::Time, std::string>> last_fact;
@@ -229,8 +241,7 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
   const analytics::Contribution before = !counted       ? analytics::Contribution{}
                                          : member.filed ? *member.filed
                                                         : analytics::ContributionOf(stored);
-  FileChange(txn, tenant, customer, member.journey_id, journey.version(), before, member.enter,
-             after, enter);
+  FileChange(txn, stats, tenant, customer, member, journey, before, member.enter, after, enter);
   if (stored == visits) return;
   Exec(txn, sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
   ev::StagePathRederived rederived;
@@ -245,23 +256,25 @@ void Rederive(pqxx::work& txn, const std::string& tenant, const std::string& cus
 
 // Folds one fact later than every fact folded so far into the customer's path on `journey`:
 // a move ends the current visit and starts the next (StageExited, StageEntered and, on a goal
-// or exit stage, JourneyCompleted). Precondition: member.filed.
-void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string& customer,
-                   const Member& member, const v1::Journey& journey, const internal::Fact& fact,
-                   const Origin& origin) {
-  const pqxx::result last = Exec(txn, sql::kLastVisit, tenant, customer, member.journey_id);
-  if (last.empty()) return Rederive(txn, tenant, customer, member, journey, origin);
-  const int seq = last[0][0].as<int>();
-  std::vector<Visit> visits = {VisitFromRow(last[0])};
-  const std::pair<absl::Time, std::string> folded(FromProtoTime(fact.occur_time()), fact.fact_id());
+// or exit stage, JourneyCompleted). Precondition: member.filed. A fact that does not move the
+// customer writes the member's row alone (and its touchpoint's share of the analytics).
+void AdvanceMember(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+                   const std::string& customer, const Member& member, const v1::Journey& journey,
+                   const internal::Fact& fact, const Origin& origin) {
+  Visit current;
+  current.stage_id = member.stage_id;
+  current.enter_time = member.stage_enter;
+  std::vector<Visit> visits = {std::move(current)};
   const bool moved = Advance(journey, fact, visits);
-  const analytics::Contribution after = analytics::Advanced(*member.filed, fact, visits);
-  FileChange(txn, tenant, customer, member.journey_id, journey.version(), *member.filed,
-             member.enter, after, member.enter);
   if (moved) {
-    Exec(txn, sql::kExitVisit, tenant, customer, member.journey_id, seq,
-         Micros(visits[0].exit_time));
-    InsertVisit(txn, tenant, customer, journey, seq + 1, visits[1]);
+    const pqxx::result ended = Exec(txn, sql::kExitVisit, tenant, customer, member.journey_id,
+                                    Micros(visits[0].exit_time));
+    if (ended.size() != 1) {
+      // The member and its visits disagree (no visit, or more than one, not exited).
+      return Rederive(txn, stats, tenant, customer, member, journey, origin);
+    }
+    visits[0] = VisitFromRow(ended[0]);
+    InsertVisit(txn, tenant, customer, journey, ended[0][0].as<int>() + 1, visits[1]);
     ev::StageExited exited;
     *exited.mutable_visit() = VisitToProto(journey, visits[0]);
     Publish(txn, tenant, customer, exited, origin);
@@ -276,15 +289,20 @@ void AdvanceMember(pqxx::work& txn, const std::string& tenant, const std::string
       Publish(txn, tenant, customer, completed, origin);
     }
   }
-  UpdateMember(txn, tenant, customer, journey, member.enter, {visits.back()}, folded, after);
+  const analytics::Contribution after = analytics::Advanced(*member.filed, fact, visits);
+  FileChange(txn, stats, tenant, customer, member, journey, *member.filed, member.enter, after,
+             member.enter);
+  UpdateMember(txn, tenant, customer, journey, member.enter, {visits.back()},
+               std::make_pair(FromProtoTime(fact.occur_time()), fact.fact_id()), after);
 }
 
 // Brings the customer's paths on every journey it is on up to date with its facts: `fact`
 // (just stored) is folded in where it is later than every fact folded before; otherwise (or
 // with no fact: facts removed or moved) the path is derived again.
 // `published` are the tenant's published versions.
-absl::Status Place(pqxx::work& txn, const Published& published, const std::string& tenant,
-                   const std::string& customer, const internal::Fact* fact, const Origin& origin) {
+absl::Status Place(pqxx::work& txn, analytics::PendingStats& stats, const Published& published,
+                   const std::string& tenant, const std::string& customer,
+                   const internal::Fact* fact, const Origin& origin) {
   for (const Member& member : LockMembers(txn, tenant, customer)) {
     const v1::Journey* journey = published.Find(member.journey_id, member.version);
     if (journey == nullptr) continue;  // archived: the path stays as it was
@@ -294,19 +312,20 @@ absl::Status Place(pqxx::work& txn, const Published& published, const std::strin
       // A member filed before migration 0003 is derived again, to file its touchpoints.
       if (member.filed.has_value() && at.first >= member.enter &&
           (!member.last_fact || at > *member.last_fact)) {
-        AdvanceMember(txn, tenant, customer, member, *journey, *fact, origin);
+        AdvanceMember(txn, stats, tenant, customer, member, *journey, *fact, origin);
         continue;
       }
     }
-    Rederive(txn, tenant, customer, member, *journey, origin);
+    Rederive(txn, stats, tenant, customer, member, *journey, origin);
   }
   return absl::OkStatus();
 }
 
 // Puts the customer on `journey` (a published version), selected at `selected`, and derives
 // its path. Returns whether it was not on the journey before.
-bool Enter(pqxx::work& txn, const std::string& tenant, const std::string& customer,
-           const v1::Journey& journey, absl::Time selected, const Origin& origin) {
+bool Enter(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+           const std::string& customer, const v1::Journey& journey, absl::Time selected,
+           const Origin& origin) {
   if (journey.stages().empty()) return false;
   if (Exec(txn, sql::kInsertMember, tenant, customer, journey.journey_id(), journey.version(),
            Micros(selected), journey.stages(0).stage_id())
@@ -318,15 +337,18 @@ bool Enter(pqxx::work& txn, const std::string& tenant, const std::string& custom
                 .selected = selected,
                 .enter = selected,
                 .last_fact = std::nullopt,
-                .filed = std::nullopt};
-  Rederive(txn, tenant, customer, member, journey, origin, /*counted=*/false);
+                .filed = std::nullopt,
+                .stage_id = journey.stages(0).stage_id(),
+                .stage_enter = selected,
+                .customer = std::nullopt};
+  Rederive(txn, stats, tenant, customer, member, journey, origin, /*counted=*/false);
   return true;
 }
 
 // Files the customer's contributions on every journey it is on under `after`'s owner, region
 // and level instead of `before`'s, when they differ.
-void RefileMembers(pqxx::work& txn, const customers::CustomerRow* before,
-                   const customers::CustomerRow& after) {
+void RefileMembers(pqxx::work& txn, analytics::PendingStats& stats,
+                   const customers::CustomerRow* before, const customers::CustomerRow& after) {
   const customers::CustomerRow none;
   const customers::CustomerRow& was = before != nullptr ? *before : none;
   if (was.owner_id == after.owner_id && was.region == after.region && was.level == after.level) {
@@ -335,9 +357,9 @@ void RefileMembers(pqxx::work& txn, const customers::CustomerRow* before,
   for (const Member& member : LockMembers(txn, after.tenant_id, after.customer_id)) {
     const analytics::Contribution c =
         FiledContribution(txn, after.tenant_id, after.customer_id, member.journey_id, member.filed);
-    analytics::ApplyStatsDelta(txn, after.tenant_id, member.journey_id,
-                               analytics::Diff(KeyOf(&was, member.version, member.enter), c,
-                                               KeyOf(&after, member.version, member.enter), c));
+    stats.Add(after.tenant_id, member.journey_id,
+              analytics::Diff(KeyOf(&was, member.version, member.enter), c,
+                              KeyOf(&after, member.version, member.enter), c));
   }
 }
 
@@ -387,20 +409,21 @@ internal::Fact FactOf(const touchpoints::v1::Touchpoint& t) {
   return fact;
 }
 
-absl::Status TouchpointChanged(pqxx::work& txn, const Published& published,
-                               const std::string& tenant, const touchpoints::v1::Touchpoint& t,
-                               const Origin& origin) {
+absl::Status TouchpointChanged(pqxx::work& txn, analytics::PendingStats& stats,
+                               const Published& published, const std::string& tenant,
+                               const touchpoints::v1::Touchpoint& t, const Origin& origin) {
   if (t.state() == touchpoints::v1::TOUCHPOINT_STATE_DELETED) {
     const pqxx::result gone = Exec(txn, sql::kDeleteFact, tenant, t.touchpoint_id());
     if (gone.empty()) return absl::OkStatus();
-    return Place(txn, published, tenant, gone[0][0].as<std::string>(), nullptr, origin);
+    return Place(txn, stats, published, tenant, gone[0][0].as<std::string>(), nullptr, origin);
   }
   const internal::Fact fact = FactOf(t);
   const StoredFact stored = StoreFact(txn, tenant, t.customer_id(), fact);
   if (stored.moved_from.has_value()) {
-    TL_RETURN_IF_ERROR(Place(txn, published, tenant, *stored.moved_from, nullptr, origin));
+    TL_RETURN_IF_ERROR(Place(txn, stats, published, tenant, *stored.moved_from, nullptr, origin));
   }
-  return Place(txn, published, tenant, t.customer_id(), stored.replaced ? nullptr : &fact, origin);
+  return Place(txn, stats, published, tenant, t.customer_id(), stored.replaced ? nullptr : &fact,
+               origin);
 }
 
 // The touchpoint an event of the "touchpoints" topic changed, marked DELETED for a deletion;
@@ -437,8 +460,9 @@ absl::Status ApplyTouchpointEvent(pqxx::work& txn, const ev::EventEnvelope& even
 absl::Status ApplyTouchpointEvents(pqxx::work& txn,
                                    std::span<const ev::EventEnvelope* const> events) {
   // The published versions, read once per tenant of the batch (no transaction of the mapper
-  // changes them).
+  // changes them); the analytics, added once for the batch.
   absl::flat_hash_map<std::string, Published> published;
+  analytics::PendingStats stats;
   for (const ev::EventEnvelope* event : events) {
     TL_ASSIGN_OR_RETURN(const std::optional<touchpoints::v1::Touchpoint> t, TouchpointOf(*event));
     if (!t.has_value()) continue;
@@ -448,20 +472,25 @@ absl::Status ApplyTouchpointEvents(pqxx::work& txn,
       it = published.emplace(event->tenant_id(), std::move(loaded)).first;
     }
     TL_RETURN_IF_ERROR(
-        TouchpointChanged(txn, it->second, event->tenant_id(), *t, Origin::Of(event)));
+        TouchpointChanged(txn, stats, it->second, event->tenant_id(), *t, Origin::Of(event)));
   }
+  stats.Apply(txn);
   return absl::OkStatus();
 }
 
-absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* before,
-                             const customers::CustomerRow& after, const ev::EventEnvelope* cause) {
+namespace {
+
+absl::Status ApplyCustomerChange(pqxx::work& txn, analytics::PendingStats& stats,
+                                 const customers::CustomerRow* before,
+                                 const customers::CustomerRow& after,
+                                 const ev::EventEnvelope* cause) {
   const Origin origin = Origin::Of(cause);
   const std::string& tenant = after.tenant_id;
   const std::string& id = after.customer_id;
   const absl::Time now = cause != nullptr ? FromProtoTime(cause->occur_time()) : absl::Now();
   const std::string was_merged_into = before != nullptr ? before->merged_into : "";
   // First, so that everything below files under the customer as it is now.
-  RefileMembers(txn, before, after);
+  RefileMembers(txn, stats, before, after);
   if (!after.merged_into.empty() && after.merged_into != was_merged_into) {
     // Merged: its journeys fold into the survivor's; its visits leave the analytics.
     Exec(txn, sql::kMoveFactsToSurvivor, tenant, id, after.merged_into);
@@ -470,15 +499,14 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
       const std::string journey_id = row[0].as<std::string>();
       const int version = row[1].as<int>();
       const analytics::ContributionKey key = KeyOf(&after, version, TimeOfMicros(row[3]));
-      analytics::ApplyStatsDelta(
-          txn, tenant, journey_id,
-          analytics::Diff(key, FiledContribution(txn, tenant, id, journey_id, FiledOf(row[4])), key,
-                          {}));
+      stats.Add(tenant, journey_id,
+                analytics::Diff(
+                    key, FiledContribution(txn, tenant, id, journey_id, FiledOf(row[4])), key, {}));
       if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
-        Enter(txn, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
+        Enter(txn, stats, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
       }
     }
-    return Place(txn, published, tenant, after.merged_into, nullptr, origin);
+    return Place(txn, stats, published, tenant, after.merged_into, nullptr, origin);
   }
   TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
   bool rederive = false;
@@ -487,10 +515,10 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
     Exec(txn, sql::kMoveFactsToRestored, tenant, id, was_merged_into);
     for (const pqxx::row& row : Exec(txn, sql::kVisitedJourneys, tenant, id)) {
       if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
-        Enter(txn, tenant, id, *journey, TimeOfMicros(row[2]), origin);
+        Enter(txn, stats, tenant, id, *journey, TimeOfMicros(row[2]), origin);
       }
     }
-    TL_RETURN_IF_ERROR(Place(txn, published, tenant, was_merged_into, nullptr, origin));
+    TL_RETURN_IF_ERROR(Place(txn, stats, published, tenant, was_merged_into, nullptr, origin));
     rederive = true;
   }
   if (after.state != cv1::CUSTOMER_STATE_ACTIVE) return absl::OkStatus();
@@ -521,11 +549,21 @@ absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* befo
   for (const auto& [journey_id, version] : published.latest) {
     const v1::Journey* journey = published.Find(journey_id, version);
     if (!on.contains(journey_id) && Selects(journey->entry_rule(), profile)) {
-      Enter(txn, tenant, id, *journey, now, origin);
+      Enter(txn, stats, tenant, id, *journey, now, origin);
     }
   }
-  if (change.has_value()) return Place(txn, published, tenant, id, &*change, origin);
-  if (rederive) return Place(txn, published, tenant, id, nullptr, origin);
+  if (change.has_value()) return Place(txn, stats, published, tenant, id, &*change, origin);
+  if (rederive) return Place(txn, stats, published, tenant, id, nullptr, origin);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* before,
+                             const customers::CustomerRow& after, const ev::EventEnvelope* cause) {
+  analytics::PendingStats stats;
+  TL_RETURN_IF_ERROR(ApplyCustomerChange(txn, stats, before, after, cause));
+  stats.Apply(txn);
   return absl::OkStatus();
 }
 
@@ -562,13 +600,13 @@ absl::StatusOr<v1::CustomerJourney> MoveCustomer(
   move->set_user_id(user_id);
   move->set_reason(reason);
   StoreFact(txn, tenant, customer_id, fact);
-  TL_RETURN_IF_ERROR(Place(txn, published, tenant, customer_id, &fact, Origin{"", user_id}));
-  const pqxx::result last = Exec(txn, sql::kLastVisit, tenant, customer_id, journey_id);
+  analytics::PendingStats stats;
+  TL_RETURN_IF_ERROR(Place(txn, stats, published, tenant, customer_id, &fact, Origin{"", user_id}));
+  stats.Apply(txn);
   const std::vector<Member> now_members = LockMembers(txn, tenant, customer_id);
   const auto moved = std::find_if(now_members.begin(), now_members.end(),
                                   [&](const Member& m) { return m.journey_id == journey_id; });
-  const Visit current = VisitFromRow(last.at(0));
-  return CustomerJourneyOf(*journey, current.stage_id, current.enter_time, moved->enter);
+  return CustomerJourneyOf(*journey, moved->stage_id, moved->stage_enter, moved->enter);
 }
 
 absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
@@ -582,6 +620,7 @@ absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
   const v1::Journey* journey = published.Find(journey_id, version);
   int64_t entered = 0;
   bool finished = true;
+  analytics::PendingStats stats;
   if (journey != nullptr) {  // else archived meanwhile: nothing to enter
     const pqxx::result page = Exec(txn, sql::kCustomersAfter, tenant, after, batch);
     for (const pqxx::row& row : page) {
@@ -592,12 +631,13 @@ absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
           .tags = pg::ParseTextArray(row[4])};
       after = row[0].as<std::string>();
       if (Selects(journey->entry_rule(), profile) &&
-          Enter(txn, tenant, after, *journey, now, Origin{})) {
+          Enter(txn, stats, tenant, after, *journey, now, Origin{})) {
         ++entered;
       }
     }
     finished = page.size() < static_cast<size_t>(batch);
   }
+  stats.Apply(txn);
   Exec(txn, sql::kAdvanceEntryPass, tenant, journey_id, version, after, entered, finished);
   return true;
 }

@@ -58,12 +58,15 @@ inline constexpr char kMoveFactsToRestored[] =
 
 // The journeys customer $2 of tenant $1 is on, locked: journey, version, selected, enter,
 // last fact time (NULL for none) and id, the contribution filed (NULL: filed before migration
-// 0003, that of its visits alone).
+// 0003, that of its visits alone), the current stage and since when; and the customer's owner,
+// region and level as the read model holds them (NULLs when it holds none).
 inline constexpr char kLockMembers[] =
-    "SELECT journey_id::text, version, " TL_JOURNEYS_TO_MICROS("selected_time") ", "
-    TL_JOURNEYS_TO_MICROS("enter_time") ", " TL_JOURNEYS_TO_MICROS("last_fact_time") ", "
-    "last_fact_id, filed FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
-    "ORDER BY journey_id FOR UPDATE";
+    "SELECT m.journey_id::text, m.version, " TL_JOURNEYS_TO_MICROS("m.selected_time") ", "
+    TL_JOURNEYS_TO_MICROS("m.enter_time") ", " TL_JOURNEYS_TO_MICROS("m.last_fact_time") ", "
+    "m.last_fact_id, m.filed, m.stage_id, " TL_JOURNEYS_TO_MICROS("m.stage_enter_time") ", "
+    "c.owner_id, c.region, c.level FROM journey_members m LEFT JOIN customers c "
+    "ON c.tenant_id = m.tenant_id AND c.customer_id = m.customer_id "
+    "WHERE m.tenant_id = $1 AND m.customer_id = $2::uuid ORDER BY m.journey_id FOR UPDATE OF m";
 
 // Adds customer $2 of tenant $1 to journey $3 version $4, selected at $5 (micros), at the
 // entry stage $6 for now (the path is derived next). Nothing when it is on the journey.
@@ -111,22 +114,17 @@ inline constexpr char kVisits[] =
     " FROM stage_visits "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid ORDER BY seq";
 
-// The last visit of customer $2 on journey $3 (tenant $1).
-inline constexpr char kLastVisit[] =
-    "SELECT " TL_JOURNEYS_VISIT_COLUMNS
-    " FROM stage_visits "
-    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid "
-    "ORDER BY seq DESC LIMIT 1";
-
 // Removes the visits of customer $2 on journey $3 (tenant $1) from seq $4 on.
 inline constexpr char kDeleteVisitsFrom[] =
     "DELETE FROM stage_visits WHERE tenant_id = $1 AND customer_id = $2::uuid "
     "AND journey_id = $3::uuid AND seq >= $4";
 
-// Ends visit $4 of customer $2 on journey $3 (tenant $1) at $5 (micros).
+// Ends the visit of customer $2 on journey $3 (tenant $1) not yet exited, at $4 (micros), and
+// returns it (TL_JOURNEYS_VISIT_COLUMNS).
 inline constexpr char kExitVisit[] =
-    "UPDATE stage_visits SET exit_time = " TL_JOURNEYS_MICROS(5) " "
-    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid AND seq = $4";
+    "UPDATE stage_visits SET exit_time = " TL_JOURNEYS_MICROS(4) " "
+    "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid "
+    "AND exit_time IS NULL RETURNING " TL_JOURNEYS_VISIT_COLUMNS;
 
 // One visit: $1 tenant, $2 customer, $3 journey, $4 seq, $5 version, $6 stage, $7 from stage,
 // $8 enter (micros), $9 exit (micros or NULL), $10 cause kind, $11 cause id, $12 user, $13
@@ -180,12 +178,12 @@ inline constexpr char kVisitsAfter[] =
 // runs on (MapperStatements in journey_mapper.h): PostgreSQL then plans each once per
 // connection instead of once per call. (name, sql).
 inline constexpr std::pair<const char*, const char*> kPerEvent[] = {
-    {"journeys_published", kPublishedJourneys}, {"journeys_upsert_fact", kUpsertFact},
-    {"journeys_delete_fact", kDeleteFact},      {"journeys_facts", kCustomerFacts},
-    {"journeys_lock_members", kLockMembers},    {"journeys_insert_member", kInsertMember},
-    {"journeys_update_member", kUpdateMember},  {"journeys_visits", kVisits},
-    {"journeys_last_visit", kLastVisit},        {"journeys_delete_visits", kDeleteVisitsFrom},
-    {"journeys_exit_visit", kExitVisit},        {"journeys_insert_visit", kInsertVisit}};
+    {"journeys_published", kPublishedJourneys},    {"journeys_upsert_fact", kUpsertFact},
+    {"journeys_delete_fact", kDeleteFact},         {"journeys_facts", kCustomerFacts},
+    {"journeys_lock_members", kLockMembers},       {"journeys_insert_member", kInsertMember},
+    {"journeys_update_member", kUpdateMember},     {"journeys_visits", kVisits},
+    {"journeys_delete_visits", kDeleteVisitsFrom}, {"journeys_exit_visit", kExitVisit},
+    {"journeys_insert_visit", kInsertVisit}};
 
 }  // namespace touchline::journeys::sql
 
