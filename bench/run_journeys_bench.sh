@@ -5,7 +5,9 @@
 #      with one published four-stage journey whose entry rule selects them all;
 #   2. touchline-journeys starts and enters every customer (the entry pass): customers/s;
 #   3. touchpoints_load records touchpoints of random customers (RecordTouchpoint, closed
-#      loop) at 16 and 64 in flight while the journeys service consumes the touchpoints stream:
+#      loop) while the journeys service consumes the touchpoints stream, in four rows: recorded
+#      as they happen at 16 and 64 in flight, with 10% synced late (each re-derives its
+#      customer's path), and all from before the customers entered (all re-derive):
 #      the rate RecordTouchpoint sustains is the baseline, and the journeys consumer must keep
 #      up with it. Its backlog (the group's lag in entries, XINFO GROUPS, sampled every 100 ms)
 #      is converted to time at the recording rate; after each row, how long it takes to drain.
@@ -73,22 +75,24 @@ stream="touchline:{touchpoints}:events"
 lag() {
   rcli XINFO GROUPS "$stream" | awk 'prev == "name" {g = $0} prev == "lag" && g == "journeys" {print; exit} {prev = $0}'
 }
+# row INFLIGHT NAME LOAD_FLAGS...: one row of RecordTouchpoint at INFLIGHT calls in flight.
 row() {
-  local inflight=$1
-  local samples=$dir/lag.$inflight
+  local inflight=$1 name=$2
+  shift 2
+  local samples=$dir/lag.$name
   : >"$samples"
   ( while true; do lag >>"$samples"; sleep 0.1; done ) &
   local sampler=$!
   "$build_dir/bench/touchpoints_load" --target="127.0.0.1:$touchpoints_port" \
     --customers="$customers" --token="$token" --rpcs=record --concurrency="$inflight" \
-    --duration="${seconds}s" | tee "$dir/record.$inflight"
+    --duration="${seconds}s" "$@" | tee "$dir/record.$name"
   local stopped drained
   stopped=$(date +%s.%N)
   until [ "$(lag)" = 0 ]; do sleep 0.05; done
   drained=$(echo "$(date +%s.%N) - $stopped" | bc)
   kill "$sampler"; wait "$sampler" 2>/dev/null || true
   local rate
-  rate=$(awk '$1 == "record" {print $3}' "$dir/record.$inflight")
+  rate=$(awk '$1 == "record" {print $3}' "$dir/record.$name")
   sort -n "$samples" | awk -v rate="$rate" -v drained="$drained" '
     {v[NR] = $1} END {
       p50 = v[int(NR * 0.5) + 1]; p99 = v[int(NR * 0.99) + 1]; max = v[NR]
@@ -98,8 +102,17 @@ row() {
 }
 echo
 echo "== RecordTouchpoint (${seconds}s per row after 1s of warm-up) and the journeys consumer behind it"
-row 16
-row 64
+# Touchpoints recorded as they happen (up to 2 s before), then with 10% synced late (up to 30
+# days before: each re-derives its customer's path), then as the touchpoints benchmark sends
+# them (1 to 10 minutes before: before every customer entered, so every one re-derives).
+in_order=(--occurred_min_ago=0s --occurred_max_ago=2s)
+echo "-- as they happen"
+row 16 16 "${in_order[@]}"
+row 64 64 "${in_order[@]}"
+echo "-- 10% synced late"
+row 16 16-late "${in_order[@]}" --late_percent=10
+echo "-- all earlier than the customers' entry (every one re-derives)"
+row 16 16-rederive
 applied=$(pg -c "SELECT count(*) FROM journeys.applied_events WHERE consumer_group = 'journeys'")
 facts=$(pg -c "SELECT count(*) FROM journeys.customer_facts")
 visits=$(pg -c "SELECT count(*) FROM journeys.stage_visits")

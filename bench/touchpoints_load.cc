@@ -59,6 +59,13 @@ ABSL_FLAG(int, batch_size, 1000, "Touchpoints per BatchRecordTouchpoints call");
 ABSL_FLAG(std::string, query, "投诉", "SearchTouchpoints query");
 ABSL_FLAG(int, page_size, 20, "page_size of ListTouchpoints and SearchTouchpoints");
 ABSL_FLAG(uint64_t, seed, 7, "Random seed of the touchpoints sent");
+ABSL_FLAG(absl::Duration, occurred_min_ago, absl::Seconds(60),
+          "A recorded touchpoint happened at least this long before it is sent");
+ABSL_FLAG(absl::Duration, occurred_max_ago, absl::Seconds(600),
+          "... and at most this long (uniformly in between)");
+ABSL_FLAG(int, late_percent, 0,
+          "Percent of recorded touchpoints synced late instead: happened up to --late_by ago");
+ABSL_FLAG(absl::Duration, late_by, absl::Hours(24 * 30), "How late a late touchpoint may be");
 
 namespace touchline::bench {
 namespace {
@@ -202,8 +209,16 @@ class Touchpoints {
     t.set_customer_id(CustomerId(customer));
     t.clear_contact_person_ids();
     if (had_persons && PersonCount(customer) > 0) t.add_contact_person_ids(PersonId(customer, 0));
+    const bool late =
+        std::uniform_int_distribution<int>(0, 99)(rng) < absl::GetFlag(FLAGS_late_percent);
+    const auto ago = [&](absl::Duration min, absl::Duration max) {
+      return absl::Microseconds(std::uniform_int_distribution<int64_t>(
+          absl::ToInt64Microseconds(min), absl::ToInt64Microseconds(max))(rng));
+    };
     const absl::Time occur =
-        absl::Now() - absl::Seconds(std::uniform_int_distribution<int>(60, 600)(rng));
+        absl::Now() - (late ? ago(absl::Seconds(1), absl::GetFlag(FLAGS_late_by))
+                            : ago(absl::GetFlag(FLAGS_occurred_min_ago),
+                                  absl::GetFlag(FLAGS_occurred_max_ago)));
     *t.mutable_occur_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(occur));
     if (t.has_next_action()) {
       *t.mutable_next_action()->mutable_due_time() =

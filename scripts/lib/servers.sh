@@ -25,6 +25,8 @@ tl_free_port() {
 }
 
 # tl_pg_start DIR: starts (or reuses) PostgreSQL with its cluster in DIR/pg; prints the port.
+# TL_PG_OPTIONS: more server options (e.g. "-c shared_preload_libraries=pg_stat_statements"
+# for a profile of a benchmark).
 tl_pg_start() {
   local dir=$1 data=$1/pg port
   mkdir -p "$dir"
@@ -41,7 +43,8 @@ tl_pg_start() {
     port=$(tl_free_port) || return 1
     if tl_as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$dir/pg.log" -w -t 30 start -o \
       "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$data' \
-       -c max_connections=200 -c shared_buffers=512MB -c fsync=on -c synchronous_commit=on" \
+       -c max_connections=200 -c shared_buffers=512MB -c fsync=on -c synchronous_commit=on \
+       ${TL_PG_OPTIONS:-}" \
       >/dev/null 2>&1; then
       echo "$port" >"$dir/pg.port"
       echo "$port"
