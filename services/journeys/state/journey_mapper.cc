@@ -136,11 +136,23 @@ std::vector<internal::Fact> LoadFacts(pqxx::work& txn, const std::string& tenant
   return facts;
 }
 
-void Publish(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+// What a transaction of the mapper writes once, at its end: the analytics of every change (one
+// statement per journey) and the events (one statement).
+struct Deferred {
+  analytics::PendingStats stats;
+  std::vector<ev::EventEnvelope> events;
+
+  void Flush(pqxx::work& txn) {
+    stats.Apply(txn);
+    if (!events.empty()) events::AppendToOutbox(txn, events::kJourneysTopic, events);
+    events.clear();
+  }
+};
+
+void Publish(Deferred& deferred, const std::string& tenant, const std::string& customer,
              const google::protobuf::Message& payload, const Origin& origin) {
-  events::AppendToOutbox(txn, events::kJourneysTopic,
-                         events::MakeEnvelope(payload, tenant, "customer", customer,
-                                              origin.request_id, origin.actor_id));
+  deferred.events.push_back(events::MakeEnvelope(payload, tenant, "customer", customer,
+                                                 origin.request_id, origin.actor_id));
 }
 
 std::optional<int64_t> OptionalMicros(absl::Time t) {
@@ -169,9 +181,9 @@ analytics::ContributionKey KeyOf(const customers::CustomerRow* row, int version,
 }
 
 // Files the change of `member`'s contribution on `journey` from `before` (entered at
-// `before_enter`) to `after` (entered at `after_enter`) in the stage analytics (`stats`, added
+// `before_enter`) to `after` (entered at `after_enter`) in the stage analytics (`deferred`, added
 // at the end of the transaction), under the customer as the read model holds it.
-void FileChange(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+void FileChange(pqxx::work& txn, Deferred& deferred, const std::string& tenant,
                 const std::string& customer, const Member& member, const v1::Journey& journey,
                 const analytics::Contribution& before, absl::Time before_enter,
                 const analytics::Contribution& after, absl::Time after_enter) {
@@ -182,9 +194,9 @@ void FileChange(pqxx::work& txn, analytics::PendingStats& stats, const std::stri
   const customers::CustomerRow* held = member.customer.has_value() ? &*member.customer
                                        : read                      ? &*read
                                                                    : nullptr;
-  stats.Add(tenant, journey.journey_id(),
-            analytics::Diff(KeyOf(held, journey.version(), before_enter), before,
-                            KeyOf(held, journey.version(), after_enter), after));
+  deferred.stats.Add(tenant, journey.journey_id(),
+                     analytics::Diff(KeyOf(held, journey.version(), before_enter), before,
+                                     KeyOf(held, journey.version(), after_enter), after));
 }
 
 std::vector<Visit> LoadVisits(pqxx::work& txn, const std::string& tenant,
@@ -222,7 +234,7 @@ void UpdateMember(pqxx::work& txn, const std::string& tenant, const std::string&
 // Derives the customer's whole path on `journey` from its facts again and replaces the visits
 // when they differ (StagePathRederived). `counted`: the member's stored visits are in the
 // stage analytics (false for a member just added, whose visits, if any, are history).
-void Rederive(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+void Rederive(pqxx::work& txn, Deferred& deferred, const std::string& tenant,
               const std::string& customer, const Member& member, const v1::Journey& journey,
               const Origin& origin, bool counted = true) {
   const std::vector<internal::Fact> facts = LoadFacts(txn, tenant, customer);
@@ -241,7 +253,7 @@ void Rederive(pqxx::work& txn, analytics::PendingStats& stats, const std::string
   const analytics::Contribution before = !counted       ? analytics::Contribution{}
                                          : member.filed ? *member.filed
                                                         : analytics::ContributionOf(stored);
-  FileChange(txn, stats, tenant, customer, member, journey, before, member.enter, after, enter);
+  FileChange(txn, deferred, tenant, customer, member, journey, before, member.enter, after, enter);
   if (stored == visits) return;
   Exec(txn, sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
   ev::StagePathRederived rederived;
@@ -251,14 +263,14 @@ void Rederive(pqxx::work& txn, analytics::PendingStats& stats, const std::string
     InsertVisit(txn, tenant, customer, journey, static_cast<int>(i) + 1, visits[i]);
     *rederived.add_visits() = VisitToProto(journey, visits[i]);
   }
-  Publish(txn, tenant, customer, rederived, origin);
+  Publish(deferred, tenant, customer, rederived, origin);
 }
 
 // Folds one fact later than every fact folded so far into the customer's path on `journey`:
 // a move ends the current visit and starts the next (StageExited, StageEntered and, on a goal
 // or exit stage, JourneyCompleted). Precondition: member.filed. A fact that does not move the
 // customer writes the member's row alone (and its touchpoint's share of the analytics).
-void AdvanceMember(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+void AdvanceMember(pqxx::work& txn, Deferred& deferred, const std::string& tenant,
                    const std::string& customer, const Member& member, const v1::Journey& journey,
                    const internal::Fact& fact, const Origin& origin) {
   Visit current;
@@ -271,26 +283,26 @@ void AdvanceMember(pqxx::work& txn, analytics::PendingStats& stats, const std::s
                                     Micros(visits[0].exit_time));
     if (ended.size() != 1) {
       // The member and its visits disagree (no visit, or more than one, not exited).
-      return Rederive(txn, stats, tenant, customer, member, journey, origin);
+      return Rederive(txn, deferred, tenant, customer, member, journey, origin);
     }
     visits[0] = VisitFromRow(ended[0]);
     InsertVisit(txn, tenant, customer, journey, ended[0][0].as<int>() + 1, visits[1]);
     ev::StageExited exited;
     *exited.mutable_visit() = VisitToProto(journey, visits[0]);
-    Publish(txn, tenant, customer, exited, origin);
+    Publish(deferred, tenant, customer, exited, origin);
     ev::StageEntered entered;
     *entered.mutable_visit() = VisitToProto(journey, visits[1]);
-    Publish(txn, tenant, customer, entered, origin);
+    Publish(deferred, tenant, customer, entered, origin);
     if (const v1::Stage* stage = StageOf(journey, visits[1].stage_id);
         stage != nullptr && Terminal(journey, stage->stage_id())) {
       ev::JourneyCompleted completed;
       *completed.mutable_visit() = VisitToProto(journey, visits[1]);
       completed.set_goal(stage->kind() == v1::STAGE_KIND_GOAL);
-      Publish(txn, tenant, customer, completed, origin);
+      Publish(deferred, tenant, customer, completed, origin);
     }
   }
   const analytics::Contribution after = analytics::Advanced(*member.filed, fact, visits);
-  FileChange(txn, stats, tenant, customer, member, journey, *member.filed, member.enter, after,
+  FileChange(txn, deferred, tenant, customer, member, journey, *member.filed, member.enter, after,
              member.enter);
   UpdateMember(txn, tenant, customer, journey, member.enter, {visits.back()},
                std::make_pair(FromProtoTime(fact.occur_time()), fact.fact_id()), after);
@@ -300,7 +312,7 @@ void AdvanceMember(pqxx::work& txn, analytics::PendingStats& stats, const std::s
 // (just stored) is folded in where it is later than every fact folded before; otherwise (or
 // with no fact: facts removed or moved) the path is derived again.
 // `published` are the tenant's published versions.
-absl::Status Place(pqxx::work& txn, analytics::PendingStats& stats, const Published& published,
+absl::Status Place(pqxx::work& txn, Deferred& deferred, const Published& published,
                    const std::string& tenant, const std::string& customer,
                    const internal::Fact* fact, const Origin& origin) {
   for (const Member& member : LockMembers(txn, tenant, customer)) {
@@ -312,18 +324,18 @@ absl::Status Place(pqxx::work& txn, analytics::PendingStats& stats, const Publis
       // A member filed before migration 0003 is derived again, to file its touchpoints.
       if (member.filed.has_value() && at.first >= member.enter &&
           (!member.last_fact || at > *member.last_fact)) {
-        AdvanceMember(txn, stats, tenant, customer, member, *journey, *fact, origin);
+        AdvanceMember(txn, deferred, tenant, customer, member, *journey, *fact, origin);
         continue;
       }
     }
-    Rederive(txn, stats, tenant, customer, member, *journey, origin);
+    Rederive(txn, deferred, tenant, customer, member, *journey, origin);
   }
   return absl::OkStatus();
 }
 
 // Puts the customer on `journey` (a published version), selected at `selected`, and derives
 // its path. Returns whether it was not on the journey before.
-bool Enter(pqxx::work& txn, analytics::PendingStats& stats, const std::string& tenant,
+bool Enter(pqxx::work& txn, Deferred& deferred, const std::string& tenant,
            const std::string& customer, const v1::Journey& journey, absl::Time selected,
            const Origin& origin) {
   if (journey.stages().empty()) return false;
@@ -341,14 +353,14 @@ bool Enter(pqxx::work& txn, analytics::PendingStats& stats, const std::string& t
                 .stage_id = journey.stages(0).stage_id(),
                 .stage_enter = selected,
                 .customer = std::nullopt};
-  Rederive(txn, stats, tenant, customer, member, journey, origin, /*counted=*/false);
+  Rederive(txn, deferred, tenant, customer, member, journey, origin, /*counted=*/false);
   return true;
 }
 
 // Files the customer's contributions on every journey it is on under `after`'s owner, region
 // and level instead of `before`'s, when they differ.
-void RefileMembers(pqxx::work& txn, analytics::PendingStats& stats,
-                   const customers::CustomerRow* before, const customers::CustomerRow& after) {
+void RefileMembers(pqxx::work& txn, Deferred& deferred, const customers::CustomerRow* before,
+                   const customers::CustomerRow& after) {
   const customers::CustomerRow none;
   const customers::CustomerRow& was = before != nullptr ? *before : none;
   if (was.owner_id == after.owner_id && was.region == after.region && was.level == after.level) {
@@ -357,9 +369,9 @@ void RefileMembers(pqxx::work& txn, analytics::PendingStats& stats,
   for (const Member& member : LockMembers(txn, after.tenant_id, after.customer_id)) {
     const analytics::Contribution c =
         FiledContribution(txn, after.tenant_id, after.customer_id, member.journey_id, member.filed);
-    stats.Add(after.tenant_id, member.journey_id,
-              analytics::Diff(KeyOf(&was, member.version, member.enter), c,
-                              KeyOf(&after, member.version, member.enter), c));
+    deferred.stats.Add(after.tenant_id, member.journey_id,
+                       analytics::Diff(KeyOf(&was, member.version, member.enter), c,
+                                       KeyOf(&after, member.version, member.enter), c));
   }
 }
 
@@ -409,20 +421,21 @@ internal::Fact FactOf(const touchpoints::v1::Touchpoint& t) {
   return fact;
 }
 
-absl::Status TouchpointChanged(pqxx::work& txn, analytics::PendingStats& stats,
-                               const Published& published, const std::string& tenant,
-                               const touchpoints::v1::Touchpoint& t, const Origin& origin) {
+absl::Status TouchpointChanged(pqxx::work& txn, Deferred& deferred, const Published& published,
+                               const std::string& tenant, const touchpoints::v1::Touchpoint& t,
+                               const Origin& origin) {
   if (t.state() == touchpoints::v1::TOUCHPOINT_STATE_DELETED) {
     const pqxx::result gone = Exec(txn, sql::kDeleteFact, tenant, t.touchpoint_id());
     if (gone.empty()) return absl::OkStatus();
-    return Place(txn, stats, published, tenant, gone[0][0].as<std::string>(), nullptr, origin);
+    return Place(txn, deferred, published, tenant, gone[0][0].as<std::string>(), nullptr, origin);
   }
   const internal::Fact fact = FactOf(t);
   const StoredFact stored = StoreFact(txn, tenant, t.customer_id(), fact);
   if (stored.moved_from.has_value()) {
-    TL_RETURN_IF_ERROR(Place(txn, stats, published, tenant, *stored.moved_from, nullptr, origin));
+    TL_RETURN_IF_ERROR(
+        Place(txn, deferred, published, tenant, *stored.moved_from, nullptr, origin));
   }
-  return Place(txn, stats, published, tenant, t.customer_id(), stored.replaced ? nullptr : &fact,
+  return Place(txn, deferred, published, tenant, t.customer_id(), stored.replaced ? nullptr : &fact,
                origin);
 }
 
@@ -462,7 +475,7 @@ absl::Status ApplyTouchpointEvents(pqxx::work& txn,
   // The published versions, read once per tenant of the batch (no transaction of the mapper
   // changes them); the analytics, added once for the batch.
   absl::flat_hash_map<std::string, Published> published;
-  analytics::PendingStats stats;
+  Deferred deferred;
   for (const ev::EventEnvelope* event : events) {
     TL_ASSIGN_OR_RETURN(const std::optional<touchpoints::v1::Touchpoint> t, TouchpointOf(*event));
     if (!t.has_value()) continue;
@@ -472,15 +485,15 @@ absl::Status ApplyTouchpointEvents(pqxx::work& txn,
       it = published.emplace(event->tenant_id(), std::move(loaded)).first;
     }
     TL_RETURN_IF_ERROR(
-        TouchpointChanged(txn, stats, it->second, event->tenant_id(), *t, Origin::Of(event)));
+        TouchpointChanged(txn, deferred, it->second, event->tenant_id(), *t, Origin::Of(event)));
   }
-  stats.Apply(txn);
+  deferred.Flush(txn);
   return absl::OkStatus();
 }
 
 namespace {
 
-absl::Status ApplyCustomerChange(pqxx::work& txn, analytics::PendingStats& stats,
+absl::Status ApplyCustomerChange(pqxx::work& txn, Deferred& deferred,
                                  const customers::CustomerRow* before,
                                  const customers::CustomerRow& after,
                                  const ev::EventEnvelope* cause) {
@@ -490,7 +503,7 @@ absl::Status ApplyCustomerChange(pqxx::work& txn, analytics::PendingStats& stats
   const absl::Time now = cause != nullptr ? FromProtoTime(cause->occur_time()) : absl::Now();
   const std::string was_merged_into = before != nullptr ? before->merged_into : "";
   // First, so that everything below files under the customer as it is now.
-  RefileMembers(txn, stats, before, after);
+  RefileMembers(txn, deferred, before, after);
   if (!after.merged_into.empty() && after.merged_into != was_merged_into) {
     // Merged: its journeys fold into the survivor's; its visits leave the analytics.
     Exec(txn, sql::kMoveFactsToSurvivor, tenant, id, after.merged_into);
@@ -499,14 +512,15 @@ absl::Status ApplyCustomerChange(pqxx::work& txn, analytics::PendingStats& stats
       const std::string journey_id = row[0].as<std::string>();
       const int version = row[1].as<int>();
       const analytics::ContributionKey key = KeyOf(&after, version, TimeOfMicros(row[3]));
-      stats.Add(tenant, journey_id,
-                analytics::Diff(
-                    key, FiledContribution(txn, tenant, id, journey_id, FiledOf(row[4])), key, {}));
+      deferred.stats.Add(
+          tenant, journey_id,
+          analytics::Diff(key, FiledContribution(txn, tenant, id, journey_id, FiledOf(row[4])), key,
+                          {}));
       if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
-        Enter(txn, stats, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
+        Enter(txn, deferred, tenant, after.merged_into, *journey, TimeOfMicros(row[2]), origin);
       }
     }
-    return Place(txn, stats, published, tenant, after.merged_into, nullptr, origin);
+    return Place(txn, deferred, published, tenant, after.merged_into, nullptr, origin);
   }
   TL_ASSIGN_OR_RETURN(const Published published, LoadPublished(txn, tenant));
   bool rederive = false;
@@ -515,10 +529,10 @@ absl::Status ApplyCustomerChange(pqxx::work& txn, analytics::PendingStats& stats
     Exec(txn, sql::kMoveFactsToRestored, tenant, id, was_merged_into);
     for (const pqxx::row& row : Exec(txn, sql::kVisitedJourneys, tenant, id)) {
       if (const v1::Journey* journey = published.Find(row[0].as<std::string>(), row[1].as<int>())) {
-        Enter(txn, stats, tenant, id, *journey, TimeOfMicros(row[2]), origin);
+        Enter(txn, deferred, tenant, id, *journey, TimeOfMicros(row[2]), origin);
       }
     }
-    TL_RETURN_IF_ERROR(Place(txn, stats, published, tenant, was_merged_into, nullptr, origin));
+    TL_RETURN_IF_ERROR(Place(txn, deferred, published, tenant, was_merged_into, nullptr, origin));
     rederive = true;
   }
   if (after.state != cv1::CUSTOMER_STATE_ACTIVE) return absl::OkStatus();
@@ -549,11 +563,11 @@ absl::Status ApplyCustomerChange(pqxx::work& txn, analytics::PendingStats& stats
   for (const auto& [journey_id, version] : published.latest) {
     const v1::Journey* journey = published.Find(journey_id, version);
     if (!on.contains(journey_id) && Selects(journey->entry_rule(), profile)) {
-      Enter(txn, stats, tenant, id, *journey, now, origin);
+      Enter(txn, deferred, tenant, id, *journey, now, origin);
     }
   }
-  if (change.has_value()) return Place(txn, stats, published, tenant, id, &*change, origin);
-  if (rederive) return Place(txn, stats, published, tenant, id, nullptr, origin);
+  if (change.has_value()) return Place(txn, deferred, published, tenant, id, &*change, origin);
+  if (rederive) return Place(txn, deferred, published, tenant, id, nullptr, origin);
   return absl::OkStatus();
 }
 
@@ -561,9 +575,9 @@ absl::Status ApplyCustomerChange(pqxx::work& txn, analytics::PendingStats& stats
 
 absl::Status CustomerChanged(pqxx::work& txn, const customers::CustomerRow* before,
                              const customers::CustomerRow& after, const ev::EventEnvelope* cause) {
-  analytics::PendingStats stats;
-  TL_RETURN_IF_ERROR(ApplyCustomerChange(txn, stats, before, after, cause));
-  stats.Apply(txn);
+  Deferred deferred;
+  TL_RETURN_IF_ERROR(ApplyCustomerChange(txn, deferred, before, after, cause));
+  deferred.Flush(txn);
   return absl::OkStatus();
 }
 
@@ -600,9 +614,10 @@ absl::StatusOr<v1::CustomerJourney> MoveCustomer(
   move->set_user_id(user_id);
   move->set_reason(reason);
   StoreFact(txn, tenant, customer_id, fact);
-  analytics::PendingStats stats;
-  TL_RETURN_IF_ERROR(Place(txn, stats, published, tenant, customer_id, &fact, Origin{"", user_id}));
-  stats.Apply(txn);
+  Deferred deferred;
+  TL_RETURN_IF_ERROR(
+      Place(txn, deferred, published, tenant, customer_id, &fact, Origin{"", user_id}));
+  deferred.Flush(txn);
   const std::vector<Member> now_members = LockMembers(txn, tenant, customer_id);
   const auto moved = std::find_if(now_members.begin(), now_members.end(),
                                   [&](const Member& m) { return m.journey_id == journey_id; });
@@ -620,7 +635,7 @@ absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
   const v1::Journey* journey = published.Find(journey_id, version);
   int64_t entered = 0;
   bool finished = true;
-  analytics::PendingStats stats;
+  Deferred deferred;
   if (journey != nullptr) {  // else archived meanwhile: nothing to enter
     const pqxx::result page = Exec(txn, sql::kCustomersAfter, tenant, after, batch);
     for (const pqxx::row& row : page) {
@@ -631,13 +646,13 @@ absl::StatusOr<bool> RunEntryPass(pqxx::work& txn, int batch, absl::Time now) {
           .tags = pg::ParseTextArray(row[4])};
       after = row[0].as<std::string>();
       if (Selects(journey->entry_rule(), profile) &&
-          Enter(txn, stats, tenant, after, *journey, now, Origin{})) {
+          Enter(txn, deferred, tenant, after, *journey, now, Origin{})) {
         ++entered;
       }
     }
     finished = page.size() < static_cast<size_t>(batch);
   }
-  stats.Apply(txn);
+  deferred.Flush(txn);
   Exec(txn, sql::kAdvanceEntryPass, tenant, journey_id, version, after, entered, finished);
   return true;
 }
