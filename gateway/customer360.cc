@@ -23,6 +23,7 @@ namespace touchline::gateway {
 namespace {
 
 namespace cv1 = ::touchline::contacts::v1;
+namespace jv1 = ::touchline::journeys::v1;
 namespace pv1 = ::touchline::permissions::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 
@@ -45,9 +46,10 @@ void Prepare(grpc::ClientContext& context, const Headers& headers, absl::Duratio
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
-// Reads a stored entry straight into `view` and `shares`: the customer, the shares and the
-// first `count` touchpoints; the others are skipped, not parsed (a hit needs 10 of 20). Every
-// field of the entry is a message, so anything else means the bytes are not an entry.
+// Reads a stored entry straight into `view` and `shares`: the customer, the shares, the
+// first `count` touchpoints and the journeys; the other touchpoints are skipped, not parsed
+// (a hit needs 10 of 20). Every field of the entry is a message, so anything else means the
+// bytes are not an entry.
 absl::Status ParseView(std::string_view bytes, int count, gateway::v1::GetCustomer360Response& view,
                        google::protobuf::RepeatedPtrField<pv1::CustomerShare>& shares) {
   using Entry = Customer360Cache::Entry;
@@ -66,6 +68,8 @@ absl::Status ParseView(std::string_view bytes, int count, gateway::v1::GetCustom
       target = shares.Add();
     } else if (field == Entry::kTouchpointsFieldNumber && view.recent_touchpoints_size() < count) {
       target = view.add_recent_touchpoints();
+    } else if (field == Entry::kJourneysFieldNumber) {
+      target = view.add_journeys();
     }
     if (target == nullptr) {
       if (!in.Skip(static_cast<int>(length))) return corrupt;
@@ -76,6 +80,17 @@ absl::Status ParseView(std::string_view bytes, int count, gateway::v1::GetCustom
     in.PopLimit(limit);
   }
   return in.ConsumedEntireMessage() ? absl::OkStatus() : corrupt;
+}
+
+// Moves the customer, the first `count` touchpoints and the journeys of `entry` into `view`.
+void MoveIntoView(Customer360Cache::Entry& entry, int count,
+                  gateway::v1::GetCustomer360Response& view) {
+  *view.mutable_customer() = std::move(*entry.mutable_customer());
+  for (tv1::Touchpoint& t : *entry.mutable_touchpoints()) {
+    if (view.recent_touchpoints_size() == count) break;
+    *view.add_recent_touchpoints() = std::move(t);
+  }
+  *view.mutable_journeys() = std::move(*entry.mutable_journeys());
 }
 
 }  // namespace
@@ -107,7 +122,8 @@ ServiceLoader::ServiceLoader(Options options, const auth::Authenticator* authent
       authenticator_(authenticator),
       contacts_(cv1::ContactsService::NewStub(options_.contacts)),
       touchpoints_(tv1::TouchpointsService::NewStub(options_.touchpoints)),
-      permissions_(pv1::PermissionsService::NewStub(options_.permissions)) {}
+      permissions_(pv1::PermissionsService::NewStub(options_.permissions)),
+      journeys_(options_.journeys ? jv1::JourneysService::NewStub(options_.journeys) : nullptr) {}
 
 bool ServiceLoader::HasServiceKey(const std::string& tenant) {
   const auto key = options_.service_keys.find(tenant);
@@ -152,10 +168,10 @@ Headers ServiceLoader::ServiceKeyHeaders(const std::string& tenant) {
   return {{auth::kApiKeyHeader, options_.service_keys.at(tenant)}};
 }
 
-absl::StatusOr<Customer360Cache::Entry> ServiceLoader::Load(const Headers& headers,
-                                                            const std::string& customer_id,
-                                                            bool with_shares) {
-  // The three reads run at once; the view takes as long as the slowest.
+absl::StatusOr<Customer360Cache::Loaded> ServiceLoader::Load(const Headers& headers,
+                                                             const std::string& customer_id,
+                                                             bool with_shares) {
+  // The reads run at once; the view takes as long as the slowest.
   cv1::GetCustomerRequest customer_request;
   customer_request.set_customer_id(customer_id);
   cv1::GetCustomerResponse customer;
@@ -166,45 +182,66 @@ absl::StatusOr<Customer360Cache::Entry> ServiceLoader::Load(const Headers& heade
   pv1::ListCustomerSharesRequest shares_request;
   shares_request.set_customer_id(customer_id);
   pv1::ListCustomerSharesResponse shares;
+  jv1::GetCustomerJourneysRequest journeys_request;
+  journeys_request.set_customer_id(customer_id);
+  jv1::GetCustomerJourneysResponse journeys;
 
-  grpc::ClientContext customer_context, touchpoints_context, shares_context;
-  grpc::Status customer_status, touchpoints_status, shares_status;
-  absl::BlockingCounter pending(with_shares ? 3 : 2);
+  grpc::ClientContext customer_context, touchpoints_context, shares_context, journeys_context;
+  grpc::Status customer_status, touchpoints_status, shares_status, journeys_status;
+  absl::BlockingCounter pending(2 + (with_shares ? 1 : 0) + (journeys_ != nullptr ? 1 : 0));
+  const auto answered = [&pending](grpc::Status& status) {
+    return [&pending, &status](grpc::Status s) {
+      status = std::move(s);
+      pending.DecrementCount();
+    };
+  };
   Prepare(customer_context, headers, options_.timeout);
   contacts_->async()->GetCustomer(&customer_context, &customer_request, &customer,
-                                  [&](grpc::Status s) {
-                                    customer_status = std::move(s);
-                                    pending.DecrementCount();
-                                  });
+                                  answered(customer_status));
   Prepare(touchpoints_context, headers, options_.timeout);
   touchpoints_->async()->ListTouchpoints(&touchpoints_context, &touchpoints_request, &touchpoints,
-                                         [&](grpc::Status s) {
-                                           touchpoints_status = std::move(s);
-                                           pending.DecrementCount();
-                                         });
+                                         answered(touchpoints_status));
   if (with_shares) {
     Prepare(shares_context, headers, options_.timeout);
     permissions_->async()->ListCustomerShares(&shares_context, &shares_request, &shares,
-                                              [&](grpc::Status s) {
-                                                shares_status = std::move(s);
-                                                pending.DecrementCount();
-                                              });
+                                              answered(shares_status));
+  }
+  if (journeys_ != nullptr) {
+    Prepare(journeys_context, headers, options_.timeout);
+    journeys_->async()->GetCustomerJourneys(&journeys_context, &journeys_request, &journeys,
+                                            answered(journeys_status));
   }
   pending.Wait();
 
   if (!customer_status.ok()) return status::FromGrpcStatus(customer_status);
-  // NOT_FOUND from these two: their read models have not heard of the customer yet, so it
-  // has no touchpoints or shares there yet either.
+  // NOT_FOUND from these two (and from journeys, below): their read models have not heard of
+  // the customer yet, so it has no touchpoints, shares or journeys there yet either.
   for (const grpc::Status* part : {&touchpoints_status, &shares_status}) {
     if (!part->ok() && part->error_code() != grpc::StatusCode::NOT_FOUND) {
       return status::FromGrpcStatus(*part);
     }
   }
-  Customer360Cache::Entry entry;
+  Customer360Cache::Loaded loaded;
+  Customer360Cache::Entry& entry = loaded.entry;
   *entry.mutable_customer() = std::move(*customer.mutable_customer());
   *entry.mutable_touchpoints() = std::move(*touchpoints.mutable_touchpoints());
   *entry.mutable_shares() = std::move(*shares.mutable_shares());
-  return entry;
+  *entry.mutable_journeys() = std::move(*journeys.mutable_journeys());
+  // The journeys are the one part a view is served without: the customer and its touchpoints
+  // matter more than where it stands on a journey, and journeys is the newest service, not
+  // one the 360 may go down with. Such a view is not stored, or it would show no journeys
+  // until the customer's next event or the TTL; each view is read again until journeys
+  // answers.
+  if (!journeys_status.ok() && journeys_status.error_code() != grpc::StatusCode::NOT_FOUND) {
+    loaded.storable = false;
+    if (!journeys_failing_.exchange(true)) {
+      log::Warning("journeys unavailable; 360 views are served without journeys, uncached",
+                   {{"error", status::FromGrpcStatus(journeys_status).ToString()}});
+    }
+  } else if (journeys_ != nullptr && journeys_failing_.exchange(false)) {
+    log::Info("journeys answering again; 360 views hold journeys", {});
+  }
+  return loaded;
 }
 
 Customer360Service::Customer360Service(Customer360Loader* loader, Customer360Cache* cache,
@@ -278,13 +315,9 @@ absl::StatusOr<Customer360Service::Served> Customer360Service::Get(
   Served served;
   if (!loader_->HasServiceKey(caller.tenant_id)) {
     // Read as the caller: the services enforce and audit, and nothing is cached.
-    TL_ASSIGN_OR_RETURN(Customer360Cache::Entry entry,
+    TL_ASSIGN_OR_RETURN(Customer360Cache::Loaded loaded,
                         loader_->Load(credential, customer_id, /*with_shares=*/false));
-    *served.response.mutable_customer() = std::move(*entry.mutable_customer());
-    for (tv1::Touchpoint& t : *entry.mutable_touchpoints()) {
-      if (served.response.recent_touchpoints_size() == count) break;
-      *served.response.add_recent_touchpoints() = std::move(t);
-    }
+    MoveIntoView(loaded.entry, count, served.response);
     served.outcome = CacheOutcome::kBypass;
     return served;
   }
@@ -296,14 +329,11 @@ absl::StatusOr<Customer360Service::Served> Customer360Service::Get(
   if (cache_ != nullptr) {
     TL_ASSIGN_OR_RETURN(cached, cache_->GetOrLoad(caller.tenant_id, customer_id, load));
   } else {
-    TL_ASSIGN_OR_RETURN(cached.entry, load());
+    TL_ASSIGN_OR_RETURN(Customer360Cache::Loaded loaded, load());
+    cached.entry = std::move(loaded.entry);
     cached.outcome = CacheOutcome::kBypass;
   }
-  *served.response.mutable_customer() = std::move(*cached.entry.mutable_customer());
-  for (tv1::Touchpoint& t : *cached.entry.mutable_touchpoints()) {
-    if (served.response.recent_touchpoints_size() == count) break;
-    *served.response.add_recent_touchpoints() = std::move(t);
-  }
+  MoveIntoView(cached.entry, count, served.response);
   TL_RETURN_IF_ERROR(Enforce(caller, cached.entry.shares(), served.response));
   served.outcome = cached.outcome;
   return served;
@@ -319,6 +349,8 @@ absl::Status Customer360Service::Enforce(
     return absl::NotFoundError(
         absl::StrCat("customer ", view.customer().customer_id(), " not found"));
   }
+  // The journeys are left as they are: no field policy names their fields and none is
+  // sensitive, so whoever may see the customer sees them (as journeys itself answers).
   const std::vector<std::string> customer_fields =
       scope->Redact(auth::kCustomerResource, *view.mutable_customer());
   std::vector<std::vector<std::string>> touchpoint_fields;
@@ -385,14 +417,14 @@ void Customer360Service::GetEncodedAsync(const auth::RequestContext& caller, Hea
     done(scope.status());
     return;
   }
-  auto call = std::make_shared<EncodedCall>(EncodedCall{
-      .caller = caller,
-      .credential = std::move(credential),
-      .request = std::move(request),
-      .encoding = encoding,
-      .query = *std::move(query),
-      .field = PreparedField((*scope)->FieldProfile(), encoding),
-      .done = std::move(done)});
+  auto call = std::make_shared<EncodedCall>(
+      EncodedCall{.caller = caller,
+                  .credential = std::move(credential),
+                  .request = std::move(request),
+                  .encoding = encoding,
+                  .query = *std::move(query),
+                  .field = PreparedField((*scope)->FieldProfile(), encoding),
+                  .done = std::move(done)});
   if (cache_ == nullptr || !loader_->HasServiceKey(call->caller.tenant_id)) {
     GetEncodedBlocking(std::move(call));
     return;
@@ -408,8 +440,8 @@ void Customer360Service::GetEncodedAsync(const auth::RequestContext& caller, Hea
           return;
         }
         if (found->prepared) {
-          call->done(ServePrepared(call->caller, *found->prepared, call->query.count,
-                                   call->encoding));
+          call->done(
+              ServePrepared(call->caller, *found->prepared, call->query.count, call->encoding));
           return;
         }
         // Once per entry and field profile: made where blocking is allowed.
@@ -477,8 +509,7 @@ absl::StatusOr<Customer360Service::Encoded> Customer360Service::ServePrepared(
   touchpoints.reserve(view.touchpoints.size());
   for (const PreparedView::Part& part : view.touchpoints) touchpoints.push_back(&part.read);
   AuditReads(caller, view.row.customer_id, view.customer.read, touchpoints);
-  return Encoded{.bytes = encoder_->Assemble(view, count, encoding),
-                 .outcome = CacheOutcome::kHit};
+  return Encoded{.bytes = encoder_->Assemble(view, count, encoding), .outcome = CacheOutcome::kHit};
 }
 
 }  // namespace touchline::gateway

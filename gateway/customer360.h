@@ -4,6 +4,7 @@
 #ifndef TOUCHLINE_GATEWAY_CUSTOMER360_H_
 #define TOUCHLINE_GATEWAY_CUSTOMER360_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@
 #include "grpcpp/channel.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/gateway/v1/gateway_service.pb.h"
+#include "touchline/journeys/v1/journeys_service.grpc.pb.h"
 #include "touchline/permissions/v1/permissions_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
@@ -44,13 +46,15 @@ class Customer360Loader {
   // credential and not cached.
   virtual bool HasServiceKey(const std::string& tenant) = 0;
 
-  // The customer, every share and the latest kMaxRecentTouchpoints touchpoints, read with
-  // `headers`. NOT_FOUND when the customer does not exist (or the credential cannot see it);
-  // other errors of the services as they answered. A customer that touchpoints or permissions
-  // do not know yet (their read models follow contacts) has no touchpoints or shares.
-  virtual absl::StatusOr<Customer360Cache::Entry> Load(const Headers& headers,
-                                                       const std::string& customer_id,
-                                                       bool with_shares) = 0;
+  // The customer, every share, the latest kMaxRecentTouchpoints touchpoints and every
+  // journey the customer is on, read with `headers`. NOT_FOUND when the customer does not
+  // exist (or the credential cannot see it); other errors of the services as they answered.
+  // A customer that touchpoints, permissions or journeys do not know yet (their read models
+  // follow contacts) has no touchpoints, shares or journeys. Journeys that cannot be read
+  // do not fail the load: the entry comes without them and not storable.
+  virtual absl::StatusOr<Customer360Cache::Loaded> Load(const Headers& headers,
+                                                        const std::string& customer_id,
+                                                        bool with_shares) = 0;
 
   // The headers that carry `tenant`'s service key. Precondition: HasServiceKey(tenant).
   virtual Headers ServiceKeyHeaders(const std::string& tenant) = 0;
@@ -63,6 +67,8 @@ class ServiceLoader final : public Customer360Loader {
     std::shared_ptr<grpc::Channel> contacts;
     std::shared_ptr<grpc::Channel> touchpoints;
     std::shared_ptr<grpc::Channel> permissions;
+    // Null when the gateway has no journeys service: the views then hold no journeys.
+    std::shared_ptr<grpc::Channel> journeys;
     // Service keys ("tlk_<tenant>_..."), by the tenant named in each.
     absl::flat_hash_map<std::string, std::string> service_keys;
     // Deadline of each call to a service.
@@ -74,9 +80,9 @@ class ServiceLoader final : public Customer360Loader {
   ServiceLoader(Options options, const auth::Authenticator* authenticator);
 
   bool HasServiceKey(const std::string& tenant) override;
-  absl::StatusOr<Customer360Cache::Entry> Load(const Headers& headers,
-                                               const std::string& customer_id,
-                                               bool with_shares) override;
+  absl::StatusOr<Customer360Cache::Loaded> Load(const Headers& headers,
+                                                const std::string& customer_id,
+                                                bool with_shares) override;
   Headers ServiceKeyHeaders(const std::string& tenant) override;
 
  private:
@@ -85,6 +91,11 @@ class ServiceLoader final : public Customer360Loader {
   const std::unique_ptr<contacts::v1::ContactsService::Stub> contacts_;
   const std::unique_ptr<touchpoints::v1::TouchpointsService::Stub> touchpoints_;
   const std::unique_ptr<permissions::v1::PermissionsService::Stub> permissions_;
+  // Null without a journeys channel.
+  const std::unique_ptr<journeys::v1::JourneysService::Stub> journeys_;
+  // Whether the last read of journeys failed, so that an outage is logged once, not on every
+  // view.
+  std::atomic<bool> journeys_failing_{false};
   absl::Mutex mu_;
   // Tenants whose key was found unfit, so that it is logged once, not on every call.
   absl::flat_hash_set<std::string> reported_ ABSL_GUARDED_BY(mu_);
@@ -114,7 +125,8 @@ class Customer360Service {
   // customer_id that is not a UUID or a touchpoint_count outside 0..20; NOT_FOUND "customer
   // <id> not found" for a customer that does not exist or that the caller may not see (the
   // same words, as contacts answers); UNAVAILABLE and the like when the services cannot
-  // answer. Reads of sensitive fields are reported to the audit log.
+  // answer, except journeys: without them the view is served with no journeys, and not
+  // cached. Reads of sensitive fields are reported to the audit log.
   absl::StatusOr<Served> Get(const auth::RequestContext& caller, const Headers& credential,
                              const gateway::v1::GetCustomer360Request& request);
 

@@ -1,7 +1,7 @@
 // The 360 view served from prepared views in a real Redis (TOUCHLINE_REDIS_ADDR): each answer
 // byte for byte what the view read without the cache encodes to, for each field profile its
-// own bytes, nothing prepared left after an invalidation, the row decision and the audit
-// entries as before.
+// own bytes, nothing prepared left after an invalidation, a view read without its journeys
+// served but never cached, the row decision and the audit entries as before.
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,19 +71,29 @@ Customer360Cache::Entry MakeEntry(const std::string& name) {
     t->set_subject("回访 " + std::to_string(i));
     if (i % 2 == 0) t->set_content("客户投诉物流太慢");
   }
+  for (const char* stage : {"consideration", "onboarding"}) {
+    journeys::v1::CustomerJourney* journey = entry.add_journeys();
+    journey->set_journey_id(std::string("4f1c2d3e-0000-4000-8000-0000000") + stage[0] + "0001");
+    journey->set_version(1);
+    journey->set_journey_display_name(std::string("旅程 ") + stage);
+    journey->set_stage_id(stage);
+    journey->set_stage_kind(journeys::v1::STAGE_KIND_NORMAL);
+    journey->mutable_stage_enter_time()->set_seconds(1767225600);
+    journey->mutable_journey_enter_time()->set_seconds(1767139200);
+  }
   return entry;
 }
 
 class FakeLoader : public Customer360Loader {
  public:
   bool HasServiceKey(const std::string& tenant) override { return tenant == kTenant; }
-  absl::StatusOr<Customer360Cache::Entry> Load(const Headers&, const std::string& customer_id,
-                                               bool) override {
+  absl::StatusOr<Customer360Cache::Loaded> Load(const Headers&, const std::string& customer_id,
+                                                bool) override {
     ++loads;
     if (customer_id != kCustomerId) {
       return absl::NotFoundError("customer " + customer_id + " not found");
     }
-    return entry;
+    return Customer360Cache::Loaded{.entry = entry, .storable = storable};
   }
   Headers ServiceKeyHeaders(const std::string& tenant) override {
     return {{"x-api-key", "tlk_" + tenant + "_service"}};
@@ -91,6 +101,8 @@ class FakeLoader : public Customer360Loader {
 
   std::atomic<int> loads = 0;
   Customer360Cache::Entry entry = MakeEntry("北京星河贸易有限公司");
+  // False: loads as ServiceLoader's while journeys does not answer.
+  bool storable = true;
 };
 
 auth::RequestContext Caller(pv1::EffectiveScope scope) {
@@ -328,6 +340,30 @@ TEST_F(Customer360PreparedTest, AnInvalidationDropsThePreparedViews) {
     EXPECT_EQ(got.bytes, Reference(*caller, Request(), Encoding::kJson));
   }
   EXPECT_EQ(loader_.loads, 2);
+}
+
+TEST_F(Customer360PreparedTest, AViewReadWithoutItsJourneysIsServedButNeverCached) {
+  const auth::RequestContext rep = Caller(Rep("u-rep1"));
+  loader_.storable = false;
+  loader_.entry.clear_journeys();
+  for (Encoding encoding : {Encoding::kProto, Encoding::kJson, Encoding::kProto}) {
+    TL_ASSERT_OK_AND_ASSIGN(const Encoded got, GetEncoded(rep, Request(), encoding));
+    EXPECT_EQ(got.outcome, CacheOutcome::kBypass);
+    EXPECT_EQ(got.bytes, Reference(rep, Request(), encoding));
+  }
+  EXPECT_EQ(loader_.loads, 3);
+  EXPECT_THAT(HashFields(), IsEmpty());
+
+  // Journeys answers again: the next view is whole, cached and then served from the cache.
+  loader_.storable = true;
+  loader_.entry = MakeEntry("北京星河贸易有限公司");
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded whole, GetEncoded(rep, Request(), Encoding::kJson));
+  EXPECT_EQ(whole.outcome, CacheOutcome::kMiss);
+  EXPECT_THAT(whole.bytes, ::testing::HasSubstr("\"stageId\":\"onboarding\""));
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded hit, GetEncoded(rep, Request(), Encoding::kJson));
+  EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(hit.bytes, whole.bytes);
+  EXPECT_EQ(loader_.loads, 4);
 }
 
 TEST_F(Customer360PreparedTest, AnInvisibleCustomerIsNotFoundOnEveryPath) {

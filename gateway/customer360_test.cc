@@ -1,23 +1,35 @@
 // The 360 view's own rules over a fake loader: input checks, the row decision and field
 // policies applied after the cache (the same engine as the services), the number of
-// touchpoints, and reading as the caller when the tenant has no service key.
+// touchpoints, the journeys, and reading as the caller when the tenant has no service key.
+// Then ServiceLoader over in-process fakes of the services: the journeys read with the same
+// credential, and a view without them (not storable) when journeys fails.
 #include "gateway/customer360.h"
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "common/auth/scope.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/status/errors.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
 namespace touchline::gateway {
 namespace {
 
+namespace cv1 = ::touchline::contacts::v1;
+namespace jv1 = ::touchline::journeys::v1;
 namespace pv1 = ::touchline::permissions::v1;
+namespace tv1 = ::touchline::touchpoints::v1;
+using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::touchline::testing::StatusIs;
@@ -50,20 +62,27 @@ Customer360Cache::Entry Entry(
     t->set_subject("回访 " + std::to_string(i));
     t->set_content("客户投诉物流太慢");
   }
+  jv1::CustomerJourney* journey = entry.add_journeys();
+  journey->set_journey_id("4f1c2d3e-0000-4000-8000-00000000a001");
+  journey->set_version(2);
+  journey->set_journey_display_name("零售客户旅程");
+  journey->set_stage_id("consideration");
+  journey->set_stage_kind(jv1::STAGE_KIND_NORMAL);
+  journey->mutable_stage_enter_time()->set_seconds(1767225600);
   return entry;
 }
 
 class FakeLoader : public Customer360Loader {
  public:
   bool HasServiceKey(const std::string& tenant) override { return tenant == kTenant; }
-  absl::StatusOr<Customer360Cache::Entry> Load(const Headers& headers,
-                                               const std::string& customer_id,
-                                               bool with_shares) override {
+  absl::StatusOr<Customer360Cache::Loaded> Load(const Headers& headers,
+                                                const std::string& customer_id,
+                                                bool with_shares) override {
     calls.push_back({headers, customer_id, with_shares});
     if (customer_id != kCustomerId) {
       return absl::NotFoundError("customer " + customer_id + " not found");
     }
-    return entry;
+    return Customer360Cache::Loaded{.entry = entry, .storable = true};
   }
   Headers ServiceKeyHeaders(const std::string& tenant) override {
     return {{"x-api-key", "tlk_" + tenant + "_service"}};
@@ -224,6 +243,217 @@ TEST_F(Customer360ServiceTest, TenantWithoutServiceKeyIsReadAsTheCaller) {
   ASSERT_EQ(loader_.calls.size(), 1u);
   EXPECT_EQ(loader_.calls[0].headers, credential_);
   EXPECT_FALSE(loader_.calls[0].with_shares);
+}
+
+TEST_F(Customer360ServiceTest, JourneysAreShownAsTheyAreToWhoeverSeesTheCustomer) {
+  pv1::EffectiveScope hidden = Rep("u-rep1");
+  *hidden.add_field_rules() =
+      auth::testing::FieldRuleOf("customer", "contact_persons", pv1::FIELD_ACCESS_HIDDEN);
+  *hidden.add_field_rules() = auth::testing::FieldRuleOf(
+      "touchpoint", "subject", pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_PARTIAL);
+  for (const pv1::EffectiveScope& scope :
+       {Rep("u-rep1"), auth::testing::PartnerScope("dealer-1"), hidden}) {
+    TL_ASSERT_OK_AND_ASSIGN(auto served, views_.Get(Caller(scope), credential_, Request()));
+    ASSERT_EQ(served.response.journeys_size(), 1) << scope.user_id();
+    EXPECT_TRUE(MessageDifferencer::Equals(served.response.journeys(0), loader_.entry.journeys(0)))
+        << served.response.journeys(0).DebugString();
+  }
+  // Nobody else sees them: the customer is not found.
+  EXPECT_THAT(views_.Get(Caller(Rep("u-rep2")), credential_, Request()).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(Customer360ServiceTest, EveryJourneyWhateverTheTouchpointCount) {
+  jv1::CustomerJourney second = loader_.entry.journeys(0);
+  second.set_journey_id("4f1c2d3e-0000-4000-8000-00000000a002");
+  second.set_journey_display_name("售后旅程");
+  *loader_.entry.add_journeys() = second;
+  for (int count : {1, kMaxRecentTouchpoints}) {
+    TL_ASSERT_OK_AND_ASSIGN(
+        auto served, views_.Get(Caller(Rep("u-rep1")), credential_, Request(kCustomerId, count)));
+    ASSERT_EQ(served.response.journeys_size(), 2);
+    EXPECT_EQ(served.response.journeys(1).journey_display_name(), "售后旅程");
+  }
+}
+
+TEST_F(Customer360ServiceTest, TenantWithoutServiceKeyGetsTheJourneysReadAsTheCaller) {
+  TL_ASSERT_OK_AND_ASSIGN(auto served,
+                          views_.Get(Caller(Rep("u-rep2"), "globex"), credential_, Request()));
+  ASSERT_EQ(served.response.journeys_size(), 1);
+  EXPECT_EQ(served.response.journeys(0).stage_id(), "consideration");
+}
+
+// The four services the loader reads, in one in-process server: contacts knows kCustomerId
+// only, touchpoints has one touchpoint, permissions no share, and journeys answers what the
+// test sets, noting the metadata of each call.
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, grpc::Status status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(std::move(status));
+  return reactor;
+}
+
+class FakeContacts final : public cv1::ContactsService::CallbackService {
+  grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
+                                        const cv1::GetCustomerRequest* request,
+                                        cv1::GetCustomerResponse* response) override {
+    if (request->customer_id() != kCustomerId) {
+      return Answer(context, grpc::Status(grpc::StatusCode::NOT_FOUND, "customer not found"));
+    }
+    response->mutable_customer()->set_customer_id(kCustomerId);
+    response->mutable_customer()->set_display_name("北京星河贸易有限公司");
+    return Answer(context, grpc::Status::OK);
+  }
+};
+
+class FakeTouchpoints final : public tv1::TouchpointsService::CallbackService {
+  grpc::ServerUnaryReactor* ListTouchpoints(grpc::CallbackServerContext* context,
+                                            const tv1::ListTouchpointsRequest* request,
+                                            tv1::ListTouchpointsResponse* response) override {
+    tv1::Touchpoint* touchpoint = response->add_touchpoints();
+    touchpoint->set_touchpoint_id("t0");
+    touchpoint->set_customer_id(request->customer_id());
+    return Answer(context, grpc::Status::OK);
+  }
+};
+
+class FakePermissions final : public pv1::PermissionsService::CallbackService {
+  grpc::ServerUnaryReactor* ListCustomerShares(grpc::CallbackServerContext* context,
+                                               const pv1::ListCustomerSharesRequest*,
+                                               pv1::ListCustomerSharesResponse*) override {
+    return Answer(context, grpc::Status::OK);
+  }
+};
+
+class FakeJourneys final : public jv1::JourneysService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* GetCustomerJourneys(
+      grpc::CallbackServerContext* context, const jv1::GetCustomerJourneysRequest* request,
+      jv1::GetCustomerJourneysResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    std::string key;
+    const auto found = context->client_metadata().find("x-api-key");
+    if (found != context->client_metadata().end()) {
+      key.assign(found->second.data(), found->second.size());
+    }
+    calls_.push_back({request->customer_id(), key});
+    if (!status_.ok()) return Answer(context, status_);
+    for (const jv1::CustomerJourney& journey : journeys_) *response->add_journeys() = journey;
+    return Answer(context, grpc::Status::OK);
+  }
+
+  void Set(grpc::Status status, std::vector<jv1::CustomerJourney> journeys) {
+    absl::MutexLock lock(&mu_);
+    status_ = std::move(status);
+    journeys_ = std::move(journeys);
+  }
+
+  // (customer id, x-api-key) of each call.
+  std::vector<std::pair<std::string, std::string>> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+  std::vector<jv1::CustomerJourney> journeys_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, std::string>> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+class ServiceLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&contacts_);
+    builder.RegisterService(&touchpoints_);
+    builder.RegisterService(&permissions_);
+    builder.RegisterService(&journeys_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                   grpc::InsecureChannelCredentials());
+    journeys_.Set(grpc::Status::OK, {Entry().journeys(0)});
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  // A loader of the fakes; without journeys when `with_journeys` is false. Load needs no
+  // authenticator (only HasServiceKey does).
+  std::unique_ptr<ServiceLoader> Loader(bool with_journeys) {
+    return std::make_unique<ServiceLoader>(
+        ServiceLoader::Options{.contacts = channel_,
+                               .touchpoints = channel_,
+                               .permissions = channel_,
+                               .journeys = with_journeys ? channel_ : nullptr,
+                               .service_keys = {},
+                               .timeout = absl::Seconds(5)},
+        nullptr);
+  }
+
+  const Headers key_ = {{"x-api-key", "tlk_acme_service"}};
+  FakeContacts contacts_;
+  FakeTouchpoints touchpoints_;
+  FakePermissions permissions_;
+  FakeJourneys journeys_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(ServiceLoaderTest, ReadsTheJourneysWithTheSameCredentialAndTheEntryIsStorable) {
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                          Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
+  EXPECT_TRUE(loaded.storable);
+  EXPECT_EQ(loaded.entry.customer().display_name(), "北京星河贸易有限公司");
+  ASSERT_EQ(loaded.entry.journeys_size(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(loaded.entry.journeys(0), Entry().journeys(0)));
+  EXPECT_THAT(journeys_.calls(), ElementsAre(Pair(kCustomerId, "tlk_acme_service")));
+}
+
+TEST_F(ServiceLoaderTest, JourneysFailingLeavesTheRestOfTheViewButNotStorable) {
+  for (const grpc::StatusCode code :
+       {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::DEADLINE_EXCEEDED,
+        grpc::StatusCode::INTERNAL}) {
+    journeys_.Set(grpc::Status(code, "journeys down"), {Entry().journeys(0)});
+    TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                            Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
+    EXPECT_FALSE(loaded.storable) << code;
+    EXPECT_EQ(loaded.entry.customer().customer_id(), kCustomerId);
+    EXPECT_EQ(loaded.entry.touchpoints_size(), 1);
+    EXPECT_EQ(loaded.entry.journeys_size(), 0);
+  }
+  // And once journeys answers again, the entries are whole and storable.
+  journeys_.Set(grpc::Status::OK, {Entry().journeys(0)});
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                          Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
+  EXPECT_TRUE(loaded.storable);
+  EXPECT_EQ(loaded.entry.journeys_size(), 1);
+}
+
+TEST_F(ServiceLoaderTest, ACustomerJourneysDoesNotKnowHasNoJourneysAndIsStorable) {
+  journeys_.Set(grpc::Status(grpc::StatusCode::NOT_FOUND, "customer not found"), {});
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                          Loader(true)->Load(key_, kCustomerId, /*with_shares=*/false));
+  EXPECT_TRUE(loaded.storable);
+  EXPECT_EQ(loaded.entry.journeys_size(), 0);
+  EXPECT_EQ(loaded.entry.touchpoints_size(), 1);
+}
+
+TEST_F(ServiceLoaderTest, WithoutAJourneysServiceTheViewHasNoneAndJourneysIsNotAsked) {
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                          Loader(false)->Load(key_, kCustomerId, /*with_shares=*/true));
+  EXPECT_TRUE(loaded.storable);
+  EXPECT_EQ(loaded.entry.journeys_size(), 0);
+  EXPECT_EQ(loaded.entry.customer().customer_id(), kCustomerId);
+  EXPECT_THAT(journeys_.calls(), ::testing::IsEmpty());
+}
+
+TEST_F(ServiceLoaderTest, AMissingCustomerIsNotFoundWhateverJourneysSays) {
+  EXPECT_THAT(Loader(true)->Load(key_, "4f1c2d3e-0000-4000-8000-00000000ffff", true).status(),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(ParseServiceKeysTest, ReadsOneKeyPerTenantAndNamesTheBadLine) {

@@ -127,13 +127,11 @@ int Run() {
       {"touchline.contacts.v1.ContactsService", contacts_addr},
       {"touchline.touchpoints.v1.TouchpointsService", touchpoints_addr},
       {"touchline.permissions.v1.PermissionsService", enforcement.options.permissions_addr}};
-  if (const std::string journeys_addr = absl::GetFlag(FLAGS_journeys_addr);
-      !journeys_addr.empty()) {
-    // Naming the service's descriptor links its contract in, for the routes to find it.
-    targets.push_back(
-        {journeys::v1::GetCustomerJourneysRequest::descriptor()->file()->service(0)->full_name(),
-         journeys_addr});
-  }
+  // Naming the service's descriptor links its contract in, for the routes to find it.
+  const std::string journeys_service =
+      journeys::v1::GetCustomerJourneysRequest::descriptor()->file()->service(0)->full_name();
+  const std::string journeys_addr = absl::GetFlag(FLAGS_journeys_addr);
+  if (!journeys_addr.empty()) targets.push_back({journeys_service, journeys_addr});
   const auto backends =
       OrDie(Backends::Create(targets, max_message_bytes), "connecting to the services");
   std::vector<std::string> routed = {kServiceName};
@@ -167,6 +165,8 @@ int Run() {
       {.contacts = backends->ChannelOf("touchline.contacts.v1.ContactsService"),
        .touchpoints = backends->ChannelOf("touchline.touchpoints.v1.TouchpointsService"),
        .permissions = backends->ChannelOf("touchline.permissions.v1.PermissionsService"),
+       // Views hold the journeys only where the gateway forwards to a journeys service.
+       .journeys = journeys_addr.empty() ? nullptr : backends->ChannelOf(journeys_service),
        .service_keys = std::move(service_keys),
        .timeout = absl::GetFlag(FLAGS_cache_load_timeout)},
       &authenticator);
@@ -206,22 +206,21 @@ int Run() {
          absl::StrSplit(absl::GetFlag(FLAGS_cors_allowed_origins), ',', absl::SkipWhitespace())) {
       origins.emplace_back(origin);
     }
-    http_front =
-        OrDie(HttpFront::Start(
-                  {.address = http_address,
-                   .threads = absl::GetFlag(FLAGS_http_threads),
-                   .max_request_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_bytes)),
-                   .cors_allowed_origins = std::move(origins),
-                   .timeout = absl::GetFlag(FLAGS_backend_timeout),
-                   .request_timeout = absl::GetFlag(FLAGS_http_request_timeout),
-                   .idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout),
-                   .max_connections =
-                       static_cast<size_t>(absl::GetFlag(FLAGS_http_max_connections)),
-                   .max_connections_per_address =
-                       static_cast<size_t>(absl::GetFlag(FLAGS_http_max_connections_per_address)),
-                   .access_log = access_log},
-                  &routes, backends.get(), &edge, &views, &executor),
-              "starting the HTTP front");
+    http_front = OrDie(
+        HttpFront::Start(
+            {.address = http_address,
+             .threads = absl::GetFlag(FLAGS_http_threads),
+             .max_request_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_bytes)),
+             .cors_allowed_origins = std::move(origins),
+             .timeout = absl::GetFlag(FLAGS_backend_timeout),
+             .request_timeout = absl::GetFlag(FLAGS_http_request_timeout),
+             .idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout),
+             .max_connections = static_cast<size_t>(absl::GetFlag(FLAGS_http_max_connections)),
+             .max_connections_per_address =
+                 static_cast<size_t>(absl::GetFlag(FLAGS_http_max_connections_per_address)),
+             .access_log = access_log},
+            &routes, backends.get(), &edge, &views, &executor),
+        "starting the HTTP front");
   }
   log::Info("gateway serving", {{"grpc_port", std::to_string(grpc_server->port())},
                                 {"http_port", std::to_string(http_front ? http_front->port() : 0)},

@@ -101,6 +101,12 @@ CustomerRow RowOf(const auth::CustomerAttributes& attributes) {
   return row;
 }
 
+// "<JSON name of the response's field `number`>":
+std::string JsonKeyOf(int number) {
+  return absl::StrCat(
+      "\"", GetCustomer360Response::descriptor()->FindFieldByNumber(number)->json_name(), "\":");
+}
+
 // `json` without `prefix` and `suffix`; INTERNAL when it does not have them.
 absl::StatusOr<std::string> Between(std::string json, std::string_view prefix,
                                     std::string_view suffix) {
@@ -132,9 +138,10 @@ auth::CustomerAttributes AttributesOf(
 }
 
 std::string PreparedField(std::string_view field_profile, ViewEncoding encoding) {
-  // "pv1": the format of PreparedCustomer360 and of its encodings; another format needs
-  // another name, so that gateways of both versions can share a Redis during a rollout.
-  return absl::StrCat("pv1:", std::string(field_profile),
+  // "pv2": the format of PreparedCustomer360 and of its encodings; another format needs
+  // another name, so that gateways of both versions can share a Redis during a rollout
+  // ("pv1" views had no journeys).
+  return absl::StrCat("pv2:", std::string(field_profile),
                       encoding == ViewEncoding::kProto ? ":proto" : ":json");
 }
 
@@ -157,6 +164,8 @@ absl::StatusOr<PreparedView> ReadPreparedView(std::string_view bytes, int count)
       case PreparedCustomer360::kTouchpointsFieldNumber:
         if (static_cast<int>(view.touchpoints.size()) >= count) return true;
         return ReadPart(value, view.touchpoints.emplace_back());
+      case PreparedCustomer360::kJourneysFieldNumber:
+        return ReadPart(value, view.journeys);
       default:
         return true;
     }
@@ -170,17 +179,11 @@ absl::StatusOr<PreparedView> ReadPreparedView(std::string_view bytes, int count)
 ViewEncoder::ViewEncoder(http::Route json_route)
     : route_(std::move(json_route)),
       json_customer_key_(
-          absl::StrCat("{\"",
-                       GetCustomer360Response::descriptor()
-                           ->FindFieldByNumber(GetCustomer360Response::kCustomerFieldNumber)
-                           ->json_name(),
-                       "\":")),
-      json_touchpoints_key_(absl::StrCat(
-          "\"",
-          GetCustomer360Response::descriptor()
-              ->FindFieldByNumber(GetCustomer360Response::kRecentTouchpointsFieldNumber)
-              ->json_name(),
-          "\":[")) {}
+          absl::StrCat("{", JsonKeyOf(GetCustomer360Response::kCustomerFieldNumber))),
+      json_touchpoints_key_(
+          absl::StrCat(JsonKeyOf(GetCustomer360Response::kRecentTouchpointsFieldNumber), "[")),
+      json_journeys_key_(
+          absl::StrCat(JsonKeyOf(GetCustomer360Response::kJourneysFieldNumber), "[")) {}
 
 absl::StatusOr<ViewEncoder> ViewEncoder::ForGeneratedRoute() {
   absl::StatusOr<http::RouteTable> routes = http::RouteTable::Build({kGatewayService});
@@ -209,6 +212,17 @@ absl::StatusOr<std::string> ViewEncoder::Encode(const GetCustomer360Response& re
 absl::StatusOr<std::string> ViewEncoder::Prepare(const auth::Scope& scope,
                                                  const Customer360Cache::Entry& entry,
                                                  ViewEncoding encoding) const {
+  // Each part is cut from the encoding of a response that holds only it: in JSON the empty
+  // lists printed around it are cut off.
+  const auto encode = [&](const GetCustomer360Response& alone, std::string_view prefix,
+                          std::string_view suffix) -> absl::StatusOr<std::string> {
+    if (encoding == ViewEncoding::kProto) return Serialized(alone);
+    TL_ASSIGN_OR_RETURN(std::string json, http::ResponseToJson(route_, alone));
+    return Between(std::move(json), prefix, suffix);
+  };
+  // "recentTouchpoints":[] and "journeys":[]}, the end of a response without journeys.
+  const std::string no_touchpoints = absl::StrCat(json_touchpoints_key_, "]");
+  const std::string no_journeys = absl::StrCat(json_journeys_key_, "]}");
   PreparedCustomer360 prepared;
   *prepared.mutable_row() = RowOf(AttributesOf(entry.customer(), entry.shares()));
   {
@@ -219,15 +233,10 @@ absl::StatusOr<std::string> ViewEncoder::Prepare(const auth::Scope& scope,
     for (std::string& field : scope.Redact(auth::kCustomerResource, customer)) {
       part.add_sensitive_fields(std::move(field));
     }
-    if (encoding == ViewEncoding::kProto) {
-      part.set_encoded(Serialized(alone));
-    } else {
-      // {"customer":<customer>,"recentTouchpoints":[]}
-      TL_ASSIGN_OR_RETURN(std::string json, http::ResponseToJson(route_, alone));
-      TL_ASSIGN_OR_RETURN(*part.mutable_encoded(),
-                          Between(std::move(json), json_customer_key_,
-                                  absl::StrCat(",", json_touchpoints_key_, "]}")));
-    }
+    // {"customer":<customer>,"recentTouchpoints":[],"journeys":[]}
+    TL_ASSIGN_OR_RETURN(
+        *part.mutable_encoded(),
+        encode(alone, json_customer_key_, absl::StrCat(",", no_touchpoints, ",", no_journeys)));
   }
   for (const touchpoints::v1::Touchpoint& stored : entry.touchpoints()) {
     GetCustomer360Response alone;
@@ -238,14 +247,20 @@ absl::StatusOr<std::string> ViewEncoder::Prepare(const auth::Scope& scope,
       part.add_sensitive_fields(std::move(field));
     }
     part.set_id(touchpoint.touchpoint_id());
-    if (encoding == ViewEncoding::kProto) {
-      part.set_encoded(Serialized(alone));
-    } else {
-      // {"recentTouchpoints":[<touchpoint>]}
-      TL_ASSIGN_OR_RETURN(std::string json, http::ResponseToJson(route_, alone));
-      TL_ASSIGN_OR_RETURN(*part.mutable_encoded(),
-                          Between(std::move(json), absl::StrCat("{", json_touchpoints_key_), "]}"));
-    }
+    // {"recentTouchpoints":[<touchpoint>],"journeys":[]}
+    TL_ASSIGN_OR_RETURN(
+        *part.mutable_encoded(),
+        encode(alone, absl::StrCat("{", json_touchpoints_key_), absl::StrCat("],", no_journeys)));
+  }
+  {
+    // No field policy names a journey's fields (auth knows no such resource) and none is
+    // sensitive: every caller who may see the customer sees the journeys as they are.
+    GetCustomer360Response alone;
+    *alone.mutable_journeys() = entry.journeys();
+    // {"recentTouchpoints":[],"journeys":[<journey>,<journey>]}
+    TL_ASSIGN_OR_RETURN(
+        *prepared.mutable_journeys()->mutable_encoded(),
+        encode(alone, absl::StrCat("{", no_touchpoints, ",", json_journeys_key_), "]}"));
   }
   return prepared.SerializeAsString();
 }
@@ -253,15 +268,18 @@ absl::StatusOr<std::string> ViewEncoder::Prepare(const auth::Scope& scope,
 std::string ViewEncoder::Assemble(const PreparedView& view, int count,
                                   ViewEncoding encoding) const {
   const size_t shown = std::min(view.touchpoints.size(), static_cast<size_t>(std::max(count, 0)));
-  size_t size =
-      view.customer.encoded.size() + json_customer_key_.size() + json_touchpoints_key_.size() + 4;
+  size_t size = view.customer.encoded.size() + view.journeys.encoded.size() +
+                json_customer_key_.size() + json_touchpoints_key_.size() +
+                json_journeys_key_.size() + 5;
   for (size_t i = 0; i < shown; ++i) size += view.touchpoints[i].encoded.size() + 1;
   std::string bytes;
   bytes.reserve(size);
   if (encoding == ViewEncoding::kProto) {
-    // Field 1, then each element of field 2: the order protobuf serializes them in.
+    // Field 1, then each element of field 2, then each of field 3: the order protobuf
+    // serializes them in.
     bytes.append(view.customer.encoded);
     for (size_t i = 0; i < shown; ++i) bytes.append(view.touchpoints[i].encoded);
+    bytes.append(view.journeys.encoded);
     return bytes;
   }
   bytes.append(json_customer_key_);
@@ -272,6 +290,9 @@ std::string ViewEncoder::Assemble(const PreparedView& view, int count,
     if (i > 0) bytes.push_back(',');
     bytes.append(view.touchpoints[i].encoded);
   }
+  bytes.append("],");
+  bytes.append(json_journeys_key_);
+  bytes.append(view.journeys.encoded);
   bytes.append("]}");
   return bytes;
 }

@@ -52,6 +52,9 @@ struct PreparedView {
   Part customer;
   // The first touchpoints of the view, as many as were asked for at most.
   std::vector<Part> touchpoints;
+  // Every journey, in one part that reports nothing to the audit log (encoded is empty when
+  // the customer is on none).
+  Part journeys;
 };
 
 // Reads `bytes` (as ViewEncoder::Prepare made them) and its first `count` touchpoints; the
@@ -77,22 +80,26 @@ class ViewEncoder {
 
   // `entry` as every scope of `scope`'s field profile sees it, encoded in `encoding`: a
   // serialized PreparedCustomer360 holding the row attributes, the customer and every
-  // touchpoint redacted with what each reports to the audit log, and their encodings.
+  // touchpoint redacted with what each reports to the audit log, the journeys (which no
+  // field policy names), and their encodings.
   // Whatever the caller's rows, so the row decision must still be made on each use. INTERNAL
   // when protobuf cannot print a message.
   absl::StatusOr<std::string> Prepare(const auth::Scope& scope,
                                       const Customer360Cache::Entry& entry,
                                       ViewEncoding encoding) const;
 
-  // The bytes Encode would give for the response of `view`'s customer and its first `count`
-  // touchpoints (all it holds when it holds fewer), `view` having been prepared in `encoding`.
+  // The bytes Encode would give for the response of `view`'s customer, its first `count`
+  // touchpoints (all it holds when it holds fewer) and its journeys, `view` having been
+  // prepared in `encoding`.
   std::string Assemble(const PreparedView& view, int count, ViewEncoding encoding) const;
 
  private:
   const http::Route route_;
-  // The JSON around the parts: {"customer":<customer>,"recentTouchpoints":[<t>,<t>]}.
+  // The JSON around the parts:
+  // {"customer":<customer>,"recentTouchpoints":[<t>,<t>],"journeys":[<journeys>]}.
   const std::string json_customer_key_;
   const std::string json_touchpoints_key_;
+  const std::string json_journeys_key_;
 };
 
 }  // namespace touchline::gateway

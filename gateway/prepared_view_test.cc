@@ -1,6 +1,7 @@
 // Prepared views spliced together are byte for byte what encoding the whole response gives:
 // the serialized GetCustomer360Response and the HTTP front's JSON of it, for views of several
-// field profiles (nothing, masks, hidden fields), Chinese text, empty lists and every count.
+// field profiles (nothing, masks, hidden fields), Chinese text, empty lists, journeys and
+// every count.
 #include "gateway/prepared_view.h"
 
 #include <memory>
@@ -22,6 +23,7 @@ namespace {
 
 namespace pv1 = ::touchline::permissions::v1;
 namespace cv1 = ::touchline::contacts::v1;
+namespace jv1 = ::touchline::journeys::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
@@ -72,6 +74,19 @@ Customer360Cache::Entry FullEntry() {
     (*t->mutable_custom_attributes())["工单"].set_int_value(9007199254740993LL + i);
     t->add_participants()->set_user_id("u-rep1");
   }
+  jv1::CustomerJourney* retail = entry.add_journeys();
+  retail->set_journey_id("4f1c2d3e-0000-4000-8000-00000000a001");
+  retail->set_version(3);
+  retail->set_journey_display_name("零售客户旅程 \"引号\"");
+  retail->set_stage_id("consideration");
+  retail->set_stage_kind(jv1::STAGE_KIND_NORMAL);
+  retail->mutable_stage_enter_time()->set_seconds(1767225600);
+  retail->mutable_stage_enter_time()->set_nanos(250000000);
+  retail->mutable_journey_enter_time()->set_seconds(1767139200);
+  jv1::CustomerJourney* done = entry.add_journeys();  // as little as a journey has
+  done->set_journey_id("4f1c2d3e-0000-4000-8000-00000000a002");
+  done->set_stage_id("purchase");
+  done->set_completed(true);
   return entry;
 }
 
@@ -107,7 +122,7 @@ std::vector<std::shared_ptr<const auth::Scope>> Profiles() {
 }
 
 // The response GetCustomer360 sends for `entry` under `scope`'s field rules: the customer and
-// the first `count` touchpoints, redacted one by one.
+// the first `count` touchpoints, redacted one by one, and every journey as it is.
 v1::GetCustomer360Response Redacted(const auth::Scope& scope, const Customer360Cache::Entry& entry,
                                     int count) {
   v1::GetCustomer360Response response;
@@ -117,6 +132,7 @@ v1::GetCustomer360Response Redacted(const auth::Scope& scope, const Customer360C
     *response.add_recent_touchpoints() = entry.touchpoints(i);
     scope.Redact(auth::kTouchpointResource, *response.mutable_recent_touchpoints(i));
   }
+  *response.mutable_journeys() = entry.journeys();
   return response;
 }
 
@@ -215,9 +231,24 @@ TEST_F(PreparedViewTest, TheJsonIsTheHttpFrontsLiteralJson) {
   const std::string one = encoder_->Assemble(view, 1, ViewEncoding::kJson);
   EXPECT_THAT(one, ::testing::StartsWith("{\"customer\":" + expected_customer +
                                          ",\"recentTouchpoints\":[{\"touchpointId\":\"t0\""));
-  EXPECT_THAT(one, ::testing::EndsWith("}]}"));
+  EXPECT_THAT(one, ::testing::EndsWith("}],\"journeys\":[]}"));
   EXPECT_EQ(encoder_->Assemble(view, 0, ViewEncoding::kJson),
-            "{\"customer\":" + expected_customer + ",\"recentTouchpoints\":[]}");
+            "{\"customer\":" + expected_customer + ",\"recentTouchpoints\":[],\"journeys\":[]}");
+
+  jv1::CustomerJourney* journey = entry.add_journeys();
+  journey->set_journey_id("j1");
+  journey->set_stage_id("consideration");
+  journey->set_stage_kind(jv1::STAGE_KIND_NORMAL);
+  journey->mutable_stage_enter_time()->set_seconds(1767225600);
+  entry.add_journeys()->set_journey_id("j2");
+  TL_ASSERT_OK_AND_ASSIGN(const std::string with_journeys,
+                          encoder_->Prepare(*scope, entry, ViewEncoding::kJson));
+  TL_ASSERT_OK_AND_ASSIGN(const PreparedView journeys_view, ReadPreparedView(with_journeys, 0));
+  EXPECT_EQ(encoder_->Assemble(journeys_view, 0, ViewEncoding::kJson),
+            "{\"customer\":" + expected_customer +
+                ",\"recentTouchpoints\":[],\"journeys\":[{\"journeyId\":\"j1\","
+                "\"stageId\":\"consideration\",\"stageKind\":\"STAGE_KIND_NORMAL\","
+                "\"stageEnterTime\":\"2026-01-01T00:00:00Z\"},{\"journeyId\":\"j2\"}]}");
 }
 
 TEST_F(PreparedViewTest, KeepsWhatTheRowDecisionAndTheAuditNeed) {
@@ -242,6 +273,10 @@ TEST_F(PreparedViewTest, KeepsWhatTheRowDecisionAndTheAuditNeed) {
   ASSERT_EQ(view.touchpoints.size(), 3u);  // only as many as asked for are read
   EXPECT_EQ(view.touchpoints[2].read.id, "t2");
   EXPECT_THAT(view.touchpoints[2].read.fields, IsEmpty());
+  // The journeys report nothing: no field of theirs is sensitive.
+  EXPECT_THAT(view.journeys.read.id, IsEmpty());
+  EXPECT_THAT(view.journeys.read.fields, IsEmpty());
+  EXPECT_FALSE(view.journeys.encoded.empty());
 
   // Masked: nothing sensitive is shown in clear. A READ_ONLY touchpoint field is reported
   // where it has a value (t0 has no needs).
@@ -268,8 +303,8 @@ TEST_F(PreparedViewTest, BytesThatAreNotAPreparedViewAreDataLoss) {
 }
 
 TEST(PreparedFieldTest, NamesProfileAndEncoding) {
-  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kProto), "pv1:0123abcd:proto");
-  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kJson), "pv1:0123abcd:json");
+  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kProto), "pv2:0123abcd:proto");
+  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kJson), "pv2:0123abcd:json");
 }
 
 }  // namespace

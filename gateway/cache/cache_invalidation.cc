@@ -5,6 +5,7 @@
 #include "common/events/topics.h"
 #include "common/status/macros.h"
 #include "touchline/events/v1/customer_events.pb.h"
+#include "touchline/events/v1/journey_events.pb.h"
 #include "touchline/events/v1/permission_events.pb.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
@@ -45,6 +46,10 @@ std::vector<std::string> CustomersChangedBy(const ev1::EventEnvelope& event) {
   if (ev1::CustomerSharesChanged shares; payload.UnpackTo(&shares)) {
     return {shares.customer_id()};
   }
+  if (payload.Is<ev1::StageEntered>() || payload.Is<ev1::StageExited>() ||
+      payload.Is<ev1::JourneyCompleted>() || payload.Is<ev1::StagePathRederived>()) {
+    return {event.aggregate_id()};
+  }
   return {};
 }
 
@@ -57,8 +62,8 @@ CacheInvalidation::CacheInvalidation(redis::Pool* redis, Customer360Cache* cache
     }
     return absl::OkStatus();
   };
-  for (const char* topic :
-       {events::kCustomersTopic, events::kTouchpointsTopic, events::kPermissionsTopic}) {
+  for (const char* topic : {events::kCustomersTopic, events::kTouchpointsTopic,
+                            events::kPermissionsTopic, events::kJourneysTopic}) {
     events::ConsumerOptions options;
     options.stream_prefix = stream_prefix;
     options.topic = topic;

@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "touchline/events/v1/customer_events.pb.h"
+#include "touchline/events/v1/journey_events.pb.h"
 #include "touchline/events/v1/permission_events.pb.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
@@ -63,6 +64,17 @@ TEST(CustomersChangedByTest, ShareChangesNameTheCustomerAndOtherPermissionEvents
   EXPECT_THAT(CustomersChangedBy(Envelope(ev1::ScopesInvalidated(), "acme")), IsEmpty());
   EXPECT_THAT(CustomersChangedBy(Envelope(ev1::AuditRecorded(), "a")), IsEmpty());
   EXPECT_THAT(CustomersChangedBy(ev1::EventEnvelope()), IsEmpty());
+}
+
+TEST(CustomersChangedByTest, JourneyEventsNameTheirAggregateTheCustomer) {
+  ev1::StageEntered entered;
+  entered.mutable_visit()->set_stage_id("consideration");
+  EXPECT_THAT(CustomersChangedBy(Envelope(entered, "c1")), ElementsAre("c1"));
+  EXPECT_THAT(CustomersChangedBy(Envelope(ev1::StageExited(), "c2")), ElementsAre("c2"));
+  EXPECT_THAT(CustomersChangedBy(Envelope(ev1::JourneyCompleted(), "c3")), ElementsAre("c3"));
+  ev1::StagePathRederived rederived;
+  rederived.set_customer_id("c4");
+  EXPECT_THAT(CustomersChangedBy(Envelope(rederived, "c4")), ElementsAre("c4"));
 }
 
 }  // namespace

@@ -112,7 +112,8 @@ prometheus::Counter& OutcomeCounter(CacheOutcome outcome) {
           .Name("touchline_gateway_customer360_total")
           .Help(
               "Customer 360 views served, by how: hit, miss (loaded and stored) or bypass "
-              "(loaded without the cache: Redis failed or is being left alone)")
+              "(loaded without the cache: Redis failed or is being left alone, or the view "
+              "lacked a part whose service failed)")
           .Register(metrics::DefaultRegistry());
   static prometheus::Counter* const counters[] = {&family.Add({{"outcome", "hit"}}),
                                                   &family.Add({{"outcome", "miss"}}),
@@ -226,12 +227,9 @@ void Customer360Cache::LookupBatch(std::vector<PendingLookup>& batch) {
   }
 }
 
-absl::StatusOr<bool> Customer360Cache::StorePrepared(std::string_view tenant_id,
-                                                     std::string_view customer_id,
-                                                     const std::string& field,
-                                                     const std::string& prepared,
-                                                     const std::string& entry,
-                                                     const std::string& version) {
+absl::StatusOr<bool> Customer360Cache::StorePrepared(
+    std::string_view tenant_id, std::string_view customer_id, const std::string& field,
+    const std::string& prepared, const std::string& entry, const std::string& version) {
   const absl::StatusOr<redis::Reply> stored =
       redis_->Command({"EVAL", kStorePreparedScript, "1", EntryKey(tenant_id, customer_id), field,
                        prepared, entry, version});
@@ -311,14 +309,18 @@ absl::StatusOr<Customer360Cache::Result> Customer360Cache::LoadAndStore(
         redis_->Command({"EVAL", kUnlockScript, "1", lock_key, lock_token});
     if (!unlocked.ok()) Trip(unlocked.status());
   };
-  absl::StatusOr<Entry> loaded = load();
+  absl::StatusOr<Loaded> loaded = load();
   if (!loaded.ok()) {
     unlock();
     return loaded.status();
   }
+  if (!loaded->storable) {
+    unlock();
+    return Served(std::move(loaded->entry), CacheOutcome::kBypass);
+  }
   const absl::StatusOr<redis::Reply> stored =
       redis_->Command({"EVAL", kStoreScript, "2", key, lock_key, version,
-                       loaded->SerializeAsString(), Millis(JitteredTtl()), lock_token});
+                       loaded->entry.SerializeAsString(), Millis(JitteredTtl()), lock_token});
   if (!stored.ok()) {
     Trip(stored.status());
   } else if (const absl::Status refused = ReplyStatus(*stored, "storing a 360 entry");
@@ -326,12 +328,12 @@ absl::StatusOr<Customer360Cache::Result> Customer360Cache::LoadAndStore(
     Trip(refused);
     unlock();
   }
-  return Served(*std::move(loaded), CacheOutcome::kMiss);
+  return Served(std::move(loaded->entry), CacheOutcome::kMiss);
 }
 
 absl::StatusOr<Customer360Cache::Result> Customer360Cache::Bypass(const LoadFn& load) {
-  TL_ASSIGN_OR_RETURN(Entry entry, load());
-  return Served(std::move(entry), CacheOutcome::kBypass);
+  TL_ASSIGN_OR_RETURN(Loaded loaded, load());
+  return Served(std::move(loaded.entry), CacheOutcome::kBypass);
 }
 
 absl::Status Customer360Cache::Invalidate(std::string_view tenant_id,

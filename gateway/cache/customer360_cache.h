@@ -57,7 +57,8 @@ struct Customer360CacheOptions {
 enum class CacheOutcome {
   kHit,     // from Redis (possibly after waiting for another caller's load)
   kMiss,    // loaded by this caller and written back
-  kBypass,  // loaded without the cache: Redis failed or is being left alone
+  kBypass,  // loaded without the cache: Redis failed or is being left alone, or the entry
+            // was not storable (Loaded::storable)
 };
 
 // "hit", "miss" or "bypass", as the x-touchline-cache response header says.
@@ -67,7 +68,16 @@ std::string_view CacheOutcomeName(CacheOutcome outcome);
 class Customer360Cache {
  public:
   using Entry = cache::CachedCustomer360;
-  using LoadFn = std::function<absl::StatusOr<Entry>()>;
+
+  // What a load read.
+  struct Loaded {
+    Entry entry;
+    // False for an entry that must be served but not stored: one that lacks a part because
+    // its service failed (the journeys, say), which would otherwise be shown until the TTL or
+    // the customer's next event.
+    bool storable = true;
+  };
+  using LoadFn = std::function<absl::StatusOr<Loaded>()>;
 
   // `redis` must outlive the cache.
   Customer360Cache(redis::Pool* redis, Customer360CacheOptions options);
@@ -81,7 +91,8 @@ class Customer360Cache {
   // by one caller at a time per key (others wait up to load_timeout for it) and written back
   // unless the entry was invalidated since this call read it. When Redis fails, `load` runs
   // directly and the outcome is kBypass: a cache failure never fails the call. Errors are
-  // those of `load`, which are never cached.
+  // those of `load`, which are never cached; nor is an entry it answers as not storable
+  // (served as kBypass, the key's lock given back so that waiters load for themselves).
   absl::StatusOr<Result> GetOrLoad(std::string_view tenant_id, std::string_view customer_id,
                                    const LoadFn& load);
 

@@ -1,7 +1,6 @@
 // The customer 360 cache against a real Redis (TOUCHLINE_REDIS_ADDR): hits and misses, one
-// loader per key, no write-back after an invalidation, TTL jitter, and Redis unreachable.
-#include "gateway/cache/customer360_cache.h"
-
+// loader per key, no write-back after an invalidation or of an entry not storable, TTL
+// jitter, and Redis unreachable.
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "gateway/cache/customer360_cache.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/pg_test_env.h"
@@ -21,6 +21,7 @@ namespace touchline::gateway {
 namespace {
 
 using Entry = Customer360Cache::Entry;
+using Loaded = Customer360Cache::Loaded;
 
 constexpr char kTenant[] = "acme";
 constexpr char kCustomer[] = "0b6f3a52-8f7e-4c1e-9a57-3e2d7c1a0001";
@@ -30,6 +31,9 @@ Entry MakeEntry(const std::string& name) {
   entry.mutable_customer()->set_customer_id(kCustomer);
   entry.mutable_customer()->set_display_name(name);
   entry.add_touchpoints()->set_subject("客户投诉：物流太慢");
+  journeys::v1::CustomerJourney* journey = entry.add_journeys();
+  journey->set_journey_display_name("零售客户旅程");
+  journey->set_stage_id("consideration");
   return entry;
 }
 
@@ -52,7 +56,7 @@ class Customer360CacheTest : public ::testing::Test {
   Customer360Cache::LoadFn Counting(std::atomic<int>* calls, Entry entry) {
     return [calls, entry] {
       ++*calls;
-      return absl::StatusOr<Entry>(entry);
+      return absl::StatusOr<Loaded>(Loaded{.entry = entry});
     };
   }
 
@@ -83,6 +87,8 @@ TEST_F(Customer360CacheTest, MissLoadsAndStoresThenHitsWithoutLoading) {
   EXPECT_EQ(second.outcome, CacheOutcome::kHit);
   EXPECT_EQ(second.entry.customer().display_name(), "华为");
   EXPECT_EQ(second.entry.touchpoints(0).subject(), "客户投诉：物流太慢");
+  ASSERT_EQ(second.entry.journeys_size(), 1);
+  EXPECT_EQ(second.entry.journeys(0).stage_id(), "consideration");
   EXPECT_EQ(calls, 1);
 }
 
@@ -113,7 +119,7 @@ TEST_F(Customer360CacheTest, LoadInvalidatedWhileRunningIsServedButNotStored) {
   // The change lands (and its event is applied) after the load read the old data.
   TL_ASSERT_OK_AND_ASSIGN(auto slow, cache->GetOrLoad(kTenant, kCustomer, [&] {
     EXPECT_THAT(cache->Invalidate(kTenant, kCustomer), touchline::testing::IsOk());
-    return absl::StatusOr<Entry>(MakeEntry("stale"));
+    return absl::StatusOr<Loaded>(Loaded{.entry = MakeEntry("stale")});
   }));
   EXPECT_EQ(slow.outcome, CacheOutcome::kMiss);
   EXPECT_EQ(slow.entry.customer().display_name(), "stale");
@@ -148,7 +154,7 @@ TEST_F(Customer360CacheTest, ConcurrentMissesLoadOnce) {
         ++calls;
         // Hold the lock until every caller has asked.
         release.WaitForNotificationWithTimeout(absl::Seconds(2));
-        return absl::StatusOr<Entry>(MakeEntry("once"));
+        return absl::StatusOr<Loaded>(Loaded{.entry = MakeEntry("once")});
       });
       ASSERT_TRUE(result.ok()) << result.status();
       outcomes[i] = result->outcome;
@@ -168,7 +174,7 @@ TEST_F(Customer360CacheTest, ConcurrentMissesLoadOnce) {
 TEST_F(Customer360CacheTest, FailedLoadIsNotStoredAndTheNextCallLoadsAgain) {
   auto cache = Cache();
   const absl::StatusOr<Customer360Cache::Result> failed = cache->GetOrLoad(
-      kTenant, kCustomer, [] { return absl::StatusOr<Entry>(absl::UnavailableError("down")); });
+      kTenant, kCustomer, [] { return absl::StatusOr<Loaded>(absl::UnavailableError("down")); });
   EXPECT_THAT(failed.status(), touchline::testing::StatusIs(absl::StatusCode::kUnavailable));
   // The lock was given back: no wait for it to expire.
   EXPECT_EQ(Integer({"EXISTS", cache->EntryKey(kTenant, kCustomer) + ":lock"}), 0);
@@ -177,6 +183,29 @@ TEST_F(Customer360CacheTest, FailedLoadIsNotStoredAndTheNextCallLoadsAgain) {
                           cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("ok"))));
   EXPECT_EQ(next.outcome, CacheOutcome::kMiss);
   EXPECT_EQ(calls, 1);
+}
+
+TEST_F(Customer360CacheTest, AnEntryNotStorableIsServedAsBypassAndTheNextCallLoadsAgain) {
+  auto cache = Cache();
+  std::atomic<int> calls = 0;
+  const auto partial = [&] {
+    ++calls;
+    return absl::StatusOr<Loaded>(Loaded{.entry = MakeEntry("缺旅程"), .storable = false});
+  };
+  for (int i = 0; i < 2; ++i) {
+    TL_ASSERT_OK_AND_ASSIGN(auto served, cache->GetOrLoad(kTenant, kCustomer, partial));
+    EXPECT_EQ(served.outcome, CacheOutcome::kBypass);
+    EXPECT_EQ(served.entry.customer().display_name(), "缺旅程");
+    // Nothing stored, and the lock given back: no wait for it to expire.
+    EXPECT_EQ(Integer({"HEXISTS", cache->EntryKey(kTenant, kCustomer), "data"}), 0);
+    EXPECT_EQ(Integer({"EXISTS", cache->EntryKey(kTenant, kCustomer) + ":lock"}), 0);
+  }
+  EXPECT_EQ(calls, 2);
+  // A whole entry is stored as ever.
+  TL_ASSERT_OK_AND_ASSIGN(auto whole,
+                          cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("全"))));
+  EXPECT_EQ(whole.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(Integer({"HEXISTS", cache->EntryKey(kTenant, kCustomer), "data"}), 1);
 }
 
 TEST_F(Customer360CacheTest, TtlIsJitteredWithinBounds) {
@@ -369,9 +398,9 @@ TEST_F(Customer360CacheTest, InvalidationDropsPreparedViewsAndRefusesStalePrepar
 
   // A view prepared from what was read before the invalidation is not written back: not onto
   // the entry's remains, nor onto the entry reloaded since.
-  TL_ASSERT_OK_AND_ASSIGN(bool stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json",
-                                                           "view b", *read_b.entry,
-                                                           read_b.version));
+  TL_ASSERT_OK_AND_ASSIGN(
+      bool stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b", *read_b.entry,
+                                       read_b.version));
   EXPECT_FALSE(stale);
   TL_ASSERT_OK(cache->GetOrLoad(kTenant, kCustomer, Counting(&calls, MakeEntry("new"))).status());
   TL_ASSERT_OK_AND_ASSIGN(stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b",
@@ -384,9 +413,9 @@ TEST_F(Customer360CacheTest, InvalidationDropsPreparedViewsAndRefusesStalePrepar
   TL_ASSERT_OK_AND_ASSIGN(stale, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b",
                                                       *read_b.entry, fresh.version));
   EXPECT_FALSE(stale);
-  TL_ASSERT_OK_AND_ASSIGN(bool current,
-                          cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b2",
-                                               *fresh.entry, fresh.version));
+  TL_ASSERT_OK_AND_ASSIGN(
+      bool current, cache->StorePrepared(kTenant, kCustomer, "pv1:b:json", "view b2", *fresh.entry,
+                                         fresh.version));
   EXPECT_TRUE(current);
 }
 
@@ -443,7 +472,8 @@ TEST_F(Customer360CacheTest, AViewIsNotServedAfterAnInvalidationThatKeptIt) {
 
 TEST_F(Customer360CacheTest, LookupPreparedOfAKeyOfTheWrongTypeIsAMiss) {
   auto cache = Cache();
-  TL_ASSERT_OK(redis_->Command({"SET", cache->EntryKey(kTenant, kCustomer), "not a hash"}).status());
+  TL_ASSERT_OK(
+      redis_->Command({"SET", cache->EntryKey(kTenant, kCustomer), "not a hash"}).status());
   TL_ASSERT_OK_AND_ASSIGN(auto found, LookupPreparedNow(*cache, "pv1:a:proto"));
   EXPECT_FALSE(found.prepared.has_value());
   EXPECT_FALSE(found.entry.has_value());
