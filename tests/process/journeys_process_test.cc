@@ -1,7 +1,9 @@
 // The real touchline-journeys binary with the rest of the suite (tests/testing/suite.h): a
 // journey created and published over gRPC, a customer created in contacts entering it through
 // the customers stream, touchpoints recorded in touchpoints moving it through the touchpoints
-// stream, the same read over HTTP/JSON through the gateway, and kill -9 of journeys while it
+// stream, the same read over HTTP/JSON through the gateway, the customer's 360 in the gateway
+// showing its stage and following its moves (the cached view dropped by journey events) and
+// served without journeys, uncached, while journeys is down, and kill -9 of journeys while it
 // consumes losing and doubling nothing. Needs the PostgreSQL and Redis the test command starts.
 #include <csignal>
 #include <memory>
@@ -121,6 +123,33 @@ class JourneysProcessTest : public ::testing::Test {
     return response.journeys_size() == 1 ? response.journeys(0).stage_id() : "";
   }
 
+  // The customer's 360 over HTTP/JSON through the gateway.
+  testing::HttpReply View360(const std::string& customer) const {
+    return testing::HttpCall(suite_->gateway_http_port(), "GET",
+                             absl::StrCat("/v1/customers/", customer, "/360"), token_);
+  }
+
+  // The stage of the one journey a 360 shows ("" when it shows none), or "!" for an error.
+  static std::string StageIn(const testing::HttpReply& view) {
+    if (view.status != 200 || !view.json.contains("journeys")) return "!";
+    if (view.json["journeys"].size() != 1) return "";
+    return view.json["journeys"][0].value("stageId", "");
+  }
+
+  // Moves the customer by hand (MoveCustomer): its only trace are events on the journeys topic.
+  void Move(const std::string& customer, const std::string& journey, const std::string& stage) {
+    grpc::ClientContext context;
+    Authorize(context);
+    jv1::MoveCustomerRequest request;
+    request.set_customer_id(customer);
+    request.set_journey_id(journey);
+    request.set_to_stage_id(stage);
+    request.set_reason("客户选择了竞品");
+    jv1::MoveCustomerResponse response;
+    const grpc::Status status = journeys_->MoveCustomer(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
   std::vector<jv1::StageVisit> History(const std::string& customer, const std::string& journey) {
     grpc::ClientContext context;
     Authorize(context);
@@ -162,6 +191,80 @@ TEST_F(JourneysProcessTest, TouchpointsRecordedInTouchpointsMoveTheCustomerThrou
   ASSERT_TRUE(reply.json.contains("journeys")) << reply.body;
   EXPECT_EQ(reply.json["journeys"][0]["stageId"], "purchase");
   EXPECT_EQ(reply.json["journeys"][0]["journeyDisplayName"], "零售客户旅程");
+}
+
+TEST_F(JourneysProcessTest, The360ShowsTheJourneyStageAndFollowsItsMoves) {
+  StartSuite(/*gateway=*/true);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string journey = PublishJourney();
+  const std::string customer = CreateCustomer("李华");
+  testing::HttpReply view;
+  ASSERT_TRUE(Eventually([&] {
+    view = View360(customer);
+    return StageIn(view) == "awareness";
+  })) << view.body;
+  EXPECT_EQ(view.json["customer"]["displayName"], "李华");
+  EXPECT_EQ(view.json["journeys"][0]["journeyId"], journey);
+  EXPECT_EQ(view.json["journeys"][0]["journeyDisplayName"], "零售客户旅程");
+  EXPECT_EQ(view.json["journeys"][0]["stageKind"], "STAGE_KIND_ENTRY");
+
+  // A touchpoint moves the customer on: the 360 shows the touchpoint and the new stage.
+  Record(customer, tv1::CHANNEL_STORE_VISIT, tv1::OUTCOME_UNSPECIFIED, absl::Hours(1));
+  ASSERT_TRUE(Eventually([&] {
+    view = View360(customer);
+    return StageIn(view) == "consideration";
+  })) << view.body;
+  EXPECT_EQ(view.json["recentTouchpoints"].size(), 1u);
+
+  // Once the view is cached, a move by hand can reach it only through the journey events it
+  // publishes (nothing else changes, and the cache keeps a view for minutes).
+  ASSERT_TRUE(Eventually([&] {
+    view = View360(customer);
+    return view.header("x-touchline-cache") == "hit";
+  })) << view.body;
+  ASSERT_EQ(StageIn(view), "consideration");
+  Move(customer, journey, "lost");
+  ASSERT_TRUE(Eventually([&] {
+    view = View360(customer);
+    return StageIn(view) == "lost";
+  })) << view.body;
+  EXPECT_EQ(view.json["journeys"][0]["stageKind"], "STAGE_KIND_EXIT");
+  EXPECT_EQ(view.json["journeys"][0]["completed"], true);
+}
+
+TEST_F(JourneysProcessTest, WhileJourneysIsDownThe360IsServedWithoutJourneysAndUncached) {
+  StartSuite(/*gateway=*/true);
+  ASSERT_FALSE(HasFatalFailure());
+  PublishJourney();
+  const std::string customer = CreateCustomer("赵敏");
+  testing::HttpReply view;
+  ASSERT_TRUE(Eventually([&] {
+    view = View360(customer);
+    return StageIn(view) == "awareness" && view.header("x-touchline-cache") == "hit";
+  })) << view.body;
+
+  suite_->journeys()->Kill(SIGKILL);
+  suite_->journeys()->Wait(std::chrono::seconds(10));
+  // The touchpoint's event drops the cached view; the next one is read without journeys.
+  Record(customer, tv1::CHANNEL_STORE_VISIT, tv1::OUTCOME_UNSPECIFIED, absl::Hours(1));
+  ASSERT_TRUE(Eventually([&] {
+    view = View360(customer);
+    return view.status == 200 && view.json["recentTouchpoints"].size() == 1;
+  })) << view.body;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(StageIn(view), "") << view.body;
+    EXPECT_EQ(view.json["customer"]["displayName"], "赵敏");
+    EXPECT_EQ(view.header("x-touchline-cache"), "bypass");
+    view = View360(customer);
+  }
+
+  // Journeys back (and caught up on the touchpoint): the 360 shows the stage, cached again.
+  suite_->StartJourneys();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(Eventually([&] {
+    view = View360(customer);
+    return StageIn(view) == "consideration" && view.header("x-touchline-cache") == "hit";
+  })) << view.body;
 }
 
 TEST_F(JourneysProcessTest, KillNineWhileConsumingLosesAndDoublesNothing) {
