@@ -123,6 +123,7 @@ load() {
 }
 echo
 echo "== the dealer journey $journey; regional manager $manager_id (territory: $region)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows here)"
 load --concurrency=1,16 --duration="${seconds}s" | tee "$dir/load.txt"
 
 echo
@@ -166,5 +167,6 @@ awk '/duration: .* plan:/ {d = $0; sub(/.*duration: /, "", d); sub(/ ms.*/, "", 
 
 echo
 echo "== a late touchpoint re-deriving a path of 1,000 visits (in-process, schema journeys_rederive)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build_dir/bench/journeys_rederive_bench" --pg_dsn="$dsn" --history=1000 --repetitions=200 |
   tee "$dir/rederive.txt"
