@@ -90,11 +90,7 @@ class TouchpointManagerTest : public ::testing::Test {
   }
   // A sales rep: sees the customers it owns, records and corrects their touchpoints.
   static pv1::EffectiveScope RepScope() {
-    pv1::EffectiveScope scope;
-    scope.set_principal_kind(pv1::PRINCIPAL_KIND_USER);
-    scope.set_role_id("rep");
-    scope.set_rank(10);
-    scope.add_owner_ids("u-rep");
+    pv1::EffectiveScope scope = auth::testing::RepScope("u-rep");
     scope.add_permissions(pv1::PERMISSION_TOUCHPOINTS_WRITE);
     return scope;
   }

@@ -17,6 +17,15 @@ permissions::v1::FieldRule FieldRuleOf(std::string resource, std::string field_p
   return rule;
 }
 
+permissions::v1::EffectiveScope RepScope(const std::string& owner_id) {
+  permissions::v1::EffectiveScope scope;
+  scope.set_principal_kind(permissions::v1::PRINCIPAL_KIND_USER);
+  scope.set_role_id("rep");
+  scope.set_rank(10);
+  scope.add_owner_ids(owner_id);
+  return scope;
+}
+
 permissions::v1::EffectiveScope PartnerScope(const std::string& org) {
   permissions::v1::EffectiveScope scope;
   scope.set_user_id("u-partner");

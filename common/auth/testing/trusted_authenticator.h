@@ -31,6 +31,10 @@ permissions::v1::EffectiveScope AdminScope(std::string tenant_id, std::string us
 // permissions service compiles for partner users by default.
 permissions::v1::EffectiveScope PartnerScope(const std::string& org);
 
+// A sales rep: principal USER, role "rep", rank 10, sees the customers `owner_id` owns; no
+// permissions (tests add those they need).
+permissions::v1::EffectiveScope RepScope(const std::string& owner_id);
+
 // A caller of `tenant_id` with id `caller_id`, request id "trace-1", and `scope` compiled
 // with that tenant and user (a test's scope that does not compile fails the process: the test
 // is wrong).

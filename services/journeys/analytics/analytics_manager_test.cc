@@ -116,12 +116,7 @@ class AnalyticsManagerTest : public ::testing::Test {
   }
   // A rep who sees the customers of u-1.
   static auth::RequestContext Rep() {
-    pv1::EffectiveScope scope;
-    scope.set_principal_kind(pv1::PRINCIPAL_KIND_USER);
-    scope.set_role_id("rep");
-    scope.set_rank(10);
-    scope.add_owner_ids("u-1");
-    return Caller(std::move(scope), "u-1");
+    return Caller(auth::testing::RepScope("u-1"), "u-1");
   }
   static auth::RequestContext Partner() {
     return Caller(auth::testing::PartnerScope("p-1"), "u-partner");

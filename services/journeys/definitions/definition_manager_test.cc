@@ -50,11 +50,7 @@ class DefinitionManagerTest : public ::testing::Test {
   }
   // A sales rep: writes customers and touchpoints, administers nothing.
   static auth::RequestContext Rep() {
-    pv1::EffectiveScope scope;
-    scope.set_principal_kind(pv1::PRINCIPAL_KIND_USER);
-    scope.set_role_id("rep");
-    scope.set_rank(10);
-    scope.add_owner_ids("u-rep");
+    pv1::EffectiveScope scope = auth::testing::RepScope("u-rep");
     scope.add_permissions(pv1::PERMISSION_CUSTOMERS_WRITE);
     scope.add_permissions(pv1::PERMISSION_TOUCHPOINTS_WRITE);
     return Caller(std::move(scope), "u-rep");

@@ -77,11 +77,7 @@ class JourneyStateManagerTest : public ::testing::Test {
   }
   // A rep who sees the customers it owns; `write`: and may change them.
   static auth::RequestContext Rep(const std::string& user = "u-rep", bool write = true) {
-    pv1::EffectiveScope scope;
-    scope.set_principal_kind(pv1::PRINCIPAL_KIND_USER);
-    scope.set_role_id("rep");
-    scope.set_rank(10);
-    scope.add_owner_ids(user);
+    pv1::EffectiveScope scope = auth::testing::RepScope(user);
     if (write) scope.add_permissions(pv1::PERMISSION_CUSTOMERS_WRITE);
     return Caller(std::move(scope), user);
   }
