@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/enforcement/shares_read_model.h"
 #include "common/status/macros.h"
@@ -40,6 +41,22 @@ absl::Status ParseCounts(const char* text, std::array<int64_t, N>& counts) {
   return absl::OkStatus();
 }
 
+// "concat_ws(',', sum(s.<column>[1]), ..., sum(s.<column>[n]))".
+std::string ElementSums(absl::string_view column, int n) {
+  std::string sql = "concat_ws(','";
+  for (int i = 1; i <= n; ++i) absl::StrAppend(&sql, ", sum(s.", column, "[", i, "])");
+  return sql + ")";
+}
+
+// kSumStatsFrom with its element-wise sums.
+const std::string& SumStatsFrom() {
+  static const std::string* const kSql = new std::string(absl::StrReplaceAll(
+      sql::kSumStatsFrom, {{"%H", ElementSums("exit_histogram", kHistogramBuckets)},
+                           {"%S", ElementSums("sentiments", kSentiments)},
+                           {"%E", ElementSums("emotions", kEmotionLabels)}}));
+  return *kSql;
+}
+
 // The tables of one kind of sums.
 struct Tables {
   const char* stats;
@@ -59,7 +76,7 @@ absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query
       condition.sql == "TRUE" ? "" : absl::StrCat(" AND (", condition.sql, ")");
   const auto bound = pqxx::prepare::make_dynamic_params(params);
   for (const pqxx::row& row :
-       txn.exec_params(absl::StrCat(sql::kSumStatsFrom, tables.stats, sql::kSumStatsRange, where,
+       txn.exec_params(absl::StrCat(SumStatsFrom(), tables.stats, sql::kSumStatsRange, where,
                                     sql::kSumStatsGroup),
                        bound)) {
     StageContribution sums{.reached = row[2].as<int64_t>(),
