@@ -17,6 +17,7 @@
 #include "common/pg/array.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
+#include "nlohmann/json.hpp"
 #include "services/journeys/analytics/sql.h"
 #include "services/journeys/analytics/stage_stats.h"
 #include "services/journeys/path/path.h"
@@ -255,14 +256,36 @@ void Rederive(pqxx::work& txn, Deferred& deferred, const std::string& tenant,
                                                         : analytics::ContributionOf(stored);
   FileChange(txn, deferred, tenant, customer, member, journey, before, member.enter, after, enter);
   if (stored == visits) return;
-  Exec(txn, sql::kDeleteVisitsFrom, tenant, customer, member.journey_id, 1);
+  // The visits from the first that differs are replaced, in two statements (a late touchpoint
+  // in a long history changes its end).
+  const size_t same =
+      std::mismatch(stored.begin(), stored.end(), visits.begin(), visits.end()).first -
+      stored.begin();
+  Exec(txn, sql::kDeleteVisitsFrom, tenant, customer, member.journey_id,
+       static_cast<int>(same) + 1);
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t i = same; i < visits.size(); ++i) {
+    const Visit& v = visits[i];
+    rows.push_back(
+        {{"seq", i + 1},
+         {"stage_id", v.stage_id},
+         {"from_stage_id", v.from_stage_id},
+         {"enter", Micros(v.enter_time)},
+         {"exit", v.exit_time == absl::InfiniteFuture() ? nlohmann::json()
+                                                        : nlohmann::json(Micros(v.exit_time))},
+         {"cause_kind", CauseNumber(v.cause)},
+         {"cause_id", v.cause_id},
+         {"user_id", v.user_id},
+         {"reason", v.reason}});
+  }
+  if (!rows.empty()) {
+    Exec(txn, sql::kInsertVisits, tenant, customer, member.journey_id, journey.version(),
+         rows.dump());
+  }
   ev::StagePathRederived rederived;
   rederived.set_customer_id(customer);
   rederived.set_journey_id(journey.journey_id());
-  for (size_t i = 0; i < visits.size(); ++i) {
-    InsertVisit(txn, tenant, customer, journey, static_cast<int>(i) + 1, visits[i]);
-    *rederived.add_visits() = VisitToProto(journey, visits[i]);
-  }
+  for (const Visit& v : visits) *rederived.add_visits() = VisitToProto(journey, v);
   Publish(deferred, tenant, customer, rederived, origin);
 }
 

@@ -136,6 +136,19 @@ inline constexpr char kInsertVisit[] =
     "CASE WHEN $9::bigint IS NULL THEN NULL ELSE " TL_JOURNEYS_MICROS(9) " END, "
     "$10, $11, $12, $13)";
 
+// Visits of customer $2 on journey $3 (tenant $1) at version $4: $5 (jsonb) an array of
+// {seq, stage_id, from_stage_id, enter (micros), exit (micros or null), cause_kind, cause_id,
+// user_id, reason}, in one statement.
+inline constexpr char kInsertVisits[] =
+    "INSERT INTO stage_visits (tenant_id, customer_id, journey_id, seq, version, stage_id, "
+    "from_stage_id, enter_time, exit_time, cause_kind, cause_id, user_id, reason) "
+    "SELECT $1, $2::uuid, $3::uuid, v.seq, $4::int, v.stage_id, v.from_stage_id, "
+    "timestamptz 'epoch' + v.enter * interval '1 microsecond', "
+    "timestamptz 'epoch' + v.exit * interval '1 microsecond', v.cause_kind, v.cause_id, "
+    "v.user_id, v.reason FROM jsonb_to_recordset($5::jsonb) AS v(seq int, stage_id text, "
+    "from_stage_id text, enter bigint, exit bigint, cause_kind smallint, cause_id text, "
+    "user_id text, reason text)";
+
 // The oldest unfinished entry pass, locked (others skip it): tenant, journey, version, the
 // last customer judged ('' before the first).
 inline constexpr char kNextEntryPass[] =
@@ -183,7 +196,7 @@ inline constexpr std::pair<const char*, const char*> kPerEvent[] = {
     {"journeys_lock_members", kLockMembers},       {"journeys_insert_member", kInsertMember},
     {"journeys_update_member", kUpdateMember},     {"journeys_visits", kVisits},
     {"journeys_delete_visits", kDeleteVisitsFrom}, {"journeys_exit_visit", kExitVisit},
-    {"journeys_insert_visit", kInsertVisit}};
+    {"journeys_insert_visit", kInsertVisit},       {"journeys_insert_visits", kInsertVisits}};
 
 }  // namespace touchline::journeys::sql
 
