@@ -161,11 +161,26 @@ std::optional<int64_t> OptionalMicros(absl::Time t) {
   return Micros(t);
 }
 
-void InsertVisit(pqxx::work& txn, const std::string& tenant, const std::string& customer,
-                 const v1::Journey& journey, int seq, const Visit& v) {
-  Exec(txn, sql::kInsertVisit, tenant, customer, journey.journey_id(), seq, journey.version(),
-       v.stage_id, v.from_stage_id, Micros(v.enter_time), OptionalMicros(v.exit_time),
-       CauseNumber(v.cause), v.cause_id, v.user_id, v.reason);
+// Inserts `visits` (not empty) as the customer's visits on `journey` numbered from `first_seq`,
+// in one statement.
+void InsertVisits(pqxx::work& txn, const std::string& tenant, const std::string& customer,
+                  const v1::Journey& journey, int first_seq, std::span<const Visit> visits) {
+  nlohmann::json rows = nlohmann::json::array();
+  int seq = first_seq;
+  for (const Visit& v : visits) {
+    const std::optional<int64_t> exit = OptionalMicros(v.exit_time);
+    rows.push_back({{"seq", seq++},
+                    {"stage_id", v.stage_id},
+                    {"from_stage_id", v.from_stage_id},
+                    {"enter", Micros(v.enter_time)},
+                    {"exit", exit ? nlohmann::json(*exit) : nlohmann::json()},
+                    {"cause_kind", CauseNumber(v.cause)},
+                    {"cause_id", v.cause_id},
+                    {"user_id", v.user_id},
+                    {"reason", v.reason}});
+  }
+  Exec(txn, sql::kInsertVisits, tenant, customer, journey.journey_id(), journey.version(),
+       rows.dump());
 }
 
 // Where a member's contribution to the stage analytics is filed: the customer's owner,
@@ -263,24 +278,9 @@ void Rederive(pqxx::work& txn, Deferred& deferred, const std::string& tenant,
       stored.begin();
   Exec(txn, sql::kDeleteVisitsFrom, tenant, customer, member.journey_id,
        static_cast<int>(same) + 1);
-  nlohmann::json rows = nlohmann::json::array();
-  for (size_t i = same; i < visits.size(); ++i) {
-    const Visit& v = visits[i];
-    rows.push_back(
-        {{"seq", i + 1},
-         {"stage_id", v.stage_id},
-         {"from_stage_id", v.from_stage_id},
-         {"enter", Micros(v.enter_time)},
-         {"exit", v.exit_time == absl::InfiniteFuture() ? nlohmann::json()
-                                                        : nlohmann::json(Micros(v.exit_time))},
-         {"cause_kind", CauseNumber(v.cause)},
-         {"cause_id", v.cause_id},
-         {"user_id", v.user_id},
-         {"reason", v.reason}});
-  }
-  if (!rows.empty()) {
-    Exec(txn, sql::kInsertVisits, tenant, customer, member.journey_id, journey.version(),
-         rows.dump());
+  if (same < visits.size()) {
+    InsertVisits(txn, tenant, customer, journey, static_cast<int>(same) + 1,
+                 std::span(visits).subspan(same));
   }
   ev::StagePathRederived rederived;
   rederived.set_customer_id(customer);
@@ -309,7 +309,8 @@ void AdvanceMember(pqxx::work& txn, Deferred& deferred, const std::string& tenan
       return Rederive(txn, deferred, tenant, customer, member, journey, origin);
     }
     visits[0] = VisitFromRow(ended[0]);
-    InsertVisit(txn, tenant, customer, journey, ended[0][0].as<int>() + 1, visits[1]);
+    InsertVisits(txn, tenant, customer, journey, ended[0][0].as<int>() + 1,
+                 std::span(visits).subspan(1));
     ev::StageExited exited;
     *exited.mutable_visit() = VisitToProto(journey, visits[0]);
     Publish(deferred, tenant, customer, exited, origin);

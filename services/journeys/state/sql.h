@@ -126,16 +126,6 @@ inline constexpr char kExitVisit[] =
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid "
     "AND exit_time IS NULL RETURNING " TL_JOURNEYS_VISIT_COLUMNS;
 
-// One visit: $1 tenant, $2 customer, $3 journey, $4 seq, $5 version, $6 stage, $7 from stage,
-// $8 enter (micros), $9 exit (micros or NULL), $10 cause kind, $11 cause id, $12 user, $13
-// reason.
-inline constexpr char kInsertVisit[] =
-    "INSERT INTO stage_visits (tenant_id, customer_id, journey_id, seq, version, stage_id, "
-    "from_stage_id, enter_time, exit_time, cause_kind, cause_id, user_id, reason) VALUES ($1, "
-    "$2::uuid, $3::uuid, $4, $5, $6, $7, " TL_JOURNEYS_MICROS(8) ", "
-    "CASE WHEN $9::bigint IS NULL THEN NULL ELSE " TL_JOURNEYS_MICROS(9) " END, "
-    "$10, $11, $12, $13)";
-
 // Visits of customer $2 on journey $3 (tenant $1) at version $4: $5 (jsonb) an array of
 // {seq, stage_id, from_stage_id, enter (micros), exit (micros or null), cause_kind, cause_id,
 // user_id, reason}, in one statement.
@@ -196,7 +186,7 @@ inline constexpr std::pair<const char*, const char*> kPerEvent[] = {
     {"journeys_lock_members", kLockMembers},       {"journeys_insert_member", kInsertMember},
     {"journeys_update_member", kUpdateMember},     {"journeys_visits", kVisits},
     {"journeys_delete_visits", kDeleteVisitsFrom}, {"journeys_exit_visit", kExitVisit},
-    {"journeys_insert_visit", kInsertVisit},       {"journeys_insert_visits", kInsertVisits}};
+    {"journeys_insert_visits", kInsertVisits}};
 
 }  // namespace touchline::journeys::sql
 
