@@ -96,10 +96,11 @@ absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query
     totals[{row[0].as<int>(), row[1].as<std::string>()}].current_since[ParseDay(row[2])] +=
         row[3].as<int64_t>();
   }
-  for (const pqxx::row& row :
-       txn.exec_params(absl::StrCat(sql::kSumPathsFrom, query.path_length, sql::kSumPathsFromTable,
-                                    tables.paths, sql::kSumStatsRange, where, sql::kSumPathsGroup),
-                       bound)) {
+  for (const pqxx::row& row : txn.exec_params(
+           absl::StrCat(
+               absl::StrReplaceAll(sql::kSumPathsFrom, {{"%N", absl::StrCat(query.path_length)}}),
+               tables.paths, sql::kSumStatsRange, where, sql::kSumPathsGroup),
+           bound)) {
     ChannelPath path;
     for (absl::string_view channel : absl::StrSplit(row[2].c_str(), ',', absl::SkipEmpty())) {
       if (!absl::SimpleAtoi(channel, &path.emplace_back())) {

@@ -121,13 +121,12 @@ inline constexpr char kSumCurrentFrom[] =
 inline constexpr char kSumCurrentGroup[] =
     " GROUP BY s.version, s.stage_id, s.stage_enter_day HAVING sum(s.current) <> 0";
 
-// The members per version, stage and path of stage_paths or stage_paths_all: kSumPathsFrom,
-// the number of channels kept (the last ones), kSumPathsFromTable, the table, kSumStatsRange, a
+// The members per version, stage and path of stage_paths or stage_paths_all: kSumPathsFrom with
+// %N replaced by the number of channels kept (the last ones), the table, kSumStatsRange, a
 // condition, kSumPathsGroup. Columns: version, stage, channels joined by commas, members.
 inline constexpr char kSumPathsFrom[] =
     "SELECT s.version, s.stage_id, array_to_string(s.channels[greatest(1, "
-    "cardinality(s.channels) - ";
-inline constexpr char kSumPathsFromTable[] = " + 1):], ','), sum(s.customers)::bigint FROM ";
+    "cardinality(s.channels) - %N + 1):], ','), sum(s.customers)::bigint FROM ";
 inline constexpr char kSumPathsGroup[] = " GROUP BY 1, 2, 3 HAVING sum(s.customers) <> 0";
 
 // The members of journey $2 (tenant $1, version and entry days as above) whose customers (c) a
