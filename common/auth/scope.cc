@@ -618,20 +618,18 @@ absl::Status Scope::CheckRow(Access access, const CustomerAttributes& customer,
       "CUSTOMER_NOT_WRITABLE", {{"customer_id", customer.customer_id}});
 }
 
+namespace {
+
+// Appends `literal` to `condition`'s params; its placeholder, the params numbered from
+// `first_param`.
+std::string Bind(SqlCondition& condition, int first_param, const std::string& literal) {
+  condition.params.push_back(literal);
+  return absl::StrCat("$", first_param + static_cast<int>(condition.params.size()) - 1, "::text[]");
+}
+
+}  // namespace
+
 SqlCondition Scope::SqlVisibility(Access access, std::string_view alias,
-                                  std::string_view shares_table, int first_param) const {
-  return VisibilitySql(access, alias, shares_table, first_param);
-}
-
-Scope::AttributeVisibility Scope::SqlAttributeVisibility(Access access, std::string_view alias,
-                                                         int first_param) const {
-  const bool permitted = access == Access::kRead || Has(PermissionFor(access));
-  return AttributeVisibility{
-      .condition = VisibilitySql(access, alias, "", first_param),
-      .through_shares = permitted && !proto_.all_customers() && !grantees_.empty()};
-}
-
-SqlCondition Scope::VisibilitySql(Access access, std::string_view alias,
                                   std::string_view shares_table, int first_param) const {
   if (access != Access::kRead && !Has(PermissionFor(access))) {
     return SqlCondition{.sql = "FALSE", .params = {}};
@@ -639,46 +637,74 @@ SqlCondition Scope::VisibilitySql(Access access, std::string_view alias,
   if (proto_.all_customers() && proto_.vip_visible()) {
     return SqlCondition{.sql = "TRUE", .params = {}};
   }
-  const std::string table(alias);
   SqlCondition condition;
-  auto bind = [&](const std::string& literal) {
-    condition.params.push_back(literal);
-    return absl::StrCat("$", first_param + static_cast<int>(condition.params.size()) - 1,
-                        "::text[]");
-  };
-  // The owner's reporting line sees its customers, VIP or not.
   std::vector<std::string> branches;
-  if (!owner_ids_.empty()) {
-    branches.push_back(absl::StrCat(table, ".owner_id = ANY(", bind(owner_ids_literal_), ")"));
+  for (const std::string& branch :
+       {OwnerSql(alias, condition, first_param),
+        OthersSql(access, alias, shares_table, condition, first_param)}) {
+    if (!branch.empty()) branches.push_back(branch);
   }
+  if (branches.empty()) return SqlCondition{.sql = "FALSE", .params = {}};
+  condition.sql = absl::StrCat("(", absl::StrJoin(branches, " OR "), ")");
+  return condition;
+}
+
+Scope::AttributeVisibility Scope::SqlAttributeVisibility(Access access, std::string_view alias,
+                                                         int first_param) const {
+  const SqlCondition none{.sql = "FALSE", .params = {}};
+  if (access != Access::kRead && !Has(PermissionFor(access))) {
+    return AttributeVisibility{.territory = none, .owners = none};
+  }
+  if (proto_.all_customers() && proto_.vip_visible()) {
+    return AttributeVisibility{.territory = SqlCondition{.sql = "TRUE", .params = {}},
+                               .owners = none};
+  }
+  AttributeVisibility visibility;
+  visibility.territory.sql = OthersSql(access, alias, "", visibility.territory, first_param);
+  if (visibility.territory.sql.empty()) visibility.territory = none;
+  visibility.owners.sql = OwnerSql(
+      alias, visibility.owners, first_param + static_cast<int>(visibility.territory.params.size()));
+  if (visibility.owners.sql.empty()) visibility.owners = none;
+  visibility.through_shares = !proto_.all_customers() && !grantees_.empty();
+  return visibility;
+}
+
+std::string Scope::OwnerSql(std::string_view alias, SqlCondition& condition,
+                            int first_param) const {
+  // The owner's reporting line sees its customers, VIP or not.
+  if (owner_ids_.empty()) return "";
+  return absl::StrCat(std::string(alias), ".owner_id = ANY(",
+                      Bind(condition, first_param, owner_ids_literal_), ")");
+}
+
+std::string Scope::OthersSql(Access access, std::string_view alias, std::string_view shares_table,
+                             SqlCondition& condition, int first_param) const {
+  const std::string table(alias);
   // The other paths, which a VIP customer's level closes to ranks below kVipMinRank.
   std::vector<std::string> others;
   if (!proto_.all_customers()) {
     if (!regions_.empty()) {
-      others.push_back(absl::StrCat(table, ".region = ANY(", bind(regions_literal_), ")"));
+      others.push_back(absl::StrCat(table, ".region = ANY(",
+                                    Bind(condition, first_param, regions_literal_), ")"));
     }
     if (!grantees_.empty() && !shares_table.empty()) {
-      others.push_back(absl::StrCat(
-          "EXISTS (SELECT 1 FROM ", std::string(shares_table), " scope_share WHERE ",
-          "scope_share.tenant_id = ", table, ".tenant_id AND scope_share.customer_id = ", table,
-          ".customer_id AND scope_share.grantee = ANY(", bind(grantees_literal_), ")",
-          access != Access::kRead ? " AND scope_share.edit" : "", ")"));
+      others.push_back(absl::StrCat("EXISTS (SELECT 1 FROM ", std::string(shares_table),
+                                    " scope_share WHERE ", "scope_share.tenant_id = ", table,
+                                    ".tenant_id AND scope_share.customer_id = ", table,
+                                    ".customer_id AND scope_share.grantee = ANY(",
+                                    Bind(condition, first_param, grantees_literal_), ")",
+                                    access != Access::kRead ? " AND scope_share.edit" : "", ")"));
     }
   }
+  if (!proto_.all_customers() && others.empty()) return "";
   std::vector<std::string> conjuncts;
   if (!proto_.vip_visible()) {
     conjuncts.push_back(absl::StrCat(table, ".level IS DISTINCT FROM ", kVipLevel));
   }
   if (!others.empty()) conjuncts.push_back(absl::StrCat("(", absl::StrJoin(others, " OR "), ")"));
-  if (proto_.all_customers() || !others.empty()) {
-    // Not empty: all_customers with vip_visible returned TRUE above.
-    branches.push_back(conjuncts.size() == 1
-                           ? conjuncts.front()
-                           : absl::StrCat("(", absl::StrJoin(conjuncts, " AND "), ")"));
-  }
-  if (branches.empty()) return SqlCondition{.sql = "FALSE", .params = {}};
-  condition.sql = absl::StrCat("(", absl::StrJoin(branches, " OR "), ")");
-  return condition;
+  // Not empty: all_customers with vip_visible sees everyone, which callers decide first.
+  return conjuncts.size() == 1 ? conjuncts.front()
+                               : absl::StrCat("(", absl::StrJoin(conjuncts, " AND "), ")");
 }
 
 FieldAccess Scope::FieldAccessOf(std::string_view resource, std::string_view field_path) const {

@@ -148,13 +148,18 @@ class Scope {
   SqlCondition SqlVisibility(Access access, std::string_view alias, std::string_view shares_table,
                              int first_param) const;
 
-  // The part of SqlVisibility a row decides by its customer's attributes alone, for tables
-  // that keep owner_id, region and level (smallint) but no customer_id (aggregates summed
-  // per owner, region and level): the owner, territory and tenant branches with the VIP rule,
-  // never the shares. Bind `condition.params` as SqlVisibility's. "TRUE" for scopes that see
-  // every customer, "FALSE" when no attribute grants anything.
+  // The branches of SqlVisibility a row decides by its customer's attributes alone, for tables
+  // that keep owner_id, region and level (smallint) but no customer_id (aggregates summed per
+  // owner, region and level): a customer is visible by its attributes when `territory` or
+  // `owners` holds. Never the shares. Bind `territory.params` from `first_param`, then
+  // `owners.params`, as SqlVisibility's.
   struct AttributeVisibility {
-    SqlCondition condition;
+    // The territory and tenant branches with the VIP rule, reading region and level only:
+    // "TRUE" for scopes that see every customer, "FALSE" when neither is granted.
+    SqlCondition territory;
+    // The owner branch, reading owner_id only: "FALSE" when the scope lists no owners or sees
+    // every customer anyway.
+    SqlCondition owners;
     // Whether the scope may also see customers through shares, which only SqlVisibility over
     // the customers themselves decides (those rows cannot be found by their attributes).
     bool through_shares = false;
@@ -193,9 +198,13 @@ class Scope {
 
  private:
   explicit Scope(permissions::v1::EffectiveScope proto);
-  // SqlVisibility, with the share branch only when `shares_table` is not empty.
-  SqlCondition VisibilitySql(Access access, std::string_view alias, std::string_view shares_table,
-                             int first_param) const;
+  // The branches of SqlVisibility over `alias`, their params appended to `condition` (numbered
+  // from `first_param`); "" when the scope has none. The owners':
+  std::string OwnerSql(std::string_view alias, SqlCondition& condition, int first_param) const;
+  // The territory's, the tenant's and (when `shares_table` is not empty) the shares', with the
+  // VIP rule. Not for a scope that sees every customer.
+  std::string OthersSql(Access access, std::string_view alias, std::string_view shares_table,
+                        SqlCondition& condition, int first_param) const;
   // Builds rule trees and sensitive paths of every resource from rules_.
   void IndexFieldRules();
   // FieldProfile() of rules_.

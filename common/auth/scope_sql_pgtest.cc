@@ -1,5 +1,6 @@
 // Scope::SqlVisibility on a real PostgreSQL must select exactly the customers Scope::Allows
-// admits: the proof that row filters in SQL and decisions in C++ are one policy.
+// admits: the proof that row filters in SQL and decisions in C++ are one policy. The same of
+// SqlAttributeVisibility, for customers seen by their attributes.
 #include <memory>
 #include <pqxx/pqxx>
 #include <set>
@@ -96,18 +97,15 @@ class ScopeSqlTest : public ::testing::Test {
     }
   }
 
-  // The ids of kTenant's customers the condition selects.
-  std::set<std::string> Select(const Scope& scope, Access access) {
-    const SqlCondition condition =
-        scope.SqlVisibility(access, "c", absl::StrCat(schema_.name(), ".customer_shares"), 2);
+  // The ids `from` (a query on kTenant = $1 ending in WHERE) selects under `condition` (params
+  // from $2).
+  std::set<std::string> Ids(const std::string& from, const SqlCondition& condition) {
     std::vector<std::string> params = {kTenant};
     params.insert(params.end(), condition.params.begin(), condition.params.end());
     std::set<std::string> ids;
     const absl::Status status = pool_->Query([&](pqxx::nontransaction& txn) {
-      const pqxx::result rows = txn.exec_params(
-          absl::StrCat("SELECT c.customer_id FROM customers c WHERE c.tenant_id = $1 AND ",
-                       condition.sql),
-          pqxx::prepare::make_dynamic_params(params));
+      const pqxx::result rows = txn.exec_params(absl::StrCat(from, condition.sql),
+                                                pqxx::prepare::make_dynamic_params(params));
       for (const pqxx::row& row : rows) ids.insert(row[0].as<std::string>());
       return absl::OkStatus();
     });
@@ -115,12 +113,46 @@ class ScopeSqlTest : public ::testing::Test {
     return ids;
   }
 
-  std::set<std::string> Allowed(const Scope& scope, Access access) const {
+  // The ids of kTenant's customers the condition selects.
+  std::set<std::string> Select(const Scope& scope, Access access) {
+    return Ids(
+        "SELECT c.customer_id FROM customers c WHERE c.tenant_id = $1 AND ",
+        scope.SqlVisibility(access, "c", absl::StrCat(schema_.name(), ".customer_shares"), 2));
+  }
+
+  // The ids of kTenant's customers `condition` selects over their attributes as aggregates keep
+  // them (no customer_id, no shares; no owner or region is '').
+  std::set<std::string> SelectByAttributes(const SqlCondition& condition) {
+    return Ids(
+        "SELECT c.id FROM (SELECT customer_id AS id, coalesce(owner_id, '') AS owner_id, "
+        "coalesce(region, '') AS region, level FROM customers WHERE tenant_id = $1) c WHERE ",
+        condition);
+  }
+
+  // Whom `scope` allows `access` to, with (or without) the customers' shares.
+  std::set<std::string> Allowed(const Scope& scope, Access access, bool shares = true) const {
     std::set<std::string> ids;
-    for (const CustomerAttributes& customer : customers_) {
+    for (CustomerAttributes customer : customers_) {
+      if (!shares) customer.shares.clear();
       if (scope.Allows(access, customer)) ids.insert(customer.customer_id);
     }
     return ids;
+  }
+
+  // SqlAttributeVisibility: its territory and its owners outside the territory (as the stage
+  // analytics sum them) are the customers Allows admits by their attributes, each once.
+  void ExpectAttributeVisibility(const Scope& scope, Access access) {
+    const Scope::AttributeVisibility visibility = scope.SqlAttributeVisibility(access, "c", 2);
+    const std::set<std::string> territory = SelectByAttributes(visibility.territory);
+    SqlCondition outside = visibility.territory;
+    outside.sql = absl::StrCat(visibility.owners.sql, " AND NOT ", visibility.territory.sql);
+    outside.params.insert(outside.params.end(), visibility.owners.params.begin(),
+                          visibility.owners.params.end());
+    std::set<std::string> all = SelectByAttributes(outside);
+    const size_t owners_only = all.size();
+    all.insert(territory.begin(), territory.end());
+    EXPECT_EQ(all.size(), owners_only + territory.size()) << "counted twice";
+    EXPECT_EQ(all, Allowed(scope, access, /*shares=*/false));
   }
 
   touchline::testing::ScopedSchema schema_{"scope_sql"};
@@ -158,6 +190,9 @@ TEST_F(ScopeSqlTest, SelectsExactlyTheCustomersAllowsAdmits) {
                 const std::set<std::string> allowed = Allowed(*scope, access);
                 ASSERT_EQ(Select(*scope, access), allowed)
                     << static_cast<int>(access) << " with scope " << proto.ShortDebugString();
+                ExpectAttributeVisibility(*scope, access);
+                ASSERT_FALSE(HasFailure()) << static_cast<int>(access) << " by attributes, scope "
+                                           << proto.ShortDebugString();
                 selected += allowed.size();
               }
               ++scopes;

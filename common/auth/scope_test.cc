@@ -446,10 +446,11 @@ TEST(ScopeSqlTest, NothingGrantedIsFalse) {
 
 TEST(ScopeSqlTest, AttributeVisibilityLeavesOutShares) {
   const Scope::AttributeVisibility rep = RepScope()->SqlAttributeVisibility(Access::kRead, "a", 2);
-  EXPECT_EQ(rep.condition.sql,
-            "(a.owner_id = ANY($2::text[]) OR (a.level IS DISTINCT FROM 3 AND "
-            "(a.region = ANY($3::text[]))))");
-  EXPECT_THAT(rep.condition.params, ElementsAre(R"({"u-rep","u-17"})", R"({"北京"})"));
+  EXPECT_EQ(rep.territory.sql, "(a.level IS DISTINCT FROM 3 AND (a.region = ANY($2::text[])))");
+  EXPECT_THAT(rep.territory.params, ElementsAre(R"({"北京"})"));
+  // Numbered after the territory's.
+  EXPECT_EQ(rep.owners.sql, "a.owner_id = ANY($3::text[])");
+  EXPECT_THAT(rep.owners.params, ElementsAre(R"({"u-rep","u-17"})"));
   EXPECT_TRUE(rep.through_shares);
   // SqlVisibility itself still has the share branch.
   EXPECT_THAT(RepScope()->SqlVisibility(Access::kRead, "a", "s", 2).sql,
@@ -461,8 +462,9 @@ TEST(ScopeSqlTest, AttributeVisibilityOfAPartnerIsFalseWithShares) {
   proto.add_grantees("partner:p-1");
   const Scope::AttributeVisibility partner =
       MustCompile(proto)->SqlAttributeVisibility(Access::kRead, "a", 1);
-  EXPECT_EQ(partner.condition.sql, "FALSE");
-  EXPECT_THAT(partner.condition.params, IsEmpty());
+  EXPECT_EQ(partner.territory.sql, "FALSE");
+  EXPECT_THAT(partner.territory.params, IsEmpty());
+  EXPECT_EQ(partner.owners.sql, "FALSE");
   EXPECT_TRUE(partner.through_shares);
   // A write through shares needs the write's permission.
   EXPECT_FALSE(MustCompile(proto)->SqlAttributeVisibility(Access::kWrite, "a", 1).through_shares);
@@ -475,20 +477,23 @@ TEST(ScopeSqlTest, AttributeVisibilityOfTenantScopes) {
   proto.set_vip_visible(true);
   Scope::AttributeVisibility all =
       MustCompile(proto)->SqlAttributeVisibility(Access::kRead, "a", 1);
-  EXPECT_EQ(all.condition.sql, "TRUE");
+  EXPECT_EQ(all.territory.sql, "TRUE");
+  EXPECT_EQ(all.owners.sql, "FALSE");  // nothing to add to everyone
   EXPECT_FALSE(all.through_shares);
   proto.set_vip_visible(false);
   proto.add_owner_ids("u-rep");
   Scope::AttributeVisibility vip_blind =
       MustCompile(proto)->SqlAttributeVisibility(Access::kRead, "a", 1);
-  EXPECT_EQ(vip_blind.condition.sql,
-            "(a.owner_id = ANY($1::text[]) OR a.level IS DISTINCT FROM 3)");
+  EXPECT_EQ(vip_blind.territory.sql, "a.level IS DISTINCT FROM 3");
+  EXPECT_THAT(vip_blind.territory.params, IsEmpty());
+  EXPECT_EQ(vip_blind.owners.sql, "a.owner_id = ANY($1::text[])");
   EXPECT_FALSE(vip_blind.through_shares);
 }
 
-// Over every combination of grants: the condition never looks at shares, names the owner
-// branch exactly when owners are granted, and through_shares is set exactly when some customer
-// is visible through a share and not through its attributes.
+// Over every combination of grants: the territory never reads the owner and the owners never
+// the region or level, neither looks at shares, the owner branch is there exactly when owners
+// are granted (and not everyone), and through_shares is set exactly when some customer is
+// visible through a share and not through its attributes.
 TEST(ScopeSqlTest, AttributeVisibilityCoversWhatSharesDoNot) {
   for (int mask = 0; mask < 32; ++mask) {
     pv1::EffectiveScope proto = BaseScope();
@@ -500,10 +505,15 @@ TEST(ScopeSqlTest, AttributeVisibilityCoversWhatSharesDoNot) {
     const std::shared_ptr<const Scope> scope = MustCompile(proto);
     const Scope::AttributeVisibility visibility =
         scope->SqlAttributeVisibility(Access::kRead, "a", 1);
-    EXPECT_THAT(visibility.condition.sql, ::testing::Not(::testing::HasSubstr("share")));
-    EXPECT_EQ(visibility.condition.sql.find("a.owner_id") != std::string::npos,
-              (mask & 1) != 0 && (mask & 24) != 24)
-        << mask;
+    const std::string& territory = visibility.territory.sql;
+    const std::string& owners = visibility.owners.sql;
+    for (const std::string& sql : {territory, owners}) {
+      EXPECT_THAT(sql, ::testing::Not(::testing::HasSubstr("share"))) << mask;
+    }
+    EXPECT_THAT(territory, ::testing::Not(::testing::HasSubstr("owner_id"))) << mask;
+    EXPECT_THAT(owners, ::testing::Not(::testing::HasSubstr("region"))) << mask;
+    EXPECT_THAT(owners, ::testing::Not(::testing::HasSubstr("level"))) << mask;
+    EXPECT_EQ(owners != "FALSE", (mask & 1) != 0 && (mask & 24) != 24) << mask;
     bool only_shared = false;
     for (const char* owner : {"u-1", "u-2"}) {
       for (const char* region : {"华北", "华南"}) {

@@ -156,9 +156,18 @@ absl::StatusOr<v1::GetStageAnalyticsResponse> AnalyticsManager::GetStageAnalytic
   query.journey_id = request.journey_id();
   query.version = request.version();
   query.path_length = request.path_length() > 0 ? request.path_length() : kDefaultPathLength;
+  // The stalled counts need the days members entered their stage in only as far back as the
+  // longest stalled_after_days: those in it longer are all stalled.
+  const absl::CivilDay today = analytics::UtcDay(clock_());
+  int longest = 0;
+  for (const v1::Journey& journey : versions) {
+    for (const v1::Stage& stage : journey.stages()) {
+      longest = std::max(longest, stage.stalled_after_days());
+    }
+  }
+  if (longest > 0) query.current_since_after = today - longest;
   TL_ASSIGN_OR_RETURN(const TotalsByStage totals, store_->Totals(query));
 
-  const absl::CivilDay today = analytics::UtcDay(clock_());
   v1::GetStageAnalyticsResponse response;
   for (const auto& [key, stage_totals] : totals) {
     response.set_entered(response.entered() + stage_totals.figures.current);
@@ -182,8 +191,10 @@ absl::StatusOr<v1::GetStageAnalyticsResponse> AnalyticsManager::GetStageAnalytic
           version == by_version.end() ? nullptr : StageOf(*version->second, key.second);
       const int days = own == nullptr ? 0 : own->stalled_after_days();
       if (days <= 0) continue;
+      // In the stage, less those who entered it within `days`.
+      stalled += stage_totals.figures.current;
       for (const auto& [since, count] : stage_totals.current_since) {
-        if (since <= today - days) stalled += count;
+        if (since > today - days) stalled -= count;
       }
     }
     figures->set_reached(sums.reached);

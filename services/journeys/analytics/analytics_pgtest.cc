@@ -485,11 +485,10 @@ class AnalyticsTest : public ::testing::Test {
     TL_EXPECT_OK(pool_->Transact([&](pqxx::work& txn) {
       negative = txn.exec(
                         "SELECT (SELECT count(*) FROM stage_stats WHERE reached < 0 OR current < 0 "
-                        "OR exits < 0 OR exit_seconds < 0 OR 0 > ANY(exit_histogram)) + "
-                        "(SELECT count(*) FROM stage_stats_all WHERE reached < 0 OR current < 0 "
-                        "OR exits < 0 OR exit_seconds < 0 OR 0 > ANY(exit_histogram)) + "
+                        "OR exits < 0 OR exit_seconds < 0 OR 0 > ANY(exit_histogram) "
+                        "OR touchpoints < 0 OR 0 > ANY(sentiments) OR 0 > ANY(emotions)) + "
                         "(SELECT count(*) FROM stage_current WHERE current < 0) + "
-                        "(SELECT count(*) FROM stage_current_all WHERE current < 0)")[0][0]
+                        "(SELECT count(*) FROM stage_paths WHERE customers < 0)")[0][0]
                      .as<int64_t>();
       return absl::OkStatus();
     }));
@@ -516,8 +515,8 @@ TEST_F(AnalyticsTest, RandomHistoriesGiveTheBruteForceFiguresForEveryScope) {
     p.id = ids::NewUuid();
     p.owner = owners[pick(3)];
     p.region = regions[pick(3)];
-    p.level = 1 + pick(3);  // 3: VIP
-    Created(p, kDay0 + absl::Hours(pick(24 * 10)));
+    p.level = 1 + pick(3);                           // 3: VIP
+    Created(p, kDay0 + absl::Hours(pick(24 * 75)));  // March to mid-May: months and days
     if (pick(3) == 0) Share(p.id, "partner:p-1");
     if (pick(4) == 0) Share(p.id, "team:t-1");
   }
@@ -526,8 +525,11 @@ TEST_F(AnalyticsTest, RandomHistoriesGiveTheBruteForceFiguresForEveryScope) {
   const tv1::Outcome outcomes[] = {tv1::OUTCOME_UNSPECIFIED, tv1::OUTCOME_UNSPECIFIED,
                                    tv1::OUTCOME_WON, tv1::OUTCOME_LOST};
   const auto scopes = Scopes();
+  // Stays begin up to day 100, a quarter of them in the last 6 days: stalled and not yet.
+  now_ = kDay0 + absl::Hours(24 * 102);
   for (int step = 0; step < 260; ++step) {
-    const absl::Time at = kDay0 + absl::Minutes(pick(60 * 24 * 20));
+    const absl::Time at = pick(4) == 0 ? now_ - absl::Minutes(pick(60 * 24 * 6))
+                                       : kDay0 + absl::Minutes(pick(60 * 24 * 100));
     Person& p = people[pick(static_cast<int>(people.size()))];
     const int what = pick(20);
     if (what < 13) {  // a touchpoint, often late (times are random)
@@ -565,8 +567,12 @@ TEST_F(AnalyticsTest, RandomHistoriesGiveTheBruteForceFiguresForEveryScope) {
   }
   for (const auto& [name, caller] : scopes) {
     ExpectFiguresMatch(name, caller);
+    // Days of one month; whole months; days, a month and days; open ends mid-month.
     ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 3, 4), absl::CivilDay(2026, 3, 8));
+    ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 4, 1), absl::CivilDay(2026, 5, 1));
+    ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 3, 20), absl::CivilDay(2026, 5, 10));
     ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 3, 6), std::nullopt, 1);
+    ExpectFiguresMatch(name, caller, std::nullopt, absl::CivilDay(2026, 4, 17));
   }
   EXPECT_EQ(NegativeRows(), 0);
 }
@@ -637,12 +643,10 @@ TEST_F(AnalyticsTest, MembersFiledBeforeTheEmotionCurveAreCompletedByTheirNextCh
   const auth::RequestContext admin = Caller(auth::testing::AdminScope(kTenant, "u"));
   // What the aggregates and the member held before 0003.
   Exec("UPDATE journey_members SET filed = NULL");
-  for (const char* table : {"stage_stats", "stage_stats_all"}) {
-    Exec(absl::StrCat("UPDATE ", table,
-                      " SET touchpoints = 0, sentiments = '{0,0,0}', emotions = '{0,0,0,0,0,0}'"));
-  }
+  Exec(
+      "UPDATE stage_stats SET touchpoints = 0, sentiments = '{0,0,0}', emotions = "
+      "'{0,0,0,0,0,0}'");
   Exec("DELETE FROM stage_paths");
-  Exec("DELETE FROM stage_paths_all");
   Touch(Touchpoint(p.id, kDay0 + absl::Hours(3), tv1::CHANNEL_EMAIL, tv1::OUTCOME_UNSPECIFIED,
                    tv1::SENTIMENT_NEGATIVE, {tv1::EMOTION_LABEL_ANXIETY}));
   ExpectFiguresMatch("admin", admin);
@@ -669,6 +673,40 @@ TEST_F(AnalyticsTest, StalledCountsThoseInTheStageSinceTheCutOff) {
   EXPECT_EQ(stalled(kDay0 + absl::Hours(24 * 30)), 1);
   Touch(Touchpoint(p.id, kDay0 + absl::Hours(24 * 6), tv1::CHANNEL_EMAIL));  // negotiation
   EXPECT_EQ(stalled(kDay0 + absl::Hours(24 * 30)), 0);
+}
+
+// Stays that began on each day around the stalled cut-off, for every scope (each detail of the
+// aggregates) and entry range: the stalled counts read only the days after the longest
+// threshold's cut-off, so a day too many or too few shows.
+TEST_F(AnalyticsTest, StalledCountsOnEveryDayAroundTheCutOffForEveryScope) {
+  const std::vector<std::string> owners = {"u-1", "u-2", "u-3"};
+  const std::vector<std::string> regions = {"华东", "华南"};
+  int i = 0;
+  for (int day = 0; day < 9; ++day) {
+    for (int k = 0; k < 3; ++k, ++i) {
+      Person p = NewPerson(owners[i % 3], regions[i % 2]);
+      p.level = 1 + i % 3;  // 3: VIP
+      // In awareness (stalled after 5 days) from 02-27 to 03-07, 02-27 and 02-28 in February.
+      Created(p, kDay0 + absl::Hours(24 * (day - 2) + k));
+      // Two of three to consideration (stalled after 3 days) on `day`, 03-01 to 03-09.
+      if (k < 2) Touch(Touchpoint(p.id, kDay0 + absl::Hours(24 * day + 5 * k), tv1::CHANNEL_PHONE));
+    }
+  }
+  now_ = kDay0 + absl::Hours(24 * 6 + 12);  // 03-07: stalled from 03-04 and before
+  for (const auto& [name, caller] : Scopes()) {
+    ExpectFiguresMatch(name, caller);
+    ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 2, 1), absl::CivilDay(2026, 3, 1));
+    ExpectFiguresMatch(name, caller, absl::CivilDay(2026, 2, 10), std::nullopt);
+  }
+  v1::GetStageAnalyticsRequest request;
+  request.set_journey_id(journey_id_);
+  TL_ASSERT_OK_AND_ASSIGN(
+      const v1::GetStageAnalyticsResponse all,
+      manager_->GetStageAnalytics(Caller(auth::testing::AdminScope(kTenant, "u")), request));
+  EXPECT_EQ(all.stages(0).current(), 9);
+  EXPECT_EQ(all.stages(0).stalled(), 4);  // entered on 02-27 to 03-02
+  EXPECT_EQ(all.stages(1).current(), 18);
+  EXPECT_EQ(all.stages(1).stalled(), 8);  // entered on 03-01 to 03-04
 }
 
 TEST_F(AnalyticsTest, EntryDaysFilterTheMembers) {
@@ -715,7 +753,7 @@ TEST_F(AnalyticsTest, RowsFallToZeroNeverBelow) {
     nonzero = r[1].as<int64_t>();
     return absl::OkStatus();
   }));
-  EXPECT_EQ(rows, 2);  // awareness, consideration
+  EXPECT_EQ(rows, 4);  // awareness, consideration; by day and by month
   EXPECT_EQ(nonzero, 0);
   EXPECT_EQ(NegativeRows(), 0);
   ExpectFiguresMatch("admin", Caller(auth::testing::AdminScope(kTenant, "u")));
@@ -767,6 +805,115 @@ TEST_F(AnalyticsTest, RequestsAreChecked) {
   ASSERT_EQ(response.stages_size(), 5);
   EXPECT_EQ(response.stages(1).display_name(), "考虑");
   EXPECT_EQ(response.stages(3).kind(), v1::STAGE_KIND_GOAL);
+}
+
+// Migration 0005 files the aggregates of 0002 and 0003 (per owner, region, level and entry day)
+// again at its three details by day and by month: every scope sums what it summed before.
+TEST(StageRollupsMigrationTest, RefilesTheKeyedRowsAtEveryDetailAndPeriod) {
+  touchline::testing::ScopedSchema schema{"journeys_rollups"};
+  const std::string dsn = touchline::testing::TestPgDsn();
+  const std::vector<pg::Migration>& all = pg::journeys_migrations();
+  ASSERT_EQ(all[4].version, 5);
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "journeys", {all.begin(), all.begin() + 4}));
+  pg::PoolOptions options;
+  options.dsn = dsn;
+  options.search_path = schema.name();
+  TL_ASSERT_OK_AND_ASSIGN(const std::unique_ptr<pg::Pool> pool, pg::Pool::Create(options));
+  const std::string journey = ids::NewUuid();
+  TL_ASSERT_OK(pool->Transact([&](pqxx::work& txn) {
+    // Two customers' worth in 华东 (one day in February, one in March) and one in 华南, the
+    // last also in the _all table as 0002 kept it; the _all rows are not read again.
+    for (const auto& [owner, region, level, day, reached] :
+         {std::tuple{"u-1", "华东", 1, "2026-02-27", 2},
+          std::tuple{"u-2", "华东", 2, "2026-03-02", 1},
+          std::tuple{"u-2", "华南", 1, "2026-03-02", 1}}) {
+      txn.exec_params(
+          "INSERT INTO stage_stats VALUES ('t', $1, 1, 'a', $2, $3, $4, $5, $6, $6, 1, 90, "
+          "array_fill(0::bigint, ARRAY[32]), 3, '{1,1,1}', '{0,0,2,0,0,0}')",
+          journey, owner, region, level, day, reached);
+      txn.exec_params("INSERT INTO stage_current VALUES ('t', $1, 1, 'a', $2, $3, $4, $5, $5, $6)",
+                      journey, owner, region, level, day, reached);
+      txn.exec_params(
+          "INSERT INTO stage_paths VALUES ('t', $1, 1, 'a', $2, $3, $4, $5, '{1,4,2}', $6)",
+          journey, owner, region, level, day, reached);
+    }
+    txn.exec_params(
+        "INSERT INTO stage_stats_all (tenant_id, journey_id, version, stage_id, entry_day, "
+        "reached, current, exits, exit_seconds, exit_histogram) VALUES ('t', $1, 1, 'a', "
+        "'2026-03-02', 9, 9, 9, 9, array_fill(0::bigint, ARRAY[32]))",
+        journey);
+    return absl::OkStatus();
+  }));
+  TL_ASSERT_OK(pg::ApplyMigrations(dsn, schema.name(), "journeys", all));
+  // The tenant's rows: one a day and one a month (February, March); the two March days sum.
+  TL_ASSERT_OK(pool->Transact([&](pqxx::work& txn) {
+    EXPECT_EQ(txn.exec("SELECT array_agg(entry_day::text || ':' || reached ORDER BY entry_day) "
+                       "FROM stage_stats WHERE detail = 0 AND months")[0][0]
+                  .as<std::string>(),
+              "{2026-02-01:2,2026-03-01:2}");
+    EXPECT_EQ(txn.exec("SELECT count(*) FROM stage_stats WHERE detail = 0 AND NOT months")[0][0]
+                  .as<int>(),
+              2);
+    return absl::OkStatus();
+  }));
+
+  analytics::PgStageStatsStore store(pool.get());
+  const auto totals =
+      [&](const pv1::EffectiveScope& proto, std::optional<absl::CivilDay> from,
+          std::optional<absl::CivilDay> before) -> absl::StatusOr<analytics::TotalsByStage> {
+    TL_ASSIGN_OR_RETURN(const std::shared_ptr<const auth::Scope> scope,
+                        auth::Scope::Compile(proto));
+    return store.Totals(analytics::TotalsQuery{.tenant_id = "t",
+                                               .journey_id = journey,
+                                               .from_day = from,
+                                               .before_day = before,
+                                               .scope = scope.get(),
+                                               .current_since_after = absl::CivilDay(2026, 1, 1)});
+  };
+  pv1::EffectiveScope admin = auth::testing::AdminScope("t", "u");
+  pv1::EffectiveScope east;
+  east.set_tenant_id("t");
+  east.set_user_id("u-m");
+  east.set_vip_visible(true);
+  east.add_regions("华东");
+  pv1::EffectiveScope owner = east;
+  owner.clear_regions();
+  owner.add_owner_ids("u-2");
+  using Day = std::optional<absl::CivilDay>;
+  const Day open;
+  const Day march(absl::CivilDay(2026, 3, 1));
+  struct Case {
+    pv1::EffectiveScope scope;
+    Day from, before;
+    int64_t reached;  // = current = members on the path
+    int64_t rows;     // old rows summed: 3 touchpoints and 2 of emotion 3 each
+  };
+  for (const Case& c :
+       {Case{admin, open, open, 4, 3}, Case{east, open, open, 3, 2}, Case{owner, open, open, 2, 2},
+        Case{admin, open, march, 2, 1},
+        Case{east, Day(absl::CivilDay(2026, 2, 1)), Day(absl::CivilDay(2026, 4, 1)), 3, 2},
+        Case{owner, Day(absl::CivilDay(2026, 3, 2)), open, 2, 2},
+        Case{east, Day(absl::CivilDay(2026, 2, 28)), march, 0, 0}}) {
+    SCOPED_TRACE(absl::StrCat(c.scope.ShortDebugString(), " ", c.reached));
+    TL_ASSERT_OK_AND_ASSIGN(const analytics::TotalsByStage got, totals(c.scope, c.from, c.before));
+    if (c.rows == 0) {
+      EXPECT_THAT(got, ::testing::IsEmpty());
+      continue;
+    }
+    ASSERT_EQ(got.size(), 1u);
+    const analytics::StageTotals& a = got.begin()->second;
+    EXPECT_EQ(a.figures.reached, c.reached);
+    EXPECT_EQ(a.figures.current, c.reached);
+    EXPECT_EQ(a.figures.exits, c.rows);
+    EXPECT_DOUBLE_EQ(a.figures.exit_seconds, 90.0 * c.rows);
+    EXPECT_EQ(a.figures.touchpoints, 3 * c.rows);
+    EXPECT_EQ(a.figures.sentiments, (analytics::SentimentCounts{c.rows, c.rows, c.rows}));
+    EXPECT_EQ(a.figures.emotions[2], 2 * c.rows);
+    int64_t current = 0;
+    for (const auto& [day, count] : a.current_since) current += count;
+    EXPECT_EQ(current, c.reached);
+    EXPECT_EQ(a.paths, (std::map<analytics::ChannelPath, int64_t>{{{1, 4, 2}, c.reached}}));
+  }
 }
 
 }  // namespace

@@ -15,12 +15,31 @@
 namespace touchline::journeys::analytics {
 namespace {
 
-constexpr int kBaseParams = 5;
+// $1 to $7: tenant, journey, version, the entry-day range and its whole months (sql.h); the
+// members' statement (kMembersFiled) takes the first five.
+constexpr int kBaseParams = 7;
+constexpr int kMemberParams = 5;
+
+std::string DayParam(const std::optional<absl::CivilDay>& day, const char* open) {
+  return day ? absl::FormatCivilTime(*day) : open;
+}
 
 std::vector<std::string> BaseParams(const TotalsQuery& query) {
-  return {query.tenant_id, query.journey_id, absl::StrCat(query.version),
-          query.from_day ? absl::FormatCivilTime(*query.from_day) : "-infinity",
-          query.before_day ? absl::FormatCivilTime(*query.before_day) : "infinity"};
+  // The whole months of [from, before): from the first month that begins on or after `from` to
+  // the month of `before`.
+  std::optional<absl::CivilDay> months_from, months_before;
+  if (query.from_day) {
+    const absl::CivilMonth month(*query.from_day);
+    months_from = absl::CivilDay(absl::CivilDay(month) == *query.from_day ? month : month + 1);
+  }
+  if (query.before_day) months_before = absl::CivilDay(absl::CivilMonth(*query.before_day));
+  return {query.tenant_id,
+          query.journey_id,
+          absl::StrCat(query.version),
+          DayParam(query.from_day, "-infinity"),
+          DayParam(query.before_day, "infinity"),
+          DayParam(months_from, "-infinity"),
+          DayParam(months_before, "infinity")};
 }
 
 absl::CivilDay ParseDay(const pqxx::field& field) {
@@ -57,28 +76,32 @@ const std::string& SumStatsFrom() {
   return *kSql;
 }
 
-// The tables of one kind of sums.
-struct Tables {
-  const char* stats;
-  const char* current;
-  const char* paths;
+// The rows of one detail a scope sums: the condition (over s) on its rows and its params.
+struct Part {
+  Detail detail;
+  std::string condition;
+  std::vector<std::string> params;
 };
-constexpr Tables kAllTables{"stage_stats_all", "stage_current_all", "stage_paths_all"};
-constexpr Tables kKeyedTables{"stage_stats", "stage_current", "stage_paths"};
 
-// Adds the sums of `tables` under `condition` (over s).
-absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query,
-                           const Tables& tables, const auth::SqlCondition& condition,
+// The query's rows of `table` at `part`'s detail under its condition, as the subquery s (the
+// month rows of its whole months and the day rows of the rest), then `group`.
+std::string RollupRows(absl::string_view table, const Part& part, absl::string_view extra) {
+  const std::string where =
+      absl::StrCat(sql::kDetailRows[static_cast<int>(part.detail)],
+                   part.condition.empty() ? "" : " AND ", part.condition, extra);
+  return absl::StrCat("(SELECT * FROM ", table, " s", sql::kMonthRows, where,
+                      " UNION ALL SELECT * FROM ", table, " s", sql::kDayRows, where, ") s");
+}
+
+// Adds the sums of `part`.
+absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query, const Part& part,
                            TotalsByStage& totals) {
   std::vector<std::string> params = BaseParams(query);
-  params.insert(params.end(), condition.params.begin(), condition.params.end());
-  const std::string where =
-      condition.sql == "TRUE" ? "" : absl::StrCat(" AND (", condition.sql, ")");
+  params.insert(params.end(), part.params.begin(), part.params.end());
   const auto bound = pqxx::prepare::make_dynamic_params(params);
-  for (const pqxx::row& row :
-       txn.exec_params(absl::StrCat(SumStatsFrom(), tables.stats, sql::kSumStatsRange, where,
-                                    sql::kSumStatsGroup),
-                       bound)) {
+  for (const pqxx::row& row : txn.exec_params(
+           absl::StrCat(SumStatsFrom(), RollupRows("stage_stats", part, ""), sql::kSumStatsGroup),
+           bound)) {
     StageContribution sums{.reached = row[2].as<int64_t>(),
                            .current = row[3].as<int64_t>(),
                            .exits = row[4].as<int64_t>(),
@@ -89,17 +112,23 @@ absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query
     TL_RETURN_IF_ERROR(ParseCounts(row[9].c_str(), sums.emotions));
     AddFigures(totals[{row[0].as<int>(), row[1].as<std::string>()}].figures, sums);
   }
-  for (const pqxx::row& row :
-       txn.exec_params(absl::StrCat(sql::kSumCurrentFrom, tables.current, sql::kSumStatsRange,
-                                    where, sql::kSumCurrentGroup),
-                       bound)) {
-    totals[{row[0].as<int>(), row[1].as<std::string>()}].current_since[ParseDay(row[2])] +=
-        row[3].as<int64_t>();
+  if (query.current_since_after) {
+    // Our own date, quoted: the params are shared with the statements that have no such day.
+    const std::string recent =
+        absl::StrCat(" AND s.stage_enter_day > ",
+                     txn.quote(absl::FormatCivilTime(*query.current_since_after)), "::date");
+    for (const pqxx::row& row : txn.exec_params(
+             absl::StrCat(sql::kSumCurrentFrom, RollupRows("stage_current", part, recent),
+                          sql::kSumCurrentGroup),
+             bound)) {
+      totals[{row[0].as<int>(), row[1].as<std::string>()}].current_since[ParseDay(row[2])] +=
+          row[3].as<int64_t>();
+    }
   }
   for (const pqxx::row& row : txn.exec_params(
            absl::StrCat(
                absl::StrReplaceAll(sql::kSumPathsFrom, {{"%N", absl::StrCat(query.path_length)}}),
-               tables.paths, sql::kSumStatsRange, where, sql::kSumPathsGroup),
+               RollupRows("stage_paths", part, ""), sql::kSumPathsGroup),
            bound)) {
     ChannelPath path;
     for (absl::string_view channel : absl::StrSplit(row[2].c_str(), ',', absl::SkipEmpty())) {
@@ -117,16 +146,19 @@ absl::Status AddAggregates(pqxx::transaction_base& txn, const TotalsQuery& query
 absl::Status AddSharedMembers(pqxx::transaction_base& txn, const TotalsQuery& query,
                               TotalsByStage& totals) {
   std::vector<std::string> params = BaseParams(query);
+  params.resize(kMemberParams);  // kMembersFiled has no months
   const auth::SqlCondition visible = query.scope->SqlVisibility(
-      auth::Access::kRead, "c", enforcement::kSharesTable, kBaseParams + 1);
+      auth::Access::kRead, "c", enforcement::kSharesTable, kMemberParams + 1);
   params.insert(params.end(), visible.params.begin(), visible.params.end());
-  const auth::SqlCondition by_attributes =
-      query.scope
-          ->SqlAttributeVisibility(auth::Access::kRead, "c", static_cast<int>(params.size()) + 1)
-          .condition;
-  params.insert(params.end(), by_attributes.params.begin(), by_attributes.params.end());
-  const std::string sql = absl::StrCat(sql::kMembersFiled, " AND (", visible.sql, ") AND (",
-                                       by_attributes.sql, ") IS NOT TRUE");
+  const auth::Scope::AttributeVisibility by_attributes = query.scope->SqlAttributeVisibility(
+      auth::Access::kRead, "c", static_cast<int>(params.size()) + 1);
+  params.insert(params.end(), by_attributes.territory.params.begin(),
+                by_attributes.territory.params.end());
+  params.insert(params.end(), by_attributes.owners.params.begin(),
+                by_attributes.owners.params.end());
+  const std::string sql =
+      absl::StrCat(sql::kMembersFiled, " AND (", visible.sql, ") AND (",
+                   by_attributes.territory.sql, " OR ", by_attributes.owners.sql, ") IS NOT TRUE");
   for (const pqxx::row& row : txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params))) {
     const int version = row[1].as<int>();
     Contribution c;
@@ -178,15 +210,24 @@ absl::StatusOr<TotalsByStage> PgStageStatsStore::Totals(const TotalsQuery& query
     totals.clear();
     // One snapshot for every read, so the figures agree with each other.
     txn.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const auth::SqlCondition everyone = query.scope->SqlVisibility(
-        auth::Access::kRead, "c", enforcement::kSharesTable, kBaseParams + 1);
-    if (everyone.sql == "TRUE") {
-      return AddAggregates(txn, query, kAllTables, everyone, totals);
-    }
+    // Customers visible by their attributes are those of the territory (the region rows) and
+    // those of the scope's owners outside it (the owner rows); the others are found by shares.
     const auth::Scope::AttributeVisibility visibility =
         query.scope->SqlAttributeVisibility(auth::Access::kRead, "s", kBaseParams + 1);
-    if (visibility.condition.sql != "FALSE") {
-      TL_RETURN_IF_ERROR(AddAggregates(txn, query, kKeyedTables, visibility.condition, totals));
+    const auth::SqlCondition& territory = visibility.territory;
+    const auth::SqlCondition& owners = visibility.owners;
+    if (territory.sql == "TRUE") {
+      return AddAggregates(txn, query, Part{Detail::kTenant, "", {}}, totals);
+    }
+    if (territory.sql != "FALSE") {
+      TL_RETURN_IF_ERROR(AddAggregates(
+          txn, query, Part{Detail::kRegion, territory.sql, territory.params}, totals));
+    }
+    if (owners.sql != "FALSE") {
+      Part part{Detail::kOwner, owners.sql, territory.params};
+      if (territory.sql != "FALSE") absl::StrAppend(&part.condition, " AND NOT ", territory.sql);
+      part.params.insert(part.params.end(), owners.params.begin(), owners.params.end());
+      TL_RETURN_IF_ERROR(AddAggregates(txn, query, part, totals));
     }
     if (visibility.through_shares) TL_RETURN_IF_ERROR(AddSharedMembers(txn, query, totals));
     return absl::OkStatus();

@@ -18,118 +18,59 @@ using json = nlohmann::json;
 bool IsZero(const StageContribution& figures) { return figures == StageContribution{}; }
 
 // A row of a stats table: the key, the stage.
-using StatsRow = std::tuple<int, std::string, std::string, int, absl::CivilDay, std::string>;
+using StatsRow = std::pair<RollupKey, std::string>;
 // A row of a current table: the key, the stage, the day the stay began.
-using CurrentRow =
-    std::tuple<int, std::string, std::string, int, absl::CivilDay, std::string, absl::CivilDay>;
+using CurrentRow = std::tuple<RollupKey, std::string, absl::CivilDay>;
 // A row of a paths table: the key, the stage, the channels.
-using PathRow =
-    std::tuple<int, std::string, std::string, int, absl::CivilDay, std::string, ChannelPath>;
-
-StatsRow RowOf(const StatsDelta::Stats& row) {
-  const ContributionKey& k = row.key;
-  return {k.version, k.owner_id, k.region, k.level, k.entry_day, row.stage_id};
-}
-CurrentRow RowOf(const StatsDelta::Current& row) {
-  const ContributionKey& k = row.key;
-  return {k.version, k.owner_id, k.region, k.level, k.entry_day, row.stage_id, row.stage_enter_day};
-}
-PathRow RowOf(const StatsDelta::Path& row) {
-  const ContributionKey& k = row.key;
-  return {k.version, k.owner_id, k.region, k.level, k.entry_day, row.stage_id, row.channels};
-}
+using PathRow = std::tuple<RollupKey, std::string, ChannelPath>;
 
 struct Sums {
   std::map<StatsRow, StageContribution> stats;
-  std::map<StatsRow, StageContribution> stats_all;
   std::map<CurrentRow, int64_t> current;
-  std::map<CurrentRow, int64_t> current_all;
   std::map<PathRow, int64_t> paths;
-  std::map<PathRow, int64_t> paths_all;
 
   void Add(const StatsDelta& delta) {
-    for (const StatsDelta::Stats& row : delta.stats) AddFigures(stats[RowOf(row)], row.figures);
-    for (const StatsDelta::Stats& row : delta.stats_all) {
-      AddFigures(stats_all[RowOf(row)], row.figures);
+    for (const StatsDelta::Stats& row : delta.stats) {
+      AddFigures(stats[{row.key, row.stage_id}], row.figures);
     }
-    for (const StatsDelta::Current& row : delta.current) current[RowOf(row)] += row.current;
-    for (const StatsDelta::Current& row : delta.current_all) {
-      current_all[RowOf(row)] += row.current;
+    for (const StatsDelta::Current& row : delta.current) {
+      current[{row.key, row.stage_id, row.stage_enter_day}] += row.current;
     }
-    for (const StatsDelta::Path& row : delta.paths) paths[RowOf(row)] += row.customers;
-    for (const StatsDelta::Path& row : delta.paths_all) paths_all[RowOf(row)] += row.customers;
+    for (const StatsDelta::Path& row : delta.paths) {
+      paths[{row.key, row.stage_id, row.channels}] += row.customers;
+    }
   }
 
-  StatsDelta Delta() const;
+  void Add(const ContributionKey& member, const Contribution& c, int sign) {
+    for (const RollupKey& k : RollupsOf(member)) {
+      for (const auto& [stage, figures] : c.stages) AddFigures(stats[{k, stage}], figures, sign);
+      for (const auto& [stage, path] : c.paths) paths[{k, stage, path}] += sign;
+      if (!c.current_stage.empty()) current[{k, c.current_stage, c.current_since}] += sign;
+    }
+  }
 
-  void Add(const ContributionKey& k, const Contribution& c, int sign) {
-    for (const auto& [stage, figures] : c.stages) {
-      AddFigures(stats[{k.version, k.owner_id, k.region, k.level, k.entry_day, stage}], figures,
-                 sign);
-      AddFigures(stats_all[{k.version, "", "", 0, k.entry_day, stage}], figures, sign);
+  StatsDelta Delta() const {
+    StatsDelta delta;
+    for (const auto& [row, figures] : stats) {
+      if (!IsZero(figures)) delta.stats.push_back({row.first, row.second, figures});
     }
-    for (const auto& [stage, path] : c.paths) {
-      paths[{k.version, k.owner_id, k.region, k.level, k.entry_day, stage, path}] += sign;
-      paths_all[{k.version, "", "", 0, k.entry_day, stage, path}] += sign;
+    for (const auto& [row, count] : current) {
+      const auto& [key, stage, since] = row;
+      if (count != 0) delta.current.push_back({key, stage, since, count});
     }
-    if (c.current_stage.empty()) return;
-    current[{k.version, k.owner_id, k.region, k.level, k.entry_day, c.current_stage,
-             c.current_since}] += sign;
-    current_all[{k.version, "", "", 0, k.entry_day, c.current_stage, c.current_since}] += sign;
+    for (const auto& [row, customers] : paths) {
+      const auto& [key, stage, channels] = row;
+      if (customers != 0) delta.paths.push_back({key, stage, channels, customers});
+    }
+    return delta;
   }
 };
 
-ContributionKey KeyOf(const StatsRow& row) {
-  return ContributionKey{.version = std::get<0>(row),
-                         .owner_id = std::get<1>(row),
-                         .region = std::get<2>(row),
-                         .level = std::get<3>(row),
-                         .entry_day = std::get<4>(row)};
-}
-
-std::vector<StatsDelta::Stats> StatsRows(const std::map<StatsRow, StageContribution>& sums) {
-  std::vector<StatsDelta::Stats> rows;
-  for (const auto& [row, figures] : sums) {
-    if (!IsZero(figures)) rows.push_back({KeyOf(row), std::get<5>(row), figures});
-  }
-  return rows;
-}
-
-std::vector<StatsDelta::Current> CurrentRows(const std::map<CurrentRow, int64_t>& sums) {
-  std::vector<StatsDelta::Current> rows;
-  for (const auto& [row, current] : sums) {
-    if (current == 0) continue;
-    const auto& [version, owner, region, level, entry_day, stage, since] = row;
-    rows.push_back(
-        {ContributionKey{version, owner, region, level, entry_day}, stage, since, current});
-  }
-  return rows;
-}
-
-std::vector<StatsDelta::Path> PathRows(const std::map<PathRow, int64_t>& sums) {
-  std::vector<StatsDelta::Path> rows;
-  for (const auto& [row, customers] : sums) {
-    if (customers == 0) continue;
-    const auto& [version, owner, region, level, entry_day, stage, channels] = row;
-    rows.push_back(
-        {ContributionKey{version, owner, region, level, entry_day}, stage, channels, customers});
-  }
-  return rows;
-}
-
-StatsDelta Sums::Delta() const {
-  StatsDelta delta;
-  delta.stats = StatsRows(stats);
-  delta.stats_all = StatsRows(stats_all);
-  delta.current = CurrentRows(current);
-  delta.current_all = CurrentRows(current_all);
-  delta.paths = PathRows(paths);
-  delta.paths_all = PathRows(paths_all);
-  return delta;
-}
-
-json KeyJson(const ContributionKey& key, const std::string& stage_id) {
-  return json{{"version", key.version},
+json KeyJson(const RollupKey& rollup, const std::string& stage_id) {
+  const ContributionKey& key = rollup.key;
+  return json{{"detail", static_cast<int>(rollup.detail)},
+              {"months", rollup.months},
+              {"version", key.version},
               {"owner_id", key.owner_id},
               {"region", key.region},
               {"level", key.level},
@@ -213,6 +154,29 @@ void Enter(Contribution& c, const Visit& visit) {
 constexpr absl::CivilDay kEpochDay(1970, 1, 1);
 
 }  // namespace
+
+bool RollupKey::operator<(const RollupKey& other) const {
+  const auto tie = [](const RollupKey& r) {
+    const ContributionKey& k = r.key;
+    return std::tie(r.detail, r.months, k.version, k.owner_id, k.region, k.level, k.entry_day);
+  };
+  return tie(*this) < tie(other);
+}
+
+std::vector<RollupKey> RollupsOf(const ContributionKey& key) {
+  const ContributionKey by_region{key.version, "", key.region, key.level, key.entry_day};
+  const ContributionKey all{key.version, "", "", 0, key.entry_day};
+  std::vector<RollupKey> rollups;
+  for (const auto& [detail, cut] :
+       {std::pair{Detail::kTenant, &all}, std::pair{Detail::kRegion, &by_region},
+        std::pair{Detail::kOwner, &key}}) {
+    rollups.push_back({detail, false, *cut});
+    RollupKey month{detail, true, *cut};
+    month.key.entry_day = absl::CivilDay(absl::CivilMonth(cut->entry_day));
+    rollups.push_back(std::move(month));
+  }
+  return rollups;
+}
 
 void AddFigures(StageContribution& to, const StageContribution& from, int sign) {
   to.reached += sign * from.reached;
@@ -379,10 +343,9 @@ StatsDelta Diff(const ContributionKey& before_key, const Contribution& before,
 void ApplyStatsDelta(pqxx::work& txn, const std::string& tenant, const std::string& journey_id,
                      const StatsDelta& delta) {
   if (delta.empty()) return;
-  const json rows = {
-      {"stats", StatsJson(delta.stats)},       {"stats_all", StatsJson(delta.stats_all)},
-      {"current", CurrentJson(delta.current)}, {"current_all", CurrentJson(delta.current_all)},
-      {"paths", PathsJson(delta.paths)},       {"paths_all", PathsJson(delta.paths_all)}};
+  const json rows = {{"stats", StatsJson(delta.stats)},
+                     {"current", CurrentJson(delta.current)},
+                     {"paths", PathsJson(delta.paths)}};
   txn.exec_prepared(sql::kAddStatsName, tenant, journey_id, rows.dump());
 }
 

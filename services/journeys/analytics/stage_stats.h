@@ -118,44 +118,57 @@ struct ContributionKey {
 // The UTC day of `time`.
 absl::CivilDay UtcDay(absl::Time time);
 
-// What to add to the six tables: rows with their key, none of them all zeros.
+// How much of a member's key a row of the aggregates keeps (migrations/0005_stage_rollups.sql):
+// every customer of the journey, per region and level, or per owner, region and level.
+enum class Detail { kTenant = 0, kRegion = 1, kOwner = 2 };
+
+// The key of a row of the aggregates: a member's key cut to `detail` (owner_id and region
+// empty, level 0, where it keeps none), its entry day the first of its month when `months`.
+struct RollupKey {
+  Detail detail = Detail::kTenant;
+  bool months = false;
+  ContributionKey key;
+
+  bool operator==(const RollupKey&) const = default;
+  bool operator<(const RollupKey& other) const;
+};
+
+// The six rows a member keyed `key` is filed in: each detail, by day and by month.
+std::vector<RollupKey> RollupsOf(const ContributionKey& key);
+
+// What to add to the three tables: rows with their key, none of them all zeros.
 struct StatsDelta {
   struct Stats {
-    ContributionKey key;  // owner, region and level empty/0 in stats_all
+    RollupKey key;
     std::string stage_id;
     StageContribution figures;  // may be negative
   };
   struct Current {
-    ContributionKey key;
+    RollupKey key;
     std::string stage_id;
     absl::CivilDay stage_enter_day;
     int64_t current = 0;
   };
   struct Path {
-    ContributionKey key;
+    RollupKey key;
     std::string stage_id;
     ChannelPath channels;
     int64_t customers = 0;
   };
   std::vector<Stats> stats;
-  std::vector<Stats> stats_all;
   std::vector<Current> current;
-  std::vector<Current> current_all;
   std::vector<Path> paths;
-  std::vector<Path> paths_all;
 
-  bool empty() const {
-    return stats.empty() && stats_all.empty() && current.empty() && current_all.empty() &&
-           paths.empty() && paths_all.empty();
-  }
+  bool empty() const { return stats.empty() && current.empty() && paths.empty(); }
 };
 
 // after (filed under `after_key`) minus before (under `before_key`), summed per row of each
-// table (so a change of owner alone leaves the _all tables alone), zero rows left out.
+// table (so a change of owner alone leaves the rows of detail kTenant alone), zero rows left
+// out.
 StatsDelta Diff(const ContributionKey& before_key, const Contribution& before,
                 const ContributionKey& after_key, const Contribution& after);
 
-// Adds `delta` to the six tables for journey `journey_id` of `tenant`, in the caller's
+// Adds `delta` to the three tables for journey `journey_id` of `tenant`, in the caller's
 // transaction: one statement, none when the delta is empty. A row left negative fails the
 // statement (check_violation): the aggregates and the paths disagreed.
 void ApplyStatsDelta(pqxx::work& txn, const std::string& tenant, const std::string& journey_id,

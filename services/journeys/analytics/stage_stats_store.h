@@ -1,5 +1,5 @@
 // Where the stage analytics are read from: the journey's versions and the sums of the
-// aggregates (migrations/0002_stage_stats.sql) a scope sees.
+// aggregates (migrations/0005_stage_rollups.sql) a scope sees.
 #ifndef TOUCHLINE_SERVICES_JOURNEYS_ANALYTICS_STAGE_STATS_STORE_H_
 #define TOUCHLINE_SERVICES_JOURNEYS_ANALYTICS_STAGE_STATS_STORE_H_
 
@@ -21,7 +21,8 @@ namespace touchline::journeys::analytics {
 // The figures of one stage of one version, summed over the members counted.
 struct StageTotals {
   StageContribution figures;
-  // The members in the stage now, by the UTC day they entered it.
+  // The members in the stage now, by the UTC day they entered it: at least the days after
+  // TotalsQuery::current_since_after (a store may give earlier days too), none when unset.
   std::map<absl::CivilDay, int64_t> current_since;
   // The members by the path (cut to TotalsQuery::path_length) they first reached it on.
   std::map<ChannelPath, int64_t> paths;
@@ -41,6 +42,8 @@ struct TotalsQuery {
   const auth::Scope* scope = nullptr;
   // How many of the last channels of each path count (1 to kMaxPathLength).
   int path_length = 3;
+  // The days of StageTotals::current_since needed: those after this one.
+  std::optional<absl::CivilDay> current_since_after;
 };
 
 class StageStatsStore {
@@ -53,9 +56,10 @@ class StageStatsStore {
   virtual absl::StatusOr<TotalsByStage> Totals(const TotalsQuery& query) = 0;
 };
 
-// Reads the aggregates: the _all tables for a scope that sees every customer, else the keyed
-// tables under the scope's attribute condition plus, from the contributions they filed, the
-// members whose customers the scope sees only through shares.
+// Reads the aggregates (migrations/0005_stage_rollups.sql): the rows of detail kTenant for a
+// scope that sees every customer; else those of detail kRegion for its territory, those of
+// detail kOwner for its owners' customers outside the territory and, from the contributions
+// they filed, the members whose customers it sees only through shares.
 class PgStageStatsStore final : public StageStatsStore {
  public:
   // Not owned; must outlive the store.

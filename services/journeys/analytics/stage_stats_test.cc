@@ -218,6 +218,31 @@ TEST(ContributionPropertyTest, AdvancedEqualsContributionOfTheWholePath) {
   EXPECT_GT(paths, 100);
 }
 
+// The rows of `rows` filed at `detail` by day (by month when `months`).
+template <typename Row>
+std::vector<Row> At(const std::vector<Row>& rows, Detail detail, bool months = false) {
+  std::vector<Row> at;
+  for (const Row& row : rows) {
+    if (row.key.detail == detail && row.key.months == months) at.push_back(row);
+  }
+  return at;
+}
+
+TEST(RollupsTest, AMemberIsFiledAtEachDetailByDayAndByMonth) {
+  const std::vector<RollupKey> rollups = RollupsOf(Key("u", absl::CivilDay(2026, 3, 17)));
+  ASSERT_EQ(rollups.size(), 6u);
+  for (const RollupKey& r : rollups) {
+    EXPECT_EQ(r.key.version, 1);
+    EXPECT_EQ(r.key.entry_day, r.months ? absl::CivilDay(2026, 3, 1) : absl::CivilDay(2026, 3, 17));
+    EXPECT_EQ(r.key.owner_id, r.detail == Detail::kOwner ? "u" : "");
+    EXPECT_EQ(r.key.region, r.detail == Detail::kTenant ? "" : "华东");
+    EXPECT_EQ(r.key.level, r.detail == Detail::kTenant ? 0 : 2);
+  }
+  std::vector<RollupKey> sorted = rollups;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end()) << "six distinct rows";
+}
+
 TEST(DiffTest, APathChangeMovesOneCustomerBetweenPathRows) {
   Contribution before = ContributionOf({Stay("a", kT0)});
   before.paths["b"] = {1, 2};
@@ -226,13 +251,17 @@ TEST(DiffTest, APathChangeMovesOneCustomerBetweenPathRows) {
   after.recent = {9};  // not filed
   const StatsDelta d = Diff(Key("u"), before, Key("u"), after);
   EXPECT_THAT(d.stats, IsEmpty());
-  ASSERT_EQ(d.paths.size(), 2u);
-  EXPECT_EQ(d.paths[0].channels, (ChannelPath{1, 2}));
-  EXPECT_EQ(d.paths[0].customers, -1);
-  EXPECT_EQ(d.paths[1].channels, (ChannelPath{2, 2}));
-  EXPECT_EQ(d.paths[1].customers, 1);
-  ASSERT_EQ(d.paths_all.size(), 2u);
-  EXPECT_EQ(d.paths_all[0].key.owner_id, "");
+  ASSERT_EQ(d.paths.size(), 12u);  // two paths in each of the six rows
+  for (const Detail detail : {Detail::kTenant, Detail::kRegion, Detail::kOwner}) {
+    for (const bool months : {false, true}) {
+      const std::vector<StatsDelta::Path> paths = At(d.paths, detail, months);
+      ASSERT_EQ(paths.size(), 2u);
+      EXPECT_EQ(paths[0].channels, (ChannelPath{1, 2}));
+      EXPECT_EQ(paths[0].customers, -1);
+      EXPECT_EQ(paths[1].channels, (ChannelPath{2, 2}));
+      EXPECT_EQ(paths[1].customers, 1);
+    }
+  }
 }
 
 TEST(DiffTest, NothingChangedIsEmpty) {
@@ -245,47 +274,58 @@ TEST(DiffTest, AMoveChangesTheStagesInvolved) {
   const absl::Time t1 = kT0 + absl::Minutes(10);
   const StatsDelta d = Diff(Key("u"), ContributionOf({Stay("a", kT0)}), Key("u"),
                             ContributionOf({Stay("a", kT0, t1), Stay("b", t1)}));
-  ASSERT_EQ(d.stats.size(), 2u);
-  EXPECT_EQ(d.stats[0].stage_id, "a");
-  EXPECT_EQ(d.stats[0].figures.reached, 0);
-  EXPECT_EQ(d.stats[0].figures.current, -1);
-  EXPECT_EQ(d.stats[0].figures.exits, 1);
-  EXPECT_DOUBLE_EQ(d.stats[0].figures.exit_seconds, 600);
-  EXPECT_EQ(d.stats[0].figures.histogram[4], 1);  // [8, 16) minutes
-  EXPECT_EQ(d.stats[1].stage_id, "b");
-  EXPECT_EQ(d.stats[1].figures.reached, 1);
-  EXPECT_EQ(d.stats[1].figures.current, 1);
-  ASSERT_EQ(d.current.size(), 2u);
-  EXPECT_EQ(d.current[0].stage_id, "a");
-  EXPECT_EQ(d.current[0].current, -1);
-  EXPECT_EQ(d.current[1].stage_id, "b");
-  EXPECT_EQ(d.current[1].current, 1);
-  EXPECT_EQ(d.current[1].stage_enter_day, absl::CivilDay(2026, 3, 1));
-  EXPECT_EQ(d.stats_all.size(), 2u);
-  EXPECT_EQ(d.current_all.size(), 2u);
+  EXPECT_EQ(d.stats.size(), 12u);
+  EXPECT_EQ(d.current.size(), 12u);
+  const std::vector<StatsDelta::Stats> stats = At(d.stats, Detail::kOwner);
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0].stage_id, "a");
+  EXPECT_EQ(stats[0].figures.reached, 0);
+  EXPECT_EQ(stats[0].figures.current, -1);
+  EXPECT_EQ(stats[0].figures.exits, 1);
+  EXPECT_DOUBLE_EQ(stats[0].figures.exit_seconds, 600);
+  EXPECT_EQ(stats[0].figures.histogram[4], 1);  // [8, 16) minutes
+  EXPECT_EQ(stats[1].stage_id, "b");
+  EXPECT_EQ(stats[1].figures.reached, 1);
+  EXPECT_EQ(stats[1].figures.current, 1);
+  // The same figures at every detail and period.
+  for (const StatsDelta::Stats& row : d.stats) {
+    EXPECT_EQ(row.figures, (row.stage_id == "a" ? stats[0] : stats[1]).figures);
+  }
+  const std::vector<StatsDelta::Current> current = At(d.current, Detail::kTenant, true);
+  ASSERT_EQ(current.size(), 2u);
+  EXPECT_EQ(current[0].stage_id, "a");
+  EXPECT_EQ(current[0].current, -1);
+  EXPECT_EQ(current[1].stage_id, "b");
+  EXPECT_EQ(current[1].current, 1);
+  EXPECT_EQ(current[1].stage_enter_day, absl::CivilDay(2026, 3, 1));
 }
 
-TEST(DiffTest, AChangeOfOwnerMovesTheKeyedRowsOnly) {
+TEST(DiffTest, AChangeOfOwnerMovesTheOwnerRowsOnly) {
   const Contribution c =
       ContributionOf({Stay("a", kT0, kT0 + absl::Hours(1)), Stay("b", kT0 + absl::Hours(1))});
   const StatsDelta d = Diff(Key("u-1"), c, Key("u-2"), c);
-  EXPECT_THAT(d.stats_all, IsEmpty());
-  EXPECT_THAT(d.current_all, IsEmpty());
-  ASSERT_EQ(d.stats.size(), 4u);  // a and b, under each owner
+  ASSERT_EQ(d.stats.size(), 8u);  // a and b, under each owner, by day and by month
   for (const StatsDelta::Stats& row : d.stats) {
-    EXPECT_EQ(row.figures.reached, row.key.owner_id == "u-1" ? -1 : 1);
+    EXPECT_EQ(row.key.detail, Detail::kOwner);
+    EXPECT_EQ(row.figures.reached, row.key.key.owner_id == "u-1" ? -1 : 1);
   }
-  ASSERT_EQ(d.current.size(), 2u);
+  EXPECT_EQ(d.current.size(), 4u);
 }
 
-TEST(DiffTest, AnotherEntryDayMovesEveryRow) {
+TEST(DiffTest, AnotherEntryDayOfTheSameMonthMovesTheDayRows) {
   const Contribution c = ContributionOf({Stay("a", kT0)});
   const StatsDelta d = Diff(Key("u", absl::CivilDay(2026, 3, 2)), c, Key("u"), c);
-  ASSERT_EQ(d.stats_all.size(), 2u);
-  EXPECT_EQ(d.stats_all[0].key.entry_day, absl::CivilDay(2026, 3, 1));
-  EXPECT_EQ(d.stats_all[0].figures.reached, 1);
-  EXPECT_EQ(d.stats_all[1].figures.reached, -1);
-  EXPECT_EQ(d.stats_all[0].key.owner_id, "");
+  ASSERT_EQ(d.stats.size(), 6u);  // the day rows of each detail, both days
+  for (const Detail detail : {Detail::kTenant, Detail::kRegion, Detail::kOwner}) {
+    const std::vector<StatsDelta::Stats> stats = At(d.stats, detail);
+    ASSERT_EQ(stats.size(), 2u);
+    EXPECT_EQ(stats[0].key.key.entry_day, absl::CivilDay(2026, 3, 1));
+    EXPECT_EQ(stats[0].figures.reached, 1);
+    EXPECT_EQ(stats[1].figures.reached, -1);
+  }
+  EXPECT_THAT(At(d.stats, Detail::kOwner, true), IsEmpty());
+  // Into another month, the month rows move too.
+  EXPECT_EQ(Diff(Key("u", absl::CivilDay(2026, 4, 1)), c, Key("u"), c).stats.size(), 12u);
 }
 
 TEST(DiffTest, LeavingAndEnteringAreTheWholeContribution) {
@@ -293,14 +333,14 @@ TEST(DiffTest, LeavingAndEnteringAreTheWholeContribution) {
       ContributionOf({Stay("a", kT0, kT0 + absl::Hours(1)), Stay("b", kT0 + absl::Hours(1))});
   const StatsDelta gone = Diff(Key("u"), c, Key("u"), {});
   const StatsDelta back = Diff(Key("u"), {}, Key("u"), c);
-  ASSERT_EQ(gone.stats.size(), 2u);
-  ASSERT_EQ(back.stats.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) {
+  ASSERT_EQ(gone.stats.size(), 12u);
+  ASSERT_EQ(back.stats.size(), 12u);
+  for (size_t i = 0; i < gone.stats.size(); ++i) {
     StageContribution sum = gone.stats[i].figures;
     AddFigures(sum, back.stats[i].figures);
     EXPECT_EQ(sum, StageContribution{});
   }
-  EXPECT_THAT(back.current_all.front().stage_id, "b");
+  EXPECT_THAT(back.current.front().stage_id, "b");
   EXPECT_THAT(ContributionOf({}).stages, IsEmpty());
 }
 
