@@ -13,8 +13,8 @@
 //    them for members filed before migration 0003 (journey_members.filed NULL: their visits
 //    alone, no touchpoints and no paths): per key (version, owner, region, level, entry day)
 //    and stage, reached once per member, current, ended stays, their seconds and the histogram
-//    of powers of two minutes; stage_current by the day the stay began; the _all tables summed
-//    from the keyed ones.
+//    of powers of two minutes; stage_current by the day the stay began; each filed at the
+//    three details by day and by month (migrations/0005_stage_rollups.sql).
 // Then VACUUM ANALYZE. The customers have no customer_facts: the data is for reads
 // (GetStageAnalytics, ListCustomersInStage); a touchpoint of one of them would derive its path
 // from that touchpoint alone.
@@ -460,12 +460,20 @@ void ComputeAggregates(const Seed& seed) {
       "JOIN customers c ON c.tenant_id = m.tenant_id AND c.customer_id = m.customer_id "
       "WHERE m.tenant_id = $1");
   Exec(*conn, "ANALYZE seed_member_keys");
-  run("stage_stats",
+  // Per member key and stage first (as migrations 0002 and 0003 kept them), then each key at
+  // the three details by day and by month, as migration 0005 refiles those rows.
+  Exec(*conn,
+       "DROP TABLE IF EXISTS seed_stats, seed_current; "
+       "CREATE UNLOGGED TABLE seed_stats (journey_id uuid, version integer, stage_id text, "
+       "owner_id text, region text, level smallint, entry_day date, reached bigint, "
+       "current bigint, exits bigint, exit_seconds double precision, exit_histogram bigint[]); "
+       "CREATE UNLOGGED TABLE seed_current (journey_id uuid, version integer, stage_id text, "
+       "owner_id text, region text, level smallint, entry_day date, stage_enter_day date, "
+       "current bigint)");
+  run("stats per member key",
       absl::StrCat(
-          "INSERT INTO stage_stats (tenant_id, journey_id, version, stage_id, owner_id, region, "
-          "level, entry_day, reached, current, exits, exit_seconds, exit_histogram) "
-          "SELECT $1, k.journey_id, k.version, v.stage_id, k.owner_id, k.region, k.level, "
-          "k.entry_day, count(*) FILTER (WHERE v.first), "
+          "INSERT INTO seed_stats SELECT k.journey_id, k.version, v.stage_id, k.owner_id, "
+          "k.region, k.level, k.entry_day, count(*) FILTER (WHERE v.first), "
           "count(*) FILTER (WHERE v.exit_time IS NULL), "
           "count(*) FILTER (WHERE v.exit_time IS NOT NULL), "
           "coalesce(sum(extract(epoch FROM v.exit_time - v.enter_time)), 0), ",
@@ -478,27 +486,36 @@ void ComputeAggregates(const Seed& seed) {
           "AND k.journey_id = v.journey_id "
           "GROUP BY k.journey_id, k.version, v.stage_id, k.owner_id, k.region, k.level, "
           "k.entry_day"));
-  run("stage_stats_all",
+  run("current per member key",
+      "INSERT INTO seed_current SELECT k.journey_id, k.version, v.stage_id, k.owner_id, "
+      "k.region, k.level, k.entry_day, (v.enter_time AT TIME ZONE 'UTC')::date, count(*) "
+      "FROM stage_visits v JOIN seed_member_keys k ON k.customer_id = v.customer_id "
+      "AND k.journey_id = v.journey_id WHERE v.tenant_id = $1 AND v.exit_time IS NULL "
+      "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8");
+  // The key columns of a row at detail d.detail and period m.months.
+  constexpr char kRollup[] =
+      "d.detail, m.months, CASE WHEN d.detail = 2 THEN s.owner_id ELSE '' END, "
+      "CASE WHEN d.detail >= 1 THEN s.region ELSE '' END, "
+      "CASE WHEN m.months THEN date_trunc('month', s.entry_day)::date ELSE s.entry_day END, "
+      "CASE WHEN d.detail >= 1 THEN s.level ELSE 0 END, s.version, s.stage_id";
+  constexpr char kDetails[] =
+      " (VALUES (0), (1), (2)) d(detail), (VALUES (false), (true)) m(months)";
+  run("stage_stats",
       absl::StrCat(
-          "INSERT INTO stage_stats_all (tenant_id, journey_id, version, stage_id, entry_day, "
-          "reached, current, exits, exit_seconds, exit_histogram) "
-          "SELECT tenant_id, journey_id, version, stage_id, entry_day, sum(reached), "
-          "sum(current), sum(exits), sum(exit_seconds), ",
-          Buckets([](int b) { return absl::StrCat("sum(exit_histogram[", b + 1, "])"); }),
-          " FROM stage_stats WHERE tenant_id = $1 "
-          "GROUP BY tenant_id, journey_id, version, stage_id, entry_day"));
+          "INSERT INTO stage_stats (tenant_id, journey_id, detail, months, owner_id, region, "
+          "entry_day, level, version, stage_id, reached, current, exits, exit_seconds, "
+          "exit_histogram, touchpoints, sentiments, emotions) SELECT $1, s.journey_id, ",
+          kRollup, ", sum(s.reached), sum(s.current), sum(s.exits), sum(s.exit_seconds), ",
+          Buckets([](int b) { return absl::StrCat("sum(s.exit_histogram[", b + 1, "])"); }),
+          ", 0, '{0,0,0}', '{0,0,0,0,0,0}' FROM seed_stats s,", kDetails,
+          " GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10"));
   run("stage_current",
-      "INSERT INTO stage_current (tenant_id, journey_id, version, stage_id, owner_id, region, "
-      "level, entry_day, stage_enter_day, current) "
-      "SELECT $1, k.journey_id, k.version, v.stage_id, k.owner_id, k.region, k.level, "
-      "k.entry_day, (v.enter_time AT TIME ZONE 'UTC')::date, count(*) FROM stage_visits v "
-      "JOIN seed_member_keys k ON k.customer_id = v.customer_id AND k.journey_id = v.journey_id "
-      "WHERE v.tenant_id = $1 AND v.exit_time IS NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9");
-  run("stage_current_all",
-      "INSERT INTO stage_current_all (tenant_id, journey_id, version, stage_id, entry_day, "
-      "stage_enter_day, current) SELECT tenant_id, journey_id, version, stage_id, entry_day, "
-      "stage_enter_day, sum(current) FROM stage_current WHERE tenant_id = $1 "
-      "GROUP BY 1, 2, 3, 4, 5, 6");
+      absl::StrCat("INSERT INTO stage_current (tenant_id, journey_id, detail, months, owner_id, "
+                   "region, entry_day, level, version, stage_id, stage_enter_day, current) "
+                   "SELECT $1, s.journey_id, ",
+                   kRollup, ", s.stage_enter_day, sum(s.current) FROM seed_current s,", kDetails,
+                   " GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"));
+  Exec(*conn, "DROP TABLE seed_stats, seed_current");
   Exec(*conn, "DROP TABLE seed_member_keys");
 }
 
@@ -555,9 +572,8 @@ int Main(int argc, char** argv) {
   // Statistics for the plans of the aggregation.
   Exec(*conn, "ANALYZE customers, journey_members, stage_visits");
   ComputeAggregates(seed);
-  for (const char* table :
-       {"customers", "journeys", "journey_members", "stage_visits", "stage_stats",
-        "stage_stats_all", "stage_current", "stage_current_all"}) {
+  for (const char* table : {"customers", "journeys", "journey_members", "stage_visits",
+                            "stage_stats", "stage_current"}) {
     const absl::Time start = absl::Now();
     Exec(*conn, absl::StrCat("VACUUM (ANALYZE) ", table));
     Progress(absl::StrFormat("VACUUM (ANALYZE) %s (%.0f s)", table,

@@ -87,9 +87,7 @@ pg -F ' ' -c "
   UNION ALL SELECT 'journey_members', count(*) FROM journeys.journey_members
   UNION ALL SELECT 'stage_visits', count(*) FROM journeys.stage_visits
   UNION ALL SELECT 'stage_stats', count(*) FROM journeys.stage_stats
-  UNION ALL SELECT 'stage_stats_all', count(*) FROM journeys.stage_stats_all
-  UNION ALL SELECT 'stage_current', count(*) FROM journeys.stage_current
-  UNION ALL SELECT 'stage_current_all', count(*) FROM journeys.stage_current_all" |
+  UNION ALL SELECT 'stage_current', count(*) FROM journeys.stage_current" |
   awk '{printf "  %-18s %12d rows\n", $1, $2}'
 echo "  visits per member by journey:"
 pg -F ' ' -c "SELECT j.display_name, round(count(*)::numeric / (SELECT count(*) FROM
@@ -127,21 +125,16 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the m
 load --concurrency=1,16 --duration="${seconds}s" | tee "$dir/load.txt"
 
 echo
-echo "== aggregate rows each GetStageAnalytics sums on the dealer journey (every entry day / last 30)"
+echo "== aggregate rows of the dealer journey by detail (0 tenant, 1 region and level, 2 owner)" \
+  "and period, in all and in $region"
 pg -F ' ' -c "
-  SELECT 'administrator (stage_stats_all)', count(*),
-    count(*) FILTER (WHERE entry_day >= current_date - 30) FROM journeys.stage_stats_all
-    WHERE journey_id = '$journey'
-  UNION ALL SELECT 'regional manager (stage_stats, $region)', count(*),
-    count(*) FILTER (WHERE entry_day >= current_date - 30) FROM journeys.stage_stats
-    WHERE journey_id = '$journey' AND region = '$region'
-  UNION ALL SELECT 'every keyed row of the journey (stage_stats)', count(*),
-    count(*) FILTER (WHERE entry_day >= current_date - 30) FROM journeys.stage_stats
-    WHERE journey_id = '$journey'
-  UNION ALL SELECT 'regional manager (stage_current, $region)', count(*),
-    count(*) FILTER (WHERE entry_day >= current_date - 30) FROM journeys.stage_current
-    WHERE journey_id = '$journey' AND region = '$region'" |
-  awk '{n = NF; printf "  %-48s %9d %9d\n", substr($0, 1, length($0) - length($(n-1)) - length($n) - 2), $(n-1), $n}'
+  SELECT 'stage_stats', detail, CASE WHEN months THEN 'months' ELSE 'days' END, count(*),
+    count(*) FILTER (WHERE region = '$region') FROM journeys.stage_stats
+    WHERE journey_id = '$journey' GROUP BY detail, months
+  UNION ALL SELECT 'stage_current', detail, CASE WHEN months THEN 'months' ELSE 'days' END,
+    count(*), count(*) FILTER (WHERE region = '$region') FROM journeys.stage_current
+    WHERE journey_id = '$journey' GROUP BY detail, months ORDER BY 1, 2, 3" |
+  awk '{printf "  %-14s detail %s %-7s %9d %9d\n", $1, $2, $3, $4, $5}'
 
 echo
 echo "== the statements of one GetStageAnalytics per caller as PostgreSQL ran them (auto_explain" \
