@@ -1,0 +1,1 @@
+# services/automation/rules: targets added by its slice.

@@ -1,0 +1,1 @@
+# services/automation/schedule: targets added by its slice.

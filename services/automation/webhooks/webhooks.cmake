@@ -1,0 +1,1 @@
+# services/automation/webhooks: targets added by its slice.
