@@ -83,8 +83,9 @@ struct Part {
   std::vector<std::string> params;
 };
 
-// The query's rows of `table` at `part`'s detail under its condition, as the subquery s (the
-// month rows of its whole months and the day rows of the rest), then `group`.
+// The query's rows of `table` at `part`'s detail under its condition and `extra` (" AND ..."
+// or empty), as the subquery s: the month rows of its whole months and the day rows of the
+// rest.
 std::string RollupRows(absl::string_view table, const Part& part, absl::string_view extra) {
   const std::string where =
       absl::StrCat(sql::kDetailRows[static_cast<int>(part.detail)],
