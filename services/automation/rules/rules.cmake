@@ -1,1 +1,30 @@
-# services/automation/rules: targets added by its slice.
+# Automation rules: the field catalogue, conditions (check and evaluation) and action templates.
+#
+# Included with include() from ../CMakeLists.txt; headers are included as
+# "services/automation/...".
+set(automation_rules_dir ${CMAKE_CURRENT_LIST_DIR})
+
+# Pure logic (no I/O): what a condition or template may name, its check against the rule's
+# trigger, the evaluation of a condition and the filling in of a template.
+add_library(automation_rules
+  ${automation_rules_dir}/field_catalogue.cc
+  ${automation_rules_dir}/conditions.cc
+  ${automation_rules_dir}/templates.cc)
+target_include_directories(automation_rules PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_rules
+  PUBLIC touchline_automation_proto touchline_status
+  PRIVATE touchline_contacts_proto touchline_touchpoints_proto touchline_validation
+          touchline_text absl::strings absl::time nlohmann_json::nlohmann_json ICU::uc)
+touchline_warnings(automation_rules)
+
+add_executable(automation_conditions_test ${automation_rules_dir}/conditions_test.cc)
+target_link_libraries(automation_conditions_test PRIVATE automation_rules
+  GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_conditions_test)
+gtest_discover_tests(automation_conditions_test)
+
+add_executable(automation_templates_test ${automation_rules_dir}/templates_test.cc)
+target_link_libraries(automation_templates_test PRIVATE automation_rules
+  nlohmann_json::nlohmann_json GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_templates_test)
+gtest_discover_tests(automation_templates_test)
