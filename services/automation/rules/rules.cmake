@@ -28,3 +28,18 @@ target_link_libraries(automation_templates_test PRIVATE automation_rules
   nlohmann_json::nlohmann_json GTest::gmock GTest::gtest_main)
 touchline_warnings(automation_templates_test)
 gtest_discover_tests(automation_templates_test)
+
+# The whole check of a rule before it is stored (rule_validation.h). Pure.
+add_library(automation_rule_validation ${automation_rules_dir}/rule_validation.cc)
+target_include_directories(automation_rule_validation PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_rule_validation
+  PUBLIC touchline_automation_proto touchline_status absl::time
+  PRIVATE automation_rules automation_schedule touchline_contacts_proto touchline_validation
+          absl::strings absl::statusor nlohmann_json::nlohmann_json)
+touchline_warnings(automation_rule_validation)
+
+add_executable(automation_rule_validation_test ${automation_rules_dir}/rule_validation_test.cc)
+target_link_libraries(automation_rule_validation_test PRIVATE automation_rule_validation
+  GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_rule_validation_test)
+gtest_discover_tests(automation_rule_validation_test)
