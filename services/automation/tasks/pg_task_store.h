@@ -1,0 +1,38 @@
+// TaskStore on PostgreSQL (the automation schema, the customer read model and the shares read
+// model beside it).
+#ifndef TOUCHLINE_SERVICES_AUTOMATION_TASKS_PG_TASK_STORE_H_
+#define TOUCHLINE_SERVICES_AUTOMATION_TASKS_PG_TASK_STORE_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/pg/pool.h"
+#include "services/automation/tasks/task_store.h"
+
+namespace touchline::automation {
+
+class PgTaskStore final : public TaskStore {
+ public:
+  // `pool` must outlive the store; `events_written` wakes the outbox relay after a commit
+  // that wrote events (the audit entries).
+  PgTaskStore(pg::Pool* pool, std::function<void()> events_written)
+      : pool_(pool), events_written_(std::move(events_written)) {}
+
+  absl::StatusOr<std::optional<auth::CustomerAttributes>> FindCustomer(
+      const std::string& tenant_id, const std::string& customer_id) override;
+  absl::StatusOr<v1::Task> Create(const NewTask& task) override;
+  absl::StatusOr<v1::Task> Get(const std::string& tenant_id, const std::string& task_id) override;
+  absl::StatusOr<std::vector<v1::Task>> List(const TaskQuery& query) override;
+  absl::StatusOr<v1::Task> Change(const TaskChange& change) override;
+
+ private:
+  pg::Pool* const pool_;
+  const std::function<void()> events_written_;
+};
+
+}  // namespace touchline::automation
+
+#endif  // TOUCHLINE_SERVICES_AUTOMATION_TASKS_PG_TASK_STORE_H_

@@ -1,0 +1,46 @@
+# Automation tasks: the store (PostgreSQL and in memory) and TaskManager.
+#
+# Included with include() from ../CMakeLists.txt; headers are included as
+# "services/automation/...".
+set(automation_tasks_dir ${CMAKE_CURRENT_LIST_DIR})
+
+# The store interface, what both stores decide alike (task_change), the PostgreSQL store and
+# the manager.
+add_library(automation_tasks
+  ${automation_tasks_dir}/task_change.cc
+  ${automation_tasks_dir}/pg_task_store.cc
+  ${automation_tasks_dir}/task_manager.cc)
+target_include_directories(automation_tasks PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_tasks
+  PUBLIC touchline_automation_proto touchline_events_proto touchline_auth touchline_paging
+         touchline_pg touchline_idempotency absl::status absl::statusor absl::time
+  PRIVATE touchline_audit touchline_customer_read_model touchline_enforcement touchline_events
+          touchline_ids touchline_status touchline_validation absl::strings
+          nlohmann_json::nlohmann_json PkgConfig::PQXX)
+touchline_warnings(automation_tasks)
+
+# The in-memory store, and the manager's rules tested on it (hermetic).
+add_library(automation_tasks_testing ${automation_tasks_dir}/testing/in_memory_task_store.cc)
+target_include_directories(automation_tasks_testing PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_tasks_testing
+  PUBLIC automation_tasks touchline_idempotency absl::synchronization
+  PRIVATE absl::strings)
+touchline_warnings(automation_tasks_testing)
+
+add_executable(automation_task_manager_test ${automation_tasks_dir}/task_manager_test.cc)
+target_link_libraries(automation_task_manager_test PRIVATE automation_tasks_testing
+  touchline_auth_testing touchline_contacts_proto touchline_ids touchline_paging
+  touchline_status absl::strings GTest::gmock
+  GTest::gtest_main)
+touchline_warnings(automation_task_manager_test)
+touchline_discover_tests(automation_task_manager_test)
+
+# The PostgreSQL store and the manager on it, against the schema as the host migrates it.
+# Needs TOUCHLINE_PG_DSN (scripts/dev-servers.sh).
+add_executable(automation_tasks_pgtest ${automation_tasks_dir}/tasks_pgtest.cc)
+target_link_libraries(automation_tasks_pgtest PRIVATE automation_tasks automation_migrations
+  touchline_service_host touchline_auth_testing touchline_test_env touchline_customer_read_model
+  touchline_enforcement touchline_ids touchline_paging touchline_status PkgConfig::PQXX
+  absl::strings GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_tasks_pgtest)
+touchline_discover_tests(automation_tasks_pgtest LABELS pg)
