@@ -225,14 +225,19 @@ TEST_F(WebhookSenderTest, AReceiverThatHangsTimesOutRetryably) {
   EXPECT_EQ(result.error, DeliveryError::kTimeout);
   EXPECT_EQ(result.http_status, 0);
   EXPECT_GE(result.latency, absl::Milliseconds(550));
-  EXPECT_LT(result.latency, absl::Milliseconds(1500));
+  // The receiver hangs for 10 s: well under that is the timeout's doing (the margin is for a
+  // busy machine).
+  EXPECT_LT(result.latency, absl::Seconds(4));
 
   // The endpoint's own timeout wins over the sender's.
+  options.timeout = absl::Seconds(5);
+  const WebhookSender patient(options);
   WebhookRequest request = Request("/slow");
   request.timeout = absl::Milliseconds(300);
-  const DeliveryResult shorter = sender.Send(request);
+  const DeliveryResult shorter = patient.Send(request);
   EXPECT_EQ(shorter.error, DeliveryError::kTimeout);
-  EXPECT_LT(shorter.latency, absl::Milliseconds(550));
+  EXPECT_GE(shorter.latency, absl::Milliseconds(250));
+  EXPECT_LT(shorter.latency, absl::Seconds(4));
 }
 
 TEST_F(WebhookSenderTest, AHugeAnswerIsCapped) {
@@ -291,7 +296,7 @@ TEST_F(WebhookSenderTest, PrivateAddressesAreRefusedBeforeAnyConnection) {
     EXPECT_THAT(result.remote_address, IsEmpty()) << url;
     // Refused by the check of the resolved addresses, before curl runs.
     EXPECT_THAT(result.error_message, HasSubstr("resolves to")) << url;
-    EXPECT_LT(result.latency, absl::Milliseconds(500)) << url;
+    EXPECT_LT(result.latency, absl::Seconds(2)) << url;
   }
   EXPECT_THAT(AllReceived(), IsEmpty());
 }
