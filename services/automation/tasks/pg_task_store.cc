@@ -35,7 +35,10 @@ google::protobuf::Timestamp ProtoTimeOf(const pqxx::field& micros) {
   return ToProtoTime(absl::FromUnixMicros(micros.as<int64_t>()));
 }
 
-// A row of sql::kTaskColumns as the task it is.
+}  // namespace
+
+namespace task_rows {
+
 v1::Task TaskFromRow(const pqxx::row& row) {
   v1::Task task;
   task.set_task_id(row[0].as<std::string>());
@@ -72,14 +75,6 @@ v1::Task TaskFromRow(const pqxx::row& row) {
   return task;
 }
 
-// The first task of `rows`; nullopt when there is none.
-std::optional<v1::Task> FirstTask(const pqxx::result& rows) {
-  if (rows.empty()) return std::nullopt;
-  return TaskFromRow(rows[0]);
-}
-
-// Inserts `task`; false (nothing written) when a task of the same rule action or touchpoint
-// is stored.
 bool InsertTask(pqxx::work& txn, const std::string& tenant_id, const v1::Task& task,
                 absl::Time now) {
   const v1::TaskSource& source = task.source();
@@ -94,6 +89,19 @@ bool InsertTask(pqxx::work& txn, const std::string& tenant_id, const v1::Task& t
                           rule.run_id(), rule.action_id(), source.touchpoint_id(),
                           source.created_by(), absl::ToUnixMicros(now))
               .empty();
+}
+
+}  // namespace task_rows
+
+namespace {
+
+using task_rows::InsertTask;
+using task_rows::TaskFromRow;
+
+// The first task of `rows`; nullopt when there is none.
+std::optional<v1::Task> FirstTask(const pqxx::result& rows) {
+  if (rows.empty()) return std::nullopt;
+  return TaskFromRow(rows[0]);
 }
 
 // The stored task `task` repeats (same rule action or touchpoint); nullopt when none.

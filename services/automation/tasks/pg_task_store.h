@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,20 @@
 #include "services/automation/tasks/task_store.h"
 
 namespace touchline::automation {
+
+// What PgTaskStore and the follow-ups (follow_ups.h) read and write alike, in the caller's
+// transaction.
+namespace task_rows {
+
+// A row whose first columns are tasks_sql::kTaskColumns (sql.h), as the task it is.
+v1::Task TaskFromRow(const pqxx::row& row);
+
+// Inserts `task` (state, source, times as given; version 1); false (nothing written) when a
+// task of the same rule action or touchpoint is stored.
+bool InsertTask(pqxx::work& txn, const std::string& tenant_id, const v1::Task& task,
+                absl::Time now);
+
+}  // namespace task_rows
 
 class PgTaskStore final : public TaskStore {
  public:

@@ -1,6 +1,6 @@
 // The SQL of PgTaskStore: named statements with explicit columns and $n parameters over `tasks`
-// (migrations/0001_tasks.sql). Statements run with search_path set to the service's schema.
-// Times travel as bigint Unix microseconds.
+// (migrations/0001_tasks.sql, 0002_follow_ups.sql). Statements run with search_path set to the
+// service's schema. Times travel as bigint Unix microseconds.
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_TASKS_SQL_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_TASKS_SQL_H_
 
@@ -60,6 +60,48 @@ inline constexpr char kUpdateTask[] =
     "resolution_note = $6, update_time = " TL_TASKS_MICROS(7) ", version = $8 "
     "WHERE tenant_id = $1 AND task_id = $2::uuid";
 
+// Follow-ups (follow_ups.cc, migrations/0002_follow_ups.sql): the task columns, then
+// follow_up_cancel (0 for NULL).
+#define TL_FOLLOW_UP_COLUMNS TL_TASK_COLUMNS ", coalesce(t.follow_up_cancel, 0)::int"
+
+// The task of tenant $1 that follows touchpoint $2's next action, locked until commit.
+inline constexpr char kLockFollowUp[] =
+    "SELECT " TL_FOLLOW_UP_COLUMNS " FROM tasks t WHERE t.tenant_id = $1 AND t.touchpoint_id = $2 "
+    "FOR UPDATE";
+
+// The touchpoints' tasks of tenant $1 about customer $2, locked until commit.
+inline constexpr char kLockFollowUpsOfCustomer[] =
+    "SELECT " TL_FOLLOW_UP_COLUMNS " FROM tasks t WHERE t.tenant_id = $1 "
+    "AND t.customer_id = $2::uuid AND t.touchpoint_id IS NOT NULL ORDER BY t.task_id FOR UPDATE";
+
+// Tasks $2 (a uuid[] literal) of tenant $1 still about customer $3, locked until commit.
+inline constexpr char kLockTasksOfCustomer[] =
+    "SELECT " TL_FOLLOW_UP_COLUMNS " FROM tasks t WHERE t.tenant_id = $1 "
+    "AND t.task_id = ANY($2::uuid[]) AND t.customer_id = $3::uuid ORDER BY t.task_id FOR UPDATE";
+
+// Task $2 of tenant $1 as its touchpoint left it: customer $3, title $4, body $5, assignee $6,
+// due $7, state $8, completed $9 (-1: NULL), resolution note $10, updated $11, version $12,
+// follow_up_cancel $13 (0: NULL).
+inline constexpr char kUpdateFollowUp[] =
+    "UPDATE tasks SET customer_id = $3::uuid, title = $4, body = $5, assignee_id = $6, "
+    "due_time = " TL_TASKS_MICROS(7) ", state = $8, complete_time = " TL_TASKS_MICROS(9) ", "
+    "resolution_note = $10, update_time = " TL_TASKS_MICROS(11) ", version = $12, "
+    "follow_up_cancel = nullif($13::smallint, 0) WHERE tenant_id = $1 AND task_id = $2::uuid";
+
+// Forgets the tasks merge $2 of tenant $1 moved from customer $3 to customer $4: the ids of
+// those it moved (none when it moved none that way).
+inline constexpr char kForgetMergeMoves[] =
+    "DELETE FROM task_merge_moves WHERE tenant_id = $1 AND merge_id = $2 "
+    "AND from_customer_id = $3::uuid AND to_customer_id = $4::uuid RETURNING task_id::text";
+
+// Remembers that merge $2 of tenant $1 moved tasks $3 (a uuid[] literal) from customer $4 to
+// customer $5.
+inline constexpr char kRememberMergeMoves[] =
+    "INSERT INTO task_merge_moves (tenant_id, merge_id, task_id, from_customer_id, "
+    "to_customer_id) SELECT $1, $2, id, $4::uuid, $5::uuid FROM unnest($3::uuid[]) AS id "
+    "ON CONFLICT DO NOTHING";
+
+#undef TL_FOLLOW_UP_COLUMNS
 #undef TL_TASK_COLUMNS
 #undef TL_TASKS_TO_MICROS
 #undef TL_TASKS_MICROS

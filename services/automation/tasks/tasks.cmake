@@ -44,3 +44,29 @@ target_link_libraries(automation_tasks_pgtest PRIVATE automation_tasks automatio
   absl::strings GTest::gmock GTest::gtest_main)
 touchline_warnings(automation_tasks_pgtest)
 touchline_discover_tests(automation_tasks_pgtest LABELS pg)
+
+# Follow-ups: the task of a touchpoint's next action, kept by the "touchpoints" consumer; the
+# decisions tested without a database, the consumer's writes on PostgreSQL.
+add_library(automation_follow_ups ${automation_tasks_dir}/follow_ups.cc)
+target_include_directories(automation_follow_ups PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_follow_ups
+  PUBLIC automation_tasks touchline_events touchline_events_proto touchline_touchpoints_proto
+         absl::status absl::statusor absl::time PkgConfig::PQXX
+  PRIVATE touchline_audit touchline_ids touchline_pg touchline_status touchline_text
+          absl::strings)
+touchline_warnings(automation_follow_ups)
+
+add_executable(automation_follow_ups_test ${automation_tasks_dir}/follow_ups_test.cc)
+target_link_libraries(automation_follow_ups_test PRIVATE automation_follow_ups touchline_status
+  absl::strings GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_follow_ups_test)
+touchline_discover_tests(automation_follow_ups_test)
+
+# Needs TOUCHLINE_PG_DSN (scripts/dev-servers.sh).
+add_executable(automation_follow_ups_pgtest ${automation_tasks_dir}/follow_ups_pgtest.cc)
+target_link_libraries(automation_follow_ups_pgtest PRIVATE automation_follow_ups
+  automation_migrations touchline_service_host touchline_test_env touchline_customer_read_model
+  touchline_events touchline_ids touchline_status PkgConfig::PQXX absl::strings GTest::gmock
+  GTest::gtest_main)
+touchline_warnings(automation_follow_ups_pgtest)
+touchline_discover_tests(automation_follow_ups_pgtest LABELS pg)

@@ -15,17 +15,15 @@
 #include "common/customers/read_model.h"
 #include "common/ids/ids.h"
 #include "common/paging/page_token.h"
-#include "common/pg/migrator.h"
 #include "common/pg/pool.h"
-#include "common/service_host/service_host.h"
 #include "common/status/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/automation/migrations.h"
 #include "services/automation/tasks/pg_task_store.h"
 #include "services/automation/tasks/task_change.h"
 #include "services/automation/tasks/task_manager.h"
 #include "services/automation/tasks/testing/callers.h"
+#include "services/automation/tasks/testing/pg_schema.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/permission_events.pb.h"
@@ -43,29 +41,10 @@ constexpr char kTenant[] = "acme";
 const absl::Time kNow =
     absl::FromCivil(absl::CivilSecond(2026, 12, 7, 9, 0, 0), absl::UTCTimeZone());
 
-// The automation schema as the host migrates it, in `schema`, and a pool on it.
-absl::StatusOr<std::unique_ptr<pg::Pool>> MigratedPool(const std::string& dsn,
-                                                       const std::string& schema) {
-  service_host::ServiceOptions options("automation", "");
-  options.migrations = &pg::automation_migrations();
-  options.request_ids = true;
-  options.customer_read_model = true;
-  for (const auto& [component, migrations] : service_host::StandardMigrations(options)) {
-    if (absl::Status s = pg::ApplyMigrations(dsn, schema, component, *migrations); !s.ok()) {
-      return s;
-    }
-  }
-  pg::PoolOptions pool_options;
-  pool_options.dsn = dsn;
-  pool_options.search_path = schema;
-  pool_options.size = 2;
-  return pg::Pool::Create(pool_options);
-}
-
 class TasksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    TL_ASSERT_OK_AND_ASSIGN(pool_, MigratedPool(dsn_, schema_.name()));
+    TL_ASSERT_OK_AND_ASSIGN(pool_, testing::MigratedPool(dsn_, schema_.name()));
     TL_ASSERT_OK_AND_ASSIGN(tokens_, paging::PageTokens::Load(*pool_));
     store_ = std::make_unique<PgTaskStore>(pool_.get(), [this] { ++wakes_; });
     manager_ = std::make_unique<TaskManager>(store_.get(), &*tokens_, [this] { return now_; });
@@ -160,14 +139,7 @@ class TasksTest : public ::testing::Test {
     return ids;
   }
 
-  int Count(const std::string& sql) {
-    int n = -1;
-    TL_EXPECT_OK(pool_->Query([&](pqxx::nontransaction& txn) {
-      n = txn.exec(sql)[0][0].as<int>();
-      return absl::OkStatus();
-    }));
-    return n;
-  }
+  int Count(const std::string& sql) { return testing::Count(*pool_, sql); }
   int AuditEntries() { return Count("SELECT count(*) FROM outbox WHERE topic = 'audit'"); }
 
   const std::string dsn_ = touchline::testing::TestPgDsn();
