@@ -18,7 +18,7 @@ constexpr size_t kMaxKeyBytes = 512;
 constexpr size_t kMaxKindBytes = 128;
 constexpr int kMaxBatch = 1000;
 
-// A TL_JOBS_TO_MICROS column as a time; absl::InfinitePast() for NULL.
+// A TL_PG_TO_MICROS column as a time; absl::InfinitePast() for NULL.
 absl::Time TimeOf(const pqxx::field& micros) {
   if (micros.is_null()) return absl::InfinitePast();
   return absl::FromUnixMicros(micros.as<int64_t>());

@@ -4,27 +4,24 @@
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_JOBS_SQL_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_JOBS_SQL_H_
 
+#include "common/pg/sql_time.h"
+
 namespace touchline::automation::jobs_sql {
 
 // clang-format off
-// Parameter $n, Unix microseconds, as a timestamptz.
-#define TL_JOBS_MICROS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
-// A timestamptz column as bigint microseconds (NULL stays NULL).
-#define TL_JOBS_TO_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
-
 // The columns of a job, in JobFromRow's order (job_queue.cc), of the table aliased j.
 #define TL_JOB_COLUMNS                                                                        \
   "j.tenant_id, j.job_id::text, j.key, j.kind, j.payload, j.state, "                          \
-  TL_JOBS_TO_MICROS("j.due_time") ", j.attempts, coalesce(j.claimed_by, ''), "                \
-  TL_JOBS_TO_MICROS("j.lease_until") ", j.last_error, " TL_JOBS_TO_MICROS("j.create_time")    \
-  ", " TL_JOBS_TO_MICROS("j.update_time") ", " TL_JOBS_TO_MICROS("j.finish_time")
+  TL_PG_TO_MICROS("j.due_time") ", j.attempts, coalesce(j.claimed_by, ''), "                  \
+  TL_PG_TO_MICROS("j.lease_until") ", j.last_error, " TL_PG_TO_MICROS("j.create_time")        \
+  ", " TL_PG_TO_MICROS("j.update_time") ", " TL_PG_TO_MICROS("j.finish_time")
 
 // Enqueues job $2 of tenant $1: key $3, kind $4, payload $5, due $6, created $7. No row when
 // the tenant has a job of that key.
 inline constexpr char kInsertJob[] =
     "INSERT INTO jobs (tenant_id, job_id, key, kind, payload, state, due_time, create_time, "
-    "update_time) VALUES ($1, $2::uuid, $3, $4, $5, 'pending', " TL_JOBS_MICROS(6) ", "
-    TL_JOBS_MICROS(7) ", " TL_JOBS_MICROS(7) ") ON CONFLICT (tenant_id, key) DO NOTHING "
+    "update_time) VALUES ($1, $2::uuid, $3, $4, $5, 'pending', " TL_PG_MICROS(6) ", "
+    TL_PG_MICROS(7) ", " TL_PG_MICROS(7) ") ON CONFLICT (tenant_id, key) DO NOTHING "
     "RETURNING job_id::text";
 
 // The job of tenant $1 with key $2.
@@ -59,7 +56,7 @@ inline constexpr char kClaim[] =
     " visited AS ("
     " SELECT t.tenant_id FROM tenants t WHERE t.tenant_id IS NOT NULL AND EXISTS ("
     "   SELECT 1 FROM jobs j WHERE j.tenant_id = t.tenant_id AND j.ready_time <= "
-    TL_JOBS_MICROS(1) ")"
+    TL_PG_MICROS(1) ")"
     " ORDER BY t.tenant_id <= $5, t.tenant_id LIMIT $2),"
     " share AS (SELECT ceil($2::numeric / greatest(count(*), 1))::int AS n FROM visited),"
     " mine AS ("
@@ -67,11 +64,11 @@ inline constexpr char kClaim[] =
     "   row_number() OVER (PARTITION BY c.tenant_id ORDER BY c.ready_time, c.job_id) AS turn"
     " FROM visited v CROSS JOIN share s CROSS JOIN LATERAL ("
     "   SELECT j.tenant_id, j.job_id, j.ready_time FROM jobs j WHERE j.tenant_id = v.tenant_id"
-    "   AND j.ready_time <= " TL_JOBS_MICROS(1) " ORDER BY j.ready_time LIMIT s.n"
+    "   AND j.ready_time <= " TL_PG_MICROS(1) " ORDER BY j.ready_time LIMIT s.n"
     "   FOR UPDATE SKIP LOCKED) c),"
     " taken AS (SELECT tenant_id, job_id FROM mine ORDER BY turn, ready_time, tenant_id LIMIT $2)"
-    " UPDATE jobs j SET state = 'claimed', claimed_by = $3, lease_until = " TL_JOBS_MICROS(4) ","
-    " attempts = j.attempts + 1, update_time = " TL_JOBS_MICROS(1)
+    " UPDATE jobs j SET state = 'claimed', claimed_by = $3, lease_until = " TL_PG_MICROS(4) ","
+    " attempts = j.attempts + 1, update_time = " TL_PG_MICROS(1)
     " FROM taken WHERE j.tenant_id = taken.tenant_id AND j.job_id = taken.job_id"
     " RETURNING " TL_JOB_COLUMNS;
 
@@ -80,7 +77,7 @@ inline constexpr char kClaim[] =
 // No row when the claim is no longer the worker's.
 inline constexpr char kFinishClaim[] =
     "UPDATE jobs j SET state = $5, lease_until = NULL, last_error = coalesce(nullif(left($6, 2000), ''), "
-    "j.last_error), finish_time = " TL_JOBS_MICROS(7) ", update_time = " TL_JOBS_MICROS(7)
+    "j.last_error), finish_time = " TL_PG_MICROS(7) ", update_time = " TL_PG_MICROS(7)
     " WHERE j.tenant_id = $1 AND j.job_id = $2::uuid AND j.state = 'claimed' "
     "AND j.claimed_by = $3 AND j.attempts = $4 RETURNING " TL_JOB_COLUMNS;
 
@@ -88,8 +85,8 @@ inline constexpr char kFinishClaim[] =
 // attempt $4: error $6 (kept to 2,000 characters), at $7. No row when the claim is no longer
 // the worker's.
 inline constexpr char kRetryClaim[] =
-    "UPDATE jobs j SET state = 'pending', lease_until = NULL, due_time = " TL_JOBS_MICROS(5) ", "
-    "last_error = left($6, 2000), update_time = " TL_JOBS_MICROS(7)
+    "UPDATE jobs j SET state = 'pending', lease_until = NULL, due_time = " TL_PG_MICROS(5) ", "
+    "last_error = left($6, 2000), update_time = " TL_PG_MICROS(7)
     " WHERE j.tenant_id = $1 AND j.job_id = $2::uuid AND j.state = 'claimed' "
     "AND j.claimed_by = $3 AND j.attempts = $4 RETURNING " TL_JOB_COLUMNS;
 
@@ -97,21 +94,21 @@ inline constexpr char kRetryClaim[] =
 // ($2 = -1: from the start), $4 at most.
 inline constexpr char kListDead[] =
     "SELECT " TL_JOB_COLUMNS " FROM jobs j WHERE j.tenant_id = $1 AND j.state = 'dead' "
-    "AND ($2::bigint = -1 OR (j.finish_time, j.job_id) < (" TL_JOBS_MICROS(2) ", $3::uuid)) "
+    "AND ($2::bigint = -1 OR (j.finish_time, j.job_id) < (" TL_PG_MICROS(2) ", $3::uuid)) "
     "ORDER BY j.finish_time DESC, j.job_id DESC LIMIT $4";
 
 // Tenant $1's dead job of key $2 back to pending, due at $3 with its attempts from zero (its
 // last error kept). No row unless it is dead.
 inline constexpr char kRedrive[] =
-    "UPDATE jobs j SET state = 'pending', due_time = " TL_JOBS_MICROS(3) ", attempts = 0, "
-    "finish_time = NULL, update_time = " TL_JOBS_MICROS(3) " WHERE j.tenant_id = $1 "
+    "UPDATE jobs j SET state = 'pending', due_time = " TL_PG_MICROS(3) ", attempts = 0, "
+    "finish_time = NULL, update_time = " TL_PG_MICROS(3) " WHERE j.tenant_id = $1 "
     "AND j.key = $2 AND j.state = 'dead' RETURNING " TL_JOB_COLUMNS;
 
 // Tenant $1's dead job of key $2 discarded at $3 (purged with the done ones). No row unless
 // it is dead.
 inline constexpr char kDiscard[] =
-    "UPDATE jobs j SET state = 'discarded', finish_time = " TL_JOBS_MICROS(3) ", update_time = "
-    TL_JOBS_MICROS(3) " WHERE j.tenant_id = $1 AND j.key = $2 AND j.state = 'dead' "
+    "UPDATE jobs j SET state = 'discarded', finish_time = " TL_PG_MICROS(3) ", update_time = "
+    TL_PG_MICROS(3) " WHERE j.tenant_id = $1 AND j.key = $2 AND j.state = 'dead' "
     "RETURNING " TL_JOB_COLUMNS;
 
 // pg::DeleteInBatches: at most $2 done or discarded jobs finished more than $1 microseconds

@@ -26,7 +26,7 @@ constexpr int kSourceRule = 1;
 constexpr int kSourceTouchpoint = 2;
 constexpr int kSourceCreatedBy = 3;
 
-// Microseconds (NULL: -1) for a TL_TASKS_MICROS parameter.
+// Microseconds (NULL: -1) for a TL_PG_NULLABLE_MICROS parameter.
 int64_t Micros(const google::protobuf::Timestamp& t, bool set = true) {
   return set ? absl::ToUnixMicros(FromProtoTime(t)) : -1;
 }

@@ -4,22 +4,18 @@
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_TASKS_SQL_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_TASKS_SQL_H_
 
+#include "common/pg/sql_time.h"
+
 namespace touchline::automation::tasks_sql {
 
 // clang-format off
-// Parameter $n, Unix microseconds, as a timestamptz; -1 is NULL.
-#define TL_TASKS_MICROS(n) \
-  "(timestamptz 'epoch' + nullif($" #n "::bigint, -1) * interval '1 microsecond')"
-// A timestamptz column as bigint microseconds (NULL stays NULL).
-#define TL_TASKS_TO_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
-
 // The columns of a task, in TaskFromRow's order (pg_task_store.cc), of the table aliased t.
 #define TL_TASK_COLUMNS                                                                       \
   "t.task_id::text, t.customer_id::text, t.title, t.body, t.assignee_id, "                    \
-  TL_TASKS_TO_MICROS("t.due_time") ", t.priority, t.state, t.source_kind, t.rule_id, "        \
+  TL_PG_TO_MICROS("t.due_time") ", t.priority, t.state, t.source_kind, t.rule_id, "           \
   "t.rule_version, t.run_id, t.action_id, t.touchpoint_id, t.created_by, "                    \
-  TL_TASKS_TO_MICROS("t.complete_time") ", t.resolution_note, "                               \
-  TL_TASKS_TO_MICROS("t.create_time") ", " TL_TASKS_TO_MICROS("t.update_time") ", t.version"
+  TL_PG_TO_MICROS("t.complete_time") ", t.resolution_note, "                                  \
+  TL_PG_TO_MICROS("t.create_time") ", " TL_PG_TO_MICROS("t.update_time") ", t.version"
 
 inline constexpr char kTaskColumns[] = TL_TASK_COLUMNS;
 
@@ -31,9 +27,9 @@ inline constexpr char kInsertTask[] =
     "INSERT INTO tasks (tenant_id, task_id, customer_id, title, body, assignee_id, due_time, "
     "priority, state, source_kind, rule_id, rule_version, run_id, action_id, touchpoint_id, "
     "created_by, create_time, update_time, version) VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, "
-    TL_TASKS_MICROS(7) ", $8, $9, $10, nullif($11, ''), nullif($12::integer, -1), nullif($13, ''), "
-    "nullif($14, ''), nullif($15, ''), nullif($16, ''), " TL_TASKS_MICROS(17) ", "
-    TL_TASKS_MICROS(17) ", 1) ON CONFLICT DO NOTHING RETURNING 1";
+    TL_PG_NULLABLE_MICROS(7) ", $8, $9, $10, nullif($11, ''), nullif($12::integer, -1), nullif($13, ''), "
+    "nullif($14, ''), nullif($15, ''), nullif($16, ''), " TL_PG_NULLABLE_MICROS(17) ", "
+    TL_PG_NULLABLE_MICROS(17) ", 1) ON CONFLICT DO NOTHING RETURNING 1";
 
 // Task $2 of tenant $1.
 inline constexpr char kSelectTask[] =
@@ -56,8 +52,8 @@ inline constexpr char kSelectByTouchpoint[] =
 // Task $2 of tenant $1 as a change left it: assignee $3, state $4, completed $5 (-1: NULL),
 // resolution note $6, updated $7, version $8.
 inline constexpr char kUpdateTask[] =
-    "UPDATE tasks SET assignee_id = $3, state = $4, complete_time = " TL_TASKS_MICROS(5) ", "
-    "resolution_note = $6, update_time = " TL_TASKS_MICROS(7) ", version = $8 "
+    "UPDATE tasks SET assignee_id = $3, state = $4, complete_time = " TL_PG_NULLABLE_MICROS(5) ", "
+    "resolution_note = $6, update_time = " TL_PG_NULLABLE_MICROS(7) ", version = $8 "
     "WHERE tenant_id = $1 AND task_id = $2::uuid";
 
 // Follow-ups (follow_ups.cc, migrations/0002_follow_ups.sql): the task columns, then
@@ -84,8 +80,8 @@ inline constexpr char kLockTasksOfCustomer[] =
 // follow_up_cancel $13 (0: NULL).
 inline constexpr char kUpdateFollowUp[] =
     "UPDATE tasks SET customer_id = $3::uuid, title = $4, body = $5, assignee_id = $6, "
-    "due_time = " TL_TASKS_MICROS(7) ", state = $8, complete_time = " TL_TASKS_MICROS(9) ", "
-    "resolution_note = $10, update_time = " TL_TASKS_MICROS(11) ", version = $12, "
+    "due_time = " TL_PG_NULLABLE_MICROS(7) ", state = $8, complete_time = " TL_PG_NULLABLE_MICROS(9) ", "
+    "resolution_note = $10, update_time = " TL_PG_NULLABLE_MICROS(11) ", version = $12, "
     "follow_up_cancel = nullif($13::smallint, 0) WHERE tenant_id = $1 AND task_id = $2::uuid";
 
 // Forgets the tasks merge $2 of tenant $1 moved from customer $3 to customer $4: the ids of
@@ -103,8 +99,8 @@ inline constexpr char kRememberMergeMoves[] =
 
 #undef TL_FOLLOW_UP_COLUMNS
 #undef TL_TASK_COLUMNS
-#undef TL_TASKS_TO_MICROS
-#undef TL_TASKS_MICROS
+#undef TL_PG_TO_MICROS
+#undef TL_PG_NULLABLE_MICROS
 // clang-format on
 
 }  // namespace touchline::automation::tasks_sql

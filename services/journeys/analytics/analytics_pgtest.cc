@@ -318,7 +318,7 @@ class AnalyticsTest : public ::testing::Test {
             {row[1].as<std::string>(), row[2].as<bool>()});
       }
       for (const pqxx::row& row :
-           txn.exec_params("SELECT customer_id::text, " TL_JOURNEYS_TO_MICROS(
+           txn.exec_params("SELECT customer_id::text, " TL_PG_TO_MICROS(
                                "enter_time") " FROM journey_members WHERE tenant_id = $1 AND "
                                              "journey_id = $2::uuid",
                            kTenant, journey_id_)) {
@@ -347,8 +347,8 @@ class AnalyticsTest : public ::testing::Test {
       std::map<std::string, std::vector<std::pair<Key, std::string>>> starts;  // -> stage
       std::map<std::string, std::set<std::string>> reached;
       for (const pqxx::row& row : txn.exec_params(
-               "SELECT customer_id::text, stage_id, " TL_JOURNEYS_TO_MICROS(
-                   "enter_time") ", " TL_JOURNEYS_TO_MICROS("exit_time") ", cause_id FROM "
+               "SELECT customer_id::text, stage_id, " TL_PG_TO_MICROS(
+                   "enter_time") ", " TL_PG_TO_MICROS("exit_time") ", cause_id FROM "
                                                                          "stage_visits WHERE "
                                                                          "tenant_id = $1 "
                                                                          "AND journey_id = "

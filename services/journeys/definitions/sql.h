@@ -4,12 +4,11 @@
 #ifndef TOUCHLINE_SERVICES_JOURNEYS_DEFINITIONS_SQL_H_
 #define TOUCHLINE_SERVICES_JOURNEYS_DEFINITIONS_SQL_H_
 
+#include "common/pg/sql_time.h"
+
 namespace touchline::journeys::definitions_sql {
 
 // clang-format off
-// Parameter $n, Unix microseconds, as a timestamptz; -1 is NULL.
-#define TL_DEFINITIONS_MICROS(n) \
-  "(timestamptz 'epoch' + nullif($" #n "::bigint, -1) * interval '1 microsecond')"
 // ICU's Chinese collation, as the journeys_by_name index has it: pinyin order for Chinese.
 #define TL_DEFINITIONS_ZH "COLLATE \"zh-Hans-x-icu\""
 
@@ -18,11 +17,11 @@ namespace touchline::journeys::definitions_sql {
 inline constexpr char kInsertVersion[] =
     "INSERT INTO journeys (tenant_id, journey_id, version, state, display_name, body, "
     "create_time, update_time, publish_time, revision) VALUES ($1, $2::uuid, $3, $4, $5, $6, "
-    TL_DEFINITIONS_MICROS(7) ", " TL_DEFINITIONS_MICROS(8) ", " TL_DEFINITIONS_MICROS(9) ", $10)";
+    TL_PG_NULLABLE_MICROS(7) ", " TL_PG_NULLABLE_MICROS(8) ", " TL_PG_NULLABLE_MICROS(9) ", $10)";
 
 inline constexpr char kUpdateVersion[] =
     "UPDATE journeys SET state = $4, display_name = $5, body = $6, "
-    "update_time = " TL_DEFINITIONS_MICROS(7) ", publish_time = " TL_DEFINITIONS_MICROS(8) ", "
+    "update_time = " TL_PG_NULLABLE_MICROS(7) ", publish_time = " TL_PG_NULLABLE_MICROS(8) ", "
     "revision = $9 WHERE tenant_id = $1 AND journey_id = $2::uuid AND version = $3";
 
 // Serialises the writes of one journey: its first version's row stays locked until commit.
@@ -62,12 +61,12 @@ inline constexpr char kListPublished[] =
 
 inline constexpr char kInsertEntryPass[] =
     "INSERT INTO journey_entry_passes (tenant_id, journey_id, version, start_time) "
-    "VALUES ($1, $2::uuid, $3, " TL_DEFINITIONS_MICROS(4) ")";
+    "VALUES ($1, $2::uuid, $3, " TL_PG_NULLABLE_MICROS(4) ")";
 
 #undef TL_BY_NAME
 #undef TL_LATEST_JOURNEYS
 #undef TL_DEFINITIONS_ZH
-#undef TL_DEFINITIONS_MICROS
+#undef TL_PG_NULLABLE_MICROS
 // clang-format on
 
 }  // namespace touchline::journeys::definitions_sql

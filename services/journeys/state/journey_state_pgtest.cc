@@ -140,7 +140,7 @@ class JourneyStateTest : public ::testing::Test {
     std::vector<std::string> path;
     TL_EXPECT_OK(pool_->Transact([&](pqxx::work& txn) {
       for (const pqxx::row& row : txn.exec_params(
-               "SELECT stage_id, from_stage_id, " TL_JOURNEYS_TO_MICROS(
+               "SELECT stage_id, from_stage_id, " TL_PG_TO_MICROS(
                    "enter_time") ", "
                                  "exit_time IS NULL, cause_kind FROM stage_visits WHERE tenant_id "
                                  "= $1 AND "

@@ -100,7 +100,7 @@ absl::StatusOr<std::vector<v1::StageMember>> PgJourneyStateStore::StageMembers(
   };
   std::string sql =
       absl::StrCat("SELECT m.customer_id::text, m.version, ",
-                   TL_JOURNEYS_TO_MICROS("m.stage_enter_time"), " FROM journey_members m");
+                   TL_PG_TO_MICROS("m.stage_enter_time"), " FROM journey_members m");
   const auth::SqlCondition visible = query.scope->SqlVisibility(
       auth::Access::kRead, "c", enforcement::kSharesTable, static_cast<int>(params.size()) + 1);
   std::string where = " WHERE m.tenant_id = $1 AND m.journey_id = $2::uuid AND m.stage_id = $3";

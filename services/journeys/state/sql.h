@@ -5,12 +5,9 @@
 
 #include <utility>
 
-namespace touchline::journeys::sql {
+#include "common/pg/sql_time.h"
 
-// $n (bigint microseconds) as a timestamptz.
-#define TL_JOURNEYS_MICROS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
-// A timestamptz column as bigint microseconds.
-#define TL_JOURNEYS_TO_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
+namespace touchline::journeys::sql {
 
 // Every published version of tenant $1 (bodies).
 inline constexpr char kPublishedJourneys[] =
@@ -23,17 +20,17 @@ inline constexpr char kUpsertFact[] =
     "WITH old AS (SELECT customer_id, occurred_at FROM customer_facts "
     "  WHERE tenant_id = $1 AND fact_id = $2 FOR UPDATE) "
     "INSERT INTO customer_facts AS f (tenant_id, fact_id, customer_id, origin_customer_id, "
-    "occurred_at, body) VALUES ($1, $2, $3::uuid, $3::uuid, " TL_JOURNEYS_MICROS(4)
+    "occurred_at, body) VALUES ($1, $2, $3::uuid, $3::uuid, " TL_PG_MICROS(4)
     ", decode($5, 'hex')) "
     "ON CONFLICT (tenant_id, fact_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, "
     "occurred_at = EXCLUDED.occurred_at, body = EXCLUDED.body "
     "RETURNING (SELECT customer_id::text FROM old), "
-    "(SELECT " TL_JOURNEYS_TO_MICROS("occurred_at") " FROM old)";
+    "(SELECT " TL_PG_TO_MICROS("occurred_at") " FROM old)";
 
 // Deletes fact $2 of tenant $1; returns its customer and time.
 inline constexpr char kDeleteFact[] =
     "DELETE FROM customer_facts WHERE tenant_id = $1 AND fact_id = $2 "
-    "RETURNING customer_id::text, " TL_JOURNEYS_TO_MICROS("occurred_at");
+    "RETURNING customer_id::text, " TL_PG_TO_MICROS("occurred_at");
 
 // The facts of customer $2 of tenant $1, in (occurred_at, fact_id) order.
 inline constexpr char kCustomerFacts[] =
@@ -61,9 +58,9 @@ inline constexpr char kMoveFactsToRestored[] =
 // 0003, that of its visits alone), the current stage and since when; and the customer's owner,
 // region and level as the read model holds them (NULLs when it holds none).
 inline constexpr char kLockMembers[] =
-    "SELECT m.journey_id::text, m.version, " TL_JOURNEYS_TO_MICROS("m.selected_time") ", "
-    TL_JOURNEYS_TO_MICROS("m.enter_time") ", " TL_JOURNEYS_TO_MICROS("m.last_fact_time") ", "
-    "m.last_fact_id, m.filed, m.stage_id, " TL_JOURNEYS_TO_MICROS("m.stage_enter_time") ", "
+    "SELECT m.journey_id::text, m.version, " TL_PG_TO_MICROS("m.selected_time") ", "
+    TL_PG_TO_MICROS("m.enter_time") ", " TL_PG_TO_MICROS("m.last_fact_time") ", "
+    "m.last_fact_id, m.filed, m.stage_id, " TL_PG_TO_MICROS("m.stage_enter_time") ", "
     "c.owner_id, c.region, c.level FROM journey_members m LEFT JOIN customers c "
     "ON c.tenant_id = m.tenant_id AND c.customer_id = m.customer_id "
     "WHERE m.tenant_id = $1 AND m.customer_id = $2::uuid ORDER BY m.journey_id FOR UPDATE OF m";
@@ -73,15 +70,15 @@ inline constexpr char kLockMembers[] =
 inline constexpr char kInsertMember[] =
     "INSERT INTO journey_members (tenant_id, customer_id, journey_id, version, selected_time, "
     "enter_time, stage_id, stage_enter_time) VALUES ($1, $2::uuid, $3::uuid, $4, "
-    TL_JOURNEYS_MICROS(5) ", " TL_JOURNEYS_MICROS(5) ", $6, " TL_JOURNEYS_MICROS(5) ") "
+    TL_PG_MICROS(5) ", " TL_PG_MICROS(5) ", $6, " TL_PG_MICROS(5) ") "
     "ON CONFLICT DO NOTHING RETURNING 1";
 
 // Where customer $2 of tenant $1 stands on journey $3 now: enter (micros), stage, stage enter
 // (micros), completed, the last fact (micros, or NULL) and its id, the contribution filed (hex).
 inline constexpr char kUpdateMember[] =
-    "UPDATE journey_members SET enter_time = " TL_JOURNEYS_MICROS(4) ", stage_id = $5, "
-    "stage_enter_time = " TL_JOURNEYS_MICROS(6) ", completed = $7, "
-    "last_fact_time = CASE WHEN $8::bigint IS NULL THEN NULL ELSE " TL_JOURNEYS_MICROS(8) " END, "
+    "UPDATE journey_members SET enter_time = " TL_PG_MICROS(4) ", stage_id = $5, "
+    "stage_enter_time = " TL_PG_MICROS(6) ", completed = $7, "
+    "last_fact_time = CASE WHEN $8::bigint IS NULL THEN NULL ELSE " TL_PG_MICROS(8) " END, "
     "last_fact_id = $9, filed = decode($10, 'hex') "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid";
 
@@ -89,14 +86,14 @@ inline constexpr char kUpdateMember[] =
 // Returns journey, version, selected and enter (micros) and the contribution filed of each.
 inline constexpr char kDeleteMembers[] =
     "DELETE FROM journey_members WHERE tenant_id = $1 AND customer_id = $2::uuid "
-    "RETURNING journey_id::text, version, " TL_JOURNEYS_TO_MICROS(
-        "selected_time") ", " TL_JOURNEYS_TO_MICROS("enter_time") ", filed";
+    "RETURNING journey_id::text, version, " TL_PG_TO_MICROS(
+        "selected_time") ", " TL_PG_TO_MICROS("enter_time") ", filed";
 
 // The journeys customer $2 of tenant $1 has visits on, with the version of the latest visit
 // and the earliest enter time: where an unmerged customer was before its merge.
 inline constexpr char kVisitedJourneys[] =
     "SELECT DISTINCT ON (journey_id) journey_id::text, version, "
-    "(SELECT " TL_JOURNEYS_TO_MICROS("min(enter_time)") " FROM stage_visits w "
+    "(SELECT " TL_PG_TO_MICROS("min(enter_time)") " FROM stage_visits w "
     "  WHERE w.tenant_id = v.tenant_id AND w.customer_id = v.customer_id "
     "  AND w.journey_id = v.journey_id) "
     "FROM stage_visits v WHERE tenant_id = $1 AND customer_id = $2::uuid "
@@ -104,8 +101,8 @@ inline constexpr char kVisitedJourneys[] =
 
 // The visit columns, in VisitFromRow's order.
 #define TL_JOURNEYS_VISIT_COLUMNS \
-  "seq, version, stage_id, from_stage_id, " TL_JOURNEYS_TO_MICROS(                              \
-      "enter_time") ", " TL_JOURNEYS_TO_MICROS("exit_time") ", cause_kind, cause_id, user_id, " \
+  "seq, version, stage_id, from_stage_id, " TL_PG_TO_MICROS(                              \
+      "enter_time") ", " TL_PG_TO_MICROS("exit_time") ", cause_kind, cause_id, user_id, " \
                                                             "reason"
 
 // The visits of customer $2 on journey $3 (tenant $1), in order.
@@ -122,7 +119,7 @@ inline constexpr char kDeleteVisitsFrom[] =
 // Ends the visit of customer $2 on journey $3 (tenant $1) not yet exited, at $4 (micros), and
 // returns it (TL_JOURNEYS_VISIT_COLUMNS).
 inline constexpr char kExitVisit[] =
-    "UPDATE stage_visits SET exit_time = " TL_JOURNEYS_MICROS(4) " "
+    "UPDATE stage_visits SET exit_time = " TL_PG_MICROS(4) " "
     "WHERE tenant_id = $1 AND customer_id = $2::uuid AND journey_id = $3::uuid "
     "AND exit_time IS NULL RETURNING " TL_JOURNEYS_VISIT_COLUMNS;
 
@@ -164,7 +161,7 @@ inline constexpr char kAdvanceEntryPass[] =
 // stage, stage enter (micros), enter (micros), completed, body; by journey display name.
 inline constexpr char kCustomerJourneys[] =
     "SELECT m.journey_id::text, m.version, m.stage_id, "
-    TL_JOURNEYS_TO_MICROS("m.stage_enter_time") ", " TL_JOURNEYS_TO_MICROS("m.enter_time") ", "
+    TL_PG_TO_MICROS("m.stage_enter_time") ", " TL_PG_TO_MICROS("m.enter_time") ", "
     "m.completed, j.body FROM journey_members m JOIN journeys j ON j.tenant_id = m.tenant_id "
     "AND j.journey_id = m.journey_id AND j.version = m.version "
     "WHERE m.tenant_id = $1 AND m.customer_id = $2::uuid "
