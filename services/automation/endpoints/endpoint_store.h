@@ -138,7 +138,7 @@ class EndpointStore {
                                                          absl::Time now) = 0;
 };
 
-// What both stores decide and record alike (defined in pg_endpoint_store.cc). Pure.
+// What both stores decide and record alike (endpoint_rules.cc). Pure.
 namespace endpoint_rules {
 
 // The resource type of the audit entries of endpoint writes.

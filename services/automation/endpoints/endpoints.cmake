@@ -19,6 +19,7 @@ touchline_discover_tests(automation_secret_box_test)
 
 # The store interface with what both stores decide alike, the PostgreSQL store and the manager.
 add_library(automation_endpoints
+  ${automation_endpoints_dir}/endpoint_rules.cc
   ${automation_endpoints_dir}/pg_endpoint_store.cc
   ${automation_endpoints_dir}/endpoint_manager.cc)
 target_include_directories(automation_endpoints PUBLIC ${PROJECT_SOURCE_DIR})
