@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/pg/array.h"
 #include "common/pg/purge.h"
+#include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/text/text.h"
 
@@ -59,6 +60,13 @@ std::optional<std::string> RequestIdProblem(std::string_view request_id) {
     return absl::StrCat("must be at most ", kMaxRequestIdChars, " characters");
   }
   return std::nullopt;
+}
+
+absl::Status RequestIdReused(std::string_view request_id) {
+  return status::WithErrorInfo(
+      absl::AlreadyExistsError(absl::StrCat("request_id ", std::string(request_id),
+                                            " was already used for a different request")),
+      "REQUEST_ID_REUSED", {{"request_id", std::string(request_id)}});
 }
 
 Decision Decide(const std::optional<StoredRequest>& stored, std::string_view method,

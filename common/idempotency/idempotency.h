@@ -51,6 +51,11 @@ inline constexpr size_t kMaxRequestIdChars = 128;
 // (compared byte for byte: no trimming, no case folding).
 std::optional<std::string> RequestIdProblem(std::string_view request_id);
 
+// What a write answers when `request_id` was used before for a different request (another
+// fingerprint or method): ALREADY_EXISTS "request_id <id> was already used for a different
+// request", with ErrorInfo reason REQUEST_ID_REUSED and metadata request_id.
+absl::Status RequestIdReused(std::string_view request_id);
+
 // --- Keys and the decision ---
 
 // One request's key and what identifies the request.

@@ -236,14 +236,6 @@ idempotency::KeyClaim ClaimOf(const std::string& tenant_id, const IdempotencyKey
                                .result = std::move(result)};
 }
 
-// ALREADY_EXISTS for a request id the tenant used before for another request.
-absl::Status RequestIdReused(const IdempotencyKey& key) {
-  return status::WithErrorInfo(
-      absl::AlreadyExistsError(
-          absl::StrCat("request_id ", key.request_id, " was already used for a different request")),
-      "REQUEST_ID_REUSED", {{"request_id", key.request_id}});
-}
-
 events::v1::EventEnvelope CustomerEvent(const WriteContext& context, std::string_view customer_id,
                                         const google::protobuf::Message& payload) {
   return events::MakeEnvelope(payload, context.caller.tenant_id, "customer", customer_id,
@@ -401,7 +393,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Customer>>> PgCustomerStore::CreateMan
     for (size_t i = 0; i < customers.size(); ++i) {
       if (!earlier[i]) continue;
       if (earlier[i]->decision == idempotency::Decision::kConflict) {
-        results[i] = RequestIdReused(*customers[i].key);
+        results[i] = idempotency::RequestIdReused(customers[i].key->request_id);
         continue;
       }
       absl::StatusOr<Found> found = SelectWithAccess(txn, kSelectCustomer, customers[i].context,
@@ -612,7 +604,8 @@ absl::StatusOr<MergeOutcome> PgCustomerStore::Merge(const WriteContext& context,
       const idempotency::KeyClaim mine = ClaimOf(tenant_id, *key, merge_id);
       TL_ASSIGN_OR_RETURN(const idempotency::Claim claim,
                           idempotency::ClaimKey(txn, mine.key, mine.result));
-      if (claim.decision == idempotency::Decision::kConflict) return RequestIdReused(*key);
+      if (claim.decision == idempotency::Decision::kConflict)
+        return idempotency::RequestIdReused(key->request_id);
       if (claim.decision == idempotency::Decision::kReplay) {
         replayed = true;
         TL_ASSIGN_OR_RETURN(outcome.merge, SelectMerge(txn, kSelectMerge, tenant_id, claim.result));

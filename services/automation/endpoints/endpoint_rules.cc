@@ -152,14 +152,6 @@ events::v1::EventEnvelope RotatedAuditEntry(const SecretRotation& rotation) {
 absl::Status EndpointNotFound(const std::string& endpoint_id) {
   return absl::NotFoundError(absl::StrCat("webhook endpoint ", endpoint_id, " not found"));
 }
-
-absl::Status RequestIdReused(const std::string& request_id) {
-  return status::WithErrorInfo(
-      absl::AlreadyExistsError(
-          absl::StrCat("request_id ", request_id, " was already used for another request")),
-      "REQUEST_ID_REUSED", {{"request_id", request_id}});
-}
-
 }  // namespace endpoint_rules
 
 }  // namespace touchline::automation

@@ -200,10 +200,6 @@ events::v1::EventEnvelope RotatedAuditEntry(const SecretRotation& rotation);
 
 // NOT_FOUND "webhook endpoint <id> not found".
 absl::Status EndpointNotFound(const std::string& endpoint_id);
-
-// ALREADY_EXISTS with ErrorInfo reason REQUEST_ID_REUSED.
-absl::Status RequestIdReused(const std::string& request_id);
-
 }  // namespace endpoint_rules
 
 }  // namespace touchline::automation

@@ -14,6 +14,7 @@
 #include "common/audit/audit.h"
 #include "common/events/outbox.h"
 #include "common/events/topics.h"
+#include "common/idempotency/idempotency.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "google/protobuf/util/time_util.h"
@@ -83,7 +84,7 @@ absl::StatusOr<EndpointWithSecret> PgEndpointStore::Create(const NewEndpoint& en
           idempotency::ClaimKey(txn, endpoint_rules::CreateKey(endpoint),
                                 endpoint_rules::ReplayRecord(e.endpoint_id(), sealed)));
       if (claim.decision == idempotency::Decision::kConflict) {
-        return endpoint_rules::RequestIdReused(endpoint.request_id);
+        return idempotency::RequestIdReused(endpoint.request_id);
       }
       if (claim.decision == idempotency::Decision::kReplay) {
         TL_ASSIGN_OR_RETURN(const auto first, endpoint_rules::ParseReplayRecord(claim.result));

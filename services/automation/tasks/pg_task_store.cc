@@ -150,7 +150,7 @@ absl::StatusOr<v1::Task> PgTaskStore::Create(const NewTask& task) {
       TL_ASSIGN_OR_RETURN(const idempotency::Claim claim,
                           idempotency::ClaimKey(txn, claimed.key, claimed.result));
       if (claim.decision == idempotency::Decision::kConflict) {
-        return RequestIdReused(task.request_id);
+        return idempotency::RequestIdReused(task.request_id);
       }
       if (claim.decision == idempotency::Decision::kReplay) {
         std::optional<v1::Task> first =

@@ -132,12 +132,4 @@ idempotency::Key CreateKey(const NewTask& task) {
 absl::Status TaskNotFound(std::string_view task_id) {
   return absl::NotFoundError(absl::StrCat("task ", std::string(task_id), " not found"));
 }
-
-absl::Status RequestIdReused(std::string_view request_id) {
-  return status::WithErrorInfo(
-      absl::AlreadyExistsError(absl::StrCat("request_id ", std::string(request_id),
-                                            " was already used for a different request")),
-      "REQUEST_ID_REUSED", {{"request_id", std::string(request_id)}});
-}
-
 }  // namespace touchline::automation

@@ -46,11 +46,6 @@ idempotency::Key CreateKey(const NewTask& task);
 
 // NOT_FOUND "task <id> not found".
 absl::Status TaskNotFound(std::string_view task_id);
-
-// ALREADY_EXISTS with ErrorInfo reason REQUEST_ID_REUSED: the tenant used `request_id` for
-// another request.
-absl::Status RequestIdReused(std::string_view request_id);
-
 }  // namespace touchline::automation
 
 #endif  // TOUCHLINE_SERVICES_AUTOMATION_TASKS_TASK_CHANGE_H_

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/idempotency/idempotency.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
@@ -104,10 +105,7 @@ absl::StatusOr<std::optional<std::string>> InMemoryCustomerStore::Claim(
                             Request{.fingerprint = key.fingerprint, .resource_id = resource_id});
   if (claimed) return std::nullopt;
   if (it->second.fingerprint != key.fingerprint) {
-    return status::WithErrorInfo(
-        absl::AlreadyExistsError(absl::StrCat("request_id ", key.request_id,
-                                              " was already used for a different request")),
-        "REQUEST_ID_REUSED", {{"request_id", key.request_id}});
+    return idempotency::RequestIdReused(key.request_id);
   }
   return it->second.resource_id;
 }

@@ -60,12 +60,4 @@ absl::Status JourneyNotFound(std::string_view journey_id, int version) {
   }
   return absl::NotFoundError(absl::StrCat("journey ", std::string(journey_id), " not found"));
 }
-
-absl::Status RequestIdReused(std::string_view request_id) {
-  return status::WithErrorInfo(
-      absl::AlreadyExistsError(absl::StrCat("request_id ", std::string(request_id),
-                                            " was already used for a different request")),
-      "REQUEST_ID_REUSED", {{"request_id", std::string(request_id)}});
-}
-
 }  // namespace touchline::journeys

@@ -38,10 +38,6 @@ absl::StatusOr<std::vector<bool>> StampEtags(const std::vector<v1::Journey>& sto
 // NOT_FOUND "journey <id> not found", or "journey <id> has no version <n>" for a version > 0.
 absl::Status JourneyNotFound(std::string_view journey_id, int version = 0);
 
-// ALREADY_EXISTS with ErrorInfo reason REQUEST_ID_REUSED: the tenant used `request_id` for
-// another request.
-absl::Status RequestIdReused(std::string_view request_id);
-
 }  // namespace touchline::journeys
 
 #endif  // TOUCHLINE_SERVICES_JOURNEYS_DEFINITIONS_DEFINITION_RECORDS_H_

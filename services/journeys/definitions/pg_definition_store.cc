@@ -80,7 +80,7 @@ absl::StatusOr<v1::Journey> PgDefinitionStore::Create(const NewJourney& journey)
           const idempotency::Claim claim,
           idempotency::ClaimKey(txn, CreateKey(journey), journey.journey.journey_id()));
       if (claim.decision == idempotency::Decision::kConflict) {
-        return RequestIdReused(journey.request_id);
+        return idempotency::RequestIdReused(journey.request_id);
       }
       if (claim.decision == idempotency::Decision::kReplay) {
         const pqxx::result rows = txn.exec_params(sql::kSelectLatest, tenant_id, claim.result);

@@ -1,6 +1,7 @@
 #include "services/automation/endpoints/testing/in_memory_endpoint_store.h"
 
 #include "absl/strings/ascii.h"
+#include "common/idempotency/idempotency.h"
 
 namespace touchline::automation::testing {
 
@@ -28,7 +29,7 @@ absl::StatusOr<EndpointWithSecret> InMemoryEndpointStore::Create(const NewEndpoi
       switch (idempotency::Decide(stored->second, endpoint_rules::kCreateEndpointMethod,
                                   endpoint.fingerprint)) {
         case idempotency::Decision::kConflict:
-          return endpoint_rules::RequestIdReused(endpoint.request_id);
+          return idempotency::RequestIdReused(endpoint.request_id);
         case idempotency::Decision::kReplay: {
           absl::StatusOr<std::pair<std::string, SealedSecret>> first =
               endpoint_rules::ParseReplayRecord(stored->second.result);

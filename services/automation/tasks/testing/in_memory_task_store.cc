@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "common/idempotency/idempotency.h"
 #include "services/automation/tasks/task_change.h"
 
 namespace touchline::automation::testing {
@@ -43,7 +44,7 @@ absl::StatusOr<v1::Task> InMemoryTaskStore::Create(const NewTask& task) {
     if (stored != keys_.end()) {
       switch (idempotency::Decide(stored->second, kCreateTaskMethod, task.fingerprint)) {
         case idempotency::Decision::kConflict:
-          return RequestIdReused(task.request_id);
+          return idempotency::RequestIdReused(task.request_id);
         case idempotency::Decision::kReplay: {
           const auto first = tasks_.find({tenant, stored->second.result});
           if (first == tasks_.end()) return TaskNotFound(stored->second.result);

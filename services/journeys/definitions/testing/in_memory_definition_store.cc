@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/idempotency/idempotency.h"
 #include "common/status/macros.h"
 #include "services/journeys/definitions/definition_records.h"
 
@@ -63,7 +64,7 @@ absl::StatusOr<v1::Journey> InMemoryDefinitionStore::Create(const NewJourney& jo
     if (stored != keys_.end()) {
       switch (idempotency::Decide(stored->second, key.method, key.fingerprint)) {
         case idempotency::Decision::kConflict:
-          return RequestIdReused(journey.request_id);
+          return idempotency::RequestIdReused(journey.request_id);
         case idempotency::Decision::kReplay: {
           const auto versions = journeys_.find({tenant_id, stored->second.result});
           if (versions == journeys_.end()) return JourneyNotFound(stored->second.result);
