@@ -43,3 +43,18 @@ target_link_libraries(automation_rule_validation_test PRIVATE automation_rule_va
   GTest::gmock GTest::gtest_main)
 touchline_warnings(automation_rule_validation_test)
 gtest_discover_tests(automation_rule_validation_test)
+
+# The values of a run by field name, from a customer, a touchpoint or a trigger event. Pure.
+add_library(automation_run_fields ${automation_rules_dir}/run_fields.cc)
+target_include_directories(automation_run_fields PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_run_fields
+  PUBLIC automation_rules touchline_automation_proto touchline_contacts_proto
+         touchline_touchpoints_proto
+  PRIVATE absl::strings)
+touchline_warnings(automation_run_fields)
+
+add_executable(automation_run_fields_test ${automation_rules_dir}/run_fields_test.cc)
+target_link_libraries(automation_run_fields_test PRIVATE automation_run_fields automation_rules
+  GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_run_fields_test)
+touchline_discover_tests(automation_run_fields_test)

@@ -1,0 +1,102 @@
+#include "services/automation/rules/run_fields.h"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "google/protobuf/repeated_ptr_field.h"
+
+namespace touchline::automation {
+namespace {
+
+namespace cv1 = ::touchline::contacts::v1;
+namespace tv1 = ::touchline::touchpoints::v1;
+using type::v1::CustomValue;
+
+// Adds `name` = `value` unless the value is absent.
+void PutText(FieldValues& values, std::string_view name, const std::string& text) {
+  if (text.empty()) return;
+  CustomValue value;
+  value.set_string_value(text);
+  values.emplace(std::string(name), std::move(value));
+}
+
+// An enumeration by its value name; number 0 (UNSPECIFIED) and unknown numbers are absent.
+void PutEnum(FieldValues& values, std::string_view name,
+             const google::protobuf::EnumDescriptor* enumeration, int number) {
+  const google::protobuf::EnumValueDescriptor* named = enumeration->FindValueByNumber(number);
+  if (number == 0 || named == nullptr) return;
+  PutText(values, name, named->name());
+}
+
+void PutList(FieldValues& values, std::string_view name,
+             const google::protobuf::RepeatedPtrField<std::string>& items) {
+  if (items.empty()) return;
+  values.emplace(std::string(name), std::vector<std::string>(items.begin(), items.end()));
+}
+
+void PutCustom(FieldValues& values, std::string_view prefix,
+               const google::protobuf::Map<std::string, CustomValue>& entries) {
+  for (const auto& [key, value] : entries) {
+    if (value.kind_case() == CustomValue::KIND_NOT_SET) continue;
+    values.emplace(std::string(prefix) + key, value);
+  }
+}
+
+}  // namespace
+
+FieldValues CustomerFieldValues(const cv1::Customer& c) {
+  FieldValues values;
+  PutEnum(values, "customer.level", cv1::CustomerLevel_descriptor(), c.level());
+  PutEnum(values, "customer.lifecycle_status", cv1::LifecycleStatus_descriptor(),
+          c.lifecycle_status());
+  PutText(values, "customer.region", c.region());
+  PutText(values, "customer.owner_id", c.owner_id());
+  PutText(values, "customer.display_name", c.display_name());
+  PutList(values, "customer.tags", c.tags());
+  PutCustom(values, "customer.custom_fields.", c.custom_fields());
+  return values;
+}
+
+FieldValues TouchpointFieldValues(const tv1::Touchpoint& t) {
+  FieldValues values;
+  PutEnum(values, "touchpoint.channel", tv1::Channel_descriptor(), t.channel());
+  PutEnum(values, "touchpoint.direction", tv1::Direction_descriptor(), t.direction());
+  PutEnum(values, "touchpoint.category", tv1::Category_descriptor(), t.category());
+  PutEnum(values, "touchpoint.outcome", tv1::Outcome_descriptor(), t.outcome());
+  PutEnum(values, "touchpoint.sentiment", tv1::Sentiment_descriptor(), t.sentiment());
+  PutList(values, "touchpoint.tags", t.tags());
+  PutText(values, "touchpoint.summary", t.summary());
+  if (t.has_occur_time()) {
+    CustomValue occur;
+    *occur.mutable_timestamp_value() = t.occur_time();
+    values.emplace("touchpoint.occur_time", std::move(occur));
+  }
+  PutCustom(values, "touchpoint.custom_attributes.", t.custom_attributes());
+  return values;
+}
+
+FieldValues TriggerEventValues(const v1::TriggerEvent& e) {
+  FieldValues values;
+  PutCustom(values, "", e.fields());
+  for (const auto& [name, list] : e.list_fields()) PutList(values, name, list.values());
+  return values;
+}
+
+void SetTriggerEventValues(const FieldValues& values, v1::TriggerEvent& e) {
+  e.clear_fields();
+  e.clear_list_fields();
+  for (const auto& [name, value] : values) {
+    if (FindValue(values, name) == nullptr) continue;
+    if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
+      v1::TextList& items = (*e.mutable_list_fields())[name];
+      items.mutable_values()->Add(list->begin(), list->end());
+    } else {
+      (*e.mutable_fields())[name] = std::get<CustomValue>(value);
+    }
+  }
+}
+
+}  // namespace touchline::automation
