@@ -58,3 +58,43 @@ target_link_libraries(automation_run_fields_test PRIVATE automation_run_fields a
   GTest::gmock GTest::gtest_main)
 touchline_warnings(automation_run_fields_test)
 touchline_discover_tests(automation_run_fields_test)
+
+# The rules' store interface with what both stores record alike (rule_records), the PostgreSQL
+# store and RuleManager (the rule RPCs and TestRule).
+add_library(automation_rule_store
+  ${automation_rules_dir}/rule_records.cc
+  ${automation_rules_dir}/pg_rule_store.cc
+  ${automation_rules_dir}/rule_manager.cc)
+target_include_directories(automation_rule_store PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_rule_store
+  PUBLIC automation_rules automation_run_fields touchline_automation_proto
+         touchline_events_proto touchline_auth touchline_paging touchline_pg
+         touchline_idempotency absl::status absl::statusor absl::time
+  PRIVATE automation_rule_validation touchline_audit touchline_events touchline_ids
+          touchline_status touchline_validation absl::strings nlohmann_json::nlohmann_json
+          PkgConfig::PQXX)
+touchline_warnings(automation_rule_store)
+
+# The in-memory store, and the manager's rules tested on it (hermetic).
+add_library(automation_rule_store_testing ${automation_rules_dir}/testing/in_memory_rule_store.cc)
+target_include_directories(automation_rule_store_testing PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_rule_store_testing
+  PUBLIC automation_rule_store touchline_idempotency absl::synchronization
+  PRIVATE ICU::i18n ICU::uc)
+touchline_warnings(automation_rule_store_testing)
+
+add_executable(automation_rule_manager_test ${automation_rules_dir}/rule_manager_test.cc)
+target_link_libraries(automation_rule_manager_test PRIVATE automation_rule_store_testing
+  touchline_auth_testing touchline_paging touchline_status touchline_ids absl::strings
+  GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_rule_manager_test)
+touchline_discover_tests(automation_rule_manager_test)
+
+# The PostgreSQL store and the manager on it, against the schema as the host migrates it.
+# Needs TOUCHLINE_PG_DSN (scripts/dev-servers.sh).
+add_executable(automation_rules_pgtest ${automation_rules_dir}/rules_pgtest.cc)
+target_link_libraries(automation_rules_pgtest PRIVATE automation_rule_store automation_migrations
+  touchline_service_host touchline_auth_testing touchline_test_env touchline_paging
+  touchline_status PkgConfig::PQXX absl::strings GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_rules_pgtest)
+touchline_discover_tests(automation_rules_pgtest LABELS pg)
