@@ -14,6 +14,8 @@ inline constexpr char kPermissionsTopic[] = "permissions";
 // Customers entering, moving through and completing journeys, from journeys
 // (journey_events.proto).
 inline constexpr char kJourneysTopic[] = "journeys";
+// Tasks created and changed, from automation (task_events.proto).
+inline constexpr char kTasksTopic[] = "tasks";
 // What every service reports to the audit log the permissions service keeps
 // (common/audit/audit.h).
 inline constexpr char kAuditTopic[] = "audit";

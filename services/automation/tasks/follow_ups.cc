@@ -19,6 +19,7 @@
 #include "services/automation/tasks/pg_task_store.h"
 #include "services/automation/tasks/sql.h"
 #include "services/automation/tasks/task_change.h"
+#include "services/automation/tasks/task_events.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
 namespace touchline::automation {
@@ -245,9 +246,10 @@ auth::RequestContext CallerOf(const ev::EventEnvelope& event) {
   return caller;
 }
 
-// Stores `write` (not kNone) with its audit entry.
+// Stores `write` (not kNone) with its audit entry and its event on the "tasks" topic;
+// `previous_customer_id` is the customer the task was about before (empty for a new task).
 absl::Status Store(pqxx::work& txn, const ev::EventEnvelope& event, const FollowUpWrite& write,
-                   absl::Time now) {
+                   absl::Time now, const std::string& previous_customer_id) {
   const v1::Task& task = write.after.task;
   if (write.kind == FollowUpWrite::Kind::kInsert) {
     if (!task_rows::InsertTask(txn, event.tenant_id(), task, TruncatedToMicros(now))) {
@@ -266,9 +268,14 @@ absl::Status Store(pqxx::work& txn, const ev::EventEnvelope& event, const Follow
                     task.resolution_note(), micros(task.update_time()), std::stoll(task.etag()),
                     static_cast<int>(write.after.cancel));
   }
+  const auth::RequestContext caller = CallerOf(event);
   events::AppendToOutbox(txn, events::kAuditTopic,
-                         audit::MakeAuditEnvelope(CallerOf(event), write.action, kTaskResource,
+                         audit::MakeAuditEnvelope(caller, write.action, kTaskResource,
                                                   task.task_id(), write.fields, write.detail));
+  events::AppendToOutbox(txn, events::kTasksTopic,
+                         write.kind == FollowUpWrite::Kind::kInsert
+                             ? TaskCreatedEvent(caller, task)
+                             : TaskChangedEvent(caller, task, write.fields, previous_customer_id));
   return absl::OkStatus();
 }
 
@@ -335,7 +342,7 @@ absl::Status ApplyReassigned(pqxx::work& txn, const ev::EventEnvelope& event,
     TL_ASSIGN_OR_RETURN(const FollowUpWrite write,
                         DecideMove(FollowUpFromRow(row), to, moved.merge_id(), undo, now));
     if (write.kind == FollowUpWrite::Kind::kNone) continue;
-    TL_RETURN_IF_ERROR(Store(txn, event, write, now));
+    TL_RETURN_IF_ERROR(Store(txn, event, write, now, from));
     moved_ids.push_back(write.after.task.task_id());
   }
   if (!undo && !moved_ids.empty()) {
@@ -363,7 +370,7 @@ absl::Status ApplyOne(pqxx::work& txn, const ev::EventEnvelope& event, absl::Tim
   TL_ASSIGN_OR_RETURN(const FollowUpWrite write,
                       DecideFollowUp(current, *change, now, ids::NewUuid(now)));
   if (write.kind == FollowUpWrite::Kind::kNone) return absl::OkStatus();
-  return Store(txn, event, write, now);
+  return Store(txn, event, write, now, current.has_value() ? current->task.customer_id() : "");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Follow-ups on real PostgreSQL: touchpoint events applied as the "touchpoints" consumer applies
 // them (ApplyFollowUps, FollowUpConsumer) to the schema as the host migrates it, and what they
-// leave in `tasks`, `task_merge_moves` and the outbox's audit entries.
+// leave in `tasks`, `task_merge_moves` and the outbox (audit entries, task events).
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +17,7 @@
 #include "services/automation/tasks/pg_task_store.h"
 #include "services/automation/tasks/task_change.h"
 #include "services/automation/tasks/testing/pg_schema.h"
+#include "services/automation/tasks/testing/task_events.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/permission_events.pb.h"
@@ -114,6 +115,7 @@ class FollowUpsTest : public ::testing::Test {
   }
 
   int Count(const std::string& sql) { return testing::Count(*pool_, sql); }
+  std::vector<std::string> TaskEvents() { return testing::DescribeOutboxTaskEvents(*pool_); }
 
   // The audit entries in the outbox, in order: "<action> <fields...>" of each, with its actor.
   std::vector<std::string> AuditActions() {
@@ -170,6 +172,7 @@ TEST_F(FollowUpsTest, ARecordedNextActionBecomesOneOpenTaskReplayedOrNot) {
   EXPECT_EQ(TaskOf("tp-1")->DebugString(), task->DebugString());
   EXPECT_THAT(AuditActions(), ElementsAre("task.created by u-actor customer_id title body "
                                           "assignee_id due_time"));
+  EXPECT_THAT(TaskEvents(), ElementsAre(absl::StrCat("created ", customer_, " v1 by u-actor")));
 }
 
 TEST_F(FollowUpsTest, ACorrectedDueTimeAndOwnerChangeTheSameTask) {
@@ -227,6 +230,13 @@ TEST_F(FollowUpsTest, ARemovedNextActionCancelsAndSettingItAgainReopensTheSameTa
   ASSERT_EQ(audit.size(), 3u);
   EXPECT_EQ(audit[1], "task.cancelled by u-actor state resolution_note");
   EXPECT_EQ(audit[2], "task.reopened by u-actor state resolution_note title assignee_id due_time");
+  EXPECT_THAT(
+      TaskEvents(),
+      ElementsAre(absl::StrCat("created ", customer_, " v1 by u-actor"),
+                  absl::StrCat("changed ", customer_, " v2 state resolution_note by u-actor"),
+                  absl::StrCat("changed ", customer_,
+                               " v3 state resolution_note title assignee_id due_time by "
+                               "u-actor")));
 }
 
 TEST_F(FollowUpsTest, ATaskCompletedByHandStaysCompleted) {
@@ -255,6 +265,10 @@ TEST_F(FollowUpsTest, ATaskCompletedByHandStaysCompleted) {
   EXPECT_EQ(TaskOf("tp-1")->DebugString(), completed.DebugString());
   EXPECT_EQ(completed.state(), v1::TASK_STATE_COMPLETED);
   EXPECT_EQ(AuditActions().size(), 2u);
+  EXPECT_THAT(TaskEvents(),
+              ElementsAre(absl::StrCat("created ", customer_, " v1 by u-actor"),
+                          absl::StrCat("changed ", customer_,
+                                       " v2 state complete_time resolution_note by u-owner")));
 }
 
 TEST_F(FollowUpsTest, ADeletedTouchpointCancelsItsTaskForGood) {
@@ -311,12 +325,17 @@ TEST_F(FollowUpsTest, AMergeMovesTheTasksAndItsUndoMovesExactlyThoseBack) {
   EXPECT_EQ(TaskOf("tp-survivor")->etag(), "1");
   EXPECT_EQ(TaskOf("tp-other")->customer_id(), other);
   EXPECT_EQ(AuditActions().back(), "task.updated by u-actor customer_id");
+  // The move names the customer the task left, whose views lose it.
+  EXPECT_EQ(TaskEvents().back(),
+            absl::StrCat("changed ", survivor_, " v3 customer_id from ", customer_, " by u-actor"));
   // A touchpoint recorded for the survivor after the merge.
   TL_ASSERT_OK(Apply({Recorded(Touchpoint("tp-after", survivor_))}));
 
   TL_ASSERT_OK(Apply({Reassigned(survivor_, customer_, "m-1")}));
   EXPECT_EQ(TaskOf("tp-merged")->customer_id(), customer_);
   EXPECT_EQ(TaskOf("tp-merged")->etag(), "4");
+  EXPECT_EQ(TaskEvents().back(),
+            absl::StrCat("changed ", customer_, " v4 customer_id from ", survivor_, " by u-actor"));
   EXPECT_EQ(TaskOf("tp-survivor")->customer_id(), survivor_);
   EXPECT_EQ(TaskOf("tp-after")->customer_id(), survivor_);
   EXPECT_EQ(Count("SELECT count(*) FROM task_merge_moves"), 0);
@@ -333,6 +352,8 @@ TEST_F(FollowUpsTest, ACorrectedCustomerMovesTheTask) {
   TL_ASSERT_OK(Apply({Updated(t, {"customer_id"})}));
   EXPECT_EQ(TaskOf("tp-1")->customer_id(), survivor_);
   EXPECT_EQ(TaskOf("tp-1")->etag(), "2");
+  EXPECT_EQ(TaskEvents().back(),
+            absl::StrCat("changed ", survivor_, " v2 customer_id from ", customer_, " by u-actor"));
 }
 
 TEST_F(FollowUpsTest, ChineseDescriptionsAreCutAtACodePoint) {

@@ -15,6 +15,7 @@
 #include "common/status/macros.h"
 #include "services/automation/tasks/sql.h"
 #include "services/automation/tasks/task_change.h"
+#include "services/automation/tasks/task_events.h"
 
 namespace touchline::automation {
 namespace {
@@ -174,6 +175,7 @@ absl::StatusOr<v1::Task> PgTaskStore::Create(const NewTask& task) {
     result = task.task;
     result.set_etag("1");
     events::AppendToOutbox(txn, events::kAuditTopic, CreatedAuditEntry(task));
+    events::AppendToOutbox(txn, events::kTasksTopic, TaskCreatedEvent(task.context.caller, result));
     written = true;
     return absl::OkStatus();
   }));
@@ -263,6 +265,9 @@ absl::StatusOr<v1::Task> PgTaskStore::Change(const TaskChange& change) {
                     result.resolution_note(), Micros(result.update_time()),
                     std::stoll(result.etag()));
     events::AppendToOutbox(txn, events::kAuditTopic, ChangeAuditEntry(change));
+    events::AppendToOutbox(txn, events::kTasksTopic,
+                           TaskChangedEvent(change.context.caller, result,
+                                            ChangedFieldsOf(change.kind), current->customer_id()));
     written = true;
     return absl::OkStatus();
   }));

@@ -4,10 +4,11 @@
 # "services/automation/...".
 set(automation_tasks_dir ${CMAKE_CURRENT_LIST_DIR})
 
-# The store interface, what both stores decide alike (task_change), the PostgreSQL store and
-# the manager.
+# The store interface, what both stores decide alike (task_change) and the events they write
+# (task_events), the PostgreSQL store and the manager.
 add_library(automation_tasks
   ${automation_tasks_dir}/task_change.cc
+  ${automation_tasks_dir}/task_events.cc
   ${automation_tasks_dir}/pg_task_store.cc
   ${automation_tasks_dir}/task_manager.cc)
 target_include_directories(automation_tasks PUBLIC ${PROJECT_SOURCE_DIR})

@@ -1,7 +1,8 @@
 // Tasks against real PostgreSQL: the schema as the host migrates it (the automation
 // migrations, the customer and shares read models, idempotency keys, the outbox), PgTaskStore
 // on its own (unique sources, keyset order) and TaskManager on it (visibility, permissions,
-// state changes, etags, filters, paging, idempotent create).
+// state changes, etags, filters, paging, idempotent create), each write with its audit entry
+// and its event on the "tasks" topic.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -24,9 +25,11 @@
 #include "services/automation/tasks/task_manager.h"
 #include "services/automation/tasks/testing/callers.h"
 #include "services/automation/tasks/testing/pg_schema.h"
+#include "services/automation/tasks/testing/task_events.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/permission_events.pb.h"
+#include "touchline/events/v1/task_events.pb.h"
 
 namespace touchline::automation {
 namespace {
@@ -141,6 +144,7 @@ class TasksTest : public ::testing::Test {
 
   int Count(const std::string& sql) { return testing::Count(*pool_, sql); }
   int AuditEntries() { return Count("SELECT count(*) FROM outbox WHERE topic = 'audit'"); }
+  std::vector<std::string> TaskEvents() { return testing::DescribeOutboxTaskEvents(*pool_); }
 
   const std::string dsn_ = touchline::testing::TestPgDsn();
   touchline::testing::ScopedSchema schema_{"automation_tasks"};
@@ -181,6 +185,15 @@ TEST_F(TasksTest, CreateStoresWhatGetReturnsOncePerRequestId) {
   EXPECT_EQ(status::ErrorReasonOf(reused), "REQUEST_ID_REUSED");
   EXPECT_EQ(Count("SELECT count(*) FROM tasks"), 1);
   EXPECT_EQ(AuditEntries(), 1);
+  // One TaskCreated, in the create's transaction, carrying the task as stored; the replay and
+  // the refused reuse publish nothing.
+  EXPECT_THAT(TaskEvents(), ElementsAre(absl::StrCat("created ", mine_, " v1 by u-rep")));
+  const std::vector<events::v1::EventEnvelope> published = testing::OutboxTaskEvents(*pool_);
+  ASSERT_EQ(published.size(), 1u);
+  events::v1::TaskCreated event;
+  ASSERT_TRUE(published[0].payload().UnpackTo(&event));
+  EXPECT_EQ(event.task().DebugString(), stored.DebugString());
+  EXPECT_EQ(published[0].tenant_id(), kTenant);
 
   EXPECT_THAT(manager_->CreateTask(Rep(), CreateRequest(theirs_, "u-rep", absl::Hours(1))),
               StatusIs(absl::StatusCode::kNotFound));
@@ -214,6 +227,7 @@ TEST_F(TasksTest, ARuleActionOrATouchpointMakesOneTask) {
   EXPECT_EQ(again.source().touchpoint_id(), touchpoint.touchpoint_id());
   EXPECT_EQ(Count("SELECT count(*) FROM tasks"), 3);
   EXPECT_EQ(AuditEntries(), 3);
+  EXPECT_EQ(TaskEvents().size(), 3u);
   // The unique keys themselves hold, whatever inserts: a second row for the touchpoint fails.
   const absl::Status duplicate = pool_->Transact([&](pqxx::work& txn) {
     txn.exec_params(
@@ -281,6 +295,20 @@ TEST_F(TasksTest, VisibilityChangesAndEtags) {
   EXPECT_EQ(cancelled.task().state(), v1::TASK_STATE_CANCELLED);
   EXPECT_FALSE(cancelled.task().has_complete_time());
   EXPECT_EQ(AuditEntries(), 6);  // three created, reassigned, completed, cancelled
+  EXPECT_THAT(
+      TaskEvents(),
+      ElementsAre(
+          absl::StrCat("created ", mine_, " v1 by u-admin"),
+          absl::StrCat("created ", theirs_, " v1 by u-admin"),
+          absl::StrCat("created ", shared_, " v1 by u-admin"),
+          absl::StrCat("changed ", mine_, " v2 assignee_id by u-rep"),
+          absl::StrCat("changed ", mine_, " v3 state complete_time resolution_note by u-rep"),
+          absl::StrCat("changed ", theirs_, " v2 state resolution_note by u-admin")));
+  // A TaskChanged carries the task as the change left it; a failed change publishes nothing.
+  events::v1::TaskChanged last;
+  ASSERT_TRUE(testing::OutboxTaskEvents(*pool_).back().payload().UnpackTo(&last));
+  EXPECT_EQ(last.task().DebugString(), cancelled.task().DebugString());
+  EXPECT_EQ(last.previous_customer_id(), "");
   EXPECT_THAT(store_->Get(kTenant, ids::NewUuid()), StatusIs(absl::StatusCode::kNotFound));
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "common/idempotency/idempotency.h"
 #include "services/automation/tasks/task_change.h"
+#include "services/automation/tasks/task_events.h"
 
 namespace touchline::automation::testing {
 namespace {
@@ -26,6 +27,11 @@ void InMemoryTaskStore::AddCustomer(const std::string& tenant_id,
 std::vector<events::v1::EventEnvelope> InMemoryTaskStore::audit_entries() const {
   absl::MutexLock lock(&mu_);
   return audit_entries_;
+}
+
+std::vector<events::v1::EventEnvelope> InMemoryTaskStore::task_events() const {
+  absl::MutexLock lock(&mu_);
+  return task_events_;
 }
 
 absl::StatusOr<std::optional<auth::CustomerAttributes>> InMemoryTaskStore::FindCustomer(
@@ -67,6 +73,7 @@ absl::StatusOr<v1::Task> InMemoryTaskStore::Create(const NewTask& task) {
         .method = kCreateTaskMethod, .fingerprint = task.fingerprint, .result = created.task_id()};
   }
   audit_entries_.push_back(CreatedAuditEntry(task));
+  task_events_.push_back(TaskCreatedEvent(task.context.caller, created));
   return created;
 }
 
@@ -123,6 +130,8 @@ absl::StatusOr<v1::Task> InMemoryTaskStore::Change(const TaskChange& change) {
   if (found == tasks_.end()) return TaskNotFound(change.task_id);
   absl::StatusOr<v1::Task> changed = ApplyChange(found->second, change);
   if (!changed.ok()) return changed.status();
+  task_events_.push_back(TaskChangedEvent(
+      change.context.caller, *changed, ChangedFieldsOf(change.kind), found->second.customer_id()));
   found->second = *changed;
   audit_entries_.push_back(ChangeAuditEntry(change));
   return changed;

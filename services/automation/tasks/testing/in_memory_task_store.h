@@ -1,7 +1,7 @@
 // TaskStore in memory, for tests of what sits above it (TaskManager) without PostgreSQL: the
 // same contract as PgTaskStore (the customer read model with shares, tasks with their unique
-// sources, creates with an idempotency key, changes with an audit entry), every call atomic:
-// a call that fails changes nothing. Thread-safe.
+// sources, creates with an idempotency key, writes with an audit entry and a task event),
+// every call atomic: a call that fails changes nothing. Thread-safe.
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_TASKS_TESTING_IN_MEMORY_TASK_STORE_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_TASKS_TESTING_IN_MEMORY_TASK_STORE_H_
 
@@ -30,6 +30,9 @@ class InMemoryTaskStore final : public TaskStore {
 
   // The audit entries writes committed, oldest first.
   std::vector<events::v1::EventEnvelope> audit_entries() const;
+  // The events writes committed for the "tasks" topic (TaskCreated, TaskChanged), oldest
+  // first.
+  std::vector<events::v1::EventEnvelope> task_events() const;
 
   // --- TaskStore ---
 
@@ -51,6 +54,7 @@ class InMemoryTaskStore final : public TaskStore {
   // (tenant, request id) -> what the first create with it recorded.
   std::map<Key, idempotency::StoredRequest> keys_ ABSL_GUARDED_BY(mu_);
   std::vector<events::v1::EventEnvelope> audit_entries_ ABSL_GUARDED_BY(mu_);
+  std::vector<events::v1::EventEnvelope> task_events_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace touchline::automation::testing
