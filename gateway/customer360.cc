@@ -22,6 +22,7 @@
 namespace touchline::gateway {
 namespace {
 
+namespace av1 = ::touchline::automation::v1;
 namespace cv1 = ::touchline::contacts::v1;
 namespace jv1 = ::touchline::journeys::v1;
 namespace pv1 = ::touchline::permissions::v1;
@@ -47,7 +48,8 @@ void Prepare(grpc::ClientContext& context, const Headers& headers, absl::Duratio
 }
 
 // Reads a stored entry straight into `view` and `shares`: the customer, the shares, the
-// first `count` touchpoints and the journeys; the other touchpoints are skipped, not parsed
+// first `count` touchpoints, the journeys and the open tasks; the other touchpoints are
+// skipped, not parsed
 // (a hit needs 10 of 20). Every field of the entry is a message, so anything else means the
 // bytes are not an entry.
 absl::Status ParseView(std::string_view bytes, int count, gateway::v1::GetCustomer360Response& view,
@@ -70,6 +72,8 @@ absl::Status ParseView(std::string_view bytes, int count, gateway::v1::GetCustom
       target = view.add_recent_touchpoints();
     } else if (field == Entry::kJourneysFieldNumber) {
       target = view.add_journeys();
+    } else if (field == Entry::kOpenTasksFieldNumber) {
+      target = view.add_open_tasks();
     }
     if (target == nullptr) {
       if (!in.Skip(static_cast<int>(length))) return corrupt;
@@ -82,7 +86,8 @@ absl::Status ParseView(std::string_view bytes, int count, gateway::v1::GetCustom
   return in.ConsumedEntireMessage() ? absl::OkStatus() : corrupt;
 }
 
-// Moves the customer, the first `count` touchpoints and the journeys of `entry` into `view`.
+// Moves the customer, the first `count` touchpoints, the journeys and the open tasks of
+// `entry` into `view`.
 void MoveIntoView(Customer360Cache::Entry& entry, int count,
                   gateway::v1::GetCustomer360Response& view) {
   *view.mutable_customer() = std::move(*entry.mutable_customer());
@@ -91,6 +96,26 @@ void MoveIntoView(Customer360Cache::Entry& entry, int count,
     *view.add_recent_touchpoints() = std::move(t);
   }
   *view.mutable_journeys() = std::move(*entry.mutable_journeys());
+  *view.mutable_open_tasks() = std::move(*entry.mutable_open_tasks());
+}
+
+// Whether the answer of a service whose part a view is served without (journeys, open tasks)
+// may be stored: OK, or NOT_FOUND (its read model has not heard of the customer yet, so it has
+// nothing of it yet either). `failing` remembers an outage, so that it is logged when it
+// starts and when it ends, not on every view.
+bool PartAnswered(const grpc::Status& answer, std::atomic<bool>& failing, const char* part) {
+  if (!answer.ok() && answer.error_code() != grpc::StatusCode::NOT_FOUND) {
+    if (!failing.exchange(true)) {
+      log::Warning(
+          absl::StrCat(part, " unavailable; 360 views are served without ", part, ", uncached"),
+          {{"error", status::FromGrpcStatus(answer).ToString()}});
+    }
+    return false;
+  }
+  if (failing.exchange(false)) {
+    log::Info(absl::StrCat(part, " answering again; 360 views hold ", part), {});
+  }
+  return true;
 }
 
 }  // namespace
@@ -123,7 +148,9 @@ ServiceLoader::ServiceLoader(Options options, const auth::Authenticator* authent
       contacts_(cv1::ContactsService::NewStub(options_.contacts)),
       touchpoints_(tv1::TouchpointsService::NewStub(options_.touchpoints)),
       permissions_(pv1::PermissionsService::NewStub(options_.permissions)),
-      journeys_(options_.journeys ? jv1::JourneysService::NewStub(options_.journeys) : nullptr) {}
+      journeys_(options_.journeys ? jv1::JourneysService::NewStub(options_.journeys) : nullptr),
+      automation_(options_.automation ? av1::AutomationService::NewStub(options_.automation)
+                                      : nullptr) {}
 
 bool ServiceLoader::HasServiceKey(const std::string& tenant) {
   const auto key = options_.service_keys.find(tenant);
@@ -185,10 +212,17 @@ absl::StatusOr<Customer360Cache::Loaded> ServiceLoader::Load(const Headers& head
   jv1::GetCustomerJourneysRequest journeys_request;
   journeys_request.set_customer_id(customer_id);
   jv1::GetCustomerJourneysResponse journeys;
+  av1::ListTasksRequest tasks_request;
+  tasks_request.set_customer_id(customer_id);
+  tasks_request.set_state(av1::TASK_STATE_OPEN);
+  tasks_request.set_page_size(kMaxOpenTasks);
+  av1::ListTasksResponse tasks;
 
-  grpc::ClientContext customer_context, touchpoints_context, shares_context, journeys_context;
-  grpc::Status customer_status, touchpoints_status, shares_status, journeys_status;
-  absl::BlockingCounter pending(2 + (with_shares ? 1 : 0) + (journeys_ != nullptr ? 1 : 0));
+  grpc::ClientContext customer_context, touchpoints_context, shares_context, journeys_context,
+      tasks_context;
+  grpc::Status customer_status, touchpoints_status, shares_status, journeys_status, tasks_status;
+  absl::BlockingCounter pending(2 + (with_shares ? 1 : 0) + (journeys_ != nullptr ? 1 : 0) +
+                                (automation_ != nullptr ? 1 : 0));
   const auto answered = [&pending](grpc::Status& status) {
     return [&pending, &status](grpc::Status s) {
       status = std::move(s);
@@ -211,11 +245,16 @@ absl::StatusOr<Customer360Cache::Loaded> ServiceLoader::Load(const Headers& head
     journeys_->async()->GetCustomerJourneys(&journeys_context, &journeys_request, &journeys,
                                             answered(journeys_status));
   }
+  if (automation_ != nullptr) {
+    Prepare(tasks_context, headers, options_.timeout);
+    automation_->async()->ListTasks(&tasks_context, &tasks_request, &tasks, answered(tasks_status));
+  }
   pending.Wait();
 
   if (!customer_status.ok()) return status::FromGrpcStatus(customer_status);
-  // NOT_FOUND from these two (and from journeys, below): their read models have not heard of
-  // the customer yet, so it has no touchpoints, shares or journeys there yet either.
+  // NOT_FOUND from these two (and from journeys and automation, below): their read models have
+  // not heard of the customer yet, so it has no touchpoints, shares, journeys or tasks there
+  // yet either.
   for (const grpc::Status* part : {&touchpoints_status, &shares_status}) {
     if (!part->ok() && part->error_code() != grpc::StatusCode::NOT_FOUND) {
       return status::FromGrpcStatus(*part);
@@ -227,19 +266,19 @@ absl::StatusOr<Customer360Cache::Loaded> ServiceLoader::Load(const Headers& head
   *entry.mutable_touchpoints() = std::move(*touchpoints.mutable_touchpoints());
   *entry.mutable_shares() = std::move(*shares.mutable_shares());
   *entry.mutable_journeys() = std::move(*journeys.mutable_journeys());
-  // The journeys are the one part a view is served without: the customer and its touchpoints
-  // matter more than where it stands on a journey, and journeys is the newest service, not
-  // one the 360 may go down with. Such a view is not stored, or it would show no journeys
-  // until the customer's next event or the TTL; each view is read again until journeys
-  // answers.
-  if (!journeys_status.ok() && journeys_status.error_code() != grpc::StatusCode::NOT_FOUND) {
+  *entry.mutable_open_tasks() = std::move(*tasks.mutable_tasks());
+  // The journeys and the open tasks are the parts a view is served without: the customer and
+  // its touchpoints matter more than where it stands on a journey or what is to be done next,
+  // and journeys and automation are the newest services, not ones the 360 may go down with.
+  // Such a view is not stored, or it would lack them until the customer's next event or the
+  // TTL; each view is read again until both answer.
+  if (journeys_ != nullptr && !PartAnswered(journeys_status, journeys_failing_, "journeys")) {
+    entry.clear_journeys();
     loaded.storable = false;
-    if (!journeys_failing_.exchange(true)) {
-      log::Warning("journeys unavailable; 360 views are served without journeys, uncached",
-                   {{"error", status::FromGrpcStatus(journeys_status).ToString()}});
-    }
-  } else if (journeys_ != nullptr && journeys_failing_.exchange(false)) {
-    log::Info("journeys answering again; 360 views hold journeys", {});
+  }
+  if (automation_ != nullptr && !PartAnswered(tasks_status, tasks_failing_, "open tasks")) {
+    entry.clear_open_tasks();
+    loaded.storable = false;
   }
   return loaded;
 }
@@ -349,8 +388,9 @@ absl::Status Customer360Service::Enforce(
     return absl::NotFoundError(
         absl::StrCat("customer ", view.customer().customer_id(), " not found"));
   }
-  // The journeys are left as they are: no field policy names their fields and none is
-  // sensitive, so whoever may see the customer sees them (as journeys itself answers).
+  // The journeys and the open tasks are left as they are: no field policy names their fields
+  // and none is sensitive, so whoever may see the customer sees them (as journeys and
+  // automation themselves answer).
   const std::vector<std::string> customer_fields =
       scope->Redact(auth::kCustomerResource, *view.mutable_customer());
   std::vector<std::vector<std::string>> touchpoint_fields;

@@ -24,6 +24,7 @@
 #include "gateway/edge.h"
 #include "gateway/prepared_view.h"
 #include "grpcpp/channel.h"
+#include "touchline/automation/v1/automation_service.grpc.pb.h"
 #include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/gateway/v1/gateway_service.pb.h"
 #include "touchline/journeys/v1/journeys_service.grpc.pb.h"
@@ -35,6 +36,8 @@ namespace touchline::gateway {
 // Most touchpoints a view holds, and how many a request gets when it asks for none.
 inline constexpr int kMaxRecentTouchpoints = 20;
 inline constexpr int kDefaultRecentTouchpoints = 10;
+// Most open tasks a view holds (the soonest due).
+inline constexpr int kMaxOpenTasks = 20;
 
 // Reads the parts of a view from the services. An interface: tests replace the services.
 class Customer360Loader {
@@ -46,12 +49,13 @@ class Customer360Loader {
   // credential and not cached.
   virtual bool HasServiceKey(const std::string& tenant) = 0;
 
-  // The customer, every share, the latest kMaxRecentTouchpoints touchpoints and every
-  // journey the customer is on, read with `headers`. NOT_FOUND when the customer does not
-  // exist (or the credential cannot see it); other errors of the services as they answered.
-  // A customer that touchpoints, permissions or journeys do not know yet (their read models
-  // follow contacts) has no touchpoints, shares or journeys. Journeys that cannot be read
-  // do not fail the load: the entry comes without them and not storable.
+  // The customer, every share, the latest kMaxRecentTouchpoints touchpoints, every journey
+  // the customer is on and its kMaxOpenTasks open tasks due soonest, read with `headers`.
+  // NOT_FOUND when the customer does not exist (or the credential cannot see it); other
+  // errors of the services as they answered. A customer that touchpoints, permissions,
+  // journeys or automation do not know yet (their read models follow contacts) has no
+  // touchpoints, shares, journeys or tasks. Journeys or tasks that cannot be read do not fail
+  // the load: the entry comes without them and not storable.
   virtual absl::StatusOr<Customer360Cache::Loaded> Load(const Headers& headers,
                                                         const std::string& customer_id,
                                                         bool with_shares) = 0;
@@ -69,6 +73,8 @@ class ServiceLoader final : public Customer360Loader {
     std::shared_ptr<grpc::Channel> permissions;
     // Null when the gateway has no journeys service: the views then hold no journeys.
     std::shared_ptr<grpc::Channel> journeys;
+    // Null when the gateway has no automation service: the views then hold no open tasks.
+    std::shared_ptr<grpc::Channel> automation;
     // Service keys ("tlk_<tenant>_..."), by the tenant named in each.
     absl::flat_hash_map<std::string, std::string> service_keys;
     // Deadline of each call to a service.
@@ -93,9 +99,12 @@ class ServiceLoader final : public Customer360Loader {
   const std::unique_ptr<permissions::v1::PermissionsService::Stub> permissions_;
   // Null without a journeys channel.
   const std::unique_ptr<journeys::v1::JourneysService::Stub> journeys_;
-  // Whether the last read of journeys failed, so that an outage is logged once, not on every
-  // view.
+  // Null without an automation channel.
+  const std::unique_ptr<automation::v1::AutomationService::Stub> automation_;
+  // Whether the last read of journeys (of the open tasks) failed, so that an outage is logged
+  // once, not on every view.
   std::atomic<bool> journeys_failing_{false};
+  std::atomic<bool> tasks_failing_{false};
   absl::Mutex mu_;
   // Tenants whose key was found unfit, so that it is logged once, not on every call.
   absl::flat_hash_set<std::string> reported_ ABSL_GUARDED_BY(mu_);
@@ -125,8 +134,9 @@ class Customer360Service {
   // customer_id that is not a UUID or a touchpoint_count outside 0..20; NOT_FOUND "customer
   // <id> not found" for a customer that does not exist or that the caller may not see (the
   // same words, as contacts answers); UNAVAILABLE and the like when the services cannot
-  // answer, except journeys: without them the view is served with no journeys, and not
-  // cached. Reads of sensitive fields are reported to the audit log.
+  // answer, except journeys and automation: without them the view is served with no
+  // journeys (no open tasks), and not cached. Reads of sensitive fields are reported to the
+  // audit log.
   absl::StatusOr<Served> Get(const auth::RequestContext& caller, const Headers& credential,
                              const gateway::v1::GetCustomer360Request& request);
 

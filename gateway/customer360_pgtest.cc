@@ -1,7 +1,8 @@
 // The 360 view served from prepared views in a real Redis (TOUCHLINE_REDIS_ADDR): each answer
 // byte for byte what the view read without the cache encodes to, for each field profile its
-// own bytes, nothing prepared left after an invalidation, a view read without its journeys
-// served but never cached, the row decision and the audit entries as before.
+// own bytes, nothing prepared left after an invalidation, a view read without its journeys or
+// its open tasks served but never cached, a task event dropping the view of its customer (and
+// no other), the row decision and the audit entries as before.
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,10 +13,13 @@
 #include "common/auth/scope.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/events/outbox.h"
+#include "common/events/topics.h"
+#include "common/ids/ids.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/server/testing/reflection.h"
 #include "common/server/unary_call.h"
+#include "gateway/cache/cache_invalidation.h"
 #include "gateway/customer360.h"
 #include "gateway/edge.h"
 #include "gateway/gateway_service.h"
@@ -30,11 +34,13 @@
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/permission_events.pb.h"
+#include "touchline/events/v1/task_events.pb.h"
 #include "touchline/gateway/v1/gateway_service.grpc.pb.h"
 
 namespace touchline::gateway {
 namespace {
 
+namespace av1 = ::touchline::automation::v1;
 namespace pv1 = ::touchline::permissions::v1;
 namespace cv1 = ::touchline::contacts::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
@@ -47,6 +53,21 @@ using Encoded = Customer360Service::Encoded;
 
 constexpr char kTenant[] = "acme";
 constexpr char kCustomerId[] = "4f1c2d3e-0000-4000-8000-00000000c001";
+
+// An open task of the customer, due in a day, titled `title`.
+av1::Task Task(const std::string& title) {
+  av1::Task task;
+  task.set_task_id(ids::NewUuid());
+  task.set_customer_id(kCustomerId);
+  task.set_title(title);
+  task.set_assignee_id("u-rep1");
+  task.mutable_due_time()->set_seconds(1767312000);
+  task.set_priority(av1::TASK_PRIORITY_URGENT);
+  task.set_state(av1::TASK_STATE_OPEN);
+  task.mutable_source()->set_created_by("u-rep1");
+  task.set_etag("1");
+  return task;
+}
 
 Customer360Cache::Entry MakeEntry(const std::string& name) {
   Customer360Cache::Entry entry;
@@ -80,6 +101,9 @@ Customer360Cache::Entry MakeEntry(const std::string& name) {
     journey->set_stage_kind(journeys::v1::STAGE_KIND_NORMAL);
     journey->mutable_stage_enter_time()->set_seconds(1767225600);
     journey->mutable_journey_enter_time()->set_seconds(1767139200);
+  }
+  for (const char* title : {"回访 确认报价单", "寄送合同"}) {
+    *entry.add_open_tasks() = Task(title);
   }
   return entry;
 }
@@ -364,6 +388,104 @@ TEST_F(Customer360PreparedTest, AViewReadWithoutItsJourneysIsServedButNeverCache
   EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
   EXPECT_EQ(hit.bytes, whole.bytes);
   EXPECT_EQ(loader_.loads, 4);
+}
+
+TEST_F(Customer360PreparedTest, AViewReadWithoutItsOpenTasksIsServedButNeverCached) {
+  const auth::RequestContext rep = Caller(Rep("u-rep1"));
+  // As ServiceLoader loads while automation does not answer: no tasks, not storable.
+  loader_.storable = false;
+  loader_.entry.clear_open_tasks();
+  for (Encoding encoding : {Encoding::kJson, Encoding::kProto, Encoding::kJson}) {
+    TL_ASSERT_OK_AND_ASSIGN(const Encoded got, GetEncoded(rep, Request(), encoding));
+    EXPECT_EQ(got.outcome, CacheOutcome::kBypass);
+    EXPECT_EQ(got.bytes, Reference(rep, Request(), encoding));
+  }
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded without, GetEncoded(rep, Request(), Encoding::kJson));
+  EXPECT_THAT(without.bytes, ::testing::EndsWith("\"openTasks\":[]}"));
+  EXPECT_THAT(HashFields(), IsEmpty());
+
+  // Automation answers again: the view holds the tasks, soonest due first, and is cached.
+  loader_.storable = true;
+  loader_.entry = MakeEntry("北京星河贸易有限公司");
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded whole, GetEncoded(rep, Request(), Encoding::kProto));
+  EXPECT_EQ(whole.outcome, CacheOutcome::kMiss);
+  v1::GetCustomer360Response response;
+  ASSERT_TRUE(response.ParseFromString(whole.bytes));
+  ASSERT_EQ(response.open_tasks_size(), 2);
+  EXPECT_EQ(response.open_tasks(0).title(), "回访 确认报价单");
+  EXPECT_EQ(response.open_tasks(1).title(), "寄送合同");
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded hit, GetEncoded(rep, Request(), Encoding::kProto));
+  EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(hit.bytes, whole.bytes);
+  EXPECT_EQ(loader_.loads, 5);
+}
+
+TEST_F(Customer360PreparedTest, ATaskEventDropsTheViewOfItsCustomerOnly) {
+  CacheInvalidation invalidation(redis_.get(), cache_.get(), prefix_);
+  // Adds `payload` about task `task_id` to the "tasks" stream as the outbox relay does.
+  const auto publish = [&](const google::protobuf::Message& payload, const std::string& task_id) {
+    const events::v1::EventEnvelope event =
+        events::MakeEnvelope(payload, kTenant, "task", task_id, "req-1", "u-rep1");
+    TL_ASSERT_OK(
+        redis_
+            ->Command({"XADD", events::StreamKey(prefix_, events::kTasksTopic), "*", "event_id",
+                       event.event_id(), "type", event.event_type(), "tenant", event.tenant_id(),
+                       "aggregate", event.aggregate_id(), "event", event.SerializeAsString()})
+            .status());
+  };
+  const auth::RequestContext rep = Caller(Rep("u-rep1"));
+  TL_ASSERT_OK(GetEncoded(rep, Request(), Encoding::kJson).status());
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded before, GetEncoded(rep, Request(), Encoding::kJson));
+  EXPECT_EQ(before.outcome, CacheOutcome::kHit);
+  EXPECT_THAT(before.bytes, ::testing::HasSubstr("回访 确认报价单"));
+
+  // A task of another customer leaves this view cached.
+  events::v1::TaskCreated elsewhere;
+  *elsewhere.mutable_task() = Task("别人的任务");
+  elsewhere.mutable_task()->set_customer_id("4f1c2d3e-0000-4000-8000-00000000c002");
+  publish(elsewhere, elsewhere.task().task_id());
+  TL_ASSERT_OK_AND_ASSIGN(int applied, invalidation.PollOnce());
+  EXPECT_EQ(applied, 1);
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded still, GetEncoded(rep, Request(), Encoding::kJson));
+  EXPECT_EQ(still.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(loader_.loads, 1);
+
+  // The first task completed, a new one created: automation now lists the new one and the
+  // second. The completion's event drops the view; the next read loads what automation lists.
+  events::v1::TaskChanged completed;
+  *completed.mutable_task() = loader_.entry.open_tasks(0);
+  completed.mutable_task()->set_state(av1::TASK_STATE_COMPLETED);
+  completed.mutable_task()->set_etag("2");
+  completed.mutable_changed_fields()->add_paths("state");
+  loader_.entry.mutable_open_tasks()->DeleteSubrange(0, 1);
+  *loader_.entry.add_open_tasks() = Task("安排现场演示");
+  publish(completed, completed.task().task_id());
+  TL_ASSERT_OK_AND_ASSIGN(applied, invalidation.PollOnce());
+  EXPECT_EQ(applied, 1);
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded after, GetEncoded(rep, Request(), Encoding::kJson));
+  EXPECT_EQ(after.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(after.bytes, Reference(rep, Request(), Encoding::kJson));
+  EXPECT_THAT(after.bytes, ::testing::Not(::testing::HasSubstr("回访 确认报价单")));
+  EXPECT_THAT(after.bytes, ::testing::HasSubstr("安排现场演示"));
+  EXPECT_EQ(loader_.loads, 2);
+
+  // A task moved away to another customer (a merge) drops the view it left.
+  events::v1::TaskChanged moved;
+  *moved.mutable_task() = loader_.entry.open_tasks(0);
+  moved.mutable_task()->set_customer_id("4f1c2d3e-0000-4000-8000-00000000c003");
+  moved.mutable_changed_fields()->add_paths("customer_id");
+  moved.set_previous_customer_id(kCustomerId);
+  loader_.entry.mutable_open_tasks()->DeleteSubrange(0, 1);
+  publish(moved, moved.task().task_id());
+  TL_ASSERT_OK_AND_ASSIGN(applied, invalidation.PollOnce());
+  EXPECT_EQ(applied, 1);
+  TL_ASSERT_OK_AND_ASSIGN(const Encoded left, GetEncoded(rep, Request(), Encoding::kProto));
+  EXPECT_EQ(left.outcome, CacheOutcome::kMiss);
+  v1::GetCustomer360Response response;
+  ASSERT_TRUE(response.ParseFromString(left.bytes));
+  ASSERT_EQ(response.open_tasks_size(), 1);
+  EXPECT_EQ(response.open_tasks(0).title(), "安排现场演示");
+  EXPECT_EQ(loader_.loads, 3);
 }
 
 TEST_F(Customer360PreparedTest, AnInvisibleCustomerIsNotFoundOnEveryPath) {

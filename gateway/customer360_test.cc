@@ -1,8 +1,9 @@
 // The 360 view's own rules over a fake loader: input checks, the row decision and field
 // policies applied after the cache (the same engine as the services), the number of
-// touchpoints, the journeys, and reading as the caller when the tenant has no service key.
-// Then ServiceLoader over in-process fakes of the services: the journeys read with the same
-// credential, and a view without them (not storable) when journeys fails.
+// touchpoints, the journeys, the open tasks, and reading as the caller when the tenant has no
+// service key. Then ServiceLoader over in-process fakes of the services: the journeys and the
+// open tasks read with the same credential, and a view without them (not storable) when
+// journeys or automation fails.
 #include "gateway/customer360.h"
 
 #include <memory>
@@ -25,6 +26,7 @@
 namespace touchline::gateway {
 namespace {
 
+namespace av1 = ::touchline::automation::v1;
 namespace cv1 = ::touchline::contacts::v1;
 namespace jv1 = ::touchline::journeys::v1;
 namespace pv1 = ::touchline::permissions::v1;
@@ -69,6 +71,16 @@ Customer360Cache::Entry Entry(
   journey->set_stage_id("consideration");
   journey->set_stage_kind(jv1::STAGE_KIND_NORMAL);
   journey->mutable_stage_enter_time()->set_seconds(1767225600);
+  for (int i = 0; i < 2; ++i) {
+    av1::Task* task = entry.add_open_tasks();
+    task->set_task_id("4f1c2d3e-0000-4000-8000-00000000b00" + std::to_string(i));
+    task->set_customer_id(kCustomerId);
+    task->set_title(i == 0 ? "回访 确认报价单" : "寄送合同");
+    task->set_assignee_id("u-rep1");
+    task->mutable_due_time()->set_seconds(1767312000 + i * 86400);
+    task->set_state(av1::TASK_STATE_OPEN);
+    task->set_etag("1");
+  }
   return entry;
 }
 
@@ -276,6 +288,32 @@ TEST_F(Customer360ServiceTest, EveryJourneyWhateverTheTouchpointCount) {
   }
 }
 
+TEST_F(Customer360ServiceTest, OpenTasksAreShownAsTheyAreToWhoeverSeesTheCustomer) {
+  pv1::EffectiveScope hidden = Rep("u-rep1");
+  *hidden.add_field_rules() =
+      auth::testing::FieldRuleOf("customer", "contact_persons", pv1::FIELD_ACCESS_HIDDEN);
+  for (const pv1::EffectiveScope& scope :
+       {Rep("u-rep1"), auth::testing::PartnerScope("dealer-1"), hidden}) {
+    for (int count : {1, kMaxRecentTouchpoints}) {
+      TL_ASSERT_OK_AND_ASSIGN(auto served,
+                              views_.Get(Caller(scope), credential_, Request(kCustomerId, count)));
+      ASSERT_EQ(served.response.open_tasks_size(), 2) << scope.user_id();
+      for (int i = 0; i < 2; ++i) {
+        EXPECT_TRUE(
+            MessageDifferencer::Equals(served.response.open_tasks(i), loader_.entry.open_tasks(i)))
+            << served.response.open_tasks(i).DebugString();
+      }
+    }
+  }
+  EXPECT_THAT(views_.Get(Caller(Rep("u-rep2")), credential_, Request()).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  // A view loaded without them (automation down) shows none.
+  loader_.entry.clear_open_tasks();
+  TL_ASSERT_OK_AND_ASSIGN(auto without, views_.Get(Caller(Rep("u-rep1")), credential_, Request()));
+  EXPECT_EQ(without.response.open_tasks_size(), 0);
+  EXPECT_EQ(without.response.journeys_size(), 1);
+}
+
 TEST_F(Customer360ServiceTest, TenantWithoutServiceKeyGetsTheJourneysReadAsTheCaller) {
   TL_ASSERT_OK_AND_ASSIGN(auto served,
                           views_.Get(Caller(Rep("u-rep2"), "globex"), credential_, Request()));
@@ -324,30 +362,36 @@ class FakePermissions final : public pv1::PermissionsService::CallbackService {
   }
 };
 
-class FakeJourneys final : public jv1::JourneysService::CallbackService {
+// What the fake of a part a view is served without (journeys, open tasks) answers, and who
+// asked.
+template <typename Item>
+class PartAnswers {
  public:
-  grpc::ServerUnaryReactor* GetCustomerJourneys(
-      grpc::CallbackServerContext* context, const jv1::GetCustomerJourneysRequest* request,
-      jv1::GetCustomerJourneysResponse* response) override {
+  void Set(grpc::Status status, std::vector<Item> items) {
+    absl::MutexLock lock(&mu_);
+    status_ = std::move(status);
+    items_ = std::move(items);
+  }
+
+  // Notes a call (`what` it asked, the x-api-key of `context`) and answers it: the status set,
+  // and when it is OK the items, each added by `add`.
+  template <typename Add>
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, std::string what,
+                                   Add add) {
     absl::MutexLock lock(&mu_);
     std::string key;
     const auto found = context->client_metadata().find("x-api-key");
     if (found != context->client_metadata().end()) {
       key.assign(found->second.data(), found->second.size());
     }
-    calls_.push_back({request->customer_id(), key});
-    if (!status_.ok()) return Answer(context, status_);
-    for (const jv1::CustomerJourney& journey : journeys_) *response->add_journeys() = journey;
-    return Answer(context, grpc::Status::OK);
+    calls_.push_back({std::move(what), key});
+    if (status_.ok()) {
+      for (const Item& item : items_) *add() = item;
+    }
+    return touchline::gateway::Answer(context, status_);
   }
 
-  void Set(grpc::Status status, std::vector<jv1::CustomerJourney> journeys) {
-    absl::MutexLock lock(&mu_);
-    status_ = std::move(status);
-    journeys_ = std::move(journeys);
-  }
-
-  // (customer id, x-api-key) of each call.
+  // (what was asked, x-api-key) of each call.
   std::vector<std::pair<std::string, std::string>> calls() {
     absl::MutexLock lock(&mu_);
     return calls_;
@@ -356,8 +400,36 @@ class FakeJourneys final : public jv1::JourneysService::CallbackService {
  private:
   absl::Mutex mu_;
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
-  std::vector<jv1::CustomerJourney> journeys_ ABSL_GUARDED_BY(mu_);
+  std::vector<Item> items_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, std::string>> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+class FakeJourneys final : public jv1::JourneysService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* GetCustomerJourneys(
+      grpc::CallbackServerContext* context, const jv1::GetCustomerJourneysRequest* request,
+      jv1::GetCustomerJourneysResponse* response) override {
+    return answers.Answer(context, request->customer_id(),
+                          [response] { return response->add_journeys(); });
+  }
+
+  PartAnswers<jv1::CustomerJourney> answers;
+};
+
+// ListTasks notes "<customer id> state=<state> page_size=<n>" of each call.
+class FakeAutomation final : public av1::AutomationService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* ListTasks(grpc::CallbackServerContext* context,
+                                      const av1::ListTasksRequest* request,
+                                      av1::ListTasksResponse* response) override {
+    return answers.Answer(context,
+                          request->customer_id() +
+                              " state=" + av1::TaskState_Name(request->state()) +
+                              " page_size=" + std::to_string(request->page_size()),
+                          [response] { return response->add_tasks(); });
+  }
+
+  PartAnswers<av1::Task> answers;
 };
 
 class ServiceLoaderTest : public ::testing::Test {
@@ -370,25 +442,33 @@ class ServiceLoaderTest : public ::testing::Test {
     builder.RegisterService(&touchpoints_);
     builder.RegisterService(&permissions_);
     builder.RegisterService(&journeys_);
+    builder.RegisterService(&automation_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                                    grpc::InsecureChannelCredentials());
-    journeys_.Set(grpc::Status::OK, {Entry().journeys(0)});
+    journeys_.answers.Set(grpc::Status::OK, {Entry().journeys(0)});
+    automation_.answers.Set(grpc::Status::OK, OpenTasks());
+  }
+
+  static std::vector<av1::Task> OpenTasks() {
+    const Customer360Cache::Entry entry = Entry();
+    return {entry.open_tasks().begin(), entry.open_tasks().end()};
   }
 
   void TearDown() override {
     if (server_ != nullptr) server_->Shutdown();
   }
 
-  // A loader of the fakes; without journeys when `with_journeys` is false. Load needs no
-  // authenticator (only HasServiceKey does).
-  std::unique_ptr<ServiceLoader> Loader(bool with_journeys) {
+  // A loader of the fakes; without journeys (automation) when `with_journeys`
+  // (`with_automation`) is false. Load needs no authenticator (only HasServiceKey does).
+  std::unique_ptr<ServiceLoader> Loader(bool with_journeys, bool with_automation = true) {
     return std::make_unique<ServiceLoader>(
         ServiceLoader::Options{.contacts = channel_,
                                .touchpoints = channel_,
                                .permissions = channel_,
                                .journeys = with_journeys ? channel_ : nullptr,
+                               .automation = with_automation ? channel_ : nullptr,
                                .service_keys = {},
                                .timeout = absl::Seconds(5)},
         nullptr);
@@ -399,6 +479,7 @@ class ServiceLoaderTest : public ::testing::Test {
   FakeTouchpoints touchpoints_;
   FakePermissions permissions_;
   FakeJourneys journeys_;
+  FakeAutomation automation_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
@@ -410,14 +491,14 @@ TEST_F(ServiceLoaderTest, ReadsTheJourneysWithTheSameCredentialAndTheEntryIsStor
   EXPECT_EQ(loaded.entry.customer().display_name(), "北京星河贸易有限公司");
   ASSERT_EQ(loaded.entry.journeys_size(), 1);
   EXPECT_TRUE(MessageDifferencer::Equals(loaded.entry.journeys(0), Entry().journeys(0)));
-  EXPECT_THAT(journeys_.calls(), ElementsAre(Pair(kCustomerId, "tlk_acme_service")));
+  EXPECT_THAT(journeys_.answers.calls(), ElementsAre(Pair(kCustomerId, "tlk_acme_service")));
 }
 
 TEST_F(ServiceLoaderTest, JourneysFailingLeavesTheRestOfTheViewButNotStorable) {
   for (const grpc::StatusCode code :
        {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::DEADLINE_EXCEEDED,
         grpc::StatusCode::INTERNAL}) {
-    journeys_.Set(grpc::Status(code, "journeys down"), {Entry().journeys(0)});
+    journeys_.answers.Set(grpc::Status(code, "journeys down"), {Entry().journeys(0)});
     TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
                             Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
     EXPECT_FALSE(loaded.storable) << code;
@@ -426,7 +507,7 @@ TEST_F(ServiceLoaderTest, JourneysFailingLeavesTheRestOfTheViewButNotStorable) {
     EXPECT_EQ(loaded.entry.journeys_size(), 0);
   }
   // And once journeys answers again, the entries are whole and storable.
-  journeys_.Set(grpc::Status::OK, {Entry().journeys(0)});
+  journeys_.answers.Set(grpc::Status::OK, {Entry().journeys(0)});
   TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
                           Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
   EXPECT_TRUE(loaded.storable);
@@ -434,7 +515,7 @@ TEST_F(ServiceLoaderTest, JourneysFailingLeavesTheRestOfTheViewButNotStorable) {
 }
 
 TEST_F(ServiceLoaderTest, ACustomerJourneysDoesNotKnowHasNoJourneysAndIsStorable) {
-  journeys_.Set(grpc::Status(grpc::StatusCode::NOT_FOUND, "customer not found"), {});
+  journeys_.answers.Set(grpc::Status(grpc::StatusCode::NOT_FOUND, "customer not found"), {});
   TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
                           Loader(true)->Load(key_, kCustomerId, /*with_shares=*/false));
   EXPECT_TRUE(loaded.storable);
@@ -448,7 +529,59 @@ TEST_F(ServiceLoaderTest, WithoutAJourneysServiceTheViewHasNoneAndJourneysIsNotA
   EXPECT_TRUE(loaded.storable);
   EXPECT_EQ(loaded.entry.journeys_size(), 0);
   EXPECT_EQ(loaded.entry.customer().customer_id(), kCustomerId);
-  EXPECT_THAT(journeys_.calls(), ::testing::IsEmpty());
+  EXPECT_THAT(journeys_.answers.calls(), ::testing::IsEmpty());
+}
+
+TEST_F(ServiceLoaderTest, ReadsTheOpenTasksDueSoonestWithTheSameCredential) {
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                          Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
+  EXPECT_TRUE(loaded.storable);
+  ASSERT_EQ(loaded.entry.open_tasks_size(), 2);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(MessageDifferencer::Equals(loaded.entry.open_tasks(i), OpenTasks()[i]));
+  }
+  EXPECT_THAT(automation_.answers.calls(),
+              ElementsAre(Pair(std::string(kCustomerId) + " state=TASK_STATE_OPEN page_size=20",
+                               "tlk_acme_service")));
+}
+
+TEST_F(ServiceLoaderTest, AutomationFailingLeavesTheRestOfTheViewButNotStorable) {
+  for (const grpc::StatusCode code :
+       {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::DEADLINE_EXCEEDED,
+        grpc::StatusCode::UNIMPLEMENTED}) {
+    automation_.answers.Set(grpc::Status(code, "automation down"), OpenTasks());
+    TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                            Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
+    EXPECT_FALSE(loaded.storable) << code;
+    EXPECT_EQ(loaded.entry.customer().customer_id(), kCustomerId);
+    EXPECT_EQ(loaded.entry.touchpoints_size(), 1);
+    EXPECT_EQ(loaded.entry.journeys_size(), 1);
+    EXPECT_EQ(loaded.entry.open_tasks_size(), 0);
+  }
+  // Both failing: neither part, still a view.
+  journeys_.answers.Set(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"), {});
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded neither,
+                          Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
+  EXPECT_FALSE(neither.storable);
+  EXPECT_EQ(neither.entry.journeys_size(), 0);
+  EXPECT_EQ(neither.entry.open_tasks_size(), 0);
+  // Once both answer again, the entries are whole and storable.
+  journeys_.answers.Set(grpc::Status::OK, {Entry().journeys(0)});
+  automation_.answers.Set(grpc::Status::OK, OpenTasks());
+  TL_ASSERT_OK_AND_ASSIGN(const Customer360Cache::Loaded loaded,
+                          Loader(true)->Load(key_, kCustomerId, /*with_shares=*/true));
+  EXPECT_TRUE(loaded.storable);
+  EXPECT_EQ(loaded.entry.open_tasks_size(), 2);
+}
+
+TEST_F(ServiceLoaderTest, WithoutAnAutomationServiceTheViewHasNoTasksAndAutomationIsNotAsked) {
+  TL_ASSERT_OK_AND_ASSIGN(
+      const Customer360Cache::Loaded loaded,
+      Loader(true, /*with_automation=*/false)->Load(key_, kCustomerId, /*with_shares=*/true));
+  EXPECT_TRUE(loaded.storable);
+  EXPECT_EQ(loaded.entry.open_tasks_size(), 0);
+  EXPECT_EQ(loaded.entry.journeys_size(), 1);
+  EXPECT_THAT(automation_.answers.calls(), ::testing::IsEmpty());
 }
 
 TEST_F(ServiceLoaderTest, AMissingCustomerIsNotFoundWhateverJourneysSays) {

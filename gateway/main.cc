@@ -30,12 +30,16 @@
 #include "gateway/http/route_table.h"
 #include "gateway/http_front.h"
 #include "gateway/ratelimit/rate_limiter.h"
+#include "touchline/automation/v1/automation_service.pb.h"
 #include "touchline/journeys/v1/journeys_service.pb.h"
 
 ABSL_FLAG(std::string, contacts_addr, "", "gRPC target of the contacts service (required)");
 ABSL_FLAG(std::string, touchpoints_addr, "", "gRPC target of the touchpoints service (required)");
 ABSL_FLAG(std::string, journeys_addr, "",
           "gRPC target of the journeys service; empty: its routes are not served");
+ABSL_FLAG(std::string, automation_addr, "",
+          "gRPC target of the automation service; empty: its routes are not served and 360 "
+          "views hold no open tasks");
 ABSL_FLAG(std::string, http_address, "127.0.0.1:0",
           "host:port of the HTTP/JSON front; port 0 picks a free port; empty turns it off");
 ABSL_FLAG(int, http_threads, 2, "Event-loop threads of the HTTP front");
@@ -132,6 +136,10 @@ int Run() {
       journeys::v1::GetCustomerJourneysRequest::descriptor()->file()->service(0)->full_name();
   const std::string journeys_addr = absl::GetFlag(FLAGS_journeys_addr);
   if (!journeys_addr.empty()) targets.push_back({journeys_service, journeys_addr});
+  const std::string automation_service =
+      automation::v1::ListTasksRequest::descriptor()->file()->service(0)->full_name();
+  const std::string automation_addr = absl::GetFlag(FLAGS_automation_addr);
+  if (!automation_addr.empty()) targets.push_back({automation_service, automation_addr});
   const auto backends =
       OrDie(Backends::Create(targets, max_message_bytes), "connecting to the services");
   std::vector<std::string> routed = {kServiceName};
@@ -167,6 +175,8 @@ int Run() {
        .permissions = backends->ChannelOf("touchline.permissions.v1.PermissionsService"),
        // Views hold the journeys only where the gateway forwards to a journeys service.
        .journeys = journeys_addr.empty() ? nullptr : backends->ChannelOf(journeys_service),
+       // And the open tasks only where it forwards to an automation service.
+       .automation = automation_addr.empty() ? nullptr : backends->ChannelOf(automation_service),
        .service_keys = std::move(service_keys),
        .timeout = absl::GetFlag(FLAGS_cache_load_timeout)},
       &authenticator);

@@ -138,10 +138,10 @@ auth::CustomerAttributes AttributesOf(
 }
 
 std::string PreparedField(std::string_view field_profile, ViewEncoding encoding) {
-  // "pv2": the format of PreparedCustomer360 and of its encodings; another format needs
+  // "pv3": the format of PreparedCustomer360 and of its encodings; another format needs
   // another name, so that gateways of both versions can share a Redis during a rollout
-  // ("pv1" views had no journeys).
-  return absl::StrCat("pv2:", std::string(field_profile),
+  // ("pv1" views had no journeys, "pv2" views no open tasks).
+  return absl::StrCat("pv3:", std::string(field_profile),
                       encoding == ViewEncoding::kProto ? ":proto" : ":json");
 }
 
@@ -166,6 +166,8 @@ absl::StatusOr<PreparedView> ReadPreparedView(std::string_view bytes, int count)
         return ReadPart(value, view.touchpoints.emplace_back());
       case PreparedCustomer360::kJourneysFieldNumber:
         return ReadPart(value, view.journeys);
+      case PreparedCustomer360::kOpenTasksFieldNumber:
+        return ReadPart(value, view.open_tasks);
       default:
         return true;
     }
@@ -183,7 +185,9 @@ ViewEncoder::ViewEncoder(http::Route json_route)
       json_touchpoints_key_(
           absl::StrCat(JsonKeyOf(GetCustomer360Response::kRecentTouchpointsFieldNumber), "[")),
       json_journeys_key_(
-          absl::StrCat(JsonKeyOf(GetCustomer360Response::kJourneysFieldNumber), "[")) {}
+          absl::StrCat(JsonKeyOf(GetCustomer360Response::kJourneysFieldNumber), "[")),
+      json_open_tasks_key_(
+          absl::StrCat(JsonKeyOf(GetCustomer360Response::kOpenTasksFieldNumber), "[")) {}
 
 absl::StatusOr<ViewEncoder> ViewEncoder::ForGeneratedRoute() {
   absl::StatusOr<http::RouteTable> routes = http::RouteTable::Build({kGatewayService});
@@ -220,9 +224,11 @@ absl::StatusOr<std::string> ViewEncoder::Prepare(const auth::Scope& scope,
     TL_ASSIGN_OR_RETURN(std::string json, http::ResponseToJson(route_, alone));
     return Between(std::move(json), prefix, suffix);
   };
-  // "recentTouchpoints":[] and "journeys":[]}, the end of a response without journeys.
+  // "recentTouchpoints":[], "journeys":[] and "openTasks":[]}, the end of a response without
+  // open tasks.
   const std::string no_touchpoints = absl::StrCat(json_touchpoints_key_, "]");
-  const std::string no_journeys = absl::StrCat(json_journeys_key_, "]}");
+  const std::string no_journeys = absl::StrCat(json_journeys_key_, "]");
+  const std::string no_tasks = absl::StrCat(json_open_tasks_key_, "]}");
   PreparedCustomer360 prepared;
   *prepared.mutable_row() = RowOf(AttributesOf(entry.customer(), entry.shares()));
   {
@@ -233,10 +239,10 @@ absl::StatusOr<std::string> ViewEncoder::Prepare(const auth::Scope& scope,
     for (std::string& field : scope.Redact(auth::kCustomerResource, customer)) {
       part.add_sensitive_fields(std::move(field));
     }
-    // {"customer":<customer>,"recentTouchpoints":[],"journeys":[]}
-    TL_ASSIGN_OR_RETURN(
-        *part.mutable_encoded(),
-        encode(alone, json_customer_key_, absl::StrCat(",", no_touchpoints, ",", no_journeys)));
+    // {"customer":<customer>,"recentTouchpoints":[],"journeys":[],"openTasks":[]}
+    TL_ASSIGN_OR_RETURN(*part.mutable_encoded(),
+                        encode(alone, json_customer_key_,
+                               absl::StrCat(",", no_touchpoints, ",", no_journeys, ",", no_tasks)));
   }
   for (const touchpoints::v1::Touchpoint& stored : entry.touchpoints()) {
     GetCustomer360Response alone;
@@ -247,20 +253,32 @@ absl::StatusOr<std::string> ViewEncoder::Prepare(const auth::Scope& scope,
       part.add_sensitive_fields(std::move(field));
     }
     part.set_id(touchpoint.touchpoint_id());
-    // {"recentTouchpoints":[<touchpoint>],"journeys":[]}
-    TL_ASSIGN_OR_RETURN(
-        *part.mutable_encoded(),
-        encode(alone, absl::StrCat("{", json_touchpoints_key_), absl::StrCat("],", no_journeys)));
+    // {"recentTouchpoints":[<touchpoint>],"journeys":[],"openTasks":[]}
+    TL_ASSIGN_OR_RETURN(*part.mutable_encoded(),
+                        encode(alone, absl::StrCat("{", json_touchpoints_key_),
+                               absl::StrCat("],", no_journeys, ",", no_tasks)));
   }
   {
     // No field policy names a journey's fields (auth knows no such resource) and none is
     // sensitive: every caller who may see the customer sees the journeys as they are.
     GetCustomer360Response alone;
     *alone.mutable_journeys() = entry.journeys();
-    // {"recentTouchpoints":[],"journeys":[<journey>,<journey>]}
+    // {"recentTouchpoints":[],"journeys":[<journey>,<journey>],"openTasks":[]}
+    TL_ASSIGN_OR_RETURN(*prepared.mutable_journeys()->mutable_encoded(),
+                        encode(alone, absl::StrCat("{", no_touchpoints, ",", json_journeys_key_),
+                               absl::StrCat("],", no_tasks)));
+  }
+  {
+    // As the journeys: no field policy names a task's fields (auth knows no such resource)
+    // and none is sensitive.
+    GetCustomer360Response alone;
+    *alone.mutable_open_tasks() = entry.open_tasks();
+    // {"recentTouchpoints":[],"journeys":[],"openTasks":[<task>,<task>]}
     TL_ASSIGN_OR_RETURN(
-        *prepared.mutable_journeys()->mutable_encoded(),
-        encode(alone, absl::StrCat("{", no_touchpoints, ",", json_journeys_key_), "]}"));
+        *prepared.mutable_open_tasks()->mutable_encoded(),
+        encode(alone,
+               absl::StrCat("{", no_touchpoints, ",", no_journeys, ",", json_open_tasks_key_),
+               "]}"));
   }
   return prepared.SerializeAsString();
 }
@@ -269,17 +287,19 @@ std::string ViewEncoder::Assemble(const PreparedView& view, int count,
                                   ViewEncoding encoding) const {
   const size_t shown = std::min(view.touchpoints.size(), static_cast<size_t>(std::max(count, 0)));
   size_t size = view.customer.encoded.size() + view.journeys.encoded.size() +
-                json_customer_key_.size() + json_touchpoints_key_.size() +
-                json_journeys_key_.size() + 5;
+                view.open_tasks.encoded.size() + json_customer_key_.size() +
+                json_touchpoints_key_.size() + json_journeys_key_.size() +
+                json_open_tasks_key_.size() + 7;
   for (size_t i = 0; i < shown; ++i) size += view.touchpoints[i].encoded.size() + 1;
   std::string bytes;
   bytes.reserve(size);
   if (encoding == ViewEncoding::kProto) {
-    // Field 1, then each element of field 2, then each of field 3: the order protobuf
-    // serializes them in.
+    // Field 1, then each element of field 2, then each of field 3, then each of field 4: the
+    // order protobuf serializes them in.
     bytes.append(view.customer.encoded);
     for (size_t i = 0; i < shown; ++i) bytes.append(view.touchpoints[i].encoded);
     bytes.append(view.journeys.encoded);
+    bytes.append(view.open_tasks.encoded);
     return bytes;
   }
   bytes.append(json_customer_key_);
@@ -293,6 +313,9 @@ std::string ViewEncoder::Assemble(const PreparedView& view, int count,
   bytes.append("],");
   bytes.append(json_journeys_key_);
   bytes.append(view.journeys.encoded);
+  bytes.append("],");
+  bytes.append(json_open_tasks_key_);
+  bytes.append(view.open_tasks.encoded);
   bytes.append("]}");
   return bytes;
 }

@@ -55,6 +55,9 @@ struct PreparedView {
   // Every journey, in one part that reports nothing to the audit log (encoded is empty when
   // the customer is on none).
   Part journeys;
+  // Every open task, in one part that reports nothing to the audit log (encoded is empty when
+  // the customer has none).
+  Part open_tasks;
 };
 
 // Reads `bytes` (as ViewEncoder::Prepare made them) and its first `count` touchpoints; the
@@ -80,8 +83,8 @@ class ViewEncoder {
 
   // `entry` as every scope of `scope`'s field profile sees it, encoded in `encoding`: a
   // serialized PreparedCustomer360 holding the row attributes, the customer and every
-  // touchpoint redacted with what each reports to the audit log, the journeys (which no
-  // field policy names), and their encodings.
+  // touchpoint redacted with what each reports to the audit log, the journeys and the open
+  // tasks (which no field policy names), and their encodings.
   // Whatever the caller's rows, so the row decision must still be made on each use. INTERNAL
   // when protobuf cannot print a message.
   absl::StatusOr<std::string> Prepare(const auth::Scope& scope,
@@ -89,17 +92,18 @@ class ViewEncoder {
                                       ViewEncoding encoding) const;
 
   // The bytes Encode would give for the response of `view`'s customer, its first `count`
-  // touchpoints (all it holds when it holds fewer) and its journeys, `view` having been
-  // prepared in `encoding`.
+  // touchpoints (all it holds when it holds fewer), its journeys and its open tasks, `view`
+  // having been prepared in `encoding`.
   std::string Assemble(const PreparedView& view, int count, ViewEncoding encoding) const;
 
  private:
   const http::Route route_;
-  // The JSON around the parts:
-  // {"customer":<customer>,"recentTouchpoints":[<t>,<t>],"journeys":[<journeys>]}.
+  // The JSON around the parts: {"customer":<customer>,"recentTouchpoints":[<t>,<t>],
+  // "journeys":[<journeys>],"openTasks":[<tasks>]}.
   const std::string json_customer_key_;
   const std::string json_touchpoints_key_;
   const std::string json_journeys_key_;
+  const std::string json_open_tasks_key_;
 };
 
 }  // namespace touchline::gateway

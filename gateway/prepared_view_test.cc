@@ -1,7 +1,7 @@
 // Prepared views spliced together are byte for byte what encoding the whole response gives:
 // the serialized GetCustomer360Response and the HTTP front's JSON of it, for views of several
-// field profiles (nothing, masks, hidden fields), Chinese text, empty lists, journeys and
-// every count.
+// field profiles (nothing, masks, hidden fields), Chinese text, empty lists, journeys, open
+// tasks and every count.
 #include "gateway/prepared_view.h"
 
 #include <memory>
@@ -21,6 +21,7 @@
 namespace touchline::gateway {
 namespace {
 
+namespace av1 = ::touchline::automation::v1;
 namespace pv1 = ::touchline::permissions::v1;
 namespace cv1 = ::touchline::contacts::v1;
 namespace jv1 = ::touchline::journeys::v1;
@@ -87,6 +88,18 @@ Customer360Cache::Entry FullEntry() {
   done->set_journey_id("4f1c2d3e-0000-4000-8000-00000000a002");
   done->set_stage_id("purchase");
   done->set_completed(true);
+  av1::Task* call = entry.add_open_tasks();
+  call->set_task_id("4f1c2d3e-0000-4000-8000-00000000b001");
+  call->set_customer_id(kCustomerId);
+  call->set_title("回访 \"报价单\" 🚚");
+  call->set_body("确认报价单\n约下周演示");
+  call->set_assignee_id("u-rep1");
+  call->mutable_due_time()->set_seconds(1767312000);
+  call->set_priority(av1::TASK_PRIORITY_URGENT);
+  call->set_state(av1::TASK_STATE_OPEN);
+  call->mutable_source()->set_touchpoint_id("t1");
+  call->set_etag("2");
+  entry.add_open_tasks()->set_task_id("4f1c2d3e-0000-4000-8000-00000000b002");  // as little
   return entry;
 }
 
@@ -122,7 +135,7 @@ std::vector<std::shared_ptr<const auth::Scope>> Profiles() {
 }
 
 // The response GetCustomer360 sends for `entry` under `scope`'s field rules: the customer and
-// the first `count` touchpoints, redacted one by one, and every journey as it is.
+// the first `count` touchpoints, redacted one by one, and every journey and open task as it is.
 v1::GetCustomer360Response Redacted(const auth::Scope& scope, const Customer360Cache::Entry& entry,
                                     int count) {
   v1::GetCustomer360Response response;
@@ -133,6 +146,7 @@ v1::GetCustomer360Response Redacted(const auth::Scope& scope, const Customer360C
     scope.Redact(auth::kTouchpointResource, *response.mutable_recent_touchpoints(i));
   }
   *response.mutable_journeys() = entry.journeys();
+  *response.mutable_open_tasks() = entry.open_tasks();
   return response;
 }
 
@@ -231,9 +245,10 @@ TEST_F(PreparedViewTest, TheJsonIsTheHttpFrontsLiteralJson) {
   const std::string one = encoder_->Assemble(view, 1, ViewEncoding::kJson);
   EXPECT_THAT(one, ::testing::StartsWith("{\"customer\":" + expected_customer +
                                          ",\"recentTouchpoints\":[{\"touchpointId\":\"t0\""));
-  EXPECT_THAT(one, ::testing::EndsWith("}],\"journeys\":[]}"));
+  EXPECT_THAT(one, ::testing::EndsWith("}],\"journeys\":[],\"openTasks\":[]}"));
   EXPECT_EQ(encoder_->Assemble(view, 0, ViewEncoding::kJson),
-            "{\"customer\":" + expected_customer + ",\"recentTouchpoints\":[],\"journeys\":[]}");
+            "{\"customer\":" + expected_customer +
+                ",\"recentTouchpoints\":[],\"journeys\":[],\"openTasks\":[]}");
 
   jv1::CustomerJourney* journey = entry.add_journeys();
   journey->set_journey_id("j1");
@@ -241,14 +256,35 @@ TEST_F(PreparedViewTest, TheJsonIsTheHttpFrontsLiteralJson) {
   journey->set_stage_kind(jv1::STAGE_KIND_NORMAL);
   journey->mutable_stage_enter_time()->set_seconds(1767225600);
   entry.add_journeys()->set_journey_id("j2");
-  TL_ASSERT_OK_AND_ASSIGN(const std::string with_journeys,
-                          encoder_->Prepare(*scope, entry, ViewEncoding::kJson));
-  TL_ASSERT_OK_AND_ASSIGN(const PreparedView journeys_view, ReadPreparedView(with_journeys, 0));
-  EXPECT_EQ(encoder_->Assemble(journeys_view, 0, ViewEncoding::kJson),
+  // The JSON of the view of `with` without touchpoints, prepared and spliced.
+  const auto spliced = [&](const Customer360Cache::Entry& with) -> std::string {
+    const absl::StatusOr<std::string> prepared =
+        encoder_->Prepare(*scope, with, ViewEncoding::kJson);
+    EXPECT_TRUE(prepared.ok()) << prepared.status();
+    if (!prepared.ok()) return "";
+    const absl::StatusOr<PreparedView> read = ReadPreparedView(*prepared, 0);
+    EXPECT_TRUE(read.ok()) << read.status();
+    return read.ok() ? encoder_->Assemble(*read, 0, ViewEncoding::kJson) : "";
+  };
+  EXPECT_EQ(spliced(entry),
             "{\"customer\":" + expected_customer +
                 ",\"recentTouchpoints\":[],\"journeys\":[{\"journeyId\":\"j1\","
                 "\"stageId\":\"consideration\",\"stageKind\":\"STAGE_KIND_NORMAL\","
-                "\"stageEnterTime\":\"2026-01-01T00:00:00Z\"},{\"journeyId\":\"j2\"}]}");
+                "\"stageEnterTime\":\"2026-01-01T00:00:00Z\"},{\"journeyId\":\"j2\"}],"
+                "\"openTasks\":[]}");
+
+  entry.clear_journeys();
+  av1::Task* task = entry.add_open_tasks();
+  task->set_task_id("k1");
+  task->set_title("回访");
+  task->mutable_due_time()->set_seconds(1767225600);
+  task->set_state(av1::TASK_STATE_OPEN);
+  entry.add_open_tasks()->set_task_id("k2");
+  EXPECT_EQ(spliced(entry),
+            "{\"customer\":" + expected_customer +
+                ",\"recentTouchpoints\":[],\"journeys\":[],\"openTasks\":[{\"taskId\":\"k1\","
+                "\"title\":\"回访\",\"dueTime\":\"2026-01-01T00:00:00Z\","
+                "\"state\":\"TASK_STATE_OPEN\"},{\"taskId\":\"k2\"}]}");
 }
 
 TEST_F(PreparedViewTest, KeepsWhatTheRowDecisionAndTheAuditNeed) {
@@ -277,6 +313,10 @@ TEST_F(PreparedViewTest, KeepsWhatTheRowDecisionAndTheAuditNeed) {
   EXPECT_THAT(view.journeys.read.id, IsEmpty());
   EXPECT_THAT(view.journeys.read.fields, IsEmpty());
   EXPECT_FALSE(view.journeys.encoded.empty());
+  // Nor do the open tasks.
+  EXPECT_THAT(view.open_tasks.read.id, IsEmpty());
+  EXPECT_THAT(view.open_tasks.read.fields, IsEmpty());
+  EXPECT_FALSE(view.open_tasks.encoded.empty());
 
   // Masked: nothing sensitive is shown in clear. A READ_ONLY touchpoint field is reported
   // where it has a value (t0 has no needs).
@@ -303,8 +343,8 @@ TEST_F(PreparedViewTest, BytesThatAreNotAPreparedViewAreDataLoss) {
 }
 
 TEST(PreparedFieldTest, NamesProfileAndEncoding) {
-  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kProto), "pv2:0123abcd:proto");
-  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kJson), "pv2:0123abcd:json");
+  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kProto), "pv3:0123abcd:proto");
+  EXPECT_EQ(PreparedField("0123abcd", ViewEncoding::kJson), "pv3:0123abcd:json");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "touchline/events/v1/customer_events.pb.h"
 #include "touchline/events/v1/journey_events.pb.h"
 #include "touchline/events/v1/permission_events.pb.h"
+#include "touchline/events/v1/task_events.pb.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
 namespace touchline::gateway {
@@ -50,6 +51,13 @@ std::vector<std::string> CustomersChangedBy(const ev1::EventEnvelope& event) {
       payload.Is<ev1::JourneyCompleted>() || payload.Is<ev1::StagePathRederived>()) {
     return {event.aggregate_id()};
   }
+  if (ev1::TaskCreated created; payload.UnpackTo(&created)) {
+    return {created.task().customer_id()};
+  }
+  if (ev1::TaskChanged changed; payload.UnpackTo(&changed)) {
+    if (changed.previous_customer_id().empty()) return {changed.task().customer_id()};
+    return {changed.previous_customer_id(), changed.task().customer_id()};
+  }
   return {};
 }
 
@@ -62,8 +70,9 @@ CacheInvalidation::CacheInvalidation(redis::Pool* redis, Customer360Cache* cache
     }
     return absl::OkStatus();
   };
-  for (const char* topic : {events::kCustomersTopic, events::kTouchpointsTopic,
-                            events::kPermissionsTopic, events::kJourneysTopic}) {
+  for (const char* topic :
+       {events::kCustomersTopic, events::kTouchpointsTopic, events::kPermissionsTopic,
+        events::kJourneysTopic, events::kTasksTopic}) {
     events::ConsumerOptions options;
     options.stream_prefix = stream_prefix;
     options.topic = topic;

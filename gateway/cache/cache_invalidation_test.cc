@@ -7,6 +7,7 @@
 #include "touchline/events/v1/customer_events.pb.h"
 #include "touchline/events/v1/journey_events.pb.h"
 #include "touchline/events/v1/permission_events.pb.h"
+#include "touchline/events/v1/task_events.pb.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
 namespace touchline::gateway {
@@ -75,6 +76,19 @@ TEST(CustomersChangedByTest, JourneyEventsNameTheirAggregateTheCustomer) {
   ev1::StagePathRederived rederived;
   rederived.set_customer_id("c4");
   EXPECT_THAT(CustomersChangedBy(Envelope(rederived, "c4")), ElementsAre("c4"));
+}
+
+TEST(CustomersChangedByTest, TaskEventsNameTheTasksCustomerAndBothOfAMove) {
+  ev1::TaskCreated created;
+  created.mutable_task()->set_customer_id("c1");
+  EXPECT_THAT(CustomersChangedBy(Envelope(created, "k1")), ElementsAre("c1"));
+  ev1::TaskChanged changed;
+  changed.mutable_task()->set_customer_id("c2");
+  changed.mutable_changed_fields()->add_paths("state");
+  EXPECT_THAT(CustomersChangedBy(Envelope(changed, "k2")), ElementsAre("c2"));
+  // Moved with its touchpoint (a merge): the customer it left and the one it joined.
+  changed.set_previous_customer_id("c3");
+  EXPECT_THAT(CustomersChangedBy(Envelope(changed, "k2")), ElementsAre("c3", "c2"));
 }
 
 }  // namespace
