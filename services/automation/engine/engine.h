@@ -1,0 +1,179 @@
+// The rule engine: triggers from the event streams become runs of the rules that wait for
+// them, and each run's actions are done once, through the durable job queue.
+//
+//   consumer transaction (touchpoints, journeys, the customer read model's changes)
+//     -> a "run" job per (rule version, cause), due after the trigger's delay; a touchpoint
+//        also pushes its customer's inactivity deadline forward (customer_activity)
+//   FireInactivity (periodic)
+//     -> a "run" job per customer whose deadline passed, per inactivity rule
+//   workers (RunDueJobs)
+//     "run": re-enrolment, misfire and depth checks, the condition against the customer as
+//            it is now; the run recorded (once per rule version and cause) with its first
+//            action's job
+//     "action": the action done (actions.h), its outcome recorded in the run with the next
+//            action's job; retried with backoff or dead-lettered as the outcome says
+//
+// Every write of a step commits with the job of the next, and each job's key is the step's
+// idempotency key, so a replayed event, a redelivered timer or a worker killed mid-run never
+// repeats a step: its job is claimed again and finds the step's record.
+#ifndef TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ENGINE_H_
+#define TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ENGINE_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/customers/read_model.h"
+#include "common/pg/pool.h"
+#include "services/automation/engine/actions.h"
+#include "services/automation/engine/triggers.h"
+#include "services/automation/jobs/job_queue.h"
+#include "services/automation/rules/rule_store.h"
+#include "touchline/automation/v1/automation_service.pb.h"
+#include "touchline/events/v1/event.pb.h"
+
+namespace touchline::automation {
+
+struct EngineOptions {
+  // This replica's name in job claims.
+  std::string worker_id = "automation";
+  // Worker threads (Start).
+  int workers = 4;
+  // A run caused by this many runs before it runs no action (RuleRun.depth).
+  int max_depth = 3;
+  // A timer that starts more than this after it fell due misfired (the service was down).
+  absl::Duration misfire_grace = absl::Minutes(1);
+  // How stale the engine's copy of the runnable rules may be.
+  absl::Duration rules_max_age = absl::Seconds(1);
+  // Jobs a worker claims at once, and for how long.
+  int claim_batch = 8;
+  absl::Duration lease = absl::Minutes(2);
+  // A worker that found nothing waits this long before claiming again.
+  absl::Duration idle_wait = absl::Milliseconds(100);
+  // Deadlines read per transaction by FireInactivity.
+  int inactivity_batch = 1000;
+};
+
+// What the engine works with. Not owned; each must outlive the engine.
+struct EngineParts {
+  pg::Pool* pool = nullptr;
+  RuleStore* rules = nullptr;
+  ActionRunner* actions = nullptr;
+  std::function<absl::Time()> clock;
+};
+
+// Thread-safe.
+class Engine {
+ public:
+  Engine(EngineParts parts, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // An events::BatchApplyFn for the "touchpoints" topic: each recorded touchpoint pushes its
+  // customer's inactivity deadline forward and starts the touchpoint_recorded rules.
+  absl::Status ApplyTouchpoints(pqxx::work& txn,
+                                std::span<const events::v1::EventEnvelope* const> events);
+  // An events::BatchApplyFn for the "journeys" topic: stage_entered and stage_exited rules.
+  absl::Status ApplyJourneys(pqxx::work& txn,
+                             std::span<const events::v1::EventEnvelope* const> events);
+  // A customers::ChangedFn for the customer read model: customer_changed rules, and a new
+  // customer's inactivity deadline armed (from its creation, or from now for a customer the
+  // feed taught).
+  absl::Status OnCustomerChanged(pqxx::work& txn, const customers::CustomerRow* before,
+                                 const customers::CustomerRow& after,
+                                 const events::v1::EventEnvelope* cause);
+
+  // Claims up to claim_batch due jobs and runs them; how many it ran.
+  absl::StatusOr<int> RunDueJobs();
+  // Enqueues the runs of every inactivity rule whose customers' deadlines have passed; how
+  // many.
+  absl::StatusOr<int> FireInactivity();
+
+  // Fires every schedule rule whose next cron time has passed (the latest of them when several
+  // have: one firing, however long the service was down): a run per active customer whose
+  // values in the read model satisfy the condition. Resumes a firing cut short where it
+  // stopped. How many runs it enqueued.
+  absl::StatusOr<int> FireSchedules();
+
+  // The customer.* values of a customer as the read model has them (TestRule on a customer);
+  // NOT_FOUND when it has none or the customer is deleted or merged.
+  absl::StatusOr<FieldValues> CustomerValues(const std::string& tenant_id,
+                                             const std::string& customer_id);
+
+  // Starts the worker threads (RunDueJobs in a loop); Stop ends them.
+  void Start();
+  void Stop();
+
+  // Runs of a rule, newest first (ListRuleRuns), after the run `after_run_id` when set.
+  struct RunQuery {
+    std::string tenant_id;
+    std::string rule_id;
+    v1::RunState state = v1::RUN_STATE_UNSPECIFIED;
+    std::string customer_id;
+    std::optional<std::pair<absl::Time, std::string>> after;
+    int limit = 50;
+  };
+  absl::StatusOr<std::vector<v1::RuleRun>> ListRuns(const RunQuery& query);
+  // NOT_FOUND "run <id> not found".
+  absl::StatusOr<v1::RuleRun> GetRun(const std::string& tenant_id, const std::string& run_id);
+
+  // Dead letters (the dead action jobs). Redrive puts the action back to pending; Discard
+  // skips it and goes on with the run's next action. Both return the run.
+  absl::StatusOr<v1::RuleRun> Redrive(const std::string& tenant_id,
+                                      const std::string& dead_letter_id);
+  absl::StatusOr<v1::RuleRun> Discard(const std::string& tenant_id,
+                                      const std::string& dead_letter_id);
+  // The dead letter of a dead job (its run, rule, action and customer). NOT_FOUND for a job of
+  // no action; FAILED_PRECONDITION for one that is no longer dead.
+  absl::StatusOr<v1::DeadLetter> DeadLetterOf(const Job& job);
+  JobQueue& jobs() { return jobs_; }
+
+ private:
+  // The runnable rules of every tenant, refreshed when older than rules_max_age.
+  std::shared_ptr<const std::vector<RunnableRule>> Runnable();
+  const RunnableRule* FindRunnable(const std::vector<RunnableRule>& rules,
+                                   const std::string& tenant_id, const std::string& rule_id);
+  // Version `version` of a rule, from a copy of the published versions read before.
+  absl::StatusOr<v1::Rule> RuleVersion(const std::string& tenant_id, const std::string& rule_id,
+                                       int version);
+  // Enqueues, in `txn`, the run of every runnable, unpaused rule of `tenant_id` that waits for
+  // `fact`.
+  absl::Status StartRuns(pqxx::work& txn, const std::string& tenant_id, const TriggerFact& fact);
+  absl::Status RunJob(const Job& job);
+  absl::Status RunPending(const Job& job);
+  absl::Status RunAction(const Job& job);
+  absl::Status FireInactivity(const RunnableRule& rule, absl::Time now, int* fired);
+  absl::Status FireSchedule(const RunnableRule& rule, absl::Time now, int* fired);
+  // Records `outcome` of the action `job` ran in its run, with the next step's job.
+  absl::Status RecordOutcome(const Job& job, const ActionOutcome& outcome);
+  void WorkerLoop();
+
+  const EngineParts parts_;
+  const EngineOptions options_;
+  JobQueue jobs_;
+  const absl::Time started_;
+  absl::Mutex mu_;
+  std::shared_ptr<const std::vector<RunnableRule>> runnable_ ABSL_GUARDED_BY(mu_);
+  absl::Time runnable_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // "<tenant>/<rule>/<version>" -> the version.
+  absl::flat_hash_map<std::string, v1::Rule> versions_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace touchline::automation
+
+#endif  // TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ENGINE_H_
