@@ -30,6 +30,104 @@ grpc::ServerUnaryReactor* Answer(server::UnaryRunner* runner, grpc::CallbackServ
 
 AutomationService::AutomationService(Parts parts) : parts_(parts) {}
 
+grpc::ServerUnaryReactor* AutomationService::CreateRule(grpc::CallbackServerContext* context,
+                                                        const v1::CreateRuleRequest* request,
+                                                        v1::CreateRuleResponse* response) {
+  return Answer(parts_.runner, context, "CreateRule", parts_.rules, &RuleManager::CreateRule,
+                request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::GetRule(grpc::CallbackServerContext* context,
+                                                     const v1::GetRuleRequest* request,
+                                                     v1::GetRuleResponse* response) {
+  return Answer(parts_.runner, context, "GetRule", parts_.rules, &RuleManager::GetRule, request,
+                response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::ListRules(grpc::CallbackServerContext* context,
+                                                       const v1::ListRulesRequest* request,
+                                                       v1::ListRulesResponse* response) {
+  return Answer(parts_.runner, context, "ListRules", parts_.rules, &RuleManager::ListRules, request,
+                response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::UpdateRule(grpc::CallbackServerContext* context,
+                                                        const v1::UpdateRuleRequest* request,
+                                                        v1::UpdateRuleResponse* response) {
+  return Answer(parts_.runner, context, "UpdateRule", parts_.rules, &RuleManager::UpdateRule,
+                request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::PublishRule(grpc::CallbackServerContext* context,
+                                                         const v1::PublishRuleRequest* request,
+                                                         v1::PublishRuleResponse* response) {
+  return Answer(parts_.runner, context, "PublishRule", parts_.rules, &RuleManager::PublishRule,
+                request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::PauseRule(grpc::CallbackServerContext* context,
+                                                       const v1::PauseRuleRequest* request,
+                                                       v1::PauseRuleResponse* response) {
+  return Answer(parts_.runner, context, "PauseRule", parts_.rules, &RuleManager::PauseRule, request,
+                response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::ResumeRule(grpc::CallbackServerContext* context,
+                                                        const v1::ResumeRuleRequest* request,
+                                                        v1::ResumeRuleResponse* response) {
+  return Answer(parts_.runner, context, "ResumeRule", parts_.rules, &RuleManager::ResumeRule,
+                request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::ArchiveRule(grpc::CallbackServerContext* context,
+                                                         const v1::ArchiveRuleRequest* request,
+                                                         v1::ArchiveRuleResponse* response) {
+  return Answer(parts_.runner, context, "ArchiveRule", parts_.rules, &RuleManager::ArchiveRule,
+                request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::TestRule(grpc::CallbackServerContext* context,
+                                                      const v1::TestRuleRequest* request,
+                                                      v1::TestRuleResponse* response) {
+  return Answer(parts_.runner, context, "TestRule", parts_.rules, &RuleManager::TestRule, request,
+                response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::ListRuleRuns(grpc::CallbackServerContext* context,
+                                                          const v1::ListRuleRunsRequest* request,
+                                                          v1::ListRuleRunsResponse* response) {
+  return Answer(parts_.runner, context, "ListRuleRuns", parts_.runs, &RunManager::ListRuleRuns,
+                request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::GetRuleRun(grpc::CallbackServerContext* context,
+                                                        const v1::GetRuleRunRequest* request,
+                                                        v1::GetRuleRunResponse* response) {
+  return Answer(parts_.runner, context, "GetRuleRun", parts_.runs, &RunManager::GetRuleRun, request,
+                response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::ListDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ListDeadLettersRequest* request,
+    v1::ListDeadLettersResponse* response) {
+  return Answer(parts_.runner, context, "ListDeadLetters", parts_.runs,
+                &RunManager::ListDeadLetters, request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::RedriveDeadLetter(
+    grpc::CallbackServerContext* context, const v1::RedriveDeadLetterRequest* request,
+    v1::RedriveDeadLetterResponse* response) {
+  return Answer(parts_.runner, context, "RedriveDeadLetter", parts_.runs,
+                &RunManager::RedriveDeadLetter, request, response);
+}
+
+grpc::ServerUnaryReactor* AutomationService::DiscardDeadLetter(
+    grpc::CallbackServerContext* context, const v1::DiscardDeadLetterRequest* request,
+    v1::DiscardDeadLetterResponse* response) {
+  return Answer(parts_.runner, context, "DiscardDeadLetter", parts_.runs,
+                &RunManager::DiscardDeadLetter, request, response);
+}
+
 grpc::ServerUnaryReactor* AutomationService::CreateTask(grpc::CallbackServerContext* context,
                                                         const v1::CreateTaskRequest* request,
                                                         v1::CreateTaskResponse* response) {

@@ -1,17 +1,16 @@
-// The automation service on the shared host: read model, the follow-ups consumer, managers and
-// adapter.
+// The automation service on the shared host: read model, consumers, the rule engine, managers
+// and adapter.
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
 #include "common/config/flags.h"
-#include "common/customers/read_model.h"
-#include "common/events/topics.h"
 #include "common/service_host/service_host.h"
 #include "services/automation/automation_service.h"
 #include "services/automation/endpoints/pg_endpoint_store.h"
-#include "services/automation/endpoints/secret_box.h"
+#include "services/automation/engine/engine_host.h"
 #include "services/automation/migrations.h"
+#include "services/automation/rules/pg_rule_store.h"
 #include "services/automation/tasks/follow_ups.h"
 #include "services/automation/tasks/pg_task_store.h"
 
@@ -25,13 +24,11 @@ namespace {
 
 constexpr char kServiceName[] = "touchline.automation.v1.AutomationService";
 int Main(int argc, char** argv) {
-  service_host::ServiceOptions options("automation",
-                                       "Touchline automation service: rules, tasks and webhooks");
+  service_host::ServiceOptions options("automation", "Touchline automation service");
   options.migrations = &pg::automation_migrations();
   options.request_ids = true;
   options.customer_read_model = true;
-  options.trimmed_topics = {events::kAuditTopic};
-  const customers::ReadModel customer_model;  // outlives the host, which feeds it
+  options.trimmed_topics = {events::kAuditTopic, events::kTasksTopic};
   service_host::ServiceHost host(argc, argv, options);
   const std::string contacts = absl::GetFlag(FLAGS_contacts_addr);
   const std::string key_file = absl::GetFlag(FLAGS_webhook_secret_key_file);
@@ -41,15 +38,20 @@ int Main(int argc, char** argv) {
   if (!host.Setup()) return 0;  // --migrate_only
   const SecretBox box =
       config::OrDie(SecretBox::LoadKeyFile(key_file), "--webhook_secret_key_file");
-  host.ReadCustomers(&customer_model, contacts);
-  host.AddConsumer(
-      {.topic = events::kTouchpointsTopic, .group = {}, .consumer = {}, .batch_size = 128},
-      FollowUpConsumer([] { return absl::Now(); }));
   PgTaskStore task_store(host.pool(), host.RelayWaker());
-  TaskManager tasks(&task_store, &host.page_tokens(), [] { return absl::Now(); });
   PgEndpointStore endpoint_store(host.pool(), &box, host.RelayWaker());
-  EndpointManager endpoints(&endpoint_store, &host.page_tokens(), [] { return absl::Now(); });
-  AutomationService service({&tasks, &endpoints, host.runner(kServiceName)});
+  PgRuleStore rule_store(host.pool(), host.RelayWaker());
+  HostedEngine hosted(host, contacts, &rule_store, &task_store, &endpoint_store,
+                      FollowUpConsumer(&absl::Now), EngineHostOptionsFromFlags());
+  Engine* engine = &hosted.engine();
+  TaskManager tasks(&task_store, &host.page_tokens(), &absl::Now);
+  EndpointManager endpoints(&endpoint_store, &host.page_tokens(), &absl::Now);
+  RuleManager rules(&rule_store, &host.page_tokens(), &absl::Now,
+                    [engine](const auth::RequestContext& caller, const std::string& id) {
+                      return engine->CustomerValues(caller.tenant_id, id);
+                    });
+  RunManager runs(engine, &host.page_tokens());
+  AutomationService service({&rules, &runs, &tasks, &endpoints, host.runner(kServiceName)});
   return host.Serve({{kServiceName, &service}});
 }
 

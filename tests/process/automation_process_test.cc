@@ -9,15 +9,18 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/auth/request_context.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "services/automation/webhooks/testing/receiver.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/process.h"
 #include "tests/testing/suite.h"
@@ -77,11 +80,11 @@ class AutomationProcessTest : public ::testing::Test {
     return args;
   }
 
-  // Starts touchline-automation with the key file and waits until it serves.
-  void StartAutomation() {
+  // Starts touchline-automation with the key file and `extra` and waits until it serves.
+  void StartAutomation(std::vector<std::string> extra = {}) {
+    extra.push_back("--webhook_secret_key_file=" + dir_ + "/webhook.key");
     automation_process_ = std::make_unique<testing::ServiceProcess>(
-        TOUCHLINE_AUTOMATION_BINARY,
-        AutomationArgs({"--webhook_secret_key_file=" + dir_ + "/webhook.key"}), log());
+        TOUCHLINE_AUTOMATION_BINARY, AutomationArgs(std::move(extra)), log());
     ASSERT_TRUE(testing::WaitForHealth(address(), kAutomationService, HealthCheckResponse::SERVING))
         << testing::ReadFile(log());
   }
@@ -104,6 +107,23 @@ class AutomationProcessTest : public ::testing::Test {
     const grpc::Status status = contacts_->CreateCustomer(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.customer().customer_id();
+  }
+
+  // Records a phone call of `customer` now, with `summary`.
+  void RecordCall(const std::string& customer, const std::string& summary) {
+    grpc::ClientContext context;
+    Authorize(context);
+    tv1::RecordTouchpointRequest request;
+    tv1::Touchpoint* t = request.mutable_touchpoint();
+    t->set_customer_id(customer);
+    t->set_channel(tv1::CHANNEL_PHONE);
+    t->set_category(tv1::CATEGORY_SERVICE);
+    t->set_direction(tv1::DIRECTION_INBOUND);
+    t->set_summary(summary);
+    *t->mutable_occur_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
+    tv1::RecordTouchpointResponse response;
+    const grpc::Status status = touchpoints_->RecordTouchpoint(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
   }
 
   // Records a store visit of `customer` an hour ago with kNextAction due in three days.
@@ -157,6 +177,108 @@ class AutomationProcessTest : public ::testing::Test {
   std::unique_ptr<tv1::TouchpointsService::Stub> touchpoints_;
   std::unique_ptr<av1::AutomationService::Stub> automation_;
 };
+
+// The seed's "a customer calls in -> the owner's phone shows it": a rule on recorded
+// touchpoints that mention 投诉 makes a task and a signed webhook to a real receiver. The
+// service is killed with SIGKILL while it works through them and started again: every
+// touchpoint ends with exactly one task and one webhook-id at the receiver.
+TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
+  StartAutomation({"--webhook_allow_private_addresses=true"});
+  ASSERT_FALSE(HasFatalFailure());
+  automation::testing::WebhookReceiver receiver;
+  ASSERT_TRUE(receiver.running());
+  av1::CreateWebhookEndpointResponse endpoint;
+  ASSERT_TRUE(CreateEndpoint(receiver.Url(), &endpoint).ok());
+  receiver.SetSecrets({endpoint.secret()});
+
+  av1::CreateRuleRequest create;
+  av1::Rule& rule = *create.mutable_rule();
+  rule.set_display_name("客户来电投诉：提醒负责人");
+  rule.mutable_trigger()->mutable_touchpoint_recorded();
+  av1::Comparison& complaint = *rule.mutable_condition()->add_any_of()->add_all_of();
+  complaint.set_field("touchpoint.summary");
+  complaint.set_operator_(av1::OPERATOR_CONTAINS);
+  complaint.add_values()->set_string_value("投诉");
+  av1::Action& task = *rule.add_actions();
+  task.set_action_id("call_back");
+  task.mutable_create_task()->mutable_assignee()->set_user_id("u-duty");
+  task.mutable_create_task()->mutable_due_in()->set_seconds(2 * 3600);
+  task.mutable_create_task()->set_title_template("回电：{{touchpoint.summary}}");
+  av1::Action& push = *rule.add_actions();
+  push.set_action_id("push");
+  push.mutable_webhook()->set_endpoint_id(endpoint.endpoint().endpoint_id());
+  push.mutable_webhook()->set_payload_template(R"({"msg": "{{touchpoint.summary}}"})");
+  av1::CreateRuleResponse created;
+  {
+    grpc::ClientContext context;
+    Authorize(context);
+    const grpc::Status status = automation_->CreateRule(&context, create, &created);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    Authorize(context);
+    av1::PublishRuleRequest publish;
+    publish.set_rule_id(created.rule().rule_id());
+    av1::PublishRuleResponse published;
+    const grpc::Status status = automation_->PublishRule(&context, publish, &published);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  // The engine reads the runnable rules at most a second old.
+  absl::SleepFor(absl::Seconds(2));
+
+  const std::string customer = CreateCustomer("李女士");
+  constexpr int kCalls = 16;
+  for (int i = 0; i < kCalls; ++i) {
+    RecordCall(customer, absl::StrCat("投诉 第", i, "次：物流太慢"));
+    if (i == kCalls / 2) automation_process_->Kill(SIGKILL);
+  }
+  RecordCall(customer, "询问报价");  // matches nothing
+  StartAutomation({"--webhook_allow_private_addresses=true"});
+  ASSERT_FALSE(HasFatalFailure());
+
+  av1::ListTasksRequest duty;
+  duty.set_assignee_id("u-duty");
+  duty.set_page_size(100);
+  std::vector<av1::Task> tasks;
+  grpc::Status status;
+  ASSERT_TRUE(Eventually([&] {
+    tasks = ListTasks(duty, &status);
+    return status.ok() && tasks.size() >= kCalls && receiver.distinct_ids().size() >= kCalls;
+  })) << tasks.size()
+      << " tasks, " << receiver.distinct_ids().size() << " webhook ids\n"
+      << testing::ReadFile(log());
+  absl::SleepFor(absl::Seconds(3));  // anything doubled would show by now
+  tasks = ListTasks(duty, &status);
+  EXPECT_EQ(tasks.size(), static_cast<size_t>(kCalls));
+  std::set<std::string> titles;
+  for (const av1::Task& t : tasks) titles.insert(t.title());
+  EXPECT_EQ(titles.size(), static_cast<size_t>(kCalls));
+  EXPECT_EQ(receiver.distinct_ids().size(), static_cast<size_t>(kCalls));
+  std::set<std::string> bodies;
+  for (const auto& r : receiver.received()) {
+    EXPECT_TRUE(r.verified.ok()) << r.verified;
+    bodies.insert(r.body);
+  }
+  EXPECT_EQ(bodies.size(), static_cast<size_t>(kCalls));
+
+  av1::ListRuleRunsRequest runs_request;
+  runs_request.set_rule_id(created.rule().rule_id());
+  runs_request.set_page_size(100);
+  av1::ListRuleRunsResponse runs;
+  {
+    grpc::ClientContext context;
+    Authorize(context);
+    ASSERT_TRUE(automation_->ListRuleRuns(&context, runs_request, &runs).ok());
+  }
+  ASSERT_EQ(runs.runs_size(), kCalls + 1);
+  int matched = 0;
+  for (const av1::RuleRun& run : runs.runs()) {
+    EXPECT_EQ(run.state(), av1::RUN_STATE_SUCCEEDED);
+    matched += run.matched() ? 1 : 0;
+  }
+  EXPECT_EQ(matched, kCalls);
+}
 
 TEST_F(AutomationProcessTest, ATouchpointsNextActionBecomesATaskToComplete) {
   StartAutomation();

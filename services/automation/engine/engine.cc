@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/events/consumer.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/pg/array.h"
@@ -146,9 +147,18 @@ Message ParseBody(const pqxx::field& field) {
 
 }  // namespace
 
+namespace {
+
+EngineOptions WithWorkerId(EngineOptions options) {
+  if (options.worker_id.empty()) options.worker_id = events::ProcessConsumerName();
+  return options;
+}
+
+}  // namespace
+
 Engine::Engine(EngineParts parts, EngineOptions options)
     : parts_(std::move(parts)),
-      options_(std::move(options)),
+      options_(WithWorkerId(std::move(options))),
       jobs_(parts_.pool, parts_.clock),
       started_(parts_.clock()) {}
 

@@ -31,7 +31,7 @@ add_library(automation_engine ${automation_engine_dir}/engine.cc ${automation_en
   ${automation_engine_dir}/run_manager.cc)
 target_include_directories(automation_engine PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(automation_engine
-  PUBLIC automation_triggers automation_jobs automation_rule_store automation_tasks
+  PUBLIC automation_triggers automation_jobs automation_rule_store automation_tasks touchline_events
          automation_endpoints automation_webhooks touchline_customer_read_model touchline_pg
          absl::synchronization absl::random_random PkgConfig::PQXX
   PRIVATE automation_engine_proto automation_run_fields automation_schedule touchline_ids
@@ -50,10 +50,11 @@ target_link_libraries(automation_engine_pgtest PRIVATE automation_engine automat
 touchline_warnings(automation_engine_pgtest)
 touchline_discover_tests(automation_engine_pgtest LABELS pg)
 
-# The engine's consumers, timers, purge and workers on the service host (main.cc).
+# The engine with its sender and action runner, its consumers, timers, purge and workers on the
+# service host (main.cc).
 add_library(automation_engine_host ${automation_engine_dir}/engine_host.cc)
 target_include_directories(automation_engine_host PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(automation_engine_host
-  PUBLIC automation_engine touchline_service_host touchline_events
-  PRIVATE automation_jobs)
+  PUBLIC automation_engine automation_webhooks touchline_service_host touchline_events
+  PRIVATE automation_jobs touchline_config absl::flags)
 touchline_warnings(automation_engine_host)

@@ -47,8 +47,8 @@
 namespace touchline::automation {
 
 struct EngineOptions {
-  // This replica's name in job claims.
-  std::string worker_id = "automation";
+  // This replica's name in job claims; empty: "<hostname>-<pid>".
+  std::string worker_id;
   // Worker threads (Start).
   int workers = 4;
   // A run caused by this many runs before it runs no action (RuleRun.depth).

@@ -2,34 +2,62 @@
 
 #include <utility>
 
+#include "absl/flags/flag.h"
+#include "absl/time/clock.h"
+#include "common/config/flags.h"
 #include "common/events/topics.h"
 #include "services/automation/jobs/job_queue.h"
 
+ABSL_FLAG(bool, webhook_allow_private_addresses, false,
+          "Lets webhooks reach loopback, private and link-local addresses (local runs only)");
+ABSL_FLAG(int, engine_workers, 4, "Threads doing the rule engine's runs and actions");
+ABSL_FLAG(int, max_rule_depth, 3, "A run caused by this many rule runs does no action");
+
 namespace touchline::automation {
 
-void AddEngineToHost(service_host::ServiceHost& host, Engine& engine,
-                     events::BatchApplyFn follow_ups, const EngineHostOptions& options) {
+EngineHostOptions EngineHostOptionsFromFlags() {
+  EngineHostOptions options;
+  options.engine.workers = absl::GetFlag(FLAGS_engine_workers);
+  options.engine.max_depth = absl::GetFlag(FLAGS_max_rule_depth);
+  options.sender.allow_private_addresses = absl::GetFlag(FLAGS_webhook_allow_private_addresses);
+  if (options.engine.workers < 1) config::Fatal("--engine_workers must be at least 1");
+  if (options.engine.max_depth < 1) config::Fatal("--max_rule_depth must be at least 1");
+  return options;
+}
+HostedEngine::HostedEngine(service_host::ServiceHost& host, const std::string& contacts_addr,
+                           RuleStore* rules, TaskStore* tasks, EndpointStore* endpoints,
+                           events::BatchApplyFn follow_ups, EngineHostOptions options)
+    : sender_(options.sender),
+      actions_(tasks, endpoints, &sender_),
+      engine_({host.pool(), rules, &actions_, &absl::Now}, options.engine),
+      customer_model_([this](pqxx::work& txn, const customers::CustomerRow* before,
+                             const customers::CustomerRow& after,
+                             const events::v1::EventEnvelope* cause) {
+        return engine_.OnCustomerChanged(txn, before, after, cause);
+      }) {
+  host.ReadCustomers(&customer_model_, contacts_addr);
   host.AddConsumer(
       {.topic = events::kTouchpointsTopic, .group = {}, .consumer = {}, .batch_size = 128},
-      [&engine, follow_ups = std::move(follow_ups)](
+      [this, follow_ups = std::move(follow_ups)](
           pqxx::work& txn, std::span<const events::v1::EventEnvelope* const> events) {
         if (absl::Status status = follow_ups(txn, events); !status.ok()) return status;
-        return engine.ApplyTouchpoints(txn, events);
+        return engine_.ApplyTouchpoints(txn, events);
       });
   host.AddConsumer(
       {.topic = events::kJourneysTopic, .group = {}, .consumer = {}, .batch_size = 128},
-      [&engine](pqxx::work& txn, std::span<const events::v1::EventEnvelope* const> events) {
-        return engine.ApplyJourneys(txn, events);
+      [this](pqxx::work& txn, std::span<const events::v1::EventEnvelope* const> events) {
+        return engine_.ApplyJourneys(txn, events);
       });
   host.AddPeriodic("inactivity deadlines", options.inactivity_interval,
-                   [&engine] { return engine.FireInactivity().status(); });
+                   [this] { return engine_.FireInactivity().status(); });
   host.AddPeriodic("schedules", options.schedule_interval,
-                   [&engine] { return engine.FireSchedules().status(); });
+                   [this] { return engine_.FireSchedules().status(); });
   pg::Pool* pool = host.pool();
-  host.AddPeriodic("finished jobs purge", options.purge_interval, [pool, options] {
-    return JobQueue::PurgeFinished(*pool, options.jobs_retention, 1000).status();
-  });
-  host.AddBackground([&engine] { engine.Start(); }, [&engine] { engine.Stop(); });
+  host.AddPeriodic("finished jobs purge", options.purge_interval,
+                   [pool, retention = options.jobs_retention] {
+                     return JobQueue::PurgeFinished(*pool, retention, 1000).status();
+                   });
+  host.AddBackground([this] { engine_.Start(); }, [this] { engine_.Stop(); });
 }
 
 }  // namespace touchline::automation

@@ -1,17 +1,20 @@
-// The engine's place on the service host (main.cc): its consumers, its periodic upkeep and its
-// workers, in one call so that main stays the service's wiring.
+// The engine's place on the service host (main.cc): the engine with what its actions need (the
+// webhook sender, the action runner), its consumers, its periodic upkeep and its workers.
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ENGINE_HOST_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ENGINE_HOST_H_
 
 #include "absl/time/time.h"
 #include "common/events/consumer.h"
 #include "common/service_host/service_host.h"
+#include "services/automation/engine/actions.h"
 #include "services/automation/engine/engine.h"
+#include "services/automation/webhooks/sender.h"
 
 namespace touchline::automation {
 
-// How often the engine's timers are looked at.
 struct EngineHostOptions {
+  EngineOptions engine;
+  WebhookSenderOptions sender;
   // Inactivity deadlines passed (Engine::FireInactivity).
   absl::Duration inactivity_interval = absl::Seconds(1);
   // Cron times passed (Engine::FireSchedules); cron has minutes, so under one.
@@ -22,13 +25,32 @@ struct EngineHostOptions {
   absl::Duration purge_interval = absl::Minutes(10);
 };
 
-// Adds to `host` (after Setup): the "touchpoints" consumer (`follow_ups`, then the engine, in
-// one transaction), the "journeys" consumer, the timers and the purge as periodic tasks, and
-// the engine's workers as a background part. The customer read model's changes reach the
-// engine through the ReadModel main gives ReadCustomers (Engine::OnCustomerChanged). `engine`
-// must outlive the host.
-void AddEngineToHost(service_host::ServiceHost& host, Engine& engine,
-                     events::BatchApplyFn follow_ups, const EngineHostOptions& options);
+// The options the flags give: --engine_workers, --max_rule_depth,
+// --webhook_allow_private_addresses (defined with the engine, for the service's main).
+// config::Fatal (exit 2, one line) for a value out of range.
+EngineHostOptions EngineHostOptionsFromFlags();
+
+// The engine on `host` (after Setup): the customer read model (ReadCustomers from
+// `contacts_addr`), whose changes start customer_changed rules; the "touchpoints" consumer
+// (`follow_ups`, then the engine, in one transaction); the "journeys" consumer; the timers and
+// the purge as periodic tasks; the workers as a background part. Must outlive the host's
+// serving (Serve); so must the stores.
+class HostedEngine {
+ public:
+  HostedEngine(service_host::ServiceHost& host, const std::string& contacts_addr, RuleStore* rules,
+               TaskStore* tasks, EndpointStore* endpoints, events::BatchApplyFn follow_ups,
+               EngineHostOptions options);
+  HostedEngine(const HostedEngine&) = delete;
+  HostedEngine& operator=(const HostedEngine&) = delete;
+
+  Engine& engine() { return engine_; }
+
+ private:
+  const WebhookSender sender_;
+  ActionRunner actions_;
+  Engine engine_;
+  const customers::ReadModel customer_model_;
+};
 
 }  // namespace touchline::automation
 

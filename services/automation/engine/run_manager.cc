@@ -62,7 +62,7 @@ absl::Status CheckId(const std::string& id, const std::string& path) {
 }  // namespace
 
 absl::StatusOr<v1::ListRuleRunsResponse> RunManager::ListRuleRuns(
-    const auth::RequestContext& caller, const v1::ListRuleRunsRequest& request) {
+    const auth::RequestContext& caller, const v1::ListRuleRunsRequest& request) const {
   TL_RETURN_IF_ERROR(auth::RequirePermission(caller, pv1::PERMISSION_ADMINISTER));
   TL_RETURN_IF_ERROR(CheckId(request.rule_id(), "rule_id"));
   if (!request.customer_id().empty())
@@ -98,7 +98,7 @@ absl::StatusOr<v1::ListRuleRunsResponse> RunManager::ListRuleRuns(
 }
 
 absl::StatusOr<v1::GetRuleRunResponse> RunManager::GetRuleRun(
-    const auth::RequestContext& caller, const v1::GetRuleRunRequest& request) {
+    const auth::RequestContext& caller, const v1::GetRuleRunRequest& request) const {
   TL_RETURN_IF_ERROR(auth::RequirePermission(caller, pv1::PERMISSION_ADMINISTER));
   TL_RETURN_IF_ERROR(CheckId(request.run_id(), "run_id"));
   v1::GetRuleRunResponse response;
@@ -108,7 +108,7 @@ absl::StatusOr<v1::GetRuleRunResponse> RunManager::GetRuleRun(
 }
 
 absl::StatusOr<v1::ListDeadLettersResponse> RunManager::ListDeadLetters(
-    const auth::RequestContext& caller, const v1::ListDeadLettersRequest& request) {
+    const auth::RequestContext& caller, const v1::ListDeadLettersRequest& request) const {
   TL_RETURN_IF_ERROR(auth::RequirePermission(caller, pv1::PERMISSION_ADMINISTER));
   if (!request.rule_id().empty()) TL_RETURN_IF_ERROR(CheckId(request.rule_id(), "rule_id"));
   TL_ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
@@ -146,7 +146,7 @@ absl::StatusOr<v1::ListDeadLettersResponse> RunManager::ListDeadLetters(
 }
 
 absl::StatusOr<v1::RedriveDeadLetterResponse> RunManager::RedriveDeadLetter(
-    const auth::RequestContext& caller, const v1::RedriveDeadLetterRequest& request) {
+    const auth::RequestContext& caller, const v1::RedriveDeadLetterRequest& request) const {
   TL_RETURN_IF_ERROR(auth::RequirePermission(caller, pv1::PERMISSION_ADMINISTER));
   TL_RETURN_IF_ERROR(CheckId(request.dead_letter_id(), "dead_letter_id"));
   v1::RedriveDeadLetterResponse response;
@@ -157,7 +157,7 @@ absl::StatusOr<v1::RedriveDeadLetterResponse> RunManager::RedriveDeadLetter(
 }
 
 absl::StatusOr<v1::DiscardDeadLetterResponse> RunManager::DiscardDeadLetter(
-    const auth::RequestContext& caller, const v1::DiscardDeadLetterRequest& request) {
+    const auth::RequestContext& caller, const v1::DiscardDeadLetterRequest& request) const {
   TL_RETURN_IF_ERROR(auth::RequirePermission(caller, pv1::PERMISSION_ADMINISTER));
   TL_RETURN_IF_ERROR(CheckId(request.dead_letter_id(), "dead_letter_id"));
   v1::DiscardDeadLetterResponse response;

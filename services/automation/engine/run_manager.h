@@ -26,20 +26,20 @@ class RunManager {
   // rule_id or customer_id that is not a UUID, a page_size out of 0..200 or a page token of
   // another query.
   absl::StatusOr<v1::ListRuleRunsResponse> ListRuleRuns(const auth::RequestContext& caller,
-                                                        const v1::ListRuleRunsRequest& request);
+                                                        const v1::ListRuleRunsRequest& request) const;
   // NOT_FOUND "run <id> not found".
   absl::StatusOr<v1::GetRuleRunResponse> GetRuleRun(const auth::RequestContext& caller,
-                                                    const v1::GetRuleRunRequest& request);
+                                                    const v1::GetRuleRunRequest& request) const;
   // The dead letters, the latest first, of one rule when rule_id is set.
   absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
-      const auth::RequestContext& caller, const v1::ListDeadLettersRequest& request);
+      const auth::RequestContext& caller, const v1::ListDeadLettersRequest& request) const;
   // The action pending again (attempts from zero); FAILED_PRECONDITION when it is no dead
   // letter any more, NOT_FOUND when there is none with the id.
   absl::StatusOr<v1::RedriveDeadLetterResponse> RedriveDeadLetter(
-      const auth::RequestContext& caller, const v1::RedriveDeadLetterRequest& request);
+      const auth::RequestContext& caller, const v1::RedriveDeadLetterRequest& request) const;
   // The action skipped and the run going on with its next action; errors as Redrive.
   absl::StatusOr<v1::DiscardDeadLetterResponse> DiscardDeadLetter(
-      const auth::RequestContext& caller, const v1::DiscardDeadLetterRequest& request);
+      const auth::RequestContext& caller, const v1::DiscardDeadLetterRequest& request) const;
 
  private:
   Engine* const engine_;
