@@ -25,10 +25,11 @@
 //    merged customer (which the touchpoints service moves whole); a task that moved on again
 //    (the survivor merged in turn) before the undo stays where it is.
 // Every write bumps the task's version (its etag) and sets update_time to `now`, and appends an
-// audit entry to the outbox in the same transaction, as the event's actor (actor_id, request id;
-// client "event <event_id>"): "task.created", "task.updated" (the fields that changed),
-// "task.cancelled", "task.reopened". Writes in the consumer's transaction do not wake the outbox
-// relay: the audit entries go out on its next poll.
+// audit entry and a task event (TaskCreated or TaskChanged, topic "tasks") to the outbox in the
+// same transaction, as the event's actor (actor_id, request id; client "event <event_id>"):
+// "task.created", "task.updated" (the fields that changed), "task.cancelled", "task.reopened".
+// Writes in the consumer's transaction do not wake the outbox relay: the entries go out on its
+// next poll.
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_TASKS_FOLLOW_UPS_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_TASKS_FOLLOW_UPS_H_
 

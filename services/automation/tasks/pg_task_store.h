@@ -32,7 +32,7 @@ bool InsertTask(pqxx::work& txn, const std::string& tenant_id, const v1::Task& t
 class PgTaskStore final : public TaskStore {
  public:
   // `pool` must outlive the store; `events_written` wakes the outbox relay after a commit
-  // that wrote events (the audit entries).
+  // that wrote events (the audit entries and task events).
   PgTaskStore(pg::Pool* pool, std::function<void()> events_written)
       : pool_(pool), events_written_(std::move(events_written)) {}
 

@@ -1,6 +1,7 @@
 // Storage of tasks (a row of `tasks`, migrations/0001_tasks.sql) and what decides who sees
 // them: the customer read model with its shares. Every method is one transaction: what a write
-// stores, its idempotency key and its audit entry commit together or not at all. Every method
+// stores, its idempotency key, its audit entry and its task event (TaskCreated, TaskChanged on
+// the "tasks" topic) commit together or not at all. Every method
 // is scoped to one tenant. Errors are absl::Status (the mapped PostgreSQL error: UNAVAILABLE,
 // DEADLINE_EXCEEDED ...); never a libpqxx exception.
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_TASKS_TASK_STORE_H_
@@ -87,9 +88,9 @@ class TaskStore {
   virtual absl::StatusOr<std::optional<auth::CustomerAttributes>> FindCustomer(
       const std::string& tenant_id, const std::string& customer_id) = 0;
 
-  // Inserts the task with its "task.created" audit entry; returns it with etag "1". A task
-  // with the same rule action (rule, version, run, action) or touchpoint as one stored is not
-  // inserted: the stored one is returned and nothing is written. With a request id the key is
+  // Inserts the task with its "task.created" audit entry and TaskCreated; returns it with etag "1".
+  // A task with the same rule action (rule, version, run, action) or touchpoint as one stored is
+  // not inserted: the stored one is returned and nothing is written. With a request id the key is
   // claimed in the same transaction: a key used before with the same fingerprint returns the
   // task the first call created, as it is now, and writes nothing; with another fingerprint (or
   // by another method) ALREADY_EXISTS with ErrorInfo reason REQUEST_ID_REUSED.
@@ -102,7 +103,8 @@ class TaskStore {
   // The tasks `query` selects, soonest due first (then by task id), at most query.limit.
   virtual absl::StatusOr<std::vector<v1::Task>> List(const TaskQuery& query) = 0;
 
-  // Applies `change` (task_change.h ApplyChange) to the task, locked, with its audit entry;
+  // Applies `change` (task_change.h ApplyChange) to the task, locked, with its audit entry and
+  // TaskChanged;
   // returns the task changed, its etag the next one. NOT_FOUND as Get; FAILED_PRECONDITION
   // when the task is not open; ABORTED when change.etag is set and is not the task's.
   // Concurrent changes of one task run one after the other, each on what the one before
