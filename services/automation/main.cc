@@ -41,11 +41,13 @@ int Main(int argc, char** argv) {
   PgTaskStore task_store(host.pool(), host.RelayWaker());
   PgEndpointStore endpoint_store(host.pool(), &box, host.RelayWaker());
   PgRuleStore rule_store(host.pool(), host.RelayWaker());
+  const EngineHostOptions engine_options = EngineHostOptionsFromFlags();
   HostedEngine hosted(host, contacts, &rule_store, &task_store, &endpoint_store,
-                      FollowUpConsumer(&absl::Now), EngineHostOptionsFromFlags());
+                      FollowUpConsumer(&absl::Now), engine_options);
   Engine* engine = &hosted.engine();
   TaskManager tasks(&task_store, &host.page_tokens(), &absl::Now);
-  EndpointManager endpoints(&endpoint_store, &host.page_tokens(), &absl::Now);
+  EndpointManager endpoints(&endpoint_store, &host.page_tokens(), &absl::Now,
+                            engine_options.sender.allow_private_addresses);
   RuleManager rules(&rule_store, &host.page_tokens(), &absl::Now,
                     [engine](const auth::RequestContext& caller, const std::string& id) {
                       return engine->CustomerValues(caller.tenant_id, id);

@@ -366,6 +366,11 @@ TEST_F(AutomationProcessTest, WebhookEndpointsAreCreatedCheckedAndTheirSecretsRo
   status = CreateEndpoint("ftp://hooks.example.com/touchline", &refused);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StrContains(status.error_message(), "endpoint.url")) << status.error_message();
+  // Started without --webhook_allow_private_addresses: the service's own neighbourhood is out
+  // of reach.
+  status = CreateEndpoint("http://127.0.0.1:8080/admin", &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "loopback")) << status.error_message();
 
   av1::RotateWebhookSecretRequest rotate;
   rotate.set_endpoint_id(endpoint.endpoint_id());

@@ -1,5 +1,9 @@
 #include "services/automation/endpoints/endpoint_manager.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -9,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/scope.h"
@@ -18,6 +23,7 @@
 #include "common/status/macros.h"
 #include "common/validation/field_checker.h"
 #include "nlohmann/json.hpp"
+#include "services/automation/webhooks/address_policy.h"
 #include "services/automation/webhooks/signing.h"
 
 namespace touchline::automation {
@@ -108,11 +114,44 @@ std::optional<std::string> UrlProblem(std::string_view url) {
   return AuthorityProblem(rest.substr(0, rest.find_first_of("/?#")));
 }
 
+// Why the host of `url` (checked by UrlProblem) is not one webhooks may reach: localhost, or an
+// IP address ForbiddenAddressReason refuses; nullopt otherwise. Names are resolved only when a
+// webhook is sent (the sender checks the addresses then).
+std::optional<std::string> PrivateHostProblem(std::string_view url) {
+  std::string_view rest = url.substr(url.find("://") + 3);
+  std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (const size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  const std::string name = Lower(host);
+  if (name == "localhost" || absl::EndsWith(name, ".localhost")) {
+    return absl::StrCat("must not point at a loopback address (", name,
+                        "): webhooks reach public addresses only");
+  }
+  sockaddr_storage storage{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (inet_pton(AF_INET, name.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+  } else if (inet_pton(AF_INET6, name.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+  } else {
+    return std::nullopt;
+  }
+  const std::optional<std::string> reason =
+      ForbiddenAddressReason(*reinterpret_cast<const sockaddr*>(&storage));
+  if (!reason.has_value()) return std::nullopt;
+  return absl::StrCat("must not point at a ", *reason, " address (", name,
+                      "): webhooks reach public addresses only");
+}
+
 // Checks the settings of `endpoint` that `fields` name (each path "endpoint.<field>") and
 // fills in their defaults: display_name and url trimmed; 0 attempts or rate, or no timeout,
 // the defaults; the timeout in whole milliseconds.
 void CheckSettings(v1::WebhookEndpoint& endpoint, const std::vector<std::string>& fields,
-                   validation::FieldChecker& checker) {
+                   bool allow_private_addresses, validation::FieldChecker& checker) {
   const auto named = [&](std::string_view field) {
     return std::find(fields.begin(), fields.end(), field) != fields.end();
   };
@@ -126,6 +165,9 @@ void CheckSettings(v1::WebhookEndpoint& endpoint, const std::vector<std::string>
       checker.NoWhiteSpace(endpoint.url(), "endpoint.url")) {
     if (const std::optional<std::string> problem = UrlProblem(endpoint.url())) {
       checker.Add("endpoint.url", *problem);
+    } else if (const std::optional<std::string> host = PrivateHostProblem(endpoint.url());
+               host.has_value() && !allow_private_addresses) {
+      checker.Add("endpoint.url", *host);
     }
   }
   if (named("max_attempts")) {
@@ -181,7 +223,8 @@ absl::StatusOr<v1::CreateWebhookEndpointResponse> EndpointManager::CreateWebhook
   if (request.endpoint().has_timeout()) *endpoint.mutable_timeout() = request.endpoint().timeout();
   status::FieldViolations violations;
   validation::FieldChecker checker(violations);
-  CheckSettings(endpoint, {std::begin(kSettings), std::end(kSettings)}, checker);
+  CheckSettings(endpoint, {std::begin(kSettings), std::end(kSettings)}, allow_private_addresses_,
+                checker);
   if (const std::optional<std::string> problem =
           idempotency::RequestIdProblem(request.request_id())) {
     checker.Add("request_id", *problem);
@@ -275,7 +318,7 @@ absl::StatusOr<v1::UpdateWebhookEndpointResponse> EndpointManager::UpdateWebhook
                         .endpoint = request.endpoint(),
                         .fields = std::move(fields),
                         .etag = request.endpoint().etag()};
-  CheckSettings(update.endpoint, update.fields, checker);
+  CheckSettings(update.endpoint, update.fields, allow_private_addresses_, checker);
   TL_RETURN_IF_ERROR(violations.ToStatus());
   update.endpoint.set_endpoint_id(Lower(update.endpoint.endpoint_id()));
   update.context = NewWriteContext(caller);

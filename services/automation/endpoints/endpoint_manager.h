@@ -33,10 +33,16 @@ inline constexpr absl::Duration kMaxSecretOverlap = absl::Hours(24 * 7);
 // Thread-safe.
 class EndpointManager {
  public:
-  // Not owned; must outlive the manager. `clock` is now: the time of writes.
+  // Not owned; must outlive the manager. `clock` is now: the time of writes. Without
+  // `allow_private_addresses` (--webhook_allow_private_addresses) a URL whose host is
+  // localhost or a loopback, private, link-local or otherwise non-public IP address is
+  // refused; a name that resolves to one is refused by the sender when it delivers.
   EndpointManager(EndpointStore* store, const paging::PageTokens* page_tokens,
-                  std::function<absl::Time()> clock)
-      : store_(store), page_tokens_(page_tokens), clock_(std::move(clock)) {}
+                  std::function<absl::Time()> clock, bool allow_private_addresses = false)
+      : store_(store),
+        page_tokens_(page_tokens),
+        clock_(std::move(clock)),
+        allow_private_addresses_(allow_private_addresses) {}
 
   absl::StatusOr<v1::CreateWebhookEndpointResponse> CreateWebhookEndpoint(
       const auth::RequestContext& caller, const v1::CreateWebhookEndpointRequest& request) const;
@@ -58,6 +64,7 @@ class EndpointManager {
   EndpointStore* const store_;
   const paging::PageTokens* const page_tokens_;
   const std::function<absl::Time()> clock_;
+  const bool allow_private_addresses_;
 };
 
 }  // namespace touchline::automation

@@ -224,13 +224,34 @@ TEST_F(EndpointManagerTest, TheUrlIsHttpOrHttpsWithAHost) {
   }
   for (const std::string& good :
        {std::string("HTTPS://ERP.example.cn:8443/hooks?tenant=acme#x"),
-        std::string("http://10.0.0.7/hooks"), std::string("http://[2001:db8::1]:8080/h"),
+        std::string("http://203.0.113.7/hooks"), std::string("http://[2001:db8::1]:8080/h"),
         std::string("https://xn--fiq228c.cn"), std::string("  https://erp.example.cn/a  "),
         "https://erp.example.cn/" + Repeat("a", 2048 - 23)}) {
     absl::StatusOr<v1::CreateWebhookEndpointResponse> created =
         manager_.CreateWebhookEndpoint(Admin(), CreateRequest("x", good));
     EXPECT_TRUE(created.ok()) << "'" << good << "': " << created.status();
   }
+}
+
+TEST_F(EndpointManagerTest, PrivateAndLoopbackHostsAreRefusedUnlessTheDeploymentAllowsThem) {
+  for (const std::string& host :
+       {std::string("http://127.0.0.1:8080/h"), std::string("http://localhost/h"),
+        std::string("http://api.LOCALHOST/h"), std::string("http://10.0.0.7/hooks"),
+        std::string("https://192.168.1.20/"), std::string("http://169.254.169.254/latest"),
+        std::string("http://[::1]:9000/"), std::string("http://[fd00::5]/"),
+        std::string("http://[::ffff:10.1.2.3]/"), std::string("http://0.0.0.0/")}) {
+    const absl::Status status =
+        manager_.CreateWebhookEndpoint(Admin(), CreateRequest("x", host)).status();
+    EXPECT_THAT(Fields(status), ElementsAre("endpoint.url")) << "'" << host << "'";
+    EXPECT_THAT(status.message(), HasSubstr("public addresses only")) << host;
+    EndpointManager allowing(
+        &store_, &tokens_, [this] { return now_; },
+        /*allow_private_addresses=*/true);
+    EXPECT_TRUE(allowing.CreateWebhookEndpoint(Admin(), CreateRequest("x", host)).ok()) << host;
+  }
+  // A name is resolved only when a webhook goes out (the sender checks the address then).
+  EXPECT_TRUE(
+      manager_.CreateWebhookEndpoint(Admin(), CreateRequest("x", "https://erp.internal/")).ok());
 }
 
 TEST_F(EndpointManagerTest, EveryCallNeedsAdminister) {

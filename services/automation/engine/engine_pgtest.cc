@@ -155,7 +155,9 @@ class EngineTest : public ::testing::Test {
 
   // A webhook endpoint at the receiver's `path`; the receiver verifies with its secret.
   std::string Endpoint(const std::string& path = "/hook", int max_attempts = 3) {
-    EndpointManager manager(endpoints_.get(), &*tokens_, [this] { return now_; });
+    EndpointManager manager(
+        endpoints_.get(), &*tokens_, [this] { return now_; },
+        /*allow_private_addresses=*/true);
     v1::CreateWebhookEndpointRequest request;
     request.mutable_endpoint()->set_display_name(absl::StrCat("ERP ", path));
     request.mutable_endpoint()->set_url(receiver_.Url(path));
