@@ -1,9 +1,11 @@
 #include "services/automation/engine/engine.h"
 
 #include <algorithm>
+#include <map>
 #include <pqxx/binarystring>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/events/consumer.h"
 #include "common/ids/ids.h"
@@ -229,17 +231,34 @@ absl::Status Engine::StartRuns(pqxx::work& txn, const std::string& tenant_id,
 
 absl::Status Engine::ApplyTouchpoints(pqxx::work& txn,
                                       std::span<const events::v1::EventEnvelope* const> events) {
+  // Per tenant and customer: the latest touch and the latest inbound touch (-1: none).
+  std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>> touched;
   for (const events::v1::EventEnvelope* event : events) {
     absl::StatusOr<std::vector<TriggerFact>> facts = TouchpointFacts(*event);
     if (!facts.ok()) return facts.status();
     for (const TriggerFact& fact : *facts) {
       if (!ids::IsUuid(fact.customer_id)) continue;
-      txn.exec_params(engine_sql::kTouch, event->tenant_id(), fact.customer_id,
-                      absl::ToUnixMicros(fact.occur_time), fact.inbound);
+      auto [it, added] = touched[event->tenant_id()].try_emplace(
+          absl::AsciiStrToLower(fact.customer_id), std::make_pair(int64_t{-1}, int64_t{-1}));
+      const int64_t micros = absl::ToUnixMicros(fact.occur_time);
+      it->second.first = std::max(it->second.first, micros);
+      if (fact.inbound) it->second.second = std::max(it->second.second, micros);
       if (absl::Status status = StartRuns(txn, event->tenant_id(), fact); !status.ok()) {
         return status;
       }
     }
+  }
+  for (const auto& [tenant_id, customers] : touched) {
+    std::vector<std::string> ids;
+    std::string touches = "{";
+    std::string inbound = "{";
+    for (const auto& [customer_id, times] : customers) {
+      absl::StrAppend(&touches, ids.empty() ? "" : ",", times.first);
+      absl::StrAppend(&inbound, ids.empty() ? "" : ",", times.second);
+      ids.push_back(customer_id);
+    }
+    txn.exec_params(engine_sql::kTouch, tenant_id, pg::TextArrayLiteral(ids), touches + "}",
+                    inbound + "}");
   }
   return absl::OkStatus();
 }
@@ -447,24 +466,20 @@ absl::Status Engine::RunPending(const Job& job) {
   const bool misfired = (due >= runnable->paused_time && due < runnable->resume_time) ||
                         now - due > options_.misfire_grace;
   const std::string& customer_id = pending.trigger().customer_id();
-  bool unknown_customer = false;
-  const absl::Status status = parts_.pool->Transact([&](pqxx::work& txn) -> absl::Status {
+  // The run and the end of the job's claim commit together.
+  return parts_.pool->Transact([&](pqxx::work& txn) -> absl::Status {
     txn.exec_params(engine_sql::kLockCustomerRule, job.tenant_id, pending.rule_id(), customer_id);
-    const pqxx::result existing =
-        txn.exec_params(engine_sql::kSelectRunByCause, job.tenant_id, pending.rule_id(),
-                        pending.rule_version(), pending.cause());
     v1::RuleRun run;
-    if (!existing.empty()) {
-      // Recorded by an earlier claim of this job: its first action's job is there too.
-      return absl::OkStatus();
-    }
     const std::optional<customers::CustomerRow> customer =
         customers::FindCustomer(txn, job.tenant_id, customer_id);
-    if (!customer.has_value()) {
-      unknown_customer = true;
-      return absl::OkStatus();
+    if (!customer.has_value() && job.attempts < 10) {
+      // Not in the read model yet (its event is on the way).
+      return JobQueue::Retry(txn, job, now + absl::Seconds(job.attempts),
+                             "the customer is not known yet", now);
     }
-    if (customer->state != contacts::v1::CUSTOMER_STATE_ACTIVE) return absl::OkStatus();
+    if (!customer.has_value() || customer->state != contacts::v1::CUSTOMER_STATE_ACTIVE) {
+      return JobQueue::Complete(txn, job, now);
+    }
     if (rule->trigger().has_inactivity()) {
       // Pushed back by a touchpoint since it fell due: the customer was not inactive.
       const pqxx::result activity =
@@ -473,7 +488,7 @@ absl::Status Engine::RunPending(const Job& job) {
       if (activity.empty() || absl::FromUnixMicros(activity[0][0].as<int64_t>()) +
                                       DurationOf(rule->trigger().inactivity().after()) !=
                                   deadline) {
-        return absl::OkStatus();
+        return JobQueue::Complete(txn, job, now);
       }
     }
     const FieldValues values = RunValues(pending.trigger(), *customer);
@@ -526,11 +541,13 @@ absl::Status Engine::RunPending(const Job& job) {
       run.set_state(StateOf(run));
     }
     if (run.state() != v1::RUN_STATE_RUNNING) *run.mutable_finish_time() = ToProtoTime(now);
-    txn.exec_params(engine_sql::kInsertRun, job.tenant_id, run.run_id(), run.rule_id(),
-                    run.rule_version(), pending.cause(), customer_id, static_cast<int>(run.state()),
-                    run.matched(), misfired && run.state() != v1::RUN_STATE_SKIPPED,
-                    pqxx::binarystring(run.SerializeAsString()), absl::ToUnixMicros(now));
-    if (run.state() == v1::RUN_STATE_RUNNING) {
+    const pqxx::result inserted = txn.exec_params(
+        engine_sql::kInsertRun, job.tenant_id, run.run_id(), run.rule_id(), run.rule_version(),
+        pending.cause(), customer_id, static_cast<int>(run.state()), run.matched(),
+        misfired && run.state() != v1::RUN_STATE_SKIPPED,
+        pqxx::binarystring(run.SerializeAsString()), absl::ToUnixMicros(now));
+    // No row: an earlier claim of this job recorded the run, and its first action's job with it.
+    if (!inserted.empty() && run.state() == v1::RUN_STATE_RUNNING) {
       internal::PendingAction next;
       next.set_run_id(run.run_id());
       next.set_index(0);
@@ -545,14 +562,8 @@ absl::Status Engine::RunPending(const Job& job) {
                             now);
       if (!enqueued.ok()) return enqueued.status();
     }
-    return absl::OkStatus();
+    return JobQueue::Complete(txn, job, now);
   });
-  if (!status.ok()) return status;
-  if (unknown_customer && job.attempts < 10) {
-    // Not in the read model yet (its event is on the way).
-    return jobs_.Retry(job, now + absl::Seconds(job.attempts), "the customer is not known yet");
-  }
-  return jobs_.Complete(job);
 }
 
 absl::Status Engine::RunAction(const Job& job) {
@@ -607,22 +618,10 @@ absl::Status Engine::RunAction(const Job& job) {
                                    .attempts = entry->attempts(),
                                    .now = now});
   }
-  if (absl::Status status = RecordOutcome(job, outcome); !status.ok()) return status;
-  switch (outcome.kind) {
-    case ActionOutcome::Kind::kDone:
-    case ActionOutcome::Kind::kSkipped:
-      return jobs_.Complete(job);
-    case ActionOutcome::Kind::kRetry:
-      return jobs_.Retry(job, outcome.retry_at, outcome.error);
-    case ActionOutcome::Kind::kWait:
-      return jobs_.Retry(job, outcome.retry_at, "waiting for the endpoint's rate limit");
-    case ActionOutcome::Kind::kFailed:
-      return jobs_.DeadLetter(job, outcome.error);
-  }
-  return absl::OkStatus();
+  return RecordOutcome(job, outcome, /*end_claim=*/true);
 }
 
-absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome) {
+absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome, bool end_claim) {
   internal::PendingAction pending;
   pending.ParseFromString(job.payload);
   const absl::Time now = Micros(parts_.clock());
@@ -702,6 +701,19 @@ absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome)
                              .due_time = due},
                             now);
       if (!enqueued.ok()) return enqueued.status();
+    }
+    if (!end_claim) return absl::OkStatus();
+    switch (outcome.kind) {
+      case ActionOutcome::Kind::kDone:
+      case ActionOutcome::Kind::kSkipped:
+        return JobQueue::Complete(txn, job, now);
+      case ActionOutcome::Kind::kRetry:
+        return JobQueue::Retry(txn, job, outcome.retry_at, outcome.error, now);
+      case ActionOutcome::Kind::kWait:
+        return JobQueue::Retry(txn, job, outcome.retry_at, "waiting for the endpoint's rate limit",
+                               now);
+      case ActionOutcome::Kind::kFailed:
+        return JobQueue::DeadLetter(txn, job, outcome.error, now);
     }
     return absl::OkStatus();
   });
@@ -805,7 +817,9 @@ absl::StatusOr<v1::RuleRun> Engine::Discard(const std::string& tenant_id,
   ActionOutcome skipped;
   skipped.kind = ActionOutcome::Kind::kSkipped;
   skipped.result = "dead letter discarded";
-  if (absl::Status status = RecordOutcome(*job, skipped); !status.ok()) return status;
+  if (absl::Status status = RecordOutcome(*job, skipped, /*end_claim=*/false); !status.ok()) {
+    return status;
+  }
   return GetRun(tenant_id, letter->run_id());
 }
 

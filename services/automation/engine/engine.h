@@ -157,8 +157,9 @@ class Engine {
   absl::Status RunAction(const Job& job);
   absl::Status FireInactivity(const RunnableRule& rule, absl::Time now, int* fired);
   absl::Status FireSchedule(const RunnableRule& rule, absl::Time now, int* fired);
-  // Records `outcome` of the action `job` ran in its run, with the next step's job.
-  absl::Status RecordOutcome(const Job& job, const ActionOutcome& outcome);
+  // Records `outcome` of the action `job` ran in its run, with the next step's job and, with
+  // `end_claim`, the end of the job's claim the outcome calls for, in one transaction.
+  absl::Status RecordOutcome(const Job& job, const ActionOutcome& outcome, bool end_claim);
   void WorkerLoop();
 
   const EngineParts parts_;

@@ -10,12 +10,15 @@ namespace touchline::automation::engine_sql {
 
 // clang-format off
 
-// Customer $2 of tenant $1 had a touchpoint at $3 (inbound when $4): its inactivity deadlines
-// move forward, never back.
+// Customers $2 (text[] of distinct UUIDs) of tenant $1 had touchpoints, the latest at $3
+// (bigint[] of Unix micros), the latest inbound at $4 (-1: none): their inactivity deadlines
+// move forward, never back. One statement for a consumer's whole batch.
 inline constexpr char kTouch[] =
     "INSERT INTO customer_activity AS a (tenant_id, customer_id, last_touch_time, "
-    "last_inbound_time) VALUES ($1, $2::uuid, " TL_PG_MICROS(3) ", CASE WHEN $4 THEN "
-    TL_PG_MICROS(3) " END) ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
+    "last_inbound_time) SELECT $1, t.customer_id::uuid, timestamptz 'epoch' + t.touch * "
+    "interval '1 microsecond', timestamptz 'epoch' + nullif(t.inbound, -1) * "
+    "interval '1 microsecond' FROM unnest($2::text[], $3::bigint[], $4::bigint[]) "
+    "AS t(customer_id, touch, inbound) ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
     "last_touch_time = greatest(a.last_touch_time, excluded.last_touch_time), "
     "last_inbound_time = greatest(a.last_inbound_time, excluded.last_inbound_time)";
 
@@ -72,11 +75,6 @@ inline constexpr char kSelectActiveCustomers[] =
 inline constexpr char kLockCustomerRule[] =
     "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))";
 
-// The run of rule $2 version $3 for cause $4 of tenant $1: its id and body.
-inline constexpr char kSelectRunByCause[] =
-    "SELECT run_id::text, body FROM rule_runs WHERE tenant_id = $1 AND rule_id = $2::uuid AND "
-    "rule_version = $3 AND cause = $4";
-
 // Whether customer $3 has a run of rule $2 (any version) of tenant $1 created at or after $4
 // that matched ($5 false) or that ran for misfired timers ($5 true).
 inline constexpr char kRecentRun[] =
@@ -85,11 +83,12 @@ inline constexpr char kRecentRun[] =
     "(CASE WHEN $5 THEN misfire ELSE matched END) LIMIT 1";
 
 // Inserts run $2 of tenant $1: rule $3 version $4, cause $5, customer $6, state $7, matched $8,
-// misfire $9, body $10, created $11.
+// misfire $9, body $10, created $11; no row when the rule version has a run of the cause.
 inline constexpr char kInsertRun[] =
     "INSERT INTO rule_runs (tenant_id, run_id, rule_id, rule_version, cause, customer_id, state, "
     "matched, misfire, body, create_time, update_time) VALUES ($1, $2::uuid, $3::uuid, $4, $5, "
-    "$6::uuid, $7, $8, $9, $10, " TL_PG_MICROS(11) ", " TL_PG_MICROS(11) ")";
+    "$6::uuid, $7, $8, $9, $10, " TL_PG_MICROS(11) ", " TL_PG_MICROS(11) ") "
+    "ON CONFLICT ON CONSTRAINT rule_runs_once DO NOTHING RETURNING run_id";
 
 // Run $2 of tenant $1, locked for its action's outcome: its body.
 inline constexpr char kLockRun[] =

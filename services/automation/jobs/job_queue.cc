@@ -142,31 +142,45 @@ absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& worker_id, i
 }
 
 template <typename... Args>
-absl::Status JobQueue::EndClaim(const Job& job, const char* statement, const Args&... args) {
-  return pool_->Transact([&](pqxx::work& txn) {
-    const pqxx::result ended = txn.exec_params(statement, job.tenant_id, job.job_id, job.claimed_by,
-                                               job.attempts, args...);
-    if (!ended.empty()) return absl::OkStatus();
-    const pqxx::result stored = txn.exec_params(sql::kSelectJob, job.tenant_id, job.job_id);
-    if (stored.empty()) return NotFound(job.tenant_id, job.job_id);
-    const Job now = JobFromRow(stored[0]);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", job.job_id, " is no longer claimed by ", job.claimed_by, " (attempt ", job.attempts,
-        "): it is ", now.state, ", attempt ", now.attempts, " by ", now.claimed_by));
-  });
+absl::Status JobQueue::EndClaim(pqxx::work& txn, const Job& job, const char* statement,
+                                const Args&... args) {
+  const pqxx::result ended =
+      txn.exec_params(statement, job.tenant_id, job.job_id, job.claimed_by, job.attempts, args...);
+  if (!ended.empty()) return absl::OkStatus();
+  const pqxx::result stored = txn.exec_params(sql::kSelectJob, job.tenant_id, job.job_id);
+  if (stored.empty()) return NotFound(job.tenant_id, job.job_id);
+  const Job now = JobFromRow(stored[0]);
+  return absl::FailedPreconditionError(absl::StrCat(
+      "job ", job.job_id, " is no longer claimed by ", job.claimed_by, " (attempt ", job.attempts,
+      "): it is ", now.state, ", attempt ", now.attempts, " by ", now.claimed_by));
+}
+
+absl::Status JobQueue::Complete(pqxx::work& txn, const Job& job, absl::Time now) {
+  return EndClaim(txn, job, sql::kFinishClaim, "done", "", absl::ToUnixMicros(now));
+}
+
+absl::Status JobQueue::Retry(pqxx::work& txn, const Job& job, absl::Time next_due,
+                             std::string_view error, absl::Time now) {
+  return EndClaim(txn, job, sql::kRetryClaim, absl::ToUnixMicros(next_due), std::string(error),
+                  absl::ToUnixMicros(now));
+}
+
+absl::Status JobQueue::DeadLetter(pqxx::work& txn, const Job& job, std::string_view error,
+                                  absl::Time now) {
+  return EndClaim(txn, job, sql::kFinishClaim, "dead", std::string(error), absl::ToUnixMicros(now));
 }
 
 absl::Status JobQueue::Complete(const Job& job) {
-  return EndClaim(job, sql::kFinishClaim, "done", "", absl::ToUnixMicros(clock_()));
+  return pool_->Transact([&](pqxx::work& txn) { return Complete(txn, job, clock_()); });
 }
 
 absl::Status JobQueue::Retry(const Job& job, absl::Time next_due, std::string_view error) {
-  return EndClaim(job, sql::kRetryClaim, absl::ToUnixMicros(next_due), std::string(error),
-                  absl::ToUnixMicros(clock_()));
+  return pool_->Transact(
+      [&](pqxx::work& txn) { return Retry(txn, job, next_due, error, clock_()); });
 }
 
 absl::Status JobQueue::DeadLetter(const Job& job, std::string_view error) {
-  return EndClaim(job, sql::kFinishClaim, "dead", std::string(error), absl::ToUnixMicros(clock_()));
+  return pool_->Transact([&](pqxx::work& txn) { return DeadLetter(txn, job, error, clock_()); });
 }
 
 absl::StatusOr<Job> JobQueue::Get(const std::string& tenant_id, const std::string& job_id) {

@@ -126,6 +126,16 @@ class JobQueue {
   // The job failed for good: dead (a dead letter), `error` kept as its last error.
   absl::Status DeadLetter(const Job& job, std::string_view error);
 
+  // The same three in the caller's transaction, with the writes of the step the job ran, at
+  // the caller's `now`: the step and the end of its claim commit together. A claim another
+  // worker has taken is FAILED_PRECONDITION, and the caller must then roll its transaction
+  // back. A PostgreSQL failure is thrown, as by any statement in `txn`.
+  static absl::Status Complete(pqxx::work& txn, const Job& job, absl::Time now);
+  static absl::Status Retry(pqxx::work& txn, const Job& job, absl::Time next_due,
+                            std::string_view error, absl::Time now);
+  static absl::Status DeadLetter(pqxx::work& txn, const Job& job, std::string_view error,
+                                 absl::Time now);
+
   // Job `job_id` of `tenant_id`; NOT_FOUND if it is not stored.
   absl::StatusOr<Job> Get(const std::string& tenant_id, const std::string& job_id);
   // The job of `key`; NOT_FOUND if there is none.
@@ -153,10 +163,11 @@ class JobQueue {
                                                int batch_size);
 
  private:
-  // Ends the claim `job` names with `sql` (jobs_sql::kFinishClaim or kRetryClaim) and its
-  // parameters after the claim's four.
+  // Ends, in `txn`, the claim `job` names with `sql` (jobs_sql::kFinishClaim or kRetryClaim)
+  // and its parameters after the claim's four.
   template <typename... Args>
-  absl::Status EndClaim(const Job& job, const char* sql, const Args&... args);
+  static absl::Status EndClaim(pqxx::work& txn, const Job& job, const char* sql,
+                               const Args&... args);
   // A dead job of `key` changed by `sql` (kRedrive or kDiscard) at now.
   absl::StatusOr<Job> ChangeDead(const std::string& tenant_id, const std::string& key,
                                  const char* sql);
