@@ -149,7 +149,9 @@ class AutomationBench {
   // A webhook endpoint at `url` taking up to `per_second` requests a second; its id, and its
   // signing secret in `*secret`.
   std::string Endpoint(const std::string& url, int per_second, std::string* secret) {
-    automation::EndpointManager manager(endpoints_.get(), &*tokens_, [this] { return Now(); });
+    // The receiver is on loopback: allowed as --webhook_allow_private_addresses allows it.
+    automation::EndpointManager manager(endpoints_.get(), &*tokens_, [this] { return Now(); },
+                                        /*allow_private_addresses=*/true);
     automation::v1::CreateWebhookEndpointRequest request;
     request.mutable_endpoint()->set_display_name("bench receiver");
     request.mutable_endpoint()->set_url(url);
