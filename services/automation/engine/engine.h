@@ -53,8 +53,10 @@ struct EngineOptions {
   int workers = 4;
   // A run caused by this many runs before it runs no action (RuleRun.depth).
   int max_depth = 3;
-  // A timer that starts more than this after it fell due misfired (the service was down).
-  absl::Duration misfire_grace = absl::Minutes(1);
+  // A timer that starts more than this after it fell due misfired: the service was down (or
+  // so far behind that it could not act), and the rule's misfire policy decides. Long enough
+  // that a busy engine's backlog is not taken for an outage.
+  absl::Duration misfire_grace = absl::Minutes(15);
   // How stale the engine's copy of the runnable rules may be.
   absl::Duration rules_max_age = absl::Seconds(1);
   // Jobs a worker claims at once, and for how long.

@@ -522,6 +522,65 @@ TEST_F(EngineTest, AWorkerThatDiesMidRunLosesItsClaimAndTheActionHappensOnce) {
   EXPECT_THAT(receiver_.received(), SizeIs(1));
 }
 
+TEST_F(EngineTest, TimersThatFellDueWhileDownRunOnceOrAreSkippedByPolicy) {
+  v1::Rule run_once = TouchpointRule("投诉");
+  run_once.set_display_name("一小时后回访");
+  run_once.mutable_trigger()->mutable_delay()->set_seconds(3600);
+  AddTask(run_once, "follow_up", "回访：{{touchpoint.summary}}");
+  v1::Rule skip = run_once;
+  skip.set_display_name("一小时后回访（错过不补）");
+  skip.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+  const v1::Rule once_rule = Publish(run_once);
+  const v1::Rule skip_rule = Publish(skip);
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000101", "投诉一"));
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000102", "投诉二"));
+  // Down for a day: both delays fell due long ago when the workers come back.
+  now_ += absl::Hours(24);
+  Drain();
+  std::vector<v1::RuleRun> once = Runs(once_rule.rule_id());
+  ASSERT_THAT(once, SizeIs(2));
+  int ran = 0;
+  for (const v1::RuleRun& run : once) ran += run.state() == v1::RUN_STATE_SUCCEEDED ? 1 : 0;
+  EXPECT_EQ(ran, 1) << "one run per customer however many fell due";
+  for (const v1::RuleRun& run : Runs(skip_rule.rule_id())) {
+    EXPECT_EQ(run.state(), v1::RUN_STATE_SKIPPED);
+  }
+  EXPECT_THAT(Tasks(), SizeIs(1));
+
+  // On time, the same rule runs as usual.
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000103", "投诉三"));
+  now_ += absl::Minutes(61);
+  Drain();
+  EXPECT_THAT(Tasks(), SizeIs(3));
+}
+
+TEST_F(EngineTest, APausedRuleStartsNothingAndItsTimersFollowTheMisfirePolicyOnResume) {
+  v1::Rule rule = TouchpointRule("投诉");
+  rule.mutable_trigger()->mutable_delay()->set_seconds(600);
+  rule.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+  AddTask(rule, "follow_up", "跟进");
+  const v1::Rule published = Publish(rule);
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000111", "投诉"));
+  v1::PauseRuleRequest pause;
+  pause.set_rule_id(published.rule_id());
+  ASSERT_TRUE(rule_manager_->PauseRule(testing::Admin(kTenant), pause).ok());
+  // While paused: a new event starts nothing; the delayed run falls due and waits.
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000112", "投诉"));
+  now_ += absl::Minutes(11);
+  Drain();
+  EXPECT_THAT(Runs(published.rule_id()), SizeIs(0));
+  now_ += absl::Minutes(1);
+  v1::ResumeRuleRequest resume;
+  resume.set_rule_id(published.rule_id());
+  ASSERT_TRUE(rule_manager_->ResumeRule(testing::Admin(kTenant), resume).ok());
+  now_ += absl::Seconds(11);  // the waiting run is tried again every 10 s
+  Drain();
+  const std::vector<v1::RuleRun> runs = Runs(published.rule_id());
+  ASSERT_THAT(runs, SizeIs(1));
+  EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SKIPPED);
+  EXPECT_THAT(Tasks(), SizeIs(0));
+}
+
 TEST_F(EngineTest, ScheduleFiresOncePerCronTimeForTheCustomersItSelects) {
   v1::Rule rule;
   rule.set_display_name("每天早上九点提醒 VIP");
