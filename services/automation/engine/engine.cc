@@ -76,18 +76,17 @@ v1::RunState StateOf(const v1::RuleRun& run) {
   return pending ? v1::RUN_STATE_RUNNING : v1::RUN_STATE_SUCCEEDED;
 }
 
-// Whether sequence `action` of `run` is to be left before its next step: the customer replied
-// (an inbound touchpoint after the run began) or reached the exit lifecycle status.
-absl::StatusOr<std::string> SequenceExit(pqxx::work& txn, const std::string& tenant_id,
-                                         const v1::RuleRun& run,
-                                         const v1::StartSequenceAction& sequence) {
+// Why the customer of `run` leaves `sequence` before its next step: it replied (an inbound
+// touchpoint after the run began) or reached the exit lifecycle status; "" when it stays.
+std::string SequenceExit(pqxx::transaction_base& txn, const std::string& tenant_id,
+                         const v1::RuleRun& run, const v1::StartSequenceAction& sequence) {
   const std::string& customer_id = run.trigger().customer_id();
   if (sequence.exit_on_reply()) {
     const pqxx::result activity =
         txn.exec_params(engine_sql::kSelectActivity, tenant_id, customer_id);
     if (!activity.empty() && !activity[0][1].is_null() &&
         absl::FromUnixMicros(activity[0][1].as<int64_t>()) > FromProtoTime(run.create_time())) {
-      return std::string("the customer replied");
+      return "the customer replied";
     }
   }
   if (!sequence.exit_on_lifecycle_status().empty()) {
@@ -98,7 +97,7 @@ absl::StatusOr<std::string> SequenceExit(pqxx::work& txn, const std::string& ten
       return absl::StrCat("the customer became ", sequence.exit_on_lifecycle_status());
     }
   }
-  return std::string();
+  return "";
 }
 
 // Enqueues in `txn` the run of `rule` for `fact`, due at `due`: one job per rule version and
@@ -590,11 +589,8 @@ absl::Status Engine::RunAction(const Job& job) {
   ActionOutcome outcome;
   std::string left;
   if (pending.step() >= 0) {
-    absl::Status checked = parts_.pool->Transact([&](pqxx::work& txn) -> absl::Status {
-      absl::StatusOr<std::string> exit =
-          SequenceExit(txn, job.tenant_id, *run, top.start_sequence());
-      if (!exit.ok()) return exit.status();
-      left = *std::move(exit);
+    absl::Status checked = parts_.pool->Query([&](pqxx::nontransaction& txn) {
+      left = SequenceExit(txn, job.tenant_id, *run, top.start_sequence());
       return absl::OkStatus();
     });
     if (!checked.ok()) return checked;
