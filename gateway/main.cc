@@ -70,7 +70,6 @@ ABSL_FLAG(std::string, rate_limit_per_api_key, "",
           "for none");
 ABSL_FLAG(std::string, rate_limit_per_partner, "",
           "Requests per partner organisation (all its users and keys), as above");
-ABSL_FLAG(int, redis_pool_size, 32, "Redis connections (cache, rate limits, events)");
 
 namespace touchline::gateway {
 namespace {

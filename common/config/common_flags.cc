@@ -15,6 +15,10 @@ ABSL_FLAG(std::string, metrics_address, "127.0.0.1:0",
 ABSL_FLAG(std::string, pg_dsn, "", "libpq connection string of the service's database.");
 ABSL_FLAG(int, pg_pool_size, 16, "Database connections kept open.");
 ABSL_FLAG(std::string, redis_addr, "127.0.0.1:6379", "host:port of Redis.");
+ABSL_FLAG(int, redis_pool_size, 32,
+          "Redis connections open at once: every stream consumer holds one while it waits for "
+          "entries, so keep it above their number (the gateway's cache and rate limits use "
+          "them too).");
 ABSL_FLAG(int, worker_threads, 32, "Threads running request handlers.");
 ABSL_FLAG(int, max_queued_calls, 4096,
           "Requests waiting for a worker before new ones get RESOURCE_EXHAUSTED.");
@@ -65,6 +69,7 @@ absl::Status ValidateCommonFlags() {
   }
   for (const absl::Status& status :
        {AtLeastOne("pg_pool_size", absl::GetFlag(FLAGS_pg_pool_size)),
+        AtLeastOne("redis_pool_size", absl::GetFlag(FLAGS_redis_pool_size)),
         AtLeastOne("worker_threads", absl::GetFlag(FLAGS_worker_threads)),
         AtLeastOne("max_queued_calls", absl::GetFlag(FLAGS_max_queued_calls))}) {
     if (!status.ok()) return status;

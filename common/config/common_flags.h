@@ -18,6 +18,7 @@ ABSL_DECLARE_FLAG(std::string, metrics_address);
 ABSL_DECLARE_FLAG(std::string, pg_dsn);
 // Database connections kept open.
 ABSL_DECLARE_FLAG(int, pg_pool_size);
+ABSL_DECLARE_FLAG(int, redis_pool_size);
 // host:port of Redis.
 ABSL_DECLARE_FLAG(std::string, redis_addr);
 // Threads running request handlers (blocking database work).
@@ -61,7 +62,7 @@ ABSL_DECLARE_FLAG(std::string, edge_secret_file);
 namespace touchline::config {
 
 // Checks the values of the flags above that every service relies on: listen_address not
-// empty, pg_pool_size, worker_threads and max_queued_calls at least 1, drain_timeout not
+// empty, pg_pool_size, redis_pool_size, worker_threads and max_queued_calls at least 1, drain_timeout not
 // negative, log_level one of debug/info/warning/error, events_stream_max_len not negative,
 // events_dead_letter_max_len at least 1, events_trim_interval and purge_interval positive,
 // inbox_retention positive (events::ValidateConsumerOptions checks it against the consumer's

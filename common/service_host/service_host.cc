@@ -82,6 +82,7 @@ absl::StatusOr<HostConfig> HostConfigFromFlags() {
       return absl::InvalidArgumentError(absl::StrCat("--redis_addr: ", redis.status().ToString()));
     }
     config.redis = *std::move(redis);
+    config.redis->pool_size = absl::GetFlag(FLAGS_redis_pool_size);
   }
   return config;
 }
