@@ -183,7 +183,7 @@ class AutomationProcessTest : public ::testing::Test {
 // service is killed with SIGKILL while it works through them and started again: every
 // touchpoint ends with exactly one task and one webhook-id at the receiver.
 TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
-  StartAutomation({"--webhook_allow_private_addresses=true"});
+  StartAutomation({"--webhook_allow_private_addresses=true", "--engine_job_lease=5s"});
   ASSERT_FALSE(HasFatalFailure());
   automation::testing::WebhookReceiver receiver;
   ASSERT_TRUE(receiver.running());
@@ -234,7 +234,7 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
     if (i == kCalls / 2) automation_process_->Kill(SIGKILL);
   }
   RecordCall(customer, "询问报价");  // matches nothing
-  StartAutomation({"--webhook_allow_private_addresses=true"});
+  StartAutomation({"--webhook_allow_private_addresses=true", "--engine_job_lease=5s"});
   ASSERT_FALSE(HasFatalFailure());
 
   av1::ListTasksRequest duty;
@@ -242,11 +242,15 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
   duty.set_page_size(100);
   std::vector<av1::Task> tasks;
   grpc::Status status;
-  ASSERT_TRUE(Eventually([&] {
-    tasks = ListTasks(duty, &status);
-    return status.ok() && tasks.size() >= kCalls && receiver.distinct_ids().size() >= kCalls;
-  })) << tasks.size()
-      << " tasks, " << receiver.distinct_ids().size() << " webhook ids\n"
+  // What the killed process held comes back: jobs it had claimed when their lease (5 s here)
+  // runs out, events it had read but not acknowledged after the consumers' claim_idle (30 s).
+  ASSERT_TRUE(Eventually(
+      [&] {
+        tasks = ListTasks(duty, &status);
+        return status.ok() && tasks.size() >= kCalls && receiver.distinct_ids().size() >= kCalls;
+      },
+      std::chrono::seconds(90)))
+      << tasks.size() << " tasks, " << receiver.distinct_ids().size() << " webhook ids\n"
       << testing::ReadFile(log());
   absl::SleepFor(absl::Seconds(3));  // anything doubled would show by now
   tasks = ListTasks(duty, &status);

@@ -71,8 +71,8 @@ int ServiceProcess::Wait(std::chrono::seconds timeout) {
 
 void ServiceProcess::Kill(int signal) { ::kill(pid_, signal); }
 
-bool Eventually(const std::function<bool()>& attempt) {
-  for (int i = 0; i < 400; ++i) {
+bool Eventually(const std::function<bool()>& attempt, std::chrono::milliseconds timeout) {
+  for (int64_t i = 0; i < timeout.count() / 50; ++i) {
     if (attempt()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

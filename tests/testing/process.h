@@ -42,9 +42,11 @@ class ServiceProcess {
 bool WaitForHealth(const std::string& address, const std::string& service,
                    grpc::health::v1::HealthCheckResponse::ServingStatus want);
 
-// Retries `attempt` every 50 ms for up to 20 s until it returns true; whether it did. For
-// what arrives through events, whose timing a process-level test does not control.
-bool Eventually(const std::function<bool()>& attempt);
+// Retries `attempt` every 50 ms for up to `timeout` (20 s by default) until it returns true;
+// whether it did. For what arrives through events, whose timing a process-level test does not
+// control.
+bool Eventually(const std::function<bool()>& attempt,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 // The whole content of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);

@@ -61,7 +61,7 @@ struct EngineOptions {
   absl::Duration rules_max_age = absl::Seconds(1);
   // Jobs a worker claims at once, and for how long.
   int claim_batch = 8;
-  absl::Duration lease = absl::Minutes(2);
+  absl::Duration lease = absl::Minutes(1);
   // A worker that found nothing waits this long before claiming again.
   absl::Duration idle_wait = absl::Milliseconds(100);
   // Deadlines read per transaction by FireInactivity.

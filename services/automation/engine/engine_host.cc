@@ -12,6 +12,9 @@ ABSL_FLAG(bool, webhook_allow_private_addresses, false,
           "Lets webhooks reach loopback, private and link-local addresses (local runs only)");
 ABSL_FLAG(int, engine_workers, 4, "Threads doing the rule engine's runs and actions");
 ABSL_FLAG(int, max_rule_depth, 3, "A run caused by this many rule runs does no action");
+ABSL_FLAG(absl::Duration, engine_job_lease, absl::Minutes(1),
+          "How long a worker holds the jobs it claimed: a replica that dies gives them back "
+          "after this (longer than the longest webhook timeout, 30 s)");
 
 namespace touchline::automation {
 
@@ -19,9 +22,13 @@ EngineHostOptions EngineHostOptionsFromFlags() {
   EngineHostOptions options;
   options.engine.workers = absl::GetFlag(FLAGS_engine_workers);
   options.engine.max_depth = absl::GetFlag(FLAGS_max_rule_depth);
+  options.engine.lease = absl::GetFlag(FLAGS_engine_job_lease);
   options.sender.allow_private_addresses = absl::GetFlag(FLAGS_webhook_allow_private_addresses);
   if (options.engine.workers < 1) config::Fatal("--engine_workers must be at least 1");
   if (options.engine.max_depth < 1) config::Fatal("--max_rule_depth must be at least 1");
+  if (options.engine.lease < absl::Seconds(1)) {
+    config::Fatal("--engine_job_lease must be at least 1s");
+  }
   return options;
 }
 HostedEngine::HostedEngine(service_host::ServiceHost& host, const std::string& contacts_addr,

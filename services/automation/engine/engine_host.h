@@ -25,7 +25,7 @@ struct EngineHostOptions {
   absl::Duration purge_interval = absl::Minutes(10);
 };
 
-// The options the flags give: --engine_workers, --max_rule_depth,
+// The options the flags give: --engine_workers, --max_rule_depth, --engine_job_lease,
 // --webhook_allow_private_addresses (defined with the engine, for the service's main).
 // config::Fatal (exit 2, one line) for a value out of range.
 EngineHostOptions EngineHostOptionsFromFlags();
