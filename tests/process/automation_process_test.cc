@@ -25,7 +25,6 @@
 #include "tests/testing/process.h"
 #include "tests/testing/suite.h"
 #include "touchline/automation/v1/automation_service.grpc.pb.h"
-#include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
 namespace touchline {
@@ -35,7 +34,6 @@ using ::google::protobuf::util::TimeUtil;
 using grpc::health::v1::HealthCheckResponse;
 using testing::Eventually;
 namespace av1 = ::touchline::automation::v1;
-namespace cv1 = ::touchline::contacts::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 
 constexpr char kTenant[] = "acme";
@@ -54,8 +52,6 @@ class AutomationProcessTest : public ::testing::Test {
     std::ofstream(dir_ + "/automation.jwt.pub") << suite_->public_key_pem();
     // The base64 of 32 bytes, as an operator makes it (openssl rand -base64 32).
     std::ofstream(dir_ + "/webhook.key") << "dG91Y2hsaW5lLWF1dG9tYXRpb24td2ViaG9vay1rZXk=\n";
-    contacts_ = cv1::ContactsService::NewStub(
-        grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
     touchpoints_ = tv1::TouchpointsService::NewStub(
         grpc::CreateChannel(suite_->touchpoints_address(), grpc::InsecureChannelCredentials()));
     automation_ = av1::AutomationService::NewStub(
@@ -97,16 +93,7 @@ class AutomationProcessTest : public ::testing::Test {
   }
 
   std::string CreateCustomer(const std::string& name) {
-    grpc::ClientContext context;
-    Authorize(context);
-    cv1::CreateCustomerRequest request;
-    request.mutable_customer()->set_kind(cv1::CUSTOMER_KIND_PERSON);
-    request.mutable_customer()->set_display_name(name);
-    request.mutable_customer()->set_region("华东");
-    cv1::CreateCustomerResponse response;
-    const grpc::Status status = contacts_->CreateCustomer(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.customer().customer_id();
+    return suite_->CreateCustomer(kTenant, token_, name);
   }
 
   // Records a phone call of `customer` now, with `summary`.
@@ -173,7 +160,6 @@ class AutomationProcessTest : public ::testing::Test {
   std::string dir_;
   std::string token_;
   std::unique_ptr<testing::ServiceProcess> automation_process_;
-  std::unique_ptr<cv1::ContactsService::Stub> contacts_;
   std::unique_ptr<tv1::TouchpointsService::Stub> touchpoints_;
   std::unique_ptr<av1::AutomationService::Stub> automation_;
 };

@@ -20,7 +20,6 @@
 #include "tests/testing/http_client.h"
 #include "tests/testing/process.h"
 #include "tests/testing/suite.h"
-#include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/journeys/v1/journeys_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
@@ -29,7 +28,6 @@ namespace {
 
 using ::google::protobuf::util::TimeUtil;
 using testing::Eventually;
-namespace cv1 = ::touchline::contacts::v1;
 namespace jv1 = ::touchline::journeys::v1;
 namespace tv1 = ::touchline::touchpoints::v1;
 
@@ -45,8 +43,6 @@ class JourneysProcessTest : public ::testing::Test {
     suite_ = std::make_unique<testing::Suite>(options);
     ASSERT_FALSE(HasFatalFailure());
     token_ = suite_->AdminToken(kTenant);
-    contacts_ = cv1::ContactsService::NewStub(
-        grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
     touchpoints_ = tv1::TouchpointsService::NewStub(
         grpc::CreateChannel(suite_->touchpoints_address(), grpc::InsecureChannelCredentials()));
     journeys_ = jv1::JourneysService::NewStub(
@@ -81,16 +77,7 @@ class JourneysProcessTest : public ::testing::Test {
   }
 
   std::string CreateCustomer(const std::string& name) {
-    grpc::ClientContext context;
-    Authorize(context);
-    cv1::CreateCustomerRequest request;
-    request.mutable_customer()->set_kind(cv1::CUSTOMER_KIND_PERSON);
-    request.mutable_customer()->set_display_name(name);
-    request.mutable_customer()->set_region("华东");
-    cv1::CreateCustomerResponse response;
-    const grpc::Status status = contacts_->CreateCustomer(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.customer().customer_id();
+    return suite_->CreateCustomer(kTenant, token_, name);
   }
 
   void Record(const std::string& customer, tv1::Channel channel, tv1::Outcome outcome,
@@ -163,7 +150,6 @@ class JourneysProcessTest : public ::testing::Test {
 
   std::unique_ptr<testing::Suite> suite_;
   std::string token_;
-  std::unique_ptr<cv1::ContactsService::Stub> contacts_;
   std::unique_ptr<tv1::TouchpointsService::Stub> touchpoints_;
   std::unique_ptr<jv1::JourneysService::Stub> journeys_;
 };

@@ -12,6 +12,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 
 namespace touchline::testing {
 namespace {
@@ -191,6 +192,23 @@ std::string Suite::AdminToken(const std::string& tenant) const {
 
 void Suite::Authorize(grpc::ClientContext& context, const std::string& token) {
   context.AddMetadata("authorization", "Bearer " + token);
+}
+
+std::string Suite::CreateCustomer(const std::string& tenant, const std::string& token,
+                                  const std::string& name) const {
+  auto contacts = contacts::v1::ContactsService::NewStub(
+      grpc::CreateChannel(contacts_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.AddMetadata(auth::kTenantHeader, tenant);
+  Authorize(context, token);
+  contacts::v1::CreateCustomerRequest request;
+  request.mutable_customer()->set_kind(contacts::v1::CUSTOMER_KIND_PERSON);
+  request.mutable_customer()->set_display_name(name);
+  request.mutable_customer()->set_region("华东");
+  contacts::v1::CreateCustomerResponse response;
+  const grpc::Status status = contacts->CreateCustomer(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.customer().customer_id();
 }
 
 }  // namespace touchline::testing

@@ -71,6 +71,11 @@ class Suite {
   // Adds "authorization: Bearer <token>".
   static void Authorize(grpc::ClientContext& context, const std::string& token);
 
+  // Creates the person customer `name` in region 华东 through contacts, as the user of `token`
+  // in `tenant`; its id ("" and a test failure when contacts refuses).
+  std::string CreateCustomer(const std::string& tenant, const std::string& token,
+                             const std::string& name) const;
+
   // Starts or restarts (after Kill) contacts or touchpoints with extra flags.
   void StartContacts(std::vector<std::string> extra = {});
   void StartTouchpoints(std::vector<std::string> extra = {});
