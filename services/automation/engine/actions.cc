@@ -116,7 +116,7 @@ ActionOutcome ActionRunner::CreateTask(const ActionCall& call) {
   source.set_rule_id(call.run->rule_id());
   source.set_rule_version(call.run->rule_version());
   source.set_run_id(call.run->run_id());
-  source.set_action_id(call.action->action_id());
+  source.set_action_id(call.label);
   *t.mutable_create_time() = ToProtoTime(task.context.now);
   *t.mutable_update_time() = ToProtoTime(task.context.now);
   absl::StatusOr<v1::Task> created = tasks_->Create(task);
@@ -147,7 +147,7 @@ std::string ActionRunner::DefaultPayload(const ActionCall& call) {
       {"rule_id", call.run->rule_id()},
       {"rule_version", call.run->rule_version()},
       {"run_id", call.run->run_id()},
-      {"action_id", call.action->action_id()},
+      {"action_id", call.label},
       {"trigger",
        {{"kind", trigger.kind()},
         {"event_id", trigger.event_id()},

@@ -25,6 +25,9 @@ struct ActionCall {
   std::string tenant_id;
   const v1::RuleRun* run = nullptr;
   const v1::Action* action = nullptr;
+  // The action's name in the run: its id, or "<sequence's id>/<step's id>" for a step (the
+  // task's source, unique within the run).
+  std::string label;
   // The action's idempotency key (rule version, cause, action; the step for a sequence's).
   std::string key;
   // The values the run saw (the trigger's and the customer's).

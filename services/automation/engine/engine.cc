@@ -609,6 +609,7 @@ absl::Status Engine::RunAction(const Job& job) {
     outcome = parts_.actions->Run({.tenant_id = job.tenant_id,
                                    .run = &*run,
                                    .action = &action,
+                                   .label = label,
                                    .key = job.key,
                                    .values = &values,
                                    .attempts = entry->attempts(),

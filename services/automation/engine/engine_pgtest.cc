@@ -476,7 +476,8 @@ TEST_F(EngineTest, SequenceStepsWaitAndStopWhenTheCustomerReplies) {
   const v1::Rule published = Publish(rule);
   Apply(Touchpoint("0190f0c2-aaaa-7000-8000-00000000000c", "下载白皮书"));
   Drain();
-  EXPECT_THAT(Tasks(), SizeIs(1));
+  ASSERT_THAT(Tasks(), SizeIs(1));
+  EXPECT_EQ(Tasks()[0].source().rule().action_id(), "nurture/day0");
   now_ += absl::Hours(72) + absl::Seconds(1);
   Drain();
   EXPECT_THAT(Tasks(), SizeIs(2));
