@@ -35,12 +35,13 @@ absl::Time Micros(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros
 // The values of a run: the trigger's, with the customer's as the read model has them now.
 FieldValues RunValues(const v1::TriggerEvent& trigger, const customers::CustomerRow& customer) {
   FieldValues values = TriggerEventValues(trigger);
-  for (auto& [name, value] : CustomerRowValues(customer)) values[name] = std::move(value);
-  // A field the read model no longer has a value for (a tag list emptied, say) is gone.
+  // The read model's fields as it has them now: one it no longer has a value for (a tag list
+  // emptied, say) is gone.
   for (const char* name : {"customer.level", "customer.lifecycle_status", "customer.region",
                            "customer.owner_id", "customer.tags"}) {
-    if (FindValue(CustomerRowValues(customer), name) == nullptr) values.erase(name);
+    values.erase(name);
   }
+  for (auto& [name, value] : CustomerRowValues(customer)) values[name] = std::move(value);
   return values;
 }
 
