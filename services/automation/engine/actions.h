@@ -24,6 +24,9 @@ namespace touchline::automation {
 struct ActionCall {
   std::string tenant_id;
   const v1::RuleRun* run = nullptr;
+  // The user the rule acts for (Rule.owner_id): their field policies apply to what leaves, and
+  // changes of customers are made as them.
+  std::string owner_id;
   const v1::Action* action = nullptr;
   // The action's name in the run: its id, or "<sequence's id>/<step's id>" for a step (the
   // task's source, unique within the run).

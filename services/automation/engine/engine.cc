@@ -609,6 +609,7 @@ absl::Status Engine::RunAction(const Job& job) {
     const FieldValues values = TriggerEventValues(run->trigger());
     outcome = parts_.actions->Run({.tenant_id = job.tenant_id,
                                    .run = &*run,
+                                   .owner_id = rule->owner_id(),
                                    .action = &action,
                                    .label = label,
                                    .key = job.key,
