@@ -174,8 +174,10 @@ grpc::ServerUnaryReactor* ContactsService::UpdateCustomer(grpc::CallbackServerCo
     patch.customer_id = request->customer().customer_id();
     const std::vector<std::string> paths(request->update_mask().paths().begin(),
                                          request->update_mask().paths().end());
+    TL_ASSIGN_OR_RETURN(const std::optional<IdempotencyKey> key,
+                        KeyOf("UpdateCustomer", *request, request->request_id()));
     TL_ASSIGN_OR_RETURN(*response->mutable_customer(),
-                        manager_->Update(caller, patch, request->customer().etag(), paths));
+                        manager_->Update(caller, patch, request->customer().etag(), paths, key));
     return absl::OkStatus();
   });
 }

@@ -125,10 +125,12 @@ class ContactsServiceFixture : public ::testing::Test {
   }
 
   grpc::Status Update(const v1::Customer& customer, const std::vector<std::string>& paths,
-                      v1::Customer* out, const Caller& caller = AdminOf(kTenant)) {
+                      v1::Customer* out, const Caller& caller = AdminOf(kTenant),
+                      const std::string& request_id = "") {
     v1::UpdateCustomerRequest request;
     *request.mutable_customer() = customer;
     for (const auto& p : paths) request.mutable_update_mask()->add_paths(p);
+    request.set_request_id(request_id);
     return CallForCustomer(&v1::ContactsService::Stub::UpdateCustomer, request, out, caller);
   }
 

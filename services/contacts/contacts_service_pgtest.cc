@@ -203,6 +203,40 @@ TEST_F(ContactsServiceTest, StaleEtagIsAborted) {
   EXPECT_EQ(fetched.industry(), "零售");
 }
 
+TEST_F(ContactsServiceTest, AnUpdateRetriedWithItsRequestIdChangesTheCustomerOnce) {
+  const v1::Customer created = MustCreate(Acme());
+  v1::Customer patch;
+  patch.set_customer_id(created.customer_id());
+  patch.set_etag(created.etag());
+  patch.set_industry("零售");
+  v1::Customer first, again;
+  ASSERT_TRUE(Update(patch, {"industry"}, &first, AdminOf(kTenant), "upd-1").ok());
+  // The retry carries the etag the first call made stale: it is answered, not applied again.
+  ASSERT_TRUE(Update(patch, {"industry"}, &again, AdminOf(kTenant), "upd-1").ok());
+  EXPECT_EQ(again.etag(), first.etag());
+  EXPECT_EQ(again.industry(), "零售");
+
+  // The same id with another request (here a value computed again from the new etag) is
+  // refused and changes nothing.
+  patch.set_etag(first.etag());
+  patch.set_industry("物流");
+  const grpc::Status reused = Update(patch, {"industry"}, nullptr, AdminOf(kTenant), "upd-1");
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  v1::Customer fetched;
+  ASSERT_TRUE(Get(created.customer_id(), &fetched).ok());
+  EXPECT_EQ(fetched.industry(), "零售");
+  EXPECT_EQ(fetched.etag(), first.etag());
+
+  // A refused update (stale etag) does not use up its request id.
+  patch.set_etag(created.etag());
+  EXPECT_EQ(Update(patch, {"industry"}, nullptr, AdminOf(kTenant), "upd-2").error_code(),
+            grpc::StatusCode::ABORTED);
+  patch.set_etag(first.etag());
+  v1::Customer later;
+  ASSERT_TRUE(Update(patch, {"industry"}, &later, AdminOf(kTenant), "upd-2").ok());
+  EXPECT_EQ(later.industry(), "物流");
+}
+
 TEST_F(ContactsServiceTest, UpdateChangesOnlyMaskedFieldsAndRejectsUnknownPaths) {
   const v1::Customer created = MustCreate(Acme());
   v1::Customer patch;

@@ -389,7 +389,8 @@ absl::StatusOr<ListResult> CustomerManager::List(const auth::RequestContext& cal
 
 absl::StatusOr<v1::Customer> CustomerManager::Update(const auth::RequestContext& caller,
                                                      const Customer& patch, std::string_view etag,
-                                                     const std::vector<std::string>& paths) {
+                                                     const std::vector<std::string>& paths,
+                                                     const std::optional<IdempotencyKey>& key) {
   TL_ASSIGN_OR_RETURN(const auth::Scope* scope, auth::ScopeOf(caller));
   TL_ASSIGN_OR_RETURN(const std::string id,
                       CheckCustomerId(patch.customer_id, "customer.customer_id"));
@@ -399,14 +400,16 @@ absl::StatusOr<v1::Customer> CustomerManager::Update(const auth::RequestContext&
   TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   TL_RETURN_IF_ERROR(CheckFieldsWritable(*scope, WrittenFieldPaths(paths)));
   const absl::StatusOr<Customer> updated = store_->Mutate(
-      NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
+      NewWriteContext(caller), id,
+      [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
         TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kActive, "update"));
         TL_RETURN_IF_ERROR(ToStatus(ApplyUpdateMask(patch, paths, customer)));
         TL_RETURN_IF_ERROR(ToStatus(validator_.Normalize(customer, /*for_create=*/false)));
         AssignPersonIds(customer);
         return Change{.kind = ChangeKind::kUpdated, .fields = paths};
-      });
+      },
+      key);
   return Shown(caller, updated);
 }
 
@@ -417,14 +420,16 @@ absl::StatusOr<v1::Customer> CustomerManager::Delete(const auth::RequestContext&
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
   TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   const WriteContext context = NewWriteContext(caller);
-  const absl::StatusOr<Customer> deleted =
-      store_->Mutate(context, id, [&](Customer& customer) -> absl::StatusOr<Change> {
+  const absl::StatusOr<Customer> deleted = store_->Mutate(
+      context, id,
+      [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
         TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kActive, "delete"));
         customer.state = CustomerState::kDeleted;
         customer.delete_time = context.now;
         return Change{.kind = ChangeKind::kDeleted, .fields = {}};
-      });
+      },
+      std::nullopt);
   return Shown(caller, deleted);
 }
 
@@ -435,13 +440,15 @@ absl::StatusOr<v1::Customer> CustomerManager::Undelete(const auth::RequestContex
   TL_ASSIGN_OR_RETURN(const std::string id, CheckCustomerId(customer_id, "customer_id"));
   TL_RETURN_IF_ERROR(scope->Require(PERMISSION_CUSTOMERS_WRITE));
   const absl::StatusOr<Customer> restored = store_->Mutate(
-      NewWriteContext(caller), id, [&](Customer& customer) -> absl::StatusOr<Change> {
+      NewWriteContext(caller), id,
+      [&](Customer& customer) -> absl::StatusOr<Change> {
         TL_RETURN_IF_ERROR(CheckEtag(customer, etag));
         TL_RETURN_IF_ERROR(RequireState(customer, CustomerState::kDeleted, "undelete"));
         customer.state = CustomerState::kActive;
         customer.delete_time.reset();
         return Change{.kind = ChangeKind::kUndeleted, .fields = {}};
-      });
+      },
+      std::nullopt);
   return Shown(caller, restored);
 }
 

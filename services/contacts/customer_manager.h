@@ -109,10 +109,13 @@ class CustomerManager {
   // Applies the fields of `patch` named by `paths`. ABORTED on a stale etag,
   // FAILED_PRECONDITION if the customer is not active. PERMISSION_DENIED without
   // PERMISSION_CUSTOMERS_WRITE, for a path the caller's field policies do not let them write
-  // (naming it), and as the store says for the row. Delete and Undelete alike, but for the
-  // paths.
+  // (naming it), and as the store says for the row. With `key`, a retry of the same request
+  // returns the customer as it is now and changes nothing; the key with another request is
+  // ALREADY_EXISTS (CustomerStore::Mutate). Delete and Undelete alike, but for the paths and
+  // the key.
   absl::StatusOr<v1::Customer> Update(const auth::RequestContext& caller, const Customer& patch,
-                                      std::string_view etag, const std::vector<std::string>& paths);
+                                      std::string_view etag, const std::vector<std::string>& paths,
+                                      const std::optional<IdempotencyKey>& key = std::nullopt);
   absl::StatusOr<v1::Customer> Delete(const auth::RequestContext& caller,
                                       std::string_view customer_id, std::string_view etag);
   absl::StatusOr<v1::Customer> Undelete(const auth::RequestContext& caller,

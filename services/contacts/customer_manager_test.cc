@@ -65,8 +65,9 @@ class RefusingStore final : public CustomerStore {
     return store_->List(tenant_id, scope, query, after);
   }
   absl::StatusOr<Customer> Mutate(const WriteContext& context, std::string_view id,
-                                  const Mutation& mutate) override {
-    return store_->Mutate(context, id, mutate);
+                                  const Mutation& mutate,
+                                  const std::optional<IdempotencyKey>& key) override {
+    return store_->Mutate(context, id, mutate, key);
   }
   absl::StatusOr<MergeOutcome> Merge(const WriteContext& context, std::string_view survivor_id,
                                      std::string_view merged_id, const Fold& fold,
@@ -250,6 +251,28 @@ TEST_F(CustomerManagerTest, ReadsAreDisclosedThroughFieldPoliciesAndAuditedOnceP
   EXPECT_THAT(for_rep.customers[0].contact_persons(0).phones(), IsEmpty());
   EXPECT_EQ(listed.customers.size(), 2u);
   EXPECT_EQ(audit_->queued(), 2u);  // One entry for the whole page.
+}
+
+TEST_F(CustomerManagerTest, AnUpdateWithAKeyIsAppliedOnceAndItsKeyOnlyWhenApplied) {
+  const auto manager = Manager(&store_);
+  const v1::Customer created = MustCreate(*manager, rep_, Organization("腾飞科技"));
+  Customer patch;
+  patch.customer_id = created.customer_id();
+  patch.industry = "制造业";
+  const IdempotencyKey key{.request_id = "r1", .method = "UpdateCustomer", .fingerprint = "f1"};
+  // Refused (stale etag): the key stays unused.
+  EXPECT_THAT(manager->Update(rep_, patch, "9", {"industry"}, key).status(),
+              StatusIs(absl::StatusCode::kAborted));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::Customer updated,
+                          manager->Update(rep_, patch, created.etag(), {"industry"}, key));
+  EXPECT_EQ(updated.etag(), "2");
+  TL_ASSERT_OK_AND_ASSIGN(const v1::Customer replayed,
+                          manager->Update(rep_, patch, created.etag(), {"industry"}, key));
+  EXPECT_EQ(replayed.etag(), "2");
+  IdempotencyKey other = key;
+  other.fingerprint = "f2";
+  EXPECT_THAT(manager->Update(rep_, patch, "2", {"industry"}, other).status(),
+              StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
 TEST_F(CustomerManagerTest, UpdatesCheckTheEtagThePermissionAndTheFieldPolicies) {

@@ -160,9 +160,13 @@ class CustomerStore {
   // version and update_time = context.now, with its event and audit entry. A non-OK status
   // from `mutate` aborts without writing. NOT_FOUND if there is no such customer (or the
   // caller cannot see it); PERMISSION_DENIED if the caller may not change it, before or after.
+  // With `key`, the key is claimed in the same transaction: a key used before for the same
+  // request returns the customer as it is now (NOT_FOUND if the caller cannot see it) without
+  // calling `mutate`, and ALREADY_EXISTS if it came with another request.
   using Mutation = std::function<absl::StatusOr<Change>(Customer&)>;
   virtual absl::StatusOr<Customer> Mutate(const WriteContext& context, std::string_view customer_id,
-                                          const Mutation& mutate) = 0;
+                                          const Mutation& mutate,
+                                          const std::optional<IdempotencyKey>& key) = 0;
 
   // Locks both customers (in id order), which the caller must be able to change, lets `fold`
   // produce the survivor's new state from the two (it may refuse), stores the survivor, marks

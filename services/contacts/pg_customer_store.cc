@@ -508,9 +508,25 @@ absl::StatusOr<CustomerPage> PgCustomerStore::List(std::string_view tenant_id,
 
 absl::StatusOr<Customer> PgCustomerStore::Mutate(const WriteContext& context,
                                                  std::string_view customer_id,
-                                                 const Mutation& mutate) {
+                                                 const Mutation& mutate,
+                                                 const std::optional<IdempotencyKey>& key) {
   Customer result;
   TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+    if (key) {
+      const idempotency::KeyClaim mine =
+          ClaimOf(context.caller.tenant_id, *key, std::string(customer_id));
+      TL_ASSIGN_OR_RETURN(const idempotency::Claim claim,
+                          idempotency::ClaimKey(txn, mine.key, mine.result));
+      if (claim.decision == idempotency::Decision::kConflict) {
+        return idempotency::RequestIdReused(key->request_id);
+      }
+      if (claim.decision == idempotency::Decision::kReplay) {
+        TL_ASSIGN_OR_RETURN(Found found, SelectWithAccess(txn, kSelectCustomer, context,
+                                                          customer_id, auth::Access::kRead));
+        result = std::move(found.customer);
+        return absl::OkStatus();
+      }
+    }
     TL_ASSIGN_OR_RETURN(const Found found, SelectWithAccess(txn, kSelectCustomerForUpdate, context,
                                                             customer_id, auth::Access::kWrite));
     const Customer& current = found.customer;

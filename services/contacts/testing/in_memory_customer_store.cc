@@ -171,10 +171,20 @@ absl::StatusOr<CustomerPage> InMemoryCustomerStore::List(
   return page;
 }
 
-absl::StatusOr<Customer> InMemoryCustomerStore::Mutate(const WriteContext& context,
-                                                       std::string_view customer_id,
-                                                       const Mutation& mutate) {
+absl::StatusOr<Customer> InMemoryCustomerStore::Mutate(
+    const WriteContext& context, std::string_view customer_id, const Mutation& mutate,
+    const std::optional<IdempotencyKey>& request) {
   absl::MutexLock lock(&mu_);
+  if (request) {
+    // Claimed only once the change is made, as the transaction of the PostgreSQL store does.
+    const auto prior = requests_.find(KeyOf(context.caller.tenant_id, request->request_id));
+    if (prior != requests_.end()) {
+      if (prior->second.fingerprint != request->fingerprint) {
+        return idempotency::RequestIdReused(request->request_id);
+      }
+      return WithAccess(context, customer_id, auth::Access::kRead);
+    }
+  }
   TL_ASSIGN_OR_RETURN(const Customer current,
                       WithAccess(context, customer_id, auth::Access::kWrite));
   const Key key = KeyOf(context.caller.tenant_id, customer_id);
@@ -184,6 +194,10 @@ absl::StatusOr<Customer> InMemoryCustomerStore::Mutate(const WriteContext& conte
   next.version = current.version + 1;
   next.update_time = context.now;
   customers_[key] = next;
+  if (request) {
+    TL_RETURN_IF_ERROR(
+        Claim(context.caller.tenant_id, *request, std::string(customer_id)).status());
+  }
   return next;
 }
 

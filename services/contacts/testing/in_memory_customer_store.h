@@ -36,7 +36,8 @@ class InMemoryCustomerStore final : public CustomerStore {
                                     const CustomerQuery& query,
                                     const std::optional<CustomerCursor>& after) override;
   absl::StatusOr<Customer> Mutate(const WriteContext& context, std::string_view customer_id,
-                                  const Mutation& mutate) override;
+                                  const Mutation& mutate,
+                                  const std::optional<IdempotencyKey>& request) override;
   absl::StatusOr<MergeOutcome> Merge(const WriteContext& context, std::string_view survivor_id,
                                      std::string_view merged_id, const Fold& fold,
                                      const std::optional<IdempotencyKey>& key) override;
