@@ -19,11 +19,12 @@ target_link_libraries(identity_credentials_test PRIVATE touchline_permissions_cr
 touchline_warnings(identity_credentials_test)
 gtest_discover_tests(identity_credentials_test)
 
-# The rules (IdentityManager: users.cc, sessions.cc, api_keys.cc) over the store interface
-# (identity_store.h); the PostgreSQL store (pg_identity_store.cc, sql.h) in its own library so
-# the rules link without it.
+# The rules (IdentityManager: users.cc, sessions.cc, delegated_sessions.cc, api_keys.cc) over
+# the store interface (identity_store.h); the PostgreSQL store (pg_identity_store.cc, sql.h) in
+# its own library so the rules link without it.
 add_library(touchline_permissions_identity
   ${identity_dir}/api_keys.cc
+  ${identity_dir}/delegated_sessions.cc
   ${identity_dir}/identity_internal.cc
   ${identity_dir}/identity_manager.cc
   ${identity_dir}/login_throttle.cc
@@ -70,7 +71,7 @@ add_executable(identity_manager_pgtest ${identity_dir}/identity_manager_pgtest.c
 target_link_libraries(identity_manager_pgtest PRIVATE touchline_permissions_identity_pg
   touchline_permissions_identity_testing
   touchline_permissions_migrations touchline_events touchline_events_proto touchline_status
-  touchline_auth_testing touchline_test_env PkgConfig::PQXX absl::strings absl::synchronization
-  GTest::gmock GTest::gtest_main)
+  touchline_ids touchline_auth_testing touchline_test_env PkgConfig::PQXX absl::strings
+  absl::synchronization GTest::gmock GTest::gtest_main)
 touchline_warnings(identity_manager_pgtest)
 touchline_discover_tests(identity_manager_pgtest LABELS pg)

@@ -4,8 +4,9 @@
 // make a cached scope stale, a ScopesInvalidated event on the "permissions" topic (naming the
 // affected sessions and API keys, or none for the whole tenant), or not at all.
 //
-// One class, three parts: users.cc (users, reporting lines, TOTP enrolment), sessions.cc
-// (login, refresh, sessions and their retention) and api_keys.cc. The manager authorises the
+// One class, four parts: users.cc (users, reporting lines, TOTP enrolment), sessions.cc
+// (login, refresh, sessions and their retention), delegated_sessions.cc (tokens for a
+// service acting on a user's behalf) and api_keys.cc. The manager authorises the
 // caller too: user administration and API keys need PERMISSION_ADMINISTER in the caller's
 // scope (GetUser also allows the user themselves, ListApiKeys a user's own keys), a user may
 // end their own sessions and others' only with PERMISSION_ADMINISTER; such refusals are
@@ -30,6 +31,7 @@
 #include "services/permissions/identity/identity_store.h"
 #include "services/permissions/identity/login_throttle.h"
 #include "services/permissions/identity/password.h"
+#include "touchline/permissions/v1/delegation_service.pb.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 #include "touchline/permissions/v1/permissions_service.pb.h"
 
@@ -77,6 +79,9 @@ struct IdentityOptions {
   // Most sessions one PurgeEndedSessions statement deletes, so a purge never holds locks on
   // a large part of the table.
   int session_purge_batch = 1000;
+  // The Touchline services that may act on a user's behalf (IssueDelegatedToken), by the
+  // names their service credentials carry (common/auth/service_credential.h).
+  std::vector<std::string> delegating_services = {"automation"};
   // What "now" is; tests replace it.
   std::function<absl::Time()> clock = &absl::Now;
   // Called after each committed change with what its ScopesInvalidated event says (the
@@ -162,6 +167,24 @@ class IdentityManager {
   // many it deleted in all.
   absl::StatusOr<int64_t> PurgeAllEndedSessions(const std::function<bool()>& stopping);
 
+  // --- Delegated sessions: a Touchline service acting on a user's behalf. ---
+
+  // An access token of `user_id` for `service` (the name its service credential carries),
+  // signed like a login's (tenant, user, session) for options.access_token_ttl. It belongs to
+  // the user's session delegated to `service`: the live one that outlasts the token, else a
+  // new one of options.session_ttl, audited ("session.delegated", actor "service:<name>",
+  // naming the service and `reason`; `request_id` recorded). Such a session is resolved,
+  // invalidated, revoked (DisableUser, a new password, RevokeSession) and purged like a login
+  // session, but has no refresh token: Refresh never accepts it. PERMISSION_DENIED when
+  // `service` is not in options.delegating_services; INVALID_ARGUMENT with field violations
+  // (tenant_id, user_id, reason: at most 200 characters, trimmed); NOT_FOUND when the tenant
+  // has no such user; FAILED_PRECONDITION when the user is disabled.
+  absl::StatusOr<v1::IssueDelegatedTokenResponse> IssueDelegatedToken(std::string_view tenant_id,
+                                                                      std::string_view user_id,
+                                                                      std::string_view service,
+                                                                      std::string_view reason,
+                                                                      std::string_view request_id);
+
   // --- API keys. ---
 
   // INVALID_ARGUMENT (api_key.display_name, api_key.user_id, api_key.permissions: a
@@ -207,6 +230,13 @@ class IdentityManager {
   // caller then sets to the new token's hash).
   absl::StatusOr<v1::LoginResponse> IssueTokens(const SessionRecord& session,
                                                 const UserRecord& user, absl::Time now) const;
+  // An access token of `session` signed at `now`: options_.access_token_ttl, capped at the
+  // session's end.
+  struct AccessToken {
+    std::string token;
+    absl::Time expire_time;
+  };
+  absl::StatusOr<AccessToken> SignAccessToken(const SessionRecord& session, absl::Time now) const;
 
   IdentityStore* const store_;
   const auth::TokenSigner signer_;

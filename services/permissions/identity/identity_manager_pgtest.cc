@@ -1,6 +1,6 @@
 // IdentityManager on a real PostgreSQL schema: users and their validation, reporting lines,
-// login with throttling and TOTP, refresh token rotation, sessions, API keys, and what each
-// change leaves in the audit log and the outbox.
+// login with throttling and TOTP, refresh token rotation, sessions, delegated sessions, API
+// keys, and what each change leaves in the audit log and the outbox.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -11,12 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth/testing/test_keys.h"
 #include "common/events/outbox.h"
 #include "common/idempotency/idempotency.h"
+#include "common/ids/ids.h"
 #include "common/pg/migrator.h"
 #include "common/status/errors.h"
 #include "gmock/gmock.h"
@@ -39,6 +42,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
@@ -106,11 +110,14 @@ class IdentityManagerTest : public ::testing::Test {
     manager_ = NewManager(PasswordHashCost::Minimum());
   }
 
-  std::unique_ptr<IdentityManager> NewManager(PasswordHashCost cost) {
+  std::unique_ptr<IdentityManager> NewManager(PasswordHashCost cost,
+                                              std::vector<std::string> delegating_services = {
+                                                  "automation"}) {
     auto signer = auth::TokenSigner::Create(TestKeys().private_key_pem);
     EXPECT_TRUE(signer.ok()) << signer.status();
     IdentityOptions options;
     options.hash_cost = cost;
+    options.delegating_services = std::move(delegating_services);
     options.clock = [this] {
       absl::MutexLock lock(&mu_);
       return now_;
@@ -205,6 +212,13 @@ class IdentityManagerTest : public ::testing::Test {
     v1::RefreshTokenRequest request;
     request.set_refresh_token(refresh_token);
     return manager_->Refresh(kTenant, "ipv4:10.0.0.7 curl/8", "req-refresh", request);
+  }
+
+  // IssueDelegatedToken in kTenant, as DelegationService calls it for `service`.
+  absl::StatusOr<v1::IssueDelegatedTokenResponse> Delegate(
+      const std::string& user_id, const std::string& reason,
+      const std::string& service = "automation") {
+    return manager_->IssueDelegatedToken(kTenant, user_id, service, reason, "req-delegate");
   }
 
   absl::StatusOr<v1::CreateApiKeyResponse> CreateKey(const std::string& user_id,
@@ -1082,6 +1096,253 @@ TEST_F(IdentityManagerTest, RevokeSessionOwnOrAsAdministrator) {
                                            Pair("session", ElementsAre(li_login.session_id()))));
   EXPECT_THAT(AuditActions(), ElementsAre("user.created", "user.created", "login.succeeded",
                                           "login.succeeded", "session.revoked", "session.revoked"));
+}
+
+// --- delegated sessions ---
+
+TEST_F(IdentityManagerTest, DelegatedTokenIsALoginTokenOfASessionKeptForTheService) {
+  {
+    // cpp-jwt also checks exp against the system clock: issue the token at the real time.
+    absl::MutexLock lock(&mu_);
+    now_ = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  }
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create("owner"));
+  ClearOutbox();
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse issued,
+                          Delegate(owner.user_id(), "  rule 0190c3f2  "));
+  EXPECT_TRUE(ids::IsUuid(issued.session_id()));
+  EXPECT_EQ(issued.expire_time().seconds(), absl::ToUnixSeconds(Now() + absl::Minutes(15)));
+
+  TL_ASSERT_OK_AND_ASSIGN(const auth::TokenVerifier verifier,
+                          auth::TokenVerifier::Create(TestKeys().public_key_pem));
+  TL_ASSERT_OK_AND_ASSIGN(const auth::TokenClaims claims,
+                          verifier.Verify(issued.access_token(), Now()));
+  EXPECT_EQ(claims.tenant_id, kTenant);
+  EXPECT_EQ(claims.user_id, owner.user_id());
+  EXPECT_EQ(claims.session_id, issued.session_id());
+  EXPECT_EQ(claims.expire_time, Now() + absl::Minutes(15));
+
+  TL_ASSERT_OK_AND_ASSIGN(const Principal principal,
+                          manager_->ResolveSession(kTenant, owner.user_id(), issued.session_id()));
+  EXPECT_EQ(principal.user_id, owner.user_id());
+  EXPECT_EQ(principal.session_id, issued.session_id());
+  EXPECT_EQ(principal.kind, v1::PRINCIPAL_KIND_USER);
+  EXPECT_EQ(principal.role_id, "rep");
+  EXPECT_EQ(principal.expire_time, Now() + absl::Hours(12));
+
+  EXPECT_EQ(QueryValue(absl::StrCat("SELECT delegated_to FROM sessions WHERE session_id = '",
+                                    issued.session_id(), "'")),
+            "automation");
+  const AuditRow last = AuditRows().back();
+  EXPECT_EQ(last.action, "session.delegated");
+  EXPECT_EQ(last.actor_id, "service:automation");
+  EXPECT_EQ(last.resource_type, "session");
+  EXPECT_EQ(last.resource_id, issued.session_id());
+  EXPECT_EQ(last.detail, absl::StrCat("user ", owner.user_id(),
+                                      " delegated to service \"automation\": rule 0190c3f2"));
+  EXPECT_EQ(QueryValue("SELECT request_id FROM audit_events ORDER BY sequence DESC LIMIT 1"),
+            "req-delegate");
+  // A new session invalidates no cached scope.
+  EXPECT_THAT(Invalidations(), IsEmpty());
+
+  // A role change reaches the delegated session as it reaches a login's.
+  v1::UpdateUserRequest promote;
+  promote.mutable_user()->set_user_id(owner.user_id());
+  promote.mutable_user()->set_role_id("admin");
+  promote.mutable_update_mask()->add_paths("role_id");
+  TL_ASSERT_OK(manager_->UpdateUser(Admin(), promote));
+  TL_ASSERT_OK_AND_ASSIGN(const Principal promoted,
+                          manager_->ResolveSession(kTenant, owner.user_id(), issued.session_id()));
+  EXPECT_EQ(promoted.role_id, "admin");
+  EXPECT_THAT(Invalidations(), ElementsAre(Pair("user", ElementsAre(issued.session_id()))));
+}
+
+TEST_F(IdentityManagerTest, DelegatedSessionIsReusedWhileItOutlastsAnAccessToken) {
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create("owner"));
+  const absl::Time created = Now();
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse first,
+                          Delegate(owner.user_id(), "rule 1"));
+  // A login session of the user is not a delegated one, and is never reused as one.
+  TL_ASSERT_OK_AND_ASSIGN(const v1::LoginResponse login, Login("owner"));
+
+  Advance(absl::Hours(1));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse second,
+                          Delegate(owner.user_id(), "rule 2"));
+  EXPECT_EQ(second.session_id(), first.session_id());
+  EXPECT_NE(second.session_id(), login.session_id());
+  EXPECT_NE(second.access_token(), first.access_token());
+  EXPECT_EQ(second.expire_time().seconds(), absl::ToUnixSeconds(Now() + absl::Minutes(15)));
+
+  // The last moment a whole access token fits in the session (12 h from its creation).
+  {
+    absl::MutexLock lock(&mu_);
+    now_ = created + absl::Hours(12) - absl::Minutes(15) - absl::Seconds(1);
+  }
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse last,
+                          Delegate(owner.user_id(), "rule 3"));
+  EXPECT_EQ(last.session_id(), first.session_id());
+  EXPECT_EQ(last.expire_time().seconds(), absl::ToUnixSeconds(Now() + absl::Minutes(15)));
+
+  // From then on a token would be cut short: a new session, audited again.
+  Advance(absl::Seconds(1));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse renewed,
+                          Delegate(owner.user_id(), "rule 4"));
+  EXPECT_NE(renewed.session_id(), first.session_id());
+  EXPECT_EQ(renewed.expire_time().seconds(), absl::ToUnixSeconds(Now() + absl::Minutes(15)));
+  Advance(absl::Minutes(5));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse after,
+                          Delegate(owner.user_id(), "rule 5"));
+  EXPECT_EQ(after.session_id(), renewed.session_id());
+  EXPECT_THAT(AuditActions(), ElementsAre("user.created", "session.delegated", "login.succeeded",
+                                          "session.delegated"));
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM sessions WHERE delegated_to = 'automation'"), "2");
+}
+
+TEST_F(IdentityManagerTest, EachServiceHasItsOwnDelegatedSession) {
+  manager_ = NewManager(PasswordHashCost::Minimum(), {"automation", "journeys"});
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create("owner"));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse automation,
+                          Delegate(owner.user_id(), "rule 1"));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse journeys,
+                          Delegate(owner.user_id(), "journey 1", "journeys"));
+  EXPECT_NE(journeys.session_id(), automation.session_id());
+  EXPECT_EQ(QueryValue(absl::StrCat("SELECT delegated_to FROM sessions WHERE session_id = '",
+                                    journeys.session_id(), "'")),
+            "journeys");
+  // Revoking one session leaves the other; the next token gets a new one.
+  TL_ASSERT_OK(manager_->RevokeSession(As(owner.user_id()), automation.session_id()));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse again,
+                          Delegate(owner.user_id(), "rule 1"));
+  EXPECT_NE(again.session_id(), automation.session_id());
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse journeys_again,
+                          Delegate(owner.user_id(), "journey 1", "journeys"));
+  EXPECT_EQ(journeys_again.session_id(), journeys.session_id());
+}
+
+TEST_F(IdentityManagerTest, ConcurrentFirstDelegationsMakeOneSession) {
+  // Several rounds, each with a new user whose first tokens are all asked for at once.
+  constexpr int kRounds = 5;
+  constexpr int kCallers = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create(absl::StrCat("owner", round)));
+    absl::Barrier* start = new absl::Barrier(kCallers);
+    std::vector<std::string> session_ids(kCallers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kCallers; ++i) {
+      threads.emplace_back([&, i] {
+        if (start->Block()) delete start;
+        auto issued = Delegate(owner.user_id(), "rule 1");
+        EXPECT_TRUE(issued.ok()) << issued.status();
+        if (issued.ok()) session_ids[i] = issued->session_id();
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (const std::string& id : session_ids) EXPECT_EQ(id, session_ids[0]);
+  }
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM sessions WHERE delegated_to IS NOT NULL"),
+            absl::StrCat(kRounds));
+  EXPECT_THAT(AuditActions(), ::testing::Contains("session.delegated").Times(kRounds));
+}
+
+TEST_F(IdentityManagerTest, DisablingTheUserEndsTheDelegatedSession) {
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create("owner"));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse issued,
+                          Delegate(owner.user_id(), "rule 1"));
+  ClearOutbox();
+  TL_ASSERT_OK(manager_->DisableUser(Admin(), owner.user_id()));
+  EXPECT_THAT(Invalidations(), ElementsAre(Pair("user", ElementsAre(issued.session_id()))));
+  EXPECT_THAT(manager_->ResolveSession(kTenant, owner.user_id(), issued.session_id()),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  // Revoked, not only refused while the user is disabled.
+  EXPECT_EQ(QueryValue(absl::StrCat("SELECT revoke_time IS NOT NULL FROM sessions WHERE "
+                                    "session_id = '",
+                                    issued.session_id(), "'")),
+            "t");
+  EXPECT_THAT(Delegate(owner.user_id(), "rule 1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("disabled")));
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM sessions"), "1");
+}
+
+TEST_F(IdentityManagerTest, DelegationRefusesUnknownUsersAndBadInput) {
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create("owner"));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User other, Create("other", "rep", "", "", kOtherTenant));
+  EXPECT_THAT(Delegate("00000000-0000-7000-8000-00000000abcd", "rule 1"),
+              StatusIs(absl::StatusCode::kNotFound));
+  // A user of another tenant does not exist in this one.
+  EXPECT_THAT(Delegate(other.user_id(), "rule 1"), StatusIs(absl::StatusCode::kNotFound));
+
+  const auto violations = [&](std::string_view tenant, std::string_view user,
+                              std::string_view reason) {
+    const absl::StatusOr<v1::IssueDelegatedTokenResponse> issued =
+        manager_->IssueDelegatedToken(tenant, user, "automation", reason, "req-delegate");
+    EXPECT_THAT(issued, StatusIs(absl::StatusCode::kInvalidArgument));
+    return status::FieldViolationsOf(issued.status());
+  };
+  EXPECT_THAT(violations("", "", std::string(201, 'x')),
+              ElementsAre(Pair("tenant_id", "is required"), Pair("user_id", "is required"),
+                          Pair("reason", "must be at most 200 characters")));
+  EXPECT_THAT(violations("Acme!", "owner", "rule 1"),
+              ElementsAre(Pair("tenant_id", "must match [a-z0-9][a-z0-9_-]{0,62}"),
+                          Pair("user_id", "must be a UUID")));
+  EXPECT_THAT(violations(kTenant, owner.user_id(), std::string("rule\0x", 6)),
+              ElementsAre(Pair("reason", "must not contain NUL characters")));
+  // Characters, not bytes: 200 of 规 (600 bytes) pass, 201 do not.
+  std::string long_reason;
+  for (int i = 0; i < 201; ++i) long_reason += "规";
+  EXPECT_THAT(violations(kTenant, owner.user_id(), long_reason),
+              ElementsAre(Pair("reason", "must be at most 200 characters")));
+  long_reason.resize(200 * 3);
+  TL_EXPECT_OK(Delegate(owner.user_id(), long_reason));
+  // The reason is optional; the id is a UUID in either case.
+  TL_EXPECT_OK(Delegate(absl::AsciiStrToUpper(owner.user_id()), ""));
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM sessions"), "1");
+}
+
+TEST_F(IdentityManagerTest, OnlyTheConfiguredServicesMayDelegate) {
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create("owner"));
+  EXPECT_THAT(Delegate(owner.user_id(), "rule 1", "journeys"),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("\"journeys\"")));
+  EXPECT_THAT(Delegate(owner.user_id(), "rule 1", ""),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  // Refused before the input is looked at.
+  EXPECT_THAT(manager_->IssueDelegatedToken("", "", "gateway", "", "req-delegate"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  manager_ = NewManager(PasswordHashCost::Minimum(), {});
+  EXPECT_THAT(Delegate(owner.user_id(), "rule 1"), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM sessions"), "0");
+}
+
+TEST_F(IdentityManagerTest, ADelegatedSessionCannotBeRefreshed) {
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User owner, Create("owner"));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse issued,
+                          Delegate(owner.user_id(), "rule 1"));
+  // No refresh token is issued; none of the shape RefreshToken takes matches the session.
+  const std::string stored_hash = QueryValue(absl::StrCat(
+      "SELECT refresh_hash FROM sessions WHERE session_id = '", issued.session_id(), "'"));
+  EXPECT_THAT(stored_hash, Not(::testing::MatchesRegex("[0-9a-f]{64}")));
+  for (const std::string& secret :
+       {std::string(43, 'A'), std::string(43, '_'), std::string(43, '0'),
+        absl::StrCat(std::string(40, 'a'), "bcd")}) {
+    EXPECT_THAT(Refresh(absl::StrCat(issued.session_id(), ".", secret)),
+                StatusIs(absl::StatusCode::kUnauthenticated, "invalid refresh token"));
+  }
+  EXPECT_THAT(Refresh(absl::StrCat(issued.session_id(), ".", stored_hash)),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(Refresh(issued.session_id()), StatusIs(absl::StatusCode::kUnauthenticated));
+
+  // Even a stored hash a token does match (which no code path writes) does not make one: the
+  // same change lets a login session be refreshed.
+  const std::string token = absl::StrCat(issued.session_id(), ".", std::string(43, 'Q'));
+  Exec(absl::StrCat("UPDATE sessions SET refresh_hash = encode(sha256(convert_to('", token,
+                    "', 'UTF8')), 'hex') WHERE session_id = '", issued.session_id(), "'"));
+  EXPECT_THAT(Refresh(token), StatusIs(absl::StatusCode::kUnauthenticated));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::LoginResponse login, Login("owner"));
+  const std::string login_token = absl::StrCat(login.session_id(), ".", std::string(43, 'Q'));
+  Exec(absl::StrCat("UPDATE sessions SET refresh_hash = encode(sha256(convert_to('", login_token,
+                    "', 'UTF8')), 'hex') WHERE session_id = '", login.session_id(), "'"));
+  TL_EXPECT_OK(Refresh(login_token));
+  // The delegated session itself was not ended by the attempts.
+  TL_EXPECT_OK(manager_->ResolveSession(kTenant, owner.user_id(), issued.session_id()));
 }
 
 // --- API keys ---

@@ -65,6 +65,9 @@ struct SessionRecord {
   absl::Time create_time;
   absl::Time expire_time;
   std::optional<absl::Time> revoke_time;
+  // The Touchline service the session is kept for (IdentityManager::IssueDelegatedToken);
+  // "" for a login session.
+  std::string delegated_to;
 };
 
 // One row of api_keys.
@@ -146,6 +149,11 @@ class IdentityReader {
   virtual absl::StatusOr<std::optional<SessionRecord>> FindSession(std::string_view tenant_id,
                                                                    std::string_view session_id,
                                                                    RowLock lock) = 0;
+  // The user's unrevoked session delegated to `service` that expires latest, if that is after
+  // `expire_after`; nullopt otherwise (or when `user_id` is not a UUID).
+  virtual absl::StatusOr<std::optional<SessionRecord>> FindDelegatedSession(
+      std::string_view tenant_id, std::string_view user_id, std::string_view service,
+      absl::Time expire_after) = 0;
   // nullopt when the tenant has no key `api_key_id` (or it is not a UUID).
   virtual absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKey(std::string_view tenant_id,
                                                                  std::string_view api_key_id,

@@ -87,6 +87,7 @@ SessionRecord ParseSession(const pqxx::row& row, std::string_view tenant_id) {
   s.create_time = absl::FromUnixMicros(row[5].as<int64_t>());
   s.expire_time = absl::FromUnixMicros(row[6].as<int64_t>());
   s.revoke_time = OptionalTime(row[7]);
+  s.delegated_to = row[8].as<std::string>();
   return s;
 }
 
@@ -216,6 +217,19 @@ absl::StatusOr<std::optional<SessionRecord>> PgIdentityRows::FindSession(
   });
 }
 
+absl::StatusOr<std::optional<SessionRecord>> PgIdentityRows::FindDelegatedSession(
+    std::string_view tenant_id, std::string_view user_id, std::string_view service,
+    absl::Time expire_after) {
+  if (!ids::IsUuid(user_id)) return std::nullopt;
+  return statements_.Run([&]() -> std::optional<SessionRecord> {
+    const pqxx::result rows =
+        txn_.exec_params(kSelectDelegatedSession, std::string(tenant_id), std::string(user_id),
+                         std::string(service), Micros(expire_after));
+    if (rows.empty()) return std::nullopt;
+    return ParseSession(rows[0], tenant_id);
+  });
+}
+
 absl::StatusOr<std::optional<ApiKeyRecord>> PgIdentityRows::FindApiKey(std::string_view tenant_id,
                                                                        std::string_view api_key_id,
                                                                        RowLock lock) {
@@ -294,7 +308,7 @@ absl::Status PgIdentityRows::InsertSession(const SessionRecord& s) {
   return statements_.Exec([&] {
     txn_.exec_params(kInsertSession, s.tenant_id, s.session_id, s.user_id, s.refresh_hash,
                      s.previous_refresh_hash, s.client, Micros(s.create_time),
-                     Micros(s.expire_time));
+                     Micros(s.expire_time), s.delegated_to);
   });
 }
 

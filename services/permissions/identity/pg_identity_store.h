@@ -47,6 +47,9 @@ class PgIdentityRows final : public IdentityTransaction, public PgRows {
   absl::StatusOr<std::optional<SessionRecord>> FindSession(std::string_view tenant_id,
                                                            std::string_view session_id,
                                                            RowLock lock) override;
+  absl::StatusOr<std::optional<SessionRecord>> FindDelegatedSession(
+      std::string_view tenant_id, std::string_view user_id, std::string_view service,
+      absl::Time expire_after) override;
   absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKey(std::string_view tenant_id,
                                                          std::string_view api_key_id,
                                                          RowLock lock) override;

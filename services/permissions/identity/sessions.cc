@@ -142,7 +142,8 @@ absl::StatusOr<v1::LoginResponse> IdentityManager::Login(std::string_view tenant
                                          .client = std::string(client),
                                          .create_time = now,
                                          .expire_time = now + options_.session_ttl,
-                                         .revoke_time = std::nullopt};
+                                         .revoke_time = std::nullopt,
+                                         .delegated_to = ""};
           TL_ASSIGN_OR_RETURN(response, IssueTokens(session, *user, now));
           SessionRecord stored = session;
           stored.refresh_hash = Sha256Hex(response.refresh_token());
@@ -161,18 +162,24 @@ absl::StatusOr<v1::LoginResponse> IdentityManager::Login(std::string_view tenant
   return absl::AbortedError("the password changed during login; try again");
 }
 
+absl::StatusOr<IdentityManager::AccessToken> IdentityManager::SignAccessToken(
+    const SessionRecord& session, absl::Time now) const {
+  const absl::Time expire_time = std::min(now + options_.access_token_ttl, session.expire_time);
+  TL_ASSIGN_OR_RETURN(std::string token, signer_.Sign({.tenant_id = session.tenant_id,
+                                                       .user_id = session.user_id,
+                                                       .session_id = session.session_id,
+                                                       .issue_time = now,
+                                                       .expire_time = expire_time}));
+  return AccessToken{.token = std::move(token), .expire_time = expire_time};
+}
+
 absl::StatusOr<v1::LoginResponse> IdentityManager::IssueTokens(const SessionRecord& session,
                                                                const UserRecord& user,
                                                                absl::Time now) const {
-  const absl::Time access_expiry = std::min(now + options_.access_token_ttl, session.expire_time);
-  TL_ASSIGN_OR_RETURN(std::string access_token, signer_.Sign({.tenant_id = session.tenant_id,
-                                                              .user_id = session.user_id,
-                                                              .session_id = session.session_id,
-                                                              .issue_time = now,
-                                                              .expire_time = access_expiry}));
+  TL_ASSIGN_OR_RETURN(AccessToken access, SignAccessToken(session, now));
   v1::LoginResponse response;
-  response.set_access_token(std::move(access_token));
-  *response.mutable_access_token_expire_time() = ToProtoTime(access_expiry);
+  response.set_access_token(std::move(access.token));
+  *response.mutable_access_token_expire_time() = ToProtoTime(access.expire_time);
   response.set_refresh_token(absl::StrCat(session.session_id, ".", NewSecret()));
   *response.mutable_refresh_token_expire_time() = ToProtoTime(session.expire_time);
   response.set_session_id(session.session_id);
@@ -203,8 +210,12 @@ absl::StatusOr<v1::LoginResponse> IdentityManager::Refresh(std::string_view tena
         actor.actor_id.clear();
         TL_ASSIGN_OR_RETURN(std::optional<SessionRecord> session,
                             txn.FindSession(tenant_id, session_id, RowLock::kForUpdate));
-        if (!session || session->revoke_time || session->expire_time <= now)
+        // A delegated session has no refresh token (its refresh_hash matches none); refused
+        // by name as well, so that no stored value could ever make one.
+        if (!session || session->revoke_time || session->expire_time <= now ||
+            !session->delegated_to.empty()) {
           return absl::OkStatus();
+        }
         if (!session->previous_refresh_hash.empty() &&
             SameHash(presented_hash, session->previous_refresh_hash)) {
           // A replaced token came back: whoever holds the current one may have stolen it.

@@ -1,6 +1,7 @@
 // The SQL of PgIdentityStore: named statements with explicit columns and $n parameters over
-// the tables of migrations/0002_identity.sql, 0004_login_throttle.sql and
-// 0005_session_retention.sql. Times travel as bigint Unix microseconds.
+// the tables of migrations/0002_identity.sql, 0004_login_throttle.sql,
+// 0005_session_retention.sql and 0007_delegated_sessions.sql. Times travel as bigint Unix
+// microseconds.
 #ifndef TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_SQL_H_
 #define TOUCHLINE_SERVICES_PERMISSIONS_IDENTITY_SQL_H_
 
@@ -78,12 +79,18 @@ constexpr char kSelectPartnerOrg[] =
 #define TL_SESSION_COLUMNS                                                                         \
   "session_id::text, user_id::text, refresh_hash, coalesce(previous_refresh_hash, ''), "           \
   "client, " TL_READ_MICROS("create_time") ", " TL_READ_MICROS("expire_time") ", " TL_READ_MICROS( \
-      "revoke_time")
+      "revoke_time") ", coalesce(delegated_to, '')"
 
 constexpr char kInsertSession[] =
     "INSERT INTO sessions (tenant_id, session_id, user_id, refresh_hash, previous_refresh_hash, "
-    "client, create_time, expire_time) VALUES ($1, $2::uuid, $3::uuid, $4, NULLIF($5, ''), "
-    "$6, " TL_MICROS(7) ", " TL_MICROS(8) ")";
+    "client, create_time, expire_time, delegated_to) VALUES ($1, $2::uuid, $3::uuid, $4, "
+    "NULLIF($5, ''), $6, " TL_MICROS(7) ", " TL_MICROS(8) ", NULLIF($9, ''))";
+// sessions_delegated_live (0007_delegated_sessions.sql) finds it.
+constexpr char kSelectDelegatedSession[] =
+    "SELECT " TL_SESSION_COLUMNS
+    " FROM sessions WHERE tenant_id = $1 AND user_id = $2::uuid AND delegated_to = $3 "
+    "AND revoke_time IS NULL AND expire_time > " TL_MICROS(4) " "
+    "ORDER BY expire_time DESC LIMIT 1";
 constexpr char kSelectSession[] =
     "SELECT " TL_SESSION_COLUMNS " FROM sessions WHERE tenant_id = $1 AND session_id = $2::uuid";
 constexpr char kSelectSessionForUpdate[] =

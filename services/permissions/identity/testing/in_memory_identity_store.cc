@@ -91,6 +91,21 @@ class InMemoryIdentityStore::Rows final : public IdentityTransaction {
     if (!ids::IsUuid(session_id)) return std::nullopt;
     return Find(data_.sessions, IdKey(tenant_id, session_id));
   }
+  absl::StatusOr<std::optional<SessionRecord>> FindDelegatedSession(
+      std::string_view tenant_id, std::string_view user_id, std::string_view service,
+      absl::Time expire_after) override {
+    std::optional<SessionRecord> latest;
+    if (!ids::IsUuid(user_id)) return latest;
+    const std::string user = absl::AsciiStrToLower(std::string(user_id));
+    for (const auto& [id, s] : data_.sessions) {
+      if (id.first == tenant_id && s.user_id == user && !s.delegated_to.empty() &&
+          s.delegated_to == service && !s.revoke_time && s.expire_time > expire_after &&
+          (!latest || s.expire_time > latest->expire_time)) {
+        latest = s;
+      }
+    }
+    return latest;
+  }
   absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKey(std::string_view tenant_id,
                                                          std::string_view api_key_id,
                                                          RowLock /*lock*/) override {
