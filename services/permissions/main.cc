@@ -1,6 +1,7 @@
 // The permissions service (README.md); with --bootstrap_tenant, a tenant's set-up instead.
 #include "common/enforcement/enforcement.h"
 #include "common/service_host/service_host.h"
+#include "services/permissions/delegation_service.h"
 #include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/migrations.h"
 #include "services/permissions/org/pg_org_store.h"
@@ -12,6 +13,7 @@ namespace touchline::permissions {
 
 int Main(int argc, char** argv) {
   constexpr char kService[] = "touchline.permissions.v1.PermissionsService";
+  constexpr char kDelegation[] = "touchline.permissions.v1.DelegationService";  // Services only.
   service_host::ServiceOptions options(
       "permissions", "Touchline permissions service: users, roles, scopes and the audit log");
   options.migrations = &pg::permissions_migrations();
@@ -52,7 +54,9 @@ int Main(int argc, char** argv) {
                               .login_runner = host.runner(kService, &tenant_only),
                               .invalidate_scopes = scopes.invalidator(),
                               .edge_addresses = edge ? &*edge : nullptr});
-  return host.Serve({{kService, &service}});
+  const auth::ServiceAuthenticator service_authenticator(enforcement::ServiceSignerFromFlags());
+  DelegationService delegation(&identity, host.runner(kDelegation, &service_authenticator));
+  return host.Serve({{kService, &service}, {kDelegation, &delegation}});
 }
 
 }  // namespace touchline::permissions

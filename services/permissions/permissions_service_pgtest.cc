@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth/request_context.h"
 #include "common/auth/scope_authenticator.h"
+#include "common/auth/service_credential.h"
 #include "common/auth/testing/test_keys.h"
 #include "common/events/outbox.h"
 #include "common/ids/ids.h"
@@ -27,6 +28,7 @@
 #include "services/permissions/audit/audit_log.h"
 #include "services/permissions/bootstrap.h"
 #include "services/permissions/customer_read_model.h"
+#include "services/permissions/delegation_service.h"
 #include "services/permissions/identity/identity_manager.h"
 #include "services/permissions/identity/pg_identity_store.h"
 #include "services/permissions/org/org_manager.h"
@@ -53,6 +55,10 @@ constexpr char kTenant[] = "acme";
 constexpr char kOtherTenant[] = "globex";
 constexpr char kPassword[] = "correct horse battery";
 constexpr char kServiceName[] = "touchline.permissions.v1.PermissionsService";
+constexpr char kDelegationName[] = "touchline.permissions.v1.DelegationService";
+// The secret the services share (--edge_secret_file), and another one.
+constexpr char kServiceSecret[] = "0123456789abcdef0123456789abcdef-services";
+constexpr char kOtherSecret[] = "fedcba9876543210fedcba9876543210-outsider";
 
 // How a test call authenticates.
 struct Who {
@@ -113,12 +119,21 @@ class PermissionsServiceTest : public ::testing::Test {
                                .runner = runner_.get(),
                                .login_runner = login_runner_.get(),
                                .invalidate_scopes = invalidate});
-    auto server = server::Server::Start({.listen_address = "127.0.0.1:0", .metrics_address = ""},
-                                        {{kServiceName, service_.get()}});
+    auto service_signer = auth::ServiceSigner::Create(kServiceSecret);
+    ASSERT_TRUE(service_signer.ok()) << service_signer.status();
+    service_authenticator_ = std::make_unique<auth::ServiceAuthenticator>(*service_signer);
+    delegation_runner_ = std::make_unique<server::UnaryRunner>(kDelegationName, &executor_,
+                                                               service_authenticator_.get(), false);
+    delegation_ = std::make_unique<DelegationService>(identity_.get(), delegation_runner_.get());
+    auto server = server::Server::Start(
+        {.listen_address = "127.0.0.1:0", .metrics_address = ""},
+        {{kServiceName, service_.get()}, {kDelegationName, delegation_.get()}});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    stub_ = v1::PermissionsService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+    const std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
+    stub_ = v1::PermissionsService::NewStub(channel);
+    delegation_stub_ = v1::DelegationService::NewStub(channel);
 
     for (const char* tenant : {kTenant, kOtherTenant}) {
       const auto bootstrapped =
@@ -294,6 +309,26 @@ class PermissionsServiceTest : public ::testing::Test {
     return trail;
   }
 
+  // IssueDelegatedToken as `service` signs it with `secret` (no credential when `service` is
+  // empty).
+  grpc::Status Delegate(const std::string& service, const std::string& tenant,
+                        const std::string& user_id, v1::IssueDelegatedTokenResponse* response,
+                        const std::string& secret = kServiceSecret) {
+    grpc::ClientContext context;
+    if (!service.empty()) {
+      const auto signer = auth::ServiceSigner::Create(secret);
+      EXPECT_TRUE(signer.ok()) << signer.status();
+      for (const auto& [key, value] : signer->Sign(service, absl::Now())) {
+        context.AddMetadata(key, value);
+      }
+    }
+    v1::IssueDelegatedTokenRequest request;
+    request.set_tenant_id(tenant);
+    request.set_user_id(user_id);
+    request.set_reason("rule 0190c3f2");
+    return delegation_stub_->IssueDelegatedToken(&context, request, response);
+  }
+
   v1::EffectiveScope ScopeOf(const Who& who) {
     v1::GetEffectiveScopeResponse response;
     const grpc::Status status =
@@ -351,8 +386,12 @@ class PermissionsServiceTest : public ::testing::Test {
   std::unique_ptr<server::UnaryRunner> runner_;
   std::unique_ptr<server::UnaryRunner> login_runner_;
   std::unique_ptr<PermissionsService> service_;
+  std::unique_ptr<auth::ServiceAuthenticator> service_authenticator_;
+  std::unique_ptr<server::UnaryRunner> delegation_runner_;
+  std::unique_ptr<DelegationService> delegation_;
   std::unique_ptr<server::Server> server_;
   std::unique_ptr<Stub> stub_;
+  std::unique_ptr<v1::DelegationService::Stub> delegation_stub_;
 
   std::map<std::string, std::string> user_ids_;
   std::map<std::string, std::string> sessions_;
@@ -906,6 +945,75 @@ TEST_F(PermissionsServiceTest, TheReadModelFollowsCustomerEventsAndIgnoresStaleO
   EXPECT_EQ(Call(&Stub::ShareCustomer, rep1_,
                  ShareWithTeam(rep2_customer_, "east", v1::SHARE_ACCESS_READ))
                 .error_code(),
+            grpc::FAILED_PRECONDITION);
+}
+
+// --- Delegated tokens (DelegationService) ------------------------------------------------------
+
+TEST_F(PermissionsServiceTest, AutomationGetsATokenThatCarriesTheUsersScope) {
+  v1::IssueDelegatedTokenResponse issued;
+  const grpc::Status status = Delegate("automation", kTenant, rep1_id_, &issued);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::EffectiveScope scope = ScopeOf(Who{issued.access_token(), "", ""});
+  EXPECT_EQ(scope.tenant_id(), kTenant);
+  EXPECT_EQ(scope.user_id(), rep1_id_);
+  EXPECT_EQ(scope.role_id(), "rep");
+  EXPECT_EQ(scope.principal_kind(), v1::PRINCIPAL_KIND_USER);
+  EXPECT_EQ(scope.session_id(), issued.session_id());
+  EXPECT_NE(issued.session_id(), sessions_[rep1_.token]);
+  // The user's own scope, as their login has it.
+  EXPECT_THAT(scope.owner_ids(), ElementsAre(rep1_id_));
+  EXPECT_THAT(scope.grantees(), ElementsAre("team:east"));
+  EXPECT_THAT(AuditTrail("session.delegated"),
+              ElementsAre(Pair("session.delegated", issued.session_id())));
+
+  v1::IssueDelegatedTokenResponse again;
+  ASSERT_TRUE(Delegate("automation", kTenant, rep1_id_, &again).ok());
+  EXPECT_EQ(again.session_id(), issued.session_id());
+  EXPECT_THAT(AuditTrail("session.delegated"), SizeIs(1));
+}
+
+TEST_F(PermissionsServiceTest, DelegationNeedsTheSignedCredentialOfAnAllowedService) {
+  v1::IssueDelegatedTokenResponse issued;
+  EXPECT_EQ(Delegate("", kTenant, rep1_id_, &issued).error_code(), grpc::UNAUTHENTICATED);
+  EXPECT_EQ(Delegate("automation", kTenant, rep1_id_, &issued, kOtherSecret).error_code(),
+            grpc::UNAUTHENTICATED);
+  // A user's token is no service credential.
+  {
+    grpc::ClientContext context;
+    context.AddMetadata(auth::kAuthorizationHeader, "Bearer " + admin_.token);
+    v1::IssueDelegatedTokenRequest request;
+    request.set_tenant_id(kTenant);
+    request.set_user_id(rep1_id_);
+    EXPECT_EQ(delegation_stub_->IssueDelegatedToken(&context, request, &issued).error_code(),
+              grpc::UNAUTHENTICATED);
+  }
+  const grpc::Status journeys = Delegate("journeys", kTenant, rep1_id_, &issued);
+  EXPECT_EQ(journeys.error_code(), grpc::PERMISSION_DENIED);
+  EXPECT_THAT(journeys.error_message(), ::testing::HasSubstr("journeys"));
+  EXPECT_THAT(AuditTrail("session.delegated"), IsEmpty());
+
+  const grpc::Status bad = Delegate("automation", "Acme!", "rep1", &issued);
+  EXPECT_EQ(bad.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_THAT(Violations(bad), ElementsAre(Pair("tenant_id", "must match [a-z0-9][a-z0-9_-]{0,62}"),
+                                           Pair("user_id", "must be a UUID")));
+  EXPECT_EQ(Delegate("automation", kTenant, ids::NewUuid(), &issued).error_code(), grpc::NOT_FOUND);
+  // Another tenant's user is unknown here.
+  EXPECT_EQ(Delegate("automation", kOtherTenant, rep1_id_, &issued).error_code(), grpc::NOT_FOUND);
+}
+
+TEST_F(PermissionsServiceTest, DisablingAUserEndsTheirDelegatedTokens) {
+  v1::IssueDelegatedTokenResponse issued;
+  ASSERT_TRUE(Delegate("automation", kTenant, rep2_id_, &issued).ok());
+  const Who automation{issued.access_token(), "", ""};
+  ASSERT_EQ(ScopeOf(automation).user_id(), rep2_id_);  // cached now
+
+  v1::DisableUserRequest disable;
+  disable.set_user_id(rep2_id_);
+  ASSERT_TRUE(Call(&Stub::DisableUser, admin_, disable).ok());
+  EXPECT_EQ(Call(&Stub::GetEffectiveScope, automation, v1::GetEffectiveScopeRequest()).error_code(),
+            grpc::UNAUTHENTICATED);
+  EXPECT_EQ(Delegate("automation", kTenant, rep2_id_, &issued).error_code(),
             grpc::FAILED_PRECONDITION);
 }
 

@@ -8,14 +8,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/channel/balanced_channel.h"
 #include "common/config/common_flags.h"
 #include "common/config/flags.h"
 #include "common/log/log.h"
+#include "common/validation/field_checker.h"
 #include "services/permissions/bootstrap.h"
 #include "services/permissions/org/pg_org_store.h"
 
@@ -49,6 +53,10 @@ ABSL_FLAG(absl::Duration, login_throttle_delay, absl::Seconds(1),
           "Delay after the failure that reaches a threshold; it doubles with each further one");
 ABSL_FLAG(absl::Duration, login_throttle_max_delay, absl::Minutes(15),
           "Longest delay of a throttled login");
+ABSL_FLAG(std::string, delegating_services, "automation",
+          "Comma-separated names of the Touchline services (as their signed service "
+          "credentials name them) that DelegationService issues access tokens to, for acting on "
+          "a user's behalf; empty: none");
 ABSL_FLAG(std::string, password_hash_strength, "interactive",
           "argon2id cost of new password hashes: interactive, moderate, or min (tests only)");
 ABSL_FLAG(std::string, bootstrap_tenant, "",
@@ -84,6 +92,21 @@ PasswordHashCost HashCost(const std::string& strength) {
   Fatal("--password_hash_strength must be interactive, moderate or min");
 }
 
+// --delegating_services: names as a service credential carries them (ServiceSigner::Sign).
+std::vector<std::string> DelegatingServices(const std::string& flag) {
+  const validation::TokenShape name_shape = {.max_length = 64, .punctuation = "-_"};
+  std::vector<std::string> services;
+  for (absl::string_view item : absl::StrSplit(flag, ',', absl::SkipWhitespace())) {
+    const std::string name(absl::StripAsciiWhitespace(item));
+    if (!validation::HasShape(name, name_shape)) {
+      Fatal(absl::StrCat("--delegating_services: \"", name, "\" must be ",
+                         validation::DescribeShape(name_shape)));
+    }
+    services.emplace_back(name);
+  }
+  return services;
+}
+
 IdentityOptions IdentityConfig() {
   IdentityOptions options;
   options.access_token_ttl = absl::GetFlag(FLAGS_access_token_ttl);
@@ -96,6 +119,7 @@ IdentityOptions IdentityConfig() {
   options.hash_cost = HashCost(absl::GetFlag(FLAGS_password_hash_strength));
   options.session_retention = absl::GetFlag(FLAGS_session_retention);
   options.session_purge_batch = absl::GetFlag(FLAGS_session_purge_batch);
+  options.delegating_services = DelegatingServices(absl::GetFlag(FLAGS_delegating_services));
   if (options.session_retention < absl::ZeroDuration()) {
     Fatal("--session_retention must not be negative");
   }

@@ -17,7 +17,7 @@ namespace touchline::permissions {
 
 struct ServiceConfig {
   // --access_token_ttl, --session_ttl, --login_throttle_*, --password_hash_strength,
-  // --session_retention, --session_purge_batch.
+  // --session_retention, --session_purge_batch, --delegating_services.
   IdentityOptions identity;
   absl::Duration session_purge_interval;  // --session_purge_interval
   std::string jwt_private_key_file;       // --jwt_private_key_file
