@@ -6,12 +6,17 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids/ids.h"
+#include "common/status/macros.h"
 #include "common/text/text.h"
 #include "nlohmann/json.hpp"
+#include "services/automation/engine/triggers.h"
 #include "services/automation/rules/rule_validation.h"
+#include "services/automation/rules/run_fields.h"
 #include "services/automation/rules/templates.h"
 #include "services/automation/tasks/task_change.h"
 
@@ -33,6 +38,133 @@ ActionOutcome Done(std::string result) {
   return outcome;
 }
 
+ActionOutcome RetryAt(absl::Time at, std::string error) {
+  ActionOutcome outcome;
+  outcome.kind = Kind::kRetry;
+  outcome.error = std::move(error);
+  outcome.retry_at = at;
+  return outcome;
+}
+
+// Attempts at a change of a customer before it is dead-lettered (contacts unreachable, or the
+// customer changed under every attempt).
+constexpr int kMaxCustomerAttempts = 10;
+// Reads and writes of the customer within one attempt when its etag keeps changing.
+constexpr int kEtagRounds = 3;
+
+// Whether a failure of another service may pass: it could not be reached or answered in time.
+bool Transient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsResourceExhausted(status) || absl::IsInternal(status) || absl::IsUnknown(status);
+}
+
+// What to send contacts for `action` (update_customer or add_lead_score) given the customer
+// as it is: fills request.customer (with the customer's etag) and request.update_mask, and
+// returns what the change does, in words; nullopt when the customer is that way already.
+absl::StatusOr<std::optional<std::string>> PlanChange(
+    const v1::Action& action, const contacts::v1::Customer& current,
+    contacts::v1::UpdateCustomerRequest& request) {
+  namespace cv1 = ::touchline::contacts::v1;
+  cv1::Customer& patch = *request.mutable_customer();
+  patch.Clear();
+  patch.set_customer_id(current.customer_id());
+  patch.set_etag(current.etag());
+  request.clear_update_mask();
+  auto mask = [&](std::string path) { request.mutable_update_mask()->add_paths(std::move(path)); };
+  if (action.has_add_lead_score()) {
+    const v1::AddLeadScoreAction& add = action.add_lead_score();
+    int64_t score = 0;
+    const auto found = current.custom_fields().find(kLeadScoreField);
+    if (found != current.custom_fields().end()) {
+      if (found->second.kind_case() != type::v1::CustomValue::kIntValue) {
+        return absl::FailedPreconditionError(absl::StrCat("custom field ", kLeadScoreField,
+                                                          " holds ", FormatValue(found->second),
+                                                          ", not a whole number"));
+      }
+      score = found->second.int_value();
+    }
+    (*patch.mutable_custom_fields())[kLeadScoreField].set_int_value(score + add.points());
+    mask(absl::StrCat("custom_fields.", kLeadScoreField));
+    std::string done = absl::StrCat("lead score ", score, " -> ", score + add.points());
+    if (!add.reason().empty()) absl::StrAppend(&done, " (", add.reason(), ")");
+    return done;
+  }
+  const v1::UpdateCustomerAction& update = action.update_customer();
+  switch (update.kind_case()) {
+    case v1::UpdateCustomerAction::kAddTag:
+    case v1::UpdateCustomerAction::kRemoveTag: {
+      const bool add = update.has_add_tag();
+      const std::string& tag = add ? update.add_tag() : update.remove_tag();
+      const bool has = absl::c_linear_search(current.tags(), tag);
+      if (has == add) return std::nullopt;
+      for (const std::string& kept : current.tags()) {
+        if (kept != tag) patch.add_tags(kept);
+      }
+      if (add) patch.add_tags(tag);
+      mask("tags");
+      return absl::StrCat(add ? "added tag " : "removed tag ", tag);
+    }
+    case v1::UpdateCustomerAction::kSetField: {
+      const v1::SetField& set = update.set_field();
+      const std::string& field = set.field();
+      const std::string& name = set.value().string_value();
+      if (field == "level" || field == "lifecycle_status") {
+        const google::protobuf::FieldDescriptor* descriptor =
+            cv1::Customer::descriptor()->FindFieldByName(field);
+        const google::protobuf::EnumValueDescriptor* value =
+            descriptor->enum_type()->FindValueByName(name);
+        if (value == nullptr) {
+          return absl::FailedPreconditionError(absl::StrCat(name, " is not a value of ", field));
+        }
+        const google::protobuf::Reflection* reflection = cv1::Customer::GetReflection();
+        if (reflection->GetEnumValue(current, descriptor) == value->number()) return std::nullopt;
+        reflection->SetEnumValue(&patch, descriptor, value->number());
+      } else if (absl::StartsWith(field, "custom_fields.")) {
+        const std::string key = field.substr(std::string_view("custom_fields.").size());
+        const auto found = current.custom_fields().find(key);
+        if (found != current.custom_fields().end() &&
+            found->second.SerializeAsString() == set.value().SerializeAsString()) {
+          return std::nullopt;
+        }
+        (*patch.mutable_custom_fields())[key] = set.value();
+      } else {
+        return absl::FailedPreconditionError(absl::StrCat("field ", field, " cannot be set"));
+      }
+      mask(field);
+      return absl::StrCat("set ", field, " to ", FormatValue(set.value()));
+    }
+    default:
+      return absl::FailedPreconditionError("the customer update has no kind");
+  }
+}
+
+// `values` as `scope` may see them: the customer's and the touchpoint's values through the
+// scope's field policies (hidden ones left out, masked ones masked), the others as they are.
+FieldValues Redacted(const auth::Scope& scope, const FieldValues& values) {
+  const bool customer = scope.HasFieldRules(auth::kCustomerResource);
+  const bool touchpoint = scope.HasFieldRules(auth::kTouchpointResource);
+  if (!customer && !touchpoint) return values;
+  FieldValues shown;
+  for (const auto& [name, value] : values) {
+    if ((customer && name.starts_with("customer.")) ||
+        (touchpoint && name.starts_with("touchpoint."))) {
+      continue;
+    }
+    shown.emplace(name, value);
+  }
+  if (customer) {
+    contacts::v1::Customer c = CustomerOf(values);
+    scope.Redact(auth::kCustomerResource, c);
+    shown.merge(CustomerFieldValues(c));
+  }
+  if (touchpoint) {
+    touchpoints::v1::Touchpoint t = TouchpointOf(values);
+    scope.Redact(auth::kTouchpointResource, t);
+    shown.merge(TouchpointFieldValues(t));
+  }
+  return shown;
+}
+
 // The webhook-id of the action keyed `key`: "msg_" and a digest of the key, the same on every
 // attempt.
 std::string WebhookId(std::string_view key) {
@@ -44,10 +176,12 @@ std::string WebhookId(std::string_view key) {
 
 }  // namespace
 
-ActionRunner::ActionRunner(TaskStore* tasks, EndpointStore* endpoints, const WebhookSender* sender)
-    : tasks_(tasks), endpoints_(endpoints), sender_(sender) {}
+ActionRunner::ActionRunner(TaskStore* tasks, EndpointStore* endpoints, const WebhookSender* sender,
+                           Delegation* delegation)
+    : tasks_(tasks), endpoints_(endpoints), sender_(sender), delegation_(delegation) {}
 
 ActionOutcome ActionRunner::Run(const ActionCall& call) {
+  if (call.owner_id.empty()) return Failed("the rule has no owner to act for");
   switch (call.action->kind_case()) {
     case v1::Action::kCreateTask:
       return CreateTask(call);
@@ -55,36 +189,116 @@ ActionOutcome ActionRunner::Run(const ActionCall& call) {
       return SendWebhook(call);
     case v1::Action::kUpdateCustomer:
     case v1::Action::kAddLeadScore:
-      return Failed(
-          "customer updates are not available yet: the engine cannot yet change a customer "
-          "through contacts on the rule owner's behalf");
+      return UpdateCustomer(call);
     default:
       return Failed("the action has no kind");
   }
 }
 
+ActionOutcome ActionRunner::FailureOf(const ActionCall& call, const absl::Status& status,
+                                      std::string_view what) {
+  std::string error =
+      absl::StrCat(absl::string_view(what.data(), what.size()), ": ", status.ToString());
+  const int attempts = call.attempts + 1;
+  if (!Transient(status) || attempts >= kMaxCustomerAttempts) {
+    if (Transient(status)) absl::StrAppend(&error, " (after ", attempts, " attempts)");
+    return Failed(std::move(error));
+  }
+  absl::MutexLock lock(&mu_);
+  ActionOutcome outcome = RetryAt(call.now + RetryDelay(attempts, gen_), std::move(error));
+  outcome.attempted = true;
+  return outcome;
+}
+
+ActionOutcome ActionRunner::UpdateCustomer(const ActionCall& call) {
+  const std::string& customer_id = call.run->trigger().customer_id();
+  contacts::v1::UpdateCustomerRequest request;
+  // Keys the change in contacts (a retry after a lost answer is not applied twice), and its
+  // event carries the run's depth, so a rule that triggers itself stops.
+  request.set_request_id(EngineRequestId(call.run->depth() + 1, call.key));
+  for (int round = 0; round < kEtagRounds; ++round) {
+    absl::StatusOr<contacts::v1::Customer> customer =
+        delegation_->GetCustomer(call.tenant_id, call.owner_id, customer_id);
+    if (!customer.ok()) {
+      return FailureOf(call, customer.status(), "reading the customer as the rule's owner");
+    }
+    absl::StatusOr<std::optional<std::string>> planned =
+        PlanChange(*call.action, *customer, request);
+    if (!planned.ok()) return Failed(std::string(planned.status().message()));
+    if (!planned->has_value()) return Done("nothing to change: the customer is so already");
+    const absl::StatusOr<contacts::v1::Customer> updated =
+        delegation_->UpdateCustomer(call.tenant_id, call.owner_id, request);
+    if (updated.ok()) return Done(**planned);
+    // Changed by someone else since it was read: read it again.
+    if (absl::IsAborted(updated.status())) continue;
+    // The request id was used: an earlier attempt made the change, and its answer was lost.
+    if (absl::IsAlreadyExists(updated.status())) return Done("changed by an earlier attempt");
+    return FailureOf(call, updated.status(), "changing the customer as the rule's owner");
+  }
+  return FailureOf(call, absl::UnavailableError("the customer kept changing while it was updated"),
+                   "changing the customer as the rule's owner");
+}
+
+absl::StatusOr<FieldValues> ActionRunner::VisibleValues(const ActionCall& call) {
+  TL_ASSIGN_OR_RETURN(const std::shared_ptr<const auth::Scope> scope,
+                      delegation_->ScopeOf(call.tenant_id, call.owner_id));
+  const std::string& customer_id = call.run->trigger().customer_id();
+  TL_ASSIGN_OR_RETURN(const std::optional<auth::CustomerAttributes> customer,
+                      tasks_->FindCustomer(call.tenant_id, customer_id));
+  if (!customer.has_value() || !scope->Allows(auth::Access::kRead, *customer)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the rule's owner ", call.owner_id, " cannot see customer ", customer_id));
+  }
+  return Redacted(*scope, *call.values);
+}
+
+absl::StatusOr<std::string> ActionRunner::AssigneeOf(const ActionCall& call,
+                                                     const v1::Assignee& assignee) {
+  const FieldValue* owner = FindValue(*call.values, "customer.owner_id");
+  switch (assignee.kind_case()) {
+    case v1::Assignee::kOwner:
+      if (owner == nullptr) {
+        return absl::FailedPreconditionError("the customer has no owner to assign the task to");
+      }
+      return FormatValue(*owner);
+    case v1::Assignee::kUserId:
+      return assignee.user_id();
+    case v1::Assignee::kOwnerManager: {
+      if (owner == nullptr) {
+        return absl::FailedPreconditionError("the customer has no owner, so no owner's manager");
+      }
+      TL_ASSIGN_OR_RETURN(const permissions::v1::User user,
+                          delegation_->GetUser(call.tenant_id, call.owner_id, FormatValue(*owner)));
+      if (user.manager_id().empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("the customer's owner ", user.user_id(), " reports to nobody"));
+      }
+      return user.manager_id();
+    }
+    case v1::Assignee::kTeamId: {
+      TL_ASSIGN_OR_RETURN(
+          const std::vector<std::string> members,
+          delegation_->TeamMembers(call.tenant_id, call.owner_id, assignee.team_id()));
+      if (members.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("team ", assignee.team_id(), " has no members"));
+      }
+      TL_ASSIGN_OR_RETURN(const int64_t turn,
+                          tasks_->NextTeamTurn(call.tenant_id, assignee.team_id()));
+      return members[static_cast<size_t>(turn % static_cast<int64_t>(members.size()))];
+    }
+    default:
+      return absl::InvalidArgumentError("the task has no assignee");
+  }
+}
+
 ActionOutcome ActionRunner::CreateTask(const ActionCall& call) {
   const v1::CreateTaskAction& action = call.action->create_task();
-  const FieldValues& values = *call.values;
-  std::string assignee;
-  switch (action.assignee().kind_case()) {
-    case v1::Assignee::kOwner: {
-      const FieldValue* owner = FindValue(values, "customer.owner_id");
-      if (owner == nullptr) return Failed("the customer has no owner to assign the task to");
-      assignee = FormatValue(*owner);
-      break;
-    }
-    case v1::Assignee::kUserId:
-      assignee = action.assignee().user_id();
-      break;
-    case v1::Assignee::kOwnerManager:
-    case v1::Assignee::kTeamId:
-      return Failed(
-          "tasks for the owner's manager or a team are not available yet: the engine cannot "
-          "yet look up managers and team members");
-    default:
-      return Failed("the task has no assignee");
-  }
+  absl::StatusOr<FieldValues> visible = VisibleValues(call);
+  if (!visible.ok()) return FailureOf(call, visible.status(), "acting for the rule's owner");
+  const FieldValues& values = *visible;
+  absl::StatusOr<std::string> assignee = AssigneeOf(call, action.assignee());
+  if (!assignee.ok()) return FailureOf(call, assignee.status(), "choosing the assignee");
   std::string title = Render(action.title_template(), values);
   const std::string body = Render(action.body_template(), values);
   if (text::CodePointCount(title) == 0) return Failed("the task title is empty once filled in");
@@ -107,7 +321,7 @@ ActionOutcome ActionRunner::CreateTask(const ActionCall& call) {
   t.set_customer_id(call.run->trigger().customer_id());
   t.set_title(std::move(title));
   t.set_body(body);
-  t.set_assignee_id(assignee);
+  t.set_assignee_id(*assignee);
   *t.mutable_due_time() = ToProtoTime(task.context.now + absl::Seconds(action.due_in().seconds()) +
                                       absl::Nanoseconds(action.due_in().nanos()));
   t.set_priority(action.priority());
@@ -130,9 +344,9 @@ ActionOutcome ActionRunner::CreateTask(const ActionCall& call) {
   return Done(absl::StrCat("task ", created->task_id()));
 }
 
-std::string ActionRunner::DefaultPayload(const ActionCall& call) {
+std::string ActionRunner::DefaultPayload(const ActionCall& call, const FieldValues& values) {
   nlohmann::ordered_json fields = nlohmann::ordered_json::object();
-  for (const auto& [name, value] : *call.values) {
+  for (const auto& [name, value] : values) {
     if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
       fields[name] = *list;
     } else {
@@ -173,10 +387,11 @@ ActionOutcome ActionRunner::SendWebhook(const ActionCall& call) {
     outcome.retry_at = call.now + absl::Seconds(5);
     return outcome;
   }
-  const std::string body =
-      action.payload_template().empty()
-          ? DefaultPayload(call)
-          : Render(action.payload_template(), *call.values, Escaping::kJsonString);
+  absl::StatusOr<FieldValues> visible = VisibleValues(call);
+  if (!visible.ok()) return FailureOf(call, visible.status(), "acting for the rule's owner");
+  const std::string body = action.payload_template().empty()
+                               ? DefaultPayload(call, *visible)
+                               : Render(action.payload_template(), *visible, Escaping::kJsonString);
   if (body.size() > kMaxPayloadTemplateBytes) {
     return Failed(absl::StrCat("the webhook payload is larger than ", kMaxPayloadTemplateBytes,
                                " bytes once filled in"));

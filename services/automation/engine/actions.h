@@ -1,6 +1,9 @@
 // What one action of a run does outside the engine's own records: a task in the task store, a
-// signed webhook to an endpoint. Each is keyed by the action's idempotency key, so a second
-// attempt after a crash makes no second task and the receiver sees the same webhook-id.
+// signed webhook to an endpoint, a change of the customer through contacts. Each is keyed by the
+// action's idempotency key, so a second attempt after a crash makes no second task, the receiver
+// sees the same webhook-id, and contacts answers a repeated change without applying it again.
+// What leaves (a task's title and body, a webhook's payload) shows only what the rule's owner
+// may see: their field policies hide and mask the run's values first.
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ACTIONS_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ACTIONS_H_
 
@@ -13,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/automation/endpoints/endpoint_store.h"
+#include "services/automation/engine/delegation.h"
 #include "services/automation/rules/field_catalogue.h"
 #include "services/automation/tasks/task_store.h"
 #include "services/automation/webhooks/sender.h"
@@ -59,6 +63,9 @@ struct ActionOutcome {
   bool attempted = false;
 };
 
+// The customer's custom field add_lead_score adds to.
+inline constexpr char kLeadScoreField[] = "lead_score";
+
 // The action id of the default webhook payload's "type".
 inline constexpr char kWebhookEventType[] = "automation.rule.action";
 
@@ -66,20 +73,33 @@ inline constexpr char kWebhookEventType[] = "automation.rule.action";
 class ActionRunner {
  public:
   // Not owned; each must outlive the runner.
-  ActionRunner(TaskStore* tasks, EndpointStore* endpoints, const WebhookSender* sender);
+  ActionRunner(TaskStore* tasks, EndpointStore* endpoints, const WebhookSender* sender,
+               Delegation* delegation);
 
-  // Does create_task and webhook actions; update_customer and add_lead_score are refused
-  // (kFailed, saying why) until the engine can act through contacts on the rule owner's
-  // behalf; start_sequence is the engine's own (never passed here).
+  // Does create_task, webhook, update_customer and add_lead_score actions as the rule's owner
+  // (call.owner_id); start_sequence is the engine's own (never passed here). An owner who
+  // cannot see the customer, or is disabled, fails the action (kFailed, saying why).
   ActionOutcome Run(const ActionCall& call);
 
   // The JSON body of a webhook action without a payload template: the rule, the action, the
-  // trigger event and the values the run saw.
-  static std::string DefaultPayload(const ActionCall& call);
+  // trigger event and `values` (the run's, as the owner may see them).
+  static std::string DefaultPayload(const ActionCall& call, const FieldValues& values);
 
  private:
+  // The run's values as the owner may see them; a failure when the owner cannot see the
+  // customer at all.
+  absl::StatusOr<FieldValues> VisibleValues(const ActionCall& call);
+  // Who a task goes to.
+  absl::StatusOr<std::string> AssigneeOf(const ActionCall& call, const v1::Assignee& assignee);
   ActionOutcome CreateTask(const ActionCall& call);
   ActionOutcome SendWebhook(const ActionCall& call);
+  // update_customer and add_lead_score: read the customer, plan the change, write it with the
+  // customer's etag (read again when it changed meanwhile).
+  ActionOutcome UpdateCustomer(const ActionCall& call);
+  // The outcome of a failure in another service: retried with backoff when it may pass
+  // (unreachable, overloaded), dead-lettered after some attempts or at once otherwise.
+  ActionOutcome FailureOf(const ActionCall& call, const absl::Status& status,
+                          std::string_view what);
   // When the endpoint may take its next request at `now` under `per_second`: `now` when it
   // may now (the slot is taken), a later time otherwise.
   absl::Time TakeSlot(const std::string& endpoint_key, int per_second, absl::Time now);
@@ -87,6 +107,7 @@ class ActionRunner {
   TaskStore* const tasks_;
   EndpointStore* const endpoints_;
   const WebhookSender* const sender_;
+  Delegation* const delegation_;
   absl::Mutex mu_;
   // Per endpoint: when its next request may go (a virtual-time rate limiter).
   absl::flat_hash_map<std::string, absl::Time> next_slot_ ABSL_GUARDED_BY(mu_);

@@ -28,22 +28,24 @@ touchline_warnings(automation_triggers_test)
 gtest_discover_tests(automation_triggers_test)
 
 add_library(automation_engine ${automation_engine_dir}/engine.cc ${automation_engine_dir}/actions.cc
-  ${automation_engine_dir}/run_manager.cc)
+  ${automation_engine_dir}/delegation.cc ${automation_engine_dir}/run_manager.cc)
 target_include_directories(automation_engine PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(automation_engine
   PUBLIC automation_triggers automation_jobs automation_rule_store automation_tasks touchline_events
          automation_endpoints automation_webhooks touchline_customer_read_model touchline_pg
+         touchline_auth touchline_contacts_proto touchline_permissions_proto
          absl::synchronization absl::random_random PkgConfig::PQXX
   PRIVATE automation_engine_proto automation_run_fields automation_schedule touchline_ids
           touchline_text
-          touchline_auth touchline_paging touchline_status touchline_validation
+          touchline_paging touchline_status touchline_validation
           PkgConfig::SODIUM nlohmann_json::nlohmann_json touchline_log absl::strings)
 touchline_warnings(automation_engine)
 
 # The engine on PostgreSQL with the real stores and a real HTTP receiver on loopback. Needs
 # TOUCHLINE_PG_DSN (scripts/dev-servers.sh).
 add_executable(automation_engine_pgtest ${automation_engine_dir}/engine_pgtest.cc)
-target_link_libraries(automation_engine_pgtest PRIVATE automation_engine automation_migrations
+target_link_libraries(automation_engine_pgtest PRIVATE automation_engine automation_fake_delegation
+  automation_migrations
   automation_rule_store automation_secret_box touchline_service_host touchline_auth_testing
   touchline_test_env touchline_paging touchline_status touchline_ids touchline_touchpoints_proto
   PkgConfig::HTTPLIB PkgConfig::PQXX absl::strings GTest::gmock GTest::gtest_main)
@@ -56,5 +58,19 @@ add_library(automation_engine_host ${automation_engine_dir}/engine_host.cc)
 target_include_directories(automation_engine_host PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(automation_engine_host
   PUBLIC automation_engine automation_webhooks touchline_service_host touchline_events
-  PRIVATE automation_jobs touchline_config absl::flags)
+  PRIVATE automation_jobs touchline_config touchline_enforcement touchline_channel absl::flags)
 touchline_warnings(automation_engine_host)
+
+# A Delegation for tests: users, teams, scopes and customers set by the test.
+add_library(automation_fake_delegation ${automation_engine_dir}/testing/fake_delegation.cc)
+target_include_directories(automation_fake_delegation PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(automation_fake_delegation PUBLIC automation_engine
+  PRIVATE touchline_auth_testing absl::strings)
+touchline_warnings(automation_fake_delegation)
+
+add_executable(automation_actions_test ${automation_engine_dir}/actions_test.cc)
+target_link_libraries(automation_actions_test PRIVATE automation_engine automation_fake_delegation
+  automation_tasks_testing automation_endpoints_testing automation_run_fields
+  touchline_auth_testing GTest::gmock GTest::gtest_main)
+touchline_warnings(automation_actions_test)
+gtest_discover_tests(automation_actions_test)

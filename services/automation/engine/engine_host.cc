@@ -4,7 +4,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
+#include "common/channel/balanced_channel.h"
+#include "common/config/common_flags.h"
 #include "common/config/flags.h"
+#include "common/enforcement/enforcement.h"
 #include "common/events/topics.h"
 #include "services/automation/jobs/job_queue.h"
 
@@ -31,11 +34,28 @@ EngineHostOptions EngineHostOptionsFromFlags() {
   }
   return options;
 }
+
+namespace {
+
+// The delegation to permissions (--permissions_addr) and contacts, signed as this service with
+// --edge_secret_file; config::Fatal without the secret.
+GrpcDelegation DelegationFromFlags(const std::string& contacts_addr) {
+  std::optional<auth::ServiceSigner> signer = enforcement::ServiceSignerFromFlags();
+  if (!signer.has_value()) {
+    config::Fatal("--edge_secret_file is required: rules act for their owners with it");
+  }
+  return GrpcDelegation(channel::BalancedChannel(absl::GetFlag(FLAGS_permissions_addr)),
+                        channel::BalancedChannel(contacts_addr), *std::move(signer));
+}
+
+}  // namespace
+
 HostedEngine::HostedEngine(service_host::ServiceHost& host, const std::string& contacts_addr,
                            RuleStore* rules, TaskStore* tasks, EndpointStore* endpoints,
                            events::BatchApplyFn follow_ups, EngineHostOptions options)
     : sender_(options.sender),
-      actions_(tasks, endpoints, &sender_),
+      delegation_(DelegationFromFlags(contacts_addr)),
+      actions_(tasks, endpoints, &sender_, &delegation_),
       engine_({host.pool(), rules, &actions_, &absl::Now}, options.engine),
       customer_model_([this](pqxx::work& txn, const customers::CustomerRow* before,
                              const customers::CustomerRow& after,

@@ -1,5 +1,6 @@
 // The engine's place on the service host (main.cc): the engine with what its actions need (the
-// webhook sender, the action runner), its consumers, its periodic upkeep and its workers.
+// webhook sender, the delegation to permissions and contacts, the action runner), its
+// consumers, its periodic upkeep and its workers.
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ENGINE_HOST_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_ENGINE_ENGINE_HOST_H_
 
@@ -7,6 +8,7 @@
 #include "common/events/consumer.h"
 #include "common/service_host/service_host.h"
 #include "services/automation/engine/actions.h"
+#include "services/automation/engine/delegation.h"
 #include "services/automation/engine/engine.h"
 #include "services/automation/webhooks/sender.h"
 
@@ -47,6 +49,7 @@ class HostedEngine {
 
  private:
   const WebhookSender sender_;
+  GrpcDelegation delegation_;
   ActionRunner actions_;
   Engine engine_;
   const customers::ReadModel customer_model_;

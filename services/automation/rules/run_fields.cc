@@ -78,6 +78,80 @@ FieldValues TouchpointFieldValues(const tv1::Touchpoint& t) {
   return values;
 }
 
+namespace {
+
+// The text of `name` in `values`, empty when absent or not text.
+std::string TextOf(const FieldValues& values, std::string_view name) {
+  const FieldValue* value = FindValue(values, name);
+  const CustomValue* custom = value == nullptr ? nullptr : std::get_if<CustomValue>(value);
+  return custom == nullptr ? std::string() : custom->string_value();
+}
+
+// The number of the enumeration value named by `name`'s text; 0 when absent or unknown.
+int EnumOf(const FieldValues& values, std::string_view name,
+           const google::protobuf::EnumDescriptor* enumeration) {
+  const google::protobuf::EnumValueDescriptor* named =
+      enumeration->FindValueByName(TextOf(values, name));
+  return named == nullptr ? 0 : named->number();
+}
+
+void ListInto(const FieldValues& values, std::string_view name,
+              google::protobuf::RepeatedPtrField<std::string>& items) {
+  const FieldValue* value = FindValue(values, name);
+  const auto* list = value == nullptr ? nullptr : std::get_if<std::vector<std::string>>(value);
+  if (list != nullptr) items.Add(list->begin(), list->end());
+}
+
+void CustomInto(const FieldValues& values, std::string_view prefix,
+                google::protobuf::Map<std::string, CustomValue>& entries) {
+  for (auto it = values.lower_bound(prefix); it != values.end(); ++it) {
+    if (!it->first.starts_with(prefix)) break;
+    if (const auto* custom = std::get_if<CustomValue>(&it->second)) {
+      entries[it->first.substr(prefix.size())] = *custom;
+    }
+  }
+}
+
+}  // namespace
+
+cv1::Customer CustomerOf(const FieldValues& values) {
+  cv1::Customer c;
+  c.set_level(static_cast<cv1::CustomerLevel>(
+      EnumOf(values, "customer.level", cv1::CustomerLevel_descriptor())));
+  c.set_lifecycle_status(static_cast<cv1::LifecycleStatus>(
+      EnumOf(values, "customer.lifecycle_status", cv1::LifecycleStatus_descriptor())));
+  c.set_region(TextOf(values, "customer.region"));
+  c.set_owner_id(TextOf(values, "customer.owner_id"));
+  c.set_display_name(TextOf(values, "customer.display_name"));
+  ListInto(values, "customer.tags", *c.mutable_tags());
+  CustomInto(values, "customer.custom_fields.", *c.mutable_custom_fields());
+  return c;
+}
+
+tv1::Touchpoint TouchpointOf(const FieldValues& values) {
+  tv1::Touchpoint t;
+  t.set_channel(
+      static_cast<tv1::Channel>(EnumOf(values, "touchpoint.channel", tv1::Channel_descriptor())));
+  t.set_direction(static_cast<tv1::Direction>(
+      EnumOf(values, "touchpoint.direction", tv1::Direction_descriptor())));
+  t.set_category(static_cast<tv1::Category>(
+      EnumOf(values, "touchpoint.category", tv1::Category_descriptor())));
+  t.set_outcome(
+      static_cast<tv1::Outcome>(EnumOf(values, "touchpoint.outcome", tv1::Outcome_descriptor())));
+  t.set_sentiment(static_cast<tv1::Sentiment>(
+      EnumOf(values, "touchpoint.sentiment", tv1::Sentiment_descriptor())));
+  ListInto(values, "touchpoint.tags", *t.mutable_tags());
+  t.set_summary(TextOf(values, "touchpoint.summary"));
+  if (const FieldValue* occur = FindValue(values, "touchpoint.occur_time")) {
+    if (const auto* custom = std::get_if<CustomValue>(occur);
+        custom && custom->has_timestamp_value()) {
+      *t.mutable_occur_time() = custom->timestamp_value();
+    }
+  }
+  CustomInto(values, "touchpoint.custom_attributes.", *t.mutable_custom_attributes());
+  return t;
+}
+
 FieldValues TriggerEventValues(const v1::TriggerEvent& e) {
   FieldValues values;
   PutCustom(values, "", e.fields());

@@ -22,6 +22,12 @@ FieldValues CustomerFieldValues(const contacts::v1::Customer& c);
 // .summary, .occur_time and touchpoint.custom_attributes.<key>.
 FieldValues TouchpointFieldValues(const touchpoints::v1::Touchpoint& t);
 
+// The inverses, for what works on whole messages (field policies): the customer and the
+// touchpoint `values` describe (names other than theirs ignored), so that
+// CustomerFieldValues(CustomerOf(v)) gives v's customer.* values back, and alike.
+contacts::v1::Customer CustomerOf(const FieldValues& values);
+touchpoints::v1::Touchpoint TouchpointOf(const FieldValues& values);
+
 // The values an event carries: its `fields` as scalars and its `list_fields` as lists.
 FieldValues TriggerEventValues(const v1::TriggerEvent& e);
 

@@ -103,7 +103,8 @@ TEST(CustomerFieldValuesTest, ConditionsReadThem) {
   EXPECT_FALSE(Evaluate(condition, CustomerFieldValues(customer), {}).holds);
 }
 
-TEST(TouchpointFieldValuesTest, NamesEveryFieldAsTheCatalogueDoes) {
+// A complaint call with every field the catalogue names, and one it does not (content).
+tv1::Touchpoint Complaint() {
   tv1::Touchpoint touchpoint;
   touchpoint.set_channel(tv1::CHANNEL_PHONE);
   touchpoint.set_direction(tv1::DIRECTION_INBOUND);
@@ -115,7 +116,11 @@ TEST(TouchpointFieldValuesTest, NamesEveryFieldAsTheCatalogueDoes) {
   touchpoint.set_content("not in the catalogue");
   *touchpoint.mutable_occur_time() = TimeUtil::SecondsToTimestamp(1796601600);
   (*touchpoint.mutable_custom_attributes())["OrderNo"] = TextValue("SO-2026-订单");
-  const FieldValues values = TouchpointFieldValues(touchpoint);
+  return touchpoint;
+}
+
+TEST(TouchpointFieldValuesTest, NamesEveryFieldAsTheCatalogueDoes) {
+  const FieldValues values = TouchpointFieldValues(Complaint());
   EXPECT_THAT(NamesOf(values),
               ElementsAre("touchpoint.category", "touchpoint.channel",
                           "touchpoint.custom_attributes.OrderNo", "touchpoint.direction",
@@ -173,6 +178,35 @@ TEST(TriggerEventValuesTest, ReadsFieldsAndListFieldsAndWritesThemBack) {
   EXPECT_THAT(TriggerEventValues(event),
               ::testing::Not(::testing::Contains(Key("customer.region"))));
   EXPECT_THAT(TriggerEventValues(event), ::testing::Not(::testing::Contains(Key("customer.tags"))));
+}
+
+// The same names with the same values as a template shows them.
+void ExpectSameValues(const FieldValues& actual, const FieldValues& expected) {
+  EXPECT_EQ(NamesOf(actual), NamesOf(expected));
+  for (const auto& [name, value] : expected) {
+    EXPECT_EQ(Shown(actual, name), FormatValue(value)) << name;
+  }
+}
+
+TEST(CustomerOfTest, GivesBackTheCustomerTheValuesDescribe) {
+  cv1::Customer customer;
+  customer.set_display_name("深圳腾飞科技");
+  customer.set_region("华南");
+  customer.set_level(cv1::CUSTOMER_LEVEL_VIP);
+  customer.set_lifecycle_status(cv1::LIFECYCLE_STATUS_HIGH_INTENT);
+  customer.set_owner_id("u-17");
+  customer.add_tags("展会线索");
+  (*customer.mutable_custom_fields())["lead_score"] = Int(42);
+  (*customer.mutable_custom_fields())["行业"] = TextValue("制造");
+  FieldValues values = CustomerFieldValues(customer);
+  values.emplace("stage.stage_id", TextValue("won"));  // not the customer's: ignored
+  ExpectSameValues(CustomerFieldValues(CustomerOf(values)), CustomerFieldValues(customer));
+  EXPECT_THAT(CustomerFieldValues(CustomerOf(FieldValues())), IsEmpty());
+}
+
+TEST(TouchpointOfTest, GivesBackTheTouchpointTheValuesDescribe) {
+  const FieldValues values = TouchpointFieldValues(Complaint());
+  ExpectSameValues(TouchpointFieldValues(TouchpointOf(values)), values);
 }
 
 }  // namespace

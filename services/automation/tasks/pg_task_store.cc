@@ -275,4 +275,14 @@ absl::StatusOr<v1::Task> PgTaskStore::Change(const TaskChange& change) {
   return result;
 }
 
+absl::StatusOr<int64_t> PgTaskStore::NextTeamTurn(const std::string& tenant_id,
+                                                  const std::string& team_id) {
+  int64_t turn = 0;
+  TL_RETURN_IF_ERROR(pool_->Transact([&](pqxx::work& txn) {
+    turn = txn.exec_params1(tasks_sql::kNextTeamTurn, tenant_id, team_id)[0].as<int64_t>();
+    return absl::OkStatus();
+  }));
+  return turn;
+}
+
 }  // namespace touchline::automation

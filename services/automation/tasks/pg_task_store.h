@@ -42,6 +42,8 @@ class PgTaskStore final : public TaskStore {
   absl::StatusOr<v1::Task> Get(const std::string& tenant_id, const std::string& task_id) override;
   absl::StatusOr<std::vector<v1::Task>> List(const TaskQuery& query) override;
   absl::StatusOr<v1::Task> Change(const TaskChange& change) override;
+  absl::StatusOr<int64_t> NextTeamTurn(const std::string& tenant_id,
+                                       const std::string& team_id) override;
 
  private:
   pg::Pool* const pool_;

@@ -101,6 +101,11 @@ inline constexpr char kRememberMergeMoves[] =
 #undef TL_TASK_COLUMNS
 #undef TL_PG_TO_MICROS
 #undef TL_PG_NULLABLE_MICROS
+// The next turn of a team's round robin (0 the first time).
+inline constexpr char kNextTeamTurn[] =
+    "INSERT INTO team_turns (tenant_id, team_id, turn) VALUES ($1, $2, 0) "
+    "ON CONFLICT (tenant_id, team_id) DO UPDATE SET turn = team_turns.turn + 1 RETURNING turn";
+
 // clang-format on
 
 }  // namespace touchline::automation::tasks_sql

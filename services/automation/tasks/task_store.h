@@ -110,6 +110,11 @@ class TaskStore {
   // Concurrent changes of one task run one after the other, each on what the one before
   // committed.
   virtual absl::StatusOr<v1::Task> Change(const TaskChange& change) = 0;
+
+  // The next turn of the team's round robin: 0 the first time, then 1, 2, ... (the member
+  // at turn % size gets the task). Durable and shared by every replica.
+  virtual absl::StatusOr<int64_t> NextTeamTurn(const std::string& tenant_id,
+                                               const std::string& team_id) = 0;
 };
 
 }  // namespace touchline::automation

@@ -381,5 +381,16 @@ TEST_F(TasksTest, FiltersAndKeysetPagesOverManyPages) {
   EXPECT_THAT(manager_->ListTasks(Rep(), request), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(TasksTest, TeamTurnsCountPerTeamAndTenantFromZero) {
+  std::vector<int64_t> turns;
+  for (const char* team : {"inside-sales", "inside-sales", "service", "inside-sales"}) {
+    TL_ASSERT_OK_AND_ASSIGN(const int64_t turn, store_->NextTeamTurn(kTenant, team));
+    turns.push_back(turn);
+  }
+  EXPECT_THAT(turns, ElementsAre(0, 1, 0, 2));
+  TL_ASSERT_OK_AND_ASSIGN(const int64_t other, store_->NextTeamTurn("globex", "inside-sales"));
+  EXPECT_EQ(other, 0);
+}
+
 }  // namespace
 }  // namespace touchline::automation

@@ -137,4 +137,10 @@ absl::StatusOr<v1::Task> InMemoryTaskStore::Change(const TaskChange& change) {
   return changed;
 }
 
+absl::StatusOr<int64_t> InMemoryTaskStore::NextTeamTurn(const std::string& tenant_id,
+                                                        const std::string& team_id) {
+  absl::MutexLock lock(&mu_);
+  return team_turns_[{tenant_id, team_id}]++;
+}
+
 }  // namespace touchline::automation::testing

@@ -43,6 +43,8 @@ class InMemoryTaskStore final : public TaskStore {
   // As PgTaskStore, a task whose customer the read model does not hold shows to no one.
   absl::StatusOr<std::vector<v1::Task>> List(const TaskQuery& query) override;
   absl::StatusOr<v1::Task> Change(const TaskChange& change) override;
+  absl::StatusOr<int64_t> NextTeamTurn(const std::string& tenant_id,
+                                       const std::string& team_id) override;
 
  private:
   using Key = std::pair<std::string, std::string>;  // (tenant, id)
@@ -55,6 +57,7 @@ class InMemoryTaskStore final : public TaskStore {
   std::map<Key, idempotency::StoredRequest> keys_ ABSL_GUARDED_BY(mu_);
   std::vector<events::v1::EventEnvelope> audit_entries_ ABSL_GUARDED_BY(mu_);
   std::vector<events::v1::EventEnvelope> task_events_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, int64_t> team_turns_ ABSL_GUARDED_BY(mu_);  // (tenant, team) -> next turn
 };
 
 }  // namespace touchline::automation::testing
