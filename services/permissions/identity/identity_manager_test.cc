@@ -1,7 +1,7 @@
 // IdentityManager on the in-memory store (hermetic): who may call what, all-or-nothing units
-// of work, idempotent user creation, login throttling, refresh token rotation, API key rules,
-// and the retention of ended sessions. identity_manager_pgtest.cc covers the same rules on
-// PostgreSQL.
+// of work, idempotent user creation, login throttling, refresh token rotation, delegated
+// sessions, API key rules, and the retention of ended sessions. identity_manager_pgtest.cc covers
+// the same rules on PostgreSQL.
 #include "services/permissions/identity/identity_manager.h"
 
 #include <memory>
@@ -175,6 +175,47 @@ TEST_F(IdentityManagerTest, RefreshRotatesAndAReplayedTokenEndsTheSession) {
   EXPECT_THAT(Refresh(rotated.refresh_token()), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(manager_->ResolveSession(kTenant, wang.user_id(), login.session_id()),
               StatusIs(absl::StatusCode::kUnauthenticated, "session revoked"));
+}
+
+TEST_F(IdentityManagerTest, DelegatedSessionsAreReusedRevokedAndPurgedLikeOthers) {
+  TL_ASSERT_OK_AND_ASSIGN(const v1::User wang, Create("wang"));
+  const auto delegate = [&](const std::string& service) {
+    return manager_->IssueDelegatedToken(kTenant, wang.user_id(), service, "rule 1", "req-d");
+  };
+  EXPECT_THAT(delegate("journeys"), StatusIs(absl::StatusCode::kPermissionDenied));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse first, delegate("automation"));
+  now_ += absl::Hours(11);
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse reused, delegate("automation"));
+  EXPECT_EQ(reused.session_id(), first.session_id());
+  EXPECT_EQ(store_.Snapshot().sessions.size(), 1u);
+  // 12 h after it was made, less than an access token is left: a new session.
+  now_ += absl::Minutes(46);
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse renewed, delegate("automation"));
+  EXPECT_NE(renewed.session_id(), first.session_id());
+  EXPECT_THAT(AuditActions(),
+              ElementsAre("user.created", "session.delegated", "session.delegated"));
+  EXPECT_THAT(Refresh(renewed.session_id() + "." + std::string(43, 'A')),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+
+  // A revoked one is not reused.
+  TL_ASSERT_OK(manager_->RevokeSession(As(wang.user_id()), renewed.session_id()));
+  TL_ASSERT_OK_AND_ASSIGN(const v1::IssueDelegatedTokenResponse third, delegate("automation"));
+  EXPECT_NE(third.session_id(), renewed.session_id());
+
+  invalidated_.clear();
+  TL_ASSERT_OK(manager_->DisableUser(Admin(), wang.user_id()));
+  // The first session still lasts 14 minutes: it ends too.
+  EXPECT_THAT(invalidated_,
+              ElementsAre(::testing::UnorderedElementsAre(first.session_id(), third.session_id())));
+  EXPECT_THAT(manager_->ResolveSession(kTenant, wang.user_id(), third.session_id()),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(delegate("automation"), StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  // Retention takes them as it takes login sessions.
+  now_ += absl::Hours(24 + 12);
+  EXPECT_EQ(Purge(), 2);
+  EXPECT_EQ(Purge(), 1);
+  EXPECT_THAT(store_.Snapshot().sessions, IsEmpty());
 }
 
 TEST_F(IdentityManagerTest, WrongPasswordsAreThrottledAndAudited) {
