@@ -1,9 +1,10 @@
 // The real touchline-automation binary beside the suite (tests/testing/suite.h: permissions,
 // contacts and touchpoints): a touchpoint recorded in touchpoints with an agreed next action
 // becomes a task through the touchpoints stream, listed for its assignee and its customer and
-// completed over gRPC; webhook endpoints are created, refused for a bad URL and their secrets
-// rotated; and the binary refuses to start without its webhook secret key. Needs the
-// PostgreSQL and Redis the test command starts.
+// completed over gRPC; a rule acts as its owner (changes the customer in contacts, sends only
+// what the owner's field policies show); webhook endpoints are created, refused for a bad URL
+// and their secrets rotated; and the binary refuses to start without its webhook secret key. Needs
+// the PostgreSQL and Redis the test command starts.
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/auth/request_context.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
@@ -25,6 +27,7 @@
 #include "tests/testing/process.h"
 #include "tests/testing/suite.h"
 #include "touchline/automation/v1/automation_service.grpc.pb.h"
+#include "touchline/contacts/v1/contacts_service.grpc.pb.h"
 #include "touchline/touchpoints/v1/touchpoints_service.grpc.pb.h"
 
 namespace touchline {
@@ -144,6 +147,33 @@ class AutomationProcessTest : public ::testing::Test {
     return {response.tasks().begin(), response.tasks().end()};
   }
 
+  // Creates and publishes `rule` as the user of `token` (the administrator's when empty), then
+  // waits until the engine runs it (it reads the runnable rules at most a second old); its id.
+  std::string Publish(const av1::Rule& rule, const std::string& token = "") {
+    const auto authorize = [&](grpc::ClientContext& context) {
+      context.AddMetadata(auth::kTenantHeader, kTenant);
+      testing::Suite::Authorize(context, token.empty() ? token_ : token);
+    };
+    av1::CreateRuleRequest create;
+    *create.mutable_rule() = rule;
+    av1::CreateRuleResponse created;
+    {
+      grpc::ClientContext context;
+      authorize(context);
+      const grpc::Status status = automation_->CreateRule(&context, create, &created);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+    }
+    grpc::ClientContext context;
+    authorize(context);
+    av1::PublishRuleRequest publish;
+    publish.set_rule_id(created.rule().rule_id());
+    av1::PublishRuleResponse published;
+    const grpc::Status status = automation_->PublishRule(&context, publish, &published);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    absl::SleepFor(absl::Seconds(2));
+    return created.rule().rule_id();
+  }
+
   grpc::Status CreateEndpoint(const std::string& url, av1::CreateWebhookEndpointResponse* created) {
     grpc::ClientContext context;
     Authorize(context);
@@ -177,8 +207,7 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
   ASSERT_TRUE(CreateEndpoint(receiver.Url(), &endpoint).ok());
   receiver.SetSecrets({endpoint.secret()});
 
-  av1::CreateRuleRequest create;
-  av1::Rule& rule = *create.mutable_rule();
+  av1::Rule rule;
   rule.set_display_name("客户来电投诉：提醒负责人");
   rule.mutable_trigger()->mutable_touchpoint_recorded();
   av1::Comparison& complaint = *rule.mutable_condition()->add_any_of()->add_all_of();
@@ -194,24 +223,8 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
   push.set_action_id("push");
   push.mutable_webhook()->set_endpoint_id(endpoint.endpoint().endpoint_id());
   push.mutable_webhook()->set_payload_template(R"({"msg": "{{touchpoint.summary}}"})");
-  av1::CreateRuleResponse created;
-  {
-    grpc::ClientContext context;
-    Authorize(context);
-    const grpc::Status status = automation_->CreateRule(&context, create, &created);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
-  {
-    grpc::ClientContext context;
-    Authorize(context);
-    av1::PublishRuleRequest publish;
-    publish.set_rule_id(created.rule().rule_id());
-    av1::PublishRuleResponse published;
-    const grpc::Status status = automation_->PublishRule(&context, publish, &published);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
-  // The engine reads the runnable rules at most a second old.
-  absl::SleepFor(absl::Seconds(2));
+  const std::string rule_id = Publish(rule);
+  ASSERT_FALSE(HasFailure());
 
   const std::string customer = CreateCustomer("李女士");
   constexpr int kCalls = 16;
@@ -253,7 +266,7 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
   EXPECT_EQ(bodies.size(), static_cast<size_t>(kCalls));
 
   av1::ListRuleRunsRequest runs_request;
-  runs_request.set_rule_id(created.rule().rule_id());
+  runs_request.set_rule_id(rule_id);
   runs_request.set_page_size(100);
   av1::ListRuleRunsResponse runs;
   {
@@ -268,6 +281,106 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
     matched += run.matched() ? 1 : 0;
   }
   EXPECT_EQ(matched, kCalls);
+}
+
+// A rule acts as its owner (the user who published it), through contacts and with the
+// owner's field policies: a complaint, recorded by the administrator, tags the customer and
+// adds to its lead score in contacts as the owner, and the webhook's payload leaves out the
+// touchpoint summary the owner's role ("ops") may not see.
+TEST_F(AutomationProcessTest, ARuleChangesTheCustomerAsItsOwnerAndSendsOnlyWhatTheOwnerSees) {
+  StartAutomation({"--webhook_allow_private_addresses=true"});
+  ASSERT_FALSE(HasFatalFailure());
+  automation::testing::WebhookReceiver receiver;
+  ASSERT_TRUE(receiver.running());
+  av1::CreateWebhookEndpointResponse endpoint;
+  ASSERT_TRUE(CreateEndpoint(receiver.Url(), &endpoint).ok());
+  receiver.SetSecrets({endpoint.secret()});
+  const std::unique_ptr<permissions::v1::PermissionsService::Stub> permissions =
+      suite_->Permissions();
+  {
+    grpc::ClientContext context;
+    Authorize(context);
+    permissions::v1::CreateRoleRequest request;
+    permissions::v1::Role& role = *request.mutable_role();
+    role.set_role_id("ops");
+    role.set_display_name("运营");
+    role.set_rank(40);
+    role.set_data_scope(permissions::v1::DATA_SCOPE_TENANT);
+    role.add_permissions(permissions::v1::PERMISSION_ADMINISTER);
+    role.add_permissions(permissions::v1::PERMISSION_CUSTOMERS_WRITE);
+    permissions::v1::CreateRoleResponse response;
+    const grpc::Status status = permissions->CreateRole(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    Authorize(context);
+    permissions::v1::CreateUserRequest request;
+    request.mutable_user()->set_username("ops");
+    request.mutable_user()->set_display_name("运营小刘");
+    request.mutable_user()->set_role_id("ops");
+    request.set_password(testing::kAdminPassword);
+    permissions::v1::CreateUserResponse response;
+    const grpc::Status status = permissions->CreateUser(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  permissions::v1::LoginResponse ops;
+  ASSERT_TRUE(suite_->Login(kTenant, "ops", testing::kAdminPassword, &ops).ok());
+  {
+    grpc::ClientContext context;
+    Authorize(context);
+    permissions::v1::SetFieldPolicyRequest request;
+    permissions::v1::FieldPolicy& policy = *request.mutable_policy();
+    policy.set_role_id("ops");
+    policy.set_resource("touchpoint");
+    policy.set_field_path("summary");
+    policy.set_access(permissions::v1::FIELD_ACCESS_HIDDEN);
+    permissions::v1::SetFieldPolicyResponse response;
+    const grpc::Status status = permissions->SetFieldPolicy(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  av1::Rule rule;
+  rule.set_display_name("投诉客户：打标签、加分、通知客服系统");
+  rule.mutable_trigger()->mutable_touchpoint_recorded();
+  av1::Action& tag = *rule.add_actions();
+  tag.set_action_id("tag");
+  tag.mutable_update_customer()->set_add_tag("投诉客户");
+  av1::Action& score = *rule.add_actions();
+  score.set_action_id("score");
+  score.mutable_add_lead_score()->set_points(-20);
+  score.mutable_add_lead_score()->set_reason("来电投诉");
+  av1::Action& push = *rule.add_actions();
+  push.set_action_id("push");
+  push.mutable_webhook()->set_endpoint_id(endpoint.endpoint().endpoint_id());
+  push.mutable_webhook()->set_payload_template(
+      R"({"summary": "{{touchpoint.summary}}", "channel": "{{touchpoint.channel}}"})");
+  Publish(rule, ops.access_token());
+  ASSERT_FALSE(HasFailure());
+
+  const std::string customer = CreateCustomer("赵先生");
+  RecordCall(customer, "投诉：安装师傅迟到三小时");
+  ASSERT_TRUE(Eventually([&] { return !receiver.received().empty(); }, std::chrono::seconds(30)))
+      << testing::ReadFile(log());
+  const auto received = receiver.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_TRUE(received[0].verified.ok()) << received[0].verified;
+  EXPECT_EQ(received[0].body, R"({"summary": "", "channel": "CHANNEL_PHONE"})");
+
+  // The webhook comes after the customer's changes: they are in contacts.
+  grpc::ClientContext context;
+  Authorize(context);
+  contacts::v1::GetCustomerRequest get;
+  get.set_customer_id(customer);
+  contacts::v1::GetCustomerResponse got;
+  const grpc::Status status =
+      contacts::v1::ContactsService::NewStub(
+          grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()))
+          ->GetCustomer(&context, get, &got);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(got.customer().tags(), ::testing::Contains("投诉客户"));
+  ASSERT_TRUE(got.customer().custom_fields().contains("lead_score"));
+  EXPECT_EQ(got.customer().custom_fields().at("lead_score").int_value(), -20);
 }
 
 TEST_F(AutomationProcessTest, ATouchpointsNextActionBecomesATaskToComplete) {
