@@ -57,6 +57,14 @@ absl::Status CheckNewJob(const NewJob& job) {
   return absl::OkStatus();
 }
 
+absl::Status CheckClaim(const std::string& worker_id, absl::Duration lease) {
+  if (worker_id.empty()) return absl::InvalidArgumentError("a claim needs a worker id");
+  if (lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("a claim needs a positive lease");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status NotFound(const std::string& tenant_id, std::string_view what) {
   return absl::NotFoundError(absl::StrCat("no job ", std::string(what), " in tenant ", tenant_id));
 }
@@ -88,6 +96,19 @@ absl::StatusOr<Enqueued> JobQueue::Enqueue(pqxx::work& txn, const NewJob& job, a
   return Enqueued{existing[0][1].as<std::string>(), false};
 }
 
+absl::StatusOr<std::optional<Job>> JobQueue::EnqueueClaimed(pqxx::work& txn, const NewJob& job,
+                                                            const std::string& worker_id,
+                                                            absl::Duration lease, absl::Time now) {
+  if (absl::Status s = CheckNewJob(job); !s.ok()) return s;
+  if (absl::Status s = CheckClaim(worker_id, lease); !s.ok()) return s;
+  const pqxx::result inserted =
+      txn.exec_params(sql::kInsertClaimedJob, job.tenant_id, ids::NewUuid(now), job.key, job.kind,
+                      pqxx::binarystring(job.payload), absl::ToUnixMicros(job.due_time), worker_id,
+                      absl::ToUnixMicros(now + lease), absl::ToUnixMicros(now));
+  if (inserted.empty()) return std::nullopt;
+  return JobFromRow(inserted[0]);
+}
+
 absl::StatusOr<Enqueued> JobQueue::Enqueue(const NewJob& job) {
   if (absl::Status s = CheckNewJob(job); !s.ok()) return s;
   const absl::Time now = clock_();
@@ -102,12 +123,9 @@ absl::StatusOr<Enqueued> JobQueue::Enqueue(const NewJob& job) {
 
 absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& worker_id, int max_jobs,
                                                  absl::Duration lease) {
-  if (worker_id.empty()) return absl::InvalidArgumentError("a claim needs a worker id");
+  if (absl::Status s = CheckClaim(worker_id, lease); !s.ok()) return s;
   if (max_jobs < 1 || max_jobs > kMaxBatch) {
     return absl::InvalidArgumentError(absl::StrCat("a claim takes 1 to ", kMaxBatch, " jobs"));
-  }
-  if (lease <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("a claim needs a positive lease");
   }
   const absl::Time now = clock_();
   std::string after;

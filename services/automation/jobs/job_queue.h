@@ -96,6 +96,17 @@ class JobQueue {
   // caller's pg::Pool::Transact to report (and to retry a serialization failure).
   static absl::StatusOr<Enqueued> Enqueue(pqxx::work& txn, const NewJob& job, absl::Time now);
 
+  // Enqueues `job` in the caller's transaction already claimed by `worker_id` until now +
+  // `lease`, its first attempt, exactly as Claim would have claimed it (the same lease, the
+  // same fencing of late writes): for a worker that runs the job itself as soon as `txn`
+  // commits, instead of waiting for a claim. If the worker dies first, the job returns when
+  // the lease runs out. The claimed job; nullopt when the tenant already had a job of the key
+  // (nothing is written or claimed: that job goes its own way). Errors as Enqueue;
+  // INVALID_ARGUMENT also for an empty worker or a lease that is not positive.
+  static absl::StatusOr<std::optional<Job>> EnqueueClaimed(pqxx::work& txn, const NewJob& job,
+                                                           const std::string& worker_id,
+                                                           absl::Duration lease, absl::Time now);
+
   // Claims for `worker_id` up to `max_jobs` (1 to 1,000) claimable jobs (pending and due, or
   // claimed under a lease that has run out: a dead worker's) for `lease`, in one transaction:
   // each becomes claimed by the worker until now + lease and its attempts grow by one. Rows

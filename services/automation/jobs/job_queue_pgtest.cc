@@ -185,6 +185,63 @@ TEST_F(JobQueueTest, ClaimsOnlyDueJobsUnderALease) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(JobQueueTest, AJobEnqueuedClaimedIsHeldAsAClaimAndReturnsWhenItsLeaseRunsOut) {
+  // JobQueue::EnqueueClaimed of job `key` (payload `payload`) for `worker`, in a transaction of
+  // its own that commits unless `roll_back`.
+  auto enqueue_claimed = [&](const std::string& key, const std::string& payload,
+                             const std::string& worker,
+                             bool roll_back = false) -> absl::StatusOr<std::optional<Job>> {
+    absl::StatusOr<std::optional<Job>> result;
+    absl::Status status = pool_->Transact([&](pqxx::work& txn) -> absl::Status {
+      result = JobQueue::EnqueueClaimed(
+          txn,
+          {.tenant_id = kAcme, .key = key, .kind = "action", .payload = payload, .due_time = now_},
+          worker, kLease, now_);
+      if (!result.ok()) return result.status();
+      return roll_back ? absl::AbortedError("the step failed") : absl::OkStatus();
+    });
+    if (!status.ok() && !roll_back) return status;
+    return result;
+  };
+  // Claimed by w-1 as Claim would have claimed it.
+  TL_ASSERT_OK_AND_ASSIGN(const std::optional<Job> mine, enqueue_claimed("k-1", "p", "w-1"));
+  ASSERT_TRUE(mine.has_value());
+  EXPECT_EQ(mine->key, "k-1");
+  EXPECT_EQ(mine->payload, "p");
+  EXPECT_EQ(mine->state, "claimed");
+  EXPECT_EQ(mine->claimed_by, "w-1");
+  EXPECT_EQ(mine->attempts, 1);
+  EXPECT_EQ(mine->lease_until, kNow + kLease);
+  EXPECT_EQ(Stored(kAcme, "k-1").state, "claimed");
+  // Nobody else claims it while the lease holds.
+  EXPECT_THAT(Claim("w-2", 10), SizeIs(0));
+
+  // The key taken: nothing written, nothing claimed, the job as it was.
+  TL_ASSERT_OK_AND_ASSIGN(const std::optional<Job> again, enqueue_claimed("k-1", "q", "w-3"));
+  EXPECT_FALSE(again.has_value());
+  EXPECT_EQ(Stored(kAcme, "k-1").claimed_by, "w-1");
+  EXPECT_EQ(Stored(kAcme, "k-1").payload, "p");
+
+  // w-1 dies: past the lease the job returns to a claim, and w-1's late write is refused.
+  now_ += kLease + absl::Seconds(1);
+  const std::vector<Job> reclaimed = Claim("w-2", 10);
+  ASSERT_THAT(reclaimed, SizeIs(1));
+  EXPECT_EQ(reclaimed[0].job_id, mine->job_id);
+  EXPECT_EQ(reclaimed[0].attempts, 2);
+  EXPECT_THAT(queue_->Complete(*mine), StatusIs(absl::StatusCode::kFailedPrecondition));
+  TL_EXPECT_OK(queue_->Complete(reclaimed[0]));
+  EXPECT_EQ(Stored(kAcme, "k-1").state, "done");
+
+  // A rolled-back transaction takes its claimed job with it.
+  TL_ASSERT_OK_AND_ASSIGN(const std::optional<Job> undone,
+                          enqueue_claimed("k-2", "", "w-1", /*roll_back=*/true));
+  EXPECT_TRUE(undone.has_value());
+  EXPECT_THAT(queue_->GetByKey(kAcme, "k-2").status(), StatusIs(absl::StatusCode::kNotFound));
+
+  EXPECT_THAT(enqueue_claimed("k-3", "", "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST_F(JobQueueTest, ConcurrentWorkersNeverShareAJobAndTogetherTakeAll) {
   constexpr int kJobs = 300;
   AddMany(kAcme, "a-", kJobs / 2, kNow - absl::Minutes(1));

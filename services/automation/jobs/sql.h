@@ -24,6 +24,15 @@ inline constexpr char kInsertJob[] =
     TL_PG_MICROS(7) ", " TL_PG_MICROS(7) ") ON CONFLICT (tenant_id, key) DO NOTHING "
     "RETURNING job_id::text";
 
+// Enqueues job $2 of tenant $1 already claimed, as kClaim would claim it: key $3, kind $4,
+// payload $5, due $6, claimed by worker $7 until $8 (its first attempt), created $9. The job,
+// or no row when the tenant has a job of that key (then nothing is claimed).
+inline constexpr char kInsertClaimedJob[] =
+    "INSERT INTO jobs AS j (tenant_id, job_id, key, kind, payload, state, due_time, attempts, "
+    "claimed_by, lease_until, create_time, update_time) VALUES ($1, $2::uuid, $3, $4, $5, "
+    "'claimed', " TL_PG_MICROS(6) ", 1, $7, " TL_PG_MICROS(8) ", " TL_PG_MICROS(9) ", "
+    TL_PG_MICROS(9) ") ON CONFLICT (tenant_id, key) DO NOTHING RETURNING " TL_JOB_COLUMNS;
+
 // The job of tenant $1 with key $2.
 inline constexpr char kSelectByKey[] =
     "SELECT " TL_JOB_COLUMNS " FROM jobs j WHERE j.tenant_id = $1 AND j.key = $2";
