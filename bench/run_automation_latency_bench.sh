@@ -10,7 +10,8 @@
 # webhook's receipt (target p99 < 1 s), the automation service's health Check beside the load
 # (the baseline), and the counts: one task and one webhook id per touchpoint, no more.
 # Usage: bench/run_automation_latency_bench.sh [SECONDS, default 120] [RATE, default 167]
-# (10,000 triggers a minute for 2 minutes; a smoke run: 20 50).
+# (10,000 triggers a minute for 2 minutes; a smoke run: 20 50). SKIP_BUILD=1 uses the binaries
+# as built (while other work in the checkout does not build, say); BUILD_DIR (default build/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,8 +24,11 @@ dir=$root/.data/bench-automation
 tenant=bench
 admin_password="bench admin password 0001"
 
-tl_bench_prepare "$build_dir" "$dir" touchline-permissions touchline-login touchline-contacts \
-  touchline-touchpoints touchline-automation touchline-health automation_latency
+targets=(touchline-permissions touchline-login touchline-contacts touchline-touchpoints
+  touchline-automation touchline-health automation_latency)
+# Ninja's "help" target lists the targets and builds nothing.
+if [ "${SKIP_BUILD:-0}" = 1 ]; then targets=(help); fi
+tl_bench_prepare "$build_dir" "$dir" "${targets[@]}"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <pqxx/binarystring>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -11,6 +12,7 @@
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/pg/array.h"
+#include "common/pg/errors.h"
 #include "services/automation/engine/engine.pb.h"
 #include "services/automation/engine/sql.h"
 #include "services/automation/rules/conditions.h"
@@ -428,26 +430,81 @@ absl::Status Engine::FireSchedule(const RunnableRule& runnable, absl::Time now, 
 }
 
 absl::StatusOr<int> Engine::RunDueJobs() {
+  const absl::Time claim_time = Micros(parts_.clock());
   absl::StatusOr<std::vector<Job>> claimed =
       jobs_.Claim(options_.worker_id, options_.claim_batch, options_.lease);
   if (!claimed.ok()) return claimed.status();
+  // The steps a worker goes on with hold the rest of the batch back: it stops going on once
+  // half of the batch's lease is gone.
+  const absl::Time continue_until = claim_time + options_.lease / 2;
+  int ran = static_cast<int>(claimed->size());
+  // The batch's runs first, recorded together; then each one's actions, and the other jobs.
+  std::vector<PreparedRun> runs;
+  std::vector<const Job*> others;
   for (const Job& job : *claimed) {
-    if (absl::Status status = RunJob(job); !status.ok()) {
+    if (job.kind != kRunJob) {
+      others.push_back(&job);
+      continue;
+    }
+    std::optional<PreparedRun> prepared;
+    if (absl::Status status = PrepareRun(job, &prepared); !status.ok()) {
       // The lease runs out and the job is claimed again.
       log::Warning("automation engine: job failed",
                    {{"job", job.key}, {"error", status.ToString()}});
     }
+    if (prepared.has_value()) runs.push_back(*std::move(prepared));
   }
-  return static_cast<int>(claimed->size());
+  std::vector<std::optional<Continuation>> continued;
+  if (!runs.empty()) continued = RecordRuns(std::move(runs), continue_until);
+  for (std::optional<Continuation>& next : continued) ran += GoOn(std::move(next), continue_until);
+  for (const Job* job : others) {
+    std::optional<Continuation> next;
+    absl::Status status =
+        job->kind == kActionJob
+            ? RunAction(*job, nullptr, continue_until, &next)
+            : jobs_.DeadLetter(*job, absl::StrCat("unknown job kind ", job->kind));
+    if (!status.ok()) {
+      log::Warning("automation engine: job failed",
+                   {{"job", job->key}, {"error", status.ToString()}});
+    }
+    ran += GoOn(std::move(next), continue_until);
+  }
+  return ran;
 }
 
-absl::Status Engine::RunJob(const Job& job) {
-  if (job.kind == kRunJob) return RunPending(job);
-  if (job.kind == kActionJob) return RunAction(job);
-  return jobs_.DeadLetter(job, absl::StrCat("unknown job kind ", job.kind));
+int Engine::GoOn(std::optional<Continuation> next, absl::Time continue_until) {
+  int ran = 0;
+  while (next.has_value()) {
+    const Continuation step = *std::move(next);
+    next.reset();
+    if (options_.before_continuing && !options_.before_continuing(step.job)) break;
+    ++ran;
+    if (absl::Status status = RunAction(step.job, &step.run, continue_until, &next); !status.ok()) {
+      // The lease runs out and the job is claimed again.
+      log::Warning("automation engine: job failed",
+                   {{"job", step.job.key}, {"error", status.ToString()}});
+      break;
+    }
+  }
+  return ran;
 }
 
-absl::Status Engine::RunPending(const Job& job) {
+absl::Status Engine::EnqueueNext(pqxx::work& txn, const NewJob& job, const v1::RuleRun& run,
+                                 absl::Time now, absl::Time continue_until,
+                                 std::optional<Continuation>* next) {
+  if (next == nullptr || next->has_value() || job.due_time > now || now >= continue_until ||
+      stopping_.load()) {
+    return JobQueue::Enqueue(txn, job, now).status();
+  }
+  absl::StatusOr<std::optional<Job>> claimed =
+      JobQueue::EnqueueClaimed(txn, job, options_.worker_id, options_.lease, now);
+  if (!claimed.ok()) return claimed.status();
+  // Nothing claimed: the key's job was enqueued before and goes its own way.
+  if (claimed->has_value()) *next = Continuation{**std::move(claimed), run};
+  return absl::OkStatus();
+}
+
+absl::Status Engine::PrepareRun(const Job& job, std::optional<PreparedRun>* prepared) {
   internal::PendingRun pending;
   if (!pending.ParseFromString(job.payload)) {
     return jobs_.DeadLetter(job, "the run's payload does not parse");
@@ -465,114 +522,174 @@ absl::Status Engine::RunPending(const Job& job) {
   const absl::Time due = FromProtoTime(pending.due_time());
   const bool misfired = (due >= runnable->paused_time && due < runnable->resume_time) ||
                         now - due > options_.misfire_grace;
-  const std::string& customer_id = pending.trigger().customer_id();
-  // The run and the end of the job's claim commit together.
-  return parts_.pool->Transact([&](pqxx::work& txn) -> absl::Status {
-    txn.exec_params(engine_sql::kLockCustomerRule, job.tenant_id, pending.rule_id(), customer_id);
-    v1::RuleRun run;
-    const std::optional<customers::CustomerRow> customer =
-        customers::FindCustomer(txn, job.tenant_id, customer_id);
-    if (!customer.has_value() && job.attempts < 10) {
-      // Not in the read model yet (its event is on the way).
-      return JobQueue::Retry(txn, job, now + absl::Seconds(job.attempts),
-                             "the customer is not known yet", now);
-    }
-    if (!customer.has_value() || customer->state != contacts::v1::CUSTOMER_STATE_ACTIVE) {
-      return JobQueue::Complete(txn, job, now);
-    }
-    if (rule->trigger().has_inactivity()) {
-      // Pushed back by a touchpoint since it fell due: the customer was not inactive.
-      const pqxx::result activity =
-          txn.exec_params(engine_sql::kSelectActivity, job.tenant_id, customer_id);
-      const absl::Time deadline = FromProtoTime(pending.trigger().occur_time());
-      if (activity.empty() || absl::FromUnixMicros(activity[0][0].as<int64_t>()) +
-                                      DurationOf(rule->trigger().inactivity().after()) !=
-                                  deadline) {
-        return JobQueue::Complete(txn, job, now);
-      }
-    }
-    const FieldValues values = RunValues(pending.trigger(), *customer);
-    run.set_run_id(ids::NewUuid(now));
-    run.set_rule_id(pending.rule_id());
-    run.set_rule_version(pending.rule_version());
-    *run.mutable_trigger() = pending.trigger();
-    run.mutable_trigger()->clear_fields();
-    run.mutable_trigger()->clear_list_fields();
-    SetTriggerEventValues(values, *run.mutable_trigger());
-    run.set_depth(pending.depth());
-    *run.mutable_create_time() = ToProtoTime(now);
-    // Whether customer has a matched (or misfired) run of the rule since `since`.
-    auto recent = [&](absl::Time since, bool misfire) {
-      return !txn.exec_params(engine_sql::kRecentRun, job.tenant_id, pending.rule_id(), customer_id,
-                              absl::ToUnixMicros(std::max(since, absl::UnixEpoch())), misfire)
-                  .empty();
-    };
-    const v1::Reenrollment& reenrollment = rule->reenrollment();
-    // At the depth limit; a misfire skipped by policy, or not the customer's first since the
-    // misfires began; the re-enrolment policy.
-    const bool skipped =
-        pending.depth() >= options_.max_depth ||
-        (misfired && (rule->misfire_policy() == v1::MISFIRE_POLICY_SKIP ||
-                      recent(std::max(runnable->resume_time, started_), true))) ||
-        (reenrollment.once_per_customer() && recent(absl::InfinitePast(), false)) ||
-        (reenrollment.has_at_most_once_per() &&
-         recent(now - DurationOf(reenrollment.at_most_once_per()), false));
-    if (skipped) {
-      run.set_state(v1::RUN_STATE_SKIPPED);
-    } else {
-      Evaluation evaluation =
-          Evaluate(rule->condition(), values, TriggerEventValues(pending.before()));
-      for (v1::ComparisonResult& result : evaluation.comparisons) {
-        *run.add_comparisons() = std::move(result);
-      }
-      run.set_matched(evaluation.holds);
-      for (int index = 0; index < rule->actions_size(); ++index) {
-        const v1::Action& action = rule->actions(index);
-        v1::ActionRun& entry = *run.add_actions();
-        entry.set_action_id(action.action_id());
-        entry.set_state(evaluation.holds ? v1::ACTION_STATE_PENDING : v1::ACTION_STATE_SKIPPED);
-        if (!evaluation.holds || !action.has_start_sequence()) continue;
-        for (int step = 0; step < action.start_sequence().steps_size(); ++step) {
-          v1::ActionRun& step_entry = *run.add_actions();
-          step_entry.set_action_id(StepLabel(*rule, index, step));
-          step_entry.set_state(v1::ACTION_STATE_PENDING);
-        }
-      }
-      run.set_state(StateOf(run));
-    }
-    if (run.state() != v1::RUN_STATE_RUNNING) *run.mutable_finish_time() = ToProtoTime(now);
-    const pqxx::result inserted = txn.exec_params(
-        engine_sql::kInsertRun, job.tenant_id, run.run_id(), run.rule_id(), run.rule_version(),
-        pending.cause(), customer_id, static_cast<int>(run.state()), run.matched(),
-        misfired && run.state() != v1::RUN_STATE_SKIPPED,
-        pqxx::binarystring(run.SerializeAsString()), absl::ToUnixMicros(now));
-    // No row: an earlier claim of this job recorded the run, and its first action's job with it.
-    if (!inserted.empty() && run.state() == v1::RUN_STATE_RUNNING) {
-      internal::PendingAction next;
-      next.set_run_id(run.run_id());
-      next.set_index(0);
-      next.set_step(-1);
-      absl::StatusOr<Enqueued> enqueued =
-          JobQueue::Enqueue(txn,
-                            {.tenant_id = job.tenant_id,
-                             .key = ActionKey(run, StepLabel(*rule, 0, -1)),
-                             .kind = kActionJob,
-                             .payload = next.SerializeAsString(),
-                             .due_time = now},
-                            now);
-      if (!enqueued.ok()) return enqueued.status();
-    }
-    return JobQueue::Complete(txn, job, now);
-  });
+  *prepared = PreparedRun{.job = job,
+                          .customer_id = pending.trigger().customer_id(),
+                          .rule = *std::move(rule),
+                          .resume_time = runnable->resume_time,
+                          .misfired = misfired};
+  return absl::OkStatus();
 }
 
-absl::Status Engine::RunAction(const Job& job) {
+std::vector<std::optional<Engine::Continuation>> Engine::RecordRuns(std::vector<PreparedRun> runs,
+                                                                    absl::Time continue_until) {
+  // Every worker takes the runs' locks (kLockCustomerRule) in the same order, so that two
+  // batches never wait for each other.
+  std::sort(runs.begin(), runs.end(), [](const PreparedRun& a, const PreparedRun& b) {
+    return std::tie(a.job.tenant_id, a.rule.rule_id(), a.customer_id) <
+           std::tie(b.job.tenant_id, b.rule.rule_id(), b.customer_id);
+  });
+  std::vector<std::optional<Continuation>> continued(runs.size());
+  // Each run in a savepoint of its own: a run that fails is undone alone (its job returns when
+  // the lease runs out) and the others commit, all with one commit.
+  absl::Status status = parts_.pool->Transact([&](pqxx::work& txn) -> absl::Status {
+    const absl::Time now = Micros(parts_.clock());
+    for (size_t i = 0; i < runs.size(); ++i) {
+      continued[i].reset();  // from an attempt that was rolled back
+      // SAVEPOINT statements rather than pqxx::subtransaction: libpqxx 6's leaves the
+      // transaction aborted after a failed statement, and its COMMIT then rolls back silently.
+      txn.exec(engine_sql::kSavepoint);
+      absl::Status recorded;
+      try {
+        recorded = RecordRun(txn, runs[i], now, continue_until, &continued[i]);
+      } catch (const pqxx::transaction_rollback&) {
+        throw;  // a serialization failure or deadlock: the whole batch again (Transact)
+      } catch (const pqxx::sql_error& e) {
+        recorded = pg::StatusFromException(e);
+      }
+      if (recorded.ok()) {
+        txn.exec(engine_sql::kReleaseSavepoint);
+      } else {
+        txn.exec(engine_sql::kRollbackToSavepoint);
+        continued[i].reset();
+        log::Warning("automation engine: job failed",
+                     {{"job", runs[i].job.key}, {"error", recorded.ToString()}});
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    // The leases run out and the jobs are claimed again.
+    log::Warning("automation engine: recording runs failed",
+                 {{"runs", absl::StrCat(runs.size())}, {"error", status.ToString()}});
+    return std::vector<std::optional<Continuation>>(runs.size());
+  }
+  return continued;
+}
+
+absl::Status Engine::RecordRun(pqxx::work& txn, const PreparedRun& prepared, absl::Time now,
+                               absl::Time continue_until, std::optional<Continuation>* next) {
+  const Job& job = prepared.job;
+  internal::PendingRun pending;
+  pending.ParseFromString(job.payload);  // PrepareRun parsed it
+  const v1::Rule* const rule = &prepared.rule;
+  const bool misfired = prepared.misfired;
+  const std::string& customer_id = prepared.customer_id;
+  txn.exec_params(engine_sql::kLockCustomerRule, job.tenant_id, pending.rule_id(), customer_id);
+  v1::RuleRun run;
+  const std::optional<customers::CustomerRow> customer =
+      customers::FindCustomer(txn, job.tenant_id, customer_id);
+  if (!customer.has_value() && job.attempts < 10) {
+    // Not in the read model yet (its event is on the way).
+    return JobQueue::Retry(txn, job, now + absl::Seconds(job.attempts),
+                           "the customer is not known yet", now);
+  }
+  if (!customer.has_value() || customer->state != contacts::v1::CUSTOMER_STATE_ACTIVE) {
+    return JobQueue::Complete(txn, job, now);
+  }
+  if (rule->trigger().has_inactivity()) {
+    // Pushed back by a touchpoint since it fell due: the customer was not inactive.
+    const pqxx::result activity =
+        txn.exec_params(engine_sql::kSelectActivity, job.tenant_id, customer_id);
+    const absl::Time deadline = FromProtoTime(pending.trigger().occur_time());
+    if (activity.empty() || absl::FromUnixMicros(activity[0][0].as<int64_t>()) +
+                                    DurationOf(rule->trigger().inactivity().after()) !=
+                                deadline) {
+      return JobQueue::Complete(txn, job, now);
+    }
+  }
+  const FieldValues values = RunValues(pending.trigger(), *customer);
+  run.set_run_id(ids::NewUuid(now));
+  run.set_rule_id(pending.rule_id());
+  run.set_rule_version(pending.rule_version());
+  *run.mutable_trigger() = pending.trigger();
+  run.mutable_trigger()->clear_fields();
+  run.mutable_trigger()->clear_list_fields();
+  SetTriggerEventValues(values, *run.mutable_trigger());
+  run.set_depth(pending.depth());
+  *run.mutable_create_time() = ToProtoTime(now);
+  // Whether customer has a matched (or misfired) run of the rule since `since`.
+  auto recent = [&](absl::Time since, bool misfire) {
+    return !txn.exec_params(engine_sql::kRecentRun, job.tenant_id, pending.rule_id(), customer_id,
+                            absl::ToUnixMicros(std::max(since, absl::UnixEpoch())), misfire)
+                .empty();
+  };
+  const v1::Reenrollment& reenrollment = rule->reenrollment();
+  // At the depth limit; a misfire skipped by policy, or not the customer's first since the
+  // misfires began; the re-enrolment policy.
+  const bool skipped = pending.depth() >= options_.max_depth ||
+                       (misfired && (rule->misfire_policy() == v1::MISFIRE_POLICY_SKIP ||
+                                     recent(std::max(prepared.resume_time, started_), true))) ||
+                       (reenrollment.once_per_customer() && recent(absl::InfinitePast(), false)) ||
+                       (reenrollment.has_at_most_once_per() &&
+                        recent(now - DurationOf(reenrollment.at_most_once_per()), false));
+  if (skipped) {
+    run.set_state(v1::RUN_STATE_SKIPPED);
+  } else {
+    Evaluation evaluation =
+        Evaluate(rule->condition(), values, TriggerEventValues(pending.before()));
+    for (v1::ComparisonResult& result : evaluation.comparisons) {
+      *run.add_comparisons() = std::move(result);
+    }
+    run.set_matched(evaluation.holds);
+    for (int index = 0; index < rule->actions_size(); ++index) {
+      const v1::Action& action = rule->actions(index);
+      v1::ActionRun& entry = *run.add_actions();
+      entry.set_action_id(action.action_id());
+      entry.set_state(evaluation.holds ? v1::ACTION_STATE_PENDING : v1::ACTION_STATE_SKIPPED);
+      if (!evaluation.holds || !action.has_start_sequence()) continue;
+      for (int step = 0; step < action.start_sequence().steps_size(); ++step) {
+        v1::ActionRun& step_entry = *run.add_actions();
+        step_entry.set_action_id(StepLabel(*rule, index, step));
+        step_entry.set_state(v1::ACTION_STATE_PENDING);
+      }
+    }
+    run.set_state(StateOf(run));
+  }
+  if (run.state() != v1::RUN_STATE_RUNNING) *run.mutable_finish_time() = ToProtoTime(now);
+  const pqxx::result inserted = txn.exec_params(
+      engine_sql::kInsertRun, job.tenant_id, run.run_id(), run.rule_id(), run.rule_version(),
+      pending.cause(), customer_id, static_cast<int>(run.state()), run.matched(),
+      misfired && run.state() != v1::RUN_STATE_SKIPPED, pqxx::binarystring(run.SerializeAsString()),
+      absl::ToUnixMicros(now));
+  // No row: an earlier claim of this job recorded the run, and its first action's job with it.
+  if (!inserted.empty() && run.state() == v1::RUN_STATE_RUNNING) {
+    internal::PendingAction first;
+    first.set_run_id(run.run_id());
+    first.set_index(0);
+    first.set_step(-1);
+    if (absl::Status status = EnqueueNext(txn,
+                                          {.tenant_id = job.tenant_id,
+                                           .key = ActionKey(run, StepLabel(*rule, 0, -1)),
+                                           .kind = kActionJob,
+                                           .payload = first.SerializeAsString(),
+                                           .due_time = now},
+                                          run, now, continue_until, next);
+        !status.ok()) {
+      return status;
+    }
+  }
+  return JobQueue::Complete(txn, job, now);
+}
+
+absl::Status Engine::RunAction(const Job& job, const v1::RuleRun* known_run,
+                               absl::Time continue_until, std::optional<Continuation>* next) {
   internal::PendingAction pending;
   if (!pending.ParseFromString(job.payload)) {
     return jobs_.DeadLetter(job, "the action's payload does not parse");
   }
   const absl::Time now = Micros(parts_.clock());
-  absl::StatusOr<v1::RuleRun> run = GetRun(job.tenant_id, pending.run_id());
+  absl::StatusOr<v1::RuleRun> run =
+      known_run != nullptr ? *known_run : GetRun(job.tenant_id, pending.run_id());
   if (absl::IsNotFound(run.status())) return jobs_.DeadLetter(job, run.status().ToString());
   if (!run.ok()) return jobs_.Retry(job, now + absl::Seconds(5), run.status().ToString());
   absl::StatusOr<v1::Rule> rule = RuleVersion(job.tenant_id, run->rule_id(), run->rule_version());
@@ -617,14 +734,16 @@ absl::Status Engine::RunAction(const Job& job) {
                                    .attempts = entry->attempts(),
                                    .now = now});
   }
-  return RecordOutcome(job, outcome, /*end_claim=*/true);
+  return RecordOutcome(job, outcome, /*end_claim=*/true, continue_until, next);
 }
 
-absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome, bool end_claim) {
+absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome, bool end_claim,
+                                   absl::Time continue_until, std::optional<Continuation>* next) {
   internal::PendingAction pending;
   pending.ParseFromString(job.payload);
   const absl::Time now = Micros(parts_.clock());
   return parts_.pool->Transact([&](pqxx::work& txn) -> absl::Status {
+    if (next != nullptr) next->reset();  // from an attempt that was rolled back
     const pqxx::result locked =
         txn.exec_params(engine_sql::kLockRun, job.tenant_id, pending.run_id());
     if (locked.empty()) return absl::NotFoundError(absl::StrCat("run ", pending.run_id()));
@@ -638,7 +757,7 @@ absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome,
     if (outcome.attempted) entry->set_attempts(entry->attempts() + 1);
     entry->clear_next_attempt_time();
     // The next steps' jobs: (index, step, due).
-    std::vector<std::tuple<int, int, absl::Time>> next;
+    std::vector<std::tuple<int, int, absl::Time>> following_steps;
     switch (outcome.kind) {
       case ActionOutcome::Kind::kDone:
       case ActionOutcome::Kind::kSkipped: {
@@ -665,10 +784,13 @@ absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome,
           const auto& steps = top.start_sequence().steps();
           const int following = step + 1;
           if (following < steps.size()) {
-            next.emplace_back(index, following, now + DurationOf(steps[following].wait()));
+            following_steps.emplace_back(index, following,
+                                         now + DurationOf(steps[following].wait()));
           }
         }
-        if (step < 0 && index + 1 < rule->actions_size()) next.emplace_back(index + 1, -1, now);
+        if (step < 0 && index + 1 < rule->actions_size()) {
+          following_steps.emplace_back(index + 1, -1, now);
+        }
         break;
       }
       case ActionOutcome::Kind::kRetry:
@@ -686,20 +808,22 @@ absl::Status Engine::RecordOutcome(const Job& job, const ActionOutcome& outcome,
     txn.exec_params(engine_sql::kUpdateRun, job.tenant_id, run.run_id(),
                     static_cast<int>(run.state()), pqxx::binarystring(run.SerializeAsString()),
                     absl::ToUnixMicros(now));
-    for (const auto& [next_index, next_step, due] : next) {
+    for (const auto& [next_index, next_step, due] : following_steps) {
       internal::PendingAction action;
       action.set_run_id(run.run_id());
       action.set_index(next_index);
       action.set_step(next_step);
-      absl::StatusOr<Enqueued> enqueued =
-          JobQueue::Enqueue(txn,
-                            {.tenant_id = job.tenant_id,
-                             .key = ActionKey(run, StepLabel(*rule, next_index, next_step)),
-                             .kind = kActionJob,
-                             .payload = action.SerializeAsString(),
-                             .due_time = due},
-                            now);
-      if (!enqueued.ok()) return enqueued.status();
+      if (absl::Status status =
+              EnqueueNext(txn,
+                          {.tenant_id = job.tenant_id,
+                           .key = ActionKey(run, StepLabel(*rule, next_index, next_step)),
+                           .kind = kActionJob,
+                           .payload = action.SerializeAsString(),
+                           .due_time = due},
+                          run, now, continue_until, end_claim ? next : nullptr);
+          !status.ok()) {
+        return status;
+      }
     }
     if (!end_claim) return absl::OkStatus();
     switch (outcome.kind) {

@@ -12,6 +12,11 @@
 //            action's job
 //     "action": the action done (actions.h), its outcome recorded in the run with the next
 //            action's job; retried with backoff or dead-lettered as the outcome says
+//   The runs of one claimed batch are recorded in one transaction, each in a savepoint of its
+//   own. A next step due at once (a run's first action, the action after an action) is
+//   enqueued already claimed by the worker that recorded the step, under the same lease as a
+//   claim, and that worker goes on with it as soon as the step commits, instead of waiting
+//   for another claim; if it dies first, the job returns when the lease runs out.
 //
 // Every write of a step commits with the job of the next, and each job's key is the step's
 // idempotency key, so a replayed event, a redelivered timer or a worker killed mid-run never
@@ -66,6 +71,10 @@ struct EngineOptions {
   absl::Duration idle_wait = absl::Milliseconds(100);
   // Deadlines read per transaction by FireInactivity.
   int inactivity_batch = 1000;
+  // For tests: called before a worker goes on with a next step it enqueued claimed for itself
+  // (see the top of this file); false leaves the job there, as a worker killed at that moment
+  // would. Unset: it always goes on.
+  std::function<bool(const Job&)> before_continuing;
 };
 
 // What the engine works with. Not owned; each must outlive the engine.
@@ -154,14 +163,56 @@ class Engine {
   // Enqueues, in `txn`, the run of every runnable, unpaused rule of `tenant_id` that waits for
   // `fact`.
   absl::Status StartRuns(pqxx::work& txn, const std::string& tenant_id, const TriggerFact& fact);
-  absl::Status RunJob(const Job& job);
-  absl::Status RunPending(const Job& job);
-  absl::Status RunAction(const Job& job);
+  // A step's next job, enqueued claimed by this worker in the transaction that recorded the
+  // step (JobQueue::EnqueueClaimed), with the run as that transaction wrote it.
+  struct Continuation {
+    Job job;
+    v1::RuleRun run;
+  };
+  // A claimed run job that passed the checks made outside a transaction (PrepareRun), with
+  // what RecordRun needs of them.
+  struct PreparedRun {
+    Job job;
+    // Of the run's trigger.
+    std::string customer_id;
+    // The run's version of the rule.
+    v1::Rule rule;
+    // The rule's latest resumption.
+    absl::Time resume_time;
+    bool misfired = false;
+  };
+  // The checks of run job `job` outside a transaction: a job they end (an archived or paused
+  // rule, say) is ended in a transaction of its own; otherwise `*prepared` is set.
+  absl::Status PrepareRun(const Job& job, std::optional<PreparedRun>* prepared);
+  // Records the runs of a claimed batch in one transaction, each with the end of its job's
+  // claim, in a savepoint of its own (a run that fails is undone alone and its job returns
+  // when the lease runs out). The next step each one goes on with, if any (see RecordRun).
+  std::vector<std::optional<Continuation>> RecordRuns(std::vector<PreparedRun> runs,
+                                                      absl::Time continue_until);
+  // RecordRun, RunAction and RecordOutcome put in `*next` (when not null) the next step the
+  // worker is to go on with once their transaction has committed: one due at once, enqueued
+  // while `now` is before `continue_until` (the rest of the claimed batch keeps enough of its
+  // lease) and the engine is not stopping.
+  absl::Status RecordRun(pqxx::work& txn, const PreparedRun& prepared, absl::Time now,
+                         absl::Time continue_until, std::optional<Continuation>* next);
+  // `run`: the job's run as the previous step wrote it (the job has been this worker's since
+  // then), or null to read it.
+  absl::Status RunAction(const Job& job, const v1::RuleRun* run, absl::Time continue_until,
+                         std::optional<Continuation>* next);
+  // Runs `next` and the steps after it that this worker goes on with; how many it ran.
+  int GoOn(std::optional<Continuation> next, absl::Time continue_until);
+  // Enqueues in `txn` `job`, the next step of `run`: claimed by this worker into `*next` when
+  // the worker may go on with it (see RecordRun), pending otherwise.
+  absl::Status EnqueueNext(pqxx::work& txn, const NewJob& job, const v1::RuleRun& run,
+                           absl::Time now, absl::Time continue_until,
+                           std::optional<Continuation>* next);
   absl::Status FireInactivity(const RunnableRule& rule, absl::Time now, int* fired);
   absl::Status FireSchedule(const RunnableRule& rule, absl::Time now, int* fired);
   // Records `outcome` of the action `job` ran in its run, with the next step's job and, with
   // `end_claim`, the end of the job's claim the outcome calls for, in one transaction.
-  absl::Status RecordOutcome(const Job& job, const ActionOutcome& outcome, bool end_claim);
+  absl::Status RecordOutcome(const Job& job, const ActionOutcome& outcome, bool end_claim,
+                             absl::Time continue_until = absl::InfinitePast(),
+                             std::optional<Continuation>* next = nullptr);
   void WorkerLoop();
 
   const EngineParts parts_;

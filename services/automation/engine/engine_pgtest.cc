@@ -14,9 +14,9 @@
 #include "services/automation/endpoints/pg_endpoint_store.h"
 #include "services/automation/endpoints/secret_box.h"
 #include "services/automation/engine/engine.h"
+#include "services/automation/engine/engine.pb.h"
 #include "services/automation/engine/run_manager.h"
 #include "services/automation/rules/pg_rule_store.h"
-#include "services/automation/engine/testing/fake_delegation.h"
 #include "services/automation/rules/rule_manager.h"
 #include "services/automation/tasks/pg_task_store.h"
 #include "services/automation/tasks/task_change.h"
@@ -62,8 +62,7 @@ class EngineTest : public ::testing::Test {
     WebhookSenderOptions sender_options;
     sender_options.allow_private_addresses = true;
     sender_ = std::make_unique<WebhookSender>(sender_options);
-    actions_ = std::make_unique<ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get(),
-                                              &delegation_);
+    actions_ = std::make_unique<ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get());
     EngineOptions options;
     options.rules_max_age = absl::ZeroDuration();
     engine_ = std::make_unique<Engine>(
@@ -236,7 +235,6 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<PgEndpointStore> endpoints_;
   std::unique_ptr<WebhookSender> sender_;
   std::unique_ptr<ActionRunner> actions_;
-  testing::FakeDelegation delegation_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<customers::ReadModel> model_;
   int64_t customer_version_ = 0;
@@ -524,6 +522,113 @@ TEST_F(EngineTest, AWorkerThatDiesMidRunLosesItsClaimAndTheActionHappensOnce) {
   Drain();
   EXPECT_THAT(Tasks(), SizeIs(1));
   EXPECT_THAT(receiver_.received(), SizeIs(1));
+}
+
+TEST_F(EngineTest, TheWorkerThatRecordsARunGoesOnWithItsActionsInTheSamePass) {
+  v1::Rule rule = TouchpointRule("投诉");
+  AddTask(rule, "follow_up", "跟进");
+  AddWebhook(rule, "notify", Endpoint());
+  const v1::Rule published = Publish(rule);
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000010", "投诉"));
+  // One claim: the run, then the task and the webhook, each enqueued claimed by this worker.
+  absl::StatusOr<int> ran = engine_->RunDueJobs();
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_EQ(*ran, 3);
+  EXPECT_THAT(Tasks(), SizeIs(1));
+  EXPECT_THAT(receiver_.received(), SizeIs(1));
+  const std::vector<v1::RuleRun> runs = Runs(published.rule_id());
+  ASSERT_THAT(runs, SizeIs(1));
+  EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SUCCEEDED);
+  EXPECT_EQ(Count("SELECT count(*)::int FROM jobs WHERE kind = 'action' AND state = 'done' "
+                  "AND attempts = 1"),
+            2);
+  EXPECT_EQ(*engine_->RunDueJobs(), 0);
+}
+
+TEST_F(EngineTest, AWorkerKilledBeforeItsContinuedActionLeavesItToTheLeaseAndItHappensOnce) {
+  v1::Rule rule = TouchpointRule("投诉");
+  AddTask(rule, "follow_up", "跟进");
+  AddWebhook(rule, "notify", Endpoint());
+  const v1::Rule published = Publish(rule);
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000011", "投诉"));
+  // A replica that dies right after recording the run, its first action claimed for itself.
+  EngineOptions options;
+  options.rules_max_age = absl::ZeroDuration();
+  options.worker_id = "dying-replica";
+  options.before_continuing = [](const Job&) { return false; };
+  {
+    Engine dying(EngineParts{pool_.get(), rules_.get(), actions_.get(), [this] { return now_; }},
+                 options);
+    absl::StatusOr<int> ran = dying.RunDueJobs();
+    ASSERT_TRUE(ran.ok()) << ran.status();
+    EXPECT_EQ(*ran, 1);
+  }
+  std::vector<v1::RuleRun> runs = Runs(published.rule_id());
+  ASSERT_THAT(runs, SizeIs(1));
+  EXPECT_EQ(runs[0].actions(0).state(), v1::ACTION_STATE_PENDING);
+  EXPECT_EQ(Count("SELECT count(*)::int FROM jobs WHERE kind = 'action' AND state = 'claimed' "
+                  "AND claimed_by = 'dying-replica'"),
+            1);
+  // Its lease holds the action back from the others.
+  Drain();
+  EXPECT_THAT(Tasks(), SizeIs(0));
+  EXPECT_THAT(receiver_.received(), SizeIs(0));
+  // Past the lease another worker claims it: the task and the webhook, once each.
+  now_ += options.lease + absl::Seconds(1);
+  Drain();
+  EXPECT_THAT(Tasks(), SizeIs(1));
+  EXPECT_THAT(receiver_.received(), SizeIs(1));
+  runs = Runs(published.rule_id());
+  ASSERT_THAT(runs, SizeIs(1));
+  EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SUCCEEDED);
+  EXPECT_EQ(runs[0].actions(0).state(), v1::ACTION_STATE_SUCCEEDED);
+  EXPECT_EQ(Count("SELECT count(*)::int FROM jobs WHERE kind = 'action' AND state = 'done' "
+                  "AND attempts = 2"),
+            1);
+  Drain();
+  EXPECT_THAT(Tasks(), SizeIs(1));
+  EXPECT_THAT(receiver_.received(), SizeIs(1));
+}
+
+TEST_F(EngineTest, TheRunsOfABatchCommitTogetherAndARunThatFailsIsUndoneAlone) {
+  v1::Rule rule = TouchpointRule("投诉");
+  AddTask(rule, "follow_up", "跟进：{{touchpoint.summary}}");
+  const v1::Rule published = Publish(rule);
+  // A run job whose customer id PostgreSQL refuses: its statements fail.
+  internal::PendingRun broken;
+  broken.set_rule_id(published.rule_id());
+  broken.set_rule_version(published.version());
+  broken.set_cause("broken-cause");
+  broken.mutable_trigger()->set_event_id("broken-cause");
+  broken.mutable_trigger()->set_customer_id("not-a-uuid");
+  *broken.mutable_trigger()->mutable_occur_time() = ToProtoTime(now_);
+  *broken.mutable_due_time() = ToProtoTime(now_);
+  ASSERT_TRUE(engine_->jobs()
+                  .Enqueue({.tenant_id = kTenant,
+                            .key = "run/broken",
+                            .kind = "run",
+                            .payload = broken.SerializeAsString(),
+                            .due_time = now_})
+                  .ok());
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000012", "投诉一"));
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000013", "投诉二"));
+  // One claim of the three: the two good runs and their tasks; the broken one undone alone.
+  absl::StatusOr<int> ran = engine_->RunDueJobs();
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_EQ(*ran, 5);
+  EXPECT_THAT(Tasks(), SizeIs(2));
+  const std::vector<v1::RuleRun> runs = Runs(published.rule_id());
+  ASSERT_THAT(runs, SizeIs(2));
+  for (const v1::RuleRun& run : runs) EXPECT_EQ(run.state(), v1::RUN_STATE_SUCCEEDED);
+  EXPECT_EQ(Count("SELECT count(*)::int FROM jobs WHERE kind = 'run' AND state = 'done'"), 2);
+  // Still claimed: it returns when the lease runs out, and fails again.
+  EXPECT_EQ(Count("SELECT count(*)::int FROM jobs WHERE key = 'run/broken' AND state = 'claimed'"),
+            1);
+  EXPECT_EQ(*engine_->RunDueJobs(), 0);
+  now_ += absl::Minutes(2);
+  EXPECT_EQ(*engine_->RunDueJobs(), 1);
+  EXPECT_EQ(Count("SELECT count(*)::int FROM jobs WHERE key = 'run/broken' AND attempts = 2"), 1);
+  EXPECT_THAT(Tasks(), SizeIs(2));
 }
 
 TEST_F(EngineTest, TimersThatFellDueWhileDownRunOnceOrAreSkippedByPolicy) {

@@ -103,6 +103,11 @@ inline constexpr char kUpdateRun[] =
     "UPDATE rule_runs SET state = $3, body = $4, update_time = " TL_PG_MICROS(5)
     " WHERE tenant_id = $1 AND run_id = $2::uuid";
 
+// A run of a batch (Engine::RecordRuns) starts, ends, or is undone alone.
+inline constexpr char kSavepoint[] = "SAVEPOINT run";
+inline constexpr char kReleaseSavepoint[] = "RELEASE SAVEPOINT run";
+inline constexpr char kRollbackToSavepoint[] = "ROLLBACK TO SAVEPOINT run";
+
 // A page of the runs of rule $2 of tenant $1, newest first, after ($3, $4) when $3 is not
 // not -1, in state $5 (0: any), of customer $6 ('' : any), at most $7.
 inline constexpr char kListRuns[] =
