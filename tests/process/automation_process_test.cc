@@ -174,6 +174,16 @@ class AutomationProcessTest : public ::testing::Test {
     return created.rule().rule_id();
   }
 
+  // A webhook endpoint posting to `receiver`, which checks signatures with its secret; its id.
+  std::string EndpointOf(automation::testing::WebhookReceiver& receiver) {
+    EXPECT_TRUE(receiver.running());
+    av1::CreateWebhookEndpointResponse endpoint;
+    const grpc::Status status = CreateEndpoint(receiver.Url(), &endpoint);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    receiver.SetSecrets({endpoint.secret()});
+    return endpoint.endpoint().endpoint_id();
+  }
+
   grpc::Status CreateEndpoint(const std::string& url, av1::CreateWebhookEndpointResponse* created) {
     grpc::ClientContext context;
     Authorize(context);
@@ -202,10 +212,8 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
   StartAutomation({"--webhook_allow_private_addresses=true", "--engine_job_lease=5s"});
   ASSERT_FALSE(HasFatalFailure());
   automation::testing::WebhookReceiver receiver;
-  ASSERT_TRUE(receiver.running());
-  av1::CreateWebhookEndpointResponse endpoint;
-  ASSERT_TRUE(CreateEndpoint(receiver.Url(), &endpoint).ok());
-  receiver.SetSecrets({endpoint.secret()});
+  const std::string endpoint_id = EndpointOf(receiver);
+  ASSERT_FALSE(HasFailure());
 
   av1::Rule rule;
   rule.set_display_name("客户来电投诉：提醒负责人");
@@ -221,7 +229,7 @@ TEST_F(AutomationProcessTest, RuleActsOncePerTouchpointThroughAKillDashNine) {
   task.mutable_create_task()->set_title_template("回电：{{touchpoint.summary}}");
   av1::Action& push = *rule.add_actions();
   push.set_action_id("push");
-  push.mutable_webhook()->set_endpoint_id(endpoint.endpoint().endpoint_id());
+  push.mutable_webhook()->set_endpoint_id(endpoint_id);
   push.mutable_webhook()->set_payload_template(R"({"msg": "{{touchpoint.summary}}"})");
   const std::string rule_id = Publish(rule);
   ASSERT_FALSE(HasFailure());
@@ -291,10 +299,8 @@ TEST_F(AutomationProcessTest, ARuleChangesTheCustomerAsItsOwnerAndSendsOnlyWhatT
   StartAutomation({"--webhook_allow_private_addresses=true"});
   ASSERT_FALSE(HasFatalFailure());
   automation::testing::WebhookReceiver receiver;
-  ASSERT_TRUE(receiver.running());
-  av1::CreateWebhookEndpointResponse endpoint;
-  ASSERT_TRUE(CreateEndpoint(receiver.Url(), &endpoint).ok());
-  receiver.SetSecrets({endpoint.secret()});
+  const std::string endpoint_id = EndpointOf(receiver);
+  ASSERT_FALSE(HasFailure());
   const std::unique_ptr<permissions::v1::PermissionsService::Stub> permissions =
       suite_->Permissions();
   {
@@ -352,7 +358,7 @@ TEST_F(AutomationProcessTest, ARuleChangesTheCustomerAsItsOwnerAndSendsOnlyWhatT
   score.mutable_add_lead_score()->set_reason("来电投诉");
   av1::Action& push = *rule.add_actions();
   push.set_action_id("push");
-  push.mutable_webhook()->set_endpoint_id(endpoint.endpoint().endpoint_id());
+  push.mutable_webhook()->set_endpoint_id(endpoint_id);
   push.mutable_webhook()->set_payload_template(
       R"({"summary": "{{touchpoint.summary}}", "channel": "{{touchpoint.channel}}"})");
   Publish(rule, ops.access_token());
