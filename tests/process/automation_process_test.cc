@@ -2,7 +2,8 @@
 // contacts and touchpoints): a touchpoint recorded in touchpoints with an agreed next action
 // becomes a task through the touchpoints stream, listed for its assignee and its customer and
 // completed over gRPC; a rule acts as its owner (changes the customer in contacts, sends only
-// what the owner's field policies show); webhook endpoints are created, refused for a bad URL
+// what the owner's field policies show) and stops at the depth limit when it triggers itself
+// through contacts; webhook endpoints are created, refused for a bad URL
 // and their secrets rotated; and the binary refuses to start without its webhook secret key. Needs
 // the PostgreSQL and Redis the test command starts.
 #include <chrono>
@@ -387,6 +388,69 @@ TEST_F(AutomationProcessTest, ARuleChangesTheCustomerAsItsOwnerAndSendsOnlyWhatT
   EXPECT_THAT(got.customer().tags(), ::testing::Contains("投诉客户"));
   ASSERT_TRUE(got.customer().custom_fields().contains("lead_score"));
   EXPECT_EQ(got.customer().custom_fields().at("lead_score").int_value(), -20);
+}
+
+// A rule that triggers itself, end to end through contacts: "the lead score changed -> add a
+// point" changes the lead score again. Each change carries the depth of the run that made it in
+// its request id; the run at --max_rule_depth (3) does nothing, so the score ends three points
+// up and stays there.
+TEST_F(AutomationProcessTest, ARuleThatTriggersItselfThroughContactsStopsAtTheDepthLimit) {
+  StartAutomation();
+  ASSERT_FALSE(HasFatalFailure());
+  av1::Rule rule;
+  rule.set_display_name("分数变化再加一分（自触发）");
+  rule.mutable_trigger()->mutable_customer_changed()->set_field("custom_fields.lead_score");
+  av1::Action& score = *rule.add_actions();
+  score.set_action_id("again");
+  score.mutable_add_lead_score()->set_points(1);
+  const std::string rule_id = Publish(rule);
+  ASSERT_FALSE(HasFailure());
+
+  const std::unique_ptr<contacts::v1::ContactsService::Stub> contacts =
+      contacts::v1::ContactsService::NewStub(
+          grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
+  const std::string customer = CreateCustomer("钱女士");
+  // The lead score as contacts has it; -1 when it cannot be read.
+  const auto lead_score = [&] {
+    grpc::ClientContext context;
+    Authorize(context);
+    contacts::v1::GetCustomerRequest get;
+    get.set_customer_id(customer);
+    contacts::v1::GetCustomerResponse got;
+    if (!contacts->GetCustomer(&context, get, &got).ok()) return int64_t{-1};
+    const auto& fields = got.customer().custom_fields();
+    return fields.contains("lead_score") ? fields.at("lead_score").int_value() : int64_t{-1};
+  };
+  {
+    grpc::ClientContext context;
+    Authorize(context);
+    contacts::v1::UpdateCustomerRequest update;
+    update.mutable_customer()->set_customer_id(customer);
+    (*update.mutable_customer()->mutable_custom_fields())["lead_score"].set_int_value(100);
+    update.mutable_update_mask()->add_paths("custom_fields.lead_score");
+    contacts::v1::UpdateCustomerResponse updated;
+    const grpc::Status status = contacts->UpdateCustomer(&context, update, &updated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_TRUE(Eventually([&] { return lead_score() >= 103; }, std::chrono::seconds(30)))
+      << lead_score() << "\n"
+      << testing::ReadFile(log());
+  absl::SleepFor(absl::Seconds(3));  // a fourth point would show by now
+  EXPECT_EQ(lead_score(), 103);
+
+  av1::ListRuleRunsRequest request;
+  request.set_rule_id(rule_id);
+  request.set_page_size(100);
+  av1::ListRuleRunsResponse runs;
+  grpc::ClientContext context;
+  Authorize(context);
+  ASSERT_TRUE(automation_->ListRuleRuns(&context, request, &runs).ok());
+  std::multiset<int> depths;
+  for (const av1::RuleRun& run : runs.runs()) {
+    depths.insert(run.depth());
+    EXPECT_EQ(run.state(), run.depth() < 3 ? av1::RUN_STATE_SUCCEEDED : av1::RUN_STATE_SKIPPED);
+  }
+  EXPECT_EQ(depths, (std::multiset<int>{0, 1, 2, 3}));
 }
 
 TEST_F(AutomationProcessTest, ATouchpointsNextActionBecomesATaskToComplete) {
