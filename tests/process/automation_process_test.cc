@@ -3,9 +3,9 @@
 // becomes a task through the touchpoints stream, listed for its assignee and its customer and
 // completed over gRPC; a rule acts as its owner (changes the customer in contacts, sends only
 // what the owner's field policies show) and stops at the depth limit when it triggers itself
-// through contacts; webhook endpoints are created, refused for a bad URL
-// and their secrets rotated; and the binary refuses to start without its webhook secret key. Needs
-// the PostgreSQL and Redis the test command starts.
+// through contacts; webhook endpoints are created, refused for a bad URL and their secrets
+// rotated; and the binary refuses to start without its webhook secret key. Needs the
+// PostgreSQL and Redis the test command starts.
 #include <chrono>
 #include <csignal>
 #include <filesystem>
