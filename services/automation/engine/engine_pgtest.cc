@@ -16,6 +16,7 @@
 #include "services/automation/engine/engine.h"
 #include "services/automation/engine/engine.pb.h"
 #include "services/automation/engine/run_manager.h"
+#include "services/automation/engine/testing/fake_delegation.h"
 #include "services/automation/rules/pg_rule_store.h"
 #include "services/automation/rules/rule_manager.h"
 #include "services/automation/tasks/pg_task_store.h"
@@ -62,7 +63,8 @@ class EngineTest : public ::testing::Test {
     WebhookSenderOptions sender_options;
     sender_options.allow_private_addresses = true;
     sender_ = std::make_unique<WebhookSender>(sender_options);
-    actions_ = std::make_unique<ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get());
+    actions_ = std::make_unique<ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get(),
+                                              &delegation_);
     EngineOptions options;
     options.rules_max_age = absl::ZeroDuration();
     engine_ = std::make_unique<Engine>(
@@ -234,6 +236,7 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<PgTaskStore> tasks_;
   std::unique_ptr<PgEndpointStore> endpoints_;
   std::unique_ptr<WebhookSender> sender_;
+  testing::FakeDelegation delegation_;
   std::unique_ptr<ActionRunner> actions_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<customers::ReadModel> model_;
