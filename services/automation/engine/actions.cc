@@ -138,33 +138,6 @@ absl::StatusOr<std::optional<std::string>> PlanChange(
   }
 }
 
-// `values` as `scope` may see them: the customer's and the touchpoint's values through the
-// scope's field policies (hidden ones left out, masked ones masked), the others as they are.
-FieldValues Redacted(const auth::Scope& scope, const FieldValues& values) {
-  const bool customer = scope.HasFieldRules(auth::kCustomerResource);
-  const bool touchpoint = scope.HasFieldRules(auth::kTouchpointResource);
-  if (!customer && !touchpoint) return values;
-  FieldValues shown;
-  for (const auto& [name, value] : values) {
-    if ((customer && name.starts_with("customer.")) ||
-        (touchpoint && name.starts_with("touchpoint."))) {
-      continue;
-    }
-    shown.emplace(name, value);
-  }
-  if (customer) {
-    contacts::v1::Customer c = CustomerOf(values);
-    scope.Redact(auth::kCustomerResource, c);
-    shown.merge(CustomerFieldValues(c));
-  }
-  if (touchpoint) {
-    touchpoints::v1::Touchpoint t = TouchpointOf(values);
-    scope.Redact(auth::kTouchpointResource, t);
-    shown.merge(TouchpointFieldValues(t));
-  }
-  return shown;
-}
-
 // The webhook-id of the action keyed `key`: "msg_" and a digest of the key, the same on every
 // attempt.
 std::string WebhookId(std::string_view key) {
@@ -249,7 +222,7 @@ absl::StatusOr<FieldValues> ActionRunner::VisibleValues(const ActionCall& call) 
     return absl::PermissionDeniedError(
         absl::StrCat("the rule's owner ", call.owner_id, " cannot see customer ", customer_id));
   }
-  return Redacted(*scope, *call.values);
+  return ShownTo(*scope, *call.values);
 }
 
 absl::StatusOr<std::string> ActionRunner::AssigneeOf(const ActionCall& call,

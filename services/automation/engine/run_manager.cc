@@ -13,6 +13,7 @@
 #include "common/status/macros.h"
 #include "common/validation/field_checker.h"
 #include "nlohmann/json.hpp"
+#include "services/automation/rules/run_fields.h"
 
 namespace touchline::automation {
 namespace {
@@ -59,6 +60,13 @@ absl::Status CheckId(const std::string& id, const std::string& path) {
   return violations.ToStatus();
 }
 
+// `run` as the caller may see it: the values it saw through the caller's field policies.
+void ShowRunTo(const auth::RequestContext& caller, v1::RuleRun& run) {
+  const auth::Scope& scope = *caller.scope;
+  SetTriggerEventValues(ShownTo(scope, TriggerEventValues(run.trigger())), *run.mutable_trigger());
+  for (v1::ComparisonResult& result : *run.mutable_comparisons()) ShowTo(scope, result);
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ListRuleRunsResponse> RunManager::ListRuleRuns(
@@ -86,6 +94,7 @@ absl::StatusOr<v1::ListRuleRunsResponse> RunManager::ListRuleRuns(
   TL_ASSIGN_OR_RETURN(std::vector<v1::RuleRun> runs, engine_->ListRuns(query));
   v1::ListRuleRunsResponse response;
   for (size_t i = 0; i < runs.size() && i < static_cast<size_t>(page_size); ++i) {
+    ShowRunTo(caller, runs[i]);
     *response.add_runs() = std::move(runs[i]);
   }
   if (runs.size() > static_cast<size_t>(page_size)) {
@@ -104,6 +113,7 @@ absl::StatusOr<v1::GetRuleRunResponse> RunManager::GetRuleRun(
   v1::GetRuleRunResponse response;
   TL_ASSIGN_OR_RETURN(*response.mutable_run(),
                       engine_->GetRun(caller.tenant_id, absl::AsciiStrToLower(request.run_id())));
+  ShowRunTo(caller, *response.mutable_run());
   return response;
 }
 
@@ -153,6 +163,7 @@ absl::StatusOr<v1::RedriveDeadLetterResponse> RunManager::RedriveDeadLetter(
   TL_ASSIGN_OR_RETURN(
       *response.mutable_run(),
       engine_->Redrive(caller.tenant_id, absl::AsciiStrToLower(request.dead_letter_id())));
+  ShowRunTo(caller, *response.mutable_run());
   return response;
 }
 
@@ -164,6 +175,7 @@ absl::StatusOr<v1::DiscardDeadLetterResponse> RunManager::DiscardDeadLetter(
   TL_ASSIGN_OR_RETURN(
       *response.mutable_run(),
       engine_->Discard(caller.tenant_id, absl::AsciiStrToLower(request.dead_letter_id())));
+  ShowRunTo(caller, *response.mutable_run());
   return response;
 }
 

@@ -539,7 +539,11 @@ absl::StatusOr<v1::TestRuleResponse> RuleManager::TestRule(
     TL_ASSIGN_OR_RETURN(values, customers_(caller, Lower(request.customer_id())));
   }
   Evaluation evaluation = Evaluate(rule.condition(), values, {});
+  // What the caller may see of the values (the customer's, when they come from the read
+  // model): the caller is the rule's owner once they save it.
+  const auth::Scope& scope = *caller.scope;
   for (v1::ComparisonResult& result : evaluation.comparisons) {
+    ShowTo(scope, result);
     *response.add_comparisons() = std::move(result);
   }
   if (!evaluation.holds) {
@@ -550,8 +554,9 @@ absl::StatusOr<v1::TestRuleResponse> RuleManager::TestRule(
   // The run starts when the trigger's delay has passed.
   run_time += absl::Seconds(rule.trigger().delay().seconds()) +
               absl::Nanoseconds(rule.trigger().delay().nanos());
+  const FieldValues shown = ShownTo(scope, values);
   for (const v1::Action& action : rule.actions()) {
-    *response.add_actions() = Preview(action, values, run_time);
+    *response.add_actions() = Preview(action, shown, run_time);
   }
   return response;
 }

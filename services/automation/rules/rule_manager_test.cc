@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/auth/testing/trusted_authenticator.h"
 #include "common/ids/ids.h"
 #include "common/status/errors.h"
 #include "common/status/macros.h"
@@ -34,6 +35,7 @@ using testing::SampleRule;
 using ::testing::SizeIs;
 using testing::TextValue;
 using ::touchline::testing::StatusIs;
+namespace pv1 = ::touchline::permissions::v1;
 
 constexpr char kTenant[] = "acme";
 constexpr char kCustomer[] = "5d0c2a4e-8f1b-4c3d-9e7a-1b2c3d4e5f60";
@@ -480,6 +482,27 @@ TEST_F(RuleManagerTest, TestRuleOnAMatchingEventPreviewsEveryAction) {
             absl::StrCat("POST to webhook endpoint ", testing::kSampleEndpointId));
   EXPECT_EQ(tested.actions(1).content(), R"({"客户": "深圳腾飞", "摘要": "客户\"投诉\"交付太慢"})");
   EXPECT_THAT(Audited(), IsEmpty());  // Nothing written.
+}
+
+TEST_F(RuleManagerTest, TestRuleShowsTheValuesAsTheCallersFieldPoliciesDo) {
+  pv1::EffectiveScope scope = auth::testing::AdminScope(kTenant, "u-admin");
+  *scope.add_field_rules() =
+      auth::testing::FieldRuleOf("touchpoint", "summary", pv1::FIELD_ACCESS_HIDDEN);
+  *scope.add_field_rules() = auth::testing::FieldRuleOf(
+      "customer", "display_name", pv1::FIELD_ACCESS_MASKED, pv1::MASK_PATTERN_PARTIAL);
+  const auth::RequestContext caller = auth::testing::CallerWithScope(scope, kTenant, "u-admin");
+  v1::TestRuleRequest request;
+  *request.mutable_rule() = SampleRule();
+  *request.mutable_event() = TouchpointEvent("客户投诉交付太慢");
+  TL_ASSERT_OK_AND_ASSIGN(const v1::TestRuleResponse tested, manager_.TestRule(caller, request));
+  // Evaluated on every value; shown without the hidden one.
+  EXPECT_TRUE(tested.matched());
+  ASSERT_THAT(tested.comparisons(), SizeIs(2));
+  EXPECT_TRUE(tested.comparisons(1).holds());
+  EXPECT_FALSE(tested.comparisons(1).has_value());
+  ASSERT_THAT(tested.actions(), SizeIs(2));
+  EXPECT_EQ(tested.actions(0).content(), "跟进 深***\n\n客户说：");
+  EXPECT_EQ(tested.actions(1).content(), R"({"客户": "深***", "摘要": ""})");
 }
 
 TEST_F(RuleManagerTest, TestRuleSaysWhyItDoesNotMatch) {

@@ -49,12 +49,13 @@ add_library(automation_run_fields ${automation_rules_dir}/run_fields.cc)
 target_include_directories(automation_run_fields PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(automation_run_fields
   PUBLIC automation_rules touchline_automation_proto touchline_contacts_proto
-         touchline_touchpoints_proto
+         touchline_touchpoints_proto touchline_auth
   PRIVATE absl::strings)
 touchline_warnings(automation_run_fields)
 
 add_executable(automation_run_fields_test ${automation_rules_dir}/run_fields_test.cc)
 target_link_libraries(automation_run_fields_test PRIVATE automation_run_fields automation_rules
+  touchline_auth_testing
   GTest::gmock GTest::gtest_main)
 touchline_warnings(automation_run_fields_test)
 touchline_discover_tests(automation_run_fields_test)

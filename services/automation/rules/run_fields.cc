@@ -152,6 +152,52 @@ tv1::Touchpoint TouchpointOf(const FieldValues& values) {
   return t;
 }
 
+FieldValues ShownTo(const auth::Scope& scope, const FieldValues& values) {
+  const bool customer = scope.HasFieldRules(auth::kCustomerResource);
+  const bool touchpoint = scope.HasFieldRules(auth::kTouchpointResource);
+  if (!customer && !touchpoint) return values;
+  FieldValues shown;
+  for (const auto& [name, value] : values) {
+    if ((customer && name.starts_with("customer.")) ||
+        (touchpoint && name.starts_with("touchpoint."))) {
+      continue;
+    }
+    shown.emplace(name, value);
+  }
+  if (customer) {
+    cv1::Customer c = CustomerOf(values);
+    scope.Redact(auth::kCustomerResource, c);
+    shown.merge(CustomerFieldValues(c));
+  }
+  if (touchpoint) {
+    tv1::Touchpoint t = TouchpointOf(values);
+    scope.Redact(auth::kTouchpointResource, t);
+    shown.merge(TouchpointFieldValues(t));
+  }
+  return shown;
+}
+
+void ShowTo(const auth::Scope& scope, v1::ComparisonResult& result) {
+  if (!result.has_value()) return;
+  const std::string& field = result.field();
+  FieldValues seen;
+  // The tags (the only lists) are shown joined in one text: masked as one item.
+  if (field.ends_with(".tags")) {
+    seen.emplace(field, std::vector<std::string>{result.value().string_value()});
+  } else {
+    seen.emplace(field, result.value());
+  }
+  const FieldValues shown = ShownTo(scope, seen);
+  const FieldValue* value = FindValue(shown, field);
+  if (value == nullptr) {
+    result.clear_value();
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(value)) {
+    result.mutable_value()->set_string_value(list->front());
+  } else {
+    *result.mutable_value() = std::get<CustomValue>(*value);
+  }
+}
+
 FieldValues TriggerEventValues(const v1::TriggerEvent& e) {
   FieldValues values;
   PutCustom(values, "", e.fields());

@@ -6,6 +6,7 @@
 #ifndef TOUCHLINE_SERVICES_AUTOMATION_RULES_RUN_FIELDS_H_
 #define TOUCHLINE_SERVICES_AUTOMATION_RULES_RUN_FIELDS_H_
 
+#include "common/auth/scope.h"
 #include "services/automation/rules/field_catalogue.h"
 #include "touchline/automation/v1/automation_service.pb.h"
 #include "touchline/contacts/v1/customer.pb.h"
@@ -27,6 +28,16 @@ FieldValues TouchpointFieldValues(const touchpoints::v1::Touchpoint& t);
 // CustomerFieldValues(CustomerOf(v)) gives v's customer.* values back, and alike.
 contacts::v1::Customer CustomerOf(const FieldValues& values);
 touchpoints::v1::Touchpoint TouchpointOf(const FieldValues& values);
+
+// `values` as `scope` may see them: the customer's and the touchpoint's values through the
+// scope's field policies (hidden ones left out, masked ones masked), the others as they are.
+// What a rule sends out is shown to its owner's scope; what a run or a dry run shows, to the
+// reader's.
+FieldValues ShownTo(const auth::Scope& scope, const FieldValues& values);
+
+// The value `result` saw, as `scope` may see it: cleared when the field is hidden from it,
+// masked when masked.
+void ShowTo(const auth::Scope& scope, v1::ComparisonResult& result);
 
 // The values an event carries: its `fields` as scalars and its `list_fields` as lists.
 FieldValues TriggerEventValues(const v1::TriggerEvent& e);

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/auth/testing/trusted_authenticator.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
@@ -207,6 +208,43 @@ TEST(CustomerOfTest, GivesBackTheCustomerTheValuesDescribe) {
 TEST(TouchpointOfTest, GivesBackTheTouchpointTheValuesDescribe) {
   const FieldValues values = TouchpointFieldValues(Complaint());
   ExpectSameValues(TouchpointFieldValues(TouchpointOf(values)), values);
+}
+
+TEST(ShownToTest, HidesAndMasksThroughTheFieldPoliciesAndKeepsTheRest) {
+  permissions::v1::EffectiveScope proto = auth::testing::AdminScope("acme", "u-1");
+  *proto.add_field_rules() =
+      auth::testing::FieldRuleOf("touchpoint", "summary", permissions::v1::FIELD_ACCESS_HIDDEN);
+  *proto.add_field_rules() =
+      auth::testing::FieldRuleOf("customer", "tags", permissions::v1::FIELD_ACCESS_MASKED,
+                                 permissions::v1::MASK_PATTERN_PARTIAL);
+  const auto scope = auth::Scope::Compile(proto);
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  FieldValues values = TouchpointFieldValues(Complaint());
+  values.merge(FieldValues{{"customer.tags", std::vector<std::string>{"重点客户"}},
+                           {"customer.region", TextValue("华南")},
+                           {"stage.stage_id", TextValue("won")}});
+  const FieldValues shown = ShownTo(**scope, values);
+  EXPECT_EQ(Shown(shown, "touchpoint.summary"), "<absent>");
+  EXPECT_EQ(Shown(shown, "customer.tags"), "重***");
+  EXPECT_EQ(Shown(shown, "customer.region"), "华南");
+  EXPECT_EQ(Shown(shown, "touchpoint.channel"), "CHANNEL_PHONE");
+  EXPECT_EQ(Shown(shown, "stage.stage_id"), "won");
+
+  v1::ComparisonResult summary;
+  summary.set_field("touchpoint.summary");
+  *summary.mutable_value() = TextValue("客户投诉交付太慢");
+  ShowTo(**scope, summary);
+  EXPECT_FALSE(summary.has_value());
+  v1::ComparisonResult tags;
+  tags.set_field("customer.tags");
+  *tags.mutable_value() = TextValue("重点, 展会");
+  ShowTo(**scope, tags);
+  EXPECT_EQ(tags.value().string_value(), "重*****");
+  v1::ComparisonResult region;
+  region.set_field("customer.region");
+  *region.mutable_value() = TextValue("华南");
+  ShowTo(**scope, region);
+  EXPECT_EQ(region.value().string_value(), "华南");
 }
 
 }  // namespace
