@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "common/auth/testing/trusted_authenticator.h"
 #include "common/paging/page_token.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -63,8 +64,8 @@ class EngineTest : public ::testing::Test {
     WebhookSenderOptions sender_options;
     sender_options.allow_private_addresses = true;
     sender_ = std::make_unique<WebhookSender>(sender_options);
-    actions_ = std::make_unique<ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get(),
-                                              &delegation_);
+    actions_ =
+        std::make_unique<ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get(), &delegation_);
     EngineOptions options;
     options.rules_max_age = absl::ZeroDuration();
     engine_ = std::make_unique<Engine>(
@@ -791,6 +792,42 @@ TEST_F(EngineTest, RunManagerPagesRunsAndDeadLettersForAdministratorsOnly) {
   get.set_run_id("0190f0c2-aaaa-7000-8000-0000000000ff");
   EXPECT_EQ(manager.GetRuleRun(testing::Admin(kTenant), get).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(EngineTest, ARunShowsItsValuesThroughTheReadersFieldPolicies) {
+  v1::Rule rule = TouchpointRule("投诉");
+  AddTask(rule, "call_back", "回电", "");
+  const v1::Rule published = Publish(rule);
+  Apply(Touchpoint("0190f0c2-bbbb-7000-8000-0000000000a1", "投诉：物流太慢"));
+  Drain();
+  RunManager manager(engine_.get(), &*tokens_);
+  v1::ListRuleRunsRequest list;
+  list.set_rule_id(published.rule_id());
+  absl::StatusOr<v1::ListRuleRunsResponse> whole =
+      manager.ListRuleRuns(testing::Admin(kTenant), list);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_THAT(whole->runs(), SizeIs(1));
+  ASSERT_THAT(whole->runs(0).comparisons(), SizeIs(1));
+  EXPECT_EQ(whole->runs(0).comparisons(0).value().string_value(), "投诉：物流太慢");
+  EXPECT_EQ(whole->runs(0).trigger().fields().at("touchpoint.summary").string_value(),
+            "投诉：物流太慢");
+
+  permissions::v1::EffectiveScope scope = auth::testing::AdminScope(kTenant, "u-auditor");
+  *scope.add_field_rules() =
+      auth::testing::FieldRuleOf("touchpoint", "summary", permissions::v1::FIELD_ACCESS_HIDDEN);
+  const auth::RequestContext reader = auth::testing::CallerWithScope(scope, kTenant, "u-auditor");
+  absl::StatusOr<v1::ListRuleRunsResponse> shown = manager.ListRuleRuns(reader, list);
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  ASSERT_THAT(shown->runs(), SizeIs(1));
+  EXPECT_TRUE(shown->runs(0).comparisons(0).holds());
+  EXPECT_FALSE(shown->runs(0).comparisons(0).has_value());
+  EXPECT_FALSE(shown->runs(0).trigger().fields().contains("touchpoint.summary"));
+  EXPECT_TRUE(shown->runs(0).trigger().fields().contains("touchpoint.channel"));
+  v1::GetRuleRunRequest get;
+  get.set_run_id(shown->runs(0).run_id());
+  absl::StatusOr<v1::GetRuleRunResponse> one = manager.GetRuleRun(reader, get);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_FALSE(one->run().trigger().fields().contains("touchpoint.summary"));
 }
 
 }  // namespace
