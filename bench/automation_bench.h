@@ -31,6 +31,7 @@
 #include "services/automation/endpoints/pg_endpoint_store.h"
 #include "services/automation/endpoints/secret_box.h"
 #include "services/automation/engine/engine.h"
+#include "services/automation/engine/testing/fake_delegation.h"
 #include "services/automation/rules/pg_rule_store.h"
 #include "services/automation/rules/rule_manager.h"
 #include "services/automation/tasks/pg_task_store.h"
@@ -116,8 +117,11 @@ class AutomationBench {
     automation::WebhookSenderOptions sender_options;
     sender_options.allow_private_addresses = true;
     sender_ = std::make_unique<automation::WebhookSender>(sender_options);
-    actions_ =
-        std::make_unique<automation::ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get());
+    // Rules act for their owner as the running service does, with an administrator's scope
+    // (no field policies) and without the round trips to permissions the service makes once
+    // per owner and minute.
+    actions_ = std::make_unique<automation::ActionRunner>(tasks_.get(), endpoints_.get(),
+                                                          sender_.get(), &delegation_);
     engine_ = std::make_unique<automation::Engine>(
         automation::EngineParts{pool_.get(), rules_.get(), actions_.get(),
                                 [this] { return Now(); }},
@@ -225,6 +229,7 @@ class AutomationBench {
   std::unique_ptr<automation::PgTaskStore> tasks_;
   std::unique_ptr<automation::PgEndpointStore> endpoints_;
   std::unique_ptr<automation::WebhookSender> sender_;
+  automation::testing::FakeDelegation delegation_;
   std::unique_ptr<automation::ActionRunner> actions_;
   std::unique_ptr<automation::Engine> engine_;
 };
