@@ -336,7 +336,7 @@ absl::Status ApplyReassigned(pqxx::work& txn, const ev::EventEnvelope& event,
   const bool undo = !merged.empty();
   const pqxx::result rows =
       undo ? txn.exec_params(sql::kLockTasksOfCustomer, tenant, pg::TextArrayLiteral(merged), from)
-           : txn.exec_params(sql::kLockFollowUpsOfCustomer, tenant, from);
+           : txn.exec_params(sql::kLockAllTasksOfCustomer, tenant, from);
   std::vector<std::string> moved_ids;
   for (const pqxx::row& row : rows) {
     TL_ASSIGN_OR_RETURN(const FollowUpWrite write,

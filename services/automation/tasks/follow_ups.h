@@ -16,13 +16,13 @@
 //  - TouchpointDeleted: an OPEN task is cancelled (kTouchpointDeleted, kTouchpointDeletedNote)
 //    and never reopens; one its removed next action cancelled is marked so too (its note
 //    becomes kTouchpointDeletedNote).
-//  - TouchpointsReassigned (customers merged, or the merge undone): the touchpoints' tasks, in
-//    any state, of from_customer_id move to to_customer_id, and the merge remembers which moved
-//    (task_merge_moves, migrations/0002_follow_ups.sql). The undo (the same merge_id, the
-//    customers the other way round) moves back exactly those it moved, where they still are
-//    with the survivor; tasks of touchpoints recorded for the survivor stay. Limits: the event
-//    does not name the touchpoints that moved, so a merge moves every touchpoint task of the
-//    merged customer (which the touchpoints service moves whole); a task that moved on again
+//  - TouchpointsReassigned (customers merged, or the merge undone): every task, in any state,
+//    of from_customer_id (the touchpoints' and the rules') moves to to_customer_id, and the
+//    merge remembers which moved (task_merge_moves, migrations/0002_follow_ups.sql). The undo
+//    (the same merge_id, the customers the other way round) moves back exactly those it moved,
+//    where they still are with the survivor; tasks made for the survivor stay. Limits: the
+//    event does not name the touchpoints that moved, so a merge moves every task of the merged
+//    customer (the touchpoints service moves its touchpoints whole); a task that moved on again
 //    (the survivor merged in turn) before the undo stays where it is.
 // Every write bumps the task's version (its etag) and sets update_time to `now`, and appends an
 // audit entry and a task event (TaskCreated or TaskChanged, topic "tasks") to the outbox in the

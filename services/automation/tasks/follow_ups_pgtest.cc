@@ -297,6 +297,42 @@ TEST_F(FollowUpsTest, ANextActionAddedLaterMakesTheTask) {
   EXPECT_EQ(TaskOf("tp-1")->etag(), "1");
 }
 
+TEST_F(FollowUpsTest, AMergeMovesARulesTaskOfTheMergedCustomerAndItsUndoMovesItBack) {
+  NewTask rule_task{.context = {.caller = {.tenant_id = kTenant,
+                                           .caller_id = "service:automation",
+                                           .request_id = "r-rule",
+                                           .scope = nullptr,
+                                           .client = ""},
+                                .now = kNow},
+                    .task = {},
+                    .request_id = "",
+                    .fingerprint = ""};
+  v1::Task& task = rule_task.task;
+  task.set_task_id(ids::NewUuid());
+  task.set_customer_id(customer_);
+  task.set_title("跟进 VIP 客户（48 小时内）");
+  task.set_assignee_id("u-rep");
+  *task.mutable_due_time() = ToProtoTime(kNow + absl::Hours(48));
+  task.set_state(v1::TASK_STATE_OPEN);
+  task.mutable_source()->mutable_rule()->set_rule_id(ids::NewUuid());
+  task.mutable_source()->mutable_rule()->set_rule_version(1);
+  task.mutable_source()->mutable_rule()->set_run_id(ids::NewUuid());
+  task.mutable_source()->mutable_rule()->set_action_id("follow_up");
+  *task.mutable_create_time() = ToProtoTime(kNow);
+  *task.mutable_update_time() = ToProtoTime(kNow);
+  TL_ASSERT_OK_AND_ASSIGN(const v1::Task created, store_->Create(rule_task));
+
+  TL_ASSERT_OK(Apply({Reassigned(customer_, survivor_, "m-rule")}));
+  TL_ASSERT_OK_AND_ASSIGN(v1::Task moved, store_->Get(kTenant, created.task_id()));
+  EXPECT_EQ(moved.customer_id(), survivor_);
+  EXPECT_EQ(moved.etag(), "2");
+  EXPECT_TRUE(moved.source().has_rule());
+  TL_ASSERT_OK(Apply({Reassigned(survivor_, customer_, "m-rule")}));
+  TL_ASSERT_OK_AND_ASSIGN(moved, store_->Get(kTenant, created.task_id()));
+  EXPECT_EQ(moved.customer_id(), customer_);
+  EXPECT_EQ(moved.etag(), "3");
+}
+
 TEST_F(FollowUpsTest, AMergeMovesTheTasksAndItsUndoMovesExactlyThoseBack) {
   const std::string other = ids::NewUuid();
   TL_ASSERT_OK(Apply({Recorded(Touchpoint("tp-merged", customer_)),

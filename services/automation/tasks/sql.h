@@ -65,10 +65,11 @@ inline constexpr char kLockFollowUp[] =
     "SELECT " TL_FOLLOW_UP_COLUMNS " FROM tasks t WHERE t.tenant_id = $1 AND t.touchpoint_id = $2 "
     "FOR UPDATE";
 
-// The touchpoints' tasks of tenant $1 about customer $2, locked until commit.
-inline constexpr char kLockFollowUpsOfCustomer[] =
+// Every task of tenant $1 about customer $2 (the touchpoints' and the rules'), locked until
+// commit.
+inline constexpr char kLockAllTasksOfCustomer[] =
     "SELECT " TL_FOLLOW_UP_COLUMNS " FROM tasks t WHERE t.tenant_id = $1 "
-    "AND t.customer_id = $2::uuid AND t.touchpoint_id IS NOT NULL ORDER BY t.task_id FOR UPDATE";
+    "AND t.customer_id = $2::uuid ORDER BY t.task_id FOR UPDATE";
 
 // Tasks $2 (a uuid[] literal) of tenant $1 still about customer $3, locked until commit.
 inline constexpr char kLockTasksOfCustomer[] =
