@@ -58,6 +58,8 @@ class AutomationProcessTest : public ::testing::Test {
     std::ofstream(dir_ + "/webhook.key") << "dG91Y2hsaW5lLWF1dG9tYXRpb24td2ViaG9vay1rZXk=\n";
     touchpoints_ = tv1::TouchpointsService::NewStub(
         grpc::CreateChannel(suite_->touchpoints_address(), grpc::InsecureChannelCredentials()));
+    contacts_ = contacts::v1::ContactsService::NewStub(
+        grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
     automation_ = av1::AutomationService::NewStub(
         grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
   }
@@ -202,6 +204,7 @@ class AutomationProcessTest : public ::testing::Test {
   std::string token_;
   std::unique_ptr<testing::ServiceProcess> automation_process_;
   std::unique_ptr<tv1::TouchpointsService::Stub> touchpoints_;
+  std::unique_ptr<contacts::v1::ContactsService::Stub> contacts_;
   std::unique_ptr<av1::AutomationService::Stub> automation_;
 };
 
@@ -380,10 +383,7 @@ TEST_F(AutomationProcessTest, ARuleChangesTheCustomerAsItsOwnerAndSendsOnlyWhatT
   contacts::v1::GetCustomerRequest get;
   get.set_customer_id(customer);
   contacts::v1::GetCustomerResponse got;
-  const grpc::Status status =
-      contacts::v1::ContactsService::NewStub(
-          grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()))
-          ->GetCustomer(&context, get, &got);
+  const grpc::Status status = contacts_->GetCustomer(&context, get, &got);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_THAT(got.customer().tags(), ::testing::Contains("投诉客户"));
   ASSERT_TRUE(got.customer().custom_fields().contains("lead_score"));
@@ -406,9 +406,6 @@ TEST_F(AutomationProcessTest, ARuleThatTriggersItselfThroughContactsStopsAtTheDe
   const std::string rule_id = Publish(rule);
   ASSERT_FALSE(HasFailure());
 
-  const std::unique_ptr<contacts::v1::ContactsService::Stub> contacts =
-      contacts::v1::ContactsService::NewStub(
-          grpc::CreateChannel(suite_->contacts_address(), grpc::InsecureChannelCredentials()));
   const std::string customer = CreateCustomer("钱女士");
   // The lead score as contacts has it; -1 when it cannot be read.
   const auto lead_score = [&] {
@@ -417,7 +414,7 @@ TEST_F(AutomationProcessTest, ARuleThatTriggersItselfThroughContactsStopsAtTheDe
     contacts::v1::GetCustomerRequest get;
     get.set_customer_id(customer);
     contacts::v1::GetCustomerResponse got;
-    if (!contacts->GetCustomer(&context, get, &got).ok()) return int64_t{-1};
+    if (!contacts_->GetCustomer(&context, get, &got).ok()) return int64_t{-1};
     const auto& fields = got.customer().custom_fields();
     return fields.contains("lead_score") ? fields.at("lead_score").int_value() : int64_t{-1};
   };
@@ -429,7 +426,7 @@ TEST_F(AutomationProcessTest, ARuleThatTriggersItselfThroughContactsStopsAtTheDe
     (*update.mutable_customer()->mutable_custom_fields())["lead_score"].set_int_value(100);
     update.mutable_update_mask()->add_paths("custom_fields.lead_score");
     contacts::v1::UpdateCustomerResponse updated;
-    const grpc::Status status = contacts->UpdateCustomer(&context, update, &updated);
+    const grpc::Status status = contacts_->UpdateCustomer(&context, update, &updated);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   ASSERT_TRUE(Eventually([&] { return lead_score() >= 103; }, std::chrono::seconds(30)))
