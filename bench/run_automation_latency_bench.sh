@@ -12,6 +12,8 @@
 # Usage: bench/run_automation_latency_bench.sh [SECONDS, default 120] [RATE, default 167]
 # (10,000 triggers a minute for 2 minutes; a smoke run: 20 50). SKIP_BUILD=1 uses the binaries
 # as built (while other work in the checkout does not build, say); BUILD_DIR (default build/).
+# PROFILE=1 also loads pg_stat_statements and prints, after the run, the statements of every
+# service that took the most time in PostgreSQL (setup included; the load dominates).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -28,7 +30,13 @@ targets=(touchline-permissions touchline-login touchline-contacts touchline-touc
   touchline-automation touchline-health automation_latency)
 # Ninja's "help" target lists the targets and builds nothing.
 if [ "${SKIP_BUILD:-0}" = 1 ]; then targets=(help); fi
+if [ "${PROFILE:-0}" = 1 ]; then
+  export TL_PG_OPTIONS="${TL_PG_OPTIONS:-} -c shared_preload_libraries=pg_stat_statements"
+fi
 tl_bench_prepare "$build_dir" "$dir" "${targets[@]}"
+if [ "${PROFILE:-0}" = 1 ]; then
+  psql "$TOUCHLINE_PG_DSN" -qAtX -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+fi
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
@@ -57,7 +65,8 @@ touchpoints_port=$(tl_free_port)
 start touchpoints "$touchpoints_port" --contacts_addr="127.0.0.1:$contacts_port"
 automation_port=$(tl_free_port)
 start automation "$automation_port" --contacts_addr="127.0.0.1:$contacts_port" \
-  --webhook_secret_key_file="$dir/keys/webhook.key" --webhook_allow_private_addresses
+  --webhook_secret_key_file="$dir/keys/webhook.key" --webhook_allow_private_addresses \
+  ${AUTOMATION_FLAGS:-}
 
 echo "== $(nproc) cores shared by the load, the receiver, contacts, touchpoints, automation," \
   "permissions, PostgreSQL and Redis (load average $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -72,5 +81,18 @@ psql "$TOUCHLINE_PG_DSN" -qAtX -F ' ' -c "
   SELECT kind, state, count(*), max(attempts),
          CASE WHEN state = 'dead' THEN min(last_error) ELSE '' END
   FROM automation.jobs GROUP BY 1, 2 ORDER BY 1, 2" | sed 's/^/  /'
+if [ "${PROFILE:-0}" = 1 ]; then
+  echo "-- statements by total time in PostgreSQL (ms, calls, ms a call, buffers a call)"
+  psql "$TOUCHLINE_PG_DSN" -qAtX -F ' | ' -c "
+    SELECT round(total_exec_time::numeric, 0), calls,
+           round((total_exec_time / calls)::numeric, 3),
+           round((shared_blks_hit + shared_blks_read)::numeric / calls, 1),
+           left(regexp_replace(query, '\s+', ' ', 'g'), 150)
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/  /'
+  psql "$TOUCHLINE_PG_DSN" -qAtX -F ' | ' -c "
+    SELECT 'all statements', round(sum(total_exec_time)::numeric, 0), sum(calls),
+           sum(shared_blks_hit + shared_blks_read)
+    FROM pg_stat_statements" | sed 's/^/  /'
+fi
 echo "== load average at the end $(cut -d' ' -f1-3 /proc/loadavg); service logs in $dir"
 exit "$status"
