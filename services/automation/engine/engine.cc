@@ -965,18 +965,55 @@ void Engine::Start() {
 }
 
 void Engine::Stop() {
-  stopping_.store(true);
+  {
+    absl::MutexLock lock(&idle_mu_);  // wakes the workers waiting for their turn
+    stopping_.store(true);
+  }
   for (std::thread& worker : workers_) worker.join();
   workers_.clear();
 }
 
 void Engine::WorkerLoop() {
-  while (!stopping_.load()) {
+  while (AwaitClaimTurn()) {
     absl::StatusOr<int> ran = RunDueJobs();
     if (!ran.ok()) {
       log::Warning("automation engine: claiming jobs failed", {{"error", ran.status().ToString()}});
     }
-    if (!ran.ok() || *ran == 0) absl::SleepFor(options_.idle_wait);
+    ClaimFound(ran.ok() && *ran > 0);
+  }
+}
+
+bool Engine::AwaitClaimTurn() {
+  absl::MutexLock lock(&idle_mu_);
+  while (!stopping_.load()) {
+    const absl::Time now = absl::Now();
+    if (idle_until_ <= now) {
+      // This worker looks; until it finds work the others wait one idle_wait more.
+      if (idle_until_ != absl::InfinitePast()) idle_until_ = now + options_.idle_wait;
+      return true;
+    }
+    struct Waiting {
+      Engine* engine;
+      absl::Time until;
+    } waiting{this, idle_until_};
+    // Until the wait is over, or cut short by work found or the engine stopping.
+    idle_mu_.AwaitWithDeadline(absl::Condition(
+                                   +[](Waiting* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                     return w->engine->stopping_.load() ||
+                                            w->engine->idle_until_ != w->until;
+                                   },
+                                   &waiting),
+                               waiting.until);
+  }
+  return false;
+}
+
+void Engine::ClaimFound(bool work) {
+  absl::MutexLock lock(&idle_mu_);
+  if (work) {
+    idle_until_ = absl::InfinitePast();
+  } else if (idle_until_ == absl::InfinitePast()) {
+    idle_until_ = absl::Now() + options_.idle_wait;
   }
 }
 

@@ -55,7 +55,7 @@ struct EngineOptions {
   // This replica's name in job claims; empty: "<hostname>-<pid>".
   std::string worker_id;
   // Worker threads (Start).
-  int workers = 4;
+  int workers = 16;
   // A run caused by this many runs before it runs no action (RuleRun.depth).
   int max_depth = 3;
   // A timer that starts more than this after it fell due misfired: the service was down (or
@@ -214,6 +214,12 @@ class Engine {
                              absl::Time continue_until = absl::InfinitePast(),
                              std::optional<Continuation>* next = nullptr);
   void WorkerLoop();
+  // Returns when this worker may claim: at once while the queue has work; while it is found
+  // empty, one worker looks again every idle_wait and the others wait for what it finds, so an
+  // idle engine claims idle_wait apart however many workers it has. False once stopping.
+  bool AwaitClaimTurn();
+  // After a claim: whether it found work (the waiting workers go on) or none (they wait).
+  void ClaimFound(bool work);
 
   const EngineParts parts_;
   const EngineOptions options_;
@@ -226,6 +232,10 @@ class Engine {
   absl::flat_hash_map<std::string, v1::Rule> versions_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> workers_;
+  absl::Mutex idle_mu_;
+  // Until when the workers wait before another looks at an empty queue; InfinitePast while the
+  // latest claim found work.
+  absl::Time idle_until_ ABSL_GUARDED_BY(idle_mu_) = absl::InfinitePast();
 };
 
 }  // namespace touchline::automation

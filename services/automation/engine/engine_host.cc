@@ -13,7 +13,10 @@
 
 ABSL_FLAG(bool, webhook_allow_private_addresses, false,
           "Lets webhooks reach loopback, private and link-local addresses (local runs only)");
-ABSL_FLAG(int, engine_workers, 4, "Threads doing the rule engine's runs and actions");
+ABSL_FLAG(int, engine_workers, 16,
+          "Threads doing the rule engine's runs and actions. Each waits on its commits and its "
+          "webhooks (holding a database connection only inside a transaction), so more threads "
+          "than cores keep the cores busy and let commits share a WAL flush");
 ABSL_FLAG(int, max_rule_depth, 3, "A run caused by this many rule runs does no action");
 ABSL_FLAG(absl::Duration, engine_job_lease, absl::Minutes(1),
           "How long a worker holds the jobs it claimed: a replica that dies gives them back "
