@@ -85,7 +85,9 @@ absl::StatusOr<std::optional<std::string>> PlanChange(
     }
     (*patch.mutable_custom_fields())[kLeadScoreField].set_int_value(score + add.points());
     mask(absl::StrCat("custom_fields.", kLeadScoreField));
-    std::string done = absl::StrCat("lead score ", score, " -> ", score + add.points());
+    // The points, not the score: a run is read by others, who may not see the customer's
+    // custom fields (the score itself is in contacts, behind its field policies).
+    std::string done = absl::StrCat("lead score ", add.points() >= 0 ? "+" : "", add.points());
     if (!add.reason().empty()) absl::StrAppend(&done, " (", add.reason(), ")");
     return done;
   }

@@ -117,7 +117,7 @@ TEST_F(ActionRunnerTest, ALeadScoreIsAddedAsTheOwnerWithTheEtagAndAKeyCarryingTh
   run_.set_depth(1);
   const ActionOutcome outcome = Run(LeadScore(15));
   ASSERT_EQ(outcome.kind, Kind::kDone) << outcome.error;
-  EXPECT_EQ(outcome.result, "lead score 10 -> 25 (下载白皮书)");
+  EXPECT_EQ(outcome.result, "lead score +15 (下载白皮书)");
   EXPECT_EQ(LeadScoreNow(), 25);
   ASSERT_EQ(delegation_.applied_request_ids().size(), 1u);
   // The change's event will say a run at depth 1 made it: depth 2.
