@@ -48,7 +48,6 @@ tl_pg_start() {
     if tl_as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$dir/pg.log" -w -t 30 start -o \
       "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$data' \
        -c max_connections=200 -c shared_buffers=512MB -c fsync=on -c synchronous_commit=on \
-       -c autovacuum_naptime=10s \
        ${TL_PG_OPTIONS:-}" \
       >/dev/null 2>&1; then
       echo "$port" >"$dir/pg.port"
