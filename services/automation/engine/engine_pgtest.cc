@@ -1,5 +1,6 @@
 // The engine on PostgreSQL as the host migrates it, with the real task and endpoint stores and
 // a real HTTP receiver on loopback: events in, runs, tasks and signed webhooks out, each once.
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -831,4 +832,36 @@ TEST_F(EngineTest, ARunShowsItsValuesThroughTheReadersFieldPolicies) {
 }
 
 }  // namespace
+TEST_F(EngineTest, AnIdleEngineLooksWithOneWorkerAtATimeAndWorkFoundWakesTheOthers) {
+  // Each claim reads the clock twice (the batch's time, the queue's): counting the readings
+  // counts the claims.
+  std::atomic<int> readings{0};
+  EngineOptions options;
+  options.rules_max_age = absl::ZeroDuration();
+  options.workers = 8;
+  options.idle_wait = absl::Milliseconds(50);
+  Engine engine(EngineParts{pool_.get(), rules_.get(), actions_.get(),
+                            [&] {
+                              readings.fetch_add(1);
+                              return now_;
+                            }},
+                options);
+  engine.Start();
+  absl::SleepFor(absl::Seconds(1));
+  const int idle = readings.load();
+  // About 20 claims in the second (one each 50 ms); 8 workers each waiting on their own would
+  // make about 160.
+  EXPECT_GE(idle, 2);
+  EXPECT_LE(idle, 2 * 50) << "claims of an idle engine: " << idle / 2;
+  // A run comes; whichever worker looks next finds it, and its task follows.
+  v1::Rule rule = TouchpointRule("投诉");
+  AddTask(rule, "follow_up", "跟进");
+  Publish(rule);
+  Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000031", "投诉"));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Tasks().empty() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  engine.Stop();
+  EXPECT_THAT(Tasks(), SizeIs(1));
+}
+
 }  // namespace touchline::automation
