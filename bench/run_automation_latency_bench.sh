@@ -13,7 +13,9 @@
 # (10,000 triggers a minute for 2 minutes; a smoke run: 20 50). SKIP_BUILD=1 uses the binaries
 # as built (while other work in the checkout does not build, say); BUILD_DIR (default build/).
 # PROFILE=1 also loads pg_stat_statements and prints, after the run, the statements of every
-# service that took the most time in PostgreSQL (setup included; the load dominates).
+# service that took the most time in PostgreSQL, with their buffers per call (the setup and
+# this program's own final read of the tasks included). AUTOMATION_FLAGS: more flags for the
+# automation service (say --engine_workers=4).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
