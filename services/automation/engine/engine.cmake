@@ -47,8 +47,9 @@ add_executable(automation_engine_pgtest ${automation_engine_dir}/engine_pgtest.c
 target_link_libraries(automation_engine_pgtest PRIVATE automation_engine automation_fake_delegation
   automation_migrations
   automation_rule_store automation_secret_box touchline_service_host touchline_auth_testing
-  touchline_test_env touchline_paging touchline_status touchline_ids touchline_touchpoints_proto
-  PkgConfig::HTTPLIB PkgConfig::PQXX absl::strings GTest::gmock GTest::gtest_main)
+  touchline_test_env touchline_test_process touchline_paging touchline_status touchline_ids
+  touchline_touchpoints_proto PkgConfig::HTTPLIB PkgConfig::PQXX absl::strings GTest::gmock
+  GTest::gtest_main)
 touchline_warnings(automation_engine_pgtest)
 touchline_discover_tests(automation_engine_pgtest LABELS pg)
 

@@ -1,6 +1,7 @@
 // The engine on PostgreSQL as the host migrates it, with the real task and endpoint stores and
 // a real HTTP receiver on loopback: events in, runs, tasks and signed webhooks out, each once.
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 #include "services/automation/tasks/testing/pg_schema.h"
 #include "services/automation/webhooks/testing/receiver.h"
 #include "tests/testing/pg_test_env.h"
+#include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
@@ -831,7 +833,6 @@ TEST_F(EngineTest, ARunShowsItsValuesThroughTheReadersFieldPolicies) {
   EXPECT_FALSE(one->run().trigger().fields().contains("touchpoint.summary"));
 }
 
-}  // namespace
 TEST_F(EngineTest, AnIdleEngineLooksWithOneWorkerAtATimeAndWorkFoundWakesTheOthers) {
   // Each claim reads the clock twice (the batch's time, the queue's): counting the readings
   // counts the claims.
@@ -858,10 +859,11 @@ TEST_F(EngineTest, AnIdleEngineLooksWithOneWorkerAtATimeAndWorkFoundWakesTheOthe
   AddTask(rule, "follow_up", "跟进");
   Publish(rule);
   Apply(Touchpoint("0190f0c2-aaaa-7000-8000-000000000031", "投诉"));
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (Tasks().empty() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(
+      ::touchline::testing::Eventually([&] { return !Tasks().empty(); }, std::chrono::seconds(10)));
   engine.Stop();
   EXPECT_THAT(Tasks(), SizeIs(1));
 }
 
+}  // namespace
 }  // namespace touchline::automation
