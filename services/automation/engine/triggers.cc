@@ -167,24 +167,8 @@ bool Matches(const v1::Trigger& trigger, const TriggerFact& fact) {
     }
     case v1::Trigger::kCustomerChanged: {
       const v1::CustomerChanged& changed = trigger.customer_changed();
-      if (changed.field() != fact.changed_field) return false;
-      // from / to as the condition operators CHANGED_FROM / CHANGED_TO read them.
-      v1::Condition condition;
-      v1::ConditionGroup& group = *condition.add_any_of();
-      const std::string field = absl::StrCat("customer.", changed.field());
-      if (changed.has_from()) {
-        v1::Comparison& from = *group.add_all_of();
-        from.set_field(field);
-        from.set_operator_(v1::OPERATOR_CHANGED_FROM);
-        *from.add_values() = changed.from();
-      }
-      if (changed.has_to()) {
-        v1::Comparison& to = *group.add_all_of();
-        to.set_field(field);
-        to.set_operator_(v1::OPERATOR_CHANGED_TO);
-        *to.add_values() = changed.to();
-      }
-      return group.all_of().empty() || Evaluate(condition, fact.values, fact.before).holds;
+      return changed.field() == fact.changed_field &&
+             Evaluate(ChangeCondition(changed), fact.values, fact.before).holds;
     }
     default:
       return true;

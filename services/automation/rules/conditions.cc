@@ -397,4 +397,20 @@ Evaluation Evaluate(const v1::Condition& condition, const FieldValues& now,
   return evaluation;
 }
 
+v1::Condition ChangeCondition(const v1::CustomerChanged& changed) {
+  v1::Condition condition;
+  if (!changed.has_from() && !changed.has_to()) return condition;
+  v1::ConditionGroup& group = *condition.add_any_of();
+  const std::string field = absl::StrCat("customer.", changed.field());
+  const auto add = [&](v1::Operator op, const CustomValue& value) {
+    v1::Comparison& comparison = *group.add_all_of();
+    comparison.set_field(field);
+    comparison.set_operator_(op);
+    *comparison.add_values() = value;
+  };
+  if (changed.has_from()) add(v1::OPERATOR_CHANGED_FROM, changed.from());
+  if (changed.has_to()) add(v1::OPERATOR_CHANGED_TO, changed.to());
+  return condition;
+}
+
 }  // namespace touchline::automation

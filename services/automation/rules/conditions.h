@@ -88,6 +88,11 @@ struct Evaluation {
 Evaluation Evaluate(const v1::Condition& condition, const FieldValues& now,
                     const FieldValues& before);
 
+// A customer_changed trigger's `from` and `to` as the condition the change must satisfy: one
+// group of CHANGED_FROM `from` and CHANGED_TO `to` on customer.<field>, of those that are set;
+// no group (any change holds) when neither is.
+v1::Condition ChangeCondition(const v1::CustomerChanged& changed);
+
 }  // namespace touchline::automation
 
 #endif  // TOUCHLINE_SERVICES_AUTOMATION_RULES_CONDITIONS_H_

@@ -117,10 +117,17 @@ std::string Text(const FieldValues& values, std::string_view field) {
   return value == nullptr ? "" : FormatValue(*value);
 }
 
-// Why the event does not start `trigger`, or nullopt when it does. `values` are the event's.
+// What a change's side shows of `field`: its value, or "no value".
+std::string Side(const FieldValues& values, std::string_view field) {
+  const FieldValue* value = FindValue(values, field);
+  return value == nullptr ? "no value" : FormatValue(*value);
+}
+
+// Why the event does not start `trigger`, or nullopt when it does. `values` are the event's,
+// `before` the customer's before a change.
 std::optional<std::string> TriggerMismatch(const v1::Trigger& trigger,
-                                           const v1::TriggerEvent& event,
-                                           const FieldValues& values) {
+                                           const v1::TriggerEvent& event, const FieldValues& values,
+                                           const FieldValues& before) {
   const std::string_view waits = TriggerKindName(trigger.kind_case());
   if (event.kind() != waits) {
     return absl::StrCat("the event is ", event.kind().empty() ? "of no kind" : "a " + event.kind(),
@@ -133,18 +140,14 @@ std::optional<std::string> TriggerMismatch(const v1::Trigger& trigger,
       return absl::StrCat("the event changes ", field.empty() ? "no named field" : field,
                           "; the rule waits for changes of ", changed.field());
     }
-    if (changed.has_to()) {
-      // The new value is the customer's value now: compared as a condition would.
-      v1::Condition to;
-      v1::Comparison& comparison = *to.add_any_of()->add_all_of();
-      comparison.set_field(absl::StrCat("customer.", changed.field()));
-      comparison.set_operator_(v1::OPERATOR_EQUALS);
-      *comparison.add_values() = changed.to();
-      if (!Evaluate(to, values, {}).holds) {
-        return absl::StrCat("the event changes ", changed.field(), " to ",
-                            Text(values, comparison.field()), "; the rule waits for a change to ",
-                            FormatValue(changed.to()));
-      }
+    // As the engine matches it (triggers.h Matches).
+    if (!Evaluate(ChangeCondition(changed), values, before).holds) {
+      const std::string name = absl::StrCat("customer.", changed.field());
+      return absl::StrCat(
+          "the event changes ", changed.field(), " from ", Side(before, name), " to ",
+          Side(values, name), "; the rule waits for a change",
+          changed.has_from() ? absl::StrCat(" from ", FormatValue(changed.from())) : "",
+          changed.has_to() ? absl::StrCat(" to ", FormatValue(changed.to())) : "");
     }
   }
   const v1::StageTransition* stage = trigger.has_stage_entered()  ? &trigger.stage_entered()
@@ -516,17 +519,22 @@ absl::StatusOr<v1::TestRuleResponse> RuleManager::TestRule(
   }
   if (request.has_customer_id()) {
     status::FieldViolations violations;
-    validation::FieldChecker(violations).Uuid(request.customer_id(), "customer_id");
+    validation::FieldChecker checker(violations);
+    checker.Uuid(request.customer_id(), "customer_id");
+    if (request.has_before()) {
+      checker.Add("before", "is read only with an event: a customer_id is tested as it is now");
+    }
     TL_RETURN_IF_ERROR(violations.ToStatus());
   }
   TL_ASSIGN_OR_RETURN(const v1::Rule rule, TestSubject(caller, request));
   v1::TestRuleResponse response;
   FieldValues values;
+  const FieldValues before = TriggerEventValues(request.before());
   absl::Time run_time = clock_();
   if (request.has_event()) {
     values = TriggerEventValues(request.event());
     if (const std::optional<std::string> mismatch =
-            TriggerMismatch(rule.trigger(), request.event(), values)) {
+            TriggerMismatch(rule.trigger(), request.event(), values, before)) {
       response.set_reason(*mismatch);
       return response;
     }
@@ -538,7 +546,7 @@ absl::StatusOr<v1::TestRuleResponse> RuleManager::TestRule(
     if (!customers_) return absl::InternalError("TestRule has no customer lookup: a wiring defect");
     TL_ASSIGN_OR_RETURN(values, customers_(caller, Lower(request.customer_id())));
   }
-  Evaluation evaluation = Evaluate(rule.condition(), values, {});
+  Evaluation evaluation = Evaluate(rule.condition(), values, before);
   // What the caller may see of the values (the customer's, when they come from the read
   // model): the caller is the rule's owner once they save it.
   const auth::Scope& scope = *caller.scope;

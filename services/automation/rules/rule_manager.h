@@ -86,11 +86,12 @@ class RuleManager {
   // it (checked the same way: INVALID_ARGUMENT under "rule") or a saved version. On an event,
   // the trigger matches when the event's kind is the trigger's (else matched is false and the
   // reason says "the event is a touchpoint_recorded; the rule waits for customer_changed"),
-  // its change.field the trigger's field and the changed field's new value its `to` (for
-  // customer_changed; the event carries no value from before the change, so `from` and
-  // CHANGED_FROM cannot hold), its stage.journey_id and stage.stage_id the trigger's (for stage
+  // its change.field the trigger's field and the change its `from` and `to` as the engine reads
+  // them (conditions.h ChangeCondition, against the request's `before` values; for
+  // customer_changed), its stage.journey_id and stage.stage_id the trigger's (for stage
   // triggers); the values are the event's (run_fields.h TriggerEventValues). On a customer_id,
-  // the values are the customer's (CustomerLookup), for any trigger. Then the condition is
+  // the values are the customer's (CustomerLookup), for any trigger, and `before` is refused.
+  // Then the condition is
   // evaluated (every comparison with the value seen) and, when it holds, each action is
   // previewed: a task's assignee, due time (from the event's occur_time, or now, plus the
   // trigger's delay and the task's due_in, in UTC) and filled-in title and body; a webhook's

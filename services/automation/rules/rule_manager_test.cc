@@ -546,8 +546,8 @@ TEST_F(RuleManagerTest, TestRuleMatchesCustomerChangesByFieldAndNewValue) {
   TL_ASSERT_OK_AND_ASSIGN(v1::TestRuleResponse tested, manager_.TestRule(admin_, request));
   EXPECT_FALSE(tested.matched());
   EXPECT_EQ(tested.reason(),
-            "the event changes lifecycle_status to LIFECYCLE_STATUS_PROSPECT; the rule waits for "
-            "a change to LIFECYCLE_STATUS_HIGH_INTENT");
+            "the event changes lifecycle_status from no value to LIFECYCLE_STATUS_PROSPECT; the "
+            "rule waits for a change to LIFECYCLE_STATUS_HIGH_INTENT");
 
   (*request.mutable_event()->mutable_fields())["customer.lifecycle_status"] =
       TextValue("LIFECYCLE_STATUS_HIGH_INTENT");
@@ -564,6 +564,67 @@ TEST_F(RuleManagerTest, TestRuleMatchesCustomerChangesByFieldAndNewValue) {
   TL_ASSERT_OK_AND_ASSIGN(tested, manager_.TestRule(admin_, request));
   EXPECT_EQ(tested.reason(),
             "the event changes region; the rule waits for changes of lifecycle_status");
+}
+
+TEST_F(RuleManagerTest, TestRuleReadsTheValuesBeforeTheChange) {
+  // "A key account became a VIP": the trigger's from and a CHANGED_FROM comparison both read
+  // the request's `before`.
+  v1::Rule rule = SampleRule();
+  v1::CustomerChanged& changed = *rule.mutable_trigger()->mutable_customer_changed();
+  changed.set_field("level");
+  *changed.mutable_from() = TextValue("CUSTOMER_LEVEL_KEY");
+  *changed.mutable_to() = TextValue("CUSTOMER_LEVEL_VIP");
+  v1::Comparison& was = *rule.mutable_condition()->mutable_any_of(0)->mutable_all_of(1);
+  was.Clear();
+  was.set_field("customer.region");
+  was.set_operator_(v1::OPERATOR_CHANGED_FROM);
+  *was.add_values() = TextValue("华北");
+  rule.mutable_actions(0)->mutable_create_task()->set_body_template("");
+  rule.mutable_actions(1)->mutable_webhook()->clear_payload_template();
+  v1::TestRuleRequest request;
+  *request.mutable_rule() = rule;
+  v1::TriggerEvent& event = *request.mutable_event();
+  event.set_kind("customer_changed");
+  (*event.mutable_fields())["change.field"] = TextValue("level");
+  (*event.mutable_fields())["customer.level"] = TextValue("CUSTOMER_LEVEL_VIP");
+  (*event.mutable_fields())["customer.region"] = TextValue("华东");
+
+  // Nothing before: the level was not KEY.
+  TL_ASSERT_OK_AND_ASSIGN(v1::TestRuleResponse tested, manager_.TestRule(admin_, request));
+  EXPECT_FALSE(tested.matched());
+  EXPECT_EQ(tested.reason(),
+            "the event changes level from no value to CUSTOMER_LEVEL_VIP; the rule waits for a "
+            "change from CUSTOMER_LEVEL_KEY to CUSTOMER_LEVEL_VIP");
+
+  (*request.mutable_before()->mutable_fields())["customer.level"] =
+      TextValue("CUSTOMER_LEVEL_NORMAL");
+  TL_ASSERT_OK_AND_ASSIGN(tested, manager_.TestRule(admin_, request));
+  EXPECT_FALSE(tested.matched());
+  EXPECT_EQ(tested.reason(),
+            "the event changes level from CUSTOMER_LEVEL_NORMAL to CUSTOMER_LEVEL_VIP; the rule "
+            "waits for a change from CUSTOMER_LEVEL_KEY to CUSTOMER_LEVEL_VIP");
+
+  // The trigger matches; the region was 华东 before too, so it did not change from 华北.
+  (*request.mutable_before()->mutable_fields())["customer.level"] = TextValue("CUSTOMER_LEVEL_KEY");
+  (*request.mutable_before()->mutable_fields())["customer.region"] = TextValue("华东");
+  TL_ASSERT_OK_AND_ASSIGN(tested, manager_.TestRule(admin_, request));
+  EXPECT_FALSE(tested.matched());
+  EXPECT_EQ(tested.reason(), "the condition does not hold");
+  ASSERT_THAT(tested.comparisons(), SizeIs(2));
+  EXPECT_TRUE(tested.comparisons(0).holds());
+  EXPECT_FALSE(tested.comparisons(1).holds());
+  EXPECT_EQ(tested.comparisons(1).value().string_value(), "华东");  // the value before
+
+  (*request.mutable_before()->mutable_fields())["customer.region"] = TextValue("华北");
+  TL_ASSERT_OK_AND_ASSIGN(tested, manager_.TestRule(admin_, request));
+  EXPECT_TRUE(tested.matched()) << tested.reason();
+  EXPECT_EQ(tested.comparisons(1).value().string_value(), "华北");
+  EXPECT_THAT(tested.actions(), SizeIs(2));
+
+  // A customer is tested as it is now: a `before` is refused.
+  request.set_customer_id(kCustomer);
+  EXPECT_THAT(manager_.TestRule(admin_, request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("before")));
 }
 
 TEST_F(RuleManagerTest, TestRuleOnASavedVersionAndACustomer) {
