@@ -20,7 +20,7 @@ constexpr std::string_view kPartnerGrantee = "partner:";
 
 }  // namespace
 
-EdgeGuard::EdgeGuard(const auth::Authenticator* authenticator, RateLimiter* limiter,
+EdgeGuard::EdgeGuard(const auth::Authenticator* authenticator, ratelimit::RateLimiter* limiter,
                      RateLimitPolicy policy, const auth::EdgeAddressSigner* addresses)
     : authenticator_(authenticator),
       limiter_(limiter),
@@ -96,8 +96,9 @@ absl::Status EdgeGuard::Limit(const auth::RequestContext& caller) const {
 }
 
 absl::Status EdgeGuard::Take(const auth::RequestContext& caller, std::string_view kind,
-                             std::string_view id, const RateLimit& limit) const {
-  const absl::StatusOr<RateDecision> decision = limiter_->Take(caller.tenant_id, kind, id, limit);
+                             std::string_view id, const ratelimit::RateLimit& limit) const {
+  const absl::StatusOr<ratelimit::RateDecision> decision =
+      limiter_->Take(caller.tenant_id, kind, id, limit);
   if (!decision.ok()) {
     log::Warning("rate limit not checked", {{"error", decision.status().ToString()}});
     return absl::OkStatus();

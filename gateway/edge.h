@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "common/auth/edge_address.h"
 #include "common/auth/request_context.h"
-#include "gateway/ratelimit/rate_limiter.h"
+#include "common/ratelimit/rate_limiter.h"
 #include "grpcpp/support/string_ref.h"
 #include "touchline/permissions/v1/permissions.pb.h"
 
@@ -27,9 +27,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // The rate limits the gateway enforces; an absent limit is not enforced.
 struct RateLimitPolicy {
   // Per API key, over every replica.
-  std::optional<RateLimit> per_api_key;
+  std::optional<ratelimit::RateLimit> per_api_key;
   // Per partner organisation: all its users and keys together.
-  std::optional<RateLimit> per_partner;
+  std::optional<ratelimit::RateLimit> per_partner;
 };
 
 // Thread-safe.
@@ -40,8 +40,8 @@ class EdgeGuard {
   // `authenticator` verifies credentials and attaches scopes (auth::ScopeAuthenticator in
   // production); `limiter` may be null when no limit is set; `addresses` signs the client
   // address passed on to the services, null to pass on none. None is owned.
-  EdgeGuard(const auth::Authenticator* authenticator, RateLimiter* limiter, RateLimitPolicy policy,
-            const auth::EdgeAddressSigner* addresses = nullptr);
+  EdgeGuard(const auth::Authenticator* authenticator, ratelimit::RateLimiter* limiter,
+            RateLimitPolicy policy, const auth::EdgeAddressSigner* addresses = nullptr);
 
   // The caller of one call. A credential-free call (Login, RefreshToken) needs only the
   // tenant (x-touchline-tenant); any other needs one valid credential and gets the caller's
@@ -69,13 +69,13 @@ class EdgeGuard {
 
  private:
   absl::Status Take(const auth::RequestContext& caller, std::string_view kind, std::string_view id,
-                    const RateLimit& limit) const;
+                    const ratelimit::RateLimit& limit) const;
   // The partner organisation `scope` acts for, or "" for an employee.
   static std::string_view PartnerOf(const permissions::v1::EffectiveScope& scope);
 
   const auth::Authenticator* const authenticator_;
   const auth::MetadataAuthenticator tenant_only_;
-  RateLimiter* const limiter_;
+  ratelimit::RateLimiter* const limiter_;
   const RateLimitPolicy policy_;
   const auth::EdgeAddressSigner* const addresses_;
 };

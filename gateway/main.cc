@@ -16,6 +16,7 @@
 #include "common/enforcement/enforcement.h"
 #include "common/enforcement/scope_invalidation.h"
 #include "common/log/log.h"
+#include "common/ratelimit/rate_limiter.h"
 #include "common/redis/pool.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
@@ -29,7 +30,6 @@
 #include "gateway/grpc_forwarder.h"
 #include "gateway/http/route_table.h"
 #include "gateway/http_front.h"
-#include "gateway/ratelimit/rate_limiter.h"
 #include "touchline/automation/v1/automation_service.pb.h"
 #include "touchline/journeys/v1/journeys_service.pb.h"
 
@@ -99,9 +99,9 @@ int Run() {
   if (touchpoints_addr.empty()) Fatal("--touchpoints_addr is required");
   enforcement::EnforcementConfig enforcement = enforcement::EnforcementConfigFromFlags("gateway");
   const RateLimitPolicy limits{
-      .per_api_key = OrDie(ParseRateLimit(absl::GetFlag(FLAGS_rate_limit_per_api_key)),
+      .per_api_key = OrDie(ratelimit::ParseRateLimit(absl::GetFlag(FLAGS_rate_limit_per_api_key)),
                            "--rate_limit_per_api_key"),
-      .per_partner = OrDie(ParseRateLimit(absl::GetFlag(FLAGS_rate_limit_per_partner)),
+      .per_partner = OrDie(ratelimit::ParseRateLimit(absl::GetFlag(FLAGS_rate_limit_per_partner)),
                            "--rate_limit_per_partner")};
   absl::flat_hash_map<std::string, std::string> service_keys;
   if (const std::string file = absl::GetFlag(FLAGS_service_api_keys_file); !file.empty()) {
@@ -157,7 +157,7 @@ int Run() {
                                              "touchline.permissions.v1.PermissionsService")));
   enforcement::ScopeInvalidationListener invalidation(redis.get(), stream_prefix, &authenticator);
   invalidation.Start();
-  RateLimiter limiter(redis.get(), {.key_prefix = stream_prefix, .clock = nullptr});
+  ratelimit::RateLimiter limiter(redis.get(), {.key_prefix = stream_prefix, .clock = nullptr});
   const std::optional<auth::EdgeAddressSigner> addresses =
       enforcement::EdgeAddressSignerFromFlags();
   const EdgeGuard edge(&authenticator, &limiter, limits, addresses ? &*addresses : nullptr);

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids/ids.h"
+#include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/text/text.h"
 #include "nlohmann/json.hpp"
@@ -152,8 +153,12 @@ std::string WebhookId(std::string_view key) {
 }  // namespace
 
 ActionRunner::ActionRunner(TaskStore* tasks, EndpointStore* endpoints, const WebhookSender* sender,
-                           Delegation* delegation)
-    : tasks_(tasks), endpoints_(endpoints), sender_(sender), delegation_(delegation) {}
+                           Delegation* delegation, ratelimit::RateLimiter* limiter)
+    : tasks_(tasks),
+      endpoints_(endpoints),
+      sender_(sender),
+      delegation_(delegation),
+      limiter_(limiter) {}
 
 ActionOutcome ActionRunner::Run(const ActionCall& call) {
   if (call.owner_id.empty()) return Failed("the rule has no owner to act for");
@@ -371,8 +376,8 @@ ActionOutcome ActionRunner::SendWebhook(const ActionCall& call) {
     return Failed(absl::StrCat("the webhook payload is larger than ", kMaxPayloadTemplateBytes,
                                " bytes once filled in"));
   }
-  const absl::Time slot = TakeSlot(absl::StrCat(call.tenant_id, "/", endpoint->endpoint_id),
-                                   endpoint->rate_limit_per_second, call.now);
+  const absl::Time slot =
+      TakeSlot(call.tenant_id, endpoint->endpoint_id, endpoint->rate_limit_per_second, call.now);
   if (slot > call.now) {
     ActionOutcome outcome;
     outcome.kind = Kind::kWait;
@@ -406,10 +411,25 @@ ActionOutcome ActionRunner::SendWebhook(const ActionCall& call) {
   return outcome;
 }
 
-absl::Time ActionRunner::TakeSlot(const std::string& endpoint_key, int per_second, absl::Time now) {
-  // GCRA: requests are spaced 1/per_second apart in virtual time, with bursts of up to one
-  // second's worth.
-  const absl::Duration spacing = absl::Seconds(1) / std::max(per_second, 1);
+absl::Time ActionRunner::TakeSlot(const std::string& tenant_id, const std::string& endpoint_id,
+                                  int per_second, absl::Time now) {
+  per_second = std::max(per_second, 1);
+  if (limiter_ != nullptr) {
+    const absl::StatusOr<ratelimit::RateDecision> decision =
+        limiter_->Take(tenant_id, "webhook_endpoint", endpoint_id,
+                       {.per_second = static_cast<double>(per_second), .burst = per_second});
+    if (decision.ok()) return decision->allowed ? now : now + decision->retry_after;
+    log::Warning("automation: the webhook rate limit is kept in this replica alone",
+                 {{"endpoint", endpoint_id}, {"error", decision.status().ToString()}});
+  }
+  return TakeLocalSlot(absl::StrCat(tenant_id, "/", endpoint_id), per_second, now);
+}
+
+absl::Time ActionRunner::TakeLocalSlot(const std::string& endpoint_key, int per_second,
+                                       absl::Time now) {
+  // GCRA, as ratelimit::RateLimiter does it: requests are spaced 1/per_second apart in virtual
+  // time, with bursts of up to one second's worth.
+  const absl::Duration spacing = absl::Seconds(1) / per_second;
   const absl::Duration burst = absl::Seconds(1) - spacing;
   absl::MutexLock lock(&mu_);
   absl::Time& next = next_slot_[endpoint_key];

@@ -15,6 +15,7 @@
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/ratelimit/rate_limiter.h"
 #include "services/automation/endpoints/endpoint_store.h"
 #include "services/automation/engine/delegation.h"
 #include "services/automation/rules/field_catalogue.h"
@@ -72,9 +73,11 @@ inline constexpr char kWebhookEventType[] = "automation.rule.action";
 // Does actions. Thread-safe.
 class ActionRunner {
  public:
-  // Not owned; each must outlive the runner.
+  // Not owned; each must outlive the runner. `limiter` keeps each webhook endpoint's
+  // rate_limit_per_second in Redis, shared by every replica; null, or when Redis cannot be
+  // asked (logged), each replica keeps it on its own.
   ActionRunner(TaskStore* tasks, EndpointStore* endpoints, const WebhookSender* sender,
-               Delegation* delegation);
+               Delegation* delegation, ratelimit::RateLimiter* limiter = nullptr);
 
   // Does create_task, webhook, update_customer and add_lead_score actions as the rule's owner
   // (call.owner_id); start_sequence is the engine's own (never passed here). An owner who
@@ -100,16 +103,22 @@ class ActionRunner {
   // (unreachable, overloaded), dead-lettered after some attempts or at once otherwise.
   ActionOutcome FailureOf(const ActionCall& call, const absl::Status& status,
                           std::string_view what);
-  // When the endpoint may take its next request at `now` under `per_second`: `now` when it
-  // may now (the slot is taken), a later time otherwise.
-  absl::Time TakeSlot(const std::string& endpoint_key, int per_second, absl::Time now);
+  // When endpoint `endpoint_id` of `tenant_id` may take its next request at `now` under
+  // `per_second`, with bursts of up to a second's worth: `now` when it may now (the slot is
+  // taken), a later time otherwise.
+  absl::Time TakeSlot(const std::string& tenant_id, const std::string& endpoint_id, int per_second,
+                      absl::Time now);
+  // TakeSlot in this replica alone.
+  absl::Time TakeLocalSlot(const std::string& endpoint_key, int per_second, absl::Time now);
 
   TaskStore* const tasks_;
   EndpointStore* const endpoints_;
   const WebhookSender* const sender_;
   Delegation* const delegation_;
+  ratelimit::RateLimiter* const limiter_;
   absl::Mutex mu_;
-  // Per endpoint: when its next request may go (a virtual-time rate limiter).
+  // Per endpoint, without `limiter_`: when its next request may go (a virtual-time rate
+  // limiter).
   absl::flat_hash_map<std::string, absl::Time> next_slot_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
 };

@@ -33,7 +33,7 @@ target_include_directories(automation_engine PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(automation_engine
   PUBLIC automation_triggers automation_jobs automation_rule_store automation_tasks touchline_events
          automation_endpoints automation_webhooks touchline_customer_read_model touchline_pg
-         touchline_auth touchline_contacts_proto touchline_permissions_proto
+         touchline_ratelimit touchline_auth touchline_contacts_proto touchline_permissions_proto
          absl::synchronization absl::random_random PkgConfig::PQXX
   PRIVATE automation_engine_proto automation_run_fields automation_schedule touchline_ids
           touchline_text
@@ -41,8 +41,9 @@ target_link_libraries(automation_engine
           PkgConfig::SODIUM nlohmann_json::nlohmann_json touchline_log absl::strings)
 touchline_warnings(automation_engine)
 
-# The engine on PostgreSQL with the real stores and a real HTTP receiver on loopback. Needs
-# TOUCHLINE_PG_DSN (scripts/dev-servers.sh).
+# The engine on PostgreSQL with the real stores and a real HTTP receiver on loopback, and Redis
+# for the webhook rate limits. Needs TOUCHLINE_PG_DSN and TOUCHLINE_REDIS_ADDR
+# (scripts/dev-servers.sh).
 add_executable(automation_engine_pgtest ${automation_engine_dir}/engine_pgtest.cc)
 target_link_libraries(automation_engine_pgtest PRIVATE automation_engine automation_fake_delegation
   automation_migrations
@@ -51,7 +52,7 @@ target_link_libraries(automation_engine_pgtest PRIVATE automation_engine automat
   touchline_touchpoints_proto PkgConfig::HTTPLIB PkgConfig::PQXX absl::strings GTest::gmock
   GTest::gtest_main)
 touchline_warnings(automation_engine_pgtest)
-touchline_discover_tests(automation_engine_pgtest LABELS pg)
+touchline_discover_tests(automation_engine_pgtest LABELS pg redis)
 
 # The engine with its sender and action runner, its consumers, timers, purge and workers on the
 # service host (main.cc).

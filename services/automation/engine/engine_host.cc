@@ -58,7 +58,8 @@ HostedEngine::HostedEngine(service_host::ServiceHost& host, const std::string& c
                            events::BatchApplyFn follow_ups, EngineHostOptions options)
     : sender_(options.sender),
       delegation_(DelegationFromFlags(contacts_addr)),
-      actions_(tasks, endpoints, &sender_, &delegation_),
+      limiter_(host.redis(), {.key_prefix = host.stream_prefix(), .clock = nullptr}),
+      actions_(tasks, endpoints, &sender_, &delegation_, &limiter_),
       engine_({host.pool(), rules, &actions_, &absl::Now}, options.engine),
       customer_model_([this](pqxx::work& txn, const customers::CustomerRow* before,
                              const customers::CustomerRow& after,

@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 #include "common/events/consumer.h"
+#include "common/ratelimit/rate_limiter.h"
 #include "common/service_host/service_host.h"
 #include "services/automation/engine/actions.h"
 #include "services/automation/engine/delegation.h"
@@ -50,6 +51,8 @@ class HostedEngine {
  private:
   const WebhookSender sender_;
   GrpcDelegation delegation_;
+  // The webhook endpoints' rate limits, shared by every replica through Redis.
+  ratelimit::RateLimiter limiter_;
   ActionRunner actions_;
   Engine engine_;
   const customers::ReadModel customer_model_;

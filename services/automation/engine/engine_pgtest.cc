@@ -11,6 +11,8 @@
 #include "absl/time/civil_time.h"
 #include "common/auth/testing/trusted_authenticator.h"
 #include "common/paging/page_token.h"
+#include "common/ratelimit/rate_limiter.h"
+#include "common/redis/pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/automation/endpoints/endpoint_manager.h"
@@ -161,7 +163,8 @@ class EngineTest : public ::testing::Test {
   }
 
   // A webhook endpoint at the receiver's `path`; the receiver verifies with its secret.
-  std::string Endpoint(const std::string& path = "/hook", int max_attempts = 3) {
+  std::string Endpoint(const std::string& path = "/hook", int max_attempts = 3,
+                       int per_second = 1000) {
     EndpointManager manager(
         endpoints_.get(), &*tokens_, [this] { return now_; },
         /*allow_private_addresses=*/true);
@@ -169,7 +172,7 @@ class EngineTest : public ::testing::Test {
     request.mutable_endpoint()->set_display_name(absl::StrCat("ERP ", path));
     request.mutable_endpoint()->set_url(receiver_.Url(path));
     request.mutable_endpoint()->set_max_attempts(max_attempts);
-    request.mutable_endpoint()->set_rate_limit_per_second(1000);
+    request.mutable_endpoint()->set_rate_limit_per_second(per_second);
     absl::StatusOr<v1::CreateWebhookEndpointResponse> created =
         manager.CreateWebhookEndpoint(testing::Admin(kTenant), request);
     EXPECT_TRUE(created.ok()) << created.status();
@@ -319,6 +322,62 @@ TEST_F(EngineTest, WebhookRetriedAfter5xxWithTheSameIdThenSucceeds) {
   ASSERT_THAT(runs, SizeIs(1));
   EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SUCCEEDED);
   EXPECT_EQ(runs[0].actions(0).attempts(), 3);
+}
+
+TEST_F(EngineTest, AnEndpointsRateLimitHoldsAcrossReplicasThroughRedis) {
+  // Two replicas, each with its own action runner and engine, taking one job at a time in
+  // turn, and one Redis between them (at the test's clock).
+  TL_ASSERT_OK_AND_ASSIGN(redis::RedisOptions redis_options,
+                          redis::ParseRedisAddress(touchline::testing::TestRedisAddr()));
+  TL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<redis::Pool> redis, redis::Pool::Create(redis_options));
+  const ratelimit::RateLimiter::Options limits{
+      .key_prefix = touchline::testing::UniqueRedisPrefix(), .clock = [this] { return now_; }};
+  std::vector<std::unique_ptr<ratelimit::RateLimiter>> limiters;
+  std::vector<std::unique_ptr<ActionRunner>> runners;
+  std::vector<std::unique_ptr<Engine>> replicas;
+  for (const char* name : {"replica-a", "replica-b"}) {
+    limiters.push_back(std::make_unique<ratelimit::RateLimiter>(redis.get(), limits));
+    runners.push_back(std::make_unique<ActionRunner>(tasks_.get(), endpoints_.get(), sender_.get(),
+                                                     &delegation_, limiters.back().get()));
+    EngineOptions options;
+    options.worker_id = name;
+    options.rules_max_age = absl::ZeroDuration();
+    options.claim_batch = 1;
+    replicas.push_back(std::make_unique<Engine>(
+        EngineParts{pool_.get(), rules_.get(), runners.back().get(), [this] { return now_; }},
+        options));
+  }
+  const auto work = [&] {
+    for (int turn = 0; turn < 10; ++turn) {
+      for (const std::unique_ptr<Engine>& replica : replicas) {
+        ASSERT_TRUE(replica->RunDueJobs().ok());
+      }
+    }
+  };
+  v1::Rule rule = TouchpointRule("投诉");
+  AddWebhook(rule, "notify", Endpoint("/hook", 3, /*per_second=*/2));
+  const v1::Rule published = Publish(rule);
+  for (int i = 0; i < 6; ++i) {
+    Apply(Touchpoint(absl::StrCat("0190f0c2-aaaa-7000-8000-0000000001", i, "0"), "投诉"));
+  }
+
+  // Two a second between them (each replica alone would send two), a burst of two.
+  work();
+  EXPECT_EQ(receiver_.received().size(), 2u);
+  now_ += absl::Seconds(1);
+  work();
+  EXPECT_EQ(receiver_.received().size(), 4u);
+  now_ += absl::Seconds(1);
+  work();
+  EXPECT_EQ(receiver_.received().size(), 6u);
+  EXPECT_EQ(receiver_.distinct_ids().size(), 6u);
+  // Waiting for the limit is not an attempt.
+  const std::vector<v1::RuleRun> runs = Runs(published.rule_id());
+  ASSERT_THAT(runs, SizeIs(6));
+  for (const v1::RuleRun& run : runs) {
+    EXPECT_EQ(run.state(), v1::RUN_STATE_SUCCEEDED);
+    EXPECT_EQ(run.actions(0).attempts(), 1);
+  }
 }
 
 TEST_F(EngineTest, RefusedWebhookIsADeadLetterThatCanBeDiscardedAndTheRunGoesOn) {

@@ -1,5 +1,3 @@
-#include "gateway/ratelimit/rate_limiter.h"
-
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -10,13 +8,14 @@
 #include <tuple>
 
 #include "absl/time/time.h"
+#include "common/ratelimit/rate_limiter.h"
 #include "common/redis/pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/status_matchers.h"
 
-namespace touchline::gateway {
+namespace touchline::ratelimit {
 
 void PrintTo(const RateDecision& decision, std::ostream* out) {
   *out << "{allowed=" << decision.allowed << " remaining=" << decision.remaining
@@ -313,4 +312,4 @@ TEST(RateLimiterScriptTest, SendsTheScriptOnlyWhenRedisDoesNotHaveIt) {
 }
 
 }  // namespace
-}  // namespace touchline::gateway
+}  // namespace touchline::ratelimit

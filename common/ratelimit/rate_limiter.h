@@ -1,6 +1,6 @@
-// Request rate limits kept in Redis, so every gateway replica enforces the same budget.
-#ifndef TOUCHLINE_GATEWAY_RATELIMIT_RATE_LIMITER_H_
-#define TOUCHLINE_GATEWAY_RATELIMIT_RATE_LIMITER_H_
+// Request rate limits kept in Redis, so every replica enforces the same budget.
+#ifndef TOUCHLINE_COMMON_RATELIMIT_RATE_LIMITER_H_
+#define TOUCHLINE_COMMON_RATELIMIT_RATE_LIMITER_H_
 
 #include <functional>
 #include <optional>
@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "common/redis/pool.h"
 
-namespace touchline::gateway {
+namespace touchline::ratelimit {
 
 // A sustained rate with a burst: `burst` requests may arrive at once, after which they are
 // allowed at `per_second`. Valid when 0 < per_second <= 1000000 and burst >= 1, and an empty
@@ -80,6 +80,6 @@ class RateLimiter {
   const std::string script_sha_;
 };
 
-}  // namespace touchline::gateway
+}  // namespace touchline::ratelimit
 
-#endif  // TOUCHLINE_GATEWAY_RATELIMIT_RATE_LIMITER_H_
+#endif  // TOUCHLINE_COMMON_RATELIMIT_RATE_LIMITER_H_

@@ -1,4 +1,4 @@
-#include "gateway/ratelimit/rate_limiter.h"
+#include "common/ratelimit/rate_limiter.h"
 
 #include <openssl/sha.h>
 
@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
 
-namespace touchline::gateway {
+namespace touchline::ratelimit {
 namespace {
 
 constexpr double kMaxPerSecond = 1e6;
@@ -190,4 +190,4 @@ absl::StatusOr<RateDecision> RateLimiter::Take(std::string_view tenant_id, std::
   return DecisionFrom(reply);
 }
 
-}  // namespace touchline::gateway
+}  // namespace touchline::ratelimit
