@@ -21,7 +21,7 @@
 // Runs with misfire_grace 1 day: the timers fired here fell due up to 11 minutes before the
 // workers reach them, which the engine would otherwise treat as misfired (a down service).
 //
-//   automation_timers --pg_dsn=... [--customers=1000000] [--due_percent=10] [--workers=4]
+//   automation_timers --pg_dsn=... [--customers=1000000] [--due_percent=10] [--workers=16]
 //       [--action=task|webhook] [--rearm_batches=50] [--schema=automation_timers]
 #include <cstdio>
 #include <functional>
@@ -57,7 +57,7 @@ const std::vector<Migration>& touchpoints_migrations();
 
 ABSL_FLAG(int, customers, 1000000, "Customers, each with one armed inactivity deadline");
 ABSL_FLAG(int, due_percent, 10, "Share of the deadlines that are due when the timers fire");
-ABSL_FLAG(int, workers, 4, "Engine worker threads");
+ABSL_FLAG(int, workers, 16, "Engine worker threads (the service's --engine_workers default)");
 ABSL_FLAG(std::string, action, "task", "The rule's action: task (create_task) or webhook");
 ABSL_FLAG(int, rearm_batches, 50, "Batches of 128 touchpoints timed for the re-arm cost");
 ABSL_FLAG(std::string, schema, "automation_timers", "Schema to create (dropped first) and use");

@@ -15,7 +15,7 @@
 //   3. the baseline: --webhooks WebhookSender::Send calls on --workers threads to the same
 //      receiver, signed with the same secret, with a body as large as the engine's first.
 //
-//   automation_webhooks_bench --pg_dsn=... [--webhooks=20000] [--workers=4] [--rate_limit=1000]
+//   automation_webhooks_bench --pg_dsn=... [--webhooks=20000] [--workers=16] [--rate_limit=1000]
 //       [--customers=1000] [--schema=automation_webhooks]
 #include <atomic>
 #include <cstdio>
@@ -37,7 +37,9 @@
 #include "touchline/events/v1/touchpoint_events.pb.h"
 
 ABSL_FLAG(int, webhooks, 20000, "Webhook actions (and plain sends)");
-ABSL_FLAG(int, workers, 4, "Engine worker threads, and the plain loop's threads");
+ABSL_FLAG(int, workers, 16,
+          "Engine worker threads (the service's --engine_workers default), and the plain "
+          "loop's threads");
 ABSL_FLAG(int, rate_limit, 1000, "The endpoint's rate_limit_per_second (1 to 1,000)");
 ABSL_FLAG(int, customers, 1000, "Customers in the read model the touchpoints are of");
 ABSL_FLAG(std::string, schema, "automation_webhooks", "Schema to create (dropped first) and use");

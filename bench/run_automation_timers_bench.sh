@@ -22,7 +22,7 @@ cd "$root"
 source "$root/scripts/lib/servers.sh"
 customers=1000000
 due_percent=10
-workers=4
+workers=16
 action=task
 webhooks=20000
 rearm_batches=50
