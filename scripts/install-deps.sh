@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libphonenumber-dev libicu-dev libsodium-dev prometheus-cpp-dev nlohmann-json3-dev
   libcpp-jwt-dev libssl-dev openssl libcpp-httplib-dev libtcmalloc-minimal4
-  libboost-dev libmicrohttpd-dev libcurl4-openssl-dev tzdata
+  libboost-dev libmicrohttpd-dev libcurl4-openssl-dev libcsv-dev tzdata
   postgresql-15 postgresql-client-15 redis-server redis-tools
   util-linux procps wrk curl jq
 )
