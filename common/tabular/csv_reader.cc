@@ -124,4 +124,64 @@ absl::Status CsvReader::Finish(const RowFn& on_row) {
   return Deliver(on_row);
 }
 
+CsvFileReader::CsvFileReader(CsvFileOptions options) : options_(std::move(options)) {}
+
+absl::Status CsvFileReader::Feed(std::string_view bytes, const CsvReader::RowFn& on_row) {
+  if (failed_) return absl::FailedPreconditionError("the CSV reader failed before");
+  if (csv_ != nullptr) return Read(bytes, on_row);
+  head_.append(bytes);
+  if (head_.size() < kDetectBytes) return absl::OkStatus();
+  return Start(on_row);
+}
+
+absl::Status CsvFileReader::Finish(const CsvReader::RowFn& on_row) {
+  if (failed_) return absl::FailedPreconditionError("the CSV reader failed before");
+  if (csv_ == nullptr) {
+    if (absl::Status status = Start(on_row); !status.ok()) return status;
+  }
+  failed_ = true;  // nothing may follow the end
+  if (absl::Status status = decoder_->Finish(); !status.ok()) return status;
+  return csv_->Finish(on_row);
+}
+
+absl::Status CsvFileReader::Start(const CsvReader::RowFn& on_row) {
+  DetectedEncoding detected = DetectEncoding(head_);
+  if (options_.encoding.has_value()) {
+    // A byte order mark of another encoding than the one given is read as text.
+    const bool same = detected.encoding == *options_.encoding && detected.bom_bytes > 0;
+    detected = {*options_.encoding, same ? detected.bom_bytes : 0, "given"};
+  }
+  encoding_ = detected;
+  absl::StatusOr<Utf8Decoder> decoder = Utf8Decoder::Create(detected.encoding);
+  if (!decoder.ok()) {
+    failed_ = true;
+    return decoder.status();
+  }
+  decoder_.emplace(*std::move(decoder));
+  const std::string head = std::exchange(head_, {});
+  std::string text;
+  if (absl::Status status = decoder_->Decode(head, text); !status.ok()) {
+    failed_ = true;
+    return status;
+  }
+  // The mark decodes to U+FEFF; decoding it with the rest keeps the bytes' offsets the file's.
+  constexpr std::string_view kMark = "\xEF\xBB\xBF";  // U+FEFF in UTF-8
+  if (detected.bom_bytes > 0 && text.starts_with(kMark)) text.erase(0, kMark.size());
+  delimiter_ = options_.delimiter.value_or(DetectDelimiter(text));
+  csv_ = std::make_unique<CsvReader>(*delimiter_);
+  if (absl::Status status = csv_->Feed(text, on_row); !status.ok()) {
+    failed_ = true;
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CsvFileReader::Read(std::string_view bytes, const CsvReader::RowFn& on_row) {
+  std::string text;
+  absl::Status status = decoder_->Decode(bytes, text);
+  if (status.ok()) status = csv_->Feed(text, on_row);
+  if (!status.ok()) failed_ = true;
+  return status;
+}
+
 }  // namespace touchline::tabular

@@ -11,11 +11,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/tabular/encoding.h"
 
 namespace touchline::tabular {
 
@@ -73,6 +76,51 @@ class CsvReader {
   Row row_;
   // Rows completed by the current libcsv call, delivered after it.
   std::vector<Row> completed_;
+};
+
+// How a CSV file's bytes are read; unset: detected.
+struct CsvFileOptions {
+  std::optional<Encoding> encoding;
+  std::optional<char> delimiter;
+};
+
+// Reads a CSV file from its bytes as they arrive: the encoding detected from its first
+// kDetectBytes bytes (DetectEncoding) unless given, a byte order mark skipped, the text decoded
+// to UTF-8, the delimiter detected from the first row (DetectDelimiter) unless given, and the
+// rows read by a CsvReader. Not thread-safe.
+class CsvFileReader {
+ public:
+  // The bytes detection looks at (fewer when the file is shorter).
+  static constexpr size_t kDetectBytes = 64 * 1024;
+
+  explicit CsvFileReader(CsvFileOptions options = {});
+
+  // Reads the file's next bytes; rows as CsvReader::Feed passes them. INVALID_ARGUMENT for bytes
+  // that are not of the encoding (naming the byte) and as CsvReader::Feed; the reader is then
+  // done.
+  absl::Status Feed(std::string_view bytes, const CsvReader::RowFn& on_row);
+  // The end of the file; as CsvReader::Finish, and INVALID_ARGUMENT when it ends inside a
+  // character.
+  absl::Status Finish(const CsvReader::RowFn& on_row);
+
+  // What was used, once known (after kDetectBytes bytes or the end of the file): the encoding
+  // and why (a dry run shows it), and the delimiter.
+  const std::optional<DetectedEncoding>& encoding() const { return encoding_; }
+  std::optional<char> delimiter() const { return delimiter_; }
+
+ private:
+  // Detects what was not given from head_, then reads it.
+  absl::Status Start(const CsvReader::RowFn& on_row);
+  absl::Status Read(std::string_view bytes, const CsvReader::RowFn& on_row);
+
+  const CsvFileOptions options_;
+  // The first bytes, held until detection.
+  std::string head_;
+  std::optional<DetectedEncoding> encoding_;
+  std::optional<char> delimiter_;
+  std::optional<Utf8Decoder> decoder_;
+  std::unique_ptr<CsvReader> csv_;
+  bool failed_ = false;
 };
 
 }  // namespace touchline::tabular

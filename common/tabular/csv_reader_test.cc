@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -115,6 +116,73 @@ TEST(CsvReaderTest, ARowFunctionErrorStopsTheReader) {
   EXPECT_EQ(reader.Feed("a\nb\nc\n", stop_at_second).code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(seen, 2);
   EXPECT_EQ(reader.Feed("d\n", stop_at_second).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Reads the file `bytes` fed `step` bytes at a time through a CsvFileReader.
+Read ReadFile(CsvFileReader& reader, std::string_view bytes, size_t step) {
+  Read read;
+  const CsvReader::RowFn keep = [&](Row& row) {
+    read.rows.push_back(row);
+    return absl::OkStatus();
+  };
+  for (size_t at = 0; at < bytes.size(); at += step) {
+    read.status = reader.Feed(bytes.substr(at, step), keep);
+    if (!read.status.ok()) return read;
+  }
+  read.status = reader.Finish(keep);
+  return read;
+}
+
+TEST(CsvFileReaderTest, AGbkFileWithSemicolonsIsDetectedAndRead) {
+  // "客户名称;手机\r\n深圳腾飞;138\r\n" as WPS saves it in China.
+  const std::string gbk =
+      "\xBF\xCD\xBB\xA7\xC3\xFB\xB3\xC6;\xCA\xD6\xBB\xFA\r\n\xC9\xEE\xDB\xDA\xCC\xDA\xB7\xC9;"
+      "138\r\n";
+  for (size_t step : {1, 5, 4096}) {
+    CsvFileReader reader;
+    const Read read = ReadFile(reader, gbk, step);
+    ASSERT_TRUE(read.status.ok()) << read.status;
+    ASSERT_THAT(read.rows, SizeIs(2));
+    EXPECT_THAT(read.rows[0].cells, ElementsAre("客户名称", "手机"));
+    EXPECT_THAT(read.rows[1].cells, ElementsAre("深圳腾飞", "138"));
+    ASSERT_TRUE(reader.encoding().has_value());
+    EXPECT_EQ(reader.encoding()->encoding, Encoding::kGb18030);
+    EXPECT_EQ(reader.delimiter(), ';');
+  }
+}
+
+TEST(CsvFileReaderTest, AByteOrderMarkIsSkippedAndUtf16TabTextIsRead) {
+  CsvFileReader utf8;
+  Read read = ReadFile(utf8, "\xEF\xBB\xBF姓名,邮箱\n王小明,wang@example.cn\n", 3);
+  ASSERT_TRUE(read.status.ok()) << read.status;
+  EXPECT_THAT(read.rows[0].cells, ElementsAre("姓名", "邮箱"));
+  EXPECT_EQ(utf8.encoding()->reason, "byte order mark");
+
+  // Excel's "Unicode text": UTF-16LE with a mark, tabs between cells. "名\t手机\n甲\t1\n".
+  const std::string utf16(
+      "\xFF\xFE\x0D\x54\x09\x00\x4B\x62\x3A\x67\x0A\x00\x32\x75\x09\x00\x31\x00\x0A\x00", 20);
+  CsvFileReader excel;
+  read = ReadFile(excel, utf16, 1);
+  ASSERT_TRUE(read.status.ok()) << read.status;
+  ASSERT_THAT(read.rows, SizeIs(2));
+  EXPECT_THAT(read.rows[0].cells, ElementsAre("名", "手机"));
+  EXPECT_THAT(read.rows[1].cells, ElementsAre("甲", "1"));
+  EXPECT_EQ(excel.delimiter(), '\t');
+}
+
+TEST(CsvFileReaderTest, AGivenEncodingAndDelimiterWinAndBadBytesAreNamed) {
+  // The request's encoding and delimiter win over what detection would say.
+  CsvFileReader given({.encoding = Encoding::kGb18030, .delimiter = ';'});
+  Read read = ReadFile(given, "a,b;c\n", 64);
+  ASSERT_TRUE(read.status.ok()) << read.status;
+  EXPECT_THAT(read.rows[0].cells, ElementsAre("a,b", "c"));
+  EXPECT_EQ(given.encoding()->reason, "given");
+
+  // Past the bytes detection saw, a byte that is not UTF-8 after all, named by its offset.
+  CsvFileReader detected;
+  read = ReadFile(detected, std::string("a,b\n") + std::string(70 * 1024, 'x') + ",\xFF\n", 4096);
+  EXPECT_EQ(read.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(read.status.message(), absl::StrCat("byte ", 4 + 70 * 1024 + 1, " is not valid UTF-8"));
 }
 
 TEST(DetectDelimiterTest, CountsOutsideQuotesOnTheFirstRow) {
