@@ -72,6 +72,29 @@ DetectedEncoding DetectEncoding(std::string_view head) {
   return {Encoding::kGb18030, 0, "not valid UTF-8"};
 }
 
+absl::StatusOr<std::string> ToUtf8(std::string_view bytes, std::string_view charset) {
+  const std::string from(charset);
+  const iconv_t cd = iconv_open("UTF-8", from.c_str());
+  if (cd == kNoConverter) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown character set \"", from, "\""));
+  }
+  std::string out(4 * bytes.size() + 4, '\0');
+  char* in = const_cast<char*>(bytes.data());
+  size_t in_left = bytes.size();
+  char* to = out.data();
+  size_t to_left = out.size();
+  // A byte gives at most one character, which UTF-8 writes in at most four bytes: a single
+  // call converts it all, or stops at a bad or cut character.
+  const size_t converted = iconv(cd, &in, &in_left, &to, &to_left);
+  iconv_close(cd);
+  if (converted == static_cast<size_t>(-1) || in_left > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("byte ", bytes.size() - in_left, " is not valid ", from));
+  }
+  out.resize(out.size() - to_left);
+  return out;
+}
+
 absl::StatusOr<Utf8Decoder> Utf8Decoder::Create(Encoding encoding) {
   const std::string from(EncodingName(encoding));
   const iconv_t cd = iconv_open("UTF-8", from.c_str());

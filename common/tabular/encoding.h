@@ -42,6 +42,11 @@ struct DetectedEncoding {
 // at its end counts as valid: the rest is not in `head`); else GB18030.
 DetectedEncoding DetectEncoding(std::string_view head);
 
+// `bytes` in the character set `charset` (any name iconv knows: "UTF-8", "GB2312", "BIG5",
+// "ISO-8859-1"...) as UTF-8, all at once. INVALID_ARGUMENT for a character set iconv does not
+// know, or bytes that are not of it (naming the first bad byte's offset).
+absl::StatusOr<std::string> ToUtf8(std::string_view bytes, std::string_view charset);
+
 // Converts a stream of bytes in one encoding to UTF-8, chunk by chunk: a character split between
 // two chunks is kept until the next one. UTF-8 input is checked the same way. A byte order mark
 // is not skipped here (DetectedEncoding::bom_bytes). Not thread-safe.
