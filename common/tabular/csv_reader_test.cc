@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/tabular/testing/feed_in_steps.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -24,15 +25,7 @@ struct Read {
 Read ReadCsv(std::string_view text, char delimiter = ',', size_t step = 1 << 16) {
   Read read;
   CsvReader reader(delimiter);
-  const CsvReader::RowFn keep = [&](Row& row) {
-    read.rows.push_back(row);
-    return absl::OkStatus();
-  };
-  for (size_t at = 0; at < text.size(); at += step) {
-    read.status = reader.Feed(text.substr(at, step), keep);
-    if (!read.status.ok()) return read;
-  }
-  read.status = reader.Finish(keep);
+  read.status = testing::FeedInSteps(reader, text, step, read.rows);
   return read;
 }
 
@@ -121,15 +114,7 @@ TEST(CsvReaderTest, ARowFunctionErrorStopsTheReader) {
 // Reads the file `bytes` fed `step` bytes at a time through a CsvFileReader.
 Read ReadFile(CsvFileReader& reader, std::string_view bytes, size_t step) {
   Read read;
-  const CsvReader::RowFn keep = [&](Row& row) {
-    read.rows.push_back(row);
-    return absl::OkStatus();
-  };
-  for (size_t at = 0; at < bytes.size(); at += step) {
-    read.status = reader.Feed(bytes.substr(at, step), keep);
-    if (!read.status.ok()) return read;
-  }
-  read.status = reader.Finish(keep);
+  read.status = testing::FeedInSteps(reader, bytes, step, read.rows);
   return read;
 }
 

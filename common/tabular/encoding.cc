@@ -73,35 +73,31 @@ DetectedEncoding DetectEncoding(std::string_view head) {
 }
 
 absl::StatusOr<std::string> ToUtf8(std::string_view bytes, std::string_view charset) {
-  const std::string from(charset);
-  const iconv_t cd = iconv_open("UTF-8", from.c_str());
-  if (cd == kNoConverter) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown character set \"", from, "\""));
-  }
-  std::string out(4 * bytes.size() + 4, '\0');
-  char* in = const_cast<char*>(bytes.data());
-  size_t in_left = bytes.size();
-  char* to = out.data();
-  size_t to_left = out.size();
-  // A byte gives at most one character, which UTF-8 writes in at most four bytes: a single
-  // call converts it all, or stops at a bad or cut character.
-  const size_t converted = iconv(cd, &in, &in_left, &to, &to_left);
-  iconv_close(cd);
-  if (converted == static_cast<size_t>(-1) || in_left > 0) {
+  absl::StatusOr<Utf8Decoder> decoder = Utf8Decoder::Open(std::string(charset));
+  if (!decoder.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("byte ", bytes.size() - in_left, " is not valid ", from));
+        absl::StrCat("unknown character set \"", std::string(charset), "\""));
   }
-  out.resize(out.size() - to_left);
+  std::string out;
+  if (absl::Status status = decoder->Decode(bytes, out); !status.ok()) return status;
+  if (!decoder->pending_.empty()) {
+    // A value, not a stream: a character cut at its end is a bad byte.
+    return absl::InvalidArgumentError(
+        absl::StrCat("byte ", decoder->offset_, " is not valid ", decoder->from_));
+  }
   return out;
 }
 
-absl::StatusOr<Utf8Decoder> Utf8Decoder::Create(Encoding encoding) {
-  const std::string from(EncodingName(encoding));
+absl::StatusOr<Utf8Decoder> Utf8Decoder::Open(std::string from) {
   const iconv_t cd = iconv_open("UTF-8", from.c_str());
   if (cd == kNoConverter) {
     return absl::InternalError(absl::StrCat("iconv cannot convert from ", from, " to UTF-8"));
   }
-  return Utf8Decoder(encoding, cd);
+  return Utf8Decoder(std::move(from), cd);
+}
+
+absl::StatusOr<Utf8Decoder> Utf8Decoder::Create(Encoding encoding) {
+  return Open(std::string(EncodingName(encoding)));
 }
 
 Utf8Decoder::~Utf8Decoder() {
@@ -109,7 +105,7 @@ Utf8Decoder::~Utf8Decoder() {
 }
 
 Utf8Decoder::Utf8Decoder(Utf8Decoder&& other) noexcept
-    : encoding_(other.encoding_),
+    : from_(std::move(other.from_)),
       cd_(std::exchange(other.cd_, kNoConverter)),
       pending_(std::move(other.pending_)),
       offset_(other.offset_) {}
@@ -124,7 +120,8 @@ absl::Status Utf8Decoder::Decode(std::string_view bytes, std::string& out) {
   char* in = const_cast<char*>(bytes.data());
   size_t in_left = bytes.size();
   while (in_left > 0) {
-    // UTF-8 takes at most twice the bytes of any of these encodings, plus a character.
+    // UTF-8 takes at most twice the bytes of the encodings of files, plus a character; a
+    // character set that needs more gets E2BIG and another round.
     const size_t start = out.size();
     out.resize(start + 2 * in_left + 4);
     char* to = out.data() + start;
@@ -137,8 +134,7 @@ absl::Status Utf8Decoder::Decode(std::string_view bytes, std::string& out) {
     const int64_t at = offset_ + static_cast<int64_t>(bytes.size() - in_left);
     if (error == EINVAL) break;  // a character cut at the end: kept for the next chunk
     iconv_close(std::exchange(cd_, kNoConverter));
-    return absl::InvalidArgumentError(
-        absl::StrCat("byte ", at, " is not valid ", std::string(EncodingName(encoding_))));
+    return absl::InvalidArgumentError(absl::StrCat("byte ", at, " is not valid ", from_));
   }
   offset_ += static_cast<int64_t>(bytes.size() - in_left);
   pending_ = std::string(bytes.substr(bytes.size() - in_left));
@@ -148,9 +144,8 @@ absl::Status Utf8Decoder::Decode(std::string_view bytes, std::string& out) {
 absl::Status Utf8Decoder::Finish() const {
   if (cd_ == kNoConverter) return absl::FailedPreconditionError("the decoder failed before");
   if (pending_.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("the file ends inside a character at byte ",
-                                                 offset_, " (",
-                                                 std::string(EncodingName(encoding_)), ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("the file ends inside a character at byte ", offset_, " (", from_, ")"));
 }
 
 }  // namespace touchline::tabular

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -68,9 +69,12 @@ class Utf8Decoder {
   absl::Status Finish() const;
 
  private:
-  Utf8Decoder(Encoding encoding, iconv_t cd) : encoding_(encoding), cd_(cd) {}
+  friend absl::StatusOr<std::string> ToUtf8(std::string_view bytes, std::string_view charset);
+  // A decoder from the character set iconv calls `from`.
+  static absl::StatusOr<Utf8Decoder> Open(std::string from);
+  Utf8Decoder(std::string from, iconv_t cd) : from_(std::move(from)), cd_(cd) {}
 
-  Encoding encoding_;
+  std::string from_;
   iconv_t cd_;
   // The start of a character cut at the end of the previous chunk.
   std::string pending_;

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/tabular/testing/feed_in_steps.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -21,15 +22,7 @@ struct Read {
 Read ReadVCards(std::string_view bytes, size_t step = 1 << 16) {
   Read read;
   VCardReader reader;
-  const VCardReader::CardFn keep = [&](VCard& card) {
-    read.cards.push_back(card);
-    return absl::OkStatus();
-  };
-  for (size_t at = 0; at < bytes.size(); at += step) {
-    read.status = reader.Feed(bytes.substr(at, step), keep);
-    if (!read.status.ok()) return read;
-  }
-  read.status = reader.Finish(keep);
+  read.status = testing::FeedInSteps(reader, bytes, step, read.cards);
   return read;
 }
 
