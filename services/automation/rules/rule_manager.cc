@@ -112,15 +112,10 @@ RuleWrite StatusWrite(std::string action, RuleStatus status, const v1::Rule& lat
 
 // --- TestRule ---
 
-std::string Text(const FieldValues& values, std::string_view field) {
+// The value of `field` as text, or `absent` when it has none.
+std::string Text(const FieldValues& values, std::string_view field, std::string absent = "") {
   const FieldValue* value = FindValue(values, field);
-  return value == nullptr ? "" : FormatValue(*value);
-}
-
-// What a change's side shows of `field`: its value, or "no value".
-std::string Side(const FieldValues& values, std::string_view field) {
-  const FieldValue* value = FindValue(values, field);
-  return value == nullptr ? "no value" : FormatValue(*value);
+  return value == nullptr ? absent : FormatValue(*value);
 }
 
 // Why the event does not start `trigger`, or nullopt when it does. `values` are the event's,
@@ -144,8 +139,8 @@ std::optional<std::string> TriggerMismatch(const v1::Trigger& trigger,
     if (!Evaluate(ChangeCondition(changed), values, before).holds) {
       const std::string name = absl::StrCat("customer.", changed.field());
       return absl::StrCat(
-          "the event changes ", changed.field(), " from ", Side(before, name), " to ",
-          Side(values, name), "; the rule waits for a change",
+          "the event changes ", changed.field(), " from ", Text(before, name, "no value"), " to ",
+          Text(values, name, "no value"), "; the rule waits for a change",
           changed.has_from() ? absl::StrCat(" from ", FormatValue(changed.from())) : "",
           changed.has_to() ? absl::StrCat(" to ", FormatValue(changed.to())) : "");
     }
